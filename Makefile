@@ -1,0 +1,48 @@
+# Bastion: `make serve` to run the index, `make test` to run the whole suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8080
+PYTEST_ARGS ?=
+
+.PHONY: serve test test-sqlite test-postgresql lint install dev-install postgres chromium bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+
+dev-install: $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev,s3]'
+
+serve: install
+	$(BIN)/bastion db upgrade
+	$(BIN)/bastion serve --host $(HOST) --port $(PORT)
+
+postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; echo "PostgreSQL did not start"; exit 1
+
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+lint: dev-install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+test-sqlite: dev-install
+	BASTION_TEST_DB=sqlite $(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+test-postgresql: dev-install postgres
+	BASTION_TEST_DB=postgresql $(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+test: dev-install postgres chromium lint test-sqlite test-postgresql
+
+bench: dev-install
+	$(BIN)/python benchmarks/simple_api.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

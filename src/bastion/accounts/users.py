@@ -1,0 +1,71 @@
+"""User service: create and look up users."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bastion.accounts.models import User
+from bastion.accounts.passwords import hash_password
+from bastion.audit.events import RequestContext, record
+from bastion.clock import Clock
+from bastion.errors import BadRequest, Conflict
+
+# PyPI's rule: letters, digits, '.', '_' and '-', starting and ending with a letter or digit.
+USERNAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,48}[A-Za-z0-9])?$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def validate_username(username: str) -> str:
+    if not USERNAME_RE.match(username):
+        raise BadRequest(
+            "Usernames are 1-50 characters: letters, digits, '.', '_' or '-', "
+            "starting and ending with a letter or digit."
+        )
+    return username
+
+
+def validate_email(email: str) -> str:
+    email = email.strip()
+    if len(email) > 254 or not EMAIL_RE.match(email):
+        raise BadRequest(f"{email!r} is not a valid email address.")
+    return email
+
+
+async def get_user(session: AsyncSession, username: str) -> User | None:
+    """The user with this name, ignoring case."""
+    result = await session.execute(select(User).where(User.username_key == username.lower()))
+    return result.scalar_one_or_none()
+
+
+async def create_user(
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    username: str,
+    email: str,
+    password: str,
+    is_admin: bool = False,
+    email_verified: bool = False,
+    context: RequestContext | None = None,
+) -> User:
+    """Add a user (caller commits); refuses a taken name."""
+    validate_username(username)
+    email = validate_email(email)
+    if await get_user(session, username) is not None:
+        raise Conflict(f"The username {username!r} is already taken.")
+    user = User(
+        username=username,
+        username_key=username.lower(),
+        email=email,
+        email_verified=email_verified,
+        password_hash=hash_password(password),
+        is_admin=is_admin,
+        created=clock.now(),
+    )
+    session.add(user)
+    await session.flush()
+    record(session, tag="account:create", when=clock.now(), context=context, user_id=user.id)
+    return user

@@ -1,0 +1,1 @@
+"""JSON API compatible with PyPI (/pypi/<name>/json)."""

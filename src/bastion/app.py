@@ -1,0 +1,82 @@
+"""create_app(settings) -> the ASGI app: a fast read path beside the full web app.
+
+``/simple/`` and ``/files/`` are served by a bare Starlette router with no
+middleware (no sessions, CSRF or templates per request); everything else goes to
+the FastAPI app with its error handlers and pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.routing import Router
+from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
+
+from bastion.config import Settings
+from bastion.services import Services, build_services
+from bastion.web.errors import install_error_handlers
+
+FAST_PREFIXES = ("/simple", "/files")
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+
+class Bastion:
+    """The ASGI entry point: routes the read path around the web app's machinery."""
+
+    def __init__(self, services: Services, web: FastAPI, fast: Router) -> None:
+        self.services = services
+        self.web = web
+        self.fast = fast
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(FAST_PREFIXES):
+            scope["app"] = self.web
+            await self.fast(scope, receive, send)
+        else:
+            await self.web(scope, receive, send)
+
+
+def _lifespan(services: Services):  # type: ignore[no-untyped-def]
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        from bastion.lifecycle import startup, shutdown
+
+        await startup(services)
+        try:
+            yield
+        finally:
+            await shutdown(services)
+
+    return lifespan
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Bastion:
+    from bastion.api.routes import router as api_router
+    from bastion.packaging.upload import router as upload_router
+    from bastion.simple.routes import make_routes as simple_routes
+    from bastion.web.routes import router as web_router
+
+    services = services or build_services(settings or Settings())
+    web = FastAPI(
+        title=services.settings.site_name,
+        lifespan=_lifespan(services),
+        docs_url=None,
+        redoc_url=None,
+    )
+    web.state.services = services
+    install_error_handlers(web)
+    web.include_router(upload_router)
+    web.include_router(api_router)
+    web.include_router(web_router)
+    web.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    fast = Router(routes=simple_routes(services))
+    return Bastion(services, web, fast)
+
+
+def app_from_env() -> Bastion:
+    """uvicorn factory for multi-worker serving: settings from the environment."""
+    return create_app(Settings())

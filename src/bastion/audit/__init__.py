@@ -1,0 +1,1 @@
+"""Audit: security-relevant events, per user and per project."""

@@ -1,0 +1,21 @@
+"""Imports every domain's models so ``Base.metadata`` knows all tables."""
+
+from __future__ import annotations
+
+import importlib
+
+from sqlalchemy import MetaData
+
+from bastion.db.base import Base
+
+MODEL_MODULES = (
+    "bastion.accounts.models",
+    "bastion.packaging.models",
+    "bastion.audit.models",
+)
+
+
+def load_all() -> MetaData:
+    for module in MODEL_MODULES:
+        importlib.import_module(module)
+    return Base.metadata

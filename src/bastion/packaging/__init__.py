@@ -1,0 +1,1 @@
+"""Packaging: projects, releases, files, roles, names and the upload pipeline."""

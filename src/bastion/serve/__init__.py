@@ -1,0 +1,1 @@
+"""Running the server: uvicorn with a protocol that can say why in the status line."""

@@ -1,0 +1,58 @@
+"""The service registry one app instance (or one CLI command) works with."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from bastion.clock import Clock, SystemClock
+from bastion.config import Settings
+from bastion.db.engine import Database
+from bastion.storage.interface import FileStore
+from bastion.storage.local import LocalFileStore
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    store: FileStore
+    clock: Clock
+    # Per-process state other domains hang here (page caches, counters).
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+def make_store(settings: Settings) -> FileStore:
+    if settings.storage_backend == "s3":
+        from bastion.storage.s3 import S3FileStore
+
+        return S3FileStore(settings)
+    return LocalFileStore(settings.resolved_files_dir)
+
+
+def ensure_secret_key(settings: Settings) -> str:
+    """The configured secret key, or one generated once and kept under the data dir."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.data_dir / "secret_key"
+    if not path.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    settings.secret_key = path.read_text().strip()
+    return settings.secret_key
+
+
+def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_secret_key(settings)
+    return Services(
+        settings=settings,
+        db=Database(settings.resolved_database_url),
+        store=make_store(settings),
+        clock=clock or SystemClock(),
+    )

@@ -1,0 +1,1 @@
+"""Simple repository API: PEP 503/691/658/700 rendering and caching."""

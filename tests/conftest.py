@@ -1,0 +1,178 @@
+"""Shared fixtures: settings, a real database (SQLite or PostgreSQL), the app, a live server.
+
+``BASTION_TEST_DB=postgresql`` runs the suite against a database of its own on the
+local PostgreSQL server, created at start and dropped at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import text
+
+from bastion.accounts.models import User
+from bastion.accounts.users import create_user
+from bastion.app import Bastion, create_app
+from bastion.clock import MovableClock
+from bastion.config import Settings
+from bastion.db.models import load_all
+from bastion.serve.reason import ReasonPhraseProtocol
+from bastion.services import Services, build_services
+
+PG_ADMIN_DSN = os.environ.get("BASTION_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+BACKEND = os.environ.get("BASTION_TEST_DB", "sqlite")
+PASSWORD = "correct horse battery staple"
+
+
+def pytest_report_header() -> str:
+    return f"bastion database backend: {BACKEND}"
+
+
+async def _pg_admin(sql: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def pg_database_url() -> Iterator[str | None]:
+    """A PostgreSQL database for this run (and xdist worker), dropped at the end."""
+    if BACKEND != "postgresql":
+        yield None
+        return
+    name = f"bastion_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0]
+    url = f"{base}/{name}".replace("postgresql://", "postgresql+asyncpg://")
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def create_schema() -> None:
+        engine = create_async_engine(url)
+        async with engine.begin() as conn:
+            await conn.run_sync(load_all().create_all)
+        await engine.dispose()
+
+    asyncio.run(create_schema())
+    try:
+        yield url
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def clock() -> MovableClock:
+    return MovableClock(datetime.now(UTC).replace(microsecond=0))
+
+
+@pytest.fixture
+def settings(tmp_path: Path, pg_database_url: str | None) -> Settings:
+    data_dir = tmp_path / "data"
+    return Settings(
+        data_dir=data_dir,
+        database_url=pg_database_url or f"sqlite+aiosqlite:///{data_dir / 'bastion.sqlite3'}",
+        secret_key="test-secret-key-not-for-production",
+        base_url="http://testserver",
+    )
+
+
+async def _reset_schema(services: Services) -> None:
+    metadata = load_all()
+    async with services.db.engine.begin() as conn:
+        if services.db.is_sqlite:
+            await conn.run_sync(metadata.create_all)
+        else:
+            tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def services(settings: Settings, clock: MovableClock) -> AsyncIterator[Services]:
+    services = build_services(settings, clock=clock)
+    await _reset_schema(services)
+    yield services
+    await services.close()
+
+
+@pytest.fixture
+def app(services: Services) -> Bastion:
+    return create_app(services=services)
+
+
+@pytest.fixture
+async def client(app: Bastion) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+def make_user(services: Services):  # type: ignore[no-untyped-def]
+    """Factory: ``await make_user("alice")`` adds a verified user with PASSWORD."""
+
+    async def make(username: str = "alice", *, admin: bool = False) -> User:
+        async with services.db.transaction() as session:
+            return await create_user(
+                session, services.clock, username=username, email=f"{username}@example.org",
+                password=PASSWORD, is_admin=admin, email_verified=True,
+            )
+
+    return make
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    url: str
+    services: Services
+
+    @property
+    def index_url(self) -> str:
+        return f"{self.url}/simple/"
+
+    @property
+    def upload_url(self) -> str:
+        return f"{self.url}/legacy/"
+
+
+@pytest.fixture
+def live_server(services: Services, settings: Settings, clock: MovableClock) -> Iterator[LiveServer]:
+    """A real uvicorn server on a free 127.0.0.1 port, in a thread, sharing the test clock."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server_settings = settings.model_copy(update={"base_url": url})
+    server_services = build_services(server_settings, clock=clock)
+    config = uvicorn.Config(
+        create_app(services=server_services), host="127.0.0.1", port=port,
+        http=ReasonPhraseProtocol, log_level="warning", lifespan="on",  # type: ignore[arg-type]
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("live server did not start")
+        time.sleep(0.02)
+    yield LiveServer(url=url, services=server_services)
+    server.should_exit = True
+    thread.join(timeout=10)
