@@ -9,6 +9,8 @@ from typing import Any
 from bastion.clock import Clock, SystemClock
 from bastion.config import Settings
 from bastion.db.engine import Database
+from bastion.simple.cache import PageCache
+from bastion.stats.counter import DownloadCounter
 from bastion.storage.interface import FileStore
 from bastion.storage.local import LocalFileStore
 
@@ -19,6 +21,8 @@ class Services:
     db: Database
     store: FileStore
     clock: Clock
+    pages: PageCache = field(default_factory=PageCache)
+    downloads: DownloadCounter = field(default_factory=DownloadCounter)
     # Per-process state other domains hang here (page caches, counters).
     extras: dict[str, Any] = field(default_factory=dict)
 

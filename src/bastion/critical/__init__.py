@@ -1,0 +1,1 @@
+"""Critical projects: the designation policy and the single 2FA-mandate gate."""

@@ -1,0 +1,1 @@
+"""Download statistics: counting, buffering, daily roll-ups and imports."""
