@@ -8,6 +8,7 @@ Create Date: ${create_date}
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy import Text  # noqa: F401  (JSONB variants render with it)
 from alembic import op
 
 import bastion.db.base

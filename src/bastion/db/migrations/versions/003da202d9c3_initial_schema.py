@@ -8,6 +8,7 @@ Create Date: 2026-11-24 21:57:18.138201
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy import Text  # noqa: F401  (JSONB variants render with it)
 from alembic import op
 
 import bastion.db.base

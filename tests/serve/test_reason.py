@@ -1,0 +1,55 @@
+"""The status line carries our reason phrase, as twine prints it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import uvicorn
+from starlette.types import Receive, Scope, Send
+
+from bastion.serve.reason import ReasonPhraseProtocol, reason_header
+from tests.conftest import free_port
+
+
+async def _app(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] != "http":
+        return
+    name, value = reason_header("File already exists ('x-1.0.tar.gz').\r\nInjected: yes")
+    headers = [(b"content-type", b"text/plain")]
+    if scope["path"] == "/reason":
+        headers.append((name.encode(), value.encode("latin-1")))
+    await send({"type": "http.response.start", "status": 400, "headers": headers})
+    await send({"type": "http.response.body", "body": b"body"})
+
+
+@pytest.fixture(scope="module")
+def server_url() -> Iterator[str]:
+    port = free_port()
+    config = uvicorn.Config(
+        _app, host="127.0.0.1", port=port, http=ReasonPhraseProtocol,  # type: ignore[arg-type]
+        log_level="warning", lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(5)
+
+
+def test_custom_reason_in_status_line(server_url: str) -> None:
+    with httpx.Client() as client:
+        response = client.get(f"{server_url}/reason")
+        assert response.status_code == 400
+        assert response.reason_phrase == "File already exists ('x-1.0.tar.gz'). Injected: yes"
+        assert "x-bastion-reason" not in response.headers
+        assert "injected" not in response.headers
+        # The connection stays usable: the next response has the standard phrase.
+        plain = client.get(f"{server_url}/plain")
+        assert plain.reason_phrase == "Bad Request"
