@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 from bastion.config import Settings
 from bastion.services import Services, build_services
 from bastion.web.errors import install_error_handlers
+from bastion.web.security_headers import SecurityHeadersMiddleware
 
 FAST_PREFIXES = ("/simple", "/files")
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -59,6 +60,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from bastion.packaging.upload import router as upload_router
     from bastion.simple.routes import make_routes as simple_routes
     from bastion.web.routes import router as web_router
+    from bastion.web.account_routes import router as account_router
+    from bastion.web.token_routes import router as token_router
 
     services = services or build_services(settings or Settings())
     web = FastAPI(
@@ -69,9 +72,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     web.state.services = services
     install_error_handlers(web)
+    web.add_middleware(SecurityHeadersMiddleware)
     web.include_router(upload_router)
     web.include_router(api_router)
     web.include_router(web_router)
+    web.include_router(account_router)
+    web.include_router(token_router)
     web.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     fast = Router(routes=simple_routes(services))
     return Bastion(services, web, fast)

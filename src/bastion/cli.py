@@ -113,5 +113,20 @@ def user_create(
     run_with_services(work)
 
 
+def _add_domain_apps() -> None:
+    from bastion.accounts.cli import token_app
+    from bastion.critical.cli import critical_app
+    from bastion.giveaway.cli import giveaway_app
+    from bastion.stats.cli import stats_app
+
+    app.add_typer(stats_app, name="stats")
+    app.add_typer(critical_app, name="critical")
+    app.add_typer(giveaway_app, name="giveaway")
+    app.add_typer(token_app, name="token")
+
+
+_add_domain_apps()
+
+
 def main() -> None:
     app()

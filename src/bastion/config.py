@@ -48,13 +48,59 @@ class Settings(BaseSettings):
     max_compression_ratio: int = 200
     allow_password_upload: bool = True
 
+    # Accounts and sessions.
+    password_min_length: int = Field(default=10, ge=8, le=128)
+    session_idle_minutes: int = Field(default=60, ge=1)
+    session_absolute_hours: int = Field(default=12, ge=1)
+    reauth_minutes: int = Field(default=10, ge=1)
+    email_verify_hours: int = Field(default=24, ge=1)
+    password_reset_minutes: int = Field(default=60, ge=5)
+    security_history_page_size: int = Field(default=50, ge=1, le=500)
+
+    # Second factors (accounts/twofactor). Empty key: derived from secret_key with HKDF.
+    totp_encryption_key: str = ""
+    totp_valid_window: int = Field(default=1, ge=0, le=2)
+    totp_skew_detect_steps: int = Field(default=10, ge=0, le=60)
+    recovery_code_count: int = Field(default=8, ge=1, le=32)
+    # Failed second-factor attempts allowed, each "count/seconds" (PyPI-like defaults).
+    twofactor_user_limits: list[str] = Field(default_factory=lambda: ["5/300", "20/3600", "50/86400"])
+    twofactor_address_limits: list[str] = Field(default_factory=lambda: ["10/300", "50/3600"])
+    webauthn_rp_id: str = "localhost"
+    webauthn_rp_name: str = "Bastion"
+    webauthn_origins: list[str] = Field(default_factory=list)  # empty: the origin of base_url
+    webauthn_attestation: Literal["none", "direct"] = "direct"
+    webauthn_challenge_seconds: int = Field(default=300, ge=30, le=3600)
+
+    @field_validator("twofactor_user_limits", "twofactor_address_limits")
+    @classmethod
+    def _rate_limits_are_count_per_seconds(cls, value: list[str]) -> list[str]:
+        for item in value:
+            count, _, seconds = item.partition("/")
+            if not (count.strip().isdigit() and seconds.strip().isdigit() and int(seconds) > 0):
+                raise ValueError(f"rate limit {item!r} must look like 'COUNT/SECONDS', e.g. '5/300'")
+        return value
+
+    # Outgoing mail: SMTP when smtp_host is set, else an mbox file under the data dir.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_from: str = "bastion@localhost"
+    smtp_timeout: float = 30.0
+
     # Read path.
     simple_cache_ttl: float = 60.0
     files_cache_max_age: int = 365 * 24 * 3600
     simple_cache_max_age: int = 600
+    files_lookup_cache_size: int = 50_000
 
     # Download counting.
     download_flush_seconds: float = 5.0
+
+    # Web UI.
+    web_page_size: int = Field(default=20, ge=1, le=200)
+    web_recent_projects: int = Field(default=10, ge=0, le=100)
 
     # Critical projects and the 2FA mandate.
     mandate_scope: Literal["critical", "all"] = "critical"
@@ -62,6 +108,17 @@ class Settings(BaseSettings):
     critical_window_days: int = 183
     critical_share: float = 0.01
     critical_min_downloads: int = 0
+    # Embedded mode: run the daily critical recompute in-process. Turn off when
+    # several processes serve the index and cron runs `bastion critical recompute`.
+    embedded_jobs: bool = True
+    # The daily job runs this long after UTC midnight (late download counts flush first).
+    critical_job_delay_seconds: float = Field(default=300.0, ge=0)
+
+    # Security-key giveaway: defaults for new programs (ISO 3166-1 alpha-2 region codes).
+    giveaway_max_keys_per_user: int = Field(default=2, ge=1, le=100)
+    giveaway_regions: list[str] = Field(
+        default_factory=lambda: ["DE", "AT", "CH", "BE", "FR", "IT", "ES", "GB", "CA", "US", "JP"]
+    )
 
     @field_validator("mandate_enforced_from", mode="before")
     @classmethod

@@ -1,24 +1,26 @@
-"""What starts and stops with the server: background jobs of the embedded mode."""
+"""What starts and stops with the server: background jobs of the embedded mode.
+
+Each job has explicit start/stop functions, called here in order:
+- the download-count flusher always runs (every process buffers its own counts);
+- the daily critical recompute runs only with ``Settings.embedded_jobs``
+  (scale-out deployments turn it off and run ``bastion critical recompute`` from cron).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
+from bastion.critical import scheduler
 from bastion.services import Services
-
-Hook = Callable[[Services], Awaitable[None]]
-
-# Domains append their hooks here (e.g. the download-count flusher).
-STARTUP_HOOKS: list[Hook] = []
-SHUTDOWN_HOOKS: list[Hook] = []
 
 
 async def startup(services: Services) -> None:
-    for hook in STARTUP_HOOKS:
-        await hook(services)
+    services.downloads.start(services.db, services.settings.download_flush_seconds)
+    if services.settings.embedded_jobs:
+        scheduler.start(services)
 
 
 async def shutdown(services: Services) -> None:
-    for hook in reversed(SHUTDOWN_HOOKS):
-        await hook(services)
-    await services.close()
+    try:
+        await scheduler.stop(services)
+        await services.downloads.stop(services.db)
+    finally:
+        await services.close()

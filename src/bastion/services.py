@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
+from bastion.accounts.mail import Mailer
 from bastion.clock import Clock, SystemClock
 from bastion.config import Settings
 from bastion.db.engine import Database
@@ -25,6 +27,15 @@ class Services:
     downloads: DownloadCounter = field(default_factory=DownloadCounter)
     # Per-process state other domains hang here (page caches, counters).
     extras: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Downloads are counted per UTC day of this instance's clock (movable in tests).
+        self.downloads.clock = self.clock
+
+    @cached_property
+    def mailer(self) -> Mailer:
+        """Outgoing mail (SMTP, or an mbox under the data dir in the embedded mode)."""
+        return Mailer(self.settings)
 
     async def close(self) -> None:
         await self.db.dispose()

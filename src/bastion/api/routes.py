@@ -1,5 +1,102 @@
-"""Placeholder."""
+"""JSON API compatible with PyPI's: ``/pypi/<name>/json`` and ``/pypi/<name>/<version>/json``."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from packaging.utils import canonicalize_name, canonicalize_version
+
+from bastion.api import documents
+from bastion.api.queries import ProjectReleases, project_releases, with_files
+from bastion.errors import NotFound
+from bastion.packaging.models import Release
+from bastion.packaging.queries import pick_latest
+from bastion.services import Services
+from bastion.simple.render import version_key
 
 router = APIRouter()
+
+NOT_FOUND = "Not Found"
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def _redirect_if_not_canonical(request: Request, name: str) -> Response | None:
+    canonical = canonicalize_name(name)
+    if canonical == name:
+        return None
+    path = request.url.path.replace(f"/pypi/{name}/", f"/pypi/{canonical}/", 1)
+    return RedirectResponse(path, status_code=301)
+
+
+def _find_release(releases: list[Release], version: str) -> Release | None:
+    """The release written exactly as ``version``, or else equal to it by PEP 440."""
+    for release in releases:
+        if release.version == version:
+            return release
+    canonical = canonicalize_version(version)
+    return next((r for r in releases if r.canonical_version == canonical), None)
+
+
+def _document(
+    data: ProjectReleases, release: Release | None, base_url: str, *, with_releases: bool
+) -> dict[str, Any]:
+    by_id = {r.id: r for r in data.releases}
+
+    def files_of(release: Release) -> list[dict[str, Any]]:
+        return [
+            documents.file_entry(f, by_id[f.release_id], base_url)
+            for f in data.files.get(release.id, [])
+        ]
+
+    document: dict[str, Any] = {
+        "info": documents.info(data.project, release, base_url) if release else None,
+        "last_serial": data.project.last_serial,
+    }
+    if with_releases:
+        ordered = sorted(data.releases, key=lambda r: version_key(r.version))
+        document["releases"] = {r.version: files_of(r) for r in ordered}
+    document["urls"] = files_of(release) if release else []
+    document["vulnerabilities"] = []
+    return document
+
+
+def _json(document: dict[str, Any], serial: int) -> Response:
+    return JSONResponse(document, headers={"X-PyPI-Last-Serial": str(serial)})
+
+
+@router.get("/pypi/{name}/json")
+async def project_json(name: str, request: Request) -> Response:
+    """The project with its latest release's metadata and every release's files."""
+    if redirect := _redirect_if_not_canonical(request, name):
+        return redirect
+    services = _services(request)
+    async with services.db.session() as session:
+        data = await project_releases(session, name)
+        if data is None:
+            raise NotFound(NOT_FOUND)
+        data = await with_files(session, data)
+    latest = pick_latest(data.releases)
+    document = _document(data, latest, services.settings.base_url, with_releases=True)
+    return _json(document, data.project.last_serial)
+
+
+@router.get("/pypi/{name}/{version}/json")
+async def release_json(name: str, version: str, request: Request) -> Response:
+    """One release's metadata and files."""
+    if redirect := _redirect_if_not_canonical(request, name):
+        return redirect
+    services = _services(request)
+    async with services.db.session() as session:
+        data = await project_releases(session, name)
+        release = _find_release(data.releases, version) if data else None
+        if data is None or release is None:
+            raise NotFound(NOT_FOUND)
+        data = await with_files(session, data, [release.id])
+    document = _document(data, release, services.settings.base_url, with_releases=False)
+    return _json(document, data.project.last_serial)

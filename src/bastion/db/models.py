@@ -10,8 +10,14 @@ from bastion.db.base import Base
 
 MODEL_MODULES = (
     "bastion.accounts.models",
+    "bastion.accounts.session_models",
+    "bastion.accounts.token_models",
+    "bastion.accounts.twofactor.models",
     "bastion.packaging.models",
     "bastion.audit.models",
+    "bastion.stats.models",
+    "bastion.critical.models",
+    "bastion.giveaway.models",
 )
 
 

@@ -1,13 +1,150 @@
-"""Rendered simple pages, cached in memory by project serial.
+"""Rendered simple pages and file lookups, cached in memory by project serial.
 
-Owned by the simple API; writers call :func:`invalidate_project` after commit.
+A page is rendered once per (project, media type, serial): its body, ETag and every
+response header are precomputed, so a warm request is a dict lookup and two ASGI sends.
+Entries live ``ttl`` seconds; after that the next request re-reads only the project's
+serial and re-renders if it moved, so changes made by other worker processes show
+within the TTL. Writers in this process call :meth:`PageCache.invalidate` after commit
+so their changes show at once.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bastion.simple.negotiation import OFFERS
+
+Headers = list[tuple[bytes, bytes]]
+
+INDEX = ""  # The key name of the /simple/ index page; no project normalises to "".
+
+
+@dataclass(slots=True)
+class CachedPage:
+    serial: int
+    etag: bytes
+    body: bytes
+    headers: Headers  # for a 200
+    not_modified_headers: Headers  # for a 304
+    expires: float
+
+
+@dataclass(slots=True)
+class CachedFile:
+    """A servable blob: where it is and the headers to send with it."""
+
+    project: str
+    filename: str
+    blob_path: str
+    etag: bytes
+    media_type: str
+    size: int | None
+    is_metadata: bool
+    local_path: str | None
+    stat: os.stat_result | None
+    headers: dict[str, str]
+    expires: float
+
+
+def page_etag(serial: int, media_type: str, body: bytes) -> bytes:
+    """A strong ETag: the serial, the representation, and a digest of the bytes."""
+    kind = media_type.rsplit("/", 1)[-1].replace("vnd.pypi.simple.", "").replace("+", "-")
+    digest = hashlib.blake2b(body, digest_size=8).hexdigest()
+    return f'"{serial}-{kind}-{digest}"'.encode()
+
+
+def build_page(
+    *, serial: int, media_type: str, body: bytes, max_age: int, expires: float
+) -> CachedPage:
+    etag = page_etag(serial, media_type, body)
+    common: Headers = [
+        (b"etag", etag),
+        (b"x-pypi-last-serial", str(serial).encode()),
+        (b"vary", b"Accept"),
+        (b"cache-control", f"public, max-age={max_age}".encode()),
+    ]
+    headers = [
+        (b"content-type", media_type.encode()),
+        (b"content-length", str(len(body)).encode()),
+        *common,
+    ]
+    return CachedPage(
+        serial=serial, etag=etag, body=body, headers=headers,
+        not_modified_headers=common, expires=expires,
+    )
+
+
+def etag_matches(if_none_match: bytes, etag: bytes) -> bool:
+    """If-None-Match (weak comparison, lists and ``*``) against one strong ETag."""
+    return etag in if_none_match or if_none_match.strip() == b"*"
+
 
 class PageCache:
-    """Placeholder until the simple API lands: caches nothing."""
+    """Per-process cache of rendered pages and of file lookups for ``/files/``."""
+
+    def __init__(
+        self,
+        ttl: float = 60.0,
+        *,
+        max_files: int = 50_000,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl = ttl
+        self.max_files = max_files
+        self.monotonic = monotonic
+        self.pages: dict[tuple[str, str], CachedPage] = {}
+        self.files: dict[str, CachedFile] = {}
+        # Bumped by every invalidation: a render that started before one is not stored.
+        self.generation = 0
+
+    def configure(self, *, ttl: float, max_files: int) -> None:
+        self.ttl = ttl
+        self.max_files = max_files
+
+    def expiry(self) -> float:
+        return self.monotonic() + self.ttl
+
+    def fresh_page(self, name: str, media_type: str) -> CachedPage | None:
+        page = self.pages.get((name, media_type))
+        if page is not None and page.expires > self.monotonic():
+            return page
+        return None
+
+    def store_page(self, name: str, media_type: str, page: CachedPage, generation: int) -> None:
+        if generation == self.generation:
+            self.pages[(name, media_type)] = page
+
+    def drop_page(self, name: str, media_type: str) -> None:
+        self.pages.pop((name, media_type), None)
+
+    def fresh_file(self, path: str) -> CachedFile | None:
+        entry = self.files.get(path)
+        if entry is not None and entry.expires > self.monotonic():
+            return entry
+        return None
+
+    def store_file(self, path: str, entry: CachedFile, generation: int) -> None:
+        if generation != self.generation:
+            return
+        files = self.files
+        if path not in files and len(files) >= self.max_files:
+            del files[next(iter(files))]  # the oldest entry
+        files[path] = entry
 
     def invalidate(self, normalized_name: str) -> None:
-        return None
+        """Forget everything cached about a project (and the index); call after commit."""
+        self.generation += 1
+        for media_type in OFFERS:
+            self.pages.pop((normalized_name, media_type), None)
+            self.pages.pop((INDEX, media_type), None)
+        for path in [p for p, f in self.files.items() if f.project == normalized_name]:
+            del self.files[path]
+
+    def clear(self) -> None:
+        self.generation += 1
+        self.pages.clear()
+        self.files.clear()

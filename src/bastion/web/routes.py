@@ -1,5 +1,121 @@
-"""Placeholder."""
+"""Public pages: home, search, project and release pages, help.
+
+Thin routes: parse the request, call a read query, render a template.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter
+from packaging.utils import canonicalize_name
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
 
-router = APIRouter()
+from bastion.errors import BadRequest
+from bastion.packaging import queries
+from bastion.services import Services
+from bastion.web.project_meta import sidebar
+from bastion.web.readme import render_readme
+from bastion.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+MAX_PAGE = 10_000
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def page_number(raw: str | None) -> int:
+    """The ``page`` query parameter as a number from 1 to MAX_PAGE."""
+    if raw is None or raw == "":
+        return 1
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        raise BadRequest(f"The page number must be a whole number from 1 to {MAX_PAGE}.")
+    return int(raw)
+
+
+def project_url(name: str, version: str | None = None) -> str:
+    url = f"/project/{quote(name, safe='')}/"
+    return url + f"{quote(version, safe='')}/" if version is not None else url
+
+
+@router.get("/")
+async def home(request: Request) -> Response:
+    services = _services(request)
+    async with services.db.session() as session:
+        counts = await queries.index_counts(session)
+        recent = await queries.recently_updated(session, services.settings.web_recent_projects)
+    return render(request, "home.html", {"counts": counts, "recent": recent})
+
+
+@router.get("/search")
+async def search(request: Request, q: str = "", page: str | None = None) -> Response:
+    services = _services(request)
+    number = page_number(page)
+    async with services.db.session() as session:
+        results = await queries.search_projects(
+            session, q, page=number, per_page=services.settings.web_page_size
+        )
+    query = q.strip()
+    return render(
+        request,
+        "search.html",
+        {
+            "q": query,
+            "results": results,
+            "page_url": lambda n: "/search?" + urlencode({"q": query, "page": n}),
+        },
+    )
+
+
+async def _project_page(request: Request, name: str, version: str | None) -> Response:
+    canonical = canonicalize_name(name)
+    if canonical != name:
+        return RedirectResponse(project_url(canonical, version), status_code=301)
+    async with _services(request).db.session() as session:
+        project = await queries.project_detail(session, canonical, version)
+    release = project.release
+    readme = None
+    if release is not None:
+        readme = await run_in_threadpool(
+            render_readme, release.description, release.description_content_type
+        )
+    return render(
+        request,
+        "project.html",
+        {
+            "project": project,
+            "release": release,
+            "readme": readme,
+            "sidebar": sidebar(release.meta if release else None),
+            "pinned": version is not None,
+            "index_url": _services(request).settings.base_url.rstrip("/") + "/simple/",
+            "project_url": project_url,
+            "file_url": lambda path: "/files/" + quote(path),
+        },
+    )
+
+
+@router.get("/project/{name}/")
+async def project(request: Request, name: str) -> Response:
+    return await _project_page(request, name, None)
+
+
+@router.get("/project/{name}/{version}/")
+async def project_version(request: Request, name: str, version: str) -> Response:
+    return await _project_page(request, name, version)
+
+
+@router.get("/help/")
+async def help_page(request: Request) -> Response:
+    base_url = _services(request).settings.base_url.rstrip("/")
+    return render(
+        request,
+        "help.html",
+        {"index_url": f"{base_url}/simple/", "upload_url": f"{base_url}/legacy/"},
+    )

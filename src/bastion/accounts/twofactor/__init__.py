@@ -1,0 +1,48 @@
+"""Second factors: TOTP apps, WebAuthn security keys and recovery codes.
+
+Two kinds of service function live here:
+
+* Management functions take ``(session, services, ...)`` and add their changes to the
+  caller's transaction (the caller commits): enrolment starts, listing, removal,
+  regenerating recovery codes, issuing WebAuthn options.
+* Attempt functions take ``services`` and run their own short transactions, because an
+  attempt must leave its trace whatever the outcome: a used TOTP time step, a used
+  recovery code, a consumed WebAuthn challenge, a failure record for the rate limiter and
+  its audit event. Call them outside any transaction of your own that holds a write.
+
+Errors: a factor that is not accepted raises :class:`FactorRejected` (401) or one of its
+subclasses; malformed input raises ``BadRequest`` (400); too many failures raise
+``TooManyRequests`` (429, see ``ratelimit``).
+"""
+
+from __future__ import annotations
+
+from bastion.errors import Unauthorized
+
+
+class FactorRejected(Unauthorized):
+    """The second factor given was not accepted."""
+
+
+class CodeAlreadyUsed(FactorRejected):
+    """A TOTP time step or recovery code that was already used (a replay)."""
+
+
+class ClockSkew(FactorRejected):
+    """A TOTP code that is valid a few steps away: the device's clock is off.
+
+    ``offset_seconds`` is positive when the device runs ahead of the server.
+    """
+
+    def __init__(self, offset_seconds: int) -> None:
+        direction = "ahead" if offset_seconds > 0 else "behind"
+        super().__init__(
+            f"That code is not valid now: your device's clock seems to be about "
+            f"{abs(offset_seconds)} seconds {direction}. Set it to update the time "
+            "automatically, then enter a new code."
+        )
+        self.offset_seconds = offset_seconds
+
+
+class PossibleClonedKey(FactorRejected):
+    """A security key whose signature counter did not move forward."""

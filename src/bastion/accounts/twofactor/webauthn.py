@@ -1,0 +1,465 @@
+"""WebAuthn / FIDO security keys with py_webauthn (package ``webauthn`` v3).
+
+The RP ID and accepted origins come from Settings (``webauthn_rp_id``,
+``webauthn_origins``, default the origin of ``base_url``). Every attestation format
+py_webauthn verifies is accepted, legacy ``fido-u2f`` included. Challenges live in the
+database: single-use, bound to a caller-provided session key (stored hashed) and
+expiring after ``Settings.webauthn_challenge_seconds``. A signature counter that does
+not move forward is refused and audited as a possible cloned key; the stored counter
+only ever grows. Malformed JSON, base64 or CBOR raises ``BadRequest``, never a crash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from webauthn import (
+    generate_authentication_options,
+    generate_registration_options,
+    options_to_json,
+    verify_authentication_response,
+    verify_registration_response,
+)
+from webauthn.helpers import (
+    parse_attestation_object,
+    parse_authentication_credential_json,
+    parse_authenticator_data,
+    parse_client_data_json,
+    parse_registration_credential_json,
+)
+from webauthn.helpers.exceptions import WebAuthnException
+from webauthn.helpers.structs import (
+    AttestationConveyancePreference,
+    AuthenticationCredential,
+    AuthenticatorSelectionCriteria,
+    AuthenticatorTransport,
+    PublicKeyCredentialDescriptor,
+    RegistrationCredential,
+    ResidentKeyRequirement,
+    UserVerificationRequirement,
+)
+
+from bastion.accounts.models import User
+from bastion.accounts.twofactor import FactorRejected, PossibleClonedKey, ratelimit
+from bastion.accounts.twofactor.models import WebAuthnChallenge, WebAuthnCredential
+from bastion.accounts.twofactor.recovery import issue_codes
+from bastion.accounts.twofactor.status import (
+    FactorAdded,
+    check_removal,
+    has_two_factor,
+    void_recovery_codes,
+)
+from bastion.audit.events import RequestContext, record
+from bastion.config import Settings
+from bastion.errors import BadRequest, Conflict, NotFound
+
+if TYPE_CHECKING:
+    from bastion.services import Services
+
+REGISTER = "register"
+AUTHENTICATE = "authenticate"
+LABEL_MAX = 64
+CredentialJSON = str | dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CredentialInfo:
+    """A registered security key as the account pages show it."""
+
+    id: int
+    label: str
+    created: datetime
+    last_used: datetime | None
+    attestation_format: str
+    aaguid: str
+    transports: tuple[str, ...]
+    sign_count: int
+
+
+class _Duplicate(Exception):
+    pass
+
+
+def _info(row: WebAuthnCredential) -> CredentialInfo:
+    return CredentialInfo(
+        id=row.id, label=row.label, created=row.created, last_used=row.last_used,
+        attestation_format=row.attestation_format, aaguid=row.aaguid,
+        transports=tuple(row.transports or ()), sign_count=row.sign_count,
+    )
+
+
+def expected_origins(settings: Settings) -> list[str]:
+    """``webauthn_origins``, or the scheme://host[:port] of ``base_url``."""
+    if settings.webauthn_origins:
+        return list(settings.webauthn_origins)
+    parts = urlsplit(settings.base_url)
+    return [f"{parts.scheme}://{parts.netloc}"]
+
+
+def _session_hash(session_key: str) -> str:
+    if not session_key:
+        raise ValueError("a WebAuthn challenge needs a non-empty session key")
+    return hashlib.sha256(session_key.encode()).hexdigest()
+
+
+def _user_handle(user: User) -> bytes:
+    return str(user.id).encode()
+
+
+def _clean_label(label: str) -> str:
+    text = unicodedata.normalize("NFKC", label).strip()
+    if not text or len(text) > LABEL_MAX or any(unicodedata.category(c) == "Cc" for c in text):
+        raise BadRequest(f"Give the security key a name of 1 to {LABEL_MAX} characters.")
+    return text
+
+
+async def _keys(session: AsyncSession, user_id: int) -> list[WebAuthnCredential]:
+    rows = await session.scalars(
+        select(WebAuthnCredential).where(WebAuthnCredential.user_id == user_id)
+        .order_by(WebAuthnCredential.created, WebAuthnCredential.id)
+    )
+    return list(rows)
+
+
+def _descriptors(rows: list[WebAuthnCredential]) -> list[PublicKeyCredentialDescriptor]:
+    out = []
+    for row in rows:
+        transports = []
+        for value in row.transports or ():
+            try:
+                transports.append(AuthenticatorTransport(value))
+            except ValueError:
+                continue
+        out.append(
+            PublicKeyCredentialDescriptor(id=row.credential_id, transports=transports or None)
+        )
+    return out
+
+
+async def _new_challenge(
+    session: AsyncSession, services: Services, user: User, purpose: str, session_key: str
+) -> bytes:
+    now = services.clock.now()
+    await session.execute(delete(WebAuthnChallenge).where(WebAuthnChallenge.expires < now))
+    challenge = os.urandom(32)
+    session.add(WebAuthnChallenge(
+        user_id=user.id, purpose=purpose, challenge=challenge,
+        session_hash=_session_hash(session_key), created=now,
+        expires=now + timedelta(seconds=services.settings.webauthn_challenge_seconds),
+        used=False,
+    ))
+    return challenge
+
+
+async def _consume_challenge(
+    services: Services, challenge: bytes, *, purpose: str, user: User, session_key: str
+) -> str | None:
+    """Mark the challenge used if it is ours to use; else say why not."""
+    now = services.clock.now()
+    async with services.db.transaction() as session:
+        row = await session.scalar(
+            select(WebAuthnChallenge).where(WebAuthnChallenge.challenge == challenge)
+        )
+        if (
+            row is None or row.purpose != purpose or row.user_id != user.id
+            or not hmac.compare_digest(row.session_hash, _session_hash(session_key))
+        ):
+            return "unknown challenge"
+        if row.used:
+            return "challenge already used"
+        if row.expires <= now:
+            return "challenge expired"
+        result = await session.execute(
+            update(WebAuthnChallenge)
+            .where(WebAuthnChallenge.id == row.id, WebAuthnChallenge.used.is_(False))
+            .values(used=True)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return "challenge already used"
+    return None
+
+
+_STALE = (
+    "This security key request has expired or was already used. Start again and touch "
+    "your key when asked."
+)
+
+
+async def registration_options(
+    session: AsyncSession, services: Services, user: User, *, session_key: str
+) -> dict[str, Any]:
+    """Options for ``navigator.credentials.create()`` (caller commits the challenge)."""
+    settings = services.settings
+    existing = await _keys(session, user.id)
+    challenge = await _new_challenge(session, services, user, REGISTER, session_key)
+    options = generate_registration_options(
+        rp_id=settings.webauthn_rp_id,
+        rp_name=settings.webauthn_rp_name,
+        user_name=user.username,
+        user_id=_user_handle(user),
+        user_display_name=user.username,
+        challenge=challenge,
+        timeout=settings.webauthn_challenge_seconds * 1000,
+        attestation=AttestationConveyancePreference(settings.webauthn_attestation),
+        authenticator_selection=AuthenticatorSelectionCriteria(
+            resident_key=ResidentKeyRequirement.DISCOURAGED,
+            user_verification=UserVerificationRequirement.PREFERRED,
+        ),
+        exclude_credentials=_descriptors(existing),
+    )
+    result: dict[str, Any] = json.loads(options_to_json(options))
+    return result
+
+
+def _parse_registration(credential: CredentialJSON) -> tuple[RegistrationCredential, bytes]:
+    """The parsed credential and the challenge it answers; BadRequest if malformed."""
+    try:
+        parsed = parse_registration_credential_json(credential)
+        client_data = parse_client_data_json(parsed.response.client_data_json)
+        parse_attestation_object(parsed.response.attestation_object)
+    except Exception as exc:
+        raise BadRequest(
+            "The security key's response could not be read (malformed JSON, base64 or CBOR)."
+        ) from exc
+    return parsed, client_data.challenge
+
+
+def _parse_authentication(credential: CredentialJSON) -> tuple[AuthenticationCredential, bytes]:
+    try:
+        parsed = parse_authentication_credential_json(credential)
+        client_data = parse_client_data_json(parsed.response.client_data_json)
+        parse_authenticator_data(parsed.response.authenticator_data)
+    except Exception as exc:
+        raise BadRequest(
+            "The security key's response could not be read (malformed JSON, base64 or CBOR)."
+        ) from exc
+    return parsed, client_data.challenge
+
+
+async def verify_registration(
+    services: Services,
+    user: User,
+    credential: CredentialJSON,
+    *,
+    label: str,
+    session_key: str,
+    context: RequestContext | None = None,
+) -> FactorAdded:
+    """Verify ``navigator.credentials.create()``'s result and store the key (own transactions).
+
+    Returns recovery codes to show once when this is the user's first second factor.
+    """
+    settings = services.settings
+    label = _clean_label(label)
+
+    async def refuse(reason: str, error: Exception) -> Exception:
+        await ratelimit.fail(services, user_id=user.id, context=context, kind="webauthn-register",
+                             reason=reason, count=False)
+        return error
+
+    try:
+        parsed, challenge = _parse_registration(credential)
+    except BadRequest as exc:
+        raise await refuse("malformed response", exc) from None
+    problem = await _consume_challenge(
+        services, challenge, purpose=REGISTER, user=user, session_key=session_key
+    )
+    if problem:
+        raise await refuse(problem, FactorRejected(_STALE))
+    try:
+        verified = verify_registration_response(
+            credential=parsed,
+            expected_challenge=challenge,
+            expected_rp_id=settings.webauthn_rp_id,
+            expected_origin=expected_origins(settings),
+            require_user_presence=True,
+            require_user_verification=False,
+        )
+    except WebAuthnException as exc:
+        raise await refuse(str(exc), FactorRejected(
+            f"The security key could not be registered: {exc}"
+        )) from None
+    except Exception:
+        raise await refuse("malformed attestation", BadRequest(
+            "The security key's attestation could not be read."
+        )) from None
+
+    now = services.clock.now()
+    codes: tuple[str, ...] = ()
+    try:
+        async with services.db.transaction() as session:
+            taken = await session.scalar(
+                select(WebAuthnCredential.id)
+                .where(WebAuthnCredential.credential_id == verified.credential_id)
+            )
+            if taken is not None:
+                raise _Duplicate
+            first = not await has_two_factor(session, user.id)
+            session.add(WebAuthnCredential(
+                user_id=user.id,
+                credential_id=verified.credential_id,
+                public_key=verified.credential_public_key,
+                sign_count=verified.sign_count,
+                transports=[t.value for t in parsed.response.transports or ()],
+                aaguid=verified.aaguid,
+                attestation_format=verified.fmt.value,
+                label=label,
+                created=now,
+            ))
+            await session.flush()
+            if first:
+                codes = tuple(await issue_codes(session, services, user.id, context=context))
+            record(session, tag="2fa:webauthn:added", when=now, context=context, user_id=user.id,
+                   label=label, attestation_format=verified.fmt.value, aaguid=verified.aaguid)
+    except (_Duplicate, IntegrityError):
+        raise await refuse("credential already registered", Conflict(
+            "This security key is already registered to an account. Use another key, or "
+            "remove it from the other account first."
+        )) from None
+    return FactorAdded(recovery_codes=codes)
+
+
+async def authentication_options(
+    session: AsyncSession, services: Services, user: User, *, session_key: str
+) -> dict[str, Any]:
+    """Options for ``navigator.credentials.get()`` (caller commits the challenge)."""
+    keys = await _keys(session, user.id)
+    if not keys:
+        raise BadRequest("This account has no security key registered.")
+    challenge = await _new_challenge(session, services, user, AUTHENTICATE, session_key)
+    options = generate_authentication_options(
+        rp_id=services.settings.webauthn_rp_id,
+        challenge=challenge,
+        timeout=services.settings.webauthn_challenge_seconds * 1000,
+        allow_credentials=_descriptors(keys),
+        user_verification=UserVerificationRequirement.PREFERRED,
+    )
+    result: dict[str, Any] = json.loads(options_to_json(options))
+    return result
+
+
+async def verify_authentication(
+    services: Services,
+    user: User,
+    credential: CredentialJSON,
+    *,
+    session_key: str,
+    context: RequestContext | None = None,
+) -> CredentialInfo:
+    """Verify ``navigator.credentials.get()``'s result for ``user`` (own transactions).
+
+    Returns the key that was used. Raises TooManyRequests, BadRequest, FactorRejected or
+    PossibleClonedKey.
+    """
+    settings = services.settings
+    await ratelimit.guard(services, user_id=user.id, context=context)
+
+    async def refuse(reason: str, error: Exception, **details: Any) -> Exception:
+        await ratelimit.fail(services, user_id=user.id, context=context, kind="webauthn",
+                             reason=reason, **details)
+        return error
+
+    try:
+        parsed, challenge = _parse_authentication(credential)
+    except BadRequest as exc:
+        raise await refuse("malformed response", exc) from None
+    problem = await _consume_challenge(
+        services, challenge, purpose=AUTHENTICATE, user=user, session_key=session_key
+    )
+    if problem:
+        raise await refuse(problem, FactorRejected(_STALE))
+    async with services.db.session() as session:
+        row = await session.scalar(
+            select(WebAuthnCredential).where(WebAuthnCredential.credential_id == parsed.raw_id)
+        )
+    if row is None or row.user_id != user.id:
+        raise await refuse("security key not registered to this account", FactorRejected(
+            "This security key is not registered to this account."
+        ))
+    try:
+        # The counter is checked below, after the signature, so only a genuine
+        # assertion can be recorded as a possible clone.
+        verified = verify_authentication_response(
+            credential=parsed,
+            expected_challenge=challenge,
+            expected_rp_id=settings.webauthn_rp_id,
+            expected_origin=expected_origins(settings),
+            credential_public_key=row.public_key,
+            credential_current_sign_count=0,
+            require_user_verification=False,
+        )
+    except WebAuthnException as exc:
+        raise await refuse(str(exc), FactorRejected(
+            f"The security key's response was not accepted: {exc}"
+        ), label=row.label) from None
+    except Exception:
+        raise await refuse("malformed assertion", BadRequest(
+            "The security key's response could not be read."
+        ), label=row.label) from None
+
+    asserted = verified.new_sign_count
+    now = services.clock.now()
+    advanced = False
+    if asserted > row.sign_count or (asserted == 0 and row.sign_count == 0):
+        async with services.db.transaction() as session:
+            result = await session.execute(
+                update(WebAuthnCredential)
+                .where(
+                    WebAuthnCredential.id == row.id,
+                    WebAuthnCredential.sign_count == 0
+                    if asserted == 0
+                    else WebAuthnCredential.sign_count < asserted,
+                )
+                .values(sign_count=asserted, last_used=now)
+            )
+            advanced = result.rowcount == 1  # type: ignore[attr-defined]
+    if not advanced:
+        raise await refuse("possible cloned key", PossibleClonedKey(
+            "This security key's signature counter went backwards, which suggests it may "
+            "have been copied. It was not accepted; use another factor and consider "
+            "removing this key."
+        ), also_tag="2fa:webauthn:possible-clone", label=row.label,
+            stored_sign_count=row.sign_count, asserted_sign_count=asserted)
+    row.sign_count, row.last_used = asserted, now
+    return _info(row)
+
+
+async def list_credentials(session: AsyncSession, user_id: int) -> list[CredentialInfo]:
+    """The user's security keys, oldest first."""
+    return [_info(row) for row in await _keys(session, user_id)]
+
+
+async def remove_credential(
+    session: AsyncSession,
+    services: Services,
+    user: User,
+    credential_id: int,
+    *,
+    context: RequestContext | None = None,
+) -> None:
+    """Remove one of the user's keys by its row id (caller commits); last-factor removal
+    goes through ``status.remove_factor_allowed`` and voids the recovery codes."""
+    row = await session.scalar(
+        select(WebAuthnCredential).where(
+            WebAuthnCredential.id == credential_id, WebAuthnCredential.user_id == user.id
+        )
+    )
+    if row is None:
+        raise NotFound("No such security key on this account.")
+    last = await check_removal(session, services, user, removing_keys=1)
+    await session.delete(row)
+    if last:
+        await void_recovery_codes(session, user.id)
+    record(session, tag="2fa:webauthn:removed", when=services.clock.now(), context=context,
+           user_id=user.id, label=row.label, last_factor=last)

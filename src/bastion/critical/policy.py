@@ -1,0 +1,132 @@
+"""Who is critical: the top share of projects by downloads over the window, plus admin marks.
+
+``recompute`` moves the running window sums to ``as_of`` (one day's rows per day
+moved; a full rebuild from the roll-ups when the sums are missing, stale or
+asked for) and designates the top ``ceil(share * projects with downloads)``
+projects at or above the floor. Ties at the boundary go to the name that sorts
+first. Designations are sticky: nothing here ever removes one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from packaging.utils import InvalidName, canonicalize_name
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bastion.audit.events import record
+from bastion.config import Settings
+from bastion.critical.models import ADMIN, AUTO, CriticalProject
+from bastion.db.upsert import upsert
+from bastion.errors import BadRequest
+from bastion.stats.rollup import move_window, projects_with_downloads, top_projects
+
+
+@dataclass(frozen=True)
+class RecomputeResult:
+    as_of: date
+    full: bool
+    projects_with_downloads: int
+    selected: list[str]  # this run's top share, best first
+    newly_critical: list[str] = field(default_factory=list)
+    total_critical: int = 0
+
+
+def top_count(share: float, projects: int) -> int:
+    """How many projects the top ``share`` is: rounded up, so any share > 0 picks one."""
+    if projects <= 0 or share <= 0:
+        return 0
+    # Round away float noise first (0.07 * 100 is 7.000000000000001, not 8).
+    return min(projects, math.ceil(round(share * projects, 9)))
+
+
+def _end_of_day(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
+
+
+async def critical_names(session: AsyncSession) -> set[str]:
+    """Every normalised name ever designated critical."""
+    return set((await session.scalars(select(CriticalProject.normalized_name))).all())
+
+
+async def is_critical(session: AsyncSession, name: str) -> bool:
+    return await session.get(CriticalProject, canonicalize_name(name)) is not None
+
+
+async def _designate(
+    session: AsyncSession, names: list[str], *, reason: str, source: str, now: datetime,
+    actor_id: int | None = None,
+) -> list[str]:
+    """Designate the names not yet critical; returns those, each audited once."""
+    existing = await critical_names(session)
+    new = [name for name in names if name not in existing]
+    rows = [
+        {"normalized_name": name, "reason": reason, "source": source, "designated_at": now}
+        for name in new
+    ]
+    # Do-nothing on conflict: a concurrent designation of the same name is not an error.
+    await upsert(session, CriticalProject, rows, key=("normalized_name",))
+    for name in new:
+        record(session, tag="project:critical", when=now, user_id=actor_id, project_name=name,
+               reason=reason, source=source)
+    return new
+
+
+async def recompute(
+    session: AsyncSession,
+    as_of: date,
+    settings: Settings,
+    *,
+    full: bool = False,
+    now: datetime | None = None,
+) -> RecomputeResult:
+    """Move the window to end with ``as_of`` and designate its top share (caller commits)."""
+    window = settings.critical_window_days
+    if window < 1:
+        raise BadRequest("BASTION_CRITICAL_WINDOW_DAYS must be at least 1.")
+    if not 0 <= settings.critical_share <= 1:
+        raise BadRequest("BASTION_CRITICAL_SHARE must be between 0 and 1.")
+    moved = await move_window(session, as_of, window, full=full)
+    with_downloads = await projects_with_downloads(session)
+    limit = top_count(settings.critical_share, with_downloads)
+    top = await top_projects(session, limit, settings.critical_min_downloads)
+    selected = [name for name, _ in top]
+    reason = (
+        f"top {settings.critical_share:.2%} of projects by downloads over the "
+        f"{window} days to {as_of.isoformat()}"
+    )
+    new = await _designate(
+        session, selected, reason=reason, source=AUTO, now=now or _end_of_day(as_of)
+    )
+    total = len(await critical_names(session))
+    return RecomputeResult(
+        as_of=as_of, full=moved.full, projects_with_downloads=with_downloads,
+        selected=selected, newly_critical=new, total_critical=total,
+    )
+
+
+async def mark(
+    session: AsyncSession,
+    name: str,
+    reason: str,
+    by_admin: bool = True,
+    *,
+    now: datetime,
+    actor_id: int | None = None,
+) -> bool:
+    """Designate ``name`` critical by hand; False if it already was (it stays as it was)."""
+    reason = reason.strip()
+    if not reason:
+        raise BadRequest("Give a reason for marking a project critical (--reason TEXT).")
+    try:
+        normalized = canonicalize_name(name.strip(), validate=True)
+    except InvalidName:
+        raise BadRequest(f"{name!r} is not a valid project name.") from None
+    new = await _designate(
+        session, [normalized], reason=reason, source=ADMIN if by_admin else AUTO, now=now,
+        actor_id=actor_id,
+    )
+    return bool(new)

@@ -1,0 +1,1 @@
+"""Security-key giveaway: programs, promo codes, eligibility, claims and reports."""

@@ -1,0 +1,65 @@
+"""May this principal do this to this project? The one awaited check the upload calls.
+
+The critical-project 2FA mandate (bastion.critical.gate) is added here, so every
+caller gets it without changing.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bastion.accounts.auth import Principal
+from bastion.critical.gate import Action
+from bastion.errors import Forbidden
+from bastion.packaging.models import Project, Role
+from bastion.services import Services
+
+# Which roles may perform each action; anything not listed needs the Owner role.
+_ROLES_FOR: dict[Action, frozenset[str]] = {
+    Action.UPLOAD: frozenset({Role.OWNER, Role.MAINTAINER}),
+    Action.YANK: frozenset({Role.OWNER, Role.MAINTAINER}),
+}
+_VERBS: dict[Action, str] = {Action.UPLOAD: "upload to"}
+
+PASSWORD_UPLOAD_DISABLED = (
+    "Username/password authentication is disabled for uploads on this index: "
+    "use an API token (username '__token__')."
+)
+
+
+async def role_of(session: AsyncSession, user_id: int, project_id: int) -> str | None:
+    """The user's role on the project, or None."""
+    result = await session.execute(
+        select(Role.role_name).where(Role.user_id == user_id, Role.project_id == project_id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def authorize(
+    session: AsyncSession,
+    services: Services,
+    principal: Principal,
+    project: Project | None,
+    action: Action,
+) -> None:
+    """Raise Forbidden unless ``principal`` may perform ``action`` on ``project``.
+
+    ``project`` is None for a project that does not exist yet: anyone signed in may
+    create one by uploading to it.
+    """
+    if (
+        action is Action.UPLOAD
+        and principal.method == "password"
+        and not services.settings.allow_password_upload
+    ):
+        raise Forbidden(PASSWORD_UPLOAD_DISABLED)
+    if project is None:
+        return
+    allowed = _ROLES_FOR.get(action, frozenset({Role.OWNER}))
+    if await role_of(session, principal.user.id, project.id) not in allowed:
+        verb = _VERBS.get(action, str(action))
+        raise Forbidden(
+            f"The user '{principal.user.username}' isn't allowed to {verb} "
+            f"project '{project.name}'."
+        )

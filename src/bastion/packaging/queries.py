@@ -1,0 +1,354 @@
+"""Read queries for the web UI: counts, recent projects, search, a project's page.
+
+Every function takes an AsyncSession and plain values and returns frozen
+dataclasses, so templates never touch ORM objects or lazy loads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from packaging.utils import canonicalize_name, canonicalize_version
+from packaging.version import InvalidVersion, Version
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bastion.errors import NotFound
+from bastion.packaging.models import File, Project, Release
+
+
+@dataclass(frozen=True)
+class IndexCounts:
+    projects: int
+    releases: int
+    files: int
+
+
+@dataclass(frozen=True)
+class ProjectListing:
+    """One line of a project list: name, the version a user would get, its summary."""
+
+    name: str
+    normalized_name: str
+    version: str | None
+    summary: str | None
+    updated: datetime | None
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    query: str
+    results: list[ProjectListing]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+@dataclass(frozen=True)
+class ReleaseSummary:
+    """A release as the history list shows it."""
+
+    version: str
+    created: datetime
+    yanked: bool
+    yanked_reason: str
+    is_prerelease: bool
+
+
+@dataclass(frozen=True)
+class FileDetail:
+    filename: str
+    path: str
+    size: int
+    packagetype: str
+    python_version: str
+    requires_python: str | None
+    upload_time: datetime
+    sha256: str
+    md5: str
+    blake2b_256: str
+
+
+@dataclass(frozen=True)
+class ReleaseDetail:
+    version: str
+    created: datetime
+    yanked: bool
+    yanked_reason: str
+    is_prerelease: bool
+    requires_python: str | None
+    summary: str | None
+    description: str | None
+    description_content_type: str | None
+    meta: dict[str, Any]
+    files: list[FileDetail]
+
+
+@dataclass(frozen=True)
+class ProjectDetail:
+    """Everything a project page shows; ``release`` is None when nothing is left to show."""
+
+    name: str
+    normalized_name: str
+    created: datetime
+    history: list[ReleaseSummary]
+    release: ReleaseDetail | None
+    latest_version: str | None
+
+    @property
+    def is_latest(self) -> bool:
+        return self.release is not None and self.release.version == self.latest_version
+
+
+def version_key(version: str) -> tuple[int, Version | str]:
+    """Sort key: valid versions by PEP 440 order, above any invalid legacy string."""
+    try:
+        return (1, Version(version))
+    except InvalidVersion:
+        return (0, version)
+
+
+def _sort_key(row: Any) -> tuple[tuple[int, Version | str], datetime]:
+    return (version_key(row.version), row.created)
+
+
+def pick_latest(releases: Iterable[Any]) -> Any | None:
+    """The release pip would pick by default, as PyPI shows it.
+
+    Highest stable non-yanked release; else highest non-yanked pre-release; else the
+    highest release at all (everything yanked). ``releases`` need ``version``,
+    ``created``, ``yanked`` and ``is_prerelease``.
+    """
+    rows = list(releases)
+    for candidates in (
+        [r for r in rows if not r.yanked and not r.is_prerelease],
+        [r for r in rows if not r.yanked],
+        rows,
+    ):
+        if candidates:
+            return max(candidates, key=_sort_key)
+    return None
+
+
+async def index_counts(session: AsyncSession) -> IndexCounts:
+    row = (
+        await session.execute(
+            select(
+                select(func.count()).select_from(Project).scalar_subquery(),
+                select(func.count()).select_from(Release).scalar_subquery(),
+                select(func.count()).select_from(File).scalar_subquery(),
+            )
+        )
+    ).one()
+    return IndexCounts(projects=row[0], releases=row[1], files=row[2])
+
+
+async def _listings(
+    session: AsyncSession,
+    projects: Sequence[tuple[int, str, str]],
+    updated: dict[int, datetime] | None = None,
+) -> list[ProjectListing]:
+    """ProjectListings for ``(id, name, normalized_name)`` rows, keeping their order."""
+    ids = [p[0] for p in projects]
+    if not ids:
+        return []
+    rows = (
+        await session.execute(
+            select(
+                Release.id, Release.project_id, Release.version, Release.created,
+                Release.yanked, Release.is_prerelease,
+            ).where(Release.project_id.in_(ids))
+        )
+    ).all()
+    by_project: dict[int, list[Any]] = {}
+    for row in rows:
+        by_project.setdefault(row.project_id, []).append(row)
+    chosen = {pid: pick_latest(rels) for pid, rels in by_project.items()}
+    chosen_ids = [r.id for r in chosen.values() if r is not None]
+    summaries: dict[int, str | None] = {}
+    if chosen_ids:
+        summaries = {
+            rid: summary
+            for rid, summary in (
+                await session.execute(
+                    select(Release.id, Release.summary).where(Release.id.in_(chosen_ids))
+                )
+            ).all()
+        }
+    listings = []
+    for pid, name, normalized in projects:
+        latest = chosen.get(pid)
+        listings.append(
+            ProjectListing(
+                name=name,
+                normalized_name=normalized,
+                version=latest.version if latest else None,
+                summary=summaries.get(latest.id) if latest else None,
+                updated=(updated or {}).get(pid),
+            )
+        )
+    return listings
+
+
+async def recently_updated(session: AsyncSession, limit: int) -> list[ProjectListing]:
+    """The ``limit`` projects with the newest releases, newest first."""
+    if limit <= 0:
+        return []
+    updated = func.max(Release.created).label("updated")
+    rows = (
+        await session.execute(
+            select(Project.id, Project.name, Project.normalized_name, updated)
+            .join(Release, Release.project_id == Project.id)
+            .group_by(Project.id, Project.name, Project.normalized_name)
+            .order_by(updated.desc(), Project.normalized_name)
+            .limit(limit)
+        )
+    ).all()
+    projects = [(r.id, r.name, r.normalized_name) for r in rows]
+    return await _listings(session, projects, {r.id: r.updated for r in rows})
+
+
+async def search_projects(
+    session: AsyncSession, query: str, *, page: int, per_page: int
+) -> SearchPage:
+    """Projects whose normalised name contains the normalised query.
+
+    The exact match comes first, then prefix matches, then the rest, each by name.
+    An empty query matches nothing. A page past the end raises NotFound.
+    """
+    query = query.strip()
+    if not query:
+        return SearchPage(query="", results=[], total=0, page=1, per_page=per_page)
+    needle = canonicalize_name(query)
+    name = Project.normalized_name
+    matches = name.contains(needle, autoescape=True)
+    total = (
+        await session.execute(select(func.count()).select_from(Project).where(matches))
+    ).scalar_one()
+    result = SearchPage(query=query, results=[], total=total, page=page, per_page=per_page)
+    if page > result.pages:
+        raise NotFound(
+            f"There is no page {page} for this search: it has {result.pages} "
+            f"page{'s' if result.pages != 1 else ''}."
+        )
+    rank = case((name == needle, 0), (name.startswith(needle, autoescape=True), 1), else_=2)
+    rows = (
+        await session.execute(
+            select(Project.id, Project.name, Project.normalized_name)
+            .where(matches)
+            .order_by(rank, name)
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        )
+    ).all()
+    listings = await _listings(session, [(r.id, r.name, r.normalized_name) for r in rows])
+    return SearchPage(query=query, results=listings, total=total, page=page, per_page=per_page)
+
+
+async def project_detail(
+    session: AsyncSession, name: str, version: str | None = None
+) -> ProjectDetail:
+    """A project's page: the chosen (or given) release, its files and the release history.
+
+    ``name`` must already be normalised. Raises NotFound for an unknown project or
+    an unknown version.
+    """
+    project = (
+        await session.execute(select(Project).where(Project.normalized_name == name))
+    ).scalar_one_or_none()
+    if project is None:
+        raise NotFound(f"There is no project named {name!r} on this index.")
+    rows = (
+        await session.execute(
+            select(
+                Release.id, Release.version, Release.canonical_version, Release.created,
+                Release.yanked, Release.yanked_reason, Release.is_prerelease,
+            ).where(Release.project_id == project.id)
+        )
+    ).all()
+    ordered = sorted(rows, key=_sort_key, reverse=True)
+    latest = pick_latest(rows)
+    if version is None:
+        shown = latest
+    else:
+        shown = _find_version(ordered, version)
+        if shown is None:
+            raise NotFound(f"Project {project.name!r} has no release {version!r}.")
+    return ProjectDetail(
+        name=project.name,
+        normalized_name=project.normalized_name,
+        created=project.created,
+        history=[
+            ReleaseSummary(
+                version=r.version, created=r.created, yanked=r.yanked,
+                yanked_reason=r.yanked_reason or "", is_prerelease=r.is_prerelease,
+            )
+            for r in ordered
+        ],
+        release=await _release_detail(session, shown.id) if shown is not None else None,
+        latest_version=latest.version if latest is not None else None,
+    )
+
+
+def _find_version(rows: Sequence[Any], version: str) -> Any | None:
+    """The row whose version is ``version`` as written, or else equal by PEP 440."""
+    for row in rows:
+        if row.version == version:
+            return row
+    try:
+        canonical = canonicalize_version(version)
+    except InvalidVersion:  # pragma: no cover - canonicalize_version tolerates junk
+        return None
+    for row in rows:
+        if row.canonical_version == canonical:
+            return row
+    return None
+
+
+async def _release_detail(session: AsyncSession, release_id: int) -> ReleaseDetail:
+    release = (
+        await session.execute(select(Release).where(Release.id == release_id))
+    ).scalar_one()
+    files = (
+        await session.execute(
+            select(File)
+            .where(File.release_id == release_id)
+            .order_by(case((File.packagetype == "sdist", 0), else_=1), File.filename)
+        )
+    ).scalars()
+    return ReleaseDetail(
+        version=release.version,
+        created=release.created,
+        yanked=release.yanked,
+        yanked_reason=release.yanked_reason or "",
+        is_prerelease=release.is_prerelease,
+        requires_python=release.requires_python,
+        summary=release.summary,
+        description=release.description,
+        description_content_type=release.description_content_type,
+        meta=dict(release.meta or {}),
+        files=[
+            FileDetail(
+                filename=f.filename, path=f.path, size=f.size, packagetype=f.packagetype,
+                python_version=f.python_version, requires_python=f.requires_python,
+                upload_time=f.upload_time, sha256=f.sha256_digest, md5=f.md5_digest,
+                blake2b_256=f.blake2_256_digest,
+            )
+            for f in files
+        ],
+    )

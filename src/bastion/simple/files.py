@@ -1,0 +1,126 @@
+"""``/files/<blob path>`` and ``/files/<blob path>.metadata`` as a bare ASGI app.
+
+Only blobs that belong to a file row are served. A path's row, local path and stat are
+looked up once and kept in the page cache (blobs are content-addressed and immutable),
+so a warm download touches neither the database nor the directory tree.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import anyio
+from starlette.responses import FileResponse, Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from bastion.services import Services
+from bastion.simple import queries
+from bastion.simple.cache import CachedFile, etag_matches
+from bastion.web.errors import plain_error
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/files/"
+METADATA_SUFFIX = ".metadata"
+METADATA_TYPE = "text/plain; charset=utf-8"
+
+
+def media_type_for(filename: str) -> str:
+    """Wheels and sdists are opaque bytes to clients; a .zip sdist says so."""
+    if filename.endswith(".zip"):
+        return "application/zip"
+    return "application/octet-stream"
+
+
+def is_safe_path(path: str) -> bool:
+    """A relative path with no empty, dot or dot-dot segments and no odd characters."""
+    if not path or path.startswith("/") or "\\" in path or "\x00" in path:
+        return False
+    return all(part not in ("", ".", "..") for part in path.split("/"))
+
+
+class FileServer:
+    """The ASGI app behind ``/files``."""
+
+    def __init__(self, services: Services) -> None:
+        self.db = services.db
+        self.store = services.store
+        self.cache = services.pages
+        self.services = services  # services.downloads is looked up per call: it may be swapped
+        self.cache_control = f"public, max-age={services.settings.files_cache_max_age}, immutable"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method = scope["method"]
+        if method not in ("GET", "HEAD"):
+            await plain_error(405, "Method Not Allowed", {"Allow": "GET, HEAD"})(
+                scope, receive, send
+            )
+            return
+        path: str = scope["path"]
+        path = path[len(PREFIX):] if path.startswith(PREFIX) else ""
+        entry = self.cache.fresh_file(path) or await self._lookup(path)
+        if entry is None:
+            await plain_error(404, "Not Found")(scope, receive, send)
+            return
+        for key, value in scope["headers"]:
+            if key == b"if-none-match" and etag_matches(value, entry.etag):
+                await send({"type": "http.response.start", "status": 304, "headers": [
+                    (b"etag", entry.etag), (b"cache-control", self.cache_control.encode())]})
+                await send({"type": "http.response.body", "body": b""})
+                return
+        if method == "GET" and not entry.is_metadata:
+            self.services.downloads.hit(entry.project, entry.filename)
+        response: Response
+        if entry.local_path is not None:
+            response = FileResponse(entry.local_path, stat_result=entry.stat,
+                                    media_type=entry.media_type, headers=entry.headers)
+        else:
+            headers = dict(entry.headers)
+            if entry.size is not None:
+                headers["content-length"] = str(entry.size)
+            response = StreamingResponse(self.store.stream(entry.blob_path),
+                                         media_type=entry.media_type, headers=headers)
+        await response(scope, receive, send)
+
+    async def _lookup(self, path: str) -> CachedFile | None:
+        """The servable blob at ``path`` from the database, or None."""
+        if not is_safe_path(path):
+            return None
+        generation = self.cache.generation
+        async with self.db.session() as session:
+            row = await queries.stored_file(session, path)
+            is_metadata = False
+            if row is None and path.endswith(METADATA_SUFFIX):
+                row = await queries.stored_file(session, path.removesuffix(METADATA_SUFFIX))
+                is_metadata = True
+        if row is None or (is_metadata and not row.metadata_sha256):
+            return None
+        digest = row.metadata_sha256 if is_metadata else row.sha256
+        assert digest is not None
+        entry = CachedFile(
+            project=row.project,
+            filename=row.filename,
+            blob_path=path,
+            etag=f'"{digest}"'.encode(),
+            media_type=METADATA_TYPE if is_metadata else media_type_for(row.filename),
+            size=None if is_metadata else row.size,
+            is_metadata=is_metadata,
+            local_path=None,
+            stat=None,
+            headers={"cache-control": self.cache_control, "etag": f'"{digest}"'},
+            expires=self.cache.expiry(),
+        )
+        try:
+            local = self.store.local_path(path)
+        except ValueError:
+            return None
+        if local is not None:
+            try:
+                entry.stat = await anyio.to_thread.run_sync(os.stat, local)
+            except FileNotFoundError:
+                log.error("blob missing from the store: %s", path)
+                return None
+            entry.local_path = str(local)
+        self.cache.store_file(path, entry, generation)
+        return entry

@@ -1,0 +1,166 @@
+"""``/simple/`` and ``/simple/<name>/`` as a bare ASGI app.
+
+A warm request is: read two headers, a memoised negotiation, one dict lookup and two
+sends, with no database query, no Request/Response objects and no middleware. A cold
+(or expired) one reads the database once; concurrent misses for the same page share
+one render.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from urllib.parse import quote
+
+from packaging.utils import canonicalize_name
+from starlette.types import Receive, Scope, Send
+
+from bastion.services import Services
+from bastion.simple import queries, render
+from bastion.simple.cache import INDEX, CachedPage, build_page, etag_matches
+from bastion.simple.negotiation import is_json, negotiate
+from bastion.web.errors import plain_error
+
+PREFIX = "/simple/"
+
+
+async def _send_page(
+    scope: Scope, send: Send, page: CachedPage, if_none_match: bytes | None
+) -> None:
+    if if_none_match is not None and etag_matches(if_none_match, page.etag):
+        await send({"type": "http.response.start", "status": 304,
+                    "headers": page.not_modified_headers})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": page.headers})
+    body = b"" if scope["method"] == "HEAD" else page.body
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _redirect(scope: Scope, send: Send, location: str) -> None:
+    query = scope.get("query_string", b"")
+    target = quote(location).encode() + (b"?" + query if query else b"")
+    await send({"type": "http.response.start", "status": 301,
+                "headers": [(b"location", target), (b"content-length", b"0"),
+                            (b"vary", b"Accept")]})
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def _error(scope: Scope, receive: Receive, send: Send, status: int, message: str,
+                 headers: dict[str, str] | None = None) -> None:
+    await plain_error(status, message, headers)(scope, receive, send)
+
+
+class SimplePages:
+    """The ASGI app behind ``/simple``."""
+
+    def __init__(self, services: Services) -> None:
+        self.db = services.db
+        self.cache = services.pages
+        self.max_age = services.settings.simple_cache_max_age
+        self._inflight: dict[tuple[str, str], asyncio.Future[CachedPage | None]] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        if scope["method"] not in ("GET", "HEAD"):
+            await _error(scope, receive, send, 405, "Method Not Allowed", {"Allow": "GET, HEAD"})
+            return
+        if path == "/simple":
+            await _redirect(scope, send, PREFIX)
+            return
+        rest = path[len(PREFIX):] if path.startswith(PREFIX) else None
+        if rest is None or rest == "/" or rest.count("/") > 1 or (
+            rest.count("/") == 1 and rest[-1] != "/"
+        ):
+            await _error(scope, receive, send, 404, "Not Found")
+            return
+        slash = rest == "" or rest[-1] == "/"
+        name = rest[:-1] if slash else rest
+        accept = b""
+        if_none_match = None
+        for key, value in scope["headers"]:
+            if key == b"accept":
+                accept = value
+            elif key == b"if-none-match":
+                if_none_match = value
+        media_type = negotiate(accept, scope["query_string"])
+
+        # The hot path: a canonical URL whose page is cached and fresh.
+        if media_type is not None and slash:
+            page = self.cache.fresh_page(name or INDEX, media_type)
+            if page is not None:
+                await _send_page(scope, send, page, if_none_match)
+                return
+
+        if name:
+            canonical = canonicalize_name(name)
+            if canonical != name or not slash:
+                await _redirect(scope, send, f"{PREFIX}{canonical}/")
+                return
+        if media_type is None:
+            await _error(scope, receive, send, 406,
+                         "Not Acceptable: ask for text/html, "
+                         "application/vnd.pypi.simple.v1+html or "
+                         "application/vnd.pypi.simple.v1+json")
+            return
+        key = name or INDEX
+        page = await self._shared(key, media_type, self._build)
+        if page is None:
+            await _error(scope, receive, send, 404, "Not Found")
+            return
+        await _send_page(scope, send, page, if_none_match)
+
+    async def _shared(
+        self, name: str, media_type: str,
+        build: Callable[[str, str], Awaitable[CachedPage | None]],
+    ) -> CachedPage | None:
+        """Build a page, or wait for the build another request already started."""
+        key = (name, media_type)
+        pending = self._inflight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[CachedPage | None] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            page = await build(name, media_type)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters re-raise it, nobody logs it twice
+            raise
+        else:
+            future.set_result(page)
+            return page
+        finally:
+            del self._inflight[key]
+
+    async def _build(self, name: str, media_type: str) -> CachedPage | None:
+        """The page from the cache if its serial still holds, else rendered anew."""
+        cache = self.cache
+        generation = cache.generation
+        stale = cache.pages.get((name, media_type))
+        async with self.db.session() as session:
+            if name == INDEX:
+                serial = await queries.global_serial(session)
+                if stale is not None and stale.serial == serial:
+                    stale.expires = cache.expiry()
+                    return stale
+                entries = await queries.index_entries(session)
+                body = (render.index_json(entries, serial) if is_json(media_type)
+                        else render.index_html(entries))
+            else:
+                if stale is not None:
+                    current = await queries.project_serial(session, name)
+                    if current == stale.serial:
+                        stale.expires = cache.expiry()
+                        return stale
+                listing = await queries.project_listing(session, name)
+                if listing is None:
+                    cache.drop_page(name, media_type)
+                    return None
+                serial = listing.project.last_serial
+                body = (render.project_json(listing) if is_json(media_type)
+                        else render.project_html(listing))
+        page = build_page(serial=serial, media_type=media_type, body=body,
+                          max_age=self.max_age, expires=cache.expiry())
+        cache.store_page(name, media_type, page, generation)
+        return page

@@ -1,0 +1,128 @@
+"""Simple API pages as bytes: PEP 503 HTML and PEP 691 JSON, with PEP 592/658/700/714 fields."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from html import escape
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
+
+from bastion.simple.queries import FileRow, IndexEntry, ProjectListing
+
+API_VERSION = "1.1"  # PEP 700 (versions, size, upload-time) needs 1.1.
+FILES_PREFIX = "/files/"
+
+
+def version_key(version: str) -> tuple[int, Version | str]:
+    """Sort key: PEP 440 order; anything unparsable sorts first, by its text."""
+    try:
+        return (1, Version(version))
+    except InvalidVersion:
+        return (0, version)
+
+
+def sorted_versions(versions: list[str]) -> list[str]:
+    return sorted(versions, key=version_key)
+
+
+def sorted_files(files: list[FileRow]) -> list[FileRow]:
+    """Files in version order, and by filename within a version."""
+    keys = {v: version_key(v) for v in {f.version for f in files}}
+    return sorted(files, key=lambda f: (keys[f.version], f.filename))
+
+
+def file_url(row: FileRow) -> str:
+    return f"{FILES_PREFIX}{row.path}"
+
+
+def upload_time(when: datetime) -> str:
+    """ISO 8601 in UTC with a ``Z``, as PEP 700 asks."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _dumps(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def project_html(listing: ProjectListing) -> bytes:
+    name = escape(listing.project.name)
+    lines = [
+        "<!DOCTYPE html>",
+        "<html>",
+        "  <head>",
+        f'    <meta name="pypi:repository-version" content="{API_VERSION}">',
+        f"    <title>Links for {name}</title>",
+        "  </head>",
+        "  <body>",
+        f"    <h1>Links for {name}</h1>",
+    ]
+    for row in sorted_files(listing.files):
+        attrs = [f'href="{escape(file_url(row))}#sha256={row.sha256}"']
+        if row.requires_python:
+            attrs.append(f'data-requires-python="{escape(row.requires_python)}"')
+        if row.metadata_sha256:
+            attrs.append(f'data-dist-info-metadata="sha256={row.metadata_sha256}"')
+            attrs.append(f'data-core-metadata="sha256={row.metadata_sha256}"')
+        if row.yanked:
+            attrs.append(f'data-yanked="{escape(row.yanked_reason)}"')
+        lines.append(f"    <a {' '.join(attrs)}>{escape(row.filename)}</a><br />")
+    lines += ["  </body>", "</html>", ""]
+    return "\n".join(lines).encode()
+
+
+def _file_json(row: FileRow) -> dict[str, Any]:
+    metadata: dict[str, str] | bool = (
+        {"sha256": row.metadata_sha256} if row.metadata_sha256 else False
+    )
+    yanked: str | bool = (row.yanked_reason or True) if row.yanked else False
+    return {
+        "filename": row.filename,
+        "url": file_url(row),
+        "hashes": {"sha256": row.sha256},
+        "requires-python": row.requires_python,
+        "yanked": yanked,
+        "core-metadata": metadata,
+        "dist-info-metadata": metadata,
+        "size": row.size,
+        "upload-time": upload_time(row.upload_time),
+    }
+
+
+def project_json(listing: ProjectListing) -> bytes:
+    return _dumps(
+        {
+            "meta": {"api-version": API_VERSION, "_last-serial": listing.project.last_serial},
+            "name": listing.project.normalized_name,
+            "files": [_file_json(row) for row in sorted_files(listing.files)],
+            "versions": sorted_versions(listing.versions),
+        }
+    )
+
+
+def index_html(entries: list[IndexEntry]) -> bytes:
+    lines = [
+        "<!DOCTYPE html>",
+        "<html>",
+        "  <head>",
+        f'    <meta name="pypi:repository-version" content="{API_VERSION}">',
+        "    <title>Simple index</title>",
+        "  </head>",
+        "  <body>",
+    ]
+    lines += [
+        f'    <a href="/simple/{escape(e.normalized_name)}/">{escape(e.name)}</a><br />'
+        for e in entries
+    ]
+    lines += ["  </body>", "</html>", ""]
+    return "\n".join(lines).encode()
+
+
+def index_json(entries: list[IndexEntry], serial: int) -> bytes:
+    return _dumps(
+        {
+            "meta": {"api-version": API_VERSION, "_last-serial": serial},
+            "projects": [{"name": e.name, "_last-serial": e.last_serial} for e in entries],
+        }
+    )

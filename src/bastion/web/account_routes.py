@@ -1,0 +1,482 @@
+"""Account pages: register, verify email, sign in (with the second-factor step), sign out,
+settings overview, password change and reset, fresh confirmation.
+
+Routes are thin: they check the CSRF token, call account services, render. Every page
+here runs under :class:`SessionRoute` (a database session per request, the session
+cookie, a strict Content-Security-Policy).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import anyio
+from fastapi import APIRouter, Depends, Form
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from bastion.accounts import email_links
+from bastion.accounts.models import User
+from bastion.accounts.password_policy import check_new_password
+from bastion.accounts.passwords import hash_password, needs_rehash, verify_password
+from bastion.accounts.sessions import SessionState, end_session, end_user_sessions
+from bastion.accounts.users import create_user, get_user, validate_email
+from bastion.audit.events import record
+from bastion.errors import BadRequest, BastionError
+from bastion.web import second_factor
+from bastion.web.client_ip import request_context
+from bastion.web.csrf import csrf_input, verify_csrf
+from bastion.web.current_user import (
+    confirm_fresh,
+    db_of,
+    finish_sign_in,
+    optional_user,
+    release_writes,
+    require_pending,
+    require_user,
+    safe_next,
+    services_of,
+    start_session,
+    web_session,
+)
+from bastion.web.session_route import SessionRoute
+from bastion.web.templating import render
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/account", route_class=SessionRoute, include_in_schema=False)
+
+Text = Annotated[str, Form()]
+CSRF = [Depends(verify_csrf)]
+
+
+async def page(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+) -> Response:
+    """Render an account page with the CSRF input and the signed-in user in scope."""
+    ctx = {
+        "csrf": await csrf_input(request),
+        "nav_user": await optional_user(request),
+        **(context or {}),
+    }
+    return render(request, template, ctx, status_code=status_code)
+
+
+def redirect(url: str) -> Response:
+    return RedirectResponse(url, status_code=303)
+
+
+async def _send_verification(request: Request, user: User) -> bool:
+    """Mail a verification link; False (logged) when the mail server cannot be reached."""
+    services = services_of(request)
+    token = email_links.make_verify_token(services.settings.secret_key, services.clock, user)
+    link = f"{services.settings.base_url}/account/verify-email/{token}/"
+    body = (
+        f"Hello {user.username},\n\n"
+        f"Confirm your email address for {services.settings.site_name} by opening this link:\n\n"
+        f"{link}\n\n"
+        f"The link works for {services.settings.email_verify_hours} hours. "
+        "If you did not create this account, ignore this message.\n"
+    )
+    try:
+        await services.mailer.send(user.email, "Verify your email address", body)
+    except OSError:
+        log.exception("could not send the verification email to user %s", user.id)
+        return False
+    return True
+
+
+# ---------------------------------------------------------------- register, verify email
+
+
+@router.get("/register/")
+async def register_form(request: Request) -> Response:
+    if await optional_user(request) is not None:
+        return redirect("/account/")
+    return await page(request, "account/register.html")
+
+
+@router.post("/register/", dependencies=CSRF)
+async def register(
+    request: Request,
+    username: Text = "",
+    email: Text = "",
+    password: Text = "",
+    password_confirm: Text = "",
+) -> Response:
+    services = services_of(request)
+    db = db_of(request)
+    form = {"username": username, "email": email}
+    try:
+        if password != password_confirm:
+            raise BadRequest("The two passwords do not match.")
+        check_new_password(services.settings, password, username=username)
+        user = await create_user(
+            db, services.clock, username=username.strip(), email=email,
+            password=password, context=request_context(request),
+        )
+    except BastionError as exc:
+        return await page(
+            request, "account/register.html", {"error": exc.message, "form": form},
+            status_code=exc.status_code,
+        )
+    await finish_sign_in(request, user, "registration")
+    sent = await _send_verification(request, user)
+    notice = "verification-sent" if sent else "verification-failed"
+    return redirect(f"/account/?notice={notice}")
+
+
+@router.get("/verify-email/{token}/")
+async def verify_email(request: Request, token: str) -> Response:
+    services = services_of(request)
+    db = db_of(request)
+    user_id, email = email_links.read_verify_token(
+        services.settings.secret_key, services.clock, token,
+        services.settings.email_verify_hours * 3600,
+    )
+    user = await db.get(User, user_id)
+    if user is None or user.email != email:
+        raise BadRequest("This verification link is for an address no longer on the account.")
+    if not user.email_verified:
+        user.email_verified = True
+        record(
+            db, tag="email:verify", when=services.clock.now(),
+            context=request_context(request), user_id=user.id, email=email,
+        )
+    return await page(request, "account/verified.html", {"email": email})
+
+
+@router.post("/verify-email/resend/", dependencies=CSRF)
+async def resend_verification(request: Request, user: User = Depends(require_user)) -> Response:
+    if user.email_verified:
+        return redirect("/account/")
+    sent = await _send_verification(request, user)
+    return redirect(f"/account/?notice={'verification-sent' if sent else 'verification-failed'}")
+
+
+# ---------------------------------------------------------------- sign in and out
+
+
+@router.get("/login/")
+async def login_form(request: Request, next: str = "") -> Response:  # noqa: A002
+    if await optional_user(request) is not None:
+        return redirect(safe_next(next))
+    return await page(request, "account/login.html", {"next": safe_next(next, "")})
+
+
+@router.post("/login/", dependencies=CSRF)
+async def login(
+    request: Request,
+    username: Text = "",
+    password: Text = "",
+    next: Text = "",  # noqa: A002
+) -> Response:
+    services = services_of(request)
+    db = db_of(request)
+    context = request_context(request)
+    user = await get_user(db, username.strip()) if username.strip() else None
+    password_hash = user.password_hash if user is not None else None
+    ok = await anyio.to_thread.run_sync(verify_password, password_hash, password)
+    if not ok or user is None or not user.is_active:
+        record(
+            db, tag="login:failure", when=services.clock.now(), context=context,
+            user_id=user.id if user is not None else None, username=username[:50],
+            reason="inactive" if ok and user is not None else "bad credentials",
+        )
+        return await page(
+            request, "account/login.html",
+            {"error": "The username or password is not correct.", "form": {"username": username},
+             "next": safe_next(next, "")},
+            status_code=401,
+        )
+    if needs_rehash(user.password_hash):
+        user.password_hash = await anyio.to_thread.run_sync(hash_password, password)
+    target = safe_next(next)
+    if await second_factor.has_two_factor(db, user.id):
+        record(
+            db, tag="login:password_ok", when=services.clock.now(), context=context,
+            user_id=user.id,
+        )
+        await start_session(request, user, SessionState.PASSWORD_OK)
+        return redirect(f"/account/login/two-factor/?next={quote(target, safe='')}")
+    await finish_sign_in(request, user, "password")
+    return redirect(target)
+
+
+@router.get("/login/two-factor/")
+async def two_factor_chooser(
+    request: Request, user: User = Depends(require_pending), next: str = ""  # noqa: A002
+) -> Response:
+    factors = await second_factor.available_factors(db_of(request), user.id)
+    return await page(
+        request, "account/two_factor.html",
+        {"factors": factors, "next": safe_next(next, ""), "pending_user": user},
+    )
+
+
+async def _second_factor_attempt(
+    request: Request, user: User, kind: str, code: str, next_url: str
+) -> Response:
+    services = services_of(request)
+    context = request_context(request)
+    await release_writes(request)
+    try:
+        if kind == "totp":
+            await second_factor.check_totp(services, user, code, context)
+        else:
+            await second_factor.check_recovery_code(services, user, code, context)
+    except BastionError as exc:
+        factors = await second_factor.available_factors(db_of(request), user.id)
+        return await page(
+            request, "account/two_factor.html",
+            {"factors": factors, "next": safe_next(next_url, ""), "pending_user": user,
+             "error": exc.message, "error_kind": kind},
+            status_code=exc.status_code,
+        )
+    await finish_sign_in(request, user, f"password+{kind}")
+    return redirect(safe_next(next_url))
+
+
+@router.post("/login/two-factor/totp/", dependencies=CSRF)
+async def two_factor_totp(
+    request: Request, user: User = Depends(require_pending), code: Text = "",
+    next: Text = "",  # noqa: A002
+) -> Response:
+    return await _second_factor_attempt(request, user, "totp", code, next)
+
+
+@router.post("/login/two-factor/recovery/", dependencies=CSRF)
+async def two_factor_recovery(
+    request: Request, user: User = Depends(require_pending), code: Text = "",
+    next: Text = "",  # noqa: A002
+) -> Response:
+    return await _second_factor_attempt(request, user, "recovery", code, next)
+
+
+@router.post("/logout/", dependencies=CSRF)
+async def logout(request: Request) -> Response:
+    row = await web_session(request)
+    if row is not None:
+        if row.user_id is not None:
+            record(
+                db_of(request), tag="logout", when=services_of(request).clock.now(),
+                context=request_context(request), user_id=row.user_id,
+            )
+        await end_session(db_of(request), row)
+    request.state.clear_session_cookie = True
+    request.state.new_session_cookie = None
+    return redirect("/")
+
+
+# ---------------------------------------------------------------- fresh confirmation
+
+
+@router.get("/reauth/")
+async def reauth_form(
+    request: Request, user: User = Depends(require_user), next: str = ""  # noqa: A002
+) -> Response:
+    factors = await second_factor.available_factors(db_of(request), user.id)
+    return await page(
+        request, "account/reauth.html", {"factors": factors, "next": safe_next(next, "")}
+    )
+
+
+@router.post("/reauth/", dependencies=CSRF)
+async def reauth(
+    request: Request,
+    user: User = Depends(require_user),
+    password: Text = "",
+    code: Text = "",
+    next: Text = "",  # noqa: A002
+) -> Response:
+    services = services_of(request)
+    db = db_of(request)
+    context = request_context(request)
+    factors = await second_factor.available_factors(db, user.id)
+    error: BastionError | None = None
+    if not await anyio.to_thread.run_sync(verify_password, user.password_hash, password):
+        error = BastionError("The password is not correct.", status_code=401)
+    elif factors.any:
+        await release_writes(request)
+        try:
+            await second_factor.check_code(services, user, code, context)
+        except BastionError as exc:
+            error = exc
+    if error is not None:
+        record(
+            db, tag="reauth:failure", when=services.clock.now(), context=context,
+            user_id=user.id, reason=error.message,
+        )
+        return await page(
+            request, "account/reauth.html",
+            {"factors": factors, "next": safe_next(next, ""), "error": error.message},
+            status_code=error.status_code,
+        )
+    await confirm_fresh(request)
+    record(db, tag="reauth:success", when=services.clock.now(), context=context, user_id=user.id)
+    return redirect(safe_next(next))
+
+
+# ---------------------------------------------------------------- settings, password
+
+
+NOTICES = {
+    "verification-sent": "We sent you an email with a link to verify your address.",
+    "verification-failed": (
+        "We could not send the verification email just now: use 'Send the link again' below."
+    ),
+    "password-changed": "Your password was changed. Other sessions were signed out.",
+}
+
+
+@router.get("/")
+async def overview(
+    request: Request, user: User = Depends(require_user), notice: str = ""
+) -> Response:
+    factors = await second_factor.available_factors(db_of(request), user.id)
+    return await page(
+        request, "account/overview.html",
+        {"user": user, "factors": factors, "notice": NOTICES.get(notice)},
+    )
+
+
+@router.get("/password/")
+async def password_form(request: Request, user: User = Depends(require_user)) -> Response:
+    return await page(request, "account/password.html")
+
+
+@router.post("/password/", dependencies=CSRF)
+async def change_password(
+    request: Request,
+    user: User = Depends(require_user),
+    current_password: Text = "",
+    new_password: Text = "",
+    new_password_confirm: Text = "",
+) -> Response:
+    services = services_of(request)
+    db = db_of(request)
+    context = request_context(request)
+    try:
+        if not await anyio.to_thread.run_sync(
+            verify_password, user.password_hash, current_password
+        ):
+            record(
+                db, tag="password:change-failure", when=services.clock.now(), context=context,
+                user_id=user.id,
+            )
+            raise BastionError("Your current password is not correct.", status_code=401)
+        if new_password != new_password_confirm:
+            raise BadRequest("The two new passwords do not match.")
+        check_new_password(services.settings, new_password, username=user.username)
+    except BastionError as exc:
+        return await page(
+            request, "account/password.html", {"error": exc.message},
+            status_code=exc.status_code,
+        )
+    user.password_hash = await anyio.to_thread.run_sync(hash_password, new_password)
+    record(db, tag="password:change", when=services.clock.now(), context=context, user_id=user.id)
+    current = await start_session(request, user, SessionState.FULL, fresh=True)
+    await end_user_sessions(db, user.id, keep=current)
+    return redirect("/account/?notice=password-changed")
+
+
+@router.get("/password/reset/")
+async def reset_request_form(request: Request) -> Response:
+    return await page(request, "account/reset_request.html")
+
+
+@router.post("/password/reset/", dependencies=CSRF)
+async def reset_request(request: Request, username_or_email: Text = "") -> Response:
+    """Mail a reset link; the answer is the same whether or not the account exists."""
+    services = services_of(request)
+    db = db_of(request)
+    user = await _find_for_reset(request, username_or_email.strip())
+    if user is not None and user.is_active:
+        token = email_links.make_reset_token(services.settings.secret_key, services.clock, user)
+        link = f"{services.settings.base_url}/account/password/reset/{token}/"
+        minutes = services.settings.password_reset_minutes
+        body = (
+            f"Hello {user.username},\n\nSomeone (hopefully you) asked to reset the password "
+            f"of your {services.settings.site_name} account. Choose a new one here:\n\n"
+            f"{link}\n\nThe link works once, for {minutes} minutes. Your second factor is "
+            "still needed to sign in. If you did not ask for this, ignore this message.\n"
+        )
+        record(
+            db, tag="password:reset-request", when=services.clock.now(),
+            context=request_context(request), user_id=user.id,
+        )
+        try:
+            await services.mailer.send(user.email, "Reset your password", body)
+        except OSError:
+            log.exception("could not send the password reset email to user %s", user.id)
+    return await page(request, "account/reset_sent.html")
+
+
+async def _find_for_reset(request: Request, value: str) -> User | None:
+    db = db_of(request)
+    if not value:
+        return None
+    if "@" not in value:
+        return await get_user(db, value)
+    from sqlalchemy import func, select
+
+    try:
+        address = validate_email(value)
+    except BadRequest:
+        return None
+    result = await db.execute(
+        select(User).where(func.lower(User.email) == address.lower()).order_by(User.id).limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+async def _reset_user(request: Request, token: str) -> User:
+    services = services_of(request)
+    user_id, fingerprint = email_links.read_reset_token(
+        services.settings.secret_key, services.clock, token,
+        services.settings.password_reset_minutes * 60,
+    )
+    user = await db_of(request).get(User, user_id)
+    if user is None or not user.is_active or (
+        fingerprint != email_links.password_fingerprint(user)
+    ):
+        raise BadRequest("This password reset link was already used: ask for a new one.")
+    return user
+
+
+@router.get("/password/reset/{token}/")
+async def reset_form(request: Request, token: str) -> Response:
+    await _reset_user(request, token)
+    return await page(request, "account/reset_form.html", {"token": token})
+
+
+@router.post("/password/reset/{token}/", dependencies=CSRF)
+async def reset_password(
+    request: Request, token: str, new_password: Text = "", new_password_confirm: Text = ""
+) -> Response:
+    """Set a new password. This does not sign in: the second factor is still required."""
+    services = services_of(request)
+    db = db_of(request)
+    user = await _reset_user(request, token)
+    try:
+        if new_password != new_password_confirm:
+            raise BadRequest("The two new passwords do not match.")
+        check_new_password(services.settings, new_password, username=user.username)
+    except BastionError as exc:
+        return await page(
+            request, "account/reset_form.html", {"token": token, "error": exc.message},
+            status_code=exc.status_code,
+        )
+    user.password_hash = await anyio.to_thread.run_sync(hash_password, new_password)
+    record(
+        db, tag="password:reset", when=services.clock.now(), context=request_context(request),
+        user_id=user.id,
+    )
+    await end_user_sessions(db, user.id)
+    return await page(request, "account/reset_done.html")

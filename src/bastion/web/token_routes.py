@@ -1,0 +1,112 @@
+"""Account pages for API tokens (list, create with a fresh confirmation, revoke) and the
+user's security history (their audit events, newest first)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form
+from sqlalchemy import func, select
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bastion.accounts.models import User
+from bastion.accounts.tokens import create_token, is_expired, list_tokens, revoke_token
+from bastion.audit.models import AuditEvent
+from bastion.errors import BadRequest, BastionError
+from bastion.web.account_routes import CSRF, page, redirect
+from bastion.web.client_ip import request_context
+from bastion.web.current_user import db_of, require_fresh, require_user, services_of
+from bastion.web.session_route import SessionRoute
+
+router = APIRouter(prefix="/account", route_class=SessionRoute, include_in_schema=False)
+
+MAX_PAGE = 10_000
+
+
+async def _tokens_page(
+    request: Request, user: User, *, secret: str | None = None, error: str | None = None,
+    status_code: int = 200, form: dict[str, str] | None = None,
+) -> Response:
+    services = services_of(request)
+    tokens = await list_tokens(db_of(request), user.id)
+    now = services.clock.now()
+    rows = [{"token": t, "expired": is_expired(t, now)} for t in tokens]
+    return await page(
+        request, "account/tokens.html",
+        {"rows": rows, "secret": secret, "error": error, "form": form or {}},
+        status_code=status_code,
+    )
+
+
+@router.get("/tokens/")
+async def tokens(request: Request, user: User = Depends(require_user)) -> Response:
+    return await _tokens_page(request, user)
+
+
+@router.post("/tokens/", dependencies=CSRF)
+async def create(
+    request: Request,
+    user: User = Depends(require_fresh),
+    name: Annotated[str, Form()] = "",
+    project: Annotated[str, Form()] = "",
+    expires_days: Annotated[str, Form()] = "",
+) -> Response:
+    """Create a token; its secret is shown on this response only."""
+    services = services_of(request)
+    form = {"name": name, "project": project, "expires_days": expires_days}
+    try:
+        days: int | None = None
+        if expires_days.strip():
+            if not expires_days.strip().isdigit():
+                raise BadRequest("The expiry is a whole number of days (or empty for none).")
+            days = int(expires_days.strip())
+        secret, _token = await create_token(
+            db_of(request), services.clock, user=user, name=name, project=project or None,
+            expires_days=days, context=request_context(request),
+        )
+    except BastionError as exc:
+        return await _tokens_page(
+            request, user, error=exc.message, status_code=exc.status_code, form=form
+        )
+    return await _tokens_page(request, user, secret=secret)
+
+
+@router.post("/tokens/{token_id}/revoke/", dependencies=CSRF)
+async def revoke(request: Request, token_id: int, user: User = Depends(require_user)) -> Response:
+    await revoke_token(
+        db_of(request), services_of(request).clock, token_id=token_id, user_id=user.id,
+        context=request_context(request),
+    )
+    return redirect("/account/tokens/")
+
+
+@router.get("/security-history/")
+async def security_history(
+    request: Request, user: User = Depends(require_user), page_number: str = ""
+) -> Response:
+    raw = request.query_params.get("page", "") or page_number
+    if raw and (not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE):
+        raise BadRequest(f"The page number must be a whole number from 1 to {MAX_PAGE}.")
+    number = int(raw) if raw else 1
+    size = services_of(request).settings.security_history_page_size
+    db = db_of(request)
+    total = (
+        await db.execute(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.user_id == user.id
+        ))
+    ).scalar_one()
+    events = (
+        await db.execute(
+            select(AuditEvent)
+            .where(AuditEvent.user_id == user.id)
+            .order_by(AuditEvent.time.desc(), AuditEvent.id.desc())
+            .offset((number - 1) * size)
+            .limit(size)
+        )
+    ).scalars().all()
+    pages = max(1, -(-total // size))
+    return await page(
+        request, "account/security_history.html",
+        {"events": events, "page": number, "pages": pages, "total": total},
+    )

@@ -1,0 +1,46 @@
+"""Fixtures for second-factor tests: a site on http://localhost:8080 and two users."""
+
+from __future__ import annotations
+
+import pytest
+
+from bastion.accounts.models import User
+from bastion.audit.events import RequestContext
+from bastion.config import Settings
+from bastion.services import Services
+
+ORIGIN = "http://localhost:8080"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    settings.base_url = ORIGIN
+    settings.webauthn_rp_id = "localhost"
+    return settings
+
+
+@pytest.fixture
+async def alice(make_user) -> User:  # type: ignore[no-untyped-def]
+    return await make_user("alice")
+
+
+@pytest.fixture
+async def bob(make_user) -> User:  # type: ignore[no-untyped-def]
+    return await make_user("bob")
+
+
+@pytest.fixture
+def ctx() -> RequestContext:
+    return RequestContext(ip_address="192.0.2.10", user_agent="pytest")
+
+
+async def audit_tags(services: Services, user_id: int | None = None) -> list[str]:
+    from sqlalchemy import select
+
+    from bastion.audit.models import AuditEvent
+
+    async with services.db.session() as session:
+        query = select(AuditEvent.tag).order_by(AuditEvent.id)
+        if user_id is not None:
+            query = query.where(AuditEvent.user_id == user_id)
+        return list(await session.scalars(query))

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from bastion.accounts.models import User
+from bastion.clock import MovableClock
+from bastion.critical import gate
+from bastion.critical.gate import Action, check_action
+from bastion.critical.policy import mark
+from bastion.errors import Forbidden
+from bastion.services import Services
+
+TODAY = date(2025, 3, 10)
+ENFORCED = {"past": TODAY - timedelta(days=1), "today": TODAY,
+            "future": TODAY + timedelta(days=30), "none": None}
+URL = "http://testserver/account/two-factor/"
+
+
+@pytest.fixture
+async def alice(services: Services, clock: MovableClock, make_user) -> User:  # type: ignore[no-untyped-def]
+    clock.set(datetime(2025, 3, 10, 12, 0))
+    user: User = await make_user("alice")
+    async with services.db.transaction() as session:
+        await mark(session, "Critical-Lib", "core", True, now=clock.now())
+    return user
+
+
+def configure(services: Services, scope: str, enforced: str) -> None:
+    services.settings = services.settings.model_copy(
+        update={"mandate_scope": scope, "mandate_enforced_from": ENFORCED[enforced]}
+    )
+
+
+async def check(services: Services, user: User, project: str, **kw: object) -> list[str]:
+    async with services.db.session() as session:
+        return await check_action(session, services, user, project, Action.UPLOAD, **kw)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("scope", ["critical", "all"])
+@pytest.mark.parametrize("enforced", ["past", "today", "future", "none"])
+@pytest.mark.parametrize("has_2fa", [True, False])
+@pytest.mark.parametrize("project", ["critical_lib", "ordinary"])
+async def test_gate_matrix(
+    services: Services, alice: User, two_factor: set[int],
+    scope: str, enforced: str, has_2fa: bool, project: str,
+) -> None:
+    configure(services, scope, enforced)
+    if has_2fa:
+        two_factor.add(alice.id)
+    covered = project == "critical_lib" or scope == "all"
+    if has_2fa or not covered:
+        assert await check(services, alice, project) == []
+        return
+    subject = ("project critical-lib is critical" if project == "critical_lib"
+               else "changes to project ordinary need two-factor authentication")
+    if enforced in ("past", "today"):
+        with pytest.raises(Forbidden) as refused:
+            await check(services, alice, project)
+        assert refused.value.status_code == 403
+        assert refused.value.message.startswith(
+            f"{subject}: enable two-factor authentication at {URL}"
+        )
+        return
+    warnings = await check(services, alice, project)
+    when = "from 2025-04-09" if enforced == "future" else "soon"
+    assert warnings == [
+        f"{subject}: two-factor authentication will be required {when}; enable it at {URL}"
+    ]
+
+
+async def test_the_name_is_normalised(
+    services: Services, alice: User, two_factor: set[int]
+) -> None:
+    configure(services, "critical", "past")
+    with pytest.raises(Forbidden, match="project critical-lib is critical"):
+        await check(services, alice, "CRITICAL.lib")
+
+
+async def test_token_made_before_2fa_stops_working(
+    services: Services, alice: User, two_factor: set[int], monkeypatch: pytest.MonkeyPatch,
+    clock: MovableClock,
+) -> None:
+    configure(services, "critical", "past")
+    two_factor.add(alice.id)
+    enabled_at = clock.now() - timedelta(days=1)
+
+    async def enabled(_session: object, _user_id: int) -> datetime:
+        return enabled_at
+
+    monkeypatch.setattr(gate, "two_factor_enabled_at", enabled)
+    with pytest.raises(Forbidden, match="created before two-factor authentication"):
+        await check(services, alice, "critical-lib", via_token=enabled_at - timedelta(hours=1))
+    assert await check(services, alice, "critical-lib", via_token=enabled_at) == []
+    # A token is never a reason to refuse on a project the mandate does not cover.
+    assert await check(services, alice, "ordinary", via_token=enabled_at - timedelta(days=9)) == []
+
+
+async def test_token_of_a_user_who_dropped_2fa_stops_working(
+    services: Services, alice: User, two_factor: set[int], clock: MovableClock
+) -> None:
+    configure(services, "critical", "past")
+    with pytest.raises(Forbidden, match="enable two-factor authentication"):
+        await check(services, alice, "critical-lib", via_token=clock.now())

@@ -1,0 +1,85 @@
+"""The upload endpoint behind real uvicorn: reason phrases in the status line, and real twine."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import PASSWORD, LiveServer
+from tests.packaging.conftest import form_for
+from tests.packaging.dists import make_sdist, make_wheel
+
+TWINE = Path(sys.executable).parent / "twine"
+
+
+@pytest.fixture
+async def alice(make_user):  # type: ignore[no-untyped-def]
+    return await make_user("alice")
+
+
+def twine(live: LiveServer, *files: Path, user: str = "alice", password: str = PASSWORD,
+          extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TWINE_")}
+    env.update(HOME=str(files[0].parent), NO_COLOR="1", PYTHONIOENCODING="utf-8")
+    return subprocess.run(
+        [str(TWINE), "upload", "--repository-url", live.upload_url, "-u", user,
+         "-p", password, "--non-interactive", "--disable-progress-bar", *extra,
+         *map(str, files)],
+        capture_output=True, text=True, timeout=120, env=env, check=False,
+    )
+
+
+@pytest.mark.usefixtures("alice")
+def test_refusal_reason_is_in_the_status_line(live_server: LiveServer, tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path, "demo", "1.0")
+    with httpx.Client() as client:
+        response = client.post(
+            live_server.upload_url, data=form_for(wheel, sha256_digest="0" * 64),
+            files={"content": (wheel.name, wheel.read_bytes())}, auth=("alice", PASSWORD),
+        )
+    message = "The digest supplied does not match a digest calculated from the uploaded file."
+    assert response.status_code == 400
+    assert response.reason_phrase == message
+    assert response.text.strip() == message
+
+
+@pytest.mark.usefixtures("alice")
+def test_twine_upload_then_existing_then_skip_existing(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    wheel = make_wheel(tmp_path, "demo", "1.0", requires_python=">=3.8")
+    sdist = make_sdist(tmp_path, "demo", "1.0")
+
+    first = twine(live_server, wheel, sdist)
+    assert first.returncode == 0, first.stdout + first.stderr
+
+    again = twine(live_server, wheel)
+    assert again.returncode != 0
+    assert "File already exists" in again.stdout + again.stderr
+
+    skipped = twine(live_server, wheel, sdist, extra=("--skip-existing",))
+    assert skipped.returncode == 0, skipped.stdout + skipped.stderr
+    assert "Skipping" in skipped.stdout + skipped.stderr
+
+
+@pytest.mark.usefixtures("alice")
+async def test_twine_prints_our_refusal(
+    live_server: LiveServer, tmp_path: Path, make_user  # type: ignore[no-untyped-def]
+) -> None:
+    await make_user("bob")
+    assert twine(live_server, make_wheel(tmp_path, "demo", "1.0"), user="bob").returncode == 0
+    result = twine(live_server, make_sdist(tmp_path, "demo", "1.1"))
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert "403 The user 'alice' isn't allowed to upload to project 'demo'." in output, output
+
+    wrong = twine(live_server, make_wheel(tmp_path, "other", "1.0"), password="wrong")
+    assert wrong.returncode != 0
+    assert "Invalid or non-existent authentication information" in " ".join(
+        (wrong.stdout + wrong.stderr).split()
+    )
