@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from bastion.web.routes import router as web_router
     from bastion.web.account_routes import router as account_router
     from bastion.web.token_routes import router as token_router
+    from bastion.giveaway.routes import router as giveaway_router
 
     services = services or build_services(settings or Settings())
     web = FastAPI(
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     web.include_router(web_router)
     web.include_router(account_router)
     web.include_router(token_router)
+    web.include_router(giveaway_router)
     web.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     fast = Router(routes=simple_routes(services))
     return Bastion(services, web, fast)

@@ -70,9 +70,8 @@ async def test_requires_python_excludes_a_release(
     result = run_pip("download", "--no-deps", "-v", "-d", str(downloads), "pychooser",
                      index_url=live_server.index_url, home=home).check()
     assert [p.name for p in downloads.iterdir()] == [old.filename]
-    assert re.search(r"Link requires a different Python \(\S+ not in: '>=4'\): \S+pychooser-2.0-py3-none-any.whl", result.output), (
-        result.output
-    )
+    skipped = r"Link requires a different Python \(\S+ not in: '>=4'\): \S+/pychooser-2\.0-py3"
+    assert re.search(skipped, result.output), result.output
 
     refused = run_pip("download", "--no-deps", "-d", str(tmp_path / "none"), "pychooser==2.0",
                       index_url=live_server.index_url, home=home)

@@ -10,10 +10,10 @@ import httpx
 import pytest
 from packaging.version import Version
 
-from tests.conftest import LiveServer
+from tests.conftest import PASSWORD, LiveServer
 
 from .builders import make_wheel
-from .clients import run_pip
+from .clients import run_pip, run_twine
 from .conftest import Upload
 
 pytestmark = pytest.mark.e2e
@@ -60,6 +60,7 @@ async def test_wrong_password_is_refused_with_our_message(
     assert "401" in output or "403" in output, output
     assert "Invalid or non-existent authentication information" in output, output
     assert index_status(live_server, "nopass") == 404
+    assert stored_blobs(live_server) == []
 
 
 async def test_mismatched_filename_is_refused_with_our_message(
@@ -79,10 +80,36 @@ async def test_mismatched_filename_is_refused_with_our_message(
     ), output
     assert index_status(live_server, "realname") == 404
     assert index_status(live_server, "othername") == 404
+    assert stored_blobs(live_server) == []
+
+
+async def test_upload_to_another_users_project_is_refused(
+    live_server: LiveServer, upload: Upload, make_user, dist_dir: Path, home: Path  # type: ignore[no-untyped-def]
+) -> None:
+    first = make_wheel(dist_dir, "owned", "1.0")
+    upload(first.path).check()
+    before = stored_blobs(live_server)
+    await make_user("mallory")
+    second = make_wheel(dist_dir, "owned", "1.1")
+    refused = run_twine(
+        second.path, upload_url=live_server.upload_url, username="mallory",
+        password=PASSWORD, home=home,
+    )
+    assert refused.returncode != 0
+    output = one_line(refused.output)
+    assert "403" in output, output
+    assert "The user 'mallory' isn't allowed to upload to project 'owned'" in output, output
+    assert stored_blobs(live_server) == before
 
 
 def index_status(live: LiveServer, name: str) -> int:
     return httpx.get(f"{live.index_url}{name}/", timeout=10).status_code
+
+
+def stored_blobs(live: LiveServer) -> list[str]:
+    """Every file under the server's file store (temporary files included)."""
+    root = live.services.settings.resolved_files_dir
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
 
 def one_line(output: str) -> str:

@@ -65,7 +65,9 @@ def codes(n: int, prefix: str = "CODE") -> list[str]:
 def make_program(services: Services) -> MakeProgram:
     """``await make_program(codes=10)``: an open program holding that many loaded codes."""
 
-    async def make(*, codes_loaded: int = 10, name: str = "Spring keys", **kw: Any) -> GiveawayProgram:
+    async def make(
+        *, codes_loaded: int = 10, name: str = "Spring keys", **kw: Any
+    ) -> GiveawayProgram:
         now = services.clock.now()
         fields: dict[str, Any] = {
             "vendor": "Yubico", "key_model": "YubiKey 5 NFC", "pool_size": 100,

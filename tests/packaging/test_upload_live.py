@@ -76,7 +76,8 @@ async def test_twine_prints_our_refusal(
     result = twine(live_server, make_sdist(tmp_path, "demo", "1.1"))
     output = " ".join((result.stdout + result.stderr).split())
     assert result.returncode != 0
-    assert "403 The user 'alice' isn't allowed to upload to project 'demo'." in output, output
+    assert "403" in output, output
+    assert "The user 'alice' isn't allowed to upload to project 'demo'." in output, output
 
     wrong = twine(live_server, make_wheel(tmp_path, "other", "1.0"), password="wrong")
     assert wrong.returncode != 0

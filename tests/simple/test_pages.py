@@ -31,7 +31,7 @@ async def test_html_page(client: httpx.AsyncClient, seed: Seeder) -> None:
     response = await client.get("/simple/foo-bar/")
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/html"
-    assert response.headers["vary"] == "Accept"
+    assert response.headers["vary"] == "Accept, Accept-Encoding"
     assert response.headers["cache-control"] == "public, max-age=600"
     assert response.headers["x-pypi-last-serial"] == str(await seed.serial("foo-bar"))
     body = response.text
@@ -331,3 +331,32 @@ async def test_large_project_page(
     assert len(doc["versions"]) == 2000 and doc["versions"][:3] == ["0.0", "0.1", "0.2"]
     assert doc["versions"][-1] == "19.99"
     assert len(doc["files"]) == 2000
+
+
+async def test_big_pages_are_gzipped_for_clients_that_ask(
+    client: httpx.AsyncClient, seed: Seeder
+) -> None:
+    import gzip
+
+    await seed.release("Foo_Bar", "1.0")
+    for i in range(20):
+        await seed.file("Foo_Bar", "1.0", f"foo_bar-1.0-py3-none-manylinux_{i}_x86_64.whl")
+    plain = await client.get("/simple/foo-bar/", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert plain.headers["vary"] == "Accept, Accept-Encoding"
+    stream = await client.get("/simple/foo-bar/", headers={"Accept-Encoding": "gzip"})
+    assert stream.headers["content-encoding"] == "gzip"
+    assert stream.text == plain.text  # httpx decodes it
+    assert stream.headers["etag"] != plain.headers["etag"]
+    raw = await client.send(
+        client.build_request("GET", "/simple/foo-bar/", headers={"Accept-Encoding": "gzip"}),
+        stream=True,
+    )
+    compressed = b"".join([chunk async for chunk in raw.aiter_raw()])
+    assert gzip.decompress(compressed) == plain.content
+    assert int(raw.headers["content-length"]) == len(compressed) < len(plain.content)
+    refused = await client.get("/simple/foo-bar/", headers={"Accept-Encoding": "gzip;q=0"})
+    assert "content-encoding" not in refused.headers
+    again = await client.get("/simple/foo-bar/", headers={
+        "Accept-Encoding": "gzip", "If-None-Match": stream.headers["etag"]})
+    assert again.status_code == 304

@@ -56,6 +56,16 @@ async def two_factor_enabled_at(session: AsyncSession, user_id: int) -> datetime
     return result
 
 
+async def token_created(session: AsyncSession, token_id: int | None) -> datetime | None:
+    """The created time of the API token a request used (None: not a token) — for ``via_token``."""
+    if token_id is None:
+        return None
+    from bastion.accounts.token_models import ApiToken
+
+    token = await session.get(ApiToken, token_id)
+    return None if token is None else token.created
+
+
 def two_factor_url(services: Services) -> str:
     return f"{services.settings.base_url.rstrip('/')}/account/two-factor/"
 

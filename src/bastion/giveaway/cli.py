@@ -39,7 +39,7 @@ def create_program_command(
     ] = None,
     regions: Annotated[
         str | None,
-        typer.Option(help="Eligible ISO 3166-1 alpha-2 codes, comma-separated (default: settings)."),
+        typer.Option(help="Eligible ISO 3166-1 alpha-2 codes, e.g. DE,FR (default: settings)."),
     ] = None,
 ) -> None:
     """Create a program and print its id (open from the start of --opens to the end of --closes)."""

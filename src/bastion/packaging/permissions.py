@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.accounts.auth import Principal
-from bastion.critical.gate import Action
+from bastion.critical.gate import Action, check_action, token_created
 from bastion.errors import Forbidden
 from bastion.packaging.models import Project, Role
 from bastion.services import Services
@@ -42,11 +42,14 @@ async def authorize(
     principal: Principal,
     project: Project | None,
     action: Action,
-) -> None:
+    *,
+    name: str | None = None,
+) -> list[str]:
     """Raise Forbidden unless ``principal`` may perform ``action`` on ``project``.
 
-    ``project`` is None for a project that does not exist yet: anyone signed in may
-    create one by uploading to it.
+    ``project`` is None for a project that does not exist yet (give its ``name``):
+    anyone signed in may create one by uploading to it. Returns the 2FA-mandate
+    warnings to show the user (bastion.critical.gate.check_action).
     """
     if (
         action is Action.UPLOAD
@@ -55,7 +58,7 @@ async def authorize(
     ):
         raise Forbidden(PASSWORD_UPLOAD_DISABLED)
     if project is None:
-        return
+        return await _mandate(session, services, principal, name, action)
     allowed = _ROLES_FOR.get(action, frozenset({Role.OWNER}))
     if await role_of(session, principal.user.id, project.id) not in allowed:
         verb = _VERBS.get(action, str(action))
@@ -63,3 +66,17 @@ async def authorize(
             f"The user '{principal.user.username}' isn't allowed to {verb} "
             f"project '{project.name}'."
         )
+    return await _mandate(session, services, principal, project.normalized_name, action)
+
+
+async def _mandate(
+    session: AsyncSession, services: Services, principal: Principal, name: str | None,
+    action: Action,
+) -> list[str]:
+    """The 2FA mandate, for every way of authenticating (a token passes its created time)."""
+    if name is None:
+        return []
+    return await check_action(
+        session, services, principal.user, name, action,
+        via_token=await token_created(session, principal.token_id),
+    )

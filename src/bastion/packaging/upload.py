@@ -21,7 +21,6 @@ from sqlalchemy.exc import IntegrityError
 from starlette.responses import PlainTextResponse, Response
 
 from bastion.accounts.auth import Principal, authenticate
-from bastion.web.client_ip import request_context
 from bastion.audit.events import RequestContext
 from bastion.critical.gate import Action
 from bastion.errors import BastionError, Conflict
@@ -51,6 +50,7 @@ from bastion.packaging.releases import (
 )
 from bastion.services import Services
 from bastion.storage.interface import blob_path
+from bastion.web.client_ip import request_context
 from bastion.web.errors import plain_error
 
 router = APIRouter()
@@ -92,8 +92,10 @@ async def legacy_upload(request: Request) -> Response:
         raise
     log.outcome = "accepted"
     log.emit()
+    warnings = "".join(f"WARNING: {w}\n" for w in getattr(request.state, "upload_warnings", []))
     return PlainTextResponse(
         f"OK: uploaded {result.filename} to {result.project_name} {result.version}.\n"
+        + warnings
     )
 
 
@@ -161,7 +163,9 @@ async def record_upload(
     try:
         async with services.db.transaction() as session:
             project = await find_project(session, fields.name)
-            await authorize(session, services, principal, project, Action.UPLOAD)
+            request.state.upload_warnings = await authorize(
+                session, services, principal, project, Action.UPLOAD, name=fields.name
+            )
             await check_filename_free(
                 session, file.filename, sha256=file.sha256, blake2_256=file.blake2_256,
                 base_url=base_url,

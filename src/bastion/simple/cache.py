@@ -31,6 +31,7 @@ class CachedPage:
     headers: Headers  # for a 200
     not_modified_headers: Headers  # for a 304
     expires: float
+    gzipped: CachedPage | None = None  # the same page gzip-encoded, for big pages
 
 
 @dataclass(slots=True)
@@ -58,13 +59,26 @@ def page_etag(serial: int, media_type: str, body: bytes) -> bytes:
 
 
 def build_page(
-    *, serial: int, media_type: str, body: bytes, max_age: int, expires: float
+    *, serial: int, media_type: str, body: bytes, max_age: int, expires: float,
+    gzipped: bytes | None = None,
 ) -> CachedPage:
+    """The page with every header precomputed; ``gzipped`` adds a gzip-encoded variant."""
     etag = page_etag(serial, media_type, body)
+    page = _page(serial, media_type, body, etag, max_age, expires, encoding=None)
+    if gzipped is not None:
+        gz_etag = etag[:-1] + b'-gz"'
+        page.gzipped = _page(serial, media_type, gzipped, gz_etag, max_age, expires, "gzip")
+    return page
+
+
+def _page(
+    serial: int, media_type: str, body: bytes, etag: bytes, max_age: int, expires: float,
+    encoding: str | None,
+) -> CachedPage:
     common: Headers = [
         (b"etag", etag),
         (b"x-pypi-last-serial", str(serial).encode()),
-        (b"vary", b"Accept"),
+        (b"vary", b"Accept, Accept-Encoding"),
         (b"cache-control", f"public, max-age={max_age}".encode()),
     ]
     headers = [
@@ -72,6 +86,8 @@ def build_page(
         (b"content-length", str(len(body)).encode()),
         *common,
     ]
+    if encoding is not None:
+        headers.append((b"content-encoding", encoding.encode()))
     return CachedPage(
         serial=serial, etag=etag, body=body, headers=headers,
         not_modified_headers=common, expires=expires,

@@ -9,9 +9,12 @@ one render.
 from __future__ import annotations
 
 import asyncio
+import gzip
 from collections.abc import Awaitable, Callable
+from functools import partial
 from urllib.parse import quote
 
+import anyio
 from packaging.utils import canonicalize_name
 from starlette.types import Receive, Scope, Send
 
@@ -22,11 +25,16 @@ from bastion.simple.negotiation import is_json, negotiate
 from bastion.web.errors import plain_error
 
 PREFIX = "/simple/"
+# Pages at least this big are also kept gzip-encoded (pip and uv ask for gzip).
+GZIP_MIN_SIZE = 1024
+GZIP_LEVEL = 6
 
 
 async def _send_page(
-    scope: Scope, send: Send, page: CachedPage, if_none_match: bytes | None
+    scope: Scope, send: Send, page: CachedPage, if_none_match: bytes | None, gzip_ok: bool
 ) -> None:
+    if gzip_ok and page.gzipped is not None:
+        page = page.gzipped
     if if_none_match is not None and etag_matches(if_none_match, page.etag):
         await send({"type": "http.response.start", "status": 304,
                     "headers": page.not_modified_headers})
@@ -78,9 +86,12 @@ class SimplePages:
         name = rest[:-1] if slash else rest
         accept = b""
         if_none_match = None
+        gzip_ok = False
         for key, value in scope["headers"]:
             if key == b"accept":
                 accept = value
+            elif key == b"accept-encoding":
+                gzip_ok = b"gzip" in value and b"gzip;q=0" not in value.replace(b" ", b"")
             elif key == b"if-none-match":
                 if_none_match = value
         media_type = negotiate(accept, scope["query_string"])
@@ -89,7 +100,7 @@ class SimplePages:
         if media_type is not None and slash:
             page = self.cache.fresh_page(name or INDEX, media_type)
             if page is not None:
-                await _send_page(scope, send, page, if_none_match)
+                await _send_page(scope, send, page, if_none_match, gzip_ok)
                 return
 
         if name:
@@ -108,7 +119,7 @@ class SimplePages:
         if page is None:
             await _error(scope, receive, send, 404, "Not Found")
             return
-        await _send_page(scope, send, page, if_none_match)
+        await _send_page(scope, send, page, if_none_match, gzip_ok)
 
     async def _shared(
         self, name: str, media_type: str,
@@ -160,7 +171,12 @@ class SimplePages:
                 serial = listing.project.last_serial
                 body = (render.project_json(listing) if is_json(media_type)
                         else render.project_html(listing))
+        gzipped = None
+        if len(body) >= GZIP_MIN_SIZE:
+            gzipped = await anyio.to_thread.run_sync(
+                partial(gzip.compress, body, GZIP_LEVEL, mtime=0)
+            )
         page = build_page(serial=serial, media_type=media_type, body=body,
-                          max_age=self.max_age, expires=cache.expiry())
+                          max_age=self.max_age, expires=cache.expiry(), gzipped=gzipped)
         cache.store_page(name, media_type, page, generation)
         return page

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from bastion.accounts.models import User
@@ -44,3 +46,12 @@ async def audit_tags(services: Services, user_id: int | None = None) -> list[str
         if user_id is not None:
             query = query.where(AuditEvent.user_id == user_id)
         return list(await session.scalars(query))
+
+
+def wrong_code(secret: str, now: datetime) -> str:
+    """A well-formed code that matches no step within ±20 of ``now``."""
+    from bastion.accounts.twofactor import totp
+
+    step = totp.time_step(now)
+    near = {totp.code_at(secret, step + k) for k in range(-20, 21)}
+    return next(c for c in (f"{n:06d}" for n in range(1000)) if c not in near)

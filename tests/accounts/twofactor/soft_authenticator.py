@@ -72,12 +72,16 @@ class SoftAuthenticator:
 
     def create(self, options: dict[str, Any], *, origin: str, rp_id: str | None = None,
                client_type: str = "webauthn.create", flags: int = UP | UV | AT,
-               challenge: str | None = None) -> dict[str, Any]:
-        """The JSON ``navigator.credentials.create()`` would give for these options."""
+               challenge: str | None = None,
+               reuse: SoftCredential | None = None) -> dict[str, Any]:
+        """The JSON ``navigator.credentials.create()`` would give for these options
+        (``reuse`` answers with an existing credential's id and key)."""
         rp_id = rp_id or options["rp"]["id"]
-        cred = SoftCredential(os.urandom(32), ec.generate_private_key(ec.SECP256R1()), rp_id,
-                              base64.urlsafe_b64decode(options["user"]["id"] + "=="))
-        self.credentials.append(cred)
+        cred = reuse or SoftCredential(
+            os.urandom(32), ec.generate_private_key(ec.SECP256R1()), rp_id,
+            base64.urlsafe_b64decode(options["user"]["id"] + "=="))
+        if reuse is None:
+            self.credentials.append(cred)
         client_data = self._client_data(client_type, challenge or options["challenge"], origin)
         rp_hash = hashlib.sha256(rp_id.encode()).digest()
         public = cred.private_key.public_key()

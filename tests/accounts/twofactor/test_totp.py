@@ -19,7 +19,7 @@ from bastion.audit.events import RequestContext
 from bastion.clock import MovableClock
 from bastion.errors import BadRequest, Conflict, NotFound
 from bastion.services import Services
-from tests.accounts.twofactor.conftest import audit_tags
+from tests.accounts.twofactor.conftest import audit_tags, wrong_code
 
 RFC_SECRET = base64.b32encode(b"12345678901234567890").decode()
 
@@ -89,8 +89,7 @@ async def test_enrolment_flow(services: Services, alice: User, clock: MovableClo
     with pytest.raises(BadRequest):  # not active before confirmation
         await totp.verify(services, alice, pyotp.TOTP(start.secret).at(clock.now()))
     with pytest.raises(FactorRejected):
-        await totp.confirm_enrollment(services, alice, "000000" if pyotp.TOTP(
-            start.secret).at(clock.now()) != "000000" else "111111")
+        await totp.confirm_enrollment(services, alice, wrong_code(start.secret, clock.now()))
     added = await totp.confirm_enrollment(services, alice, pyotp.TOTP(start.secret).at(clock.now()))
     assert len(added.recovery_codes) == services.settings.recovery_code_count
     async with services.db.session() as session:

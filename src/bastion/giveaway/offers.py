@@ -1,0 +1,45 @@
+"""What the giveaway page shows a user: each current program, their verdict and codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bastion.accounts.models import User
+from bastion.giveaway.claims import codes_of
+from bastion.giveaway.eligibility import Eligibility, check_eligibility
+from bastion.giveaway.models import GiveawayProgram, PromoCode
+from bastion.giveaway.programs import closed_reason
+from bastion.services import Services
+
+
+@dataclass(frozen=True)
+class Offer:
+    program: GiveawayProgram
+    verdict: Eligibility
+    codes: list[str]
+    is_open: bool
+
+
+async def offers_for(session: AsyncSession, services: Services, user: User) -> list[Offer]:
+    """Programs open or still to open, plus closed ones in which the user holds codes."""
+    now = services.clock.now()
+    held = select(PromoCode.program_id).where(PromoCode.claimed_by == user.id)
+    result = await session.execute(
+        select(GiveawayProgram)
+        .where((GiveawayProgram.closes_at > now) | GiveawayProgram.id.in_(held))
+        .order_by(GiveawayProgram.opens_at, GiveawayProgram.id)
+    )
+    offers = []
+    for program in result.scalars():
+        offers.append(
+            Offer(
+                program=program,
+                verdict=await check_eligibility(session, services, user, program),
+                codes=await codes_of(session, program.id, user.id),
+                is_open=closed_reason(program, now) is None,
+            )
+        )
+    return offers

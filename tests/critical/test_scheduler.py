@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import asyncio
+import mailbox
+from datetime import UTC, date, datetime
+
+import pytest
+
+from bastion import lifecycle
+from bastion.clock import MovableClock
+from bastion.critical import scheduler
+from bastion.critical.policy import critical_names
+from bastion.services import Services
+
+from .conftest import AddDownloads
+
+
+@pytest.mark.parametrize(("now", "expected"), [
+    (datetime(2024, 6, 1, 0, 0, tzinfo=UTC), 300.0),
+    (datetime(2024, 6, 1, 0, 4, 59, tzinfo=UTC), 1.0),
+    (datetime(2024, 6, 1, 0, 5, tzinfo=UTC), 86400.0),
+    (datetime(2024, 6, 1, 23, 0, tzinfo=UTC), 3900.0),
+])
+def test_next_run_is_after_utc_midnight(now: datetime, expected: float) -> None:
+    assert scheduler.seconds_until_next_run(now, 300) == expected
+
+
+async def critical(services: Services) -> set[str]:
+    async with services.db.session() as session:
+        return await critical_names(session)
+
+
+async def test_daily_job_catches_up_at_start_and_emails(
+    services: Services, clock: MovableClock, add_downloads: AddDownloads,
+    make_user, make_project,  # type: ignore[no-untyped-def]
+) -> None:
+    clock.set(datetime(2024, 6, 2, 8, 0, tzinfo=UTC))
+    owner = await make_user("owner")
+    await make_project("Famous", owner)
+    await add_downloads({("famous", date(2024, 6, 1)): 50, ("quiet", date(2024, 6, 1)): 1})
+    services.downloads.hit("famous", "famous-1.0.tar.gz")  # today's: flushed by the job
+    scheduler.start(services)
+    try:
+        for _ in range(200):
+            await asyncio.sleep(0.02)
+            if await critical(services):
+                break
+    finally:
+        await scheduler.stop(services)
+    assert await critical(services) == {"famous"}
+    assert services.downloads.pending == 0
+    box = mailbox.mbox(services.mailer.mbox_path)
+    assert [m["To"] for m in box] == ["owner@example.org"]
+
+
+async def test_embedded_jobs_off_leaves_it_to_cron(services: Services) -> None:
+    services.settings = services.settings.model_copy(update={"embedded_jobs": False})
+    await lifecycle.startup(services)
+    try:
+        assert scheduler.TASK_KEY not in services.extras
+    finally:
+        await lifecycle.shutdown(services)
+
+
+async def test_lifecycle_starts_and_stops_the_daily_job(services: Services) -> None:
+    await lifecycle.startup(services)
+    task = services.extras[scheduler.TASK_KEY]
+    await lifecycle.shutdown(services)
+    assert task.done()
+    assert scheduler.TASK_KEY not in services.extras

@@ -1,0 +1,62 @@
+"""The upload route goes through the mandate gate: warnings before the date, 403 after."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+
+from bastion.accounts.models import User
+from bastion.clock import MovableClock, today
+from bastion.critical.policy import mark
+from bastion.services import Services
+from tests.conftest import PASSWORD
+from tests.packaging.conftest import form_for
+from tests.packaging.dists import make_wheel
+
+URL = "http://testserver/account/two-factor/"
+
+
+async def upload(client: httpx.AsyncClient, path: Path) -> httpx.Response:
+    return await client.post(
+        "/legacy/", data=form_for(path), auth=("alice", PASSWORD),
+        files={"content": (path.name, path.read_bytes(), "application/octet-stream")},
+    )
+
+
+async def setup(services: Services, make_user, enforced: date | None) -> User:  # type: ignore[no-untyped-def]
+    alice: User = await make_user("alice")
+    services.settings = services.settings.model_copy(update={"mandate_enforced_from": enforced})
+    async with services.db.transaction() as session:
+        await mark(session, "guarded", "test", True, now=services.clock.now())
+    return alice
+
+
+async def test_upload_warns_before_the_date(
+    services: Services, client: httpx.AsyncClient, make_user, tmp_path: Path,  # type: ignore[no-untyped-def]
+    two_factor: set[int], clock: MovableClock,
+) -> None:
+    enforced = today(clock) + timedelta(days=10)
+    await setup(services, make_user, enforced)
+    response = await upload(client, make_wheel(tmp_path, "guarded", "1.0"))
+    assert response.status_code == 200, response.text
+    assert (f"WARNING: project guarded is critical: two-factor authentication will be "
+            f"required from {enforced.isoformat()}; enable it at {URL}") in response.text
+
+
+async def test_upload_refused_after_the_date_unless_2fa(
+    services: Services, client: httpx.AsyncClient, make_user, tmp_path: Path,  # type: ignore[no-untyped-def]
+    two_factor: set[int], clock: MovableClock,
+) -> None:
+    alice = await setup(services, make_user, today(clock))
+    wheel = make_wheel(tmp_path, "guarded", "1.0")
+    response = await upload(client, wheel)
+    assert response.status_code == 403
+    assert f"project guarded is critical: enable two-factor authentication at {URL}" in (
+        response.text
+    )
+    two_factor.add(alice.id)
+    response = await upload(client, wheel)
+    assert response.status_code == 200, response.text
+    assert "WARNING" not in response.text

@@ -1,0 +1,112 @@
+"""The API tokens page (fresh confirmation to create, secret shown once, revoke) and the
+security history page."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import httpx
+
+from bastion.clock import MovableClock
+from bastion.services import Services
+from tests.conftest import PASSWORD
+from tests.web.account_helpers import post_form, sign_in
+
+TOKEN_RE = re.compile(r"bastion-[0-9a-f]{16}-[A-Za-z0-9_\-]{43}")
+
+
+async def test_create_list_and_revoke(client: httpx.AsyncClient, make_user) -> None:
+    await make_user("alice")
+    await sign_in(client)
+    response = await post_form(
+        client, "/account/tokens/", {"name": "CI", "project": "Demo_Pkg", "expires_days": "30"}
+    )
+    assert response.status_code == 200
+    secrets_shown = TOKEN_RE.findall(response.text)
+    assert len(secrets_shown) == 1
+    listing = await client.get("/account/tokens/")
+    assert "CI" in listing.text and "project demo-pkg" in listing.text
+    assert not TOKEN_RE.search(listing.text)  # shown once only
+    token_id = re.search(r"/account/tokens/(\d+)/revoke/", listing.text).group(1)  # type: ignore[union-attr]
+    response = await post_form(
+        client, f"/account/tokens/{token_id}/revoke/", {}, form_page="/account/tokens/"
+    )
+    assert response.status_code == 303
+    assert "revoked" in (await client.get("/account/tokens/")).text
+
+
+async def test_creating_needs_a_fresh_confirmation(
+    client: httpx.AsyncClient, make_user, clock: MovableClock, services: Services
+) -> None:
+    await make_user("alice")
+    await sign_in(client)
+    clock.advance(timedelta(minutes=services.settings.reauth_minutes, seconds=1))
+    response = await post_form(client, "/account/tokens/", {"name": "late"})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/account/reauth/?next=%2Faccount%2Ftokens%2F"
+    response = await post_form(client, "/account/reauth/", {"password": "wrong password"})
+    assert response.status_code == 401
+    response = await post_form(
+        client, "/account/reauth/", {"password": PASSWORD, "next": "/account/tokens/"}
+    )
+    assert response.headers["location"] == "/account/tokens/"
+    response = await post_form(client, "/account/tokens/", {"name": "now"})
+    assert TOKEN_RE.search(response.text)
+
+
+async def test_bad_token_form_says_what_to_fix(client: httpx.AsyncClient, make_user) -> None:
+    await make_user("alice")
+    await sign_in(client)
+    response = await post_form(client, "/account/tokens/", {"name": "x", "expires_days": "soon"})
+    assert response.status_code == 400
+    assert "whole number of days" in response.text
+    response = await post_form(client, "/account/tokens/", {"name": ""})
+    assert response.status_code == 400
+    assert "Give the token a name" in response.text
+
+
+async def test_revoking_someone_elses_token_is_404(client: httpx.AsyncClient, make_user) -> None:
+    await make_user("alice")
+    await make_user("bob")
+    other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    await sign_in(other, "bob")
+    await post_form(other, "/account/tokens/", {"name": "bobs"})
+    await sign_in(client, "alice")
+    response = await post_form(client, "/account/tokens/1/revoke/", {},
+                               form_page="/account/tokens/")
+    assert response.status_code == 404
+    assert "revoked" not in (await other.get("/account/tokens/")).text
+
+
+async def test_revoke_without_csrf_is_403(client: httpx.AsyncClient, make_user) -> None:
+    await make_user("alice")
+    await sign_in(client)
+    await post_form(client, "/account/tokens/", {"name": "ci"})
+    response = await client.post("/account/tokens/1/revoke/")
+    assert response.status_code == 403
+
+
+async def test_security_history_newest_first_and_paginated(
+    client: httpx.AsyncClient, make_user, services: Services, clock: MovableClock
+) -> None:
+    await make_user("alice")
+    await make_user("bob")
+    services.settings.security_history_page_size = 3
+    for _ in range(3):
+        clock.advance(timedelta(seconds=1))
+        await sign_in(client, password="wrong password")
+    clock.advance(timedelta(seconds=1))
+    await sign_in(client)
+    clock.advance(timedelta(seconds=1))
+    await post_form(client, "/account/tokens/", {"name": "ci"})
+    page1 = await client.get("/account/security-history/")
+    assert page1.status_code == 200
+    tags = re.findall(r"<code>([a-z:_\-]+)</code>", page1.text)
+    assert tags == ["token:create", "login:success", "login:failure"]
+    assert "Page 1 of 2" in page1.text
+    page2 = await client.get("/account/security-history/?page=2")
+    assert re.findall(r"<code>([a-z:_\-]+)</code>", page2.text) == [
+        "login:failure", "login:failure", "account:create"
+    ]
+    assert (await client.get("/account/security-history/?page=x")).status_code == 400
