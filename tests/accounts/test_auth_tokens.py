@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import pyotp
+import pytest
 
 from bastion.accounts.tokens import create_token, revoke_token
 from bastion.accounts.twofactor import totp

@@ -23,7 +23,8 @@ NEW_PASSWORD = "a brand new passphrase"
 
 
 async def _register(client: httpx.AsyncClient, **overrides: str) -> httpx.Response:
-    data = {"username": "carol", "email": "carol@example.org", "password": "purple monkey dishwasher",
+    data = {"username": "carol", "email": "carol@example.org",
+            "password": "purple monkey dishwasher",
             "password_confirm": "purple monkey dishwasher", **overrides}
     return await post_form(client, "/account/register/", data)
 
@@ -142,7 +143,9 @@ async def test_reset_signs_out_every_session(
     other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
     await post_form(other, "/account/password/reset/", {"username_or_email": "alice"})
     path = urlsplit(smtp_server.wait_for(1) and smtp_server.last_link("/reset/")).path
-    await post_form(other, path, {"new_password": NEW_PASSWORD, "new_password_confirm": NEW_PASSWORD})
+    await post_form(
+        other, path, {"new_password": NEW_PASSWORD, "new_password_confirm": NEW_PASSWORD}
+    )
     assert (await client.get("/account/")).status_code == 303
 
 

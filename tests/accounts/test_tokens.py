@@ -165,7 +165,7 @@ async def test_list_puts_active_tokens_first(
     services: Services, make_user, clock: MovableClock
 ) -> None:
     user = await make_user("alice")
-    _, first = await _create(services, user, name="first")
+    await _create(services, user, name="first")
     clock.advance(timedelta(seconds=1))
     _, second = await _create(services, user, name="second")
     async with services.db.transaction() as db:

@@ -244,3 +244,19 @@ async def test_owners_and_maintainers_are_emailed(
     assert sorted(to for to, _, _ in sent) == ["helper@example.org", "owner@example.org"]
     assert "famous is now a critical project" in sent[0][1]
     assert "http://testserver/account/two-factor/" in sent[0][2]
+
+
+async def test_critical_projects_of_a_maintainer(
+    services: Services, make_project, make_user  # type: ignore[no-untyped-def]
+) -> None:
+    from bastion.critical.policy import critical_projects_of
+
+    owner, helper, other = await make_user("owner"), await make_user("helper"), await make_user("x")
+    await make_project("Guarded", owner, helper)
+    await make_project("Plain", other)
+    async with services.db.transaction() as session:
+        await mark(session, "guarded", "core", True, now=services.clock.now())
+        await mark(session, "plain-not-this", "core", True, now=services.clock.now())
+    async with services.db.session() as session:
+        assert await critical_projects_of(session, helper.id) == ["guarded"]
+        assert await critical_projects_of(session, other.id) == []

@@ -30,7 +30,8 @@ class Mailer:
         message["To"] = to
         message["Subject"] = subject
         message["Date"] = formatdate(localtime=False)
-        message["Message-ID"] = make_msgid(domain=self.settings.smtp_from.rpartition("@")[2] or None)
+        domain = self.settings.smtp_from.rpartition("@")[2] or None
+        message["Message-ID"] = make_msgid(domain=domain)
         message.set_content(body)
         return message
 

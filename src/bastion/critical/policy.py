@@ -56,6 +56,23 @@ async def is_critical(session: AsyncSession, name: str) -> bool:
     return await session.get(CriticalProject, canonicalize_name(name)) is not None
 
 
+async def critical_projects_of(session: AsyncSession, user_id: int) -> list[str]:
+    """The critical projects the user owns or maintains (normalised names, sorted).
+
+    A user with any cannot remove their last second factor.
+    """
+    from bastion.packaging.models import Project, Role
+
+    rows = await session.scalars(
+        select(CriticalProject.normalized_name)
+        .join(Project, Project.normalized_name == CriticalProject.normalized_name)
+        .join(Role, Role.project_id == Project.id)
+        .where(Role.user_id == user_id)
+        .order_by(CriticalProject.normalized_name)
+    )
+    return list(rows)
+
+
 async def _designate(
     session: AsyncSession, names: list[str], *, reason: str, source: str, now: datetime,
     actor_id: int | None = None,

@@ -164,7 +164,7 @@ async def resend_verification(request: Request, user: User = Depends(require_use
 
 
 @router.get("/login/")
-async def login_form(request: Request, next: str = "") -> Response:  # noqa: A002
+async def login_form(request: Request, next: str = "") -> Response:
     if await optional_user(request) is not None:
         return redirect(safe_next(next))
     return await page(request, "account/login.html", {"next": safe_next(next, "")})
@@ -175,7 +175,7 @@ async def login(
     request: Request,
     username: Text = "",
     password: Text = "",
-    next: Text = "",  # noqa: A002
+    next: Text = "",
 ) -> Response:
     services = services_of(request)
     db = db_of(request)
@@ -211,7 +211,7 @@ async def login(
 
 @router.get("/login/two-factor/")
 async def two_factor_chooser(
-    request: Request, user: User = Depends(require_pending), next: str = ""  # noqa: A002
+    request: Request, user: User = Depends(require_pending), next: str = ""
 ) -> Response:
     factors = await second_factor.available_factors(db_of(request), user.id)
     return await page(
@@ -246,7 +246,7 @@ async def _second_factor_attempt(
 @router.post("/login/two-factor/totp/", dependencies=CSRF)
 async def two_factor_totp(
     request: Request, user: User = Depends(require_pending), code: Text = "",
-    next: Text = "",  # noqa: A002
+    next: Text = "",
 ) -> Response:
     return await _second_factor_attempt(request, user, "totp", code, next)
 
@@ -254,7 +254,7 @@ async def two_factor_totp(
 @router.post("/login/two-factor/recovery/", dependencies=CSRF)
 async def two_factor_recovery(
     request: Request, user: User = Depends(require_pending), code: Text = "",
-    next: Text = "",  # noqa: A002
+    next: Text = "",
 ) -> Response:
     return await _second_factor_attempt(request, user, "recovery", code, next)
 
@@ -279,7 +279,7 @@ async def logout(request: Request) -> Response:
 
 @router.get("/reauth/")
 async def reauth_form(
-    request: Request, user: User = Depends(require_user), next: str = ""  # noqa: A002
+    request: Request, user: User = Depends(require_user), next: str = ""
 ) -> Response:
     factors = await second_factor.available_factors(db_of(request), user.id)
     return await page(
@@ -293,7 +293,7 @@ async def reauth(
     user: User = Depends(require_user),
     password: Text = "",
     code: Text = "",
-    next: Text = "",  # noqa: A002
+    next: Text = "",
 ) -> Response:
     services = services_of(request)
     db = db_of(request)

@@ -7,7 +7,7 @@ Dependencies in :mod:`bastion.web.current_user` rely on what this class puts on
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi.routing import APIRoute
@@ -33,7 +33,7 @@ STRICT_CSP = "; ".join(
 )
 
 
-class Redirect(Exception):  # noqa: N818 - it is a control-flow signal, not an error
+class Redirect(Exception):
     """Raised by a dependency to send the browser elsewhere (303 See Other)."""
 
     def __init__(self, url: str) -> None:
@@ -57,7 +57,7 @@ def _finish(request: Request, response: Response) -> Response:
 class SessionRoute(APIRoute):
     """Wraps each handler in a database session committed when the handler returns."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def route(request: Request) -> Response:

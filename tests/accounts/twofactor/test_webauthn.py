@@ -396,14 +396,19 @@ async def test_malformed_assertion_is_refused_cleanly(
         await webauthn.verify_authentication(services, alice, response, session_key=SESSION)
 
 
+@pytest.mark.parametrize("damage", [
+    lambda data: data[:-20] + b"\xff" * 20,  # a point that is not on the curve
+    lambda data: data[:-40],  # the COSE key's CBOR cut short
+    lambda data: data[:-77] + b"\xff" * 77,  # the COSE key's CBOR garbled
+])
 async def test_cose_key_garbage_in_attested_data_is_bad_request(
-    services: Services, alice: User
-) -> None:
+    services: Services, alice: User, damage
+) -> None:  # type: ignore[no-untyped-def]
     key = SoftAuthenticator(fmt="none")
     options = await reg_options(services, alice)
     response = key.create(options, origin=ORIGIN)
     att = cbor2.loads(base64.urlsafe_b64decode(response["response"]["attestationObject"] + "=="))
-    att["authData"] = att["authData"][:-20] + b"\xff" * 20  # break the COSE key's CBOR
+    att["authData"] = damage(att["authData"])
     response["response"]["attestationObject"] = b64url(cbor2.dumps(att))
     with pytest.raises(BadRequest):
         await webauthn.verify_registration(services, alice, response, label="x",

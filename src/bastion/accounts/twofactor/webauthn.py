@@ -32,6 +32,8 @@ from webauthn import (
     verify_registration_response,
 )
 from webauthn.helpers import (
+    decode_credential_public_key,
+    decoded_public_key_to_cryptography,
     parse_attestation_object,
     parse_authentication_credential_json,
     parse_authenticator_data,
@@ -295,7 +297,16 @@ async def verify_registration(
             "The security key's attestation could not be read."
         )) from None
 
+    try:  # "none" attestation signs nothing: make sure the key is a usable one
+        decoded_public_key_to_cryptography(
+            decode_credential_public_key(verified.credential_public_key)
+        )
+    except Exception:
+        raise await refuse("unusable public key", BadRequest(
+            "The security key sent a public key that cannot be used."
+        )) from None
     now = services.clock.now()
+    fmt = str(getattr(verified.fmt, "value", verified.fmt))
     codes: tuple[str, ...] = ()
     try:
         async with services.db.transaction() as session:
@@ -313,7 +324,7 @@ async def verify_registration(
                 sign_count=verified.sign_count,
                 transports=[t.value for t in parsed.response.transports or ()],
                 aaguid=verified.aaguid,
-                attestation_format=verified.fmt.value,
+                attestation_format=fmt,
                 label=label,
                 created=now,
             ))
@@ -321,7 +332,7 @@ async def verify_registration(
             if first:
                 codes = tuple(await issue_codes(session, services, user.id, context=context))
             record(session, tag="2fa:webauthn:added", when=now, context=context, user_id=user.id,
-                   label=label, attestation_format=verified.fmt.value, aaguid=verified.aaguid)
+                   label=label, attestation_format=fmt, aaguid=verified.aaguid)
     except (_Duplicate, IntegrityError):
         raise await refuse("credential already registered", Conflict(
             "This security key is already registered to an account. Use another key, or "
