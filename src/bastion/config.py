@@ -114,6 +114,12 @@ class Settings(BaseSettings):
     # The daily job runs this long after UTC midnight (late download counts flush first).
     critical_job_delay_seconds: float = Field(default=300.0, ge=0)
 
+    # Deletion safeguards (packaging.deletion): tombstones and blobs are kept this long
+    # before `bastion admin purge` removes them; only admins delete from critical projects
+    # unless a private index turns critical_deletion_admin_only off.
+    deletion_retention_days: int = Field(default=90, ge=0)
+    critical_deletion_admin_only: bool = True
+
     # Security-key giveaway: defaults for new programs (ISO 3166-1 alpha-2 region codes).
     giveaway_max_keys_per_user: int = Field(default=2, ge=1, le=100)
     giveaway_regions: list[str] = Field(

@@ -10,6 +10,7 @@ import pytest
 from bastion.accounts.tokens import create_token, revoke_token
 from bastion.accounts.twofactor import totp
 from bastion.accounts.users import get_user
+from bastion.services import Services
 from tests.conftest import PASSWORD, LiveServer
 from tests.e2e.clients import run_twine
 from tests.packaging.dists import make_wheel
@@ -22,8 +23,8 @@ def said(output: str) -> str:
     return " ".join(output.split())
 
 
-async def _token(server: LiveServer, username: str, **kwargs) -> tuple[str, int]:  # type: ignore[no-untyped-def]
-    services = server.services
+async def _token(services: Services, username: str, **kwargs) -> tuple[str, int]:  # type: ignore[no-untyped-def]
+    """A token made through the test's own services (the server's belong to its thread)."""
     async with services.db.transaction() as db:
         user = await get_user(db, username)
         assert user is not None
@@ -32,10 +33,10 @@ async def _token(server: LiveServer, username: str, **kwargs) -> tuple[str, int]
 
 
 async def test_project_scoped_token_uploads_to_its_project_only(
-    live_server: LiveServer, make_user, tmp_path: Path
+    live_server: LiveServer, services: Services, make_user, tmp_path: Path
 ) -> None:
     await make_user("alice")
-    secret, _ = await _token(live_server, "alice", project="alpha-pkg")
+    secret, _ = await _token(services, "alice", project="alpha-pkg")
     ok = run_twine(make_wheel(tmp_path, "alpha_pkg", "1.0"), upload_url=live_server.upload_url,
                    username="__token__", password=secret)
     ok.check()
@@ -50,12 +51,12 @@ async def test_project_scoped_token_uploads_to_its_project_only(
 
 
 async def test_revoked_token_is_refused_by_twine(
-    live_server: LiveServer, make_user, tmp_path: Path
+    live_server: LiveServer, services: Services, make_user, tmp_path: Path
 ) -> None:
     await make_user("alice")
-    secret, token_id = await _token(live_server, "alice")
-    async with live_server.services.db.transaction() as db:
-        await revoke_token(db, live_server.services.clock, token_id=token_id)
+    secret, token_id = await _token(services, "alice")
+    async with services.db.transaction() as db:
+        await revoke_token(db, services.clock, token_id=token_id)
     run = run_twine(make_wheel(tmp_path, "gamma", "1.0"), upload_url=live_server.upload_url,
                     username="__token__", password=secret)
     assert run.returncode != 0
@@ -63,10 +64,9 @@ async def test_revoked_token_is_refused_by_twine(
 
 
 async def test_password_upload_refused_for_a_two_factor_account(
-    live_server: LiveServer, make_user, tmp_path: Path
+    live_server: LiveServer, services: Services, make_user, tmp_path: Path
 ) -> None:
     user = await make_user("alice")
-    services = live_server.services
     secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
     async with services.db.transaction() as db:
         await totp.begin_enrollment(db, services, user, secret=secret)
@@ -76,15 +76,15 @@ async def test_password_upload_refused_for_a_two_factor_account(
     assert run.returncode != 0
     assert (
         "Password uploads are not allowed for accounts with two-factor authentication: "
-        f"create an API token at {services.settings.base_url}/account/tokens/" in said(run.output)
+        f"create an API token at {live_server.url}/account/tokens/" in said(run.output)
     )
-    token, _ = await _token(live_server, "alice")
+    token, _ = await _token(services, "alice")
     run_twine(make_wheel(tmp_path, "delta", "1.0"), upload_url=live_server.upload_url,
               username="__token__", password=token).check()
 
 
 async def test_password_uploads_can_be_refused_for_everyone(
-    live_server: LiveServer, make_user, tmp_path: Path
+    live_server: LiveServer, services: Services, make_user, tmp_path: Path
 ) -> None:
     await make_user("alice")
     live_server.services.settings.allow_password_upload = False

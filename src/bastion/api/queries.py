@@ -21,11 +21,17 @@ class ProjectReleases:
 async def project_releases(session: AsyncSession, normalized_name: str) -> ProjectReleases | None:
     """The project and its releases, with no files yet (see :func:`with_files`)."""
     project = await session.scalar(
-        select(Project).where(Project.normalized_name == normalized_name)
+        select(Project).where(
+            Project.normalized_name == normalized_name, Project.deleted_at.is_(None)
+        )
     )
     if project is None:
         return None
-    releases = list(await session.scalars(select(Release).where(Release.project_id == project.id)))
+    releases = list(
+        await session.scalars(
+            select(Release).where(Release.project_id == project.id, Release.deleted_at.is_(None))
+        )
+    )
     return ProjectReleases(project=project, releases=releases, files={})
 
 
@@ -36,7 +42,11 @@ async def with_files(
     query = (
         select(File)
         .join(Release, File.release_id == Release.id)
-        .where(Release.project_id == data.project.id)
+        .where(
+            Release.project_id == data.project.id,
+            Release.deleted_at.is_(None),
+            File.deleted_at.is_(None),
+        )
         .order_by(File.filename)
     )
     if release_ids is not None:

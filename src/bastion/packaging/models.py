@@ -27,6 +27,12 @@ class Project(Base):
     normalized_name: Mapped[str] = mapped_column(String(255), unique=True)
     created: Mapped[datetime]
     last_serial: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Soft deletion (packaging.deletion): a tombstone kept for the retention period.
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    deleted_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    delete_reason: Mapped[str | None] = mapped_column(Text, default=None)
 
     releases: Mapped[list[Release]] = relationship(
         back_populates="project", cascade="all, delete-orphan", passive_deletes=True
@@ -69,6 +75,12 @@ class Release(Base):
     # Every other core-metadata field, as the JSON API serves it.
     meta: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     uploader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Soft deletion (packaging.deletion): a tombstone kept for the retention period.
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    deleted_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    delete_reason: Mapped[str | None] = mapped_column(Text, default=None)
 
     project: Mapped[Project] = relationship(back_populates="releases")
     files: Mapped[list[File]] = relationship(
@@ -96,6 +108,12 @@ class File(Base):
     metadata_sha256: Mapped[str | None] = mapped_column(String(64))
     metadata_blake2_256: Mapped[str | None] = mapped_column(String(64))
     uploader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Soft deletion (packaging.deletion): a tombstone kept for the retention period.
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    deleted_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    delete_reason: Mapped[str | None] = mapped_column(Text, default=None)
 
     release: Mapped[Release] = relationship(back_populates="files")
 

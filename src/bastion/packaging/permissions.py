@@ -60,13 +60,53 @@ async def authorize(
     if project is None:
         return await _mandate(session, services, principal, name, action)
     allowed = _ROLES_FOR.get(action, frozenset({Role.OWNER}))
+    await _check_role(session, principal, project, allowed, _VERBS.get(action, str(action)))
+    return await _mandate(session, services, principal, project.normalized_name, action)
+
+
+# A role and every role above it.
+_AT_LEAST: dict[str, frozenset[str]] = {
+    Role.OWNER: frozenset({Role.OWNER}),
+    Role.MAINTAINER: frozenset({Role.OWNER, Role.MAINTAINER}),
+}
+
+
+async def require_role(
+    session: AsyncSession,
+    services: Services,
+    principal: Principal,
+    project: Project,
+    action: Action,
+    role: str,
+    *,
+    verb: str | None = None,
+) -> list[str]:
+    """Raise Forbidden unless ``principal`` holds ``role`` (or a higher one) on ``project``,
+    then apply the 2FA mandate for ``action``; returns the mandate's warnings.
+
+    For the management routes (yank, delete, roles): the one role check and the one gate.
+    """
+    principal.check_project(project.normalized_name)
+    await _check_role(session, principal, project, _AT_LEAST[role], verb or str(action))
+    return await mandate(session, services, principal, project.normalized_name, action)
+
+
+async def mandate(
+    session: AsyncSession, services: Services, principal: Principal, name: str, action: Action,
+) -> list[str]:
+    """The 2FA mandate alone: for admins, who act on projects without a role."""
+    return await _mandate(session, services, principal, name, action)
+
+
+async def _check_role(
+    session: AsyncSession, principal: Principal, project: Project, allowed: frozenset[str],
+    verb: str,
+) -> None:
     if await role_of(session, principal.user.id, project.id) not in allowed:
-        verb = _VERBS.get(action, str(action))
         raise Forbidden(
             f"The user '{principal.user.username}' isn't allowed to {verb} "
             f"project '{project.name}'."
         )
-    return await _mandate(session, services, principal, project.normalized_name, action)
 
 
 async def _mandate(

@@ -149,9 +149,20 @@ async def index_counts(session: AsyncSession) -> IndexCounts:
     row = (
         await session.execute(
             select(
-                select(func.count()).select_from(Project).scalar_subquery(),
-                select(func.count()).select_from(Release).scalar_subquery(),
-                select(func.count()).select_from(File).scalar_subquery(),
+                select(func.count()).select_from(Project)
+                .where(Project.deleted_at.is_(None)).scalar_subquery(),
+                select(func.count()).select_from(Release)
+                .join(Project, Release.project_id == Project.id)
+                .where(Release.deleted_at.is_(None), Project.deleted_at.is_(None))
+                .scalar_subquery(),
+                select(func.count()).select_from(File)
+                .join(Release, File.release_id == Release.id)
+                .join(Project, Release.project_id == Project.id)
+                .where(
+                    File.deleted_at.is_(None), Release.deleted_at.is_(None),
+                    Project.deleted_at.is_(None),
+                )
+                .scalar_subquery(),
             )
         )
     ).one()
@@ -172,7 +183,7 @@ async def _listings(
             select(
                 Release.id, Release.project_id, Release.version, Release.created,
                 Release.yanked, Release.is_prerelease,
-            ).where(Release.project_id.in_(ids))
+            ).where(Release.project_id.in_(ids), Release.deleted_at.is_(None))
         )
     ).all()
     by_project: dict[int, list[Any]] = {}
@@ -214,6 +225,7 @@ async def recently_updated(session: AsyncSession, limit: int) -> list[ProjectLis
         await session.execute(
             select(Project.id, Project.name, Project.normalized_name, updated)
             .join(Release, Release.project_id == Project.id)
+            .where(Project.deleted_at.is_(None), Release.deleted_at.is_(None))
             .group_by(Project.id, Project.name, Project.normalized_name)
             .order_by(updated.desc(), Project.normalized_name)
             .limit(limit)
@@ -236,7 +248,7 @@ async def search_projects(
         return SearchPage(query="", results=[], total=0, page=1, per_page=per_page)
     needle = canonicalize_name(query)
     name = Project.normalized_name
-    matches = name.contains(needle, autoescape=True)
+    matches = name.contains(needle, autoescape=True) & Project.deleted_at.is_(None)
     total = (
         await session.execute(select(func.count()).select_from(Project).where(matches))
     ).scalar_one()
@@ -269,7 +281,9 @@ async def project_detail(
     an unknown version.
     """
     project = (
-        await session.execute(select(Project).where(Project.normalized_name == name))
+        await session.execute(
+            select(Project).where(Project.normalized_name == name, Project.deleted_at.is_(None))
+        )
     ).scalar_one_or_none()
     if project is None:
         raise NotFound(f"There is no project named {name!r} on this index.")
@@ -278,7 +292,7 @@ async def project_detail(
             select(
                 Release.id, Release.version, Release.canonical_version, Release.created,
                 Release.yanked, Release.yanked_reason, Release.is_prerelease,
-            ).where(Release.project_id == project.id)
+            ).where(Release.project_id == project.id, Release.deleted_at.is_(None))
         )
     ).all()
     ordered = sorted(rows, key=_sort_key, reverse=True)
@@ -327,7 +341,7 @@ async def _release_detail(session: AsyncSession, release_id: int) -> ReleaseDeta
     files = (
         await session.execute(
             select(File)
-            .where(File.release_id == release_id)
+            .where(File.release_id == release_id, File.deleted_at.is_(None))
             .order_by(case((File.packagetype == "sdist", 0), else_=1), File.filename)
         )
     ).scalars()

@@ -19,6 +19,7 @@ from bastion.errors import BadRequest
 from bastion.packaging.metadata import CoreMetadata
 from bastion.packaging.models import File, FilenameRegistry, JournalEntry, Project, Release, Role
 from bastion.packaging.names import canonical_version, normalize_name
+from bastion.packaging.tombstones import check_release_not_deleted
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,7 @@ async def _get_or_create_release(
     )
     release = result.scalar_one_or_none()
     if release is not None:
+        check_release_not_deleted(project, release)
         return release
     release = Release(
         project_id=project.id,

@@ -48,6 +48,7 @@ from bastion.packaging.releases import (
     check_filename_free,
     find_project,
 )
+from bastion.packaging.tombstones import check_project_not_deleted
 from bastion.services import Services
 from bastion.storage.interface import blob_path
 from bastion.web.client_ip import request_context
@@ -163,6 +164,7 @@ async def record_upload(
     try:
         async with services.db.transaction() as session:
             project = await find_project(session, fields.name)
+            await check_project_not_deleted(session, services.settings, project)
             request.state.upload_warnings = await authorize(
                 session, services, principal, project, Action.UPLOAD, name=fields.name
             )

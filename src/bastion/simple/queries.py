@@ -63,7 +63,7 @@ async def project_ref(session: AsyncSession, normalized_name: str) -> ProjectRef
     row = (
         await session.execute(
             select(Project.id, Project.name, Project.normalized_name, Project.last_serial).where(
-                Project.normalized_name == normalized_name
+                Project.normalized_name == normalized_name, Project.deleted_at.is_(None)
             )
         )
     ).one_or_none()
@@ -73,7 +73,9 @@ async def project_ref(session: AsyncSession, normalized_name: str) -> ProjectRef
 async def project_serial(session: AsyncSession, normalized_name: str) -> int | None:
     """The project's last serial, or None if there is no such project."""
     value = await session.scalar(
-        select(Project.last_serial).where(Project.normalized_name == normalized_name)
+        select(Project.last_serial).where(
+            Project.normalized_name == normalized_name, Project.deleted_at.is_(None)
+        )
     )
     return None if value is None else int(value)
 
@@ -88,7 +90,11 @@ async def project_listing(session: AsyncSession, normalized_name: str) -> Projec
     if project is None:
         return None
     versions = list(
-        await session.scalars(select(Release.version).where(Release.project_id == project.id))
+        await session.scalars(
+            select(Release.version).where(
+                Release.project_id == project.id, Release.deleted_at.is_(None)
+            )
+        )
     )
     rows = await session.execute(
         select(
@@ -104,7 +110,11 @@ async def project_listing(session: AsyncSession, normalized_name: str) -> Projec
             File.metadata_sha256,
         )
         .join(Release, File.release_id == Release.id)
-        .where(Release.project_id == project.id)
+        .where(
+            Release.project_id == project.id,
+            Release.deleted_at.is_(None),
+            File.deleted_at.is_(None),
+        )
     )
     files = [FileRow(*tuple(row)) for row in rows]
     return ProjectListing(project=project, versions=versions, files=files)
@@ -125,9 +135,9 @@ async def global_serial(session: AsyncSession) -> int:
 
 async def index_entries(session: AsyncSession) -> list[IndexEntry]:
     rows = await session.execute(
-        select(Project.name, Project.normalized_name, Project.last_serial).order_by(
-            Project.normalized_name
-        )
+        select(Project.name, Project.normalized_name, Project.last_serial)
+        .where(Project.deleted_at.is_(None))
+        .order_by(Project.normalized_name)
     )
     return [IndexEntry(*row) for row in rows]
 
@@ -156,7 +166,12 @@ async def stored_file(session: AsyncSession, path: str) -> StoredFile | None:
         )
         .join(Release, File.release_id == Release.id)
         .join(Project, Release.project_id == Project.id)
-        .where(File.path == path)
+        .where(
+            File.path == path,
+            File.deleted_at.is_(None),
+            Release.deleted_at.is_(None),
+            Project.deleted_at.is_(None),
+        )
     )
     sha256 = _sha256_in_path(path)
     if sha256 is not None:

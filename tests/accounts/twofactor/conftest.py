@@ -55,3 +55,8 @@ def wrong_code(secret: str, now: datetime) -> str:
     step = totp.time_step(now)
     near = {totp.code_at(secret, step + k) for k in range(-20, 21)}
     return next(c for c in (f"{n:06d}" for n in range(1000)) if c not in near)
+
+
+def full_width(text: str) -> str:
+    """ASCII digits and letters as their full-width forms (U+FF10..., U+FF41...)."""
+    return "".join(chr(ord(c) + 0xFEE0) if c.isascii() and c.isalnum() else c for c in text)

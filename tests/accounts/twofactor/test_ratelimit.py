@@ -39,7 +39,9 @@ async def test_default_limits_are_pypi_like(settings: Settings) -> None:
         Settings(twofactor_user_limits=["five per minute"])
 
 
-async def test_five_failures_then_wait(services: Services, alice: User, clock: MovableClock) -> None:
+async def test_five_failures_then_wait(
+    services: Services, alice: User, clock: MovableClock
+) -> None:
     await enable(services, alice, clock)
     for n in range(5):
         with pytest.raises(FactorRejected):

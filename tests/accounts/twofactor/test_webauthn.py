@@ -21,7 +21,7 @@ from bastion.clock import MovableClock
 from bastion.errors import BadRequest, Conflict, NotFound, TooManyRequests
 from bastion.services import Services
 from tests.accounts.twofactor.conftest import ORIGIN, audit_tags
-from tests.accounts.twofactor.soft_authenticator import UP, UV, SoftAuthenticator, b64url
+from tests.accounts.twofactor.soft_authenticator import UV, SoftAuthenticator, b64url
 
 SESSION = "session-key-of-the-browser"
 
@@ -31,7 +31,9 @@ async def reg_options(services: Services, user: User, session_key: str = SESSION
         return await webauthn.registration_options(session, services, user, session_key=session_key)
 
 
-async def auth_options(services: Services, user: User, session_key: str = SESSION) -> dict[str, Any]:
+async def auth_options(
+    services: Services, user: User, session_key: str = SESSION
+) -> dict[str, Any]:
     async with services.db.transaction() as session:
         return await webauthn.authentication_options(
             session, services, user, session_key=session_key
@@ -350,7 +352,7 @@ NOT_BASE64 = "%%%not*base64%%%"
     (("response", "clientDataJSON"), b64url(b"not json")),
     (("response", "clientDataJSON"), b64url(b"\xff\xfe")),
     (("response", "clientDataJSON"), b64url(b'{"type": "webauthn.create"}')),
-    (("response", "clientDataJSON"), b64url(b'{"type":"webauthn.create","challenge":5,"origin":1}')),
+    (("response", "clientDataJSON"), b64url(b'{"type":"x","challenge":5,"origin":1}')),
     (("rawId",), NOT_BASE64),
     (("response",), "nope"),
     (("id",), 17),

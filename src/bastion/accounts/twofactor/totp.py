@@ -145,7 +145,9 @@ async def _check_code(
     kind = "totp-confirm" if confirming else "totp"
     async with services.db.session() as session:
         enrolment = await _enrollment(session, user.id)
-    if enrolment is None or (enrolment.confirmed == confirming):
+    if confirming and enrolment is not None and enrolment.confirmed:
+        raise Conflict("The authenticator app is already set up.")
+    if enrolment is None or enrolment.confirmed == confirming:
         if confirming:
             raise BadRequest("Start setting up an authenticator app first.")
         raise BadRequest("This account has no authenticator app set up.")

@@ -1,0 +1,108 @@
+"""Shared by the management services (yank, delete, restore, purge): who acts, the journal.
+
+An actor is either a :class:`~bastion.accounts.auth.Principal` (a signed-in user or an
+API token: role checks and the 2FA mandate apply) or an :class:`Operator` (someone
+with shell access running the ``bastion`` command: trusted, no account).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bastion.accounts.auth import Principal
+from bastion.errors import BadRequest, NotFound
+from bastion.packaging.models import JournalEntry, Project, Release
+from bastion.packaging.names import canonical_version, normalize_name
+
+MAX_REASON_LENGTH = 1000
+
+
+@dataclass(frozen=True)
+class Operator:
+    """An operator at the command line (``bastion admin …``, ``bastion project …``)."""
+
+    label: str = "cli"
+
+
+Actor = Principal | Operator
+
+
+def actor_id(actor: Actor) -> int | None:
+    return None if isinstance(actor, Operator) else actor.user.id
+
+
+def actor_label(actor: Actor) -> str:
+    return f"operator:{actor.label}" if isinstance(actor, Operator) else actor.user.username
+
+
+def clean_reason(reason: str | None, *, required: str | None = None) -> str:
+    """The reason, stripped; 400 with ``required`` as the message when it must not be empty."""
+    text = (reason or "").strip()
+    if required is not None and not text:
+        raise BadRequest(required)
+    if len(text) > MAX_REASON_LENGTH:
+        raise BadRequest(f"The reason is too long: keep it under {MAX_REASON_LENGTH} characters.")
+    return text
+
+
+async def journal(
+    session: AsyncSession,
+    project: Project,
+    *,
+    action: str,
+    version: str | None,
+    user_id: int | None,
+    when: datetime,
+) -> int:
+    """Add a journal entry and move the project's serial to it; returns the serial."""
+    entry = JournalEntry(
+        name=project.name, version=version, action=action,
+        submitted_date=when, submitted_by_id=user_id,
+    )
+    session.add(entry)
+    await session.flush()
+    project.last_serial = entry.id
+    return entry.id
+
+
+async def any_project(session: AsyncSession, name: str) -> Project | None:
+    """The project row with this (normalised) name, deleted or not."""
+    return (
+        await session.execute(
+            select(Project).where(Project.normalized_name == normalize_name(name))
+        )
+    ).scalar_one_or_none()
+
+
+async def live_project(session: AsyncSession, name: str) -> Project:
+    """The project, not deleted; 404 otherwise."""
+    project = await any_project(session, name)
+    if project is None or project.deleted_at is not None:
+        raise NotFound(f"There is no project named '{name}' on this index.")
+    return project
+
+
+async def any_release(session: AsyncSession, project: Project, version: str) -> Release | None:
+    """The project's release with this version (equal by PEP 440), deleted or not."""
+    try:
+        canonical = canonical_version(version)
+    except Exception:  # pragma: no cover - canonicalize_version tolerates junk
+        canonical = version
+    return (
+        await session.execute(
+            select(Release).where(
+                Release.project_id == project.id, Release.canonical_version == canonical
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def live_release(session: AsyncSession, project: Project, version: str) -> Release:
+    release = await any_release(session, project, version)
+    if release is None or release.deleted_at is not None:
+        raise NotFound(f"Project '{project.name}' has no release '{version}'.")
+    return release

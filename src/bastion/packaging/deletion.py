@@ -1,0 +1,211 @@
+"""Soft deletion of a file, a release or a whole project.
+
+Nothing is removed: the row gets a tombstone (``deleted_at``, ``deleted_by_id``,
+``delete_reason``) and every read path ignores it; rows, roles and blobs stay for
+``Settings.deletion_retention_days`` so an admin can restore exactly what was there
+(packaging.restore) until the purge job (packaging.purge) removes them.
+
+Who may delete: owners (with the 2FA mandate's ``delete`` action). On a critical
+project maintainers and owners are refused with "yank instead" guidance and only an
+admin (or an operator at the command line) can delete, with a reason — unless a
+private index turns ``critical_deletion_admin_only`` off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from packaging.utils import canonicalize_name
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bastion.audit.events import RequestContext, record
+from bastion.critical.gate import Action
+from bastion.critical.models import CriticalProject
+from bastion.errors import BadRequest, Forbidden, NotFound
+from bastion.packaging.changes import (
+    Actor,
+    Operator,
+    actor_id,
+    actor_label,
+    clean_reason,
+    journal,
+    live_project,
+    live_release,
+)
+from bastion.packaging.models import File, Project, Release, Role
+from bastion.packaging.permissions import mandate, require_role, role_of
+from bastion.services import Services
+
+Kind = Literal["project", "release", "file"]
+
+REASON_REQUIRED = "Give a reason for deleting from a critical project (--reason TEXT)."
+OPERATOR_REASON_REQUIRED = "Give a reason for the deletion (--reason TEXT); it is audited."
+
+
+@dataclass(frozen=True)
+class DeletionResult:
+    kind: Kind
+    project: str  # normalised name
+    version: str | None
+    filename: str | None
+    files: int  # files that went out of service with it
+    serial: int
+    deleted_at: datetime
+
+
+def yank_instead_message(project: Project, base_url: str) -> str:
+    """The 403 a maintainer or owner of a critical project meets when deleting."""
+    return (
+        f"Project '{project.name}' is critical: many builds depend on it, so its maintainers "
+        f"and owners cannot delete its releases or files. Yank instead: a yanked release is "
+        f"no longer chosen by pip or uv unless pinned, and nothing breaks "
+        f"({base_url.rstrip('/')}/manage/project/{project.normalized_name}/). "
+        f"If it truly must go, ask an administrator."
+    )
+
+
+def check_typed_name(project_name: str, typed: str) -> None:
+    """The confirmation step of the UI: the project's name, typed by hand."""
+    if canonicalize_name(typed.strip() or "-") != canonicalize_name(project_name):
+        raise BadRequest(
+            f"To confirm, type the project's name exactly: '{project_name}'. Nothing was deleted."
+        )
+
+
+async def is_critical(session: AsyncSession, project: Project) -> bool:
+    return await session.get(CriticalProject, project.normalized_name) is not None
+
+
+async def authorize_delete(
+    session: AsyncSession, services: Services, actor: Actor, project: Project, reason: str
+) -> str:
+    """Raise unless ``actor`` may delete from ``project``; returns how they may ('owner'...)."""
+    critical = await is_critical(session, project)
+    if isinstance(actor, Operator):
+        clean_reason(reason, required=OPERATOR_REASON_REQUIRED)
+        return "operator"
+    if actor.user.is_admin:
+        actor.check_project(project.normalized_name)
+        if critical:
+            clean_reason(reason, required=REASON_REQUIRED)
+        await mandate(session, services, actor, project.normalized_name, Action.DELETE)
+        return "admin"
+    if await role_of(session, actor.user.id, project.id) is None:
+        raise Forbidden(
+            f"The user '{actor.user.username}' isn't allowed to delete from "
+            f"project '{project.name}'."
+        )
+    if critical and services.settings.critical_deletion_admin_only:
+        raise Forbidden(yank_instead_message(project, services.settings.base_url))
+    await require_role(
+        session, services, actor, project, Action.DELETE, Role.OWNER, verb="delete from"
+    )
+    return "owner"
+
+
+def _tombstone(row: Project | Release | File, actor: Actor, when: datetime, reason: str) -> None:
+    row.deleted_at = when
+    row.deleted_by_id = actor_id(actor)
+    row.delete_reason = reason or None
+
+
+async def _live_files(session: AsyncSession, release_ids: list[int]) -> int:
+    if not release_ids:
+        return 0
+    rows = await session.scalars(
+        select(File.id).where(File.release_id.in_(release_ids), File.deleted_at.is_(None))
+    )
+    return len(rows.all())
+
+
+async def delete_project(
+    services: Services, name: str, *, by: Actor, reason: str = "",
+    context: RequestContext | None = None,
+) -> DeletionResult:
+    """Tombstone the whole project (its releases, files and roles stay as they are)."""
+    reason = clean_reason(reason)
+    async with services.db.transaction() as session:
+        project = await live_project(session, name)
+        how = await authorize_delete(session, services, by, project, reason)
+        now = services.clock.now()
+        release_ids = list(await session.scalars(
+            select(Release.id).where(Release.project_id == project.id,
+                                     Release.deleted_at.is_(None))
+        ))
+        files = await _live_files(session, release_ids)
+        _tombstone(project, by, now, reason)
+        serial = await journal(session, project, action="remove project", version=None,
+                               user_id=actor_id(by), when=now)
+        record(session, tag="project:delete", when=now, context=context, user_id=actor_id(by),
+               project_name=project.normalized_name, reason=reason, by=actor_label(by),
+               authority=how, releases=len(release_ids), files=files)
+        result = DeletionResult("project", project.normalized_name, None, None, files, serial, now)
+    services.pages.invalidate(result.project)
+    return result
+
+
+async def delete_release(
+    services: Services, name: str, version: str, *, by: Actor, reason: str = "",
+    context: RequestContext | None = None,
+) -> DeletionResult:
+    """Tombstone one release (its files go out of service with it)."""
+    reason = clean_reason(reason)
+    async with services.db.transaction() as session:
+        project = await live_project(session, name)
+        release = await live_release(session, project, version)
+        how = await authorize_delete(session, services, by, project, reason)
+        now = services.clock.now()
+        files = await _live_files(session, [release.id])
+        _tombstone(release, by, now, reason)
+        serial = await journal(session, project, action="remove release",
+                               version=release.version, user_id=actor_id(by), when=now)
+        record(session, tag="project:release:delete", when=now, context=context,
+               user_id=actor_id(by), project_name=project.normalized_name,
+               version=release.version, reason=reason, by=actor_label(by), authority=how,
+               files=files)
+        result = DeletionResult("release", project.normalized_name, release.version, None,
+                                files, serial, now)
+    services.pages.invalidate(result.project)
+    return result
+
+
+async def find_live_file(session: AsyncSession, filename: str) -> tuple[Project, Release, File]:
+    """The file with this name, in service (it, its release and its project not deleted)."""
+    row = (
+        await session.execute(
+            select(Project, Release, File)
+            .join(Release, File.release_id == Release.id)
+            .join(Project, Release.project_id == Project.id)
+            .where(File.filename == filename.strip())
+        )
+    ).one_or_none()
+    if row is None or any(r.deleted_at is not None for r in row):
+        raise NotFound(f"There is no file named '{filename}' on this index.")
+    project, release, file = row
+    return project, release, file
+
+
+async def delete_file(
+    services: Services, filename: str, *, by: Actor, reason: str = "",
+    context: RequestContext | None = None,
+) -> DeletionResult:
+    """Tombstone one file; its filename stays used for ever (FilenameRegistry)."""
+    reason = clean_reason(reason)
+    async with services.db.transaction() as session:
+        project, release, file = await find_live_file(session, filename)
+        how = await authorize_delete(session, services, by, project, reason)
+        now = services.clock.now()
+        _tombstone(file, by, now, reason)
+        serial = await journal(session, project, action=f"remove file {file.filename}",
+                               version=release.version, user_id=actor_id(by), when=now)
+        record(session, tag="project:file:delete", when=now, context=context,
+               user_id=actor_id(by), project_name=project.normalized_name,
+               version=release.version, filename=file.filename, sha256=file.sha256_digest,
+               reason=reason, by=actor_label(by), authority=how)
+        result = DeletionResult("file", project.normalized_name, release.version, file.filename,
+                                1, serial, now)
+    services.pages.invalidate(result.project)
+    return result

@@ -1,0 +1,93 @@
+"""Factor summary, and the one hook that may forbid removing the last second factor."""
+
+from __future__ import annotations
+
+import pyotp
+import pytest
+
+from bastion.accounts.models import User
+from bastion.accounts.twofactor import status, totp, webauthn
+from bastion.clock import MovableClock
+from bastion.errors import Forbidden
+from bastion.services import Services
+from tests.accounts.twofactor.conftest import ORIGIN
+from tests.accounts.twofactor.soft_authenticator import SoftAuthenticator
+
+
+async def add_totp(services: Services, user: User, clock: MovableClock) -> None:
+    secret = pyotp.random_base32()
+    async with services.db.transaction() as session:
+        await totp.begin_enrollment(session, services, user, secret=secret)
+    await totp.confirm_enrollment(services, user, pyotp.TOTP(secret).at(clock.now()))
+
+
+async def add_key(services: Services, user: User) -> None:
+    async with services.db.transaction() as session:
+        options = await webauthn.registration_options(session, services, user, session_key="s")
+    await webauthn.verify_registration(
+        services, user, SoftAuthenticator().create(options, origin=ORIGIN), label="k",
+        session_key="s")
+
+
+async def summary(services: Services, user: User) -> status.FactorSummary:
+    async with services.db.session() as session:
+        return await status.factor_summary(session, user.id)
+
+
+async def test_summary_and_has_two_factor(
+    services: Services, alice: User, clock: MovableClock
+) -> None:
+    assert await summary(services, alice) == status.FactorSummary(False, 0, 0)
+    async with services.db.transaction() as session:  # a started enrolment is not a factor
+        await totp.begin_enrollment(session, services, alice)
+        assert not await status.has_two_factor(session, alice.id)
+    async with services.db.transaction() as session:
+        await totp.disable(session, services, alice)
+    await add_totp(services, alice, clock)
+    await add_key(services, alice)
+    assert await summary(services, alice) == status.FactorSummary(True, 1, 8)
+    async with services.db.session() as session:
+        assert await status.has_two_factor(session, alice.id)
+
+
+async def test_hook_allows_removal_by_default(services: Services, alice: User) -> None:
+    async with services.db.session() as session:
+        assert await status.remove_factor_allowed(session, services, alice) is True
+
+
+async def test_hook_can_forbid_removing_the_last_factor(
+    services: Services, alice: User, clock: MovableClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+
+    async def forbid(session: object, services: object, user: User) -> bool:
+        calls.append(user.id)
+        return False
+
+    monkeypatch.setattr(status, "remove_factor_allowed", forbid)
+    await add_totp(services, alice, clock)
+    await add_key(services, alice)
+    async with services.db.transaction() as session:  # not the last one: no policy call
+        await totp.disable(session, services, alice)
+    assert calls == []
+    async with services.db.session() as session:
+        [key] = await webauthn.list_credentials(session, alice.id)
+    async with services.db.transaction() as session:
+        with pytest.raises(Forbidden, match="at least one second factor"):
+            await webauthn.remove_credential(session, services, alice, key.id)
+    assert calls == [alice.id]
+    assert await summary(services, alice) == status.FactorSummary(False, 1, 8)
+
+
+async def test_hook_guards_the_last_totp_too(
+    services: Services, alice: User, clock: MovableClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def forbid(session: object, services: object, user: User) -> bool:
+        return False
+
+    await add_totp(services, alice, clock)
+    monkeypatch.setattr(status, "remove_factor_allowed", forbid)
+    async with services.db.transaction() as session:
+        with pytest.raises(Forbidden):
+            await totp.disable(session, services, alice)
+    assert (await summary(services, alice)).totp
