@@ -124,6 +124,11 @@ def _add_domain_apps() -> None:
     app.add_typer(giveaway_app, name="giveaway")
     app.add_typer(token_app, name="token")
 
+    from bastion.packaging.cli import admin_app, project_app
+
+    app.add_typer(project_app, name="project")
+    app.add_typer(admin_app, name="admin")
+
 
 _add_domain_apps()
 

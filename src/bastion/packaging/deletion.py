@@ -95,13 +95,13 @@ async def authorize_delete(
         return "admin"
     if await role_of(session, actor.user.id, project.id) is None:
         raise Forbidden(
-            f"The user '{actor.user.username}' isn't allowed to delete from "
+            f"The user '{actor.user.username}' isn't allowed to delete anything of "
             f"project '{project.name}'."
         )
     if critical and services.settings.critical_deletion_admin_only:
         raise Forbidden(yank_instead_message(project, services.settings.base_url))
     await require_role(
-        session, services, actor, project, Action.DELETE, Role.OWNER, verb="delete from"
+        session, services, actor, project, Action.DELETE, Role.OWNER, verb="delete anything of"
     )
     return "owner"
 

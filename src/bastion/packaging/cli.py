@@ -1,0 +1,157 @@
+"""``bastion project yank|unyank`` and ``bastion admin delete|restore|purge``: operator tools.
+
+They act as an operator (someone with shell access to the index): no account, no 2FA
+gate, every action audited with ``by = operator:cli``. Deleting needs a reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+import typer
+
+from bastion.packaging.changes import Operator
+from bastion.services import Services
+
+project_app = typer.Typer(help="Releases of a project: yank and un-yank.", no_args_is_help=True)
+admin_app = typer.Typer(help="Administration: delete, restore, purge.", no_args_is_help=True)
+delete_app = typer.Typer(
+    help="Delete a project, a release or a file (soft: restorable until purged).",
+    no_args_is_help=True,
+)
+restore_app = typer.Typer(help="Restore what was deleted.", no_args_is_help=True)
+admin_app.add_typer(delete_app, name="delete")
+admin_app.add_typer(restore_app, name="restore")
+
+OPERATOR = Operator("cli")
+Reason = Annotated[str, typer.Option("--reason", help="Why (audited; shown to users).")]
+
+
+def _run(work: Callable[[Services], Awaitable[None]]) -> None:
+    from bastion.cli import run_with_services
+
+    run_with_services(work)
+
+
+@project_app.command("yank")
+def project_yank(name: str, version: str, reason: Reason) -> None:
+    """Yank a release: installers skip it unless it is pinned (PEP 592)."""
+    from bastion.packaging.yank import yank_release
+
+    async def work(services: Services) -> None:
+        result = await yank_release(services, name, version, by=OPERATOR, reason=reason)
+        typer.echo(f"yanked {result.project} {result.version}: {result.reason}")
+
+    _run(work)
+
+
+@project_app.command("unyank")
+def project_unyank(name: str, version: str) -> None:
+    """Un-yank a release: installers may choose it again."""
+    from bastion.packaging.yank import unyank_release
+
+    async def work(services: Services) -> None:
+        result = await unyank_release(services, name, version, by=OPERATOR)
+        typer.echo(f"un-yanked {result.project} {result.version}")
+
+    _run(work)
+
+
+def _retention(services: Services) -> str:
+    return f"restorable for {services.settings.deletion_retention_days} days"
+
+
+@delete_app.command("project")
+def delete_project_cmd(name: str, reason: Reason) -> None:
+    """Delete a whole project (its name stays reserved)."""
+    from bastion.packaging.deletion import delete_project
+
+    async def work(services: Services) -> None:
+        result = await delete_project(services, name, by=OPERATOR, reason=reason)
+        typer.echo(f"deleted project {result.project} ({result.files} files; "
+                   f"{_retention(services)})")
+
+    _run(work)
+
+
+@delete_app.command("release")
+def delete_release_cmd(name: str, version: str, reason: Reason) -> None:
+    """Delete one release of a project."""
+    from bastion.packaging.deletion import delete_release
+
+    async def work(services: Services) -> None:
+        result = await delete_release(services, name, version, by=OPERATOR, reason=reason)
+        typer.echo(f"deleted release {result.project} {result.version} ({result.files} files; "
+                   f"{_retention(services)})")
+
+    _run(work)
+
+
+@delete_app.command("file")
+def delete_file_cmd(filename: str, reason: Reason) -> None:
+    """Delete one file (its filename can never be uploaded again)."""
+    from bastion.packaging.deletion import delete_file
+
+    async def work(services: Services) -> None:
+        result = await delete_file(services, filename, by=OPERATOR, reason=reason)
+        typer.echo(f"deleted file {result.filename} of {result.project} {result.version} "
+                   f"({_retention(services)})")
+
+    _run(work)
+
+
+@restore_app.command("project")
+def restore_project_cmd(name: str) -> None:
+    """Restore a deleted project exactly as it was."""
+    from bastion.packaging.restore import restore_project
+
+    async def work(services: Services) -> None:
+        result = await restore_project(services, name, by=OPERATOR)
+        typer.echo(f"restored project {result.project} ({result.files} files)")
+
+    _run(work)
+
+
+@restore_app.command("release")
+def restore_release_cmd(name: str, version: str) -> None:
+    """Restore a deleted release."""
+    from bastion.packaging.restore import restore_release
+
+    async def work(services: Services) -> None:
+        result = await restore_release(services, name, version, by=OPERATOR)
+        typer.echo(f"restored release {result.project} {result.version} ({result.files} files)")
+
+    _run(work)
+
+
+@restore_app.command("file")
+def restore_file_cmd(filename: str) -> None:
+    """Restore a deleted file."""
+    from bastion.packaging.restore import restore_file
+
+    async def work(services: Services) -> None:
+        result = await restore_file(services, filename, by=OPERATOR)
+        typer.echo(f"restored file {result.filename} of {result.project} {result.version}")
+
+    _run(work)
+
+
+@admin_app.command("purge")
+def purge_cmd(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only list what would be removed.")
+    ] = False,
+) -> None:
+    """Remove for good what was deleted longer ago than the retention period."""
+    from bastion.packaging.purge import purge
+
+    async def work(services: Services) -> None:
+        items = await purge(services, dry_run=dry_run)
+        verb = "would purge" if dry_run else "purged"
+        for item in items:
+            typer.echo(f"{verb} {item.describe()}")
+        typer.echo(f"{len(items)} tombstone(s) {verb}"
+                   f" (retention {services.settings.deletion_retention_days} days)")
+
+    _run(work)

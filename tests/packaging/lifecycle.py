@@ -1,0 +1,117 @@
+"""Helpers for the deletion, restore, purge and yank tests: publish, roles, snapshots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from packaging.utils import canonicalize_name
+from sqlalchemy import func, select
+
+from bastion.accounts.auth import Principal
+from bastion.accounts.models import User
+from bastion.audit.models import AuditEvent
+from bastion.critical.policy import mark
+from bastion.packaging.models import File, JournalEntry, Project, Release, Role
+from bastion.services import Services
+from tests.conftest import PASSWORD
+from tests.packaging.conftest import form_for
+from tests.packaging.dists import make_sdist, make_wheel
+
+
+def as_user(user: User) -> Principal:
+    return Principal(user=user)
+
+
+@dataclass
+class Index:
+    services: Services
+    client: httpx.AsyncClient
+    directory: Path
+
+    async def publish(
+        self, name: str, version: str, user: str = "alice", *, sdist: bool = True,
+        extra_metadata: dict[str, Any] | None = None,
+    ) -> list[Path]:
+        """Upload a wheel (and an sdist) of ``name`` ``version`` as ``user``; 200 expected."""
+        paths = [make_wheel(self.directory, name, version, extra_metadata=extra_metadata)]
+        if sdist:
+            paths.append(make_sdist(self.directory, name, version, extra_metadata=extra_metadata))
+        for path in paths:
+            response = await self.upload(path, user)
+            assert response.status_code == 200, response.text
+        return paths
+
+    async def upload(self, path: Path, user: str) -> httpx.Response:
+        return await self.client.post(
+            "/legacy/", data=form_for(path),
+            files={"content": (path.name, path.read_bytes(), "application/octet-stream")},
+            auth=(user, PASSWORD),
+        )
+
+    async def add_role(self, name: str, user: User, role: str = Role.MAINTAINER) -> None:
+        async with self.services.db.transaction() as session:
+            project_id = await session.scalar(
+                select(Project.id).where(Project.normalized_name == canonicalize_name(name))
+            )
+            assert project_id is not None
+            session.add(Role(user_id=user.id, project_id=project_id, role_name=role))
+
+    async def make_critical(self, name: str) -> None:
+        async with self.services.db.transaction() as session:
+            await mark(session, name, "many builds depend on it", now=self.services.clock.now())
+
+    async def simple_files(self, name: str) -> list[str] | None:
+        """The filenames the simple API lists for ``name`` (None: 404)."""
+        response = await self.client.get(
+            f"/simple/{canonicalize_name(name)}/",
+            headers={"Accept": "application/vnd.pypi.simple.v1+json"},
+        )
+        if response.status_code == 404:
+            return None
+        assert response.status_code == 200, response.text
+        return sorted(f["filename"] for f in response.json()["files"])
+
+    async def file_urls(self, name: str) -> dict[str, str]:
+        response = await self.client.get(
+            f"/simple/{canonicalize_name(name)}/",
+            headers={"Accept": "application/vnd.pypi.simple.v1+json"},
+        )
+        assert response.status_code == 200, response.text
+        return {f["filename"]: f["url"] for f in response.json()["files"]}
+
+    async def snapshot(self) -> dict[str, Any]:
+        """Every row a management action touches, and the stored blobs: compare before/after."""
+        async with self.services.db.session() as session:
+            projects = (await session.execute(select(
+                Project.normalized_name, Project.deleted_at, Project.last_serial
+            ).order_by(Project.id))).all()
+            releases = (await session.execute(select(
+                Release.version, Release.deleted_at, Release.yanked, Release.yanked_reason
+            ).order_by(Release.id))).all()
+            files = (await session.execute(select(
+                File.filename, File.deleted_at, File.sha256_digest, File.upload_time
+            ).order_by(File.id))).all()
+            roles = (await session.execute(select(
+                Role.user_id, Role.project_id, Role.role_name
+            ).order_by(Role.id))).all()
+            counts = {
+                model.__tablename__: (await session.execute(
+                    select(func.count()).select_from(model)
+                )).scalar_one()
+                for model in (JournalEntry, AuditEvent)
+            }
+        blobs = sorted([p async for p in self.services.store.iter_paths()])
+        return {"projects": projects, "releases": releases, "files": files, "roles": roles,
+                "counts": counts, "blobs": blobs}
+
+
+@pytest.fixture
+async def index(services: Services, client: httpx.AsyncClient, tmp_path: Path) -> Index:
+    """The index with users alice (owner of what she publishes), bob and admin ``root``."""
+    directory = tmp_path / "dists"
+    directory.mkdir()
+    return Index(services=services, client=client, directory=directory)
