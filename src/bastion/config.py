@@ -120,6 +120,11 @@ class Settings(BaseSettings):
     deletion_retention_days: int = Field(default=90, ge=0)
     critical_deletion_admin_only: bool = True
 
+    # Public 2FA metrics (/stats/2fa, /metrics): figures are cached this long per process;
+    # the page, JSON and chart show this many days of daily snapshots.
+    metrics_cache_seconds: float = Field(default=10.0, ge=0, le=3600)
+    metrics_history_days: int = Field(default=365, ge=1, le=3660)
+
     # Security-key giveaway: defaults for new programs (ISO 3166-1 alpha-2 region codes).
     giveaway_max_keys_per_user: int = Field(default=2, ge=1, le=100)
     giveaway_regions: list[str] = Field(

@@ -1,0 +1,62 @@
+"""The current figures, cached per process for ``Settings.metrics_cache_seconds``.
+
+The page, the JSON and every Prometheus scrape read through here, so a busy page or a
+tight scrape interval costs at most one set of aggregate queries per period; a lock
+makes concurrent misses share one computation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from bastion.metrics.figures import TwoFactorFigures, compute_figures
+from bastion.services import Services
+
+EXTRAS_KEY = "metrics_figures_cache"
+
+
+@dataclass(frozen=True)
+class CurrentFigures:
+    figures: TwoFactorFigures
+    as_of: datetime
+
+
+class FiguresCache:
+    def __init__(self) -> None:
+        self._value: CurrentFigures | None = None
+        self._expires = 0.0
+        self._lock: asyncio.Lock | None = None
+
+    async def get(self, services: Services) -> CurrentFigures:
+        ttl = services.settings.metrics_cache_seconds
+        if self._value is not None and time.monotonic() < self._expires:
+            return self._value
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self._value is not None and time.monotonic() < self._expires:
+                return self._value
+            async with services.db.session() as session:
+                figures = await compute_figures(session)
+            self._value = CurrentFigures(figures=figures, as_of=services.clock.now())
+            self._expires = time.monotonic() + ttl
+            return self._value
+
+    def clear(self) -> None:
+        self._value = None
+
+
+def figures_cache(services: Services) -> FiguresCache:
+    cache = services.extras.get(EXTRAS_KEY)
+    if cache is None:
+        cache = services.extras[EXTRAS_KEY] = FiguresCache()
+    assert isinstance(cache, FiguresCache)
+    return cache
+
+
+async def current_figures(services: Services) -> CurrentFigures:
+    """The figures, at most ``metrics_cache_seconds`` old."""
+    return await figures_cache(services).get(services)
