@@ -28,6 +28,7 @@ from bastion.accounts.users import create_user
 from bastion.app import Bastion, create_app
 from bastion.clock import MovableClock
 from bastion.config import Settings
+from bastion.db.engine import Database
 from bastion.db.models import load_all
 from bastion.serve.reason import ReasonPhraseProtocol
 from bastion.services import Services, build_services
@@ -127,8 +128,13 @@ def make_user(services: Services):  # type: ignore[no-untyped-def]
     async def make(username: str = "alice", *, admin: bool = False) -> User:
         async with services.db.transaction() as session:
             return await create_user(
-                session, services.clock, username=username, email=f"{username}@example.org",
-                password=PASSWORD, is_admin=admin, email_verified=True,
+                session,
+                services.clock,
+                username=username,
+                email=f"{username}@example.org",
+                password=PASSWORD,
+                is_admin=admin,
+                email_verified=True,
             )
 
     return make
@@ -155,15 +161,23 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(services: Services, settings: Settings, clock: MovableClock) -> Iterator[LiveServer]:
+def live_server(
+    services: Services, settings: Settings, clock: MovableClock
+) -> Iterator[LiveServer]:
     """A real uvicorn server on a free 127.0.0.1 port, in a thread, sharing the test clock."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server_settings = settings.model_copy(update={"base_url": url})
     server_services = build_services(server_settings, clock=clock)
+    # Unpooled, so a test may also use the server's services from its own event loop.
+    server_services.db = Database(server_settings.resolved_database_url, pooled=False)
     config = uvicorn.Config(
-        create_app(services=server_services), host="127.0.0.1", port=port,
-        http=ReasonPhraseProtocol, log_level="warning", lifespan="on",  # type: ignore[arg-type]
+        create_app(services=server_services),
+        host="127.0.0.1",
+        port=port,
+        http=ReasonPhraseProtocol,
+        log_level="warning",
+        lifespan="on",  # type: ignore[arg-type]
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -32,10 +32,14 @@ class Bastion:
         self.services = services
         self.web = web
         self.fast = fast
+        from bastion.metrics.prometheus import fast_path_counter
+
+        self.fast_requests = fast_path_counter(services)  # one integer increment per request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(FAST_PREFIXES):
             scope["app"] = self.web
+            self.fast_requests.count += 1
             await self.fast(scope, receive, send)
         else:
             await self.web(scope, receive, send)
@@ -44,7 +48,7 @@ class Bastion:
 def _lifespan(services: Services):  # type: ignore[no-untyped-def]
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        from bastion.lifecycle import startup, shutdown
+        from bastion.lifecycle import shutdown, startup
 
         await startup(services)
         try:
@@ -57,12 +61,18 @@ def _lifespan(services: Services):  # type: ignore[no-untyped-def]
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Bastion:
     from bastion.api.routes import router as api_router
+    from bastion.api.yank_routes import router as yank_api_router
+    from bastion.giveaway.routes import router as giveaway_router
+    from bastion.metrics.prometheus import RequestMetricsMiddleware
+    from bastion.metrics.routes import router as metrics_router
     from bastion.packaging.upload import router as upload_router
     from bastion.simple.routes import make_routes as simple_routes
-    from bastion.web.routes import router as web_router
     from bastion.web.account_routes import router as account_router
+    from bastion.web.manage_routes import router as manage_router
+    from bastion.web.routes import router as web_router
     from bastion.web.token_routes import router as token_router
-    from bastion.giveaway.routes import router as giveaway_router
+    from bastion.web.two_factor_routes import router as two_factor_router
+    from bastion.web.webauthn_routes import router as webauthn_router
 
     services = services or build_services(settings or Settings())
     web = FastAPI(
@@ -74,12 +84,18 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     web.state.services = services
     install_error_handlers(web)
     web.add_middleware(SecurityHeadersMiddleware)
+    web.add_middleware(RequestMetricsMiddleware, services=services)
     web.include_router(upload_router)
     web.include_router(api_router)
+    web.include_router(yank_api_router)
+    web.include_router(manage_router)  # before web_router: /project/<name>/history/
     web.include_router(web_router)
     web.include_router(account_router)
     web.include_router(token_router)
+    web.include_router(two_factor_router)
+    web.include_router(webauthn_router)
     web.include_router(giveaway_router)
+    web.include_router(metrics_router)
     web.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     fast = Router(routes=simple_routes(services))
     return Bastion(services, web, fast)

@@ -68,7 +68,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        http=ReasonPhraseProtocol,  # type: ignore[arg-type]
+        http=ReasonPhraseProtocol,
         log_level="info",
         access_log=False,
         proxy_headers=False,
@@ -117,11 +117,13 @@ def _add_domain_apps() -> None:
     from bastion.accounts.cli import token_app
     from bastion.critical.cli import critical_app
     from bastion.giveaway.cli import giveaway_app
+    from bastion.metrics.cli import metrics_app
     from bastion.stats.cli import stats_app
 
     app.add_typer(stats_app, name="stats")
     app.add_typer(critical_app, name="critical")
     app.add_typer(giveaway_app, name="giveaway")
+    app.add_typer(metrics_app, name="metrics")
     app.add_typer(token_app, name="token")
 
     from bastion.packaging.cli import admin_app, project_app

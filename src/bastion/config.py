@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -14,8 +15,6 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
-
-import os
 
 MB = 1024 * 1024
 
@@ -63,7 +62,9 @@ class Settings(BaseSettings):
     totp_skew_detect_steps: int = Field(default=10, ge=0, le=60)
     recovery_code_count: int = Field(default=8, ge=1, le=32)
     # Failed second-factor attempts allowed, each "count/seconds" (PyPI-like defaults).
-    twofactor_user_limits: list[str] = Field(default_factory=lambda: ["5/300", "20/3600", "50/86400"])
+    twofactor_user_limits: list[str] = Field(
+        default_factory=lambda: ["5/300", "20/3600", "50/86400"]
+    )
     twofactor_address_limits: list[str] = Field(default_factory=lambda: ["10/300", "50/3600"])
     webauthn_rp_id: str = "localhost"
     webauthn_rp_name: str = "Bastion"
@@ -77,7 +78,9 @@ class Settings(BaseSettings):
         for item in value:
             count, _, seconds = item.partition("/")
             if not (count.strip().isdigit() and seconds.strip().isdigit() and int(seconds) > 0):
-                raise ValueError(f"rate limit {item!r} must look like 'COUNT/SECONDS', e.g. '5/300'")
+                raise ValueError(
+                    f"rate limit {item!r} must look like 'COUNT/SECONDS', e.g. '5/300'"
+                )
         return value
 
     # Outgoing mail: SMTP when smtp_host is set, else an mbox file under the data dir.

@@ -1,4 +1,18 @@
-"""Headless Chromium (Debian's package) driven by Playwright; screenshots kept as artifacts."""
+"""Headless Chromium (Debian's package) driven by Playwright; screenshots kept as artifacts.
+
+How to write a browser test (what works with pytest-asyncio in auto mode):
+
+- Write an ``async def`` test and use ``playwright.async_api.async_playwright``. The
+  ``live_server`` fixture depends on the async ``services`` fixture, so the test runs in
+  pytest-asyncio's event loop, where Playwright's *sync* API refuses to start ("using
+  Playwright Sync API inside the asyncio loop").
+- ``live_server`` runs uvicorn in its own thread with its own loop, so awaiting the
+  browser in the test's loop does not block the server.
+- Seed data through ``live_server.services`` (or ``services``: same database) from the
+  test itself; they share the MovableClock ``clock``.
+- Launch with ``p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)``;
+  see tests/browser/test_metrics_page.py.
+"""
 
 from __future__ import annotations
 

@@ -50,7 +50,9 @@ def test_migrations_match_models(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("command", [["db", "upgrade"]])
-def test_cli_db_upgrade(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]) -> None:
+def test_cli_db_upgrade(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
     from typer.testing import CliRunner
 
     from bastion.cli import app

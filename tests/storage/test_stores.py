@@ -28,7 +28,9 @@ def s3_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture(params=["local", "s3"])
-def store(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FileStore:
+def store(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> FileStore:
     if request.param == "local":
         return LocalFileStore(tmp_path / "files")
     import boto3
@@ -37,12 +39,16 @@ def store(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.Mo
 
     endpoint = request.getfixturevalue("s3_endpoint")
     for key, value in {
-        "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(key, value)
     bucket = f"bastion-{tmp_path.name.lower().replace('_', '-')}"[:60]
     boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
-    settings = Settings(storage_backend="s3", s3_bucket=bucket, s3_endpoint_url=endpoint, s3_prefix="blobs")
+    settings = Settings(
+        storage_backend="s3", s3_bucket=bucket, s3_endpoint_url=endpoint, s3_prefix="blobs"
+    )
     return S3FileStore(settings)
 
 

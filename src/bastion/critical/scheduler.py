@@ -65,6 +65,14 @@ async def run_daily(services: Services) -> None:
             raise
         except Exception:
             log.exception("the daily critical recompute failed")
+        try:
+            from bastion.metrics.snapshots import snapshot_job
+
+            await snapshot_job(services)  # after the recompute: today's designations count
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("the daily 2FA metrics snapshot failed")
         await asyncio.sleep(seconds_until_next_run(
             services.clock.now(), services.settings.critical_job_delay_seconds
         ))

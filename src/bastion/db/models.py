@@ -18,6 +18,7 @@ MODEL_MODULES = (
     "bastion.stats.models",
     "bastion.critical.models",
     "bastion.giveaway.models",
+    "bastion.metrics.models",
 )
 
 

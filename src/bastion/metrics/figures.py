@@ -103,7 +103,7 @@ def _totp_users() -> Subquery:
 def _key_counts() -> Subquery:
     """User id and number of security keys, for users with at least one."""
     return (
-        select(WebAuthnCredential.user_id.label("user_id"), func.count().label("keys"))
+        select(WebAuthnCredential.user_id.label("user_id"), func.count().label("key_count"))
         .group_by(WebAuthnCredential.user_id)
         .subquery("keys")
     )
@@ -127,7 +127,7 @@ def _two_factor_users() -> Subquery:
     ).subquery("with_2fa")
 
 
-def _critical_roles() -> Select[Any]:
+def _critical_roles() -> Select[int, int]:
     """(project id, user id) of every active Owner/Maintainer of a live critical project."""
     return (
         select(Project.id.label("project_id"), Role.user_id.label("user_id"))
@@ -154,7 +154,7 @@ async def _user_figures(session: AsyncSession) -> dict[str, int]:
                 _count_if(has_totp & ~has_key).label("totp_only"),
                 _count_if(has_key & ~has_totp).label("security_key_only"),
                 _count_if(has_totp & has_key).label("totp_and_security_key"),
-                _count_if(keys.c.keys >= 2).label("two_or_more_security_keys"),
+                _count_if(keys.c.key_count >= 2).label("two_or_more_security_keys"),
                 _count_if(recovery.c.user_id.is_not(None)).label("with_recovery_codes"),
             )
             .select_from(User)

@@ -212,8 +212,6 @@ async def restore_file(
             raise NotFound(f"There is no file named '{filename}' on this index.")
         project, release, file = row
         await authorize_restore(session, services, by, project.normalized_name)
-        if file.deleted_at is None:
-            raise Conflict(f"File '{filename}' is not deleted.")
         if project.deleted_at is not None:
             raise Conflict(
                 f"Project '{project.name}' is deleted: restore the project first "
@@ -224,6 +222,8 @@ async def restore_file(
                 f"Release {release.version} of '{project.name}' is deleted: restore it first "
                 f"(bastion admin restore release {project.normalized_name} {release.version})."
             )
+        if file.deleted_at is None:
+            raise Conflict(f"File '{filename}' is not deleted.")
         await _check_blobs(services, f"'{filename}'", [file])
         _clear(file)
         now = services.clock.now()

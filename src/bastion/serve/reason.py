@@ -49,7 +49,9 @@ class _ReasonCycle(httptools_impl.RequestResponseCycle):
                     "headers": [(k, v) for k, v in headers if k.lower() != REASON_HEADER],
                 }
                 inner = self.transport
-                self.transport = _StatusLineRewriter(inner, message["status"], reason)
+                self.transport = _StatusLineRewriter(  # type: ignore[assignment]
+                    inner, message["status"], reason
+                )
                 try:
                     await super().send(message)
                 finally:

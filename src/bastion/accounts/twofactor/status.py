@@ -8,6 +8,7 @@ drop to zero second factors.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select
@@ -57,14 +58,51 @@ async def has_two_factor(session: AsyncSession, user_id: int) -> bool:
     return (await factor_summary(session, user_id)).enabled
 
 
+async def two_factor_enabled_at(session: AsyncSession, user_id: int) -> datetime | None:
+    """When the user's active second factors were enabled: the earliest of the TOTP
+    confirmation and the security keys' registration times; None without a factor.
+
+    The 2FA-mandate gate refuses API tokens created before this time on covered projects.
+    (If an older factor was removed, this is the oldest *remaining* factor's time: a
+    conservative answer that may refuse a token made while only the removed one existed.)
+    """
+    totp_at = await session.scalar(
+        select(TOTPEnrollment.confirmed_at).where(
+            TOTPEnrollment.user_id == user_id, TOTPEnrollment.confirmed.is_(True)
+        )
+    )
+    key_at = await session.scalar(
+        select(func.min(WebAuthnCredential.created)).where(WebAuthnCredential.user_id == user_id)
+    )
+    times = [t for t in (totp_at, key_at) if t is not None]
+    return min(times) if times else None
+
+
 async def remove_factor_allowed(session: AsyncSession, services: Services, user: User) -> bool:
     """May ``user`` remove their last second factor? The one hook for that decision.
 
-    Always True for now. The critical-project policy (a later issue) plugs in here: it
-    will return False for maintainers of critical projects, who must keep a second
+    No for a user who owns or maintains a critical project: they must keep a second
     factor. Every removal path that would leave a user with no second factor calls this.
     """
-    return True
+    from bastion.critical.policy import critical_projects_of
+
+    return not await critical_projects_of(session, user.id)
+
+
+async def removal_refusal(session: AsyncSession, user: User) -> str:
+    """Why removing the last factor is refused, naming the critical projects if any."""
+    from bastion.critical.policy import critical_projects_of
+
+    projects = await critical_projects_of(session, user.id)
+    if projects:
+        return (
+            f"You maintain critical project(s) {', '.join(projects)}: you cannot remove "
+            "your last second factor."
+        )
+    return (
+        "This account must keep at least one second factor. Add another security key "
+        "or authenticator app before removing this one."
+    )
 
 
 async def check_removal(
@@ -82,10 +120,7 @@ async def check_removal(
     if left_totp or left_keys > 0:
         return False
     if not await remove_factor_allowed(session, services, user):
-        raise Forbidden(
-            "This account must keep at least one second factor. Add another security key "
-            "or authenticator app before removing this one."
-        )
+        raise Forbidden(await removal_refusal(session, user))
     return True
 
 

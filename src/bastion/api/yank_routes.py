@@ -1,0 +1,73 @@
+"""JSON API to yank and un-yank a release, for maintainers' scripts and CI.
+
+    POST /api/projects/<name>/releases/<version>/yank    {"reason": "..."}
+    POST /api/projects/<name>/releases/<version>/unyank
+
+Authenticated like twine (HTTP Basic: ``__token__`` + an API token, or a username and
+password where the index allows it); the 2FA mandate applies (packaging.yank).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse
+
+from bastion.accounts.auth import Principal, authenticate
+from bastion.errors import BadRequest
+from bastion.packaging.yank import YankResult, unyank_release, yank_release
+from bastion.services import Services
+from bastion.web.client_ip import request_context
+
+router = APIRouter(prefix="/api/projects", include_in_schema=False)
+MAX_BODY = 16 * 1024
+EXPECTED_BODY = 'Send a JSON object such as {"reason": "broken on Python 3.12"}.'
+
+
+async def _principal(request: Request, services: Services) -> Principal:
+    async with services.db.session() as session:
+        return await authenticate(
+            session, request.headers.get("authorization"), services=services,
+            context=request_context(request),
+        )
+
+
+async def _reason(request: Request) -> str:
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise BadRequest("The request body is too large.")
+    try:
+        data: Any = json.loads(body or b"{}")
+    except ValueError:
+        raise BadRequest(EXPECTED_BODY) from None
+    if not isinstance(data, dict) or not isinstance(data.get("reason", ""), str):
+        raise BadRequest(EXPECTED_BODY)
+    return str(data.get("reason", ""))
+
+
+def _response(result: YankResult) -> JSONResponse:
+    return JSONResponse({
+        "project": result.project, "version": result.version, "yanked": result.yanked,
+        "reason": result.reason, "serial": result.serial, "warnings": result.warnings,
+    })
+
+
+@router.post("/{name}/releases/{version}/yank")
+async def yank(request: Request, name: str, version: str) -> JSONResponse:
+    services: Services = request.app.state.services
+    principal = await _principal(request, services)
+    reason = await _reason(request)
+    result = await yank_release(services, name, version, by=principal, reason=reason,
+                                context=request_context(request))
+    return _response(result)
+
+
+@router.post("/{name}/releases/{version}/unyank")
+async def unyank(request: Request, name: str, version: str) -> JSONResponse:
+    services: Services = request.app.state.services
+    principal = await _principal(request, services)
+    result = await unyank_release(services, name, version, by=principal,
+                                  context=request_context(request))
+    return _response(result)

@@ -1,0 +1,312 @@
+"""Second-factor management pages under /account/two-factor/: the overview, setting up and
+removing the authenticator app, adding (page only: see ``webauthn_routes``) and removing
+security keys, and recovery codes.
+
+Every add, remove and regenerate needs a fresh confirmation (``require_fresh``) and
+issues a new session id (``rotate_after_factor_change``). Removing the last second
+factor needs an explicit confirmation and goes through ``status.remove_factor_allowed``.
+Recovery codes appear once: in the response that enabled the first factor or regenerated
+them, never again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bastion.accounts.models import User
+from bastion.accounts.twofactor import recovery, status, totp, webauthn
+from bastion.errors import BastionError, NotFound
+from bastion.web.account_routes import CSRF, page, redirect
+from bastion.web.client_ip import request_context
+from bastion.web.current_user import (
+    db_of,
+    release_writes,
+    require_fresh,
+    require_user,
+    rotate_after_factor_change,
+    services_of,
+)
+from bastion.web.session_route import Redirect, SessionRoute
+
+router = APIRouter(prefix="/account/two-factor", route_class=SessionRoute, include_in_schema=False)
+
+HOME = "/account/two-factor/"
+CONFIRM_LAST = "yes"
+
+NOTICES = {
+    "totp-added": "Your authenticator app is set up: signing in now asks for a code from it.",
+    "totp-removed": "The authenticator app was removed from your account.",
+    "key-added": "Your security key was added.",
+    "key-removed": "The security key was removed from your account.",
+}
+
+
+def fresh_then(
+    back: str, dependency: Callable[[Request], Awaitable[User]] = require_fresh
+) -> Callable[[Request], Awaitable[User]]:
+    """``dependency`` (default ``require_fresh``), but after signing in or confirming, come
+    back to the page ``back`` rather than to this request's URL (a POST-only or JSON
+    endpoint that a browser cannot simply open)."""
+
+    async def wrapped(request: Request) -> User:
+        try:
+            return await dependency(request)
+        except Redirect as sent:
+            target = sent.url.partition("?")[0]
+            raise Redirect(f"{target}?next={quote(back, safe='')}") from None
+
+    return wrapped
+
+
+async def _overview(
+    request: Request, user: User, *, error: str | None = None, notice: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    db = db_of(request)
+    summary = await status.factor_summary(db, user.id)
+    keys = await webauthn.list_credentials(db, user.id)
+    return await page(
+        request, "account/two_factor_manage.html",
+        {"summary": summary, "keys": keys, "error": error, "notice": notice},
+        status_code=status_code,
+    )
+
+
+async def _codes_page(
+    request: Request, codes: list[str] | tuple[str, ...], reason: str
+) -> Response:
+    return await page(
+        request, "account/recovery_codes.html", {"codes": list(codes), "reason": reason}
+    )
+
+
+@router.get("/")
+async def overview(
+    request: Request, user: User = Depends(require_user), notice: str = ""
+) -> Response:
+    return await _overview(request, user, notice=NOTICES.get(notice))
+
+
+# ---------------------------------------------------------------- authenticator app
+
+
+@router.get("/totp/")
+async def totp_intro(request: Request, user: User = Depends(require_fresh)) -> Response:
+    if await totp.is_enabled(db_of(request), user.id):
+        return redirect(HOME)
+    return await page(request, "account/totp_setup.html", {"start": None, "intro": True})
+
+
+@router.post("/totp/", dependencies=CSRF)
+async def totp_begin(request: Request, user: User = Depends(require_fresh)) -> Response:
+    """A new secret, its QR code (inline SVG) and the confirmation form."""
+    try:
+        start = await totp.begin_enrollment(
+            db_of(request), services_of(request), user, context=request_context(request)
+        )
+    except BastionError as exc:
+        return await _overview(request, user, error=exc.message, status_code=exc.status_code)
+    return await page(
+        request, "account/totp_setup.html",
+        # segno's SVG holds only the QR path and an escaped title: safe to inline.
+        {"start": start, "qr_svg": Markup(start.qr_svg), "intro": False},  # noqa: S704
+    )
+
+
+@router.post("/totp/confirm/", dependencies=CSRF)
+async def totp_confirm(
+    request: Request,
+    user: User = Depends(fresh_then("/account/two-factor/totp/")),
+    code: Annotated[str, Form()] = "",
+) -> Response:
+    services = services_of(request)
+    await release_writes(request)
+    try:
+        added = await totp.confirm_enrollment(
+            services, user, code, context=request_context(request)
+        )
+    except BastionError as exc:
+        return await page(
+            request, "account/totp_setup.html",
+            {"start": None, "intro": False, "error": exc.message},
+            status_code=exc.status_code,
+        )
+    await rotate_after_factor_change(request, user)
+    if added.recovery_codes:
+        return await _codes_page(request, added.recovery_codes, "first-factor")
+    return redirect(f"{HOME}?notice=totp-added")
+
+
+# ---------------------------------------------------------------- removing a factor
+
+
+async def _is_last(request: Request, user: User, *, totp_app: bool = False, keys: int = 0) -> bool:
+    summary = await status.factor_summary(db_of(request), user.id)
+    left_totp = summary.totp and not totp_app
+    return not left_totp and summary.webauthn_count - keys <= 0
+
+
+async def _remove_page(
+    request: Request, user: User, *, what: str, action: str, last: bool,
+    error: str | None = None, status_code: int = 200,
+) -> Response:
+    refusal = None
+    if last and not await status.remove_factor_allowed(
+        db_of(request), services_of(request), user
+    ):
+        refusal = await status.removal_refusal(db_of(request), user)
+        status_code = 403 if status_code == 200 else status_code
+    return await page(
+        request, "account/factor_remove.html",
+        {"what": what, "action": action, "last": last, "refusal": refusal, "error": error,
+         "confirm_value": CONFIRM_LAST},
+        status_code=status_code,
+    )
+
+
+async def _removal(
+    request: Request,
+    user: User,
+    *,
+    what: str,
+    action: str,
+    last: bool,
+    confirm_last: str,
+    remove: Callable[[], Awaitable[None]],
+    notice: str,
+) -> Response:
+    """Remove a factor (after the explicit confirmation when it is the last one)."""
+    if last and confirm_last != CONFIRM_LAST:
+        return await _remove_page(
+            request, user, what=what, action=action, last=True, status_code=400,
+            error="This is your last second factor: tick the box to confirm you want to "
+                  "remove it.",
+        )
+    try:
+        await remove()
+    except BastionError as exc:
+        return await _remove_page(
+            request, user, what=what, action=action, last=last, error=exc.message,
+            status_code=exc.status_code,
+        )
+    await rotate_after_factor_change(request, user)
+    return redirect(f"{HOME}?notice={notice}")
+
+
+TOTP_REMOVE = "/account/two-factor/totp/remove/"
+
+
+@router.get("/totp/remove/")
+async def totp_remove_form(request: Request, user: User = Depends(require_user)) -> Response:
+    if not await totp.is_enabled(db_of(request), user.id):
+        return redirect(HOME)
+    last = await _is_last(request, user, totp_app=True)
+    return await _remove_page(
+        request, user, what="your authenticator app", action=TOTP_REMOVE, last=last
+    )
+
+
+@router.post("/totp/remove/", dependencies=CSRF)
+async def totp_remove(
+    request: Request,
+    user: User = Depends(require_fresh),
+    confirm_last: Annotated[str, Form()] = "",
+) -> Response:
+    services = services_of(request)
+    db = db_of(request)
+
+    async def remove() -> None:
+        await totp.disable(db, services, user, context=request_context(request))
+
+    last = await totp.is_enabled(db, user.id) and await _is_last(request, user, totp_app=True)
+    return await _removal(
+        request, user, what="your authenticator app", action=TOTP_REMOVE, last=last,
+        confirm_last=confirm_last, remove=remove, notice="totp-removed",
+    )
+
+
+# ---------------------------------------------------------------- security keys
+
+
+@router.get("/keys/add/")
+async def key_add_form(request: Request, user: User = Depends(require_fresh)) -> Response:
+    keys = await webauthn.list_credentials(db_of(request), user.id)
+    return await page(request, "account/security_key_add.html", {"keys": keys})
+
+
+async def _key(request: Request, user: User, key_id: int) -> webauthn.CredentialInfo:
+    for key in await webauthn.list_credentials(db_of(request), user.id):
+        if key.id == key_id:
+            return key
+    raise NotFound("No such security key on this account.")
+
+
+def _key_remove_url(key_id: int) -> str:
+    return f"/account/two-factor/keys/{key_id}/remove/"
+
+
+@router.get("/keys/{key_id}/remove/")
+async def key_remove_form(
+    request: Request, key_id: int, user: User = Depends(require_user)
+) -> Response:
+    key = await _key(request, user, key_id)
+    last = await _is_last(request, user, keys=1)
+    return await _remove_page(
+        request, user, what=f"the security key “{key.label}”", action=_key_remove_url(key_id),
+        last=last,
+    )
+
+
+@router.post("/keys/{key_id}/remove/", dependencies=CSRF)
+async def key_remove(
+    request: Request,
+    key_id: int,
+    user: User = Depends(require_fresh),
+    confirm_last: Annotated[str, Form()] = "",
+) -> Response:
+    services = services_of(request)
+    db = db_of(request)
+    key = await _key(request, user, key_id)
+
+    async def remove() -> None:
+        await webauthn.remove_credential(
+            db, services, user, key_id, context=request_context(request)
+        )
+
+    return await _removal(
+        request, user, what=f"the security key “{key.label}”", action=_key_remove_url(key_id),
+        last=await _is_last(request, user, keys=1), confirm_last=confirm_last, remove=remove,
+        notice="key-removed",
+    )
+
+
+# ---------------------------------------------------------------- recovery codes
+
+
+@router.get("/recovery-codes/")
+async def recovery_codes_form(request: Request, user: User = Depends(require_user)) -> Response:
+    summary = await status.factor_summary(db_of(request), user.id)
+    context: dict[str, Any] = {"codes": [], "summary": summary, "reason": None}
+    return await page(request, "account/recovery_codes.html", context)
+
+
+@router.post("/recovery-codes/", dependencies=CSRF)
+async def recovery_codes_regenerate(
+    request: Request, user: User = Depends(require_fresh)
+) -> Response:
+    """A new set of codes, shown in this response only; the old set stops working."""
+    try:
+        codes = await recovery.regenerate(
+            db_of(request), services_of(request), user, context=request_context(request)
+        )
+    except BastionError as exc:
+        return await _overview(request, user, error=exc.message, status_code=exc.status_code)
+    await rotate_after_factor_change(request, user)
+    return await _codes_page(request, codes, "regenerated")

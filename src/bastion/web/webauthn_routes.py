@@ -1,0 +1,237 @@
+"""Security keys in the browser: registering one, signing in with one, confirming with one.
+
+Each flow is a page that loads ``/static/webauthn.js`` and two JSON endpoints: one gives
+the options for ``navigator.credentials.create()``/``get()`` (as py_webauthn's
+``options_to_json`` writes them), the other takes the browser's credential JSON. The JSON
+endpoints check the CSRF token from the ``X-CSRF-Token`` header; challenges are bound to
+the server-side session (its id hash) and consumed by the verification. Answers are JSON:
+``{"redirect": url}`` (with ``"recovery_codes"`` to show once after a first factor) or
+``{"message": text}`` with the error status; malformed input is a 400.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, Depends
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from bastion.accounts.models import User
+from bastion.accounts.passwords import verify_password
+from bastion.accounts.twofactor import webauthn
+from bastion.audit.events import record
+from bastion.errors import BadRequest, BastionError, Forbidden, PayloadTooLarge, Unauthorized
+from bastion.web.account_routes import page
+from bastion.web.client_ip import request_context
+from bastion.web.csrf import FAILURE
+from bastion.web.current_user import (
+    confirm_fresh,
+    db_of,
+    finish_sign_in,
+    release_writes,
+    require_pending,
+    require_user,
+    rotate_after_factor_change,
+    safe_next,
+    services_of,
+    web_session,
+)
+from bastion.web.session_route import SessionRoute
+from bastion.web.two_factor_routes import fresh_then
+
+router = APIRouter(prefix="/account", route_class=SessionRoute, include_in_schema=False)
+
+CSRF_HEADER = "X-CSRF-Token"
+MAX_BODY = 64 * 1024
+ADD_PAGE = "/account/two-factor/keys/add/"
+REAUTH_PAGE = "/account/reauth/webauthn/"
+
+
+async def verify_csrf_header(request: Request) -> None:
+    """FastAPI dependency for the JSON endpoints: the header must carry the session's token."""
+    given = request.headers.get(CSRF_HEADER, "")
+    row = await web_session(request)
+    if row is None or not given:
+        raise Forbidden(FAILURE)
+    if not hmac.compare_digest(given.encode(), row.csrf_secret.encode()):
+        raise Forbidden(FAILURE)
+
+
+CSRF_JSON = [Depends(verify_csrf_header)]
+
+
+async def _session_key(request: Request) -> str:
+    """What challenges are bound to: the hash of this browser's session id."""
+    row = await web_session(request)
+    if row is None:  # the dependencies above guarantee a session; be explicit anyway
+        raise Forbidden(FAILURE)
+    return row.id_hash
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise PayloadTooLarge("The security key's response is too large.")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("The request body must be a JSON object.") from None
+    if not isinstance(data, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    return data
+
+
+def _credential(data: dict[str, Any]) -> webauthn.CredentialJSON:
+    credential = data.get("credential")
+    if not isinstance(credential, dict | str) or not credential:
+        raise BadRequest("The security key's response is missing from the request.")
+    return credential
+
+
+def _text(data: dict[str, Any], name: str) -> str:
+    value = data.get(name, "")
+    if not isinstance(value, str):
+        raise BadRequest(f"The field {name!r} must be text.")
+    return value
+
+
+def _error(exc: BastionError) -> JSONResponse:
+    return JSONResponse({"message": exc.message}, status_code=exc.status_code)
+
+
+# ---------------------------------------------------------------- registering a key
+
+
+@router.post("/two-factor/keys/options/", dependencies=CSRF_JSON)
+async def registration_options(
+    request: Request, user: User = Depends(fresh_then(ADD_PAGE))
+) -> Response:
+    try:
+        options = await webauthn.registration_options(
+            db_of(request), services_of(request), user, session_key=await _session_key(request)
+        )
+    except BastionError as exc:
+        return _error(exc)
+    return JSONResponse(options)
+
+
+@router.post("/two-factor/keys/verify/", dependencies=CSRF_JSON)
+async def registration_verify(
+    request: Request, user: User = Depends(fresh_then(ADD_PAGE))
+) -> Response:
+    services = services_of(request)
+    key = await _session_key(request)
+    try:
+        data = await _body(request)
+        credential, label = _credential(data), _text(data, "label")
+        await release_writes(request)
+        added = await webauthn.verify_registration(
+            services, user, credential, label=label, session_key=key,
+            context=request_context(request),
+        )
+    except BastionError as exc:
+        return _error(exc)
+    await rotate_after_factor_change(request, user)
+    return JSONResponse({
+        "redirect": "/account/two-factor/?notice=key-added",
+        "recovery_codes": list(added.recovery_codes),
+    })
+
+
+# ---------------------------------------------------------------- signing in with a key
+
+
+@router.get("/login/two-factor/webauthn/")
+async def login_page(
+    request: Request, user: User = Depends(require_pending), next: str = ""
+) -> Response:
+    return await page(
+        request, "account/security_key_login.html",
+        {"pending_user": user, "next": safe_next(next, "")},
+    )
+
+
+@router.post("/login/two-factor/webauthn/options/", dependencies=CSRF_JSON)
+async def login_options(request: Request, user: User = Depends(require_pending)) -> Response:
+    try:
+        options = await webauthn.authentication_options(
+            db_of(request), services_of(request), user, session_key=await _session_key(request)
+        )
+    except BastionError as exc:
+        return _error(exc)
+    return JSONResponse(options)
+
+
+@router.post("/login/two-factor/webauthn/verify/", dependencies=CSRF_JSON)
+async def login_verify(request: Request, user: User = Depends(require_pending)) -> Response:
+    """The key's assertion completes the sign-in: a new, full session id."""
+    key = await _session_key(request)
+    try:
+        data = await _body(request)
+        credential, next_url = _credential(data), _text(data, "next")
+        await release_writes(request)
+        await webauthn.verify_authentication(
+            services_of(request), user, credential, session_key=key,
+            context=request_context(request),
+        )
+    except BastionError as exc:
+        return _error(exc)
+    await finish_sign_in(request, user, "password+webauthn")
+    return JSONResponse({"redirect": safe_next(next_url)})
+
+
+# ---------------------------------------------------------------- fresh confirmation
+
+
+@router.get("/reauth/webauthn/")
+async def reauth_page(
+    request: Request, user: User = Depends(require_user), next: str = ""
+) -> Response:
+    return await page(request, "account/security_key_reauth.html", {"next": safe_next(next, "")})
+
+
+@router.post("/reauth/webauthn/options/", dependencies=CSRF_JSON)
+async def reauth_options(
+    request: Request, user: User = Depends(fresh_then(REAUTH_PAGE, require_user))
+) -> Response:
+    try:
+        options = await webauthn.authentication_options(
+            db_of(request), services_of(request), user, session_key=await _session_key(request)
+        )
+    except BastionError as exc:
+        return _error(exc)
+    return JSONResponse(options)
+
+
+@router.post("/reauth/webauthn/verify/", dependencies=CSRF_JSON)
+async def reauth_verify(
+    request: Request, user: User = Depends(fresh_then(REAUTH_PAGE, require_user))
+) -> Response:
+    """Password and security key: the session counts as freshly confirmed."""
+    services = services_of(request)
+    db = db_of(request)
+    context = request_context(request)
+    key = await _session_key(request)
+    try:
+        data = await _body(request)
+        credential, password, next_url = (
+            _credential(data), _text(data, "password"), _text(data, "next")
+        )
+        if not await anyio.to_thread.run_sync(verify_password, user.password_hash, password):
+            record(db, tag="reauth:failure", when=services.clock.now(), context=context,
+                   user_id=user.id, reason="wrong password", method="webauthn")
+            raise Unauthorized("The password is not correct.")
+        await release_writes(request)
+        await webauthn.verify_authentication(
+            services, user, credential, session_key=key, context=context
+        )
+    except BastionError as exc:
+        return _error(exc)
+    await confirm_fresh(request)
+    record(db, tag="reauth:success", when=services.clock.now(), context=context,
+           user_id=user.id, method="webauthn")
+    return JSONResponse({"redirect": safe_next(next_url)})
