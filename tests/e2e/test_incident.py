@@ -22,6 +22,7 @@ from bastion.packaging.deletion import delete_project
 from bastion.packaging.restore import restore_project
 from bastion.services import Services
 from tests.conftest import PASSWORD, LiveServer
+from tests.packaging.lifecycle import MakeUser
 
 from .builders import make_sdist, make_wheel
 from .clients import run_pip, run_twine, sha256_file
@@ -72,9 +73,9 @@ def web_delete_attempt(live_server: LiveServer, username: str, name: str) -> htt
 
 
 async def test_critical_project_survives_its_maintainer_and_is_restored_byte_identical(
-    live_server: LiveServer, services: Services, upload: Upload, make_user, dist_dir: Path,
-    tmp_path: Path, home: Path,
-) -> None:  # type: ignore[no-untyped-def]
+    live_server: LiveServer, services: Services, upload: Upload, make_user: MakeUser,
+    dist_dir: Path, tmp_path: Path, home: Path,
+) -> None:
     # alice (the publisher) owns "vital" with two releases, uploaded with real twine.
     dists = [make_wheel(dist_dir, "vital", "1.0"), make_sdist(dist_dir, "vital", "1.0"),
              make_wheel(dist_dir, "vital", "2.0"), make_sdist(dist_dir, "vital", "2.0")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Awaitable, Callable
 from importlib.metadata import version as installed_version
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from .clients import run_pip, run_twine
 from .conftest import Upload
 
 pytestmark = pytest.mark.e2e
+MakeUser = Callable[[str], Awaitable[object]]
 
 # twine 6.2 dropped --skip-existing for every index but PyPI's (a client-side refusal).
 TWINE_SKIPS_FOR_ANY_INDEX = Version(installed_version("twine")) < Version("6.2")
@@ -84,7 +86,7 @@ async def test_mismatched_filename_is_refused_with_our_message(
 
 
 async def test_upload_to_another_users_project_is_refused(
-    live_server: LiveServer, upload: Upload, make_user, dist_dir: Path, home: Path  # type: ignore[no-untyped-def]
+    live_server: LiveServer, upload: Upload, make_user: MakeUser, dist_dir: Path, home: Path
 ) -> None:
     first = make_wheel(dist_dir, "owned", "1.0")
     upload(first.path).check()

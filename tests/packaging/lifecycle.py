@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from bastion.services import Services
 from tests.conftest import PASSWORD
 from tests.packaging.conftest import form_for
 from tests.packaging.dists import make_sdist, make_wheel
+
+MakeUser = Callable[..., Awaitable[User]]
 
 
 def as_user(user: User) -> Principal:
@@ -109,8 +112,8 @@ class Index:
                 "counts": counts, "blobs": blobs}
 
 
-@pytest.fixture
-async def index(services: Services, client: httpx.AsyncClient, tmp_path: Path) -> Index:
+@pytest.fixture(name="index")
+async def index_fixture(services: Services, client: httpx.AsyncClient, tmp_path: Path) -> Index:
     """The index with users alice (owner of what she publishes), bob and admin ``root``."""
     directory = tmp_path / "dists"
     directory.mkdir()

@@ -20,12 +20,12 @@ from bastion.packaging.models import File, Project, Release, Role
 from bastion.packaging.tombstones import check_release_not_deleted
 from bastion.services import Services
 from tests.packaging.dists import make_wheel
-from tests.packaging.lifecycle import Index, as_user, index  # noqa: F401
+from tests.packaging.lifecycle import Index, MakeUser, as_user, index_fixture  # noqa: F401
 
 
 async def test_owner_deletes_a_file_and_it_disappears_but_stays_as_a_tombstone(
-    index: Index, services: Services, make_user
-) -> None:  # type: ignore[no-untyped-def]
+    index: Index, services: Services, make_user: MakeUser
+) -> None:
     alice = await make_user("alice")
     wheel, sdist = await index.publish("demo", "1.0")
     urls = await index.file_urls("demo")
@@ -54,8 +54,8 @@ async def test_owner_deletes_a_file_and_it_disappears_but_stays_as_a_tombstone(
 
 
 async def test_deleting_a_release_hides_it_everywhere(
-    index: Index, services: Services, make_user
-) -> None:  # type: ignore[no-untyped-def]
+    index: Index, services: Services, make_user: MakeUser
+) -> None:
     alice = await make_user("alice")
     await index.publish("demo", "1.0")
     await index.publish("demo", "2.0")
@@ -80,8 +80,8 @@ async def test_deleting_a_release_hides_it_everywhere(
 
 
 async def test_deleting_a_project_hides_it_from_every_read_path(
-    index: Index, services: Services, make_user
-) -> None:  # type: ignore[no-untyped-def]
+    index: Index, services: Services, make_user: MakeUser
+) -> None:
     alice = await make_user("alice")
     await index.publish("demo", "1.0")
     await index.publish("other", "1.0")
@@ -108,8 +108,8 @@ async def test_deleting_a_project_hides_it_from_every_read_path(
 
 
 async def test_deleted_name_cannot_be_registered_by_anyone(
-    index: Index, services: Services, make_user
-) -> None:  # type: ignore[no-untyped-def]
+    index: Index, services: Services, make_user: MakeUser
+) -> None:
     alice = await make_user("alice")
     await make_user("bob")
     await index.publish("demo", "1.0")
@@ -121,14 +121,14 @@ async def test_deleted_name_cannot_be_registered_by_anyone(
         response = await index.upload(wheel, user)
         assert response.status_code == 403, response.text
         until = (services.clock.now() + timedelta(days=90)).date().isoformat()
-        assert f"belongs to a project deleted on" in response.text
+        assert "belongs to a project deleted on" in response.text
         assert f"reserved until {until}" in response.text
     assert await index.snapshot() == before
 
 
 async def test_deleted_critical_name_is_reserved_for_good(
-    index: Index, services: Services, make_user
-) -> None:  # type: ignore[no-untyped-def]
+    index: Index, services: Services, make_user: MakeUser
+) -> None:
     root = await make_user("root", admin=True)
     await make_user("alice")
     await make_user("bob")
@@ -146,8 +146,8 @@ async def test_deleted_critical_name_is_reserved_for_good(
 
 @pytest.mark.parametrize("role", [Role.OWNER, Role.MAINTAINER])
 async def test_critical_project_refuses_deletion_by_its_people_with_yank_guidance(
-    index: Index, services: Services, make_user, role: str
-) -> None:  # type: ignore[no-untyped-def]
+    index: Index, services: Services, make_user: MakeUser, role: str
+) -> None:
     await make_user("alice")
     carol = await make_user("carol")
     wheel, _ = await index.publish("famous", "1.0")
@@ -169,8 +169,8 @@ async def test_critical_project_refuses_deletion_by_its_people_with_yank_guidanc
 
 
 async def test_admin_deletes_a_critical_project_only_with_a_reason(
-    index: Index, services: Services, make_user
-) -> None:  # type: ignore[no-untyped-def]
+    index: Index, services: Services, make_user: MakeUser
+) -> None:
     root = await make_user("root", admin=True)
     await make_user("alice")
     await index.publish("famous", "1.0")
@@ -190,8 +190,8 @@ async def test_admin_deletes_a_critical_project_only_with_a_reason(
 
 
 async def test_private_index_setting_lets_owners_delete_critical_projects(
-    index: Index, services: Services, make_user
-) -> None:  # type: ignore[no-untyped-def]
+    index: Index, services: Services, make_user: MakeUser
+) -> None:
     alice = await make_user("alice")
     await index.publish("famous", "1.0")
     await index.make_critical("famous")
@@ -202,8 +202,8 @@ async def test_private_index_setting_lets_owners_delete_critical_projects(
 
 
 async def test_maintainers_and_strangers_may_not_delete(
-    index: Index, services: Services, make_user
-) -> None:  # type: ignore[no-untyped-def]
+    index: Index, services: Services, make_user: MakeUser
+) -> None:
     await make_user("alice")
     bob = await make_user("bob")
     carol = await make_user("carol")
@@ -223,8 +223,8 @@ async def test_maintainers_and_strangers_may_not_delete(
 
 
 async def test_the_2fa_mandate_applies_to_deletion(
-    index: Index, services: Services, make_user
-) -> None:  # type: ignore[no-untyped-def]
+    index: Index, services: Services, make_user: MakeUser
+) -> None:
     alice = await make_user("alice")
     await index.publish("demo", "1.0")
     services.settings.mandate_scope = "all"
@@ -238,8 +238,8 @@ async def test_the_2fa_mandate_applies_to_deletion(
 
 
 async def test_unknown_or_already_deleted_things_are_404(
-    index: Index, services: Services, make_user
-) -> None:  # type: ignore[no-untyped-def]
+    index: Index, services: Services, make_user: MakeUser
+) -> None:
     alice = await make_user("alice")
     wheel, _ = await index.publish("demo", "1.0")
     with pytest.raises(NotFound):
@@ -255,8 +255,8 @@ async def test_unknown_or_already_deleted_things_are_404(
 
 
 async def test_operator_must_give_a_reason(
-    index: Index, services: Services, make_user
-) -> None:  # type: ignore[no-untyped-def]
+    index: Index, services: Services, make_user: MakeUser
+) -> None:
     await make_user("alice")
     await index.publish("demo", "1.0")
     before = await index.snapshot()

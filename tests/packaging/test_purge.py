@@ -13,7 +13,7 @@ from bastion.packaging.deletion import delete_file, delete_project, delete_relea
 from bastion.packaging.models import File, FilenameRegistry, Project, Release
 from bastion.packaging.purge import purge
 from bastion.services import Services
-from tests.packaging.lifecycle import Index, index  # noqa: F401
+from tests.packaging.lifecycle import Index, MakeUser, index_fixture  # noqa: F401
 
 OP = Operator()
 
@@ -32,8 +32,8 @@ async def names(services: Services) -> dict[str, list[str]]:
 
 
 async def test_purge_removes_only_what_is_past_retention(
-    index: Index, services: Services, clock: MovableClock, make_user
-) -> None:  # type: ignore[no-untyped-def]
+    index: Index, services: Services, clock: MovableClock, make_user: MakeUser
+) -> None:
     await make_user("alice")
     old_wheel, _ = await index.publish("old", "1.0")
     await index.publish("rel", "1.0")
@@ -85,8 +85,8 @@ async def test_purge_removes_only_what_is_past_retention(
 
 
 async def test_nothing_to_purge_within_retention(
-    index: Index, services: Services, clock: MovableClock, make_user
-) -> None:  # type: ignore[no-untyped-def]
+    index: Index, services: Services, clock: MovableClock, make_user: MakeUser
+) -> None:
     await make_user("alice")
     await index.publish("demo", "1.0")
     await delete_project(services, "demo", by=OP, reason="spam")
