@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from bastion.audit.models import AuditEvent
@@ -94,3 +95,41 @@ async def test_nothing_to_purge_within_retention(
     before = await index.snapshot()
     assert await purge(services) == []
     assert await index.snapshot() == before
+
+
+async def test_admin_cli_delete_restore_and_purge(
+    index: Index, services: Services, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import anyio
+    from typer.testing import CliRunner
+
+    from bastion.cli import app
+
+    await make_user("alice")
+    wheel, _ = await index.publish("demo", "1.0")
+    monkeypatch.setenv("BASTION_DATA_DIR", str(services.settings.data_dir))
+    monkeypatch.setenv("BASTION_DATABASE_URL", services.settings.database_url)
+    runner = CliRunner()
+
+    def invoke(*args: str, code: int = 0) -> str:
+        result = runner.invoke(app, list(args))
+        assert result.exit_code == code, result.output
+        return result.output
+
+    async def cli(*args: str, code: int = 0) -> str:
+        return await anyio.to_thread.run_sync(lambda: invoke(*args, code=code))
+
+    assert "Give a reason" in await cli("admin", "delete", "project", "demo", "--reason", " ",
+                                        code=1)
+    assert "deleted file" in await cli("admin", "delete", "file", wheel.name, "--reason", "x")
+    assert "deleted release demo 1.0" in await cli("admin", "delete", "release", "demo", "1.0",
+                                                   "--reason", "x")
+    assert "deleted project demo" in await cli("admin", "delete", "project", "demo",
+                                               "--reason", "x")
+    assert "0 tombstone(s) would purge" in await cli("admin", "purge", "--dry-run")
+    assert "restored project demo" in await cli("admin", "restore", "project", "demo")
+    assert "restored release demo 1.0" in await cli("admin", "restore", "release", "demo", "1.0")
+    assert "restored file" in await cli("admin", "restore", "file", wheel.name)
+    services.pages.invalidate("demo")
+    files = await index.simple_files("demo")
+    assert files is not None and wheel.name in files

@@ -1,0 +1,117 @@
+"""status.py's policy parts: maintainers of critical projects keep their last second factor,
+and ``two_factor_enabled_at`` (which the 2FA-mandate gate uses for old API tokens)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from packaging.utils import canonicalize_name
+
+from bastion.accounts.models import User
+from bastion.accounts.twofactor import status, totp, webauthn
+from bastion.clock import MovableClock
+from bastion.critical import gate
+from bastion.critical.models import CriticalProject
+from bastion.errors import Forbidden
+from bastion.packaging.models import Project, Role
+from bastion.services import Services
+from tests.accounts.twofactor.test_status import add_key, add_totp, summary
+
+
+async def make_project(
+    services: Services, name: str, user: User, *, critical: bool, role: str = Role.MAINTAINER
+) -> None:
+    async with services.db.transaction() as session:
+        project = Project(name=name, normalized_name=canonicalize_name(name),
+                          created=services.clock.now(), last_serial=0)
+        session.add(project)
+        await session.flush()
+        session.add(Role(user_id=user.id, project_id=project.id, role_name=role))
+        if critical:
+            session.add(CriticalProject(
+                normalized_name=canonicalize_name(name), reason="test", source="admin",
+                designated_at=services.clock.now(),
+            ))
+
+
+async def allowed(services: Services, user: User) -> bool:
+    async with services.db.session() as session:
+        return await status.remove_factor_allowed(session, services, user)
+
+
+async def test_only_critical_maintainers_are_refused(
+    services: Services, alice: User, bob: User
+) -> None:
+    await make_project(services, "Plain", alice, critical=False)
+    assert await allowed(services, alice)
+    await make_project(services, "Big_Lib", alice, critical=True)
+    await make_project(services, "another", alice, critical=True, role=Role.OWNER)
+    assert not await allowed(services, alice)
+    assert await allowed(services, bob)
+    async with services.db.session() as session:
+        assert await status.removal_refusal(session, alice) == (
+            "You maintain critical project(s) another, big-lib: you cannot remove your last "
+            "second factor."
+        )
+        assert "at least one second factor" in await status.removal_refusal(session, bob)
+
+
+async def test_last_totp_and_last_key_of_a_critical_maintainer_stay(
+    services: Services, alice: User, clock: MovableClock
+) -> None:
+    await add_totp(services, alice, clock)
+    await make_project(services, "Big-Lib", alice, critical=True)
+    async with services.db.transaction() as session:
+        with pytest.raises(Forbidden, match=r"critical project\(s\) big-lib"):
+            await totp.disable(session, services, alice)
+    await add_key(services, alice)
+    async with services.db.transaction() as session:  # not the last factor: allowed
+        await totp.disable(session, services, alice)
+    async with services.db.session() as session:
+        [key] = await webauthn.list_credentials(session, alice.id)
+    async with services.db.transaction() as session:
+        with pytest.raises(Forbidden, match="you cannot remove your last second factor"):
+            await webauthn.remove_credential(session, services, alice, key.id)
+    assert await summary(services, alice) == status.FactorSummary(False, 1, 8)
+
+
+async def test_two_factor_enabled_at(
+    services: Services, alice: User, clock: MovableClock
+) -> None:
+    async with services.db.session() as session:
+        assert await status.two_factor_enabled_at(session, alice.id) is None
+    async with services.db.transaction() as session:  # a started enrolment does not count
+        await totp.begin_enrollment(session, services, alice)
+    async with services.db.session() as session:
+        assert await status.two_factor_enabled_at(session, alice.id) is None
+    async with services.db.transaction() as session:
+        await totp.disable(session, services, alice)
+    first = clock.now()
+    await add_key(services, alice)
+    clock.advance(timedelta(hours=1))
+    await add_totp(services, alice, clock)
+    async with services.db.session() as session:
+        assert await status.two_factor_enabled_at(session, alice.id) == first
+        [key] = await webauthn.list_credentials(session, alice.id)
+    async with services.db.transaction() as session:
+        await webauthn.remove_credential(session, services, alice, key.id)
+    async with services.db.session() as session:
+        assert await status.two_factor_enabled_at(session, alice.id) == clock.now()
+
+
+async def test_gate_refuses_tokens_older_than_two_factor(
+    services: Services, alice: User, clock: MovableClock
+) -> None:
+    services.settings.mandate_enforced_from = date(2000, 1, 1)
+    await make_project(services, "Big-Lib", alice, critical=True)
+    token_time = clock.now()
+    clock.advance(timedelta(minutes=5))
+    await add_key(services, alice)
+    async with services.db.session() as session:
+        with pytest.raises(Forbidden, match="created before two-factor"):
+            await gate.check_action(session, services, alice, "big-lib", gate.Action.UPLOAD,
+                                    via_token=token_time)
+        assert await gate.check_action(
+            session, services, alice, "big-lib", gate.Action.UPLOAD, via_token=clock.now()
+        ) == []
