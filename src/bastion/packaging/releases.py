@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bastion.accounts.models import User
 from bastion.audit.events import RequestContext, record
 from bastion.errors import BadRequest
+from bastion.packaging.changes import journal
 from bastion.packaging.metadata import CoreMetadata
-from bastion.packaging.models import File, FilenameRegistry, JournalEntry, Project, Release, Role
+from bastion.packaging.models import File, FilenameRegistry, Project, Release, Role
 from bastion.packaging.names import canonical_version, normalize_name
 from bastion.packaging.tombstones import check_release_not_deleted
 
@@ -83,25 +84,6 @@ async def check_filename_free(
         raise BadRequest(FILENAME_REUSED)
 
 
-async def _journal(
-    session: AsyncSession,
-    project: Project,
-    *,
-    action: str,
-    version: str | None,
-    user_id: int,
-    when: datetime,
-) -> int:
-    entry = JournalEntry(
-        name=project.name, version=version, action=action,
-        submitted_date=when, submitted_by_id=user_id,
-    )
-    session.add(entry)
-    await session.flush()
-    project.last_serial = entry.id
-    return entry.id
-
-
 async def _create_project(
     session: AsyncSession, user: User, name: str, when: datetime, context: RequestContext | None
 ) -> Project:
@@ -109,8 +91,8 @@ async def _create_project(
     session.add(project)
     await session.flush()
     session.add(Role(user_id=user.id, project_id=project.id, role_name=Role.OWNER))
-    await _journal(session, project, action="create", version=None, user_id=user.id, when=when)
-    await _journal(
+    await journal(session, project, action="create", version=None, user_id=user.id, when=when)
+    await journal(
         session, project, action=f"add {Role.OWNER} {user.username}", version=None,
         user_id=user.id, when=when,
     )
@@ -154,7 +136,7 @@ async def _get_or_create_release(
     )
     session.add(release)
     await session.flush()
-    await _journal(session, project, action="new release", version=version, user_id=user.id,
+    await journal(session, project, action="new release", version=version, user_id=user.id,
                    when=when)
     return release
 
@@ -195,7 +177,7 @@ async def add_file(
         )
     )
     session.add(FilenameRegistry(filename=stored.filename))
-    serial = await _journal(
+    serial = await journal(
         session, project, action=f"add {stored.python_version} file {stored.filename}",
         version=release.version, user_id=user.id, when=when,
     )
