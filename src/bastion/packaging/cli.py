@@ -1,4 +1,5 @@
-"""``bastion project yank|unyank`` and ``bastion admin delete|restore|purge``: operator tools.
+"""``bastion project yank|unyank|add-role|remove-role`` and
+``bastion admin delete|restore|purge``: operator tools.
 
 They act as an operator (someone with shell access to the index): no account, no 2FA
 gate, every action audited with ``by = operator:cli``. Deleting needs a reason.
@@ -14,7 +15,10 @@ import typer
 from bastion.packaging.changes import Operator
 from bastion.services import Services
 
-project_app = typer.Typer(help="Releases of a project: yank and un-yank.", no_args_is_help=True)
+project_app = typer.Typer(
+    help="A project's releases (yank, un-yank) and collaborators (add-role, remove-role).",
+    no_args_is_help=True,
+)
 admin_app = typer.Typer(help="Administration: delete, restore, purge.", no_args_is_help=True)
 delete_app = typer.Typer(
     help="Delete a project, a release or a file (soft: restorable until purged).",
@@ -54,6 +58,41 @@ def project_unyank(name: str, version: str) -> None:
     async def work(services: Services) -> None:
         result = await unyank_release(services, name, version, by=OPERATOR)
         typer.echo(f"un-yanked {result.project} {result.version}")
+
+    _run(work)
+
+
+RoleOption = Annotated[str, typer.Option("--role", help="Owner or Maintainer.")]
+
+
+@project_app.command("add-role")
+def project_add_role(name: str, user: str, role: RoleOption) -> None:
+    """Give USER a role on project NAME (or change the one they have)."""
+    from bastion.packaging.roles import set_role
+
+    async def work(services: Services) -> None:
+        async with services.db.transaction() as session:
+            change = await set_role(session, services, name, user, role, by=OPERATOR)
+        if change is None:
+            typer.echo(f"{user} already has that role on {name}")
+        elif change.previous is None:
+            typer.echo(f"added {change.username} to {change.project} as {change.role}")
+        else:
+            typer.echo(f"changed {change.username} on {change.project}: "
+                       f"{change.previous} -> {change.role}")
+
+    _run(work)
+
+
+@project_app.command("remove-role")
+def project_remove_role(name: str, user: str) -> None:
+    """Take USER's role on project NAME away (a project keeps at least one owner)."""
+    from bastion.packaging.roles import remove_role
+
+    async def work(services: Services) -> None:
+        async with services.db.transaction() as session:
+            change = await remove_role(session, services, name, user, by=OPERATOR)
+        typer.echo(f"removed {change.username} ({change.previous}) from {change.project}")
 
     _run(work)
 

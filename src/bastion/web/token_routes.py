@@ -6,22 +6,28 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form
-from sqlalchemy import func, select
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
+from bastion.accounts.auth import Principal
 from bastion.accounts.models import User
-from bastion.accounts.tokens import create_token, is_expired, list_tokens, revoke_token
-from bastion.audit.models import AuditEvent
+from bastion.accounts.tokens import (
+    create_token,
+    is_expired,
+    list_tokens,
+    normalise_scope,
+    revoke_token,
+)
+from bastion.audit.queries import page_number, user_history
+from bastion.critical.gate import Action
 from bastion.errors import BadRequest, BastionError
+from bastion.packaging.permissions import mandate
 from bastion.web.account_routes import CSRF, page, redirect
 from bastion.web.client_ip import request_context
 from bastion.web.current_user import db_of, require_fresh, require_user, services_of
 from bastion.web.session_route import SessionRoute
 
 router = APIRouter(prefix="/account", route_class=SessionRoute, include_in_schema=False)
-
-MAX_PAGE = 10_000
 
 
 async def _tokens_page(
@@ -61,6 +67,10 @@ async def create(
             if not expires_days.strip().isdigit():
                 raise BadRequest("The expiry is a whole number of days (or empty for none).")
             days = int(expires_days.strip())
+        scope = normalise_scope(project)
+        if scope is not None:  # a token for a project is an action on it: the 2FA mandate
+            await mandate(db_of(request), services, Principal(user=user), scope,
+                          Action.CREATE_TOKEN)
         secret, _token = await create_token(
             db_of(request), services.clock, user=user, name=name, project=project or None,
             expires_days=days, context=request_context(request),
@@ -82,31 +92,15 @@ async def revoke(request: Request, token_id: int, user: User = Depends(require_u
 
 
 @router.get("/security-history/")
-async def security_history(
-    request: Request, user: User = Depends(require_user), page_number: str = ""
-) -> Response:
-    raw = request.query_params.get("page", "") or page_number
-    if raw and (not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE):
-        raise BadRequest(f"The page number must be a whole number from 1 to {MAX_PAGE}.")
-    number = int(raw) if raw else 1
-    size = services_of(request).settings.security_history_page_size
-    db = db_of(request)
-    total = (
-        await db.execute(select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.user_id == user.id
-        ))
-    ).scalar_one()
-    events = (
-        await db.execute(
-            select(AuditEvent)
-            .where(AuditEvent.user_id == user.id)
-            .order_by(AuditEvent.time.desc(), AuditEvent.id.desc())
-            .offset((number - 1) * size)
-            .limit(size)
-        )
-    ).scalars().all()
-    pages = max(1, -(-total // size))
-    return await page(
-        request, "account/security_history.html",
-        {"events": events, "page": number, "pages": pages, "total": total},
+async def security_history(request: Request, user: User = Depends(require_user)) -> Response:
+    """The user's audit events, newest first; ``?format=json`` for the JSON export."""
+    history = await user_history(
+        db_of(request), user.id, page=page_number(request.query_params.get("page")),
+        per_page=services_of(request).settings.security_history_page_size,
     )
+    if request.query_params.get("format") == "json":
+        return JSONResponse({"username": user.username, **history.to_json()})
+    return await page(request, "account/security_history.html", {
+        "events": history.events, "page": history.page, "pages": history.pages,
+        "total": history.total, "subject": None,
+    })
