@@ -58,6 +58,8 @@ def pg_database_url() -> Iterator[str | None]:
         return
     name = f"bastion_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    # Durability is not under test: commits need not wait for the disk.
+    asyncio.run(_pg_admin(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     base = PG_ADMIN_DSN.rsplit("/", 1)[0]
     url = f"{base}/{name}".replace("postgresql://", "postgresql+asyncpg://")
     from sqlalchemy.ext.asyncio import create_async_engine
@@ -92,13 +94,21 @@ def settings(tmp_path: Path, pg_database_url: str | None) -> Settings:
 
 
 async def _reset_schema(services: Services) -> None:
+    """An empty schema: created on SQLite; on PostgreSQL, rows deleted and sequences reset.
+
+    DELETE on small tables is ~20x faster than TRUNCATE of every table per test.
+    """
     metadata = load_all()
     async with services.db.engine.begin() as conn:
         if services.db.is_sqlite:
             await conn.run_sync(metadata.create_all)
-        else:
-            tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            return
+        sequences = (
+            await conn.execute(text("SELECT sequence_name FROM information_schema.sequences"))
+        ).scalars()
+        statements = [f'DELETE FROM "{t.name}"' for t in reversed(metadata.sorted_tables)]
+        statements += [f'ALTER SEQUENCE "{name}" RESTART' for name in sequences]
+        await conn.exec_driver_sql("DO $$BEGIN " + "; ".join(statements) + "; END$$")
 
 
 @pytest.fixture

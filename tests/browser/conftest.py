@@ -8,8 +8,9 @@ How to write a browser test (what works with pytest-asyncio in auto mode):
   Playwright Sync API inside the asyncio loop").
 - ``live_server`` runs uvicorn in its own thread with its own loop, so awaiting the
   browser in the test's loop does not block the server.
-- Seed data through ``live_server.services`` (or ``services``: same database) from the
-  test itself; they share the MovableClock ``clock``.
+- Seed data through the ``services`` fixture (same database as the server), NOT through
+  ``live_server.services``: that one's engine is used by the server's loop, and on
+  PostgreSQL (asyncpg) using it from the test's loop hangs. Both share ``clock``.
 - Launch with ``p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)``;
   see tests/browser/test_metrics_page.py.
 """

@@ -11,6 +11,7 @@ from playwright.async_api import async_playwright
 
 from bastion.clock import MovableClock
 from bastion.metrics.snapshots import snapshot_job
+from bastion.services import Services
 from tests.conftest import LiveServer
 from tests.metrics.conftest import MIXED, build
 
@@ -20,9 +21,11 @@ pytestmark = pytest.mark.browser
 
 
 async def test_stats_page_matches_json(
-    live_server: LiveServer, chromium: str, artifacts_dir: Path, clock: MovableClock
+    live_server: LiveServer, services: Services, chromium: str, artifacts_dir: Path,
+    clock: MovableClock,
 ) -> None:
-    services = live_server.services
+    # Seed through ``services`` (this loop's engine), never live_server.services: its
+    # engine belongs to the server's loop, and asyncpg connections hang across loops.
     await build(services, MIXED)
     for _ in range(5):  # a few days of history for the chart
         await snapshot_job(services)

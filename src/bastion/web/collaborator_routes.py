@@ -7,11 +7,14 @@ and a fresh confirmation; a stale session is sent to re-authenticate and back he
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form
 from packaging.utils import canonicalize_name
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -35,6 +38,7 @@ from bastion.web.csrf import csrf_input, verify_csrf
 from bastion.web.current_user import (
     db_of,
     optional_user,
+    release_writes,
     require_user,
     services_of,
     web_session,
@@ -90,6 +94,15 @@ async def _page(
     return render(request, "manage/collaborators.html", ctx, status_code=status_code)
 
 
+@asynccontextmanager
+async def _own_transaction(request: Request) -> AsyncIterator[AsyncSession]:
+    """A transaction of its own for the change, so a refusal rolls back only the change
+    and the page can still be rendered from the request's session."""
+    await release_writes(request)
+    async with services_of(request).db.transaction() as session:
+        yield session
+
+
 async def _after(request: Request, user: User, name: str, change: RoleChange,
                  done: str) -> Response:
     """Back to the list; stay on the page to show the mandate's warnings when there are any."""
@@ -100,7 +113,6 @@ async def _after(request: Request, user: User, name: str, change: RoleChange,
 
 async def _failed(request: Request, user: User, name: str, exc: BastionError,
                   form: dict[str, str] | None = None) -> Response:
-    await db_of(request).rollback()
     return await _page(request, user, name, error=exc.message, status_code=exc.status_code,
                        form=form)
 
@@ -116,8 +128,9 @@ async def add(request: Request, name: str, username: Text = "", role: Text = "",
               user: User = Depends(require_fresh_here)) -> Response:
     await _viewable(request, user, name)
     try:
-        change = await add_role(db_of(request), services_of(request), name, username, role,
-                                by=Principal(user=user), context=request_context(request))
+        async with _own_transaction(request) as db:
+            change = await add_role(db, services_of(request), name, username, role,
+                                    by=Principal(user=user), context=request_context(request))
     except BastionError as exc:
         return await _failed(request, user, name, exc, {"username": username, "role": role})
     return await _after(request, user, name, change,
@@ -129,8 +142,9 @@ async def change(request: Request, name: str, username: str, role: Text = "",
                  user: User = Depends(require_fresh_here)) -> Response:
     await _viewable(request, user, name)
     try:
-        result = await change_role(db_of(request), services_of(request), name, username, role,
-                                   by=Principal(user=user), context=request_context(request))
+        async with _own_transaction(request) as db:
+            result = await change_role(db, services_of(request), name, username, role,
+                                       by=Principal(user=user), context=request_context(request))
     except BastionError as exc:
         return await _failed(request, user, name, exc)
     return await _after(request, user, name, result,
@@ -142,8 +156,9 @@ async def remove(request: Request, name: str, username: str,
                  user: User = Depends(require_fresh_here)) -> Response:
     await _viewable(request, user, name)
     try:
-        result = await remove_role(db_of(request), services_of(request), name, username,
-                                   by=Principal(user=user), context=request_context(request))
+        async with _own_transaction(request) as db:
+            result = await remove_role(db, services_of(request), name, username,
+                                       by=Principal(user=user), context=request_context(request))
     except BastionError as exc:
         return await _failed(request, user, name, exc)
     if result.username == user.username:  # they left: the page is no longer theirs to see
