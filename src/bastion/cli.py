@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -59,6 +60,9 @@ def serve(
     if migrate:
         upgrade(settings.resolved_database_url)
     base = f"http://{host}:{port}"
+    # Links the server writes (error pages, emails) point at where it listens,
+    # unless the operator says where the public address is.
+    os.environ.setdefault("BASTION_BASE_URL", base)
     err.print(f"[bold]Bastion[/bold] on {base}/")
     err.print(f"  pip install --index-url {base}/simple/ PACKAGE")
     err.print(f"  twine upload --repository-url {base}/legacy/ dist/*")
