@@ -62,7 +62,8 @@ def serve(
     base = f"http://{host}:{port}"
     # Links the server writes (error pages, emails) point at where it listens,
     # unless the operator says where the public address is.
-    os.environ.setdefault("BASTION_BASE_URL", base)
+    if "base_url" not in settings.model_fields_set:
+        os.environ["BASTION_BASE_URL"] = base
     err.print(f"[bold]Bastion[/bold] on {base}/")
     err.print(f"  pip install --index-url {base}/simple/ PACKAGE")
     err.print(f"  twine upload --repository-url {base}/legacy/ dist/*")
