@@ -66,7 +66,7 @@ class Settings(BaseSettings):
         default_factory=lambda: ["5/300", "20/3600", "50/86400"]
     )
     twofactor_address_limits: list[str] = Field(default_factory=lambda: ["10/300", "50/3600"])
-    webauthn_rp_id: str = "localhost"
+    webauthn_rp_id: str = ""  # empty: the host of base_url ("localhost" for 127.0.0.1)
     webauthn_rp_name: str = "Bastion"
     webauthn_origins: list[str] = Field(default_factory=list)  # empty: the origin of base_url
     webauthn_attestation: Literal["none", "direct"] = "direct"

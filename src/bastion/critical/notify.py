@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.accounts.models import User
 from bastion.config import Settings
+from bastion.critical import gate
+from bastion.critical.mandate_notice import two_factor_link
 from bastion.packaging.models import Project, Role
 
 log = logging.getLogger(__name__)
@@ -19,53 +21,90 @@ log = logging.getLogger(__name__)
 Send = Callable[[str, str, str], Awaitable[None]]
 
 
-async def maintainers_of(session: AsyncSession, name: str) -> list[tuple[str, str]]:
-    """``(username, email)`` of the project's owners and maintainers (none if no project)."""
+async def _people_of(session: AsyncSession, name: str) -> list[tuple[int, str, str]]:
+    """``(user id, username, email)`` of the project's active owners and maintainers."""
     rows = await session.execute(
-        select(User.username, User.email)
+        select(User.id, User.username, User.email)
         .join(Role, Role.user_id == User.id)
         .join(Project, Project.id == Role.project_id)
         .where(Project.normalized_name == name, User.is_active.is_(True))
         .order_by(User.username)
     )
-    return [(username, email) for username, email in rows.all()]
+    return [(user_id, username, email) for user_id, username, email in rows.all()]
 
 
-def message(name: str, username: str, settings: Settings) -> tuple[str, str]:
-    """Subject and body of the 'your project is now critical' email."""
+async def maintainers_of(session: AsyncSession, name: str) -> list[tuple[str, str]]:
+    """``(username, email)`` of the project's owners and maintainers (none if no project)."""
+    return [(username, email) for _, username, email in await _people_of(session, name)]
+
+
+def message(
+    name: str, username: str, settings: Settings, *, has_two_factor: bool = False,
+    today: date | None = None,
+) -> tuple[str, str]:
+    """Subject and body of the 'your project is now critical' email.
+
+    Without a second factor the body states the mandate date and where to enable one;
+    with one, it says nothing changes for the user but old API tokens.
+    """
+    subject = f"[{settings.site_name}] {name} is now a critical project"
+    intro = (
+        f"Hello {username},\n\n"
+        f"The project {name}, which you maintain on {settings.site_name}, is now designated\n"
+        "critical: it is among the most downloaded projects on the index.\n\n"
+    )
+    tokens = (
+        "API tokens created before you enabled two-factor authentication will stop\n"
+        "working for this project; create new ones afterwards.\n"
+    )
+    if has_two_factor:
+        return subject, intro + (
+            "Everyone who uploads to or manages a critical project must use two-factor\n"
+            "authentication. You already do: nothing changes for you.\n\n" + tokens
+        )
     enforced: date | None = settings.mandate_enforced_from
     when = (
         f"from {enforced.isoformat()} on" if enforced
         else "once the index announces the date"
     )
-    subject = f"[{settings.site_name}] {name} is now a critical project"
-    body = (
-        f"Hello {username},\n\n"
-        f"The project {name}, which you maintain on {settings.site_name}, is now designated\n"
-        "critical: it is among the most downloaded projects on the index.\n\n"
+    if enforced is not None and today is not None and today >= enforced:
+        when = f"already now (since {enforced.isoformat()})"
+    body = intro + (
         "Everyone who uploads to or manages a critical project must use two-factor\n"
-        f"authentication, {when}. Enable it at:\n\n"
-        f"  {settings.base_url}/account/two-factor/\n\n"
-        "API tokens created before you enabled two-factor authentication will stop\n"
-        "working for this project; create new ones afterwards.\n"
+        f"authentication, {when}. You have not enabled it yet. Enable it at:\n\n"
+        f"  {two_factor_link(settings)}\n\n" + tokens
     )
     return subject, body
 
 
 async def notify_critical(
-    session: AsyncSession, names: Iterable[str], settings: Settings, send: Send
+    session: AsyncSession, names: Iterable[str], settings: Settings, send: Send,
+    *, now: datetime | None = None,
 ) -> int:
     """Email every owner and maintainer of each name; returns messages sent.
 
+    A maintainer without a second factor is told the mandate date and the 2FA link;
+    when the date is set, that email counts as their one mandate reminder (an audit
+    event ``mandate:reminder``, committed here), so the daily reminder skips them.
     A failed delivery is logged and skipped: the designation stands either way.
     """
+    from bastion.critical.reminders import record_reminder
+
     sent = 0
     for name in names:
-        for username, email in await maintainers_of(session, name):
-            subject, body = message(name, username, settings)
+        for user_id, username, email in await _people_of(session, name):
+            with_2fa = await gate.user_has_two_factor(session, user_id)
+            subject, body = message(
+                name, username, settings, has_two_factor=with_2fa,
+                today=now.date() if now else None,
+            )
             try:
                 await send(email, subject, body)
                 sent += 1
             except Exception:
                 log.exception("could not email %s about critical project %s", email, name)
+                continue
+            if not with_2fa and settings.mandate_enforced_from is not None and now is not None:
+                await record_reminder(session, user_id, [name], settings, now)
+                await session.commit()
     return sent

@@ -482,3 +482,18 @@ async def test_origins_default_to_base_url(services: Services) -> None:
     assert webauthn.expected_origins(services.settings) == ["https://pkgs.example.org:8443"]
     services.settings.webauthn_origins = ["https://a.example", "https://b.example"]
     assert webauthn.expected_origins(services.settings) == ["https://a.example", "https://b.example"]
+
+
+def test_rp_id_and_origins_follow_the_base_url() -> None:
+    from bastion.config import Settings
+
+    local = Settings(base_url="http://127.0.0.1:8080")
+    assert webauthn.rp_id(local) == "localhost"
+    assert webauthn.expected_origins(local) == [
+        "http://127.0.0.1:8080", "http://localhost:8080",
+    ]
+    public = Settings(base_url="https://pypi.example.org")
+    assert webauthn.rp_id(public) == "pypi.example.org"
+    assert webauthn.expected_origins(public) == ["https://pypi.example.org"]
+    pinned = Settings(base_url="https://pypi.example.org", webauthn_rp_id="example.org")
+    assert webauthn.rp_id(pinned) == "example.org"

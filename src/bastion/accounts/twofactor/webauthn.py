@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import os
 import unicodedata
@@ -101,12 +102,33 @@ def _info(row: WebAuthnCredential) -> CredentialInfo:
     )
 
 
+def _is_loopback_ip(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def rp_id(settings: Settings) -> str:
+    """``webauthn_rp_id``, or the host of ``base_url`` ("localhost" for a loopback address:
+    browsers refuse an IP address as RP ID)."""
+    if settings.webauthn_rp_id:
+        return settings.webauthn_rp_id
+    host = urlsplit(settings.base_url).hostname or "localhost"
+    return "localhost" if _is_loopback_ip(host) else host
+
+
 def expected_origins(settings: Settings) -> list[str]:
-    """``webauthn_origins``, or the scheme://host[:port] of ``base_url``."""
+    """``webauthn_origins``, or the scheme://host[:port] of ``base_url`` (and its
+    ``localhost`` twin when the base URL is a loopback address)."""
     if settings.webauthn_origins:
         return list(settings.webauthn_origins)
     parts = urlsplit(settings.base_url)
-    return [f"{parts.scheme}://{parts.netloc}"]
+    origins = [f"{parts.scheme}://{parts.netloc}"]
+    if _is_loopback_ip(parts.hostname or ""):
+        port = f":{parts.port}" if parts.port else ""
+        origins.append(f"{parts.scheme}://localhost{port}")
+    return origins
 
 
 def _session_hash(session_key: str) -> str:
@@ -206,7 +228,7 @@ async def registration_options(
     existing = await _keys(session, user.id)
     challenge = await _new_challenge(session, services, user, REGISTER, session_key)
     options = generate_registration_options(
-        rp_id=settings.webauthn_rp_id,
+        rp_id=rp_id(settings),
         rp_name=settings.webauthn_rp_name,
         user_name=user.username,
         user_id=_user_handle(user),
@@ -283,7 +305,7 @@ async def verify_registration(
         verified = verify_registration_response(
             credential=parsed,
             expected_challenge=challenge,
-            expected_rp_id=settings.webauthn_rp_id,
+            expected_rp_id=rp_id(settings),
             expected_origin=expected_origins(settings),
             require_user_presence=True,
             require_user_verification=False,
@@ -350,7 +372,7 @@ async def authentication_options(
         raise BadRequest("This account has no security key registered.")
     challenge = await _new_challenge(session, services, user, AUTHENTICATE, session_key)
     options = generate_authentication_options(
-        rp_id=services.settings.webauthn_rp_id,
+        rp_id=rp_id(services.settings),
         challenge=challenge,
         timeout=services.settings.webauthn_challenge_seconds * 1000,
         allow_credentials=_descriptors(keys),
@@ -404,7 +426,7 @@ async def verify_authentication(
         verified = verify_authentication_response(
             credential=parsed,
             expected_challenge=challenge,
-            expected_rp_id=settings.webauthn_rp_id,
+            expected_rp_id=rp_id(settings),
             expected_origin=expected_origins(settings),
             credential_public_key=row.public_key,
             credential_current_sign_count=0,

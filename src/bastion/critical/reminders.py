@@ -1,0 +1,103 @@
+"""The once-per-user mandate reminder: an email to each maintainer of a critical project
+who still has no second factor, once ``Settings.mandate_enforced_from`` is set.
+
+"Once" is kept by an audit event ``mandate:reminder`` per user: a user who has one is
+never reminded again (the "now critical" email, when it told them the date, records
+one too). Each reminder is committed as it is sent, so a failure half-way resends
+nothing already sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bastion.accounts.models import User
+from bastion.audit.events import record
+from bastion.audit.models import AuditEvent
+from bastion.config import Settings
+from bastion.critical.mandate_notice import affected_projects, requirement, two_factor_link
+from bastion.critical.models import CriticalProject
+from bastion.packaging.models import Project, Role
+
+if TYPE_CHECKING:
+    from bastion.services import Services
+
+log = logging.getLogger(__name__)
+
+REMINDER_TAG = "mandate:reminder"
+
+
+async def record_reminder(
+    session: AsyncSession, user_id: int, projects: Sequence[str], settings: Settings,
+    now: datetime,
+) -> None:
+    """Note that ``user_id`` was told about the mandate (the caller commits)."""
+    enforced = settings.mandate_enforced_from
+    record(session, tag=REMINDER_TAG, when=now, user_id=user_id, projects=list(projects),
+           enforced_from=enforced.isoformat() if enforced else None)
+
+
+async def _candidates(session: AsyncSession) -> list[tuple[int, str, str]]:
+    """Active users with a role on a critical project and no reminder yet, by id."""
+    reminded = exists().where(AuditEvent.tag == REMINDER_TAG, AuditEvent.user_id == User.id)
+    rows = await session.execute(
+        select(User.id, User.username, User.email)
+        .join(Role, Role.user_id == User.id)
+        .join(Project, Project.id == Role.project_id)
+        .join(CriticalProject, CriticalProject.normalized_name == Project.normalized_name)
+        .where(User.is_active.is_(True), ~reminded)
+        .distinct()
+        .order_by(User.id)
+    )
+    return [(user_id, username, email) for user_id, username, email in rows.all()]
+
+
+def reminder_message(
+    username: str, projects: Sequence[str], settings: Settings, now: datetime
+) -> tuple[str, str]:
+    """Subject and body of the reminder email."""
+    subject = f"[{settings.site_name}] Two-factor authentication is required for your projects"
+    body = (
+        f"Hello {username},\n\n"
+        f"{requirement(projects, settings, now.date())}\n\n"
+        "You have not enabled two-factor authentication yet. Enable it at:\n\n"
+        f"  {two_factor_link(settings)}\n\n"
+        "Without it, uploads, releases, yanks, deletions, role and token changes on these\n"
+        "projects are refused. API tokens created before you enable it stop working for\n"
+        "them: create new ones afterwards.\n"
+    )
+    return subject, body
+
+
+async def send_mandate_reminders(services: Services) -> int:
+    """Remind every affected maintainer not yet reminded; returns emails sent.
+
+    Does nothing while ``mandate_enforced_from`` is empty (announce-only). A failed
+    delivery is logged and retried on the next run.
+    """
+    settings = services.settings
+    if settings.mandate_enforced_from is None:
+        return 0
+    sent = 0
+    async with services.db.session() as session:
+        for user_id, username, email in await _candidates(session):
+            projects = await affected_projects(session, user_id)
+            if not projects:
+                continue
+            now = services.clock.now()
+            subject, body = reminder_message(username, projects, settings, now)
+            try:
+                await services.mailer.send(email, subject, body)
+            except Exception:
+                log.exception("could not send the 2FA mandate reminder to user %s", user_id)
+                continue
+            await record_reminder(session, user_id, projects, settings, now)
+            await session.commit()
+            sent += 1
+    return sent
