@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from bastion.web.routes import router as web_router
     from bastion.web.token_routes import router as token_router
     from bastion.web.two_factor_routes import router as two_factor_router
+    from bastion.web.viewer import ViewerMiddleware
     from bastion.web.webauthn_routes import router as webauthn_router
 
     services = services or build_services(settings or Settings())
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     install_error_handlers(web)
     web.add_middleware(SecurityHeadersMiddleware)
     web.add_middleware(RequestMetricsMiddleware, services=services)
+    web.add_middleware(ViewerMiddleware, services=services)  # signed-in user for page GETs
     web.include_router(upload_router)
     web.include_router(api_router)
     web.include_router(yank_api_router)

@@ -1,4 +1,5 @@
-"""Public pages: home, search, project and release pages, help.
+"""Public pages: home, search, project and release pages (with the critical badge and
+download figures), help.
 
 Thin routes: parse the request, call a read query, render a template.
 """
@@ -13,9 +14,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from bastion.clock import today
+from bastion.critical.policy import is_critical
 from bastion.errors import BadRequest
 from bastion.packaging import queries
 from bastion.services import Services
+from bastion.stats.queries import download_summary
 from bastion.web.project_meta import sidebar
 from bastion.web.readme import render_readme
 from bastion.web.templating import render
@@ -77,8 +81,11 @@ async def _project_page(request: Request, name: str, version: str | None) -> Res
     canonical = canonicalize_name(name)
     if canonical != name:
         return RedirectResponse(project_url(canonical, version), status_code=301)
-    async with _services(request).db.session() as session:
+    services = _services(request)
+    async with services.db.session() as session:
         project = await queries.project_detail(session, canonical, version)
+        critical = await is_critical(session, canonical)
+        downloads = await download_summary(session, canonical, today(services.clock))
     release = project.release
     readme = None
     if release is not None:
@@ -94,6 +101,8 @@ async def _project_page(request: Request, name: str, version: str | None) -> Res
             "readme": readme,
             "sidebar": sidebar(release.meta if release else None),
             "pinned": version is not None,
+            "critical": critical,
+            "downloads": downloads,
             "index_url": _services(request).settings.base_url.rstrip("/") + "/simple/",
             "project_url": project_url,
             "file_url": lambda path: "/files/" + quote(path),

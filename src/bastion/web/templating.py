@@ -27,9 +27,17 @@ def render(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    """Render ``template`` with the request and the site's settings in scope."""
+    """Render ``template`` with the request, the site's settings and the signed-in
+    ``viewer`` (see :mod:`bastion.web.viewer`) in scope; the viewer's banners (the 2FA
+    mandate warning) come before the page's own ``banners``."""
+    from bastion.web.viewer import viewer_of
+
     services = request.app.state.services
+    viewer = viewer_of(request.scope)
+    values: dict[str, Any] = {"viewer": viewer, **(context or {})}
+    if viewer is not None and viewer.banners:
+        values["banners"] = [*viewer.banners, *values.get("banners", [])]
     html = env.get_template(template).render(
-        request=request, settings=services.settings, **(context or {})
+        request=request, settings=services.settings, **values
     )
     return HTMLResponse(html, status_code=status_code, headers=headers)

@@ -56,7 +56,7 @@ def mandate_banner(projects: list[str], services: Services) -> dict[str, Any]:
     message = Markup('{} Enable it at <a href="{}">{}</a>.').format(
         sentence, TWO_FACTOR_PATH, TWO_FACTOR_PATH
     )
-    return {"level": "warning", "message": message, "id": "mandate-banner"}
+    return {"level": "warning", "message": message}
 
 
 async def load_viewer(
