@@ -37,6 +37,10 @@ PG_ADMIN_DSN = os.environ.get("BASTION_TEST_PG", "postgresql://postgres@127.0.0.
 BACKEND = os.environ.get("BASTION_TEST_DB", "sqlite")
 PASSWORD = "correct horse battery staple"
 
+# Settings built from the environment (CLI tests) also get cheap argon2 costs.
+for _key, _value in {"TIME_COST": "1", "MEMORY_KIB": "1024", "PARALLELISM": "1"}.items():
+    os.environ.setdefault(f"BASTION_PASSWORD_HASH_{_key}", _value)
+
 
 def pytest_report_header() -> str:
     return f"bastion database backend: {BACKEND}"
@@ -90,6 +94,10 @@ def settings(tmp_path: Path, pg_database_url: str | None) -> Settings:
         database_url=pg_database_url or f"sqlite+aiosqlite:///{data_dir / 'bastion.sqlite3'}",
         secret_key="test-secret-key-not-for-production",
         base_url="http://testserver",
+        # Cheap argon2 costs: tests check behaviour, not the work factor.
+        password_hash_time_cost=1,
+        password_hash_memory_kib=1024,
+        password_hash_parallelism=1,
     )
 
 

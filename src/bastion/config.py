@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     secret_key: str = ""
     trusted_proxies: list[str] = Field(default_factory=list)
 
+    # Password hashing (argon2id; RFC 9106's low-memory profile by default).
+    password_hash_time_cost: int = Field(default=3, ge=1)
+    password_hash_memory_kib: int = Field(default=64 * 1024, ge=8)
+    password_hash_parallelism: int = Field(default=4, ge=1)
+
     # Uploads.
     max_upload_size: int = 100 * MB
     max_metadata_size: int = 1 * MB

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from bastion.accounts import passwords
 from bastion.accounts.mail import Mailer
 from bastion.clock import Clock, SystemClock
 from bastion.config import Settings
@@ -65,6 +66,11 @@ def ensure_secret_key(settings: Settings) -> str:
 def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ensure_secret_key(settings)
+    passwords.configure(
+        time_cost=settings.password_hash_time_cost,
+        memory_kib=settings.password_hash_memory_kib,
+        parallelism=settings.password_hash_parallelism,
+    )
     return Services(
         settings=settings,
         db=Database(settings.resolved_database_url),
