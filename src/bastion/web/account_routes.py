@@ -34,6 +34,7 @@ from bastion.web.current_user import (
     finish_sign_in,
     optional_user,
     release_writes,
+    require_fresh,
     require_pending,
     require_user,
     safe_next,
@@ -332,6 +333,9 @@ NOTICES = {
         "We could not send the verification email just now: use 'Send the link again' below."
     ),
     "password-changed": "Your password was changed. Other sessions were signed out.",
+    "email-changed": (
+        "Your email address was changed. Open the link we sent to the new address to verify it."
+    ),
 }
 
 
@@ -384,6 +388,47 @@ async def change_password(
     current = await start_session(request, user, SessionState.FULL, fresh=True)
     await end_user_sessions(db, user.id, keep=current)
     return redirect("/account/?notice=password-changed")
+
+
+@router.get("/email/")
+async def email_form(request: Request, user: User = Depends(require_fresh)) -> Response:
+    return await page(request, "account/email.html", {"user": user})
+
+
+@router.post("/email/", dependencies=CSRF)
+async def change_email(
+    request: Request, user: User = Depends(require_fresh), email: Text = ""
+) -> Response:
+    """A new address (fresh confirmation required): unverified until its link is opened;
+    the old address is told, so a hijacked session cannot quietly take the account."""
+    services = services_of(request)
+    try:
+        new = validate_email(email)
+        if new.lower() == user.email.lower():
+            raise BadRequest("That is already your email address.")
+    except BastionError as exc:
+        return await page(
+            request, "account/email.html", {"user": user, "error": exc.message},
+            status_code=exc.status_code,
+        )
+    old = user.email
+    user.email, user.email_verified = new, False
+    record(
+        db_of(request), tag="email:change", when=services.clock.now(),
+        context=request_context(request), user_id=user.id, old=old, new=new,
+    )
+    await release_writes(request)
+    try:
+        await services.mailer.send(
+            old, "Your email address was changed",
+            f"Hello {user.username},\n\nThe email address of your {services.settings.site_name} "
+            f"account was changed to {new}. If this was not you, reset your password and "
+            "contact the administrators.\n",
+        )
+    except OSError:
+        log.exception("could not tell user %s's old address about the change", user.id)
+    await _send_verification(request, user)
+    return redirect("/account/?notice=email-changed")
 
 
 @router.get("/password/reset/")
