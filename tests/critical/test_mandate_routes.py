@@ -249,6 +249,7 @@ NOT_PROJECT_ACTIONS: frozenset[tuple[str, str]] = frozenset({
     ("POST", "/account/reauth/"),
     ("POST", "/account/reauth/webauthn/options/"),
     ("POST", "/account/reauth/webauthn/verify/"),
+    ("POST", "/account/email/"),
     ("POST", "/account/password/"),
     ("POST", "/account/password/reset/"),
     ("POST", "/account/password/reset/{token}/"),
