@@ -12,9 +12,10 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import asyncpg
@@ -22,16 +23,19 @@ import httpx
 import pytest
 import uvicorn
 from sqlalchemy import text
+from typer.testing import CliRunner, Result
 
 from bastion.accounts.models import User
 from bastion.accounts.users import create_user
 from bastion.app import Bastion, create_app
+from bastion.cli import app as cli_app
 from bastion.clock import MovableClock
 from bastion.config import Settings
 from bastion.db.engine import Database
 from bastion.db.models import load_all
 from bastion.serve.reason import ReasonPhraseProtocol
 from bastion.services import Services, build_services
+from bastion.stats.rollup import add_live_counts
 
 PG_ADMIN_DSN = os.environ.get("BASTION_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKEND = os.environ.get("BASTION_TEST_DB", "sqlite")
@@ -185,9 +189,20 @@ def live_server(
     """A real uvicorn server on a free 127.0.0.1 port, in a thread, sharing the test clock."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server_settings = settings.model_copy(update={"base_url": url})
+    with run_live_server(settings.model_copy(update={"base_url": url}), clock, port) as server:
+        yield server
+
+
+@contextmanager
+def run_live_server(
+    server_settings: Settings, clock: MovableClock, port: int
+) -> Iterator[LiveServer]:
+    """Serve the app for ``server_settings`` (its ``base_url`` is the server's URL) with
+    uvicorn on 127.0.0.1:``port`` in a thread; stopped when the block ends.
+
+    Unpooled, so a test may also use the server's services from its own event loop.
+    """
     server_services = build_services(server_settings, clock=clock)
-    # Unpooled, so a test may also use the server's services from its own event loop.
     server_services.db = Database(server_settings.resolved_database_url, pooled=False)
     config = uvicorn.Config(
         create_app(services=server_services),
@@ -203,8 +218,48 @@ def live_server(
     deadline = time.monotonic() + 15
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("live server did not start")
+            raise RuntimeError(f"live server {server_settings.base_url} did not start")
         time.sleep(0.02)
-    yield LiveServer(url=url, services=server_services)
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield LiveServer(url=server_settings.base_url, services=server_services)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+CliRun = Callable[..., Awaitable[Result]]
+
+
+@pytest.fixture
+def cli(settings: Settings, services: Services, tmp_path: Path) -> CliRun:
+    """``await cli("critical", "list")``: the real ``bastion`` command against the test
+    database (its schema made by ``services``), configured only by the environment."""
+    env = {
+        "BASTION_DATA_DIR": str(settings.data_dir),
+        "BASTION_DATABASE_URL": settings.resolved_database_url,
+        "BASTION_SECRET_KEY": settings.secret_key,
+        "BASTION_CONFIG": str(tmp_path / "no-such.toml"),
+    }
+
+    async def run(*args: str) -> Result:
+        # In a thread: the command runs its own event loop.
+        return await asyncio.to_thread(CliRunner().invoke, cli_app, list(args), env=env)
+
+    return run
+
+
+AddDownloads = Callable[[Mapping[tuple[str, date], int]], Awaitable[None]]
+
+
+@pytest.fixture
+def add_downloads(services: Services) -> AddDownloads:
+    """``await add_downloads({(project, day): n})`` adds live counts, as a flush would."""
+
+    async def add(counts: Mapping[tuple[str, date], int]) -> None:
+        async with services.db.transaction() as session:
+            await add_live_counts(
+                session,
+                {(name, f"{name}-1.0.tar.gz", day): n for (name, day), n in counts.items()},
+            )
+
+    return add

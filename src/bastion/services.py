@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from bastion.accounts import passwords
 from bastion.accounts.mail import Mailer
@@ -16,6 +16,8 @@ from bastion.simple.cache import PageCache
 from bastion.stats.counter import DownloadCounter
 from bastion.storage.interface import FileStore
 from bastion.storage.local import LocalFileStore
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -37,6 +39,14 @@ class Services:
     def mailer(self) -> Mailer:
         """Outgoing mail (SMTP, or an mbox under the data dir in the embedded mode)."""
         return Mailer(self.settings)
+
+    def per_process(self, key: str, kind: type[T]) -> T:
+        """The per-process ``kind()`` kept in ``extras`` under ``key``, made on first use."""
+        value = self.extras.get(key)
+        if value is None:
+            value = self.extras[key] = kind()
+        assert isinstance(value, kind)
+        return value
 
     async def close(self) -> None:
         await self.db.dispose()

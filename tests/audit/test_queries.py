@@ -9,12 +9,11 @@ import pytest
 from bastion.audit.events import record
 from bastion.audit.queries import (
     check_can_view_project_history,
-    page_number,
     project_history,
     user_history,
 )
 from bastion.clock import MovableClock
-from bastion.errors import BadRequest, Forbidden
+from bastion.errors import Forbidden
 from bastion.packaging.deletion import delete_project
 from bastion.packaging.restore import restore_project
 from bastion.packaging.yank import yank_release
@@ -60,13 +59,6 @@ async def test_who_may_see_a_project_history(
         await check_can_view_project_history(session, root, "demo")
         with pytest.raises(Forbidden, match="Only the maintainers and owners of 'demo'"):
             await check_can_view_project_history(session, bob, "demo")
-
-
-def test_page_numbers() -> None:
-    assert page_number(None) == 1 and page_number("3") == 3
-    for bad in ("0", "-1", "x", "10001"):
-        with pytest.raises(BadRequest, match="whole number from 1 to"):
-            page_number(bad)
 
 
 async def test_history_pages_html_and_json(

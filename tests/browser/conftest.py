@@ -19,19 +19,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from bastion.app import create_app
 from bastion.clock import MovableClock
 from bastion.config import Settings
-from bastion.services import Services, build_services
-from tests.conftest import LiveServer, free_port
+from bastion.services import Services
+from tests.conftest import LiveServer, free_port, run_live_server
 
 CHROMIUM = os.environ.get("BASTION_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -72,19 +68,5 @@ def localhost_server(
     server_settings = settings.model_copy(
         update={"base_url": url, "webauthn_rp_id": "localhost", "webauthn_origins": [url]}
     )
-    server_services = build_services(server_settings, clock=clock)
-    config = uvicorn.Config(
-        create_app(services=server_services), host="127.0.0.1", port=port,
-        log_level="warning", lifespan="on",  # type: ignore[arg-type]
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("localhost server did not start")
-        time.sleep(0.02)
-    yield LiveServer(url=url, services=server_services)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with run_live_server(server_settings, clock, port) as server:
+        yield server

@@ -11,8 +11,7 @@ from bastion.clock import MovableClock
 from bastion.critical import scheduler
 from bastion.critical.policy import critical_names
 from bastion.services import Services
-
-from .conftest import AddDownloads
+from tests.conftest import AddDownloads
 
 
 @pytest.mark.parametrize(("now", "expected"), [

@@ -10,8 +10,7 @@ from bastion.errors import BadRequest
 from bastion.services import Services
 from bastion.stats import importer
 from bastion.stats.models import IMPORT, LIVE, ProjectDayDownloads
-
-from .conftest import AddDownloads
+from tests.conftest import AddDownloads
 
 
 async def load(services: Services, path: Path) -> importer.ImportResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import mailbox
 import smtplib
 from email.message import EmailMessage
@@ -12,6 +13,8 @@ from pathlib import Path
 from bastion.config import Settings
 
 MBOX_NAME = "mail.mbox"
+
+log = logging.getLogger(__name__)
 
 
 class Mailer:
@@ -62,3 +65,16 @@ class Mailer:
         finally:
             box.unlock()
             box.close()
+
+
+async def send_or_log(
+    mailer: Mailer, to: str, subject: str, body: str, *, what: str, user_id: int
+) -> bool:
+    """Send a notice whose failure must not fail the request: a mail server that cannot be
+    reached is logged (``could not send <what> to user <id>``) and the answer is False."""
+    try:
+        await mailer.send(to, subject, body)
+    except OSError:
+        log.exception("could not send %s to user %s", what, user_id)
+        return False
+    return True

@@ -12,9 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.accounts.models import User
 from bastion.audit.models import AuditEvent
-from bastion.errors import BadRequest, Forbidden
-
-MAX_PAGE = 10_000
+from bastion.db.paging import Paged, offset
+from bastion.errors import Forbidden
 
 
 @dataclass(frozen=True)
@@ -35,15 +34,11 @@ class HistoryEvent:
 
 
 @dataclass(frozen=True)
-class HistoryPage:
+class HistoryPage(Paged):
     events: list[HistoryEvent]
     total: int
     page: int
     per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -51,15 +46,6 @@ class HistoryPage:
             "total": self.total, "page": self.page, "pages": self.pages,
             "per_page": self.per_page,
         }
-
-
-def page_number(raw: str | None) -> int:
-    """``?page=`` as a number from 1; 400 for anything else."""
-    if raw is None or raw == "":
-        return 1
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
-        raise BadRequest(f"The page number must be a whole number from 1 to {MAX_PAGE}.")
-    return int(raw)
 
 
 async def _history(
@@ -73,7 +59,7 @@ async def _history(
         .outerjoin(User, AuditEvent.user_id == User.id)
         .where(where)
         .order_by(AuditEvent.time.desc(), AuditEvent.id.desc())
-        .offset((page - 1) * per_page)
+        .offset(offset(page, per_page))
         .limit(per_page)
     )).all()
     events = [

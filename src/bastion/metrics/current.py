@@ -50,11 +50,7 @@ class FiguresCache:
 
 
 def figures_cache(services: Services) -> FiguresCache:
-    cache = services.extras.get(EXTRAS_KEY)
-    if cache is None:
-        cache = services.extras[EXTRAS_KEY] = FiguresCache()
-    assert isinstance(cache, FiguresCache)
-    return cache
+    return services.per_process(EXTRAS_KEY, FiguresCache)
 
 
 async def current_figures(services: Services) -> CurrentFigures:

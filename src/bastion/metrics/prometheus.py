@@ -126,11 +126,7 @@ class MetricsState:
 
 def metrics_state(services: Services) -> MetricsState:
     """The app's metrics (made on first use, kept in ``services.extras``)."""
-    state = services.extras.get(EXTRAS_KEY)
-    if state is None:
-        state = services.extras[EXTRAS_KEY] = MetricsState()
-    assert isinstance(state, MetricsState)
-    return state
+    return services.per_process(EXTRAS_KEY, MetricsState)
 
 
 def fast_path_counter(services: Services) -> FastPathCounter:

@@ -8,7 +8,7 @@ gate, every action audited with ``by = operator:cli``. Deleting needs a reason.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
@@ -28,6 +28,8 @@ restore_app = typer.Typer(help="Restore what was deleted.", no_args_is_help=True
 admin_app.add_typer(delete_app, name="delete")
 admin_app.add_typer(restore_app, name="restore")
 
+T = TypeVar("T")
+
 OPERATOR = Operator("cli")
 Reason = Annotated[str, typer.Option("--reason", help="Why (audited; shown to users).")]
 
@@ -38,16 +40,22 @@ def _run(work: Callable[[Services], Awaitable[None]]) -> None:
     run_with_services(work)
 
 
+def _act(action: Callable[[Services], Awaitable[T]], say: Callable[[Services, T], str]) -> None:
+    """Run one service call as the operator and print one line about what it did."""
+
+    async def work(services: Services) -> None:
+        typer.echo(say(services, await action(services)))
+
+    _run(work)
+
+
 @project_app.command("yank")
 def project_yank(name: str, version: str, reason: Reason) -> None:
     """Yank a release: installers skip it unless it is pinned (PEP 592)."""
     from bastion.packaging.yank import yank_release
 
-    async def work(services: Services) -> None:
-        result = await yank_release(services, name, version, by=OPERATOR, reason=reason)
-        typer.echo(f"yanked {result.project} {result.version}: {result.reason}")
-
-    _run(work)
+    _act(lambda s: yank_release(s, name, version, by=OPERATOR, reason=reason),
+         lambda s, r: f"yanked {r.project} {r.version}: {r.reason}")
 
 
 @project_app.command("unyank")
@@ -55,11 +63,8 @@ def project_unyank(name: str, version: str) -> None:
     """Un-yank a release: installers may choose it again."""
     from bastion.packaging.yank import unyank_release
 
-    async def work(services: Services) -> None:
-        result = await unyank_release(services, name, version, by=OPERATOR)
-        typer.echo(f"un-yanked {result.project} {result.version}")
-
-    _run(work)
+    _act(lambda s: unyank_release(s, name, version, by=OPERATOR),
+         lambda s, r: f"un-yanked {r.project} {r.version}")
 
 
 RoleOption = Annotated[str, typer.Option("--role", help="Owner or Maintainer.")]
@@ -106,12 +111,8 @@ def delete_project_cmd(name: str, reason: Reason) -> None:
     """Delete a whole project (its name stays reserved)."""
     from bastion.packaging.deletion import delete_project
 
-    async def work(services: Services) -> None:
-        result = await delete_project(services, name, by=OPERATOR, reason=reason)
-        typer.echo(f"deleted project {result.project} ({result.files} files; "
-                   f"{_retention(services)})")
-
-    _run(work)
+    _act(lambda s: delete_project(s, name, by=OPERATOR, reason=reason),
+         lambda s, r: f"deleted project {r.project} ({r.files} files; {_retention(s)})")
 
 
 @delete_app.command("release")
@@ -119,12 +120,9 @@ def delete_release_cmd(name: str, version: str, reason: Reason) -> None:
     """Delete one release of a project."""
     from bastion.packaging.deletion import delete_release
 
-    async def work(services: Services) -> None:
-        result = await delete_release(services, name, version, by=OPERATOR, reason=reason)
-        typer.echo(f"deleted release {result.project} {result.version} ({result.files} files; "
-                   f"{_retention(services)})")
-
-    _run(work)
+    _act(lambda s: delete_release(s, name, version, by=OPERATOR, reason=reason),
+         lambda s, r: f"deleted release {r.project} {r.version} ({r.files} files; "
+                      f"{_retention(s)})")
 
 
 @delete_app.command("file")
@@ -132,12 +130,9 @@ def delete_file_cmd(filename: str, reason: Reason) -> None:
     """Delete one file (its filename can never be uploaded again)."""
     from bastion.packaging.deletion import delete_file
 
-    async def work(services: Services) -> None:
-        result = await delete_file(services, filename, by=OPERATOR, reason=reason)
-        typer.echo(f"deleted file {result.filename} of {result.project} {result.version} "
-                   f"({_retention(services)})")
-
-    _run(work)
+    _act(lambda s: delete_file(s, filename, by=OPERATOR, reason=reason),
+         lambda s, r: f"deleted file {r.filename} of {r.project} {r.version} "
+                      f"({_retention(s)})")
 
 
 @restore_app.command("project")
@@ -145,11 +140,8 @@ def restore_project_cmd(name: str) -> None:
     """Restore a deleted project exactly as it was."""
     from bastion.packaging.restore import restore_project
 
-    async def work(services: Services) -> None:
-        result = await restore_project(services, name, by=OPERATOR)
-        typer.echo(f"restored project {result.project} ({result.files} files)")
-
-    _run(work)
+    _act(lambda s: restore_project(s, name, by=OPERATOR),
+         lambda s, r: f"restored project {r.project} ({r.files} files)")
 
 
 @restore_app.command("release")
@@ -157,11 +149,8 @@ def restore_release_cmd(name: str, version: str) -> None:
     """Restore a deleted release."""
     from bastion.packaging.restore import restore_release
 
-    async def work(services: Services) -> None:
-        result = await restore_release(services, name, version, by=OPERATOR)
-        typer.echo(f"restored release {result.project} {result.version} ({result.files} files)")
-
-    _run(work)
+    _act(lambda s: restore_release(s, name, version, by=OPERATOR),
+         lambda s, r: f"restored release {r.project} {r.version} ({r.files} files)")
 
 
 @restore_app.command("file")
@@ -169,11 +158,8 @@ def restore_file_cmd(filename: str) -> None:
     """Restore a deleted file."""
     from bastion.packaging.restore import restore_file
 
-    async def work(services: Services) -> None:
-        result = await restore_file(services, filename, by=OPERATOR)
-        typer.echo(f"restored file {result.filename} of {result.project} {result.version}")
-
-    _run(work)
+    _act(lambda s: restore_file(s, filename, by=OPERATOR),
+         lambda s, r: f"restored file {r.filename} of {r.project} {r.version}")
 
 
 @admin_app.command("purge")

@@ -16,6 +16,7 @@ from packaging.version import InvalidVersion, Version
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bastion.db.paging import Paged, offset
 from bastion.errors import NotFound
 from bastion.packaging.models import File, Project, Release
 
@@ -39,24 +40,12 @@ class ProjectListing:
 
 
 @dataclass(frozen=True)
-class SearchPage:
+class SearchPage(Paged):
     query: str
     results: list[ProjectListing]
     total: int
     page: int
     per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_previous(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 @dataclass(frozen=True)
@@ -264,7 +253,7 @@ async def search_projects(
             select(Project.id, Project.name, Project.normalized_name)
             .where(matches)
             .order_by(rank, name)
-            .offset((page - 1) * per_page)
+            .offset(offset(page, per_page))
             .limit(per_page)
         )
     ).all()

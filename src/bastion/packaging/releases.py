@@ -6,7 +6,7 @@ The caller holds one transaction around :func:`find_project`, the permission che
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from packaging.version import Version
@@ -25,15 +25,16 @@ from bastion.packaging.tombstones import check_release_not_deleted
 
 @dataclass(frozen=True)
 class StoredFile:
-    """An uploaded file already written to the store, ready to be recorded."""
+    """An uploaded file already written to the store, ready to be recorded (the fields are
+    named after the :class:`File` columns they fill)."""
 
     filename: str
     packagetype: str
     python_version: str
     size: int
-    sha256: str
-    blake2_256: str
-    md5: str
+    sha256_digest: str
+    blake2_256_digest: str
+    md5_digest: str
     path: str
     metadata_sha256: str | None = None
     metadata_blake2_256: str | None = None
@@ -158,24 +159,10 @@ async def add_file(
     if project is None:
         project = await _create_project(session, user, meta.name, when, context)
     release = await _get_or_create_release(session, project, user, version, meta, when)
-    session.add(
-        File(
-            release_id=release.id,
-            filename=stored.filename,
-            packagetype=stored.packagetype,
-            python_version=stored.python_version,
-            requires_python=meta.requires_python,
-            size=stored.size,
-            sha256_digest=stored.sha256,
-            blake2_256_digest=stored.blake2_256,
-            md5_digest=stored.md5,
-            upload_time=when,
-            path=stored.path,
-            metadata_sha256=stored.metadata_sha256,
-            metadata_blake2_256=stored.metadata_blake2_256,
-            uploader_id=user.id,
-        )
-    )
+    session.add(File(
+        release_id=release.id, requires_python=meta.requires_python, upload_time=when,
+        uploader_id=user.id, **asdict(stored),
+    ))
     session.add(FilenameRegistry(filename=stored.filename))
     serial = await journal(
         session, project, action=f"add {stored.python_version} file {stored.filename}",
@@ -184,7 +171,7 @@ async def add_file(
     record(
         session, tag="project:upload", when=when, context=context, user_id=user.id,
         project_name=project.normalized_name, version=release.version,
-        filename=stored.filename, sha256=stored.sha256, size=stored.size,
+        filename=stored.filename, sha256=stored.sha256_digest, size=stored.size,
     )
     return UploadResult(
         project_name=project.name,

@@ -107,6 +107,17 @@ async def _owner_count(session: AsyncSession, project: Project) -> int:
     ) or 0)
 
 
+async def _target(
+    session: AsyncSession, services: Services, name: str, username: str, by: Actor
+) -> tuple[Project, list[str], User, Role | None]:
+    """Lock the project, check ``by`` may manage it (the mandate's warnings), find the user
+    and the role they have on it now."""
+    project = await _locked_project(session, name)
+    warnings = await _authorize(session, services, by, project)
+    user = await _user(session, username)
+    return project, warnings, user, await _role_row(session, project, user)
+
+
 def _audit(
     session: AsyncSession, services: Services, verb: str, by: Actor, project: Project,
     user: User, role: str | None, previous: str | None, context: RequestContext | None,
@@ -123,12 +134,9 @@ async def add_role(
 ) -> RoleChange:
     """Give ``username`` ``role`` on project ``name``; 409 when they already have one."""
     wanted = role_name(role)
-    project = await _locked_project(session, name)
-    warnings = await _authorize(session, services, by, project)
-    user = await _user(session, username)
+    project, warnings, user, existing = await _target(session, services, name, username, by)
     if not user.is_active:
         raise BadRequest(f"The account '{user.username}' is disabled and cannot be added.")
-    existing = await _role_row(session, project, user)
     if existing is not None:
         raise Conflict(
             f"'{user.username}' is already {existing.role_name} of '{project.name}': "
@@ -146,10 +154,7 @@ async def change_role(
 ) -> RoleChange:
     """Make ``username`` (who has a role) ``role``; the last owner cannot be demoted."""
     wanted = role_name(role)
-    project = await _locked_project(session, name)
-    warnings = await _authorize(session, services, by, project)
-    user = await _user(session, username)
-    existing = await _role_row(session, project, user)
+    project, warnings, user, existing = await _target(session, services, name, username, by)
     if existing is None:
         raise NotFound(f"'{user.username}' has no role on '{project.name}': add them instead.")
     previous = existing.role_name
@@ -168,10 +173,7 @@ async def remove_role(
     by: Actor, context: RequestContext | None = None,
 ) -> RoleChange:
     """Take ``username``'s role on project ``name`` away; never the last owner's."""
-    project = await _locked_project(session, name)
-    warnings = await _authorize(session, services, by, project)
-    user = await _user(session, username)
-    existing = await _role_row(session, project, user)
+    project, warnings, user, existing = await _target(session, services, name, username, by)
     if existing is None:
         raise NotFound(f"'{user.username}' has no role on '{project.name}'.")
     previous = existing.role_name

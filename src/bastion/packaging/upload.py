@@ -21,7 +21,6 @@ from sqlalchemy.exc import IntegrityError
 from starlette.responses import PlainTextResponse, Response
 
 from bastion.accounts.auth import Principal, authenticate
-from bastion.audit.events import RequestContext
 from bastion.critical.gate import Action
 from bastion.errors import BastionError, Conflict
 from bastion.packaging.archives import ArchiveLimits, read_dist_metadata
@@ -156,10 +155,7 @@ async def record_upload(
 ) -> UploadResult:
     """One transaction: permission, uniqueness, blobs (stored before commit), rows."""
     file = fields.file
-    context = RequestContext(
-        ip_address=request.client.host if request.client else None,
-        user_agent=request.headers.get("user-agent"),
-    )
+    context = request_context(request)
     base_url = services.settings.base_url
     try:
         async with services.db.transaction() as session:
@@ -202,9 +198,9 @@ async def store_blobs(
         packagetype=fields.filetype,
         python_version=fields.pyversion,
         size=file.size,
-        sha256=file.sha256,
-        blake2_256=file.blake2_256,
-        md5=file.md5,
+        sha256_digest=file.sha256,
+        blake2_256_digest=file.blake2_256,
+        md5_digest=file.md5,
         path=path,
         metadata_sha256=hashlib.sha256(metadata_bytes).hexdigest(),
         metadata_blake2_256=hashlib.blake2b(metadata_bytes, digest_size=32).hexdigest(),

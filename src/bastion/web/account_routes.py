@@ -8,7 +8,6 @@ cookie, a strict Content-Security-Policy).
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -18,17 +17,18 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bastion.accounts import email_links
+from bastion.accounts.mail import send_or_log
 from bastion.accounts.models import User
 from bastion.accounts.password_policy import check_new_password
 from bastion.accounts.passwords import hash_password, needs_rehash, verify_password
 from bastion.accounts.sessions import SessionState, end_session, end_user_sessions
 from bastion.accounts.users import create_user, get_user, validate_email
-from bastion.audit.events import record
 from bastion.errors import BadRequest, BastionError
 from bastion.web import second_factor
 from bastion.web.client_ip import request_context
 from bastion.web.csrf import csrf_input, verify_csrf
 from bastion.web.current_user import (
+    audit,
     confirm_fresh,
     db_of,
     finish_sign_in,
@@ -44,8 +44,6 @@ from bastion.web.current_user import (
 )
 from bastion.web.session_route import SessionRoute
 from bastion.web.templating import render
-
-log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/account", route_class=SessionRoute, include_in_schema=False)
 
@@ -69,6 +67,16 @@ async def page(
     return render(request, template, ctx, status_code=status_code)
 
 
+async def form_error(
+    request: Request, template: str, exc: BastionError, context: dict[str, Any] | None = None
+) -> Response:
+    """The form page again, with the error's message and status."""
+    return await page(
+        request, template, {**(context or {}), "error": exc.message},
+        status_code=exc.status_code,
+    )
+
+
 def redirect(url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
@@ -85,12 +93,20 @@ async def _send_verification(request: Request, user: User) -> bool:
         f"The link works for {services.settings.email_verify_hours} hours. "
         "If you did not create this account, ignore this message.\n"
     )
-    try:
-        await services.mailer.send(user.email, "Verify your email address", body)
-    except OSError:
-        log.exception("could not send the verification email to user %s", user.id)
-        return False
-    return True
+    return await send_or_log(
+        services.mailer, user.email, "Verify your email address", body,
+        what="the verification email", user_id=user.id,
+    )
+
+
+def _check_new_password(
+    request: Request, password: str, confirm: str, *, username: str,
+    mismatch: str = "The two new passwords do not match.",
+) -> None:
+    """The password typed twice alike, and good enough for the policy (BadRequest if not)."""
+    if password != confirm:
+        raise BadRequest(mismatch)
+    check_new_password(services_of(request).settings, password, username=username)
 
 
 # ---------------------------------------------------------------- register, verify email
@@ -111,21 +127,19 @@ async def register(
     password: Text = "",
     password_confirm: Text = "",
 ) -> Response:
-    services = services_of(request)
-    db = db_of(request)
-    form = {"username": username, "email": email}
     try:
-        if password != password_confirm:
-            raise BadRequest("The two passwords do not match.")
-        check_new_password(services.settings, password, username=username)
+        _check_new_password(
+            request, password, password_confirm, username=username,
+            mismatch="The two passwords do not match.",
+        )
         user = await create_user(
-            db, services.clock, username=username.strip(), email=email,
+            db_of(request), services_of(request).clock, username=username.strip(), email=email,
             password=password, context=request_context(request),
         )
     except BastionError as exc:
-        return await page(
-            request, "account/register.html", {"error": exc.message, "form": form},
-            status_code=exc.status_code,
+        return await form_error(
+            request, "account/register.html", exc,
+            {"form": {"username": username, "email": email}},
         )
     await finish_sign_in(request, user, "registration")
     sent = await _send_verification(request, user)
@@ -146,10 +160,7 @@ async def verify_email(request: Request, token: str) -> Response:
         raise BadRequest("This verification link is for an address no longer on the account.")
     if not user.email_verified:
         user.email_verified = True
-        record(
-            db, tag="email:verify", when=services.clock.now(),
-            context=request_context(request), user_id=user.id, email=email,
-        )
+        audit(request, "email:verify", user_id=user.id, email=email)
     return await page(request, "account/verified.html", {"email": email})
 
 
@@ -178,16 +189,14 @@ async def login(
     password: Text = "",
     next: Text = "",
 ) -> Response:
-    services = services_of(request)
     db = db_of(request)
-    context = request_context(request)
     user = await get_user(db, username.strip()) if username.strip() else None
     password_hash = user.password_hash if user is not None else None
     ok = await anyio.to_thread.run_sync(verify_password, password_hash, password)
     if not ok or user is None or not user.is_active:
-        record(
-            db, tag="login:failure", when=services.clock.now(), context=context,
-            user_id=user.id if user is not None else None, username=username[:50],
+        audit(
+            request, "login:failure", user_id=user.id if user is not None else None,
+            username=username[:50],
             reason="inactive" if ok and user is not None else "bad credentials",
         )
         return await page(
@@ -200,10 +209,7 @@ async def login(
         user.password_hash = await anyio.to_thread.run_sync(hash_password, password)
     target = safe_next(next)
     if await second_factor.has_two_factor(db, user.id):
-        record(
-            db, tag="login:password_ok", when=services.clock.now(), context=context,
-            user_id=user.id,
-        )
+        audit(request, "login:password_ok", user_id=user.id)
         await start_session(request, user, SessionState.PASSWORD_OK)
         return redirect(f"/account/login/two-factor/?next={quote(target, safe='')}")
     await finish_sign_in(request, user, "password")
@@ -234,11 +240,10 @@ async def _second_factor_attempt(
             await second_factor.check_recovery_code(services, user, code, context)
     except BastionError as exc:
         factors = await second_factor.available_factors(db_of(request), user.id)
-        return await page(
-            request, "account/two_factor.html",
+        return await form_error(
+            request, "account/two_factor.html", exc,
             {"factors": factors, "next": safe_next(next_url, ""), "pending_user": user,
-             "error": exc.message, "error_kind": kind},
-            status_code=exc.status_code,
+             "error_kind": kind},
         )
     await finish_sign_in(request, user, f"password+{kind}")
     return redirect(safe_next(next_url))
@@ -265,10 +270,7 @@ async def logout(request: Request) -> Response:
     row = await web_session(request)
     if row is not None:
         if row.user_id is not None:
-            record(
-                db_of(request), tag="logout", when=services_of(request).clock.now(),
-                context=request_context(request), user_id=row.user_id,
-            )
+            audit(request, "logout", user_id=row.user_id)
         await end_session(db_of(request), row)
     request.state.clear_session_cookie = True
     request.state.new_session_cookie = None
@@ -296,31 +298,26 @@ async def reauth(
     code: Text = "",
     next: Text = "",
 ) -> Response:
-    services = services_of(request)
-    db = db_of(request)
-    context = request_context(request)
-    factors = await second_factor.available_factors(db, user.id)
+    factors = await second_factor.available_factors(db_of(request), user.id)
     error: BastionError | None = None
     if not await anyio.to_thread.run_sync(verify_password, user.password_hash, password):
         error = BastionError("The password is not correct.", status_code=401)
     elif factors.any:
         await release_writes(request)
         try:
-            await second_factor.check_code(services, user, code, context)
+            await second_factor.check_code(
+                services_of(request), user, code, request_context(request)
+            )
         except BastionError as exc:
             error = exc
     if error is not None:
-        record(
-            db, tag="reauth:failure", when=services.clock.now(), context=context,
-            user_id=user.id, reason=error.message,
-        )
-        return await page(
-            request, "account/reauth.html",
-            {"factors": factors, "next": safe_next(next, ""), "error": error.message},
-            status_code=error.status_code,
+        audit(request, "reauth:failure", user_id=user.id, reason=error.message)
+        return await form_error(
+            request, "account/reauth.html", error,
+            {"factors": factors, "next": safe_next(next, "")},
         )
     await confirm_fresh(request)
-    record(db, tag="reauth:success", when=services.clock.now(), context=context, user_id=user.id)
+    audit(request, "reauth:success", user_id=user.id)
     return redirect(safe_next(next))
 
 
@@ -363,30 +360,19 @@ async def change_password(
     new_password: Text = "",
     new_password_confirm: Text = "",
 ) -> Response:
-    services = services_of(request)
-    db = db_of(request)
-    context = request_context(request)
     try:
         if not await anyio.to_thread.run_sync(
             verify_password, user.password_hash, current_password
         ):
-            record(
-                db, tag="password:change-failure", when=services.clock.now(), context=context,
-                user_id=user.id,
-            )
+            audit(request, "password:change-failure", user_id=user.id)
             raise BastionError("Your current password is not correct.", status_code=401)
-        if new_password != new_password_confirm:
-            raise BadRequest("The two new passwords do not match.")
-        check_new_password(services.settings, new_password, username=user.username)
+        _check_new_password(request, new_password, new_password_confirm, username=user.username)
     except BastionError as exc:
-        return await page(
-            request, "account/password.html", {"error": exc.message},
-            status_code=exc.status_code,
-        )
+        return await form_error(request, "account/password.html", exc)
     user.password_hash = await anyio.to_thread.run_sync(hash_password, new_password)
-    record(db, tag="password:change", when=services.clock.now(), context=context, user_id=user.id)
+    audit(request, "password:change", user_id=user.id)
     current = await start_session(request, user, SessionState.FULL, fresh=True)
-    await end_user_sessions(db, user.id, keep=current)
+    await end_user_sessions(db_of(request), user.id, keep=current)
     return redirect("/account/?notice=password-changed")
 
 
@@ -407,26 +393,18 @@ async def change_email(
         if new.lower() == user.email.lower():
             raise BadRequest("That is already your email address.")
     except BastionError as exc:
-        return await page(
-            request, "account/email.html", {"user": user, "error": exc.message},
-            status_code=exc.status_code,
-        )
+        return await form_error(request, "account/email.html", exc, {"user": user})
     old = user.email
     user.email, user.email_verified = new, False
-    record(
-        db_of(request), tag="email:change", when=services.clock.now(),
-        context=request_context(request), user_id=user.id, old=old, new=new,
-    )
+    audit(request, "email:change", user_id=user.id, old=old, new=new)
     await release_writes(request)
-    try:
-        await services.mailer.send(
-            old, "Your email address was changed",
-            f"Hello {user.username},\n\nThe email address of your {services.settings.site_name} "
-            f"account was changed to {new}. If this was not you, reset your password and "
-            "contact the administrators.\n",
-        )
-    except OSError:
-        log.exception("could not tell user %s's old address about the change", user.id)
+    await send_or_log(
+        services.mailer, old, "Your email address was changed",
+        f"Hello {user.username},\n\nThe email address of your {services.settings.site_name} "
+        f"account was changed to {new}. If this was not you, reset your password and "
+        "contact the administrators.\n",
+        what="the address-change notice to the old address", user_id=user.id,
+    )
     await _send_verification(request, user)
     return redirect("/account/?notice=email-changed")
 
@@ -440,7 +418,6 @@ async def reset_request_form(request: Request) -> Response:
 async def reset_request(request: Request, username_or_email: Text = "") -> Response:
     """Mail a reset link; the answer is the same whether or not the account exists."""
     services = services_of(request)
-    db = db_of(request)
     user = await _find_for_reset(request, username_or_email.strip())
     if user is not None and user.is_active:
         token = email_links.make_reset_token(services.settings.secret_key, services.clock, user)
@@ -452,14 +429,11 @@ async def reset_request(request: Request, username_or_email: Text = "") -> Respo
             f"{link}\n\nThe link works once, for {minutes} minutes. Your second factor is "
             "still needed to sign in. If you did not ask for this, ignore this message.\n"
         )
-        record(
-            db, tag="password:reset-request", when=services.clock.now(),
-            context=request_context(request), user_id=user.id,
+        audit(request, "password:reset-request", user_id=user.id)
+        await send_or_log(
+            services.mailer, user.email, "Reset your password", body,
+            what="the password reset email", user_id=user.id,
         )
-        try:
-            await services.mailer.send(user.email, "Reset your password", body)
-        except OSError:
-            log.exception("could not send the password reset email to user %s", user.id)
     return await page(request, "account/reset_sent.html")
 
 
@@ -506,22 +480,12 @@ async def reset_password(
     request: Request, token: str, new_password: Text = "", new_password_confirm: Text = ""
 ) -> Response:
     """Set a new password. This does not sign in: the second factor is still required."""
-    services = services_of(request)
-    db = db_of(request)
     user = await _reset_user(request, token)
     try:
-        if new_password != new_password_confirm:
-            raise BadRequest("The two new passwords do not match.")
-        check_new_password(services.settings, new_password, username=user.username)
+        _check_new_password(request, new_password, new_password_confirm, username=user.username)
     except BastionError as exc:
-        return await page(
-            request, "account/reset_form.html", {"token": token, "error": exc.message},
-            status_code=exc.status_code,
-        )
+        return await form_error(request, "account/reset_form.html", exc, {"token": token})
     user.password_hash = await anyio.to_thread.run_sync(hash_password, new_password)
-    record(
-        db, tag="password:reset", when=services.clock.now(), context=request_context(request),
-        user_id=user.id,
-    )
-    await end_user_sessions(db, user.id)
+    audit(request, "password:reset", user_id=user.id)
+    await end_user_sessions(db_of(request), user.id)
     return await page(request, "account/reset_done.html")

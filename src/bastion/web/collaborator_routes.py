@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form
+from fastapi import APIRouter, Depends
 from packaging.utils import canonicalize_name
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from bastion.accounts.auth import Principal
 from bastion.accounts.models import User
@@ -33,23 +33,19 @@ from bastion.packaging.roles import (
     list_collaborators,
     remove_role,
 )
+from bastion.web.account_routes import CSRF, Text, page, redirect
 from bastion.web.client_ip import request_context
-from bastion.web.csrf import csrf_input, verify_csrf
 from bastion.web.current_user import (
     db_of,
-    optional_user,
     release_writes,
     require_user,
     services_of,
     web_session,
 )
 from bastion.web.session_route import Redirect, SessionRoute
-from bastion.web.templating import render
 
 router = APIRouter(route_class=SessionRoute, include_in_schema=False)
 
-Text = Annotated[str, Form()]
-CSRF = [Depends(verify_csrf)]
 
 
 def _url(name: str) -> str:
@@ -85,13 +81,12 @@ async def _page(
 ) -> Response:
     project, role = await _viewable(request, user, name)
     ctx: dict[str, Any] = {
-        "csrf": await csrf_input(request), "nav_user": await optional_user(request),
         "project": project, "role": role, "can_manage": role == Role.OWNER,
         "collaborators": await list_collaborators(db_of(request), project),
         "role_names": ROLE_NAMES, "error": error, "warnings": warnings or [], "done": done,
         "form": form or {}, "me": user.username,
     }
-    return render(request, "manage/collaborators.html", ctx, status_code=status_code)
+    return await page(request, "manage/collaborators.html", ctx, status_code=status_code)
 
 
 @asynccontextmanager
@@ -108,7 +103,7 @@ async def _after(request: Request, user: User, name: str, change: RoleChange,
     """Back to the list; stay on the page to show the mandate's warnings when there are any."""
     if change.warnings:
         return await _page(request, user, name, warnings=change.warnings, done=done)
-    return RedirectResponse(_url(name), status_code=303)
+    return redirect(_url(name))
 
 
 async def _failed(request: Request, user: User, name: str, exc: BastionError,
@@ -162,6 +157,6 @@ async def remove(request: Request, name: str, username: str,
     except BastionError as exc:
         return await _failed(request, user, name, exc)
     if result.username == user.username:  # they left: the page is no longer theirs to see
-        return RedirectResponse(f"/project/{result.project}/", status_code=303)
+        return redirect(f"/project/{result.project}/")
     return await _after(request, user, name, result,
                         f"Removed {result.username} ({result.previous}).")

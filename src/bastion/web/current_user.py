@@ -140,21 +140,24 @@ async def require_fresh(request: Request) -> User:
     return user
 
 
+def audit(request: Request, tag: str, *, user_id: int | None, **details: Any) -> None:
+    """Add an audit event about this request (its client, now) to the request's session."""
+    from bastion.audit.events import record
+    from bastion.web.client_ip import request_context
+
+    record(
+        db_of(request), tag=tag, when=services_of(request).clock.now(),
+        context=request_context(request), user_id=user_id, **details,
+    )
+
+
 async def finish_sign_in(request: Request, user: User, method: str) -> WebSession:
     """Password (and second factor) accepted: a new full, fresh session and an audit event.
 
     Also what a WebAuthn sign-in route calls once the assertion verified.
     """
-    from bastion.audit.events import record
-    from bastion.web.client_ip import request_context
-
-    services = services_of(request)
-    now = services.clock.now()
-    user.last_login = now
-    record(
-        db_of(request), tag="login:success", when=now, context=request_context(request),
-        user_id=user.id, method=method,
-    )
+    user.last_login = services_of(request).clock.now()
+    audit(request, "login:success", user_id=user.id, method=method)
     return await start_session(request, user, SessionState.FULL, fresh=True)
 
 

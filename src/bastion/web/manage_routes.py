@@ -9,23 +9,20 @@ restoring need a fresh confirmation, and deleting needs the project's name typed
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Form
+from fastapi import APIRouter, Depends
 from packaging.utils import canonicalize_name
 from sqlalchemy import select
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from bastion.accounts.auth import Principal
 from bastion.accounts.models import User
-from bastion.audit.queries import (
-    check_can_view_project_history,
-    page_number,
-    project_history,
-)
+from bastion.audit.queries import check_can_view_project_history, project_history
 from bastion.clock import today
 from bastion.critical.models import CriticalProject
+from bastion.db.paging import page_number
 from bastion.errors import BadRequest, Forbidden, NotFound
 from bastion.packaging.changes import live_project, live_release
 from bastion.packaging.deletion import (
@@ -41,35 +38,18 @@ from bastion.packaging.permissions import role_of
 from bastion.packaging.queries import version_key
 from bastion.packaging.restore import restore_file, restore_project, restore_release
 from bastion.packaging.yank import unyank_release, yank_release
+from bastion.web.account_routes import CSRF, Text, page, redirect
 from bastion.web.client_ip import request_context
-from bastion.web.csrf import csrf_input, verify_csrf
 from bastion.web.current_user import (
     db_of,
-    optional_user,
     release_writes,
     require_fresh,
     require_user,
     services_of,
 )
 from bastion.web.session_route import SessionRoute
-from bastion.web.templating import render
 
 router = APIRouter(route_class=SessionRoute, include_in_schema=False)
-
-Text = Annotated[str, Form()]
-CSRF = [Depends(verify_csrf)]
-
-
-async def _page(request: Request, template: str, context: dict[str, Any],
-                status_code: int = 200) -> Response:
-    ctx = {"csrf": await csrf_input(request), "nav_user": await optional_user(request),
-           **context}
-    return render(request, template, ctx, status_code=status_code)
-
-
-def _see_other(url: str) -> Response:
-    return RedirectResponse(url, status_code=303)
-
 
 def _manage_url(name: str) -> str:
     return f"/manage/project/{name}/"
@@ -113,7 +93,7 @@ async def manage_project(request: Request, name: str,
                          user: User = Depends(require_user)) -> Response:
     ctx = await _manage_context(request, user, name)
     ctx["releases"] = await _release_rows(request, ctx["project"])
-    return await _page(request, "manage/project.html", ctx)
+    return await page(request, "manage/project.html", ctx)
 
 
 @router.get("/manage/project/{name}/release/{version}/")
@@ -125,7 +105,7 @@ async def manage_release(request: Request, name: str, version: str,
         select(File).where(File.release_id == release.id, File.deleted_at.is_(None))
         .order_by(File.filename)
     )
-    return await _page(request, "manage/release.html",
+    return await page(request, "manage/release.html",
                        {**ctx, "release": release, "files": list(files)})
 
 
@@ -135,7 +115,7 @@ async def yank(request: Request, name: str, version: str, reason: Text = "",
     await release_writes(request)
     await yank_release(services_of(request), name, version, by=Principal(user=user),
                        reason=reason, context=request_context(request))
-    return _see_other(_manage_url(canonicalize_name(name)))
+    return redirect(_manage_url(canonicalize_name(name)))
 
 
 @router.post("/manage/project/{name}/release/{version}/unyank/", dependencies=CSRF)
@@ -144,7 +124,7 @@ async def unyank(request: Request, name: str, version: str,
     await release_writes(request)
     await unyank_release(services_of(request), name, version, by=Principal(user=user),
                          context=request_context(request))
-    return _see_other(_manage_url(canonicalize_name(name)))
+    return redirect(_manage_url(canonicalize_name(name)))
 
 
 # -- Deleting: a confirmation page (impact, type the name), then the POST. ----------------
@@ -163,7 +143,7 @@ async def _confirm_page(request: Request, user: User, name: str, *, kind: str,
     impact = await deletion_impact(db_of(request), project.normalized_name,
                                    today(services_of(request).clock),
                                    version if kind == "release" else None)
-    return await _page(request, "manage/delete.html", {
+    return await page(request, "manage/delete.html", {
         **ctx, "kind": kind, "version": version, "filename": filename, "impact": impact,
         "error": error, "action": request.url.path,
     }, status_code=status_code)
@@ -183,7 +163,7 @@ async def _do_delete(request: Request, user: User, name: str, confirm_name: str,
     by, context = Principal(user=user), request_context(request)
     if kind == "project":
         await delete_project(services, name, by=by, reason=reason, context=context)
-        return await _page(request, "manage/deleted.html", {
+        return await page(request, "manage/deleted.html", {
             "what": f"Project {project.name}", "days": services.settings.deletion_retention_days,
             "back": "/"})
     if kind == "release":
@@ -192,7 +172,7 @@ async def _do_delete(request: Request, user: User, name: str, confirm_name: str,
     else:
         assert filename is not None
         await delete_file(services, filename, by=by, reason=reason, context=context)
-    return _see_other(_manage_url(project.normalized_name))
+    return redirect(_manage_url(project.normalized_name))
 
 
 @router.get("/manage/project/{name}/delete/")
@@ -260,7 +240,7 @@ async def deleted_list(request: Request, user: User = Depends(require_user)) -> 
         .join(Project, Release.project_id == Project.id)
         .where(File.deleted_at.is_not(None)).order_by(File.deleted_at.desc())
     )).all()
-    return await _page(request, "manage/deleted_list.html", {
+    return await page(request, "manage/deleted_list.html", {
         "projects": projects, "releases": releases, "files": files,
         "days": services_of(request).settings.deletion_retention_days,
     })
@@ -280,7 +260,7 @@ async def restore(request: Request, kind: Text = "", name: Text = "", version: T
         await restore_file(services, filename, by=by, context=context)
     else:
         raise BadRequest("Choose what to restore: a project, a release or a file.")
-    return _see_other("/admin/deleted/")
+    return redirect("/admin/deleted/")
 
 
 # -- Security history of a project. ----------------------------------------------------
@@ -305,7 +285,7 @@ async def history_page(request: Request, name: str,
     display, history = await _history(request, user, name)
     if request.query_params.get("format") == "json":
         return JSONResponse({"project": canonicalize_name(name), **history.to_json()})
-    return await _page(request, "manage/history.html", {
+    return await page(request, "manage/history.html", {
         "name": display, "normalized_name": canonicalize_name(name), "history": history})
 
 

@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 
 from bastion.clock import today
 from bastion.critical.policy import is_critical
-from bastion.errors import BadRequest
+from bastion.db.paging import page_number
 from bastion.packaging import queries
 from bastion.services import Services
 from bastion.stats.queries import download_summary
@@ -26,21 +26,9 @@ from bastion.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-MAX_PAGE = 10_000
-
-
 def _services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
-
-
-def page_number(raw: str | None) -> int:
-    """The ``page`` query parameter as a number from 1 to MAX_PAGE."""
-    if raw is None or raw == "":
-        return 1
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
-        raise BadRequest(f"The page number must be a whole number from 1 to {MAX_PAGE}.")
-    return int(raw)
 
 
 def project_url(name: str, version: str | None = None) -> str:

@@ -7,18 +7,16 @@ checking a TOTP or recovery code. The attempt functions run their own transactio
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bastion.accounts.mail import send_or_log
 from bastion.accounts.models import User
 from bastion.accounts.twofactor import recovery, status, totp
 from bastion.audit.events import RequestContext
 from bastion.services import Services
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -62,10 +60,10 @@ async def check_recovery_code(
         f"{used.codes_left} recovery codes are left.\n\n"
         "If this was not you, change your password and generate new recovery codes now.\n"
     )
-    try:
-        await services.mailer.send(used.email, "A recovery code was used", body)
-    except OSError:
-        log.exception("could not send the recovery-code notice to user %s", used.user_id)
+    await send_or_log(
+        services.mailer, used.email, "A recovery code was used", body,
+        what="the recovery-code notice", user_id=used.user_id,
+    )
 
 
 RECOVERY_SHAPE = re.compile(r"^[0-9a-fA-F\s\-]{16,}$")

@@ -18,8 +18,9 @@ from bastion.accounts.tokens import (
     normalise_scope,
     revoke_token,
 )
-from bastion.audit.queries import page_number, user_history
+from bastion.audit.queries import user_history
 from bastion.critical.gate import Action
+from bastion.db.paging import page_number
 from bastion.errors import BadRequest, BastionError
 from bastion.packaging.permissions import mandate
 from bastion.web.account_routes import CSRF, page, redirect
@@ -94,13 +95,19 @@ async def revoke(request: Request, token_id: int, user: User = Depends(require_u
 @router.get("/security-history/")
 async def security_history(request: Request, user: User = Depends(require_user)) -> Response:
     """The user's audit events, newest first; ``?format=json`` for the JSON export."""
+    return await history_response(request, user, own=True)
+
+
+async def history_response(request: Request, subject: User, *, own: bool) -> Response:
+    """A page of ``subject``'s audit events, or ``?format=json`` for the export; ``own``
+    when users see their own (else the page names whose history it is)."""
     history = await user_history(
-        db_of(request), user.id, page=page_number(request.query_params.get("page")),
+        db_of(request), subject.id, page=page_number(request.query_params.get("page")),
         per_page=services_of(request).settings.security_history_page_size,
     )
     if request.query_params.get("format") == "json":
-        return JSONResponse({"username": user.username, **history.to_json()})
+        return JSONResponse({"username": subject.username, **history.to_json()})
     return await page(request, "account/security_history.html", {
         "events": history.events, "page": history.page, "pages": history.pages,
-        "total": history.total, "subject": None,
+        "total": history.total, "subject": None if own else subject.username,
     })

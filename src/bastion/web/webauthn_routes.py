@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -23,12 +24,12 @@ from starlette.responses import JSONResponse, Response
 from bastion.accounts.models import User
 from bastion.accounts.passwords import verify_password
 from bastion.accounts.twofactor import webauthn
-from bastion.audit.events import record
 from bastion.errors import BadRequest, BastionError, Forbidden, PayloadTooLarge, Unauthorized
 from bastion.web.account_routes import page
 from bastion.web.client_ip import request_context
 from bastion.web.csrf import FAILURE
 from bastion.web.current_user import (
+    audit,
     confirm_fresh,
     db_of,
     finish_sign_in,
@@ -103,6 +104,21 @@ def _error(exc: BastionError) -> JSONResponse:
     return JSONResponse({"message": exc.message}, status_code=exc.status_code)
 
 
+OptionsMaker = Callable[..., Awaitable[dict[str, Any]]]
+
+
+async def _options(request: Request, user: User, make: OptionsMaker) -> Response:
+    """The options JSON from ``webauthn.registration_options`` or ``authentication_options``
+    (a challenge bound to this browser's session), or the error as JSON."""
+    try:
+        options = await make(
+            db_of(request), services_of(request), user, session_key=await _session_key(request)
+        )
+    except BastionError as exc:
+        return _error(exc)
+    return JSONResponse(options)
+
+
 # ---------------------------------------------------------------- registering a key
 
 
@@ -110,13 +126,7 @@ def _error(exc: BastionError) -> JSONResponse:
 async def registration_options(
     request: Request, user: User = Depends(fresh_then(ADD_PAGE))
 ) -> Response:
-    try:
-        options = await webauthn.registration_options(
-            db_of(request), services_of(request), user, session_key=await _session_key(request)
-        )
-    except BastionError as exc:
-        return _error(exc)
-    return JSONResponse(options)
+    return await _options(request, user, webauthn.registration_options)
 
 
 @router.post("/two-factor/keys/verify/", dependencies=CSRF_JSON)
@@ -157,13 +167,7 @@ async def login_page(
 
 @router.post("/login/two-factor/webauthn/options/", dependencies=CSRF_JSON)
 async def login_options(request: Request, user: User = Depends(require_pending)) -> Response:
-    try:
-        options = await webauthn.authentication_options(
-            db_of(request), services_of(request), user, session_key=await _session_key(request)
-        )
-    except BastionError as exc:
-        return _error(exc)
-    return JSONResponse(options)
+    return await _options(request, user, webauthn.authentication_options)
 
 
 @router.post("/login/two-factor/webauthn/verify/", dependencies=CSRF_JSON)
@@ -198,13 +202,7 @@ async def reauth_page(
 async def reauth_options(
     request: Request, user: User = Depends(fresh_then(REAUTH_PAGE, require_user))
 ) -> Response:
-    try:
-        options = await webauthn.authentication_options(
-            db_of(request), services_of(request), user, session_key=await _session_key(request)
-        )
-    except BastionError as exc:
-        return _error(exc)
-    return JSONResponse(options)
+    return await _options(request, user, webauthn.authentication_options)
 
 
 @router.post("/reauth/webauthn/verify/", dependencies=CSRF_JSON)
@@ -212,9 +210,6 @@ async def reauth_verify(
     request: Request, user: User = Depends(fresh_then(REAUTH_PAGE, require_user))
 ) -> Response:
     """Password and security key: the session counts as freshly confirmed."""
-    services = services_of(request)
-    db = db_of(request)
-    context = request_context(request)
     key = await _session_key(request)
     try:
         data = await _body(request)
@@ -222,16 +217,16 @@ async def reauth_verify(
             _credential(data), _text(data, "password"), _text(data, "next")
         )
         if not await anyio.to_thread.run_sync(verify_password, user.password_hash, password):
-            record(db, tag="reauth:failure", when=services.clock.now(), context=context,
-                   user_id=user.id, reason="wrong password", method="webauthn")
+            audit(request, "reauth:failure", user_id=user.id, reason="wrong password",
+                  method="webauthn")
             raise Unauthorized("The password is not correct.")
         await release_writes(request)
         await webauthn.verify_authentication(
-            services, user, credential, session_key=key, context=context
+            services_of(request), user, credential, session_key=key,
+            context=request_context(request),
         )
     except BastionError as exc:
         return _error(exc)
     await confirm_fresh(request)
-    record(db, tag="reauth:success", when=services.clock.now(), context=context,
-           user_id=user.id, method="webauthn")
+    audit(request, "reauth:success", user_id=user.id, method="webauthn")
     return JSONResponse({"redirect": safe_next(next_url)})
