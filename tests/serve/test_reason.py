@@ -20,8 +20,15 @@ async def _app(scope: Scope, receive: Receive, send: Send) -> None:
         return
     name, value = reason_header("File already exists ('x-1.0.tar.gz').\r\nInjected: yes")
     headers = [(b"content-type", b"text/plain")]
+    if scope["path"] == "/stream":
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        for part in (b"one ", b"two ", b"three"):
+            await send({"type": "http.response.body", "body": part, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+        return
     if scope["path"] == "/reason":
         headers.append((name.encode(), value.encode("latin-1")))
+    headers.append((b"content-length", b"4"))
     await send({"type": "http.response.start", "status": 400, "headers": headers})
     await send({"type": "http.response.body", "body": b"body"})
 
@@ -53,3 +60,19 @@ def test_custom_reason_in_status_line(server_url: str) -> None:
         # The connection stays usable: the next response has the standard phrase.
         plain = client.get(f"{server_url}/plain")
         assert plain.reason_phrase == "Bad Request"
+
+
+def test_head_and_streamed_responses_are_whole(server_url: str) -> None:
+    """The head goes out with the first body write; HEAD and streaming still work."""
+    with httpx.Client() as client:
+        head = client.head(f"{server_url}/reason")
+        assert head.status_code == 400 and head.headers["content-length"] == "4"
+        assert head.content == b""
+        streamed = client.get(f"{server_url}/stream")
+        assert streamed.status_code == 200 and streamed.content == b"one two three"
+        closing = client.get(f"{server_url}/reason", headers={"Connection": "close"})
+        assert closing.content == b"body"
+    with httpx.Client() as client:
+        closing_head = client.head(f"{server_url}/plain", headers={"Connection": "close"})
+        assert closing_head.status_code == 400
+        assert closing_head.headers["content-length"] == "4"
