@@ -42,7 +42,7 @@ test-postgresql: dev-install postgres
 test: dev-install postgres chromium lint test-sqlite test-postgresql
 
 bench: dev-install
-	$(BIN)/python benchmarks/simple_api.py
+	$(BIN)/python benchmarks/simple_api.py --workers 2
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
