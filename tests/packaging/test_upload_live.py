@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import PASSWORD, LiveServer
+from bastion.config import Settings
+from bastion.services import Services
+from tests.conftest import PASSWORD, LiveServer, free_port, run_live_server
+from tests.e2e.clients import run_twine
 from tests.packaging.conftest import form_for
 from tests.packaging.dists import make_sdist, make_wheel
 
@@ -84,3 +89,40 @@ async def test_twine_prints_our_refusal(
     assert "Invalid or non-existent authentication information" in " ".join(
         (wrong.stdout + wrong.stderr).split()
     )
+
+
+SMALL_LIMIT = 64 * 1024
+
+
+@pytest.fixture
+def small_limit_server(settings, clock, services) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
+    """A live server whose upload limit is 64 KiB (``services`` makes the schema)."""
+    port = free_port()
+    server_settings = settings.model_copy(
+        update={"base_url": f"http://127.0.0.1:{port}", "max_upload_size": SMALL_LIMIT}
+    )
+    with run_live_server(server_settings, clock, port) as server:
+        yield server
+
+
+@pytest.mark.usefixtures("alice")
+@pytest.mark.parametrize("size", [1024 * 1024, 4 * 1024 * 1024], ids=["streamed", "declared"])
+async def test_twine_gets_the_413_for_a_file_over_the_limit(
+    small_limit_server: LiveServer, services: Services, settings: Settings,
+    tmp_path: Path, size: int,
+    assert_nothing_stored,  # type: ignore[no-untyped-def]
+) -> None:
+    """1 MiB passes the limit while streaming; 4 MiB is refused on its Content-Length.
+    Either way twine reads our 413 and message, not a reset connection."""
+    wheel = make_wheel(tmp_path, "demo", "1.0", extra_files={"demo/blob.bin": os.urandom(size)})
+    result = await asyncio.to_thread(
+        run_twine, wheel, upload_url=small_limit_server.upload_url, username="alice",
+        password=PASSWORD, home=tmp_path,
+    )
+    output = " ".join(result.output.split())
+    assert result.returncode != 0, output
+    assert "413" in output, output
+    assert "File too large. The limit for an upload is 0.0625 MB (65536 bytes)." in output, output
+    assert "reset" not in output.lower() and "aborted" not in output.lower(), output
+    await assert_nothing_stored()
+    assert list((settings.data_dir / "tmp").glob("upload-*")) == []

@@ -1,5 +1,5 @@
 """``bastion project yank|unyank|add-role|remove-role`` and
-``bastion admin delete|restore|purge``: operator tools.
+``bastion admin delete|restore|purge|purge-sessions``: operator tools.
 
 They act as an operator (someone with shell access to the index): no account, no 2FA
 gate, every action audited with ``by = operator:cli``. Deleting needs a reason.
@@ -19,7 +19,9 @@ project_app = typer.Typer(
     help="A project's releases (yank, un-yank) and collaborators (add-role, remove-role).",
     no_args_is_help=True,
 )
-admin_app = typer.Typer(help="Administration: delete, restore, purge.", no_args_is_help=True)
+admin_app = typer.Typer(
+    help="Administration: delete, restore, purge, purge-sessions.", no_args_is_help=True
+)
 delete_app = typer.Typer(
     help="Delete a project, a release or a file (soft: restorable until purged).",
     no_args_is_help=True,
@@ -178,5 +180,18 @@ def purge_cmd(
             typer.echo(f"{verb} {item.describe()}")
         typer.echo(f"{len(items)} tombstone(s) {verb}"
                    f" (retention {services.settings.deletion_retention_days} days)")
+
+    _run(work)
+
+
+@admin_app.command("purge-sessions")
+def purge_sessions_cmd() -> None:
+    """Delete expired web sessions (idle or past their absolute lifetime)."""
+    from bastion.accounts.sessions import purge_expired
+
+    async def work(services: Services) -> None:
+        async with services.db.transaction() as session:
+            removed = await purge_expired(session, services.clock, services.settings)
+        typer.echo(f"{removed} expired web session(s) removed")
 
     _run(work)

@@ -11,13 +11,19 @@ import pytest
 from sqlalchemy import select
 
 from bastion.accounts.models import User
-from bastion.accounts.twofactor import ClockSkew, CodeAlreadyUsed, FactorRejected, totp
+from bastion.accounts.twofactor import (
+    AuthenticatorKeyChanged,
+    ClockSkew,
+    CodeAlreadyUsed,
+    FactorRejected,
+    totp,
+)
 from bastion.accounts.twofactor.crypto import SecretUnreadable, decrypt_secret
 from bastion.accounts.twofactor.models import TOTPEnrollment
 from bastion.accounts.twofactor.status import factor_summary, has_two_factor
 from bastion.audit.events import RequestContext
 from bastion.clock import MovableClock
-from bastion.errors import BadRequest, Conflict, NotFound
+from bastion.errors import BadRequest, BastionError, Conflict, NotFound
 from bastion.services import Services
 from tests.accounts.twofactor.conftest import audit_tags, full_width, wrong_code
 
@@ -289,3 +295,42 @@ async def test_disable(services: Services, alice: User, clock: MovableClock) -> 
     assert "2fa:totp:removed" in await audit_tags(services, alice.id)
     # Re-enrolling at once works: old used steps went with the old secret.
     await enrol(services, alice, clock, pyotp.random_base32())
+
+
+async def test_changed_key_is_a_clear_error_logged_for_operators(
+    services: Services, alice: User, clock: MovableClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = pyotp.random_base32()
+    await enrol(services, alice, clock, secret)
+    clock.advance(timedelta(seconds=60))
+    services.settings.totp_encryption_key = "a-new-key-after-rotation"
+    code = totp.code_at(secret, totp.time_step(clock.now()))
+    with (
+        caplog.at_level("ERROR", logger="bastion.accounts.twofactor.totp"),
+        pytest.raises(AuthenticatorKeyChanged) as raised,
+    ):
+        await totp.verify(services, alice, code)
+    assert raised.value.status_code == 503
+    assert "server's encryption key was changed" in raised.value.message
+    assert "security key or a recovery code" in raised.value.message
+    assert "ask an administrator" in raised.value.message
+    assert isinstance(raised.value, BastionError)
+    assert any(
+        r.levelname == "ERROR" and "alice" in r.getMessage() and "totp_encryption_key"
+        in r.getMessage() for r in caplog.records
+    ), caplog.text
+    # Not a failed attempt: the user did nothing wrong, the lockout counter is untouched.
+    assert "2fa:failure" not in await audit_tags(services, alice.id)
+
+
+async def test_changed_key_during_setup_says_start_again(
+    services: Services, alice: User, clock: MovableClock
+) -> None:
+    secret = pyotp.random_base32()
+    async with services.db.transaction() as session:
+        await totp.begin_enrollment(session, services, alice, secret=secret)
+    services.settings.secret_key = "rotated-secret-key"
+    with pytest.raises(AuthenticatorKeyChanged, match="Start setting up the authenticator app"):
+        await totp.confirm_enrollment(
+            services, alice, totp.code_at(secret, totp.time_step(clock.now()))
+        )

@@ -17,7 +17,7 @@ subclasses; malformed input raises ``BadRequest`` (400); too many failures raise
 
 from __future__ import annotations
 
-from bastion.errors import Unauthorized
+from bastion.errors import BastionError, Unauthorized
 
 
 class FactorRejected(Unauthorized):
@@ -46,3 +46,19 @@ class ClockSkew(FactorRejected):
 
 class PossibleClonedKey(FactorRejected):
     """A security key whose signature counter did not move forward."""
+
+
+class AuthenticatorKeyChanged(BastionError):
+    """The stored TOTP secret does not decrypt: the server's encryption key was changed
+    (``secret_key`` or ``totp_encryption_key``). Not the user's fault; an operator's to fix."""
+
+    status_code = 503
+    SIGN_IN = (
+        "Your authenticator app can't be checked right now because the server's encryption "
+        "key was changed. Use a security key or a recovery code instead, or ask an "
+        "administrator for help."
+    )
+    SETUP = (
+        "Your authenticator app setup can't be finished because the server's encryption key "
+        "was changed. Start setting up the authenticator app again."
+    )

@@ -10,6 +10,7 @@ on the time step, never the typed string: each used step is a row with a unique
 from __future__ import annotations
 
 import hmac
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -23,8 +24,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.accounts.models import User
-from bastion.accounts.twofactor import ClockSkew, CodeAlreadyUsed, FactorRejected, ratelimit
-from bastion.accounts.twofactor.crypto import decrypt_secret, encrypt_secret
+from bastion.accounts.twofactor import (
+    AuthenticatorKeyChanged,
+    ClockSkew,
+    CodeAlreadyUsed,
+    FactorRejected,
+    ratelimit,
+)
+from bastion.accounts.twofactor.crypto import SecretUnreadable, decrypt_secret, encrypt_secret
 from bastion.accounts.twofactor.models import TOTPEnrollment, TOTPUsedStep
 from bastion.accounts.twofactor.recovery import issue_codes
 from bastion.accounts.twofactor.status import (
@@ -38,6 +45,8 @@ from bastion.errors import BadRequest, Conflict, NotFound
 
 if TYPE_CHECKING:
     from bastion.services import Services
+
+log = logging.getLogger(__name__)
 
 STEP_SECONDS = 30
 DIGITS = 6
@@ -138,6 +147,23 @@ async def begin_enrollment(
     return TOTPEnrollmentStart(secret=secret, uri=uri, qr_svg=qr_svg)
 
 
+def _read_secret(
+    services: Services, user: User, enrolment: TOTPEnrollment, *, confirming: bool
+) -> str:
+    """The plain secret, or log for operators and raise :class:`AuthenticatorKeyChanged`."""
+    try:
+        return decrypt_secret(services.settings, user.id, enrolment.secret_encrypted)
+    except SecretUnreadable as exc:
+        log.error(
+            "The TOTP secret of user %s (id %d) does not decrypt (%s): secret_key or "
+            "totp_encryption_key was changed since it was stored. Restore the old key, or "
+            "the user must sign in with a security key or recovery code and set the app up "
+            "again.", user.username, user.id, exc,
+        )
+        message = AuthenticatorKeyChanged.SETUP if confirming else AuthenticatorKeyChanged.SIGN_IN
+        raise AuthenticatorKeyChanged(message) from exc
+
+
 async def _check_code(
     services: Services, user: User, code: str, *, context: RequestContext | None, confirming: bool
 ) -> tuple[int, str]:
@@ -151,7 +177,7 @@ async def _check_code(
         if confirming:
             raise BadRequest("Start setting up an authenticator app first.")
         raise BadRequest("This account has no authenticator app set up.")
-    secret = decrypt_secret(services.settings, user.id, enrolment.secret_encrypted)
+    secret = _read_secret(services, user, enrolment, confirming=confirming)
     normalized = normalize_code(code)
     current = time_step(services.clock.now())
     settings = services.settings
@@ -230,7 +256,8 @@ async def verify(
 ) -> int:
     """Accept a sign-in code (own transactions); returns the time step it was for.
 
-    Raises TooManyRequests over the limits, ClockSkew, CodeAlreadyUsed or FactorRejected.
+    Raises TooManyRequests over the limits, ClockSkew, CodeAlreadyUsed, FactorRejected, or
+    AuthenticatorKeyChanged when the stored secret no longer decrypts.
     """
     await ratelimit.guard(services, user_id=user.id, context=context)
     step, _secret = await _check_code(services, user, code, context=context, confirming=False)
