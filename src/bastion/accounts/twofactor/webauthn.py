@@ -17,6 +17,8 @@ import ipaddress
 import json
 import os
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -246,28 +248,32 @@ async def registration_options(
     return result
 
 
-def _parse_registration(credential: CredentialJSON) -> tuple[RegistrationCredential, bytes]:
-    """The parsed credential and the challenge it answers; BadRequest if malformed."""
+@contextmanager
+def _readable_response() -> Iterator[None]:
+    """Turn any parse failure of a browser's credential into a 400, never a 500."""
     try:
-        parsed = parse_registration_credential_json(credential)
-        client_data = parse_client_data_json(parsed.response.client_data_json)
-        parse_attestation_object(parsed.response.attestation_object)
+        yield
     except Exception as exc:
         raise BadRequest(
             "The security key's response could not be read (malformed JSON, base64 or CBOR)."
         ) from exc
+
+
+def _parse_registration(credential: CredentialJSON) -> tuple[RegistrationCredential, bytes]:
+    """The parsed credential and the challenge it answers; BadRequest if malformed."""
+    with _readable_response():
+        parsed = parse_registration_credential_json(credential)
+        client_data = parse_client_data_json(parsed.response.client_data_json)
+        parse_attestation_object(parsed.response.attestation_object)
     return parsed, client_data.challenge
 
 
 def _parse_authentication(credential: CredentialJSON) -> tuple[AuthenticationCredential, bytes]:
-    try:
+    """The parsed assertion and the challenge it answers; BadRequest if malformed."""
+    with _readable_response():
         parsed = parse_authentication_credential_json(credential)
         client_data = parse_client_data_json(parsed.response.client_data_json)
         parse_authenticator_data(parsed.response.authenticator_data)
-    except Exception as exc:
-        raise BadRequest(
-            "The security key's response could not be read (malformed JSON, base64 or CBOR)."
-        ) from exc
     return parsed, client_data.challenge
 
 
