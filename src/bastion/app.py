@@ -1,48 +1,51 @@
 """create_app(settings) -> the ASGI app: a fast read path beside the full web app.
 
-``/simple/`` and ``/files/`` are served by a bare Starlette router with no
-middleware (no sessions, CSRF or templates per request); everything else goes to
-the FastAPI app with its error handlers and pages.
+``/simple/`` and ``/files/`` go straight to bare ASGI apps after one prefix check,
+with no middleware (no sessions, CSRF or templates per request); everything else
+goes to the FastAPI app with its error handlers and pages.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from starlette.routing import Router
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from bastion.config import Settings
 from bastion.services import Services, build_services
+from bastion.simple.routes import PrefixRoute
 from bastion.web.errors import install_error_handlers
 from bastion.web.security_headers import SecurityHeadersMiddleware
 
-FAST_PREFIXES = ("/simple", "/files")
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 
 
 class Bastion:
     """The ASGI entry point: routes the read path around the web app's machinery."""
 
-    def __init__(self, services: Services, web: FastAPI, fast: Router) -> None:
+    def __init__(
+        self, services: Services, web: FastAPI, fast_routes: Sequence[PrefixRoute]
+    ) -> None:
         self.services = services
         self.web = web
-        self.fast = fast
+        self.fast_routes = tuple(fast_routes)
         from bastion.metrics.prometheus import fast_path_counter
 
         self.fast_requests = fast_path_counter(services)  # one integer increment per request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(FAST_PREFIXES):
-            scope["app"] = self.web
-            self.fast_requests.count += 1
-            await self.fast(scope, receive, send)
-        else:
-            await self.web(scope, receive, send)
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            for route in self.fast_routes:
+                if path.startswith(route.prefix):
+                    self.fast_requests.count += 1
+                    await route.app(scope, receive, send)
+                    return
+        await self.web(scope, receive, send)
 
 
 def _lifespan(services: Services):  # type: ignore[no-untyped-def]
@@ -103,8 +106,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     web.include_router(giveaway_router)
     web.include_router(metrics_router)
     web.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    fast = Router(routes=simple_routes(services))
-    return Bastion(services, web, fast)
+    return Bastion(services, web, simple_routes(services))
 
 
 def app_from_env() -> Bastion:

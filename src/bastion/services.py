@@ -26,14 +26,11 @@ class Services:
     db: Database
     store: FileStore
     clock: Clock
+    # Downloads are counted per UTC day of this instance's clock (movable in tests).
+    downloads: DownloadCounter
     pages: PageCache = field(default_factory=PageCache)
-    downloads: DownloadCounter = field(default_factory=DownloadCounter)
     # Per-process state other domains hang here (page caches, counters).
     extras: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        # Downloads are counted per UTC day of this instance's clock (movable in tests).
-        self.downloads.clock = self.clock
 
     @cached_property
     def mailer(self) -> Mailer:
@@ -74,6 +71,7 @@ def ensure_secret_key(settings: Settings) -> str:
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
+    clock = clock or SystemClock()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ensure_secret_key(settings)
     passwords.configure(
@@ -85,5 +83,6 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         settings=settings,
         db=Database(settings.resolved_database_url),
         store=make_store(settings),
-        clock=clock or SystemClock(),
+        clock=clock,
+        downloads=DownloadCounter(clock),
     )

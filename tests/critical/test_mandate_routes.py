@@ -282,7 +282,7 @@ def app_routes(app: Bastion) -> tuple[set[tuple[str, str]], set[str]]:
     """(every (method, path) of a state-changing route; prefixes of routes without methods)."""
     changing: set[tuple[str, str]] = set()
     methodless: set[str] = set()
-    for route in [*iter_route_contexts(app.web.routes), *app.fast.routes]:
+    for route in [*iter_route_contexts(app.web.routes), *app.fast_routes]:
         path = getattr(route, "path", None) or getattr(route, "prefix", None)
         assert path, f"a route with neither path nor prefix: {route!r}"
         methods = getattr(route, "methods", None)
