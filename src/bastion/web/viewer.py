@@ -25,7 +25,8 @@ from bastion.accounts.models import User
 from bastion.accounts.session_models import WebSession
 from bastion.accounts.sessions import COOKIE_NAME, SessionState, hash_session_id, is_expired
 from bastion.clock import today
-from bastion.critical.mandate_notice import TWO_FACTOR_PATH, affected_projects, requirement
+from bastion.critical.gate import user_has_two_factor
+from bastion.critical.mandate_notice import TWO_FACTOR_PATH, requirement
 from bastion.critical.policy import critical_projects_of
 
 if TYPE_CHECKING:
@@ -76,10 +77,8 @@ async def load_viewer(
         return None
     critical = await critical_projects_of(session, user.id)
     banners = []
-    if critical:
-        uncovered = await affected_projects(session, user.id)
-        if uncovered:
-            banners.append(mandate_banner(uncovered, services))
+    if critical and not await user_has_two_factor(session, user.id):
+        banners.append(mandate_banner(critical, services))
     return Viewer(
         user_id=user.id, username=user.username, is_admin=user.is_admin,
         csrf_token=row.csrf_secret, critical_projects=critical, banners=banners,
