@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     max_archive_members: int = 20_000
     max_uncompressed_size: int = 1024 * MB
     max_compression_ratio: int = 200
+    max_form_parts: int = Field(default=2_000, ge=1)  # multipart parts per upload request
     allow_password_upload: bool = True
 
     # Accounts and sessions.

@@ -39,7 +39,7 @@ async def test_fields_are_lists_and_the_file_is_hashed_on_disk(tmp_path: Path) -
         [("name", "demo"), ("classifiers", "A :: B"), ("classifiers", "C :: D")], content
     )
     async with receive_form(ctype, chunks(body), max_file_size=100_000,
-                            max_fields_size=10_000, tmp_dir=tmp_path) as form:
+                            max_fields_size=10_000, max_parts=100, tmp_dir=tmp_path) as form:
         assert form.get("name") == "demo"
         assert form.getlist("classifiers") == ["A :: B", "C :: D"]
         assert form.file is not None
@@ -57,7 +57,7 @@ async def test_file_over_the_limit_stops_with_413_and_leaves_no_temp_file(tmp_pa
     ctype, body = encode([("name", "demo")], b"x" * 5000)
     with pytest.raises(PayloadTooLarge, match="File too large"):
         async with receive_form(ctype, chunks(body, 512), max_file_size=1000,
-                                max_fields_size=10_000, tmp_dir=tmp_path):
+                                max_fields_size=10_000, max_parts=100, tmp_dir=tmp_path):
             pass
     assert list(tmp_path.iterdir()) == []
 
@@ -69,7 +69,8 @@ async def test_declared_length_over_the_limit_is_refused_before_reading(tmp_path
 
     with pytest.raises(PayloadTooLarge):
         async with receive_form("multipart/form-data; boundary=x", never(), max_file_size=10,
-                                max_fields_size=10, tmp_dir=tmp_path, content_length="10000000"):
+                                max_fields_size=10, max_parts=100, tmp_dir=tmp_path,
+                                content_length="10000000"):
             pass
 
 
@@ -77,7 +78,16 @@ async def test_fields_over_the_cap_are_refused(tmp_path: Path) -> None:
     ctype, body = encode([("description", "x" * 2000)], b"x")
     with pytest.raises(BadRequest, match="The form fields are too large"):
         async with receive_form(ctype, chunks(body, 100), max_file_size=1000,
-                                max_fields_size=1000, tmp_dir=tmp_path):
+                                max_fields_size=1000, max_parts=100, tmp_dir=tmp_path):
+            pass
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_too_many_parts_are_refused_with_the_configured_limit(tmp_path: Path) -> None:
+    ctype, body = encode([("classifiers", str(i)) for i in range(5)], b"x")
+    with pytest.raises(BadRequest, match=r"Too many form fields \(the limit is 3\)"):
+        async with receive_form(ctype, chunks(body, 100), max_file_size=1000,
+                                max_fields_size=10_000, max_parts=3, tmp_dir=tmp_path):
             pass
     assert list(tmp_path.iterdir()) == []
 
@@ -86,6 +96,6 @@ async def test_truncated_body_is_refused(tmp_path: Path) -> None:
     ctype, body = encode([("name", "demo")], b"x" * 100)
     with pytest.raises(BadRequest, match="ended early"):
         async with receive_form(ctype, chunks(body[:-40]), max_file_size=1000,
-                                max_fields_size=1000, tmp_dir=tmp_path):
+                                max_fields_size=1000, max_parts=100, tmp_dir=tmp_path):
             pass
     assert list(tmp_path.iterdir()) == []

@@ -168,6 +168,7 @@ async def test_each_upload_logs_one_json_line(
         ({"name": "-bad name-"}, 400, "'-bad name-' is an invalid value for Name."),
         ({"version": "one.two"}, 400, "'one.two' is an invalid value for Version."),
         ({"version": "1.0+local"}, 400, "Can't use PEP 440 local versions."),
+        ({"version": "1." + "0" * 120}, 400, "is too long: use at most 100 characters."),
         ({"filetype": "bdist_egg"}, 400, "Unsupported filetype 'bdist_egg'"),
         ({"filetype": "sdist", "pyversion": "source"}, 400,
          "The filetype 'sdist' does not match the file extension"),

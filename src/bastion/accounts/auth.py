@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 import anyio
@@ -45,6 +46,8 @@ class Principal:
     token_id: int | None = None
     # The normalised project an API token is limited to (None: user-wide or a password).
     token_project: str | None = None
+    # When the API token was created (the 2FA mandate's ``via_token``), kept from sign-in.
+    token_created: datetime | None = None
 
     @property
     def method(self) -> Literal["password", "token"]:
@@ -114,7 +117,10 @@ async def authenticate_token(
 
     async with services.db.transaction() as session:
         api_token, user = await check_token(session, services.clock, token, context=context)
-    return Principal(user=user, token_id=api_token.id, token_project=api_token.project_name)
+    return Principal(
+        user=user, token_id=api_token.id, token_project=api_token.project_name,
+        token_created=api_token.created,
+    )
 
 
 async def authenticate(

@@ -25,7 +25,6 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from bastion.errors import BadRequest, PayloadTooLarge
 
 FILE_FIELD = "content"
-MAX_PARTS = 2_000
 PARSE_BATCH = 1024 * 1024  # hand the parser ~1 MB at a time, in a worker thread
 MB = 1024 * 1024
 FORM_OVERHEAD = 256 * 1024  # multipart boundaries and part headers, beyond the field cap
@@ -76,9 +75,12 @@ def file_too_large(limit: int) -> PayloadTooLarge:
 class _Collector:
     """The parser's callbacks: routes each part to a field buffer or the temp file."""
 
-    def __init__(self, *, max_file_size: int, max_fields_size: int, tmp_dir: Path) -> None:
+    def __init__(
+        self, *, max_file_size: int, max_fields_size: int, max_parts: int, tmp_dir: Path
+    ) -> None:
         self.max_file_size = max_file_size
         self.max_fields_size = max_fields_size
+        self.max_parts = max_parts
         self.tmp_dir = tmp_dir
         self.form = UploadForm()
         self.tmp_path: Path | None = None
@@ -109,8 +111,11 @@ class _Collector:
 
     def _part_begin(self) -> None:
         self._parts += 1
-        if self._parts > MAX_PARTS:
-            raise BadRequest(f"Too many form fields (the limit is {MAX_PARTS}).")
+        if self._parts > self.max_parts:
+            raise BadRequest(
+                f"Too many form fields (the limit is {self.max_parts}): send one file per "
+                "upload, with each metadata field once (repeat only classifiers and the like)."
+            )
         self._headers = {}
         self._name = None
         self._buffer = None
@@ -165,7 +170,8 @@ class _Collector:
             self._fields_size += len(chunk)
             if self._fields_size > self.max_fields_size:
                 raise BadRequest(
-                    f"The form fields are too large (the limit is {self.max_fields_size} bytes)."
+                    f"The form fields are too large (the limit is {self.max_fields_size} "
+                    "bytes): shorten the long description or other metadata."
                 )
             self._buffer += chunk
 
@@ -214,6 +220,7 @@ async def receive_form(
     *,
     max_file_size: int,
     max_fields_size: int,
+    max_parts: int,
     tmp_dir: Path,
     content_length: str | None = None,
 ) -> AsyncIterator[UploadForm]:
@@ -226,7 +233,8 @@ async def receive_form(
     if content_length and content_length.isdigit() and int(content_length) > budget:
         raise file_too_large(max_file_size)
     collector = _Collector(
-        max_file_size=max_file_size, max_fields_size=max_fields_size, tmp_dir=tmp_dir
+        max_file_size=max_file_size, max_fields_size=max_fields_size, max_parts=max_parts,
+        tmp_dir=tmp_dir,
     )
     try:
         parser = MultipartParser(_boundary(content_type), collector.callbacks())  # type: ignore[arg-type]

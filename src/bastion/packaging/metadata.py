@@ -54,15 +54,25 @@ class CoreMetadata:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def _errors(data: bytes) -> list[str]:
+def _errors(data: bytes, raw: RawMetadata, unparsed: dict[str, list[str]]) -> list[str]:
+    """What is invalid, as ``Metadata.from_email(validate=True)`` reports it, minus the
+    tolerated. The already-parsed ``raw`` is validated; only when some field could not be
+    parsed is the email parsed again, so the library words those problems itself."""
     try:
-        Metadata.from_email(data, validate=True)
+        if unparsed:
+            Metadata.from_email(data, validate=True)
+        else:
+            Metadata.from_raw(raw, validate=True)
     except ExceptionGroup as group:
         return [
             str(exc) for exc in group.exceptions
             if not (isinstance(exc, InvalidMetadata) and _TOLERATED in str(exc))
         ]
     return []
+
+
+# The width of Release.description_content_type.
+MAX_CONTENT_TYPE_LENGTH = 255
 
 
 def _info(raw: RawMetadata) -> dict[str, Any]:
@@ -81,13 +91,18 @@ def _info(raw: RawMetadata) -> dict[str, Any]:
 
 def parse_core_metadata(data: bytes) -> CoreMetadata:
     """Parse METADATA / PKG-INFO bytes; 400 listing what is invalid."""
-    errors = _errors(data)
+    raw, unparsed = parse_email(data)
+    errors = _errors(data, raw, unparsed)
     if errors:
         raise BadRequest("Invalid distribution metadata: " + "; ".join(errors))
-    raw, _unparsed = parse_email(data)
-    meta = Metadata.from_raw(raw, validate=False)
+    content_type = raw.get("description_content_type")
+    if content_type is not None and len(content_type) > MAX_CONTENT_TYPE_LENGTH:
+        raise BadRequest(
+            "Invalid distribution metadata: Description-Content-Type is too long: use at most "
+            f"{MAX_CONTENT_TYPE_LENGTH} characters, e.g. 'text/markdown; charset=UTF-8'."
+        )
     return CoreMetadata(
-        name=meta.name,
+        name=raw["name"],
         version=str(raw["version"]),
         requires_python=raw.get("requires_python"),
         summary=raw.get("summary"),

@@ -24,6 +24,8 @@ FILETYPES: tuple[Filetype, ...] = ("sdist", "bdist_wheel")
 SDIST_SUFFIX = ".tar.gz"
 WHEEL_SUFFIX = ".whl"
 MAX_FILENAME_LENGTH = 255
+MAX_PYVERSION = 50  # the width of File.python_version
+MAX_VERSION_LENGTH = 100  # the width of Release.version
 SPEC_URL = "https://packaging.python.org/specifications/core-metadata"
 
 
@@ -54,6 +56,11 @@ def validate_version(version: str) -> Version:
             f"or numeral containing only ASCII numeric and '.', '_' and '-'. Use PEP 440 "
             f"versioning. See {SPEC_URL} for more information."
         ) from None
+    if len(version) > MAX_VERSION_LENGTH:
+        raise BadRequest(
+            f"The version '{version[:20]}...' is too long: use at most {MAX_VERSION_LENGTH} "
+            "characters."
+        )
     if parsed.local is not None:
         raise BadRequest(
             f"'{version}' is an invalid value for Version. Error: Can't use PEP 440 local "
@@ -96,7 +103,11 @@ def parse_dist_filename(filename: str) -> DistFilename:
         or any(c in filename for c in "/\\\x00")
         or filename.startswith(".")
     ):
-        raise BadRequest(f"Invalid filename '{filename}'.")
+        raise BadRequest(
+            f"Invalid filename '{filename}': send the distribution's own file name "
+            f"(at most {MAX_FILENAME_LENGTH} characters, no directory part, not starting "
+            "with '.')."
+        )
     try:
         if filename.endswith(WHEEL_SUFFIX):
             name, version, _build, _tags = parse_wheel_filename(filename)
@@ -135,8 +146,9 @@ def check_pyversion(filetype: Filetype, pyversion: str) -> str:
     """sdists say ``source``; wheels name a Python tag (``py3``, ``cp312``...)."""
     if filetype == "sdist" and pyversion != "source":
         raise BadRequest("Use 'source' as the Python version (pyversion) of an sdist.")
-    if filetype == "bdist_wheel" and (pyversion == "source" or len(pyversion) > 50):
+    if filetype == "bdist_wheel" and (pyversion == "source" or len(pyversion) > MAX_PYVERSION):
         raise BadRequest(
-            f"Use a Python tag such as 'py3' as the pyversion of a wheel, not '{pyversion}'."
+            f"Use a Python tag such as 'py3' (at most {MAX_PYVERSION} characters) as the "
+            f"pyversion of a wheel, not '{pyversion}'."
         )
     return pyversion

@@ -15,10 +15,15 @@ from bastion.errors import Forbidden
 from bastion.packaging.models import Project, Role
 from bastion.services import Services
 
+# A role and every role above it.
+_AT_LEAST: dict[str, frozenset[str]] = {
+    Role.OWNER: frozenset({Role.OWNER}),
+    Role.MAINTAINER: frozenset({Role.OWNER, Role.MAINTAINER}),
+}
 # Which roles may perform each action; anything not listed needs the Owner role.
 _ROLES_FOR: dict[Action, frozenset[str]] = {
-    Action.UPLOAD: frozenset({Role.OWNER, Role.MAINTAINER}),
-    Action.YANK: frozenset({Role.OWNER, Role.MAINTAINER}),
+    Action.UPLOAD: _AT_LEAST[Role.MAINTAINER],
+    Action.YANK: _AT_LEAST[Role.MAINTAINER],
 }
 _VERBS: dict[Action, str] = {Action.UPLOAD: "upload to"}
 
@@ -58,17 +63,10 @@ async def authorize(
     ):
         raise Forbidden(PASSWORD_UPLOAD_DISABLED)
     if project is None:
-        return await _mandate(session, services, principal, name, action)
-    allowed = _ROLES_FOR.get(action, frozenset({Role.OWNER}))
+        return [] if name is None else await mandate(session, services, principal, name, action)
+    allowed = _ROLES_FOR.get(action, _AT_LEAST[Role.OWNER])
     await _check_role(session, principal, project, allowed, _VERBS.get(action, str(action)))
-    return await _mandate(session, services, principal, project.normalized_name, action)
-
-
-# A role and every role above it.
-_AT_LEAST: dict[str, frozenset[str]] = {
-    Role.OWNER: frozenset({Role.OWNER}),
-    Role.MAINTAINER: frozenset({Role.OWNER, Role.MAINTAINER}),
-}
+    return await mandate(session, services, principal, project.normalized_name, action)
 
 
 async def require_role(
@@ -94,8 +92,14 @@ async def require_role(
 async def mandate(
     session: AsyncSession, services: Services, principal: Principal, name: str, action: Action,
 ) -> list[str]:
-    """The 2FA mandate alone: for admins, who act on projects without a role."""
-    return await _mandate(session, services, principal, name, action)
+    """The 2FA mandate alone (also for admins, who act on projects without a role), for
+    every way of authenticating: a token passes its created time as ``via_token``."""
+    via_token = principal.token_created
+    if via_token is None and principal.token_id is not None:
+        via_token = await token_created(session, principal.token_id)
+    return await check_action(
+        session, services, principal.user, name, action, via_token=via_token
+    )
 
 
 async def _check_role(
@@ -107,16 +111,3 @@ async def _check_role(
             f"The user '{principal.user.username}' isn't allowed to {verb} "
             f"project '{project.name}'."
         )
-
-
-async def _mandate(
-    session: AsyncSession, services: Services, principal: Principal, name: str | None,
-    action: Action,
-) -> list[str]:
-    """The 2FA mandate, for every way of authenticating (a token passes its created time)."""
-    if name is None:
-        return []
-    return await check_action(
-        session, services, principal.user, name, action,
-        via_token=await token_created(session, principal.token_id),
-    )

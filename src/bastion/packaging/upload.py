@@ -13,7 +13,6 @@ import hashlib
 import json
 import logging
 from dataclasses import asdict, dataclass
-from typing import Any
 
 import anyio
 from fastapi import APIRouter, Request
@@ -30,7 +29,7 @@ from bastion.packaging.form import (
     read_upload_fields,
     receive_form,
 )
-from bastion.packaging.metadata import check_matches_form, parse_core_metadata
+from bastion.packaging.metadata import CoreMetadata, check_matches_form, parse_core_metadata
 from bastion.packaging.names import (
     check_filename_matches,
     check_pyversion,
@@ -114,6 +113,7 @@ async def upload(request: Request, services: Services, log: UploadLog) -> Upload
         request.stream(),
         max_file_size=settings.max_upload_size,
         max_fields_size=2 * settings.max_metadata_size,
+        max_parts=settings.max_form_parts,
         tmp_dir=settings.data_dir / "tmp",
         content_length=request.headers.get("content-length"),
     ) as form:
@@ -151,7 +151,7 @@ async def record_upload(
     principal: Principal,
     fields: UploadFields,
     metadata_bytes: bytes,
-    meta: Any,
+    meta: CoreMetadata,
 ) -> UploadResult:
     """One transaction: permission, uniqueness, blobs (stored before commit), rows."""
     file = fields.file
