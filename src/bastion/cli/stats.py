@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from bastion.cli.runner import run_with_services
 from bastion.services import Services
 
 stats_app = typer.Typer(help="Download statistics.", no_args_is_help=True)
@@ -28,7 +29,6 @@ def stats_import(
     file: Annotated[Path, typer.Argument(help="CSV with a header: project,date,downloads.")],
 ) -> None:
     """Load daily download counts from a CSV export; importing the same file again is a no-op."""
-    from bastion.cli import run_with_services
     from bastion.stats import importer
 
     async def work(services: Services) -> importer.ImportResult:

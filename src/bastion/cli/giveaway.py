@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from bastion.cli.runner import err, run_with_services
 from bastion.services import Services
 
 giveaway_app = typer.Typer(help="The security-key giveaway.", no_args_is_help=True)
@@ -43,7 +44,6 @@ def create_program_command(
     ] = None,
 ) -> None:
     """Create a program and print its id (open from the start of --opens to the end of --closes)."""
-    from bastion.cli import err, run_with_services
     from bastion.giveaway.programs import create_program
 
     opens_at = _start_of(_parse_day(opens, "--opens"))
@@ -74,7 +74,6 @@ def load_codes_command(
     ],
 ) -> None:
     """Load promo codes: one a line, or a CSV with a 'code' column; duplicates are skipped."""
-    from bastion.cli import err, run_with_services
     from bastion.giveaway.codes_loader import LoadReport, load_codes
 
     try:
@@ -104,7 +103,6 @@ def report_command(
     from rich.console import Console
     from rich.table import Table
 
-    from bastion.cli import run_with_services
     from bastion.giveaway.report import ProgramReport, program_report, report_csv
 
     async def work(services: Services) -> ProgramReport:

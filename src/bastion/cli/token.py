@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from bastion.cli.runner import err, run_with_services
 from bastion.errors import NotFound
 from bastion.services import Services
 
@@ -31,7 +32,6 @@ def token_create(
     from bastion.accounts.tokens import create_token
     from bastion.accounts.users import get_user
     from bastion.audit.events import RequestContext
-    from bastion.cli import err, run_with_services
 
     async def work(services: Services) -> str:
         async with services.db.transaction() as session:
@@ -55,7 +55,6 @@ def token_revoke(
     """Revoke an API token by its id."""
     from bastion.accounts.tokens import revoke_token
     from bastion.audit.events import RequestContext
-    from bastion.cli import err, run_with_services
 
     async def work(services: Services) -> None:
         async with services.db.transaction() as session:

@@ -9,6 +9,7 @@ import typer
 from packaging.utils import canonicalize_name
 from sqlalchemy import select
 
+from bastion.cli.runner import run_with_services
 from bastion.services import Services
 
 critical_app = typer.Typer(help="Critical projects and the 2FA mandate.", no_args_is_help=True)
@@ -36,7 +37,6 @@ def critical_recompute(
     ] = False,
 ) -> None:
     """Designate the top share of projects by downloads over the window (run daily)."""
-    from bastion.cli import run_with_services
     from bastion.critical.policy import RecomputeResult
     from bastion.critical.scheduler import recompute_and_notify
 
@@ -56,7 +56,6 @@ def critical_recompute(
 @critical_app.command("list")
 def critical_list() -> None:
     """Print every critical project's normalised name, one a line, sorted."""
-    from bastion.cli import run_with_services
     from bastion.critical.models import CriticalProject
 
     async def work(services: Services) -> list[str]:
@@ -76,7 +75,6 @@ def critical_mark(
     reason: Annotated[str, typer.Option("--reason", help="Why it is critical (audited).")],
 ) -> None:
     """Mark a project critical by hand (sticky: it is never unmarked)."""
-    from bastion.cli import run_with_services
     from bastion.critical.notify import notify_critical
     from bastion.critical.policy import mark
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from bastion.cli.runner import run_with_services
 from bastion.metrics.snapshots import Snapshot
 from bastion.services import Services
 
@@ -21,7 +22,6 @@ def _pct(value: float | None) -> str:
 @metrics_app.command("snapshot")
 def metrics_snapshot() -> None:
     """Store today's (UTC) snapshot of the 2FA figures, replacing one taken earlier today."""
-    from bastion.cli import run_with_services
     from bastion.metrics.snapshots import snapshot_job
 
     async def work(services: Services) -> Snapshot:

@@ -1,0 +1,48 @@
+"""What every command shares: building the services and turning domain errors into exit 1."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+
+from bastion.config import Settings
+from bastion.errors import BastionError
+from bastion.packaging.changes import Operator
+from bastion.services import Services, build_services
+
+T = TypeVar("T")
+
+err = Console(stderr=True)
+
+OPERATOR = Operator("cli")
+Reason = Annotated[str, typer.Option("--reason", help="Why (audited; shown to users).")]
+
+
+def run_with_services(work: Callable[[Services], Awaitable[T]]) -> T:
+    """Build services from the environment, run ``work``, close; errors become exit 1."""
+
+    async def main() -> T:
+        services = build_services(Settings())
+        try:
+            return await work(services)
+        finally:
+            await services.close()
+
+    try:
+        return asyncio.run(main())
+    except BastionError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+
+
+def act(action: Callable[[Services], Awaitable[T]], say: Callable[[Services, T], str]) -> None:
+    """Run one service call as the operator and print one line about what it did."""
+
+    async def work(services: Services) -> None:
+        typer.echo(say(services, await action(services)))
+
+    run_with_services(work)

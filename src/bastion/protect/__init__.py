@@ -1,0 +1,4 @@
+"""Supply-chain defences: name protection (``names``) and malware scanning (``scan``).
+
+Plain Python over the database, like every domain: no HTTP, no URLs.
+"""

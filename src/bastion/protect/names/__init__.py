@@ -1,0 +1,1 @@
+"""Name protection: typosquats, look-alike names, brandjacking and reserved namespaces."""
