@@ -27,3 +27,12 @@ class ScanReport:
     capabilities: frozenset[str] = frozenset()
     seconds: float = 0.0
     error: str | None = None
+
+
+@dataclass
+class VersionDiff:
+    """Capabilities a release gained over the project's previous one, and the raised verdict."""
+
+    verdict: Verdict
+    new_capabilities: frozenset[str] = frozenset()
+    findings: list[Finding] = field(default_factory=list)
