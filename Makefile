@@ -32,6 +32,7 @@ chromium:
 lint: dev-install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test-sqlite: dev-install
 	BASTION_TEST_DB=sqlite $(BIN)/pytest -n 2 $(PYTEST_ARGS)

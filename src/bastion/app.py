@@ -63,22 +63,22 @@ def _lifespan(services: Services):  # type: ignore[no-untyped-def]
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Bastion:
-    from bastion.api.routes import router as api_router
-    from bastion.api.yank_routes import router as yank_api_router
-    from bastion.giveaway.routes import router as giveaway_router
-    from bastion.metrics.prometheus import RequestMetricsMiddleware
-    from bastion.metrics.routes import router as metrics_router
     from bastion.packaging.upload import router as upload_router
     from bastion.simple.routes import make_routes as simple_routes
     from bastion.web.account_routes import router as account_router
     from bastion.web.admin_history_routes import router as admin_history_router
     from bastion.web.collaborator_routes import router as collaborator_router
+    from bastion.web.giveaway_routes import router as giveaway_router
+    from bastion.web.json_api_routes import router as api_router
     from bastion.web.manage_routes import router as manage_router
+    from bastion.web.metrics_routes import router as metrics_router
+    from bastion.web.request_metrics import RequestMetricsMiddleware
     from bastion.web.routes import router as web_router
     from bastion.web.token_routes import router as token_router
     from bastion.web.two_factor_routes import router as two_factor_router
     from bastion.web.viewer import ViewerMiddleware
     from bastion.web.webauthn_routes import router as webauthn_router
+    from bastion.web.yank_api_routes import router as yank_api_router
 
     services = services or build_services(settings or Settings())
     web = FastAPI(

@@ -14,7 +14,6 @@ from enum import StrEnum
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.responses import Response
 
 from bastion.accounts.session_models import WebSession
 from bastion.clock import Clock
@@ -139,23 +138,3 @@ async def purge_expired(db: AsyncSession, clock: Clock, settings: Settings) -> i
     for row in rows:
         await db.delete(row)
     return len(rows)
-
-
-def set_cookie(response: Response, settings: Settings, raw_id: str) -> None:
-    """HttpOnly, SameSite=Lax, Secure when the site is served over https."""
-    response.set_cookie(
-        COOKIE_NAME,
-        raw_id,
-        max_age=settings.session_absolute_hours * 3600,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=settings.base_url.startswith("https://"),
-    )
-
-
-def clear_cookie(response: Response, settings: Settings) -> None:
-    response.delete_cookie(
-        COOKIE_NAME, path="/", httponly=True, samesite="lax",
-        secure=settings.base_url.startswith("https://"),
-    )

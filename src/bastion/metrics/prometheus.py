@@ -6,9 +6,10 @@ as in the tests, do not collide).
   (:mod:`bastion.metrics.current`): the ``/metrics`` route refreshes the cache, then
   :class:`TwoFactorCollector` turns the figures into gauge families.
 - **Request metrics** (``bastion_http_requests_total`` by method, route template and
-  status; ``bastion_http_request_duration_seconds``) come from
-  :class:`RequestMetricsMiddleware` on the FastAPI app. Labels use the route's template
-  (``/project/{name}/``), never the raw path, so their number stays bounded.
+  status; ``bastion_http_request_duration_seconds``) are counted by
+  ``web.request_metrics.RequestMetricsMiddleware`` on the FastAPI app. Labels use the
+  route's template (``/project/{name}/``), never the raw path, so their number stays
+  bounded.
 - **The fast read path** (``/simple``, ``/files``) bypasses the FastAPI app. It gets one
   plain integer increment per request (:class:`FastPathCounter`), exposed as
   ``bastion_fast_path_requests_total``: no histogram, no labels, no lock, no allocation.
@@ -19,14 +20,11 @@ sum them); the 2FA gauges come from the database and agree across processes.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion.metrics.figures import TwoFactorFigures
 from bastion.services import Services
@@ -131,39 +129,3 @@ def metrics_state(services: Services) -> MetricsState:
 
 def fast_path_counter(services: Services) -> FastPathCounter:
     return metrics_state(services).fast_path
-
-
-def route_template(scope: Scope) -> str:
-    """The matched route's path template, or ``<unmatched>`` (404s, slash redirects)."""
-    route: Any = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) and path else UNMATCHED
-
-
-class RequestMetricsMiddleware:
-    """Counts and times every HTTP request of the FastAPI app (pure ASGI, no body work)."""
-
-    def __init__(self, app: ASGIApp, services: Services) -> None:
-        self.app = app
-        self.state = metrics_state(services)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500  # an exception before the response started is a server error
-
-        async def send_and_note_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_and_note_status)
-        finally:
-            method = scope["method"] if scope["method"] in KNOWN_METHODS else "OTHER"
-            route = route_template(scope)
-            self.state.requests.labels(method, route, str(status)).inc()
-            self.state.latency.labels(method, route).observe(time.perf_counter() - start)

@@ -47,10 +47,10 @@ from bastion.packaging.releases import (
     find_project,
 )
 from bastion.packaging.tombstones import check_project_not_deleted
+from bastion.serve.errors import plain_error
 from bastion.services import Services
 from bastion.storage.interface import blob_path
 from bastion.web.client_ip import request_context
-from bastion.web.errors import plain_error
 
 router = APIRouter()
 logger = logging.getLogger("bastion.upload")

@@ -14,10 +14,10 @@ import anyio
 from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from bastion.serve.errors import plain_error
 from bastion.services import Services
 from bastion.simple import queries
 from bastion.simple.cache import CachedFile, etag_matches
-from bastion.web.errors import plain_error
 
 log = logging.getLogger(__name__)
 

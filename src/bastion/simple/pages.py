@@ -18,11 +18,11 @@ import anyio
 from packaging.utils import canonicalize_name
 from starlette.types import Receive, Scope, Send
 
+from bastion.serve.errors import plain_error
 from bastion.services import Services
 from bastion.simple import queries, render
 from bastion.simple.cache import INDEX, CachedPage, build_page, etag_matches
 from bastion.simple.negotiation import is_json, negotiate
-from bastion.web.errors import plain_error
 
 PREFIX = "/simple/"
 # Pages at least this big are also kept gzip-encoded (pip and uv ask for gzip).

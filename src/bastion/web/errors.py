@@ -5,23 +5,15 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from bastion.errors import BastionError
-from bastion.serve.reason import reason_header
+from bastion.serve.errors import plain_error
 from bastion.web.templating import render
 
 # Clients that are not browsers: they get the reason as plain text (twine prints it).
 PLAIN_PREFIXES = ("/legacy", "/simple", "/files")
 JSON_PREFIXES = ("/pypi", "/api", "/stats/2fa.json")
-
-
-def plain_error(status_code: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    """A plain-text error with the message in the body and in the status line."""
-    name, value = reason_header(message)
-    return PlainTextResponse(
-        message + "\n", status_code=status_code, headers={name: value, **(headers or {})}
-    )
 
 
 def error_response(request: Request, status_code: int, message: str) -> Response:

@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from bastion.accounts.sessions import clear_cookie, set_cookie
+from bastion.web.session_cookies import clear_cookie, set_cookie
 
 # Sign-in and account pages: only our own script, style and images; no framing, no
 # plugins, forms post only to us. No third-party script can wrap navigator.credentials.

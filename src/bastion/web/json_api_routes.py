@@ -8,11 +8,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from packaging.utils import canonicalize_name, canonicalize_version
 
-from bastion.api import documents
-from bastion.api.queries import ProjectReleases, project_releases, with_files
 from bastion.errors import NotFound
+from bastion.packaging import json_documents as documents
 from bastion.packaging.models import Release
 from bastion.packaging.queries import pick_latest
+from bastion.packaging.release_listing import ProjectReleases, project_releases, with_files
 from bastion.services import Services
 from bastion.simple.render import version_key
 

@@ -1,1 +1,0 @@
-"""JSON API compatible with PyPI (/pypi/<name>/json)."""
