@@ -28,7 +28,9 @@ async def _token(services: Services, username: str, **kwargs) -> tuple[str, int]
     async with services.db.transaction() as db:
         user = await get_user(db, username)
         assert user is not None
-        secret, token = await create_token(db, services.clock, user=user, name="ci", **kwargs)
+        secret, token = await create_token(
+            db, services.clock, services.settings, user=user, name="ci", **kwargs
+        )
     return secret, token.id
 
 

@@ -26,7 +26,8 @@ from bastion.services import Services
 
 async def _create(services: Services, user, **kwargs):  # type: ignore[no-untyped-def]
     async with services.db.transaction() as db:
-        return await create_token(db, services.clock, user=user, name=kwargs.pop("name", "ci"),
+        return await create_token(db, services.clock, services.settings, user=user,
+                                  name=kwargs.pop("name", "ci"),
                                   **kwargs)
 
 

@@ -1,14 +1,13 @@
-"""Fixtures for critical projects: daily counts, projects with maintainers, a 2FA switch."""
+"""Fixtures for critical projects: projects with maintainers, real second factors."""
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.accounts.models import User
-from bastion.critical import gate
 from bastion.packaging.models import Project, Role
 from bastion.services import Services
+from tests.factories import add_totp
 
 
 @pytest.fixture
@@ -36,12 +35,10 @@ def make_project(services: Services):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def two_factor(monkeypatch: pytest.MonkeyPatch) -> set[int]:
-    """The ids of users who have 2FA: add a user's id to give them a second factor."""
-    enabled: set[int] = set()
+def enable_2fa(services: Services):  # type: ignore[no-untyped-def]
+    """``await enable_2fa(user)`` gives the user a real second factor (an authenticator app)."""
 
-    async def has(_session: AsyncSession, user_id: int) -> bool:
-        return user_id in enabled
+    async def enable(user: User) -> None:
+        await add_totp(services, user)
 
-    monkeypatch.setattr(gate, "user_has_two_factor", has)
-    return enabled
+    return enable

@@ -75,7 +75,9 @@ class World:
         """A fresh API token and a fresh full browser session for ``username``."""
         user = self.users[username]
         async with self.services.db.transaction() as session:
-            secret, _ = await create_token(session, self.services.clock, user=user, name="walk")
+            secret, _ = await create_token(
+                session, self.services.clock, self.services.settings, user=user, name="walk"
+            )
             raw, row = await create_session(session, self.services.clock, user_id=user.id,
                                             state=SessionState.FULL, fresh=True)
             self.tokens[username] = secret

@@ -83,11 +83,11 @@ def test_the_critical_email_to_a_user_with_2fa_says_nothing_changes(
 
 
 async def test_notify_tailors_the_email_and_counts_as_the_reminder(
-    services: Services, make_user: Any, make_project: Any, two_factor: set[int],
+    services: Services, make_user: Any, make_project: Any, enable_2fa: Any,
 ) -> None:
     services.settings.mandate_enforced_from = DATE
     owner, helper = await make_user("owner"), await make_user("helper")
-    two_factor.add(helper.id)
+    await enable_2fa(helper)
     await make_project("Famous", owner, helper)
     await designate(services, "famous")
     async with services.db.session() as session:
@@ -119,13 +119,13 @@ async def test_reminders_wait_for_the_date_setting(
 
 async def test_a_maintainer_without_2fa_is_reminded_once(
     services: Services, clock: MovableClock, make_user: Any, make_project: Any,
-    two_factor: set[int],
+    enable_2fa: Any,
 ) -> None:
     services.settings.mandate_enforced_from = DATE
     owner, secured, bystander = (
         await make_user("owner"), await make_user("secured"), await make_user("bystander")
     )
-    two_factor.add(secured.id)
+    await enable_2fa(secured)
     await make_project("Famous", owner, secured)
     await make_project("Also-Famous", owner)
     await make_project("Quiet", bystander)

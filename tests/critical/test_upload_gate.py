@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from bastion.accounts.models import User
+from bastion.accounts.tokens import create_token
 from bastion.clock import MovableClock, today
 from bastion.critical.policy import mark
 from bastion.services import Services
@@ -18,9 +20,11 @@ from tests.packaging.dists import make_wheel
 URL = "http://testserver/account/two-factor/"
 
 
-async def upload(client: httpx.AsyncClient, path: Path) -> httpx.Response:
+async def upload(
+    client: httpx.AsyncClient, path: Path, auth: tuple[str, str] = ("alice", PASSWORD)
+) -> httpx.Response:
     return await client.post(
-        "/legacy/", data=form_for(path), auth=("alice", PASSWORD),
+        "/legacy/", data=form_for(path), auth=auth,
         files={"content": (path.name, path.read_bytes(), "application/octet-stream")},
     )
 
@@ -35,7 +39,7 @@ async def setup(services: Services, make_user, enforced: date | None) -> User:  
 
 async def test_upload_warns_before_the_date(
     services: Services, client: httpx.AsyncClient, make_user, tmp_path: Path,  # type: ignore[no-untyped-def]
-    two_factor: set[int], clock: MovableClock,
+    enable_2fa: Any, clock: MovableClock,
 ) -> None:
     enforced = today(clock) + timedelta(days=10)
     await setup(services, make_user, enforced)
@@ -47,7 +51,7 @@ async def test_upload_warns_before_the_date(
 
 async def test_upload_refused_after_the_date_unless_2fa(
     services: Services, client: httpx.AsyncClient, make_user, tmp_path: Path,  # type: ignore[no-untyped-def]
-    two_factor: set[int], clock: MovableClock,
+    enable_2fa: Any, clock: MovableClock,
 ) -> None:
     alice = await setup(services, make_user, today(clock))
     wheel = make_wheel(tmp_path, "guarded", "1.0")
@@ -56,7 +60,11 @@ async def test_upload_refused_after_the_date_unless_2fa(
     assert f"project guarded is critical: enable two-factor authentication at {URL}" in (
         response.text
     )
-    two_factor.add(alice.id)
-    response = await upload(client, wheel)
+    await enable_2fa(alice)  # with a second factor, uploads use an API token
+    async with services.db.transaction() as session:
+        token, _ = await create_token(
+            session, services.clock, services.settings, user=alice, name="ci"
+        )
+    response = await upload(client, wheel, auth=("__token__", token))
     assert response.status_code == 200, response.text
     assert "WARNING" not in response.text

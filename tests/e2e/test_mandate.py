@@ -34,7 +34,9 @@ async def _critical_project(live: LiveServer, owner: User, tmp_path: Path) -> No
 
 async def _token(services: Services, user: User) -> str:
     async with services.db.transaction() as session:
-        secret, _ = await create_token(session, services.clock, user=user, name="ci")
+        secret, _ = await create_token(
+            session, services.clock, services.settings, user=user, name="ci"
+        )
     return secret
 
 

@@ -69,7 +69,8 @@ async def test_yank_json_api_with_an_api_token(
     await make_user("bob")
     await index.publish("demo", "1.0", sdist=False)
     async with services.db.transaction() as session:
-        secret, _ = await create_token(session, services.clock, user=alice, name="ci",
+        secret, _ = await create_token(session, services.clock, services.settings, user=alice,
+                                       name="ci",
                                        project=None, expires_days=None)
     url = "/api/projects/demo/releases/1.0/yank"
 

@@ -16,12 +16,15 @@ from packaging.utils import canonicalize_name
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bastion.accounts.auth import Principal
 from bastion.accounts.models import User
 from bastion.accounts.token_models import ApiToken
 from bastion.audit.events import RequestContext, record
+from bastion.authz import Action, authorize
 from bastion.clock import Clock
+from bastion.config import Settings
 from bastion.errors import BadRequest, Forbidden, NotFound
-from bastion.packaging.models import Project, Role
+from bastion.packaging.models import Project
 
 PREFIX = "bastion-"
 MAX_NAME = 100
@@ -56,27 +59,10 @@ def normalise_scope(project: str | None) -> str | None:
     return canonicalize_name(name)
 
 
-async def _check_scope_allowed(db: AsyncSession, user: User, project_name: str) -> None:
-    """A project-limited token may only name a project the user has a role on (or a new name)."""
-    project = (
-        await db.execute(select(Project).where(Project.normalized_name == project_name))
-    ).scalar_one_or_none()
-    if project is None:
-        return
-    role = (
-        await db.execute(
-            select(Role).where(Role.project_id == project.id, Role.user_id == user.id)
-        )
-    ).scalar_one_or_none()
-    if role is None:
-        raise Forbidden(
-            f"You are not a maintainer of {project.name!r}, so a token cannot be limited to it."
-        )
-
-
 async def create_token(
     db: AsyncSession,
     clock: Clock,
+    settings: Settings,
     *,
     user: User,
     name: str,
@@ -84,7 +70,11 @@ async def create_token(
     expires_days: int | None = None,
     context: RequestContext | None = None,
 ) -> tuple[str, ApiToken]:
-    """Add a token (caller commits); returns the secret text, shown to the user once."""
+    """Add a token (caller commits); returns the secret text, shown to the user once.
+
+    A token limited to a project is an action on it: the user needs a role on it (unless
+    it does not exist yet) and passes the 2FA mandate.
+    """
     name = name.strip()
     if not name:
         raise BadRequest("Give the token a name, so you can tell your tokens apart.")
@@ -94,7 +84,9 @@ async def create_token(
         raise BadRequest(f"A token's expiry is between 1 and {MAX_EXPIRES_DAYS} days.")
     project_name = normalise_scope(project)
     if project_name is not None:
-        await _check_scope_allowed(db, user, project_name)
+        existing = await db.scalar(select(Project).where(Project.normalized_name == project_name))
+        await authorize(db, settings, clock, Principal(user=user), Action.CREATE_TOKEN, existing,
+                        name=project_name)
     now = clock.now()
     public_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)

@@ -39,7 +39,8 @@ def token_create(
             if account is None:
                 raise NotFound(f"There is no user named {user!r}.")
             secret, token = await create_token(
-                session, services.clock, user=account, name=name, project=project,
+                session, services.clock, services.settings, user=account, name=name,
+                project=project,
                 expires_days=expires_days, context=RequestContext(user_agent="bastion-cli"),
             )
         err.print(f"created token {token.id} for {account.username}")

@@ -12,8 +12,8 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bastion.accounts.twofactor.status import has_two_factor
 from bastion.config import Settings
-from bastion.critical import gate
 from bastion.critical.policy import critical_projects_of
 
 TWO_FACTOR_PATH = "/account/two-factor/"
@@ -48,6 +48,6 @@ def requirement(projects: Sequence[str], settings: Settings, today: date) -> str
 async def affected_projects(session: AsyncSession, user_id: int) -> list[str]:
     """The critical projects the user maintains while having no second factor (else [])."""
     projects = await critical_projects_of(session, user_id)
-    if not projects or await gate.user_has_two_factor(session, user_id):
+    if not projects or await has_two_factor(session, user_id):
         return []
     return projects

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.accounts.models import User
+from bastion.accounts.twofactor.status import has_two_factor
 from bastion.config import Settings
-from bastion.critical import gate
 from bastion.critical.mandate_notice import two_factor_link
 from bastion.packaging.models import Project, Role
 
@@ -93,7 +93,7 @@ async def notify_critical(
     sent = 0
     for name in names:
         for user_id, username, email in await _people_of(session, name):
-            with_2fa = await gate.user_has_two_factor(session, user_id)
+            with_2fa = await has_two_factor(session, user_id)
             subject, body = message(
                 name, username, settings, has_two_factor=with_2fa,
                 today=now.date() if now else None,

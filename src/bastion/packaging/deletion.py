@@ -22,9 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.audit.events import RequestContext, record
-from bastion.critical.gate import Action
-from bastion.critical.models import CriticalProject
-from bastion.errors import BadRequest, Forbidden, NotFound
+from bastion.authz import Action, authorize
+from bastion.errors import BadRequest, NotFound
 from bastion.packaging.changes import (
     Actor,
     Operator,
@@ -35,15 +34,10 @@ from bastion.packaging.changes import (
     live_project,
     live_release,
 )
-from bastion.packaging.models import File, Project, Release, Role
-from bastion.packaging.permissions import mandate, require_role, role_of
+from bastion.packaging.models import File, Project, Release
 from bastion.services import Services
 
 Kind = Literal["project", "release", "file"]
-
-REASON_REQUIRED = "Give a reason for deleting from a critical project (--reason TEXT)."
-OPERATOR_REASON_REQUIRED = "Give a reason for the deletion (--reason TEXT); it is audited."
-
 
 @dataclass(frozen=True)
 class DeletionResult:
@@ -56,17 +50,6 @@ class DeletionResult:
     deleted_at: datetime
 
 
-def yank_instead_message(project: Project, base_url: str) -> str:
-    """The 403 a maintainer or owner of a critical project meets when deleting."""
-    return (
-        f"Project '{project.name}' is critical: many builds depend on it, so its maintainers "
-        f"and owners cannot delete its releases or files. Yank instead: a yanked release is "
-        f"no longer chosen by pip or uv unless pinned, and nothing breaks "
-        f"({base_url.rstrip('/')}/manage/project/{project.normalized_name}/). "
-        f"If it truly must go, ask an administrator."
-    )
-
-
 def check_typed_name(project_name: str, typed: str) -> None:
     """The confirmation step of the UI: the project's name, typed by hand."""
     if canonicalize_name(typed.strip() or "-") != canonicalize_name(project_name):
@@ -75,35 +58,15 @@ def check_typed_name(project_name: str, typed: str) -> None:
         )
 
 
-async def is_critical(session: AsyncSession, project: Project) -> bool:
-    return await session.get(CriticalProject, project.normalized_name) is not None
-
-
 async def authorize_delete(
     session: AsyncSession, services: Services, actor: Actor, project: Project, reason: str
 ) -> str:
     """Raise unless ``actor`` may delete from ``project``; returns how they may ('owner'...)."""
-    critical = await is_critical(session, project)
+    await authorize(session, services.settings, services.clock, actor, Action.DELETE, project,
+                    reason=reason)
     if isinstance(actor, Operator):
-        clean_reason(reason, required=OPERATOR_REASON_REQUIRED)
         return "operator"
-    if actor.user.is_admin:
-        actor.check_project(project.normalized_name)
-        if critical:
-            clean_reason(reason, required=REASON_REQUIRED)
-        await mandate(session, services, actor, project.normalized_name, Action.DELETE)
-        return "admin"
-    if await role_of(session, actor.user.id, project.id) is None:
-        raise Forbidden(
-            f"The user '{actor.user.username}' isn't allowed to delete anything of "
-            f"project '{project.name}'."
-        )
-    if critical and services.settings.critical_deletion_admin_only:
-        raise Forbidden(yank_instead_message(project, services.settings.base_url))
-    await require_role(
-        session, services, actor, project, Action.DELETE, Role.OWNER, verb="delete anything of"
-    )
-    return "owner"
+    return "admin" if actor.user.is_admin else "owner"
 
 
 def _tombstone(row: Project | Release | File, actor: Actor, when: datetime, reason: str) -> None:

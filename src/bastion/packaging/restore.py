@@ -16,11 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.audit.events import RequestContext, record
 from bastion.audit.models import AuditEvent
-from bastion.critical.gate import Action
-from bastion.errors import Conflict, Forbidden, Gone, NotFound
+from bastion.authz import Action, authorize
+from bastion.errors import Conflict, Gone, NotFound
 from bastion.packaging.changes import (
     Actor,
-    Operator,
     actor_id,
     actor_label,
     any_project,
@@ -29,7 +28,6 @@ from bastion.packaging.changes import (
 )
 from bastion.packaging.models import File, FilenameRegistry, Project, Release
 from bastion.packaging.names import normalize_name
-from bastion.packaging.permissions import mandate
 from bastion.services import Services
 
 PURGE_TAG = "project:purge"
@@ -48,11 +46,8 @@ class RestoreResult:
 async def authorize_restore(
     session: AsyncSession, services: Services, actor: Actor, name: str
 ) -> None:
-    if isinstance(actor, Operator):
-        return
-    if not actor.user.is_admin:
-        raise Forbidden("Only an administrator can restore deleted projects, releases or files.")
-    await mandate(session, services, actor, name, Action.MANAGE)
+    await authorize(session, services.settings, services.clock, actor, Action.RESTORE, None,
+                    name=name)
 
 
 async def _purged_since(

@@ -1,7 +1,7 @@
 """Collaborators: add a user to a project as Owner or Maintainer, change a role, remove one.
 
 Only owners manage roles (through the 2FA mandate's ``manage`` action, via
-:func:`bastion.packaging.permissions.require_role`); operators at the command line may
+:func:`bastion.authz.authorize`); operators at the command line may
 too. A project always keeps at least one owner. Every change is audited with the
 project's name, so it shows in the project's security history.
 
@@ -20,11 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bastion.accounts.models import User
 from bastion.accounts.users import get_user
 from bastion.audit.events import RequestContext, record
-from bastion.critical.gate import Action
+from bastion.authz import Action, authorize
 from bastion.errors import BadRequest, Conflict, NotFound
-from bastion.packaging.changes import Actor, Operator, actor_id, actor_label, live_project
+from bastion.packaging.changes import Actor, actor_id, actor_label, live_project
 from bastion.packaging.models import Project, Role
-from bastion.packaging.permissions import require_role
 from bastion.services import Services
 
 ROLE_NAMES = (Role.OWNER, Role.MAINTAINER)
@@ -73,11 +72,8 @@ async def list_collaborators(session: AsyncSession, project: Project) -> list[Co
 async def _authorize(
     session: AsyncSession, services: Services, by: Actor, project: Project
 ) -> list[str]:
-    if isinstance(by, Operator):
-        return []
-    return await require_role(
-        session, services, by, project, Action.MANAGE, Role.OWNER,
-        verb="manage the collaborators of",
+    return await authorize(
+        session, services.settings, services.clock, by, Action.MANAGE_ROLES, project
     )
 
 

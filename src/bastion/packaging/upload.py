@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.responses import PlainTextResponse, Response
 
 from bastion.accounts.auth import Principal, authenticate
-from bastion.critical.gate import Action
+from bastion.authz import Action, authorize
 from bastion.errors import BastionError, Conflict
 from bastion.packaging.archives import ArchiveLimits, read_dist_metadata
 from bastion.packaging.form import (
@@ -38,7 +38,6 @@ from bastion.packaging.names import (
     validate_project_name,
     validate_version,
 )
-from bastion.packaging.permissions import authorize
 from bastion.packaging.releases import (
     StoredFile,
     UploadResult,
@@ -162,7 +161,8 @@ async def record_upload(
             project = await find_project(session, fields.name)
             await check_project_not_deleted(session, services.settings, project)
             request.state.upload_warnings = await authorize(
-                session, services, principal, project, Action.UPLOAD, name=fields.name
+                session, services.settings, services.clock, principal, Action.UPLOAD, project,
+                name=fields.name,
             )
             await check_filename_free(
                 session, file.filename, sha256=file.sha256, blake2_256=file.blake2_256,

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bastion.audit.events import RequestContext, record
-from bastion.critical.gate import Action
+from bastion.authz import Action, authorize
 from bastion.errors import Conflict
 from bastion.packaging.changes import (
     Actor,
-    Operator,
     actor_id,
     actor_label,
     clean_reason,
@@ -24,8 +21,6 @@ from bastion.packaging.changes import (
     live_project,
     live_release,
 )
-from bastion.packaging.models import Project, Role
-from bastion.packaging.permissions import mandate, require_role
 from bastion.services import Services
 
 REASON_REQUIRED = (
@@ -44,20 +39,6 @@ class YankResult:
     warnings: list[str]
 
 
-async def authorize_yank(
-    session: AsyncSession, services: Services, actor: Actor, project: Project
-) -> list[str]:
-    """Maintainers and owners (and admins), through the 2FA mandate; the mandate's warnings."""
-    if isinstance(actor, Operator):
-        return []
-    if actor.user.is_admin:
-        actor.check_project(project.normalized_name)
-        return await mandate(session, services, actor, project.normalized_name, Action.YANK)
-    return await require_role(
-        session, services, actor, project, Action.YANK, Role.MAINTAINER, verb="yank releases of"
-    )
-
-
 async def _set_yanked(
     services: Services, name: str, version: str, *, yanked: bool, reason: str, by: Actor,
     context: RequestContext | None,
@@ -65,7 +46,9 @@ async def _set_yanked(
     async with services.db.transaction() as session:
         project = await live_project(session, name)
         release = await live_release(session, project, version)
-        warnings = await authorize_yank(session, services, by, project)
+        warnings = await authorize(
+            session, services.settings, services.clock, by, Action.YANK, project
+        )
         if yanked and release.yanked:
             raise Conflict(
                 f"Release {release.version} of '{project.name}' is already yanked "

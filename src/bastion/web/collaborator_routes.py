@@ -21,10 +21,10 @@ from starlette.responses import Response
 from bastion.accounts.auth import Principal
 from bastion.accounts.models import User
 from bastion.accounts.sessions import is_fresh
+from bastion.authz import role_of
 from bastion.errors import BastionError, Forbidden
 from bastion.packaging.changes import live_project
 from bastion.packaging.models import Project, Role
-from bastion.packaging.permissions import role_of
 from bastion.packaging.roles import (
     ROLE_NAMES,
     RoleChange,

@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from bastion.accounts.auth import Principal
 from bastion.accounts.models import User
 from bastion.audit.queries import check_can_view_project_history, project_history
+from bastion.authz import role_of
 from bastion.clock import today
 from bastion.critical.models import CriticalProject
 from bastion.db.paging import page_number
@@ -34,7 +35,6 @@ from bastion.packaging.deletion import (
 )
 from bastion.packaging.impact import deletion_impact
 from bastion.packaging.models import File, Project, Release, Role
-from bastion.packaging.permissions import role_of
 from bastion.packaging.queries import version_key
 from bastion.packaging.restore import restore_file, restore_project, restore_release
 from bastion.packaging.yank import unyank_release, yank_release

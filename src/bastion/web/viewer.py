@@ -24,8 +24,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bastion.accounts.models import User
 from bastion.accounts.session_models import WebSession
 from bastion.accounts.sessions import COOKIE_NAME, SessionState, hash_session_id, is_expired
+from bastion.accounts.twofactor.status import has_two_factor
 from bastion.clock import today
-from bastion.critical.gate import user_has_two_factor
 from bastion.critical.mandate_notice import TWO_FACTOR_PATH, requirement
 from bastion.critical.policy import critical_projects_of
 
@@ -77,7 +77,7 @@ async def load_viewer(
         return None
     critical = await critical_projects_of(session, user.id)
     banners = []
-    if critical and not await user_has_two_factor(session, user.id):
+    if critical and not await has_two_factor(session, user.id):
         banners.append(mandate_banner(critical, services))
     return Viewer(
         user_id=user.id, username=user.username, is_admin=user.is_admin,

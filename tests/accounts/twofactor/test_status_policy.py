@@ -8,10 +8,11 @@ from datetime import date, timedelta
 import pytest
 from packaging.utils import canonicalize_name
 
+from bastion.accounts.auth import Principal
 from bastion.accounts.models import User
 from bastion.accounts.twofactor import status, totp, webauthn
+from bastion.authz import Action, mandate
 from bastion.clock import MovableClock
-from bastion.critical import gate
 from bastion.critical.models import CriticalProject
 from bastion.errors import Forbidden
 from bastion.packaging.models import Project, Role
@@ -110,8 +111,11 @@ async def test_gate_refuses_tokens_older_than_two_factor(
     await add_key(services, alice)
     async with services.db.session() as session:
         with pytest.raises(Forbidden, match="created before two-factor"):
-            await gate.check_action(session, services, alice, "big-lib", gate.Action.UPLOAD,
-                                    via_token=token_time)
-        assert await gate.check_action(
-            session, services, alice, "big-lib", gate.Action.UPLOAD, via_token=clock.now()
+            await mandate(session, services.settings, services.clock,
+                          Principal(user=alice, token_id=1, token_created=token_time),
+                          "big-lib", Action.UPLOAD)
+        assert await mandate(
+            session, services.settings, services.clock,
+            Principal(user=alice, token_id=1, token_created=clock.now()),
+            "big-lib", Action.UPLOAD,
         ) == []

@@ -4,13 +4,14 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from bastion.accounts.auth import Principal
 from bastion.accounts.models import User
+from bastion.authz import Action, mandate
 from bastion.clock import MovableClock
-from bastion.critical import gate
-from bastion.critical.gate import Action, check_action
 from bastion.critical.policy import mark
 from bastion.errors import Forbidden
 from bastion.services import Services
+from tests.factories import add_totp
 
 TODAY = date(2025, 3, 10)
 ENFORCED = {"past": TODAY - timedelta(days=1), "today": TODAY,
@@ -33,9 +34,16 @@ def configure(services: Services, scope: str, enforced: str) -> None:
     )
 
 
-async def check(services: Services, user: User, project: str, **kw: object) -> list[str]:
+async def check(
+    services: Services, user: User, project: str, *, via_token: datetime | None = None
+) -> list[str]:
     async with services.db.session() as session:
-        return await check_action(session, services, user, project, Action.UPLOAD, **kw)  # type: ignore[arg-type]
+        return await mandate(
+            session, services.settings, services.clock,
+            Principal(user=user, token_id=None if via_token is None else 1,
+                      token_created=via_token),
+            project, Action.UPLOAD,
+        )
 
 
 @pytest.mark.parametrize("scope", ["critical", "all"])
@@ -43,12 +51,12 @@ async def check(services: Services, user: User, project: str, **kw: object) -> l
 @pytest.mark.parametrize("has_2fa", [True, False])
 @pytest.mark.parametrize("project", ["critical_lib", "ordinary"])
 async def test_gate_matrix(
-    services: Services, alice: User, two_factor: set[int],
+    services: Services, alice: User,
     scope: str, enforced: str, has_2fa: bool, project: str,
 ) -> None:
     configure(services, scope, enforced)
     if has_2fa:
-        two_factor.add(alice.id)
+        await add_totp(services, alice)
     covered = project == "critical_lib" or scope == "all"
     if has_2fa or not covered:
         assert await check(services, alice, project) == []
@@ -70,26 +78,18 @@ async def test_gate_matrix(
     ]
 
 
-async def test_the_name_is_normalised(
-    services: Services, alice: User, two_factor: set[int]
-) -> None:
+async def test_the_name_is_normalised(services: Services, alice: User) -> None:
     configure(services, "critical", "past")
     with pytest.raises(Forbidden, match="project critical-lib is critical"):
         await check(services, alice, "CRITICAL.lib")
 
 
 async def test_token_made_before_2fa_stops_working(
-    services: Services, alice: User, two_factor: set[int], monkeypatch: pytest.MonkeyPatch,
-    clock: MovableClock,
+    services: Services, alice: User, clock: MovableClock,
 ) -> None:
     configure(services, "critical", "past")
-    two_factor.add(alice.id)
-    enabled_at = clock.now() - timedelta(days=1)
-
-    async def enabled(_session: object, _user_id: int) -> datetime:
-        return enabled_at
-
-    monkeypatch.setattr(gate, "two_factor_enabled_at", enabled)
+    enabled_at = clock.now()
+    await add_totp(services, alice)
     with pytest.raises(Forbidden, match="created before two-factor authentication"):
         await check(services, alice, "critical-lib", via_token=enabled_at - timedelta(hours=1))
     assert await check(services, alice, "critical-lib", via_token=enabled_at) == []
@@ -98,7 +98,7 @@ async def test_token_made_before_2fa_stops_working(
 
 
 async def test_token_of_a_user_who_dropped_2fa_stops_working(
-    services: Services, alice: User, two_factor: set[int], clock: MovableClock
+    services: Services, alice: User, clock: MovableClock
 ) -> None:
     configure(services, "critical", "past")
     with pytest.raises(Forbidden, match="enable two-factor authentication"):
