@@ -33,9 +33,7 @@ class Bastion:
         self.services = services
         self.web = web
         self.fast_routes = tuple(fast_routes)
-        from bastion.metrics.prometheus import fast_path_counter
-
-        self.fast_requests = fast_path_counter(services)  # one integer increment per request
+        self.fast_requests = services.metrics.fast_path  # one integer increment per request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

@@ -5,19 +5,19 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any
 
 from bastion.accounts import passwords
 from bastion.accounts.mail import Mailer
 from bastion.clock import Clock, SystemClock
 from bastion.config import Settings
 from bastion.db.engine import Database
+from bastion.metrics.current import FiguresCache
+from bastion.metrics.prometheus import MetricsState
 from bastion.simple.cache import PageCache
 from bastion.stats.counter import DownloadCounter
 from bastion.storage.interface import FileStore
 from bastion.storage.local import LocalFileStore
-
-T = TypeVar("T")
 
 
 @dataclass
@@ -29,21 +29,17 @@ class Services:
     # Downloads are counted per UTC day of this instance's clock (movable in tests).
     downloads: DownloadCounter
     pages: PageCache = field(default_factory=PageCache)
-    # Per-process state other domains hang here (page caches, counters).
+    # This process's Prometheus registry and request metrics.
+    metrics: MetricsState = field(default_factory=MetricsState)
+    # The current 2FA figures, cached for ``metrics_cache_seconds``.
+    figures: FiguresCache = field(default_factory=FiguresCache)
+    # Per-process state other domains hang here (the embedded scheduler's task).
     extras: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
     def mailer(self) -> Mailer:
         """Outgoing mail (SMTP, or an mbox under the data dir in the embedded mode)."""
         return Mailer(self.settings)
-
-    def per_process(self, key: str, kind: type[T]) -> T:
-        """The per-process ``kind()`` kept in ``extras`` under ``key``, made on first use."""
-        value = self.extras.get(key)
-        if value is None:
-            value = self.extras[key] = kind()
-        assert isinstance(value, kind)
-        return value
 
     async def close(self) -> None:
         await self.db.dispose()

@@ -11,11 +11,14 @@ import asyncio
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
+from bastion.clock import Clock
+from bastion.db.engine import Database
 from bastion.metrics.figures import TwoFactorFigures, compute_figures
-from bastion.services import Services
 
-EXTRAS_KEY = "metrics_figures_cache"
+if TYPE_CHECKING:
+    from bastion.services import Services
 
 
 @dataclass(frozen=True)
@@ -30,8 +33,7 @@ class FiguresCache:
         self._expires = 0.0
         self._lock: asyncio.Lock | None = None
 
-    async def get(self, services: Services) -> CurrentFigures:
-        ttl = services.settings.metrics_cache_seconds
+    async def get(self, db: Database, clock: Clock, ttl: float) -> CurrentFigures:
         if self._value is not None and time.monotonic() < self._expires:
             return self._value
         if self._lock is None:
@@ -39,9 +41,9 @@ class FiguresCache:
         async with self._lock:
             if self._value is not None and time.monotonic() < self._expires:
                 return self._value
-            async with services.db.session() as session:
+            async with db.session() as session:
                 figures = await compute_figures(session)
-            self._value = CurrentFigures(figures=figures, as_of=services.clock.now())
+            self._value = CurrentFigures(figures=figures, as_of=clock.now())
             self._expires = time.monotonic() + ttl
             return self._value
 
@@ -49,10 +51,8 @@ class FiguresCache:
         self._value = None
 
 
-def figures_cache(services: Services) -> FiguresCache:
-    return services.per_process(EXTRAS_KEY, FiguresCache)
-
-
 async def current_figures(services: Services) -> CurrentFigures:
     """The figures, at most ``metrics_cache_seconds`` old."""
-    return await figures_cache(services).get(services)
+    return await services.figures.get(
+        services.db, services.clock, services.settings.metrics_cache_seconds
+    )

@@ -27,9 +27,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from bastion.metrics.figures import TwoFactorFigures
-from bastion.services import Services
 
-EXTRAS_KEY = "metrics_prometheus"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "<unmatched>"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -122,10 +120,3 @@ class MetricsState:
         self.registry.register(FastPathCollector(self.fast_path))
 
 
-def metrics_state(services: Services) -> MetricsState:
-    """The app's metrics (made on first use, kept in ``services.extras``)."""
-    return services.per_process(EXTRAS_KEY, MetricsState)
-
-
-def fast_path_counter(services: Services) -> FastPathCounter:
-    return metrics_state(services).fast_path

@@ -16,7 +16,6 @@ from starlette.responses import JSONResponse, Response
 from bastion.metrics.chart import render_chart
 from bastion.metrics.current import CurrentFigures, current_figures
 from bastion.metrics.figures import TwoFactorFigures
-from bastion.metrics.prometheus import metrics_state
 from bastion.metrics.snapshots import Snapshot, recent_history
 from bastion.services import Services
 from bastion.web.templating import render
@@ -100,7 +99,7 @@ async def two_factor_json(request: Request) -> Response:
 @router.get("/metrics")
 async def prometheus_metrics(request: Request) -> Response:
     services = _services(request)
-    state = metrics_state(services)
+    state = services.metrics
     state.two_factor.figures = (await current_figures(services)).figures
     return Response(
         generate_latest(state.registry),

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bastion.metrics.prometheus import KNOWN_METHODS, UNMATCHED, metrics_state
+from bastion.metrics.prometheus import KNOWN_METHODS, UNMATCHED
 from bastion.services import Services
 
 
@@ -23,7 +23,7 @@ class RequestMetricsMiddleware:
 
     def __init__(self, app: ASGIApp, services: Services) -> None:
         self.app = app
-        self.state = metrics_state(services)
+        self.state = services.metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
