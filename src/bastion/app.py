@@ -93,7 +93,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     web.include_router(upload_router)
     web.include_router(api_router)
     web.include_router(yank_api_router)
-    web.include_router(manage_router)  # before web_router: /project/<name>/history/
+    web.include_router(manage_router)
     web.include_router(collaborator_router)
     web.include_router(admin_history_router)
     web.include_router(web_router)

@@ -30,6 +30,7 @@ from bastion.accounts.auth import Principal
 from bastion.accounts.twofactor.status import has_two_factor, two_factor_enabled_at
 from bastion.clock import Clock, today
 from bastion.config import Settings
+from bastion.critical.mandate_notice import critical_subject
 from bastion.critical.policy import is_critical
 from bastion.errors import Forbidden
 from bastion.packaging.changes import Actor, Operator, clean_reason
@@ -185,7 +186,7 @@ async def _check_role(
 def mandate_subject(name: str, critical: bool) -> str:
     """How the mandate names what it covers: shared by the gate and its notices."""
     if critical:
-        return f"project {name} is critical"
+        return critical_subject([name])
     return f"changes to project {name} need two-factor authentication"
 
 

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     # Where things live.
     data_dir: Path = Path("./data")
     database_url: str = ""
+    # PostgreSQL connections each process keeps open, and how many more it may open at a
+    # peak (size them so workers x (pool + overflow) stays under max_connections).
+    database_pool_size: int = Field(default=10, ge=1)
+    database_max_overflow: int = Field(default=20, ge=0)
     files_dir: Path | None = None
     storage_backend: Literal["local", "s3"] = "local"
     s3_bucket: str = ""

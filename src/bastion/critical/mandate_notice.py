@@ -24,16 +24,22 @@ def two_factor_link(settings: Settings) -> str:
     return settings.base_url.rstrip("/") + TWO_FACTOR_PATH
 
 
+def critical_subject(projects: Sequence[str]) -> str:
+    """"project a is critical" / "projects a, b are critical": the mandate's one wording,
+    shared by its refusals (``bastion.authz``), banner and emails."""
+    names = ", ".join(projects)
+    if len(projects) == 1:
+        return f"project {names} is critical"
+    return f"projects {names} are critical"
+
+
 def requirement(projects: Sequence[str], settings: Settings, today: date) -> str:
     """One sentence: which projects are critical and when 2FA is (or will be) required.
 
     ``projects`` must not be empty.
     """
-    names = ", ".join(projects)
-    subject = (
-        f"Project {names} is critical" if len(projects) == 1
-        else f"Projects {names} are critical"
-    )
+    subject = critical_subject(projects)
+    subject = subject[0].upper() + subject[1:]
     them = "it" if len(projects) == 1 else "them"
     enforced = settings.mandate_enforced_from
     if enforced is None:

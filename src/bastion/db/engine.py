@@ -28,7 +28,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class Database:
     """Owns the engine; hands out sessions and transactions."""
 
-    def __init__(self, url: str, *, echo: bool = False, pooled: bool = True) -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False, pooled: bool = True, pool_size: int = 10,
+        max_overflow: int = 20,
+    ) -> None:
         """``pooled=False`` opens a connection per session, usable from any event loop."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
@@ -36,7 +39,7 @@ class Database:
         if not pooled:
             kwargs["poolclass"] = NullPool
         elif not self.is_sqlite:
-            kwargs.update(pool_size=10, max_overflow=20, pool_pre_ping=True)
+            kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)

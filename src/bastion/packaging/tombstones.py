@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.config import Settings
-from bastion.critical.models import CriticalProject
+from bastion.critical.policy import is_critical
 from bastion.errors import BadRequest, Forbidden
 from bastion.packaging.models import Project, Release
 
@@ -33,7 +33,7 @@ async def check_project_not_deleted(
     if project is None or project.deleted_at is None:
         return
     name = project.normalized_name
-    if await session.get(CriticalProject, name) is not None:
+    if await is_critical(session, name):
         raise Forbidden(
             f"The name '{project.name}' belongs to a deleted critical project and can never "
             f"be registered by anyone else; {restore_hint(name)}."

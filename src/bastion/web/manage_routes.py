@@ -22,7 +22,7 @@ from bastion.accounts.models import User
 from bastion.audit.queries import check_can_view_project_history, project_history
 from bastion.authz import role_of
 from bastion.clock import today
-from bastion.critical.models import CriticalProject
+from bastion.critical.policy import is_critical
 from bastion.db.paging import page_number
 from bastion.errors import BadRequest, Forbidden, NotFound
 from bastion.packaging.changes import live_project, live_release
@@ -67,10 +67,6 @@ async def _managed_project(request: Request, user: User, name: str) -> tuple[Pro
     return project, role
 
 
-async def _is_critical(request: Request, project: Project) -> bool:
-    return await db_of(request).get(CriticalProject, project.normalized_name) is not None
-
-
 async def _release_rows(request: Request, project: Project) -> list[Release]:
     rows = await db_of(request).scalars(
         select(Release).where(Release.project_id == project.id, Release.deleted_at.is_(None))
@@ -81,7 +77,8 @@ async def _release_rows(request: Request, project: Project) -> list[Release]:
 async def _manage_context(request: Request, user: User, name: str) -> dict[str, Any]:
     project, role = await _managed_project(request, user, name)
     return {
-        "project": project, "role": role, "critical": await _is_critical(request, project),
+        "project": project, "role": role,
+        "critical": await is_critical(db_of(request), project.normalized_name),
         "can_delete": role in (Role.OWNER, "admin"),
         "admin_only": services_of(request).settings.critical_deletion_admin_only,
         "is_admin": user.is_admin,

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+import bastion.web.convertors  # noqa: F401  (registers {version:version})
 from bastion.clock import today
 from bastion.critical.policy import is_critical
 from bastion.db.paging import page_number
@@ -103,7 +104,7 @@ async def project(request: Request, name: str) -> Response:
     return await _project_page(request, name, None)
 
 
-@router.get("/project/{name}/{version}/")
+@router.get("/project/{name}/{version:version}/")
 async def project_version(request: Request, name: str, version: str) -> Response:
     return await _project_page(request, name, version)
 
