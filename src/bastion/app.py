@@ -68,7 +68,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from bastion.giveaway.routes import router as giveaway_router
     from bastion.metrics.prometheus import RequestMetricsMiddleware
     from bastion.metrics.routes import router as metrics_router
-    from bastion.packaging.upload import router as upload_router
     from bastion.simple.routes import make_routes as simple_routes
     from bastion.web.account_routes import router as account_router
     from bastion.web.admin_history_routes import router as admin_history_router
@@ -77,6 +76,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from bastion.web.routes import router as web_router
     from bastion.web.token_routes import router as token_router
     from bastion.web.two_factor_routes import router as two_factor_router
+    from bastion.web.upload_routes import router as upload_router
     from bastion.web.viewer import ViewerMiddleware
     from bastion.web.webauthn_routes import router as webauthn_router
 

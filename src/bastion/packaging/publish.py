@@ -1,0 +1,179 @@
+"""The upload pipeline: ``publish(...)`` turns a received form into a stored file, or refuses.
+
+It knows no HTTP: the ``/legacy/`` route (``bastion.web.upload_routes``) authenticates,
+receives the form and hands over plain values; ``publish`` returns a
+:class:`PublishResult` carrying the warnings to show, or raises a domain error at the
+first step that fails. The steps, in order (insert a new one where it belongs):
+
+1. fields      the form's fields, name, version, filetype, pyversion, filename, digests
+2. metadata    open the archive safely and read its core metadata; compare with the form
+3. record      one transaction: project -> not deleted -> authorize (2FA mandate) ->
+               filename free -> store blobs -> add release/file/audit event
+4. invalidate  the project's cached simple page
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import anyio
+from packaging.utils import NormalizedName
+from packaging.version import Version
+from sqlalchemy.exc import IntegrityError
+
+from bastion.accounts.auth import Principal
+from bastion.audit.events import RequestContext
+from bastion.critical.gate import Action
+from bastion.errors import Conflict
+from bastion.packaging.archives import ArchiveLimits, read_dist_metadata
+from bastion.packaging.form import UploadFields, UploadForm, check_digests, read_upload_fields
+from bastion.packaging.metadata import CoreMetadata, check_matches_form, parse_core_metadata
+from bastion.packaging.names import (
+    Filetype,
+    check_filename_matches,
+    check_pyversion,
+    parse_dist_filename,
+    validate_filetype,
+    validate_project_name,
+    validate_version,
+)
+from bastion.packaging.permissions import authorize
+from bastion.packaging.releases import (
+    StoredFile,
+    UploadResult,
+    add_file,
+    check_filename_free,
+    find_project,
+)
+from bastion.packaging.tombstones import check_project_not_deleted
+from bastion.services import Services
+from bastion.storage.interface import blob_path
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What an accepted upload did, and the warnings to show the uploader."""
+
+    upload: UploadResult
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class Candidate:
+    """An upload as it moves through the pipeline: what each step has learnt so far."""
+
+    principal: Principal
+    fields: UploadFields
+    name: NormalizedName
+    version: Version
+    filetype: Filetype
+    context: RequestContext
+    metadata_bytes: bytes = b""
+    meta: CoreMetadata | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def metadata(self) -> CoreMetadata:
+        assert self.meta is not None, "read_metadata runs before this step"
+        return self.meta
+
+
+async def publish(
+    services: Services,
+    principal: Principal,
+    form: UploadForm,
+    *,
+    context: RequestContext,
+) -> PublishResult:
+    """Run the pipeline on a received form; raises a domain error at the first failing step."""
+    candidate = check_fields(principal, form, context)
+    await read_metadata(services, candidate)
+    result = await record(services, candidate)
+    services.pages.invalidate(result.normalized_name)
+    return PublishResult(upload=result, warnings=tuple(candidate.warnings))
+
+
+def check_fields(principal: Principal, form: UploadForm, context: RequestContext) -> Candidate:
+    """Step 1: the form's fields, the filename and the digests (no I/O)."""
+    fields = read_upload_fields(form)
+    name = validate_project_name(fields.name)
+    principal.check_project(name)
+    version = validate_version(fields.version)
+    filetype = validate_filetype(fields.filetype)
+    check_pyversion(filetype, fields.pyversion)
+    check_filename_matches(
+        parse_dist_filename(fields.file.filename), name=name, version=version, filetype=filetype,
+    )
+    check_digests(fields)
+    return Candidate(
+        principal=principal, fields=fields, name=name, version=version, filetype=filetype,
+        context=context,
+    )
+
+
+async def read_metadata(services: Services, candidate: Candidate) -> None:
+    """Step 2: the archive's core metadata (read in a thread), checked against the form."""
+    fields = candidate.fields
+    candidate.metadata_bytes = await anyio.to_thread.run_sync(
+        read_dist_metadata, fields.file.path, fields.file.filename, candidate.filetype,
+        ArchiveLimits.from_settings(services.settings),
+    )
+    candidate.meta = parse_core_metadata(candidate.metadata_bytes)
+    check_matches_form(candidate.meta, name=fields.name, version=candidate.version)
+
+
+async def record(services: Services, candidate: Candidate) -> UploadResult:
+    """Step 3, one transaction: permission, uniqueness, blobs (stored before commit), rows."""
+    fields, principal = candidate.fields, candidate.principal
+    file = fields.file
+    base_url = services.settings.base_url
+    try:
+        async with services.db.transaction() as session:
+            project = await find_project(session, fields.name)
+            await check_project_not_deleted(session, services.settings, project)
+            candidate.warnings += await authorize(
+                session, services, principal, project, Action.UPLOAD, name=fields.name
+            )
+            await check_filename_free(
+                session, file.filename, sha256=file.sha256, blake2_256=file.blake2_256,
+                base_url=base_url,
+            )
+            stored = await store_blobs(services, fields, candidate.metadata_bytes)
+            return await add_file(
+                session, when=services.clock.now(), user=principal.user, project=project,
+                version=fields.version, meta=candidate.metadata, stored=stored,
+                context=candidate.context,
+            )
+    except IntegrityError:
+        # Another upload won a race; say what it took, or ask for a retry.
+        async with services.db.session() as session:
+            await check_filename_free(
+                session, file.filename, sha256=file.sha256, blake2_256=file.blake2_256,
+                base_url=base_url,
+            )
+        raise Conflict(
+            "Another upload changed this project at the same time; please try again."
+        ) from None
+
+
+async def store_blobs(
+    services: Services, fields: UploadFields, metadata_bytes: bytes
+) -> StoredFile:
+    """Write the file and its core metadata (PEP 658) under the file's sha256."""
+    file = fields.file
+    path = blob_path(file.sha256, file.filename)
+    await services.store.put(path, file.path)
+    await services.store.put_bytes(path + ".metadata", metadata_bytes)
+    return StoredFile(
+        filename=file.filename,
+        packagetype=fields.filetype,
+        python_version=fields.pyversion,
+        size=file.size,
+        sha256_digest=file.sha256,
+        blake2_256_digest=file.blake2_256,
+        md5_digest=file.md5,
+        path=path,
+        metadata_sha256=hashlib.sha256(metadata_bytes).hexdigest(),
+        metadata_blake2_256=hashlib.blake2b(metadata_bytes, digest_size=32).hexdigest(),
+    )
