@@ -138,17 +138,19 @@ async def test_each_upload_logs_one_json_line(
     post_upload: PostUpload, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     wheel = make_wheel(tmp_path, "demo", "1.0")
+    other = make_wheel(tmp_path / "..", "demo", "1.0", extra_metadata={"Author": "Someone"})
     with caplog.at_level(logging.INFO, logger="bastion.upload"):
         await post_upload(wheel)
         await post_upload(wheel)
+        await post_upload(other)
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "bastion.upload"]
-    assert [line["outcome"] for line in lines] == ["accepted", "refused"]
+    assert [line["outcome"] for line in lines] == ["accepted", "unchanged", "refused"]
     assert lines[0] | {"reason": None} == {
         "outcome": "accepted", "project": "demo", "version": "1.0", "filename": wheel.name,
         "user": "alice", "status": 200, "reason": None, "size": wheel.stat().st_size,
         "sha256": hashlib.sha256(wheel.read_bytes()).hexdigest(),
     }
-    assert lines[1]["status"] == 400 and "already exists" in lines[1]["reason"]
+    assert lines[2]["status"] == 400 and "already exists" in lines[2]["reason"]
 
 
 # --- refusals: each asserts the status, the message and that nothing was stored -------------
@@ -270,17 +272,33 @@ async def test_password_uploads_can_be_switched_off(
     await assert_nothing_stored()
 
 
-async def test_existing_file_is_refused_as_pypi_does(
+async def test_the_same_file_again_succeeds_and_changes_nothing(
     post_upload: PostUpload, services: Services, tmp_path: Path
 ) -> None:
+    """Warehouse answers 200 to an identical re-upload (same name, same sha256), so CI
+    retries pass; nothing is written."""
     wheel = make_wheel(tmp_path, "demo", "1.0")
     assert (await post_upload(wheel)).status_code == 200
     before = await store_state(services)
     response = await post_upload(wheel)
-    blake2 = hashlib.blake2b(wheel.read_bytes(), digest_size=32).hexdigest()
+    assert response.status_code == 200, response.text
+    assert reason(response) == (
+        f"OK: {wheel.name} is already in demo 1.0 with the same contents; nothing changed."
+    )
+    assert await store_state(services) == before
+
+
+async def test_other_bytes_under_an_existing_filename_are_refused_as_pypi_does(
+    post_upload: PostUpload, services: Services, tmp_path: Path
+) -> None:
+    assert (await post_upload(make_wheel(tmp_path, "demo", "1.0"))).status_code == 200
+    before = await store_state(services)
+    other = make_wheel(tmp_path / "..", "demo", "1.0", extra_metadata={"Author": "Someone"})
+    response = await post_upload(other)
+    blake2 = hashlib.blake2b(other.read_bytes(), digest_size=32).hexdigest()
     assert response.status_code == 400
     assert reason(response) == (
-        f"File already exists ('{wheel.name}', with blake2_256 hash '{blake2}'). "
+        f"File already exists ('{other.name}', with blake2_256 hash '{blake2}'). "
         "See http://testserver/help/#file-name-reuse for more information."
     )
     assert await store_state(services) == before

@@ -7,8 +7,9 @@ first step that fails. The steps, in order (insert a new one where it belongs):
 
 1. fields      the form's fields, name, version, filetype, pyversion, filename, digests
 2. metadata    open the archive safely and read its core metadata; compare with the form
-3. record      one transaction: project -> not deleted -> authorize (2FA mandate) ->
-               filename free -> store blobs -> add release/file/audit event
+3. record      one transaction: project (created if missing, locked) -> not deleted ->
+               authorize (2FA mandate) -> filename free (or the same file: done) ->
+               store blobs -> add release/file/audit event
 4. invalidate  the project's cached simple page
 """
 
@@ -43,8 +44,10 @@ from bastion.packaging.releases import (
     StoredFile,
     UploadResult,
     add_file,
+    already_uploaded,
     check_filename_free,
-    find_project,
+    lock_project,
+    record_new_project,
 )
 from bastion.packaging.tombstones import check_project_not_deleted
 from bastion.services import Services
@@ -124,34 +127,38 @@ async def read_metadata(services: Services, candidate: Candidate) -> None:
 
 
 async def record(services: Services, candidate: Candidate) -> UploadResult:
-    """Step 3, one transaction: permission, uniqueness, blobs (stored before commit), rows."""
+    """Step 3, one transaction: the project (created if missing, locked), permission, the
+    filename, blobs (stored before commit), rows. An identical file already there is a
+    success that changes nothing, so a retried upload passes (as on PyPI)."""
     fields, principal = candidate.fields, candidate.principal
     file = fields.file
-    base_url = services.settings.base_url
+    settings, when = services.settings, services.clock.now()
     try:
         async with services.db.transaction() as session:
-            project = await find_project(session, fields.name)
-            await check_project_not_deleted(session, services.settings, project)
+            project, created = await lock_project(session, candidate.metadata.name, when)
+            if not created:
+                await check_project_not_deleted(session, settings, project)
             candidate.warnings += await authorize(
-                session, services, principal, project, Action.UPLOAD, name=fields.name
+                session, services, principal, None if created else project, Action.UPLOAD,
+                name=fields.name,
             )
-            await check_filename_free(
+            if created:
+                await record_new_project(
+                    session, project, principal.user, when, candidate.context
+                )
+            existing = await check_filename_free(
                 session, file.filename, sha256=file.sha256, blake2_256=file.blake2_256,
-                base_url=base_url,
+                base_url=settings.base_url,
             )
+            if existing is not None:
+                return already_uploaded(existing)
             stored = await store_blobs(services, fields, candidate.metadata_bytes)
             return await add_file(
-                session, when=services.clock.now(), user=principal.user, project=project,
+                session, when=when, user=principal.user, project=project, created=created,
                 version=fields.version, meta=candidate.metadata, stored=stored,
                 context=candidate.context,
             )
-    except IntegrityError:
-        # Another upload won a race; say what it took, or ask for a retry.
-        async with services.db.session() as session:
-            await check_filename_free(
-                session, file.filename, sha256=file.sha256, blake2_256=file.blake2_256,
-                base_url=base_url,
-            )
+    except IntegrityError:  # pragma: no cover - the project lock leaves no race to lose
         raise Conflict(
             "Another upload changed this project at the same time; please try again."
         ) from None

@@ -57,6 +57,11 @@ class UploadLog:
 
 def ok_text(result: PublishResult) -> str:
     upload = result.upload
+    if upload.already_uploaded:
+        return (
+            f"OK: {upload.filename} is already in {upload.project_name} {upload.version} "
+            "with the same contents; nothing changed.\n"
+        )
     warnings = "".join(f"WARNING: {w}\n" for w in result.warnings)
     return f"OK: uploaded {upload.filename} to {upload.project_name} {upload.version}.\n" + warnings
 
@@ -75,7 +80,7 @@ async def legacy_upload(request: Request) -> Response:
         log.outcome, log.status, log.reason = "error", 500, type(exc).__name__
         log.emit()
         raise
-    log.outcome = "accepted"
+    log.outcome = "unchanged" if result.upload.already_uploaded else "accepted"
     log.emit()
     return PlainTextResponse(ok_text(result))
 
