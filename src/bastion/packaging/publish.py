@@ -25,15 +25,24 @@ from sqlalchemy.exc import IntegrityError
 
 from bastion.accounts.auth import Principal
 from bastion.audit.events import RequestContext
+from bastion.config import Settings
 from bastion.critical.gate import Action
 from bastion.errors import Conflict
-from bastion.packaging.archives import ArchiveLimits, read_dist_metadata
+from bastion.packaging.archives import ArchiveLimits, read_dist, wheel_metadata_path
 from bastion.packaging.form import UploadFields, UploadForm, check_digests, read_upload_fields
-from bastion.packaging.metadata import CoreMetadata, check_matches_form, parse_core_metadata
+from bastion.packaging.metadata import (
+    CoreMetadata,
+    check_license_files,
+    check_matches_form,
+    metadata_is_reliable,
+    parse_core_metadata,
+)
 from bastion.packaging.names import (
+    METADATA_SUFFIX,
     Filetype,
     check_filename_matches,
     check_pyversion,
+    check_wheel_tags,
     parse_dist_filename,
     validate_filetype,
     validate_project_name,
@@ -71,9 +80,11 @@ class Candidate:
     name: NormalizedName
     version: Version
     filetype: Filetype
+    pyversion: str
     context: RequestContext
     metadata_bytes: bytes = b""
     meta: CoreMetadata | None = None
+    members: frozenset[str] = frozenset()
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -90,40 +101,52 @@ async def publish(
     context: RequestContext,
 ) -> PublishResult:
     """Run the pipeline on a received form; raises a domain error at the first failing step."""
-    candidate = check_fields(principal, form, context)
+    candidate = check_fields(services.settings, principal, form, context)
     await read_metadata(services, candidate)
     result = await record(services, candidate)
     services.pages.invalidate(result.normalized_name)
     return PublishResult(upload=result, warnings=tuple(candidate.warnings))
 
 
-def check_fields(principal: Principal, form: UploadForm, context: RequestContext) -> Candidate:
-    """Step 1: the form's fields, the filename and the digests (no I/O)."""
+def check_fields(
+    settings: Settings, principal: Principal, form: UploadForm, context: RequestContext
+) -> Candidate:
+    """Step 1: the form's fields, the filename (and a wheel's tags) and the digests (no I/O)."""
     fields = read_upload_fields(form)
     name = validate_project_name(fields.name)
     principal.check_project(name)
     version = validate_version(fields.version)
     filetype = validate_filetype(fields.filetype)
-    check_pyversion(filetype, fields.pyversion)
-    check_filename_matches(
-        parse_dist_filename(fields.file.filename), name=name, version=version, filetype=filetype,
+    pyversion = check_pyversion(filetype, fields.pyversion)
+    dist = parse_dist_filename(fields.file.filename)
+    check_filename_matches(dist, name=name, version=version, filetype=filetype)
+    check_wheel_tags(
+        dist, interpreters=settings.wheel_interpreter_tags, platforms=settings.wheel_platform_tags
     )
     check_digests(fields)
     return Candidate(
         principal=principal, fields=fields, name=name, version=version, filetype=filetype,
-        context=context,
+        pyversion=pyversion, context=context,
     )
 
 
 async def read_metadata(services: Services, candidate: Candidate) -> None:
-    """Step 2: the archive's core metadata (read in a thread), checked against the form."""
+    """Step 2: the archive's core metadata (read in a thread), checked against the form
+    and against the archive's own members (PEP 639 licence files)."""
     fields = candidate.fields
-    candidate.metadata_bytes = await anyio.to_thread.run_sync(
-        read_dist_metadata, fields.file.path, fields.file.filename, candidate.filetype,
+    contents = await anyio.to_thread.run_sync(
+        read_dist, fields.file.path, fields.file.filename, candidate.filetype,
         ArchiveLimits.from_settings(services.settings),
     )
+    candidate.metadata_bytes, candidate.members = contents.metadata, contents.members
     candidate.meta = parse_core_metadata(candidate.metadata_bytes)
     check_matches_form(candidate.meta, name=fields.name, version=candidate.version)
+    root = (
+        wheel_metadata_path(fields.file.filename).rsplit("/", 1)[0]
+        if candidate.filetype == "bdist_wheel"
+        else fields.file.filename.removesuffix(".tar.gz")
+    )
+    check_license_files(candidate.meta, candidate.members, filetype=candidate.filetype, root=root)
 
 
 async def record(services: Services, candidate: Candidate) -> UploadResult:
@@ -152,7 +175,7 @@ async def record(services: Services, candidate: Candidate) -> UploadResult:
             )
             if existing is not None:
                 return already_uploaded(existing)
-            stored = await store_blobs(services, fields, candidate.metadata_bytes)
+            stored = await store_blobs(services, candidate)
             return await add_file(
                 session, when=when, user=principal.user, project=project, created=created,
                 version=fields.version, meta=candidate.metadata, stored=stored,
@@ -164,23 +187,27 @@ async def record(services: Services, candidate: Candidate) -> UploadResult:
         ) from None
 
 
-async def store_blobs(
-    services: Services, fields: UploadFields, metadata_bytes: bytes
-) -> StoredFile:
-    """Write the file and its core metadata (PEP 658) under the file's sha256."""
+async def store_blobs(services: Services, candidate: Candidate) -> StoredFile:
+    """Write the file under its sha256, and beside it its core metadata (PEP 658) when
+    installers may rely on it (:func:`metadata_is_reliable`)."""
+    fields, metadata_bytes = candidate.fields, candidate.metadata_bytes
     file = fields.file
     path = blob_path(file.sha256, file.filename)
     await services.store.put(path, file.path)
-    await services.store.put_bytes(path + ".metadata", metadata_bytes)
+    serve_metadata = metadata_is_reliable(candidate.metadata, candidate.filetype)
+    if serve_metadata:
+        await services.store.put_bytes(path + METADATA_SUFFIX, metadata_bytes)
     return StoredFile(
         filename=file.filename,
         packagetype=fields.filetype,
-        python_version=fields.pyversion,
+        python_version=candidate.pyversion,
         size=file.size,
         sha256_digest=file.sha256,
         blake2_256_digest=file.blake2_256,
         md5_digest=file.md5,
         path=path,
-        metadata_sha256=hashlib.sha256(metadata_bytes).hexdigest(),
-        metadata_blake2_256=hashlib.blake2b(metadata_bytes, digest_size=32).hexdigest(),
+        metadata_sha256=hashlib.sha256(metadata_bytes).hexdigest() if serve_metadata else None,
+        metadata_blake2_256=(
+            hashlib.blake2b(metadata_bytes, digest_size=32).hexdigest() if serve_metadata else None
+        ),
     )
