@@ -61,7 +61,6 @@ def _lifespan(services: Services):  # type: ignore[no-untyped-def]
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Bastion:
-    from bastion.packaging.upload import router as upload_router
     from bastion.simple.routes import make_routes as simple_routes
     from bastion.web.account_routes import router as account_router
     from bastion.web.admin_history_routes import router as admin_history_router
@@ -74,6 +73,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from bastion.web.routes import router as web_router
     from bastion.web.token_routes import router as token_router
     from bastion.web.two_factor_routes import router as two_factor_router
+    from bastion.web.upload_routes import router as upload_router
     from bastion.web.viewer import ViewerMiddleware
     from bastion.web.webauthn_routes import router as webauthn_router
     from bastion.web.yank_api_routes import router as yank_api_router

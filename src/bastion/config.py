@@ -56,6 +56,26 @@ class Settings(BaseSettings):
     max_compression_ratio: int = 200
     max_form_parts: int = Field(default=2_000, ge=1)  # multipart parts per upload request
     allow_password_upload: bool = True
+    # Wheel tags accepted, as PyPI accepts them (regular expressions matched in full): a
+    # wheel whose filename carries another interpreter or platform tag is refused.
+    wheel_interpreter_tags: list[str] = Field(
+        default_factory=lambda: [r"py[23]\d{0,2}", r"cp[23]\d{0,2}", r"pp[23]\d{0,3}",
+                                 r"pp7\d", r"ip\d{0,3}", r"jy\d{0,3}", r"graalpy\d{2,4}"]
+    )
+    wheel_platform_tags: list[str] = Field(
+        default_factory=lambda: [
+            r"any", r"win32", r"win_amd64", r"win_arm64", r"win_ia64",
+            r"manylinux1_(x86_64|i686)", r"manylinux2010_(x86_64|i686)",
+            r"manylinux2014_(x86_64|i686|aarch64|armv7l|ppc64|ppc64le|s390x)",
+            r"linux_(armv6l|armv7l)",
+            r"manylinux_\d+_\d+_(x86_64|i686|aarch64|armv7l|ppc64|ppc64le|s390x|riscv64)",
+            r"musllinux_\d+_\d+_(x86_64|i686|aarch64|armv7l|ppc64le|s390x|riscv64)",
+            r"macosx_(10|1[1-9]|[2-9]\d)_\d+_(ppc|ppc64|i386|x86_64|arm64|intel|fat|fat3|fat32"
+            r"|fat64|universal|universal2)",
+            r"ios_\d+_\d+_(arm64|x86_64)_(iphoneos|iphonesimulator)",
+            r"android_\d+_(arm64_v8a|armeabi_v7a|x86|x86_64)",
+        ]
+    )
 
     # Accounts and sessions.
     password_min_length: int = Field(default=10, ge=8, le=128)

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from bastion.packaging.form import UploadedFile, UploadForm
 from bastion.packaging.models import File, FilenameRegistry, Project, Release
 from bastion.services import Services
 from tests.conftest import PASSWORD
@@ -101,3 +102,19 @@ def assert_nothing_stored(services: Services) -> Callable[..., Awaitable[None]]:
 async def store_state(services: Services) -> tuple[dict[str, int], list[str]]:
     """Row counts and stored blobs: compare before and after a refused upload."""
     return await count_rows(services), sorted(await stored_paths(services))
+
+
+def received_form(path: Path, *, filename: str | None = None, **overrides: Any) -> UploadForm:
+    """What ``receive_form`` would yield for ``path`` posted as twine does (no HTTP):
+    the fields of :func:`form_for` and the file, hashed, in place."""
+    data = path.read_bytes()
+    file = UploadedFile(
+        filename=filename or path.name,
+        path=path,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        blake2_256=hashlib.blake2b(data, digest_size=32).hexdigest(),
+        md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+    )
+    fields = {k: [str(v)] for k, v in form_for(path, **overrides).items()}
+    return UploadForm(fields=fields, file=file)

@@ -228,3 +228,55 @@ def test_sdist_without_pkg_info_and_not_gzip(tmp_path: Path) -> None:
     fake.write_bytes(b"plain text")
     with pytest.raises(UnsafeArchive, match=r"the sdist is not a valid \.tar\.gz file"):
         read_sdist_metadata(fake, fake.name, LIMITS)
+
+
+def test_sdist_with_a_chain_of_links_out_is_refused(tmp_path: Path) -> None:
+    """``up -> ..`` stays inside, ``up2 -> up/..`` looks inside one link at a time but
+    resolves to the parent of the archive: refused at the second link."""
+    root = "demo-1.0"
+    path = write_tar(tmp_path / sdist_filename("demo", "1.0"), [
+        tar_member(f"{root}/PKG-INFO"),
+        tar_member(f"{root}/up", tarfile.SYMTYPE, ".."),
+        tar_member(f"{root}/up2", tarfile.SYMTYPE, "up/.."),
+        tar_member(f"{root}/up2/evil"),
+    ], {f"{root}/PKG-INFO": b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+        f"{root}/up2/evil": b"x"})
+    with pytest.raises(UnsafeArchive, match=r"the link 'demo-1\.0/up2' points outside"):
+        read_sdist_metadata(path, path.name, LIMITS)
+
+
+def test_wheel_with_a_chain_of_links_out_is_refused(tmp_path: Path) -> None:
+    path = write_zip(
+        tmp_path / wheel_filename("demo", "1.0"),
+        {"demo-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n"},
+        symlinks={"demo/up": "..", "demo/up2": "up/.."},
+    )
+    with pytest.raises(UnsafeArchive, match="the link 'demo/up2' points outside"):
+        read_wheel_metadata(path, path.name, LIMITS)
+
+
+def test_links_that_loop_are_refused(tmp_path: Path) -> None:
+    root = "demo-1.0"
+    path = write_tar(tmp_path / sdist_filename("demo", "1.0"), [
+        tar_member(f"{root}/a", tarfile.SYMTYPE, "b"),
+        tar_member(f"{root}/b", tarfile.SYMTYPE, "a"),
+        tar_member(f"{root}/a/x"),
+    ], {f"{root}/a/x": b"x"})
+    with pytest.raises(UnsafeArchive, match="loops"):
+        read_sdist_metadata(path, path.name, LIMITS)
+
+
+def test_sdist_with_its_gzip_trailer_cut_off_is_refused(tmp_path: Path) -> None:
+    path = make_sdist(tmp_path, "demo", "1.0")
+    path.write_bytes(path.read_bytes()[:-8])  # the CRC32 and length
+    with pytest.raises(UnsafeArchive, match=r"the sdist is not a valid \.tar\.gz file"):
+        read_sdist_metadata(path, path.name, LIMITS)
+
+
+def test_sdist_with_a_wrong_gzip_crc_is_refused(tmp_path: Path) -> None:
+    path = make_sdist(tmp_path, "demo", "1.0")
+    data = bytearray(path.read_bytes())
+    data[-8] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(UnsafeArchive, match="CRC"):
+        read_sdist_metadata(path, path.name, LIMITS)

@@ -119,9 +119,43 @@ async def test_sdist_then_wheel_share_one_release_and_bump_the_serial(
     assert [f.packagetype for f in files] == ["sdist", "bdist_wheel"]
     assert files[0].python_version == "source"
     assert project.last_serial > first.last_serial
-    assert (await services.store.read_bytes(files[0].path + ".metadata")).startswith(
+    assert (await services.store.read_bytes(files[1].path + ".metadata")).startswith(
         b"Metadata-Version: 2.1\nName: demo\n"
     )
+    # A Metadata-Version 2.1 sdist's PKG-INFO may not be what its build produces: not served.
+    assert files[0].metadata_sha256 is None
+    assert not await services.store.exists(files[0].path + ".metadata")
+
+
+@pytest.mark.parametrize(
+    ("metadata_version", "extra", "served"),
+    [
+        ("2.1", {}, False),
+        ("2.2", {}, True),
+        ("2.2", {"Dynamic": "Requires-Dist"}, False),
+        ("2.3", {"Dynamic": "requires-python"}, False),
+        ("2.4", {"Dynamic": "Description"}, True),
+    ],
+)
+async def test_sdist_metadata_is_served_only_when_reliable(
+    post_upload: PostUpload, services: Services, tmp_path: Path, client: httpx.AsyncClient,
+    metadata_version: str, extra: dict[str, str], served: bool,
+) -> None:
+    """PEP 658 metadata for an sdist only from Metadata-Version 2.2 (PEP 643) with no
+    dependency field Dynamic; otherwise pip builds it and reads the real dependencies."""
+    text = core_metadata(
+        "demo", "1.0", metadata_version=metadata_version, extra_metadata=extra
+    )
+    response = await post_upload(make_sdist(tmp_path, "demo", "1.0", metadata=text))
+    assert response.status_code == 200, response.text
+    file = await one(services, File)
+    assert isinstance(file, File)
+    assert (file.metadata_sha256 is not None) is served
+    assert await services.store.exists(file.path + ".metadata") is served
+    page = await client.get(
+        "/simple/demo/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}
+    )
+    assert bool(page.json()["files"][0]["core-metadata"]) is served
 
 
 async def test_upload_invalidates_the_simple_page(
@@ -138,17 +172,19 @@ async def test_each_upload_logs_one_json_line(
     post_upload: PostUpload, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     wheel = make_wheel(tmp_path, "demo", "1.0")
+    other = make_wheel(tmp_path / "..", "demo", "1.0", extra_metadata={"Author": "Someone"})
     with caplog.at_level(logging.INFO, logger="bastion.upload"):
         await post_upload(wheel)
         await post_upload(wheel)
+        await post_upload(other)
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "bastion.upload"]
-    assert [line["outcome"] for line in lines] == ["accepted", "refused"]
+    assert [line["outcome"] for line in lines] == ["accepted", "unchanged", "refused"]
     assert lines[0] | {"reason": None} == {
         "outcome": "accepted", "project": "demo", "version": "1.0", "filename": wheel.name,
         "user": "alice", "status": 200, "reason": None, "size": wheel.stat().st_size,
         "sha256": hashlib.sha256(wheel.read_bytes()).hexdigest(),
     }
-    assert lines[1]["status"] == 400 and "already exists" in lines[1]["reason"]
+    assert lines[2]["status"] == 400 and "already exists" in lines[2]["reason"]
 
 
 # --- refusals: each asserts the status, the message and that nothing was stored -------------
@@ -270,17 +306,33 @@ async def test_password_uploads_can_be_switched_off(
     await assert_nothing_stored()
 
 
-async def test_existing_file_is_refused_as_pypi_does(
+async def test_the_same_file_again_succeeds_and_changes_nothing(
     post_upload: PostUpload, services: Services, tmp_path: Path
 ) -> None:
+    """Warehouse answers 200 to an identical re-upload (same name, same sha256), so CI
+    retries pass; nothing is written."""
     wheel = make_wheel(tmp_path, "demo", "1.0")
     assert (await post_upload(wheel)).status_code == 200
     before = await store_state(services)
     response = await post_upload(wheel)
-    blake2 = hashlib.blake2b(wheel.read_bytes(), digest_size=32).hexdigest()
+    assert response.status_code == 200, response.text
+    assert reason(response) == (
+        f"OK: {wheel.name} is already in demo 1.0 with the same contents; nothing changed."
+    )
+    assert await store_state(services) == before
+
+
+async def test_other_bytes_under_an_existing_filename_are_refused_as_pypi_does(
+    post_upload: PostUpload, services: Services, tmp_path: Path
+) -> None:
+    assert (await post_upload(make_wheel(tmp_path, "demo", "1.0"))).status_code == 200
+    before = await store_state(services)
+    other = make_wheel(tmp_path / "..", "demo", "1.0", extra_metadata={"Author": "Someone"})
+    response = await post_upload(other)
+    blake2 = hashlib.blake2b(other.read_bytes(), digest_size=32).hexdigest()
     assert response.status_code == 400
     assert reason(response) == (
-        f"File already exists ('{wheel.name}', with blake2_256 hash '{blake2}'). "
+        f"File already exists ('{other.name}', with blake2_256 hash '{blake2}'). "
         "See http://testserver/help/#file-name-reuse for more information."
     )
     assert await store_state(services) == before
@@ -399,4 +451,119 @@ async def test_non_multipart_body_is_refused(
                                  headers={"Content-Type": "application/json"})
     assert response.status_code == 400
     assert "Expected a multipart/form-data request body" in reason(response)
+    await assert_nothing_stored()
+
+
+# --- bad input found by the outside review (issue 10): 400s citing the rule, nothing stored --
+
+
+async def test_sdist_filename_too_long_for_its_metadata_file_is_refused(
+    post_upload: PostUpload, services: Services, tmp_path: Path,
+    assert_nothing_stored,  # type: ignore[no-untyped-def]
+) -> None:
+    """250 characters: the file fits the 255-byte limit of a file name but its
+    ``.metadata`` beside it does not (was a 500 with the blob left behind)."""
+    name = "a" * 239
+    sdist = make_sdist(tmp_path, name, "1.0")
+    assert len(sdist.name) == 250
+    response = await post_upload(sdist, name=name)
+    assert response.status_code == 400
+    assert "at most 246 characters" in reason(response)
+    await assert_nothing_stored()
+    assert list((services.settings.data_dir / "tmp").glob("upload-*")) == []
+
+
+async def test_metadata_name_too_long_for_the_column_is_refused(
+    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored  # type: ignore[no-untyped-def]
+) -> None:
+    """``de___...___mo`` normalises to ``de-mo`` like the form's name, but is 304 long."""
+    long_name = "de" + "_" * 300 + "mo"
+    wheel = make_wheel(tmp_path, "de-mo", "1.0", metadata=core_metadata(long_name, "1.0"))
+    response = await post_upload(wheel, name="de-mo")
+    assert response.status_code == 400
+    assert "is too long: use at most 255 characters" in reason(response)
+    await assert_nothing_stored()
+
+
+@pytest.mark.parametrize(
+    ("tag", "message"),
+    [
+        ("zz-yy-xx", "Invalid wheel tag 'zz-yy-xx' in 'demo-1.0-zz-yy-xx.whl': 'zz' is not"),
+        ("cp999-cp999-win_amd64", "'cp999' is not a known Python interpreter tag (PEP 425)"),
+        ("py3-none-macosx_1_0_nonsense", "'macosx_1_0_nonsense' is not a platform tag"),
+        ("py3-none-linux_x86_64", "'linux_x86_64' is not a platform tag"),
+    ],
+)
+async def test_wheels_with_invalid_tags_are_refused(
+    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored,  # type: ignore[no-untyped-def]
+    tag: str, message: str,
+) -> None:
+    wheel = make_wheel(tmp_path, "demo", "1.0", filename=wheel_filename("demo", "1.0", tag))
+    response = await post_upload(wheel)
+    assert response.status_code == 400
+    assert message in reason(response)
+    await assert_nothing_stored()
+
+
+@pytest.mark.parametrize(
+    "tag", ["cp312-cp312-manylinux_2_17_x86_64", "cp39-abi3-macosx_11_0_arm64", "py2.py3-none-any",
+            "pp310-pypy310_pp73-win_amd64", "cp313-cp313t-musllinux_1_2_aarch64"],
+)
+async def test_wheels_with_real_tags_are_accepted(
+    post_upload: PostUpload, tmp_path: Path, tag: str
+) -> None:
+    wheel = make_wheel(tmp_path, "demo", "1.0", filename=wheel_filename("demo", "1.0", tag))
+    response = await post_upload(wheel)
+    assert response.status_code == 200, response.text
+
+
+async def test_sdist_without_pyversion_is_accepted_as_flit_sends_it(
+    post_upload: PostUpload, services: Services, tmp_path: Path
+) -> None:
+    response = await post_upload(make_sdist(tmp_path, "demo", "1.0"), pyversion=None)
+    assert response.status_code == 200, response.text
+    file = await one(services, File)
+    assert isinstance(file, File) and file.python_version == "source"
+
+
+async def test_sdist_names_must_be_normalised(
+    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored  # type: ignore[no-untyped-def]
+) -> None:
+    sdist = make_sdist(tmp_path, "Raw_Sdist.Name", "1.0", filename="Raw_Sdist.Name-1.0.tar.gz")
+    response = await post_upload(sdist, name="Raw_Sdist.Name")
+    assert response.status_code == 400
+    assert reason(response) == (
+        "Invalid sdist filename 'Raw_Sdist.Name-1.0.tar.gz': PEP 625 requires the normalised "
+        "name and version, 'raw_sdist_name-1.0.tar.gz'."
+    )
+    await assert_nothing_stored()
+
+
+LICENSE = b"Copyright (c) the authors\n"
+
+
+@pytest.mark.parametrize(
+    ("metadata_version", "extra", "files", "message"),
+    [
+        ("2.1", {"License-Expression": "MIT"}, {}, "Metadata-Version 2.4 or later, PEP 639"),
+        ("2.4", {"License-Expression": "MIT", "License-File": "LICENSE"}, {},
+         "License-File 'LICENSE' is not in the distribution (PEP 639 puts it at "
+         "'demo-1.0.dist-info/licenses/LICENSE')"),
+        ("2.4", {"License-Expression": "MIT", "License-File": "LICENSE"},
+         {"demo-1.0.dist-info/licenses/LICENSE": LICENSE}, None),
+        ("2.1", {"License-File": "LICENSE"}, {}, None),  # setuptools' legacy field: tolerated
+    ],
+)
+async def test_pep_639_licence_fields(
+    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored,  # type: ignore[no-untyped-def]
+    metadata_version: str, extra: dict[str, str], files: dict[str, bytes], message: str | None,
+) -> None:
+    text = core_metadata("demo", "1.0", metadata_version=metadata_version, extra_metadata=extra)
+    wheel = make_wheel(tmp_path, "demo", "1.0", metadata=text, extra_files=files)
+    response = await post_upload(wheel)
+    if message is None:
+        assert response.status_code == 200, response.text
+        return
+    assert response.status_code == 400
+    assert message in reason(response)
     await assert_nothing_stored()

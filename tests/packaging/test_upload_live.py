@@ -63,11 +63,16 @@ def test_twine_upload_then_existing_then_skip_existing(
     first = twine(live_server, wheel, sdist)
     assert first.returncode == 0, first.stdout + first.stderr
 
-    again = twine(live_server, wheel)
+    retried = twine(live_server, wheel)  # the same bytes: 200, as on PyPI
+    assert retried.returncode == 0, retried.stdout + retried.stderr
+
+    (tmp_path / "other").mkdir()
+    other = make_wheel(tmp_path / "other", "demo", "1.0", extra_metadata={"Author": "X"})
+    again = twine(live_server, other)
     assert again.returncode != 0
     assert "File already exists" in again.stdout + again.stderr
 
-    skipped = twine(live_server, wheel, sdist, extra=("--skip-existing",))
+    skipped = twine(live_server, other, sdist, extra=("--skip-existing",))
     assert skipped.returncode == 0, skipped.stdout + skipped.stderr
     assert "Skipping" in skipped.stdout + skipped.stderr
 

@@ -264,14 +264,14 @@ class UploadFields:
     name: str
     version: str
     filetype: str
-    pyversion: str
+    pyversion: str | None  # optional for sdists (flit sends none); see check_pyversion
     metadata_version: str
     digests: dict[str, str]
     file: UploadedFile
 
 
 DIGEST_FIELDS = {"md5_digest": "md5", "sha256_digest": "sha256", "blake2_256_digest": "blake2_256"}
-REQUIRED_FIELDS = ("name", "version", "filetype", "pyversion", "metadata_version")
+REQUIRED_FIELDS = ("name", "version", "filetype", "metadata_version")
 DIGEST_MISMATCH = "The digest supplied does not match a digest calculated from the uploaded file."
 
 
@@ -284,6 +284,7 @@ def read_upload_fields(form: UploadForm) -> UploadFields:
     if protocol != "1":
         raise BadRequest(f"Unknown protocol version: '{protocol or ''}'. Use protocol_version 1.")
     values = {name: form.require(name) for name in REQUIRED_FIELDS}
+    pyversion = (form.get("pyversion") or "").strip() or None
     if form.file is None or not form.file.filename:
         raise BadRequest(f"Missing required field '{FILE_FIELD}': send the file to upload.")
     digests = {
@@ -291,7 +292,7 @@ def read_upload_fields(form: UploadForm) -> UploadFields:
         for field_name in DIGEST_FIELDS
         if (value := form.get(field_name)) and value.strip()
     }
-    return UploadFields(file=form.file, digests=digests, **values)
+    return UploadFields(file=form.file, digests=digests, pyversion=pyversion, **values)
 
 
 def check_digests(fields: UploadFields) -> None:

@@ -11,9 +11,17 @@ from packaging.version import Version
 
 from bastion.errors import BadRequest
 
+MAX_NAME_LENGTH = 255  # the width of Project.name
+
 # A field declared under an older Metadata-Version than the one that introduced it
-# (setuptools wrote ``License-File`` under 2.1 for years) is tolerated, as installers do.
+# (setuptools wrote ``License-File`` under 2.1 for years) is tolerated, as installers do,
+# except ``License-Expression``: a licence is a legal statement, and PEP 639 gives it
+# meaning only from Metadata-Version 2.4 on (PyPI refuses it earlier too).
 _TOLERATED = "introduced in metadata version"
+_NEVER_TOLERATED = frozenset({"license-expression"})
+LICENSE_VERSION = Version("2.4")  # PEP 639: License-Expression, License-File
+RELIABLE_VERSION = Version("2.2")  # PEP 643: sdist metadata fields are static unless Dynamic
+DEPENDENCY_FIELDS = frozenset({"requires-dist", "requires-python", "provides-extra"})
 
 # Raw (email) field name -> the key PyPI's JSON API ``info`` object uses.
 _INFO_KEYS: dict[str, str] = {
@@ -65,10 +73,19 @@ def _errors(data: bytes, raw: RawMetadata, unparsed: dict[str, list[str]]) -> li
             Metadata.from_raw(raw, validate=True)
     except ExceptionGroup as group:
         return [
-            str(exc) for exc in group.exceptions
-            if not (isinstance(exc, InvalidMetadata) and _TOLERATED in str(exc))
+            _explain(exc) for exc in group.exceptions
+            if not (
+                isinstance(exc, InvalidMetadata) and _TOLERATED in str(exc)
+                and exc.field not in _NEVER_TOLERATED
+            )
         ]
     return []
+
+
+def _explain(exc: Exception) -> str:
+    if isinstance(exc, InvalidMetadata) and exc.field in _NEVER_TOLERATED:
+        return f"{exc} (License-Expression needs Metadata-Version 2.4 or later, PEP 639)"
+    return str(exc)
 
 
 # The width of Release.description_content_type.
@@ -101,6 +118,11 @@ def parse_core_metadata(data: bytes) -> CoreMetadata:
             "Invalid distribution metadata: Description-Content-Type is too long: use at most "
             f"{MAX_CONTENT_TYPE_LENGTH} characters, e.g. 'text/markdown; charset=UTF-8'."
         )
+    if len(raw["name"]) > MAX_NAME_LENGTH:
+        raise BadRequest(
+            f"Invalid distribution metadata: the Name '{raw['name'][:20]}...' is too long: "
+            f"use at most {MAX_NAME_LENGTH} characters."
+        )
     return CoreMetadata(
         name=raw["name"],
         version=str(raw["version"]),
@@ -124,3 +146,33 @@ def check_matches_form(meta: CoreMetadata, *, name: str, version: Version) -> No
             f"The version in the distribution's metadata ('{meta.version}') does not match "
             f"the version in the upload form ('{version}')."
         )
+
+
+def metadata_version(meta: CoreMetadata) -> Version:
+    return Version(str(meta.info.get("metadata_version", "1.0")))
+
+
+def check_license_files(
+    meta: CoreMetadata, members: frozenset[str], *, filetype: str, root: str
+) -> None:
+    """PEP 639: from Metadata-Version 2.4 every ``License-File`` is in the distribution
+    (a wheel's under ``<name>-<ver>.dist-info/licenses/``, an sdist's under its root)."""
+    if metadata_version(meta) < LICENSE_VERSION:
+        return
+    base = f"{root}/licenses" if filetype == "bdist_wheel" else root
+    for license_file in meta.info.get("license_files", []):
+        if f"{base}/{license_file}" not in members:
+            raise BadRequest(
+                f"Invalid distribution metadata: License-File '{license_file}' is not in the "
+                f"distribution (PEP 639 puts it at '{base}/{license_file}')."
+            )
+
+
+def metadata_is_reliable(meta: CoreMetadata, filetype: str) -> bool:
+    """Whether installers may resolve from this metadata alone (PEP 658): a wheel's always;
+    an sdist's only from Metadata-Version 2.2 (PEP 643) with no dependency field Dynamic,
+    since otherwise the build may produce other dependencies."""
+    if filetype == "bdist_wheel":
+        return True
+    dynamic = {field.lower() for field in meta.info.get("dynamic", [])}
+    return metadata_version(meta) >= RELIABLE_VERSION and not dynamic & DEPENDENCY_FIELDS

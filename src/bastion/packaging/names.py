@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from packaging.tags import Tag
 from packaging.utils import (
     InvalidName,
     InvalidSdistFilename,
@@ -18,12 +21,16 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from bastion.errors import BadRequest
+from bastion.packaging.metadata import MAX_NAME_LENGTH
 
 Filetype = Literal["sdist", "bdist_wheel"]
 FILETYPES: tuple[Filetype, ...] = ("sdist", "bdist_wheel")
 SDIST_SUFFIX = ".tar.gz"
 WHEEL_SUFFIX = ".whl"
-MAX_FILENAME_LENGTH = 255
+# The file system's limit on a name is 255 bytes, and the PEP 658 metadata file sits
+# beside the file as ``<filename>.metadata``.
+METADATA_SUFFIX = ".metadata"
+MAX_FILENAME_LENGTH = 255 - len(METADATA_SUFFIX)
 MAX_PYVERSION = 50  # the width of File.python_version
 MAX_VERSION_LENGTH = 100  # the width of Release.version
 SPEC_URL = "https://packaging.python.org/specifications/core-metadata"
@@ -36,6 +43,10 @@ def normalize_name(name: str) -> NormalizedName:
 
 def validate_project_name(name: str) -> NormalizedName:
     """The normalised name; 400 if ``name`` is not a valid project name."""
+    if len(name) > MAX_NAME_LENGTH:
+        raise BadRequest(
+            f"The name '{name[:20]}...' is too long: use at most {MAX_NAME_LENGTH} characters."
+        )
     try:
         return canonicalize_name(name, validate=True)
     except InvalidName:
@@ -90,6 +101,7 @@ class DistFilename:
     filetype: Filetype
     name: NormalizedName
     version: Version
+    tags: frozenset[Tag] = frozenset()
 
 
 def parse_dist_filename(filename: str) -> DistFilename:
@@ -110,10 +122,11 @@ def parse_dist_filename(filename: str) -> DistFilename:
         )
     try:
         if filename.endswith(WHEEL_SUFFIX):
-            name, version, _build, _tags = parse_wheel_filename(filename)
-            return DistFilename(filename, "bdist_wheel", name, version)
+            name, version, _build, tags = parse_wheel_filename(filename)
+            return DistFilename(filename, "bdist_wheel", name, version, tags)
         if filename.endswith(SDIST_SUFFIX):
             name, version = parse_sdist_filename(filename)
+            check_sdist_normalised(filename, name, version)
             return DistFilename(filename, "sdist", name, version)
     except (InvalidWheelFilename, InvalidSdistFilename) as exc:
         raise BadRequest(f"Invalid distribution filename: {exc}") from None
@@ -121,6 +134,42 @@ def parse_dist_filename(filename: str) -> DistFilename:
         f"Invalid file extension for '{filename}': use .tar.gz for an sdist (PEP 625) "
         "or .whl for a wheel."
     )
+
+
+def check_sdist_normalised(filename: str, name: NormalizedName, version: Version) -> None:
+    """PEP 625: an sdist is ``{name}-{version}.tar.gz`` with both in normalised form."""
+    expected = f"{name.replace('-', '_')}-{version}{SDIST_SUFFIX}"
+    if filename != expected:
+        raise BadRequest(
+            f"Invalid sdist filename '{filename}': PEP 625 requires the normalised name "
+            f"and version, '{expected}'."
+        )
+
+
+def check_wheel_tags(
+    dist: DistFilename, *, interpreters: Iterable[str], platforms: Iterable[str]
+) -> None:
+    """Every tag in a wheel's filename names a known interpreter and platform (PEP 425),
+    as PyPI requires; 400 naming the first tag that does not."""
+    interpreter_re = re.compile("|".join(f"(?:{p})" for p in interpreters))
+    platform_re = re.compile("|".join(f"(?:{p})" for p in platforms))
+    for tag in sorted(dist.tags, key=str):
+        if not interpreter_re.fullmatch(tag.interpreter):
+            raise BadRequest(
+                f"Invalid wheel tag '{tag}' in '{dist.filename}': '{tag.interpreter}' is not a "
+                "known Python interpreter tag (PEP 425), e.g. 'py3' or 'cp312'."
+            )
+        if not re.fullmatch(r"[a-z0-9_]+", tag.abi):
+            raise BadRequest(
+                f"Invalid wheel tag '{tag}' in '{dist.filename}': '{tag.abi}' is not a valid "
+                "ABI tag (PEP 425)."
+            )
+        if not platform_re.fullmatch(tag.platform):
+            raise BadRequest(
+                f"Invalid wheel tag '{tag}' in '{dist.filename}': '{tag.platform}' is not a "
+                "platform tag this index accepts (PEP 425), e.g. 'any', "
+                "'manylinux_2_17_x86_64', 'macosx_11_0_arm64' or 'win_amd64'."
+            )
 
 
 def check_filename_matches(
@@ -142,8 +191,13 @@ def check_filename_matches(
         )
 
 
-def check_pyversion(filetype: Filetype, pyversion: str) -> str:
-    """sdists say ``source``; wheels name a Python tag (``py3``, ``cp312``...)."""
+def check_pyversion(filetype: Filetype, pyversion: str | None) -> str:
+    """sdists say ``source`` (or nothing: flit sends no pyversion for them, and PyPI takes
+    that); wheels name a Python tag (``py3``, ``cp312``...)."""
+    if filetype == "sdist" and pyversion is None:
+        return "source"
+    if pyversion is None:
+        raise BadRequest("Missing required field 'pyversion'.")
     if filetype == "sdist" and pyversion != "source":
         raise BadRequest("Use 'source' as the Python version (pyversion) of an sdist.")
     if filetype == "bdist_wheel" and (pyversion == "source" or len(pyversion) > MAX_PYVERSION):
