@@ -11,6 +11,7 @@ from bastion.accounts import passwords
 from bastion.accounts.mail import Mailer
 from bastion.clock import Clock, SystemClock
 from bastion.config import Settings
+from bastion.db.changes import ChangeFeed
 from bastion.db.engine import Database
 from bastion.simple.cache import PageCache
 from bastion.stats.counter import DownloadCounter
@@ -29,6 +30,8 @@ class Services:
     # Downloads are counted per UTC day of this instance's clock (movable in tests).
     downloads: DownloadCounter
     pages: PageCache = field(default_factory=PageCache)
+    # This process's news of other processes' changes; started with the server.
+    feed: ChangeFeed | None = None
     # Per-process state other domains hang here (page caches, counters).
     extras: dict[str, Any] = field(default_factory=dict)
 
