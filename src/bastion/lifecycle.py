@@ -9,8 +9,9 @@
 
 from __future__ import annotations
 
-from bastion.critical import scheduler
 from bastion.db.changes import ChangeFeed
+from bastion.jobs import JOBS
+from bastion.scheduling import daily
 from bastion.services import Services
 
 
@@ -33,12 +34,12 @@ async def startup(services: Services) -> None:
     start_feed(services)
     services.downloads.start(services.db, services.settings.download_flush_seconds)
     if services.settings.embedded_jobs:
-        scheduler.start(services)
+        daily.start(services, JOBS)
 
 
 async def shutdown(services: Services) -> None:
     try:
-        await scheduler.stop(services)
+        await daily.stop(services)
         await services.downloads.stop(services.db)
         if services.feed is not None:
             services.pages.watch = None
