@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from bastion.web.account_routes import router as account_router
     from bastion.web.admin_history_routes import router as admin_history_router
     from bastion.web.collaborator_routes import router as collaborator_router
+    from bastion.web.health_routes import router as health_router
     from bastion.web.manage_routes import router as manage_router
     from bastion.web.routes import router as web_router
     from bastion.web.token_routes import router as token_router
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     web.add_middleware(SecurityHeadersMiddleware)
     web.add_middleware(RequestMetricsMiddleware, services=services)
     web.add_middleware(ViewerMiddleware, services=services)  # signed-in user for page GETs
+    web.include_router(health_router)
     web.include_router(upload_router)
     web.include_router(api_router)
     web.include_router(yank_api_router)
