@@ -5,14 +5,24 @@ on the other worker's very next request (read-your-writes across processes)."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
+import sqlite3
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from bastion.config import Settings
+from bastion.db.locks import lock_file
+from bastion.jobs import JOBS
+from bastion.scheduling.models import JobRun
+from bastion.services import Services
 from tests.conftest import BACKEND, PASSWORD, free_port
 from tests.packaging.conftest import form_for
 from tests.packaging.dists import make_wheel
@@ -47,7 +57,7 @@ def s3_env() -> Iterator[dict[str, str] | None]:
 
 @pytest.fixture
 async def cluster(
-    services: object, settings: Settings, tmp_path: Path, s3_env: dict[str, str] | None,
+    services: Services, settings: Settings, tmp_path: Path, s3_env: dict[str, str] | None,
     make_user,  # type: ignore[no-untyped-def]
 ) -> AsyncIterator[Cluster]:
     await make_user("alice")
@@ -154,3 +164,85 @@ async def test_every_change_shows_on_the_other_worker_at_once(
         await bastion(cluster, "admin", "restore", "release", "demo", "1.0")
         for worker in cluster.workers:
             assert set(files(await listing(http, worker, "demo"))) == {one.name, two.name}
+
+
+class WriteBlock:
+    """Hold the job_runs table (PostgreSQL) or the SQLite write lock from the test, so a
+    worker that took a job's lock is stuck inside it until :meth:`release`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.pg: asyncpg.Connection | None = None
+        self.sqlite: sqlite3.Connection | None = None
+
+    async def hold(self) -> None:
+        url = make_url(self.settings.resolved_database_url)
+        if BACKEND == "postgresql":
+            self.pg = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(
+                hide_password=False))
+            await self.pg.execute("BEGIN; LOCK TABLE job_runs IN EXCLUSIVE MODE")
+        else:
+            self.sqlite = sqlite3.connect(str(url.database), isolation_level=None)
+            self.sqlite.execute("BEGIN IMMEDIATE")
+
+    async def release(self) -> None:
+        if self.pg is not None:
+            await self.pg.close()  # rolls the lock back
+            self.pg = None
+        if self.sqlite is not None:
+            self.sqlite.close()
+            self.sqlite = None
+
+    async def job_locks_held(self) -> int:
+        """How many processes hold a job's lock right now."""
+        if self.pg is not None:
+            return int(await self.pg.fetchval(
+                "SELECT count(DISTINCT pid) FROM pg_locks WHERE locktype = 'advisory' "
+                "AND granted AND database = (SELECT oid FROM pg_database "
+                "WHERE datname = current_database())"))
+        held = 0
+        for job in JOBS:
+            path = lock_file(self.settings.resolved_database_url, f"bastion-job:{job.name}")
+            assert path is not None
+            fd = os.open(path, os.O_RDWR | os.O_CREAT)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                held += 1
+            finally:
+                os.close(fd)
+        return held
+
+
+async def test_jobs_started_in_both_workers_at_once_run_once(
+    services: Services, settings: Settings, tmp_path: Path, s3_env: dict[str, str] | None,
+) -> None:
+    """Both workers embed the daily jobs and catch up at start, at the same time (held
+    inside their first job by the test's write lock): each job still runs once."""
+    env = shared_env(settings, tmp_path, s3_env)
+    block = WriteBlock(settings)
+    await block.hold()
+    try:
+        with run_workers(env, tmp_path, extra={"BASTION_EMBEDDED_JOBS": "true"}):
+            for _ in range(300):
+                if await block.job_locks_held() >= 2:
+                    break
+                await asyncio.sleep(0.1)
+            both_at_once = await block.job_locks_held()
+            await block.release()
+            for _ in range(600):  # generous: the CPU is shared
+                async with services.db.session() as session:
+                    done = set(await session.scalars(
+                        select(JobRun.name).where(JobRun.succeeded.is_not(None))
+                    ))
+                if done >= {job.name for job in JOBS}:
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(1.0)  # let the other worker reach (and skip) every job too
+    finally:
+        await block.release()
+    assert both_at_once >= 2, "the two workers never ran jobs at the same time"
+    async with services.db.session() as session:
+        rows = list(await session.scalars(select(JobRun)))
+    assert sorted(r.name for r in rows) == sorted(job.name for job in JOBS)
+    assert all(r.succeeded for r in rows), [(r.name, r.detail) for r in rows]
