@@ -22,9 +22,12 @@ def start_feed(services: Services) -> ChangeFeed:
         settings.resolved_database_url, [services.pages],
         keepalive_seconds=settings.change_feed_keepalive_seconds,
         retry_seconds=settings.change_feed_retry_seconds,
+        settle_seconds=settings.change_feed_settle_seconds,
     )
     if feed.ring is not None:
         services.pages.watch = feed.ring.poll
+    if feed.listener is not None:
+        services.db.settle = feed.listener.settle
     feed.start()
     services.feed = feed
     return feed
@@ -43,6 +46,7 @@ async def shutdown(services: Services) -> None:
         await services.downloads.stop(services.db)
         if services.feed is not None:
             services.pages.watch = None
+            services.db.settle = None
             await services.feed.stop()
             services.feed = None
     finally:

@@ -30,8 +30,10 @@ crash between a commit and its announcement.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import fcntl
+import itertools
 import logging
 import mmap
 import os
@@ -49,6 +51,9 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "bastion_changes"
 SESSION_KEY = "bastion.changed"  # names announced in this session's transaction
+TOKENS_KEY = "bastion.change_tokens"  # their notifications' tokens (PostgreSQL)
+COMMITTED_KEY = "bastion.committed_tokens"  # the tokens, once the transaction committed
+_tokens = itertools.count(1)
 
 # The SQLite ring: an 8-byte sequence number, then SLOTS slots of SLOT_SIZE bytes
 # (one length byte, then the UTF-8 name). A name too long for a slot is a reset.
@@ -77,7 +82,11 @@ async def announce(session: AsyncSession, normalized_name: str) -> None:
     names.add(normalized_name)
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
-        await session.execute(select(func.pg_notify(CHANNEL, normalized_name)))
+        # "name token": the token lets this process's listener tell when its own
+        # notification went round (Database.transaction waits for that; see settle).
+        token = f"{os.getpid()}.{next(_tokens)}"
+        session.info.setdefault(TOKENS_KEY, []).append(token)
+        await session.execute(select(func.pg_notify(CHANNEL, f"{normalized_name} {token}")))
     elif len(names) == 1:
         path = ring_path(str(bind.engine.url))
         if path is not None:
@@ -91,10 +100,20 @@ async def announce(session: AsyncSession, normalized_name: str) -> None:
 
 def _forget(session: Session, _previous: Any) -> None:
     session.info.pop(SESSION_KEY, None)
+    session.info.pop(TOKENS_KEY, None)
 
 
 def _forget_after_commit(session: Session) -> None:
     session.info.pop(SESSION_KEY, None)
+    tokens = session.info.pop(TOKENS_KEY, None)
+    if tokens:
+        session.info[COMMITTED_KEY] = tokens
+
+
+def committed_tokens(session: AsyncSession) -> list[str]:
+    """The tokens of the notifications the last commit sent (taken: asked once)."""
+    tokens: list[str] = session.info.pop(COMMITTED_KEY, [])
+    return tokens
 
 
 def _append_after_commit(path: Path) -> Any:
@@ -213,9 +232,12 @@ class PostgresListener:
 
     def __init__(
         self, database_url: str, subscribers: Sequence[Subscriber], *,
-        keepalive_seconds: float, retry_seconds: float,
+        keepalive_seconds: float, retry_seconds: float, settle_seconds: float = 0.5,
     ) -> None:
         self.dsn = asyncpg_dsn(database_url)
+        self.settle_seconds = settle_seconds
+        self.heard: collections.deque[str] = collections.deque(maxlen=1024)
+        self.waiting: dict[str, asyncio.Future[None]] = {}
         self.subscribers = tuple(subscribers)
         self.keepalive_seconds = keepalive_seconds
         self.retry_seconds = retry_seconds
@@ -238,8 +260,34 @@ class PostgresListener:
             subscriber.feed_state(live)
 
     def _notified(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        name, _, token = payload.partition(" ")
         for subscriber in self.subscribers:
-            subscriber.invalidate(payload)
+            subscriber.invalidate(name)
+        if token:
+            self.heard.append(token)
+            waiter = self.waiting.pop(token, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+
+    async def settle(self, tokens: Sequence[str]) -> None:
+        """Wait (at most ``settle_seconds``) until this process heard its own notifications.
+
+        PostgreSQL signals every listening connection at the same commit, so once ours
+        went round, every other worker's has almost surely arrived too: a client that
+        reads from another worker right after our response sees the change.
+        """
+        if not self.connected.is_set():
+            return
+        loop = asyncio.get_running_loop()
+        pending = []
+        for token in tokens:
+            if token not in self.heard:
+                self.waiting[token] = waiter = loop.create_future()
+                pending.append(waiter)
+        if pending:
+            await asyncio.wait(pending, timeout=self.settle_seconds)
+            for token in tokens:
+                self.waiting.pop(token, None)
 
     async def _listen(self, conn: Any) -> None:
         """LISTEN on ``conn`` and ping it until it fails."""
@@ -282,6 +330,7 @@ class ChangeFeed:
     def __init__(
         self, database_url: str, subscribers: Sequence[Subscriber], *,
         keepalive_seconds: float = 10.0, retry_seconds: float = 1.0,
+        settle_seconds: float = 0.5,
     ) -> None:
         self.listener: PostgresListener | None = None
         self.ring: RingReader | None = None
@@ -289,6 +338,7 @@ class ChangeFeed:
             self.listener = PostgresListener(
                 database_url, subscribers,
                 keepalive_seconds=keepalive_seconds, retry_seconds=retry_seconds,
+                settle_seconds=settle_seconds,
             )
         else:
             path = ring_path(database_url)
