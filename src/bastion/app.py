@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from bastion.web.admin_history_routes import router as admin_history_router
     from bastion.web.collaborator_routes import router as collaborator_router
     from bastion.web.giveaway_routes import router as giveaway_router
+    from bastion.web.health_routes import router as health_router
     from bastion.web.json_api_routes import router as api_router
     from bastion.web.manage_routes import router as manage_router
     from bastion.web.metrics_routes import router as metrics_router
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     web.add_middleware(SecurityHeadersMiddleware)
     web.add_middleware(RequestMetricsMiddleware, services=services)
     web.add_middleware(ViewerMiddleware, services=services)  # signed-in user for page GETs
+    web.include_router(health_router)
     web.include_router(upload_router)
     web.include_router(api_router)
     web.include_router(yank_api_router)

@@ -1,26 +1,53 @@
-"""What starts and stops with the server: background jobs of the embedded mode.
+"""What starts and stops with the server, called here in order:
 
-Each job has explicit start/stop functions, called here in order:
-- the download-count flusher always runs (every process buffers its own counts);
-- the daily critical recompute runs only with ``Settings.embedded_jobs``
-  (scale-out deployments turn it off and run ``bastion critical recompute`` from cron).
+- the change feed, so this process's caches hear of every other process's writes;
+- the download-count flusher (every process buffers its own counts);
+- the daily jobs, only with ``Settings.embedded_jobs`` (each runs once per day across
+  every process that embeds them; scale-out deployments may run ``bastion jobs run``
+  from cron instead).
 """
 
 from __future__ import annotations
 
-from bastion.critical import scheduler
+from bastion.db.changes import ChangeFeed
+from bastion.jobs import JOBS
+from bastion.scheduling import daily
 from bastion.services import Services
 
 
+def start_feed(services: Services) -> ChangeFeed:
+    """Subscribe this process's caches to every process's changes."""
+    settings = services.settings
+    feed = ChangeFeed(
+        settings.resolved_database_url, [services.pages],
+        keepalive_seconds=settings.change_feed_keepalive_seconds,
+        retry_seconds=settings.change_feed_retry_seconds,
+        settle_seconds=settings.change_feed_settle_seconds,
+    )
+    if feed.ring is not None:
+        services.pages.watch = feed.ring.poll
+    if feed.listener is not None:
+        services.db.settle = feed.listener.settle
+    feed.start()
+    services.feed = feed
+    return feed
+
+
 async def startup(services: Services) -> None:
+    start_feed(services)
     services.downloads.start(services.db, services.settings.download_flush_seconds)
     if services.settings.embedded_jobs:
-        scheduler.start(services)
+        daily.start(services, JOBS)
 
 
 async def shutdown(services: Services) -> None:
     try:
-        await scheduler.stop(services)
+        await daily.stop(services)
         await services.downloads.stop(services.db)
+        if services.feed is not None:
+            services.pages.watch = None
+            services.db.settle = None
+            await services.feed.stop()
+            services.feed = None
     finally:
         await services.close()

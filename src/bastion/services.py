@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
 
 from bastion.accounts import passwords
 from bastion.accounts.mail import Mailer
 from bastion.clock import Clock, SystemClock
 from bastion.config import Settings
+from bastion.db.changes import ChangeFeed
 from bastion.db.engine import Database
 from bastion.metrics.current import FiguresCache
 from bastion.metrics.prometheus import MetricsState
@@ -33,8 +34,10 @@ class Services:
     metrics: MetricsState = field(default_factory=MetricsState)
     # The current 2FA figures, cached for ``metrics_cache_seconds``.
     figures: FiguresCache = field(default_factory=FiguresCache)
-    # Per-process state other domains hang here (the embedded scheduler's task).
-    extras: dict[str, Any] = field(default_factory=dict)
+    # This process's news of other processes' changes; started with the server.
+    feed: ChangeFeed | None = None
+    # The embedded daily-jobs loop of this process, when it runs one.
+    daily_task: asyncio.Task[None] | None = None
 
     @cached_property
     def mailer(self) -> Mailer:

@@ -8,8 +8,9 @@ import pytest
 
 from bastion import lifecycle
 from bastion.clock import MovableClock
-from bastion.critical import scheduler
 from bastion.critical.policy import critical_names
+from bastion.jobs import JOBS
+from bastion.scheduling import daily
 from bastion.services import Services
 from tests.conftest import AddDownloads
 
@@ -21,7 +22,7 @@ from tests.conftest import AddDownloads
     (datetime(2024, 6, 1, 23, 0, tzinfo=UTC), 3900.0),
 ])
 def test_next_run_is_after_utc_midnight(now: datetime, expected: float) -> None:
-    assert scheduler.seconds_until_next_run(now, 300) == expected
+    assert daily.seconds_until_next_run(now, 300) == expected
 
 
 async def critical(services: Services) -> set[str]:
@@ -38,7 +39,7 @@ async def test_daily_job_catches_up_at_start_and_emails(
     await make_project("Famous", owner)
     await add_downloads({("famous", date(2024, 6, 1)): 50, ("quiet", date(2024, 6, 1)): 1})
     services.downloads.hit("famous", "famous-1.0.tar.gz")  # today's: flushed by the job
-    scheduler.start(services)
+    daily.start(services, JOBS)
     try:
         # The job designates, then emails: wait for the email (generous: CI is busy).
         for _ in range(1500):
@@ -46,7 +47,7 @@ async def test_daily_job_catches_up_at_start_and_emails(
             if services.mailer.mbox_path.exists() and len(mailbox.mbox(services.mailer.mbox_path)):
                 break
     finally:
-        await scheduler.stop(services)
+        await daily.stop(services)
     assert await critical(services) == {"famous"}
     assert services.downloads.pending == 0
     box = mailbox.mbox(services.mailer.mbox_path)
@@ -57,14 +58,15 @@ async def test_embedded_jobs_off_leaves_it_to_cron(services: Services) -> None:
     services.settings = services.settings.model_copy(update={"embedded_jobs": False})
     await lifecycle.startup(services)
     try:
-        assert scheduler.TASK_KEY not in services.extras
+        assert services.daily_task is None
     finally:
         await lifecycle.shutdown(services)
 
 
 async def test_lifecycle_starts_and_stops_the_daily_job(services: Services) -> None:
     await lifecycle.startup(services)
-    task = services.extras[scheduler.TASK_KEY]
+    task = services.daily_task
+    assert task is not None
     await lifecycle.shutdown(services)
     assert task.done()
-    assert scheduler.TASK_KEY not in services.extras
+    assert services.daily_task is None

@@ -20,7 +20,10 @@ from bastion.critical import scheduler
 from bastion.critical.notify import message, notify_critical
 from bastion.critical.policy import mark
 from bastion.critical.reminders import REMINDER_TAG, send_mandate_reminders
+from bastion.jobs import JOBS
 from bastion.packaging.models import Project
+from bastion.scheduling.daily import run_all
+from bastion.scheduling.once import Job, Status
 from bastion.services import Services
 
 NOW = datetime(2029, 12, 1, 12, 0, tzinfo=UTC)
@@ -204,9 +207,9 @@ async def test_one_daily_run_does_every_step(
     await designate(services, "famous")
     await add_sessions(services, owner)
     await add_tombstones(services)
-    with caplog.at_level(logging.INFO, logger="bastion.critical.scheduler"):
-        outcome = await scheduler.run_daily_once(services)
-    assert outcome == {name: True for name, _ in scheduler.DAILY_STEPS}
+    with caplog.at_level(logging.INFO, logger="bastion.scheduling.once"):
+        outcome = {o.job: o.status for o in await run_all(services, JOBS)}
+    assert outcome == {job.name: Status.RAN for job in JOBS}
     assert await session_count(services) == 1
     assert await project_names(services) == {"famous", "gone-yesterday"}
     assert [to for to, _, _ in inbox(services)] == ["owner@example.org"]  # the reminder
@@ -218,8 +221,7 @@ async def test_one_daily_run_does_every_step(
 
 
 async def test_a_failing_step_does_not_stop_the_others(
-    services: Services, make_user: Any, monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+    services: Services, make_user: Any, caplog: pytest.LogCaptureFixture,
 ) -> None:
     owner = await make_user("owner")
     await add_sessions(services, owner)
@@ -228,16 +230,14 @@ async def test_a_failing_step_does_not_stop_the_others(
     async def broken(_services: Services) -> str:
         raise RuntimeError("recompute exploded")
 
-    steps = dict(scheduler.DAILY_STEPS)
-    steps["critical recompute"] = broken
-    steps["2FA metrics snapshot"] = broken
-    monkeypatch.setattr(scheduler, "DAILY_STEPS", tuple(steps.items()))
-    outcome = await scheduler.run_daily_once(services)
-    assert outcome["critical recompute"] is False and outcome["2FA metrics snapshot"] is False
-    assert outcome["expired session purge"] and outcome["deletion purge"]
+    jobs = [Job(j.name, j.summary, broken)
+            if j.name in ("critical-recompute", "metrics-snapshot") else j for j in JOBS]
+    outcome = {o.job: o.ok for o in await run_all(services, jobs)}
+    assert outcome["critical-recompute"] is False and outcome["metrics-snapshot"] is False
+    assert outcome["purge-sessions"] and outcome["purge-deletions"]
     assert await session_count(services) == 1
     assert await project_names(services) == {"gone-yesterday"}
-    assert "the daily job step 'critical recompute' failed" in caplog.text
+    assert "the job 'critical-recompute' failed" in caplog.text
 
 
 async def test_the_cron_recompute_also_reminds(

@@ -70,3 +70,31 @@ def test_file_lookups_are_bounded_and_invalidated() -> None:
     assert list(cache.files) == ["b", "c"]
     cache.invalidate("two")
     assert cache.files == {}
+
+
+def test_feed_down_revalidates_every_hit_and_back_forgets_everything() -> None:
+    from bastion.simple.cache import CachedFile, PageCache, build_page
+
+    cache = PageCache(ttl=60)
+    page = build_page(serial=1, media_type="text/html", body=b"x", max_age=1,
+                      expires=cache.expiry())
+    cache.store_page("demo", "text/html", page, cache.generation)
+    cache.store_file("p", CachedFile("demo", "f", "p", b"", "", None, False, None, None, {},
+                                     cache.expiry()), cache.generation)
+    cache.feed_state(False)
+    assert cache.fresh_page("demo", "text/html") is None  # kept, but revalidated
+    assert cache.pages and not cache.files
+    assert cache.expiry() <= cache.monotonic()
+    cache.feed_state(True)
+    assert not cache.pages and cache.ttl == 60
+
+
+def test_watch_runs_before_each_lookup() -> None:
+    from bastion.simple.cache import PageCache
+
+    cache = PageCache()
+    calls: list[int] = []
+    cache.watch = lambda: calls.append(1)
+    cache.fresh_page("demo", "text/html")
+    cache.fresh_file("x")
+    assert calls == [1, 1]

@@ -8,6 +8,7 @@ from bastion.cli.admin import admin_app
 from bastion.cli.critical import critical_app
 from bastion.cli.db import db_app
 from bastion.cli.giveaway import giveaway_app
+from bastion.cli.jobs import jobs_app
 from bastion.cli.metrics import metrics_app
 from bastion.cli.project import project_app
 from bastion.cli.serve import serve
@@ -27,6 +28,7 @@ for group, name in (
     (token_app, "token"),
     (project_app, "project"),
     (admin_app, "admin"),
+    (jobs_app, "jobs"),
 ):
     app.add_typer(group, name=name)
 

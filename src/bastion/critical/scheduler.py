@@ -1,20 +1,13 @@
-"""The embedded mode's daily jobs: flush counts, move the window, designate, notify,
-remind, snapshot the 2FA figures, purge expired sessions and deletions past retention.
+"""The critical designation as a job: recompute, then notify (and remind).
 
-Each step runs in its own ``try``: one failing is logged and does not stop the others.
-Scale-out deployments set ``BASTION_EMBEDDED_JOBS=false`` and run the commands from
-cron instead (``bastion critical recompute``, which also sends the mandate reminders,
-``bastion metrics snapshot``, ``bastion admin purge``); the recompute goes through
-:func:`recompute_and_notify` either way.
+``bastion critical recompute`` and the ``critical-recompute`` job of :mod:`bastion.jobs`
+both go through :func:`recompute_and_notify`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from bastion.clock import today
 from bastion.critical.notify import notify_critical
@@ -23,8 +16,6 @@ from bastion.critical.reminders import send_mandate_reminders
 from bastion.services import Services
 
 log = logging.getLogger(__name__)
-
-TASK_KEY = "critical_scheduler"
 
 
 def last_complete_day(services: Services) -> date:
@@ -54,97 +45,3 @@ async def recompute_and_notify(
         except Exception:
             log.exception("the 2FA mandate reminders failed")
     return result
-
-
-def seconds_until_next_run(now: datetime, delay_seconds: float) -> float:
-    """Seconds from ``now`` to the next UTC midnight plus the delay."""
-    midnight = datetime.combine(now.astimezone(UTC).date(), time(), tzinfo=UTC)
-    target = midnight + timedelta(seconds=delay_seconds)
-    if target <= now:
-        target += timedelta(days=1)
-    return (target - now).total_seconds()
-
-
-async def _flush_and_recompute(services: Services) -> str:
-    await services.downloads.flush(services.db)
-    result = await recompute_and_notify(services, remind=False)
-    return (f"critical recompute to {result.as_of}: {result.total_critical} critical, "
-            f"new: {', '.join(result.newly_critical) or 'none'}")
-
-
-async def _remind(services: Services) -> str:
-    return f"2FA mandate reminders: {await send_mandate_reminders(services)} sent"
-
-
-async def _snapshot(services: Services) -> str:
-    from bastion.metrics.snapshots import snapshot_job
-
-    snapshot = await snapshot_job(services)  # after the recompute: today's designations count
-    return f"2FA metrics snapshot for {snapshot.day.isoformat()} stored"
-
-
-async def _purge_sessions(services: Services) -> str:
-    from bastion.accounts.sessions import purge_expired
-
-    async with services.db.transaction() as session:
-        removed = await purge_expired(session, services.clock, services.settings)
-    return f"expired web sessions: {removed} removed"
-
-
-async def _purge_deleted(services: Services) -> str:
-    from bastion.packaging.purge import purge
-
-    items = await purge(services)
-    return (f"deletion purge: {len(items)} tombstone(s) past "
-            f"{services.settings.deletion_retention_days} days removed")
-
-
-DAILY_STEPS: tuple[tuple[str, Callable[[Services], Awaitable[str]]], ...] = (
-    ("critical recompute", _flush_and_recompute),
-    ("2FA mandate reminders", _remind),
-    ("2FA metrics snapshot", _snapshot),
-    ("expired session purge", _purge_sessions),
-    ("deletion purge", _purge_deleted),
-)
-
-
-async def run_daily_once(services: Services) -> dict[str, bool]:
-    """Every daily step once, in order, each in its own try; returns step -> succeeded."""
-    outcome: dict[str, bool] = {}
-    for name, step in DAILY_STEPS:
-        try:
-            log.info("%s", await step(services))
-            outcome[name] = True
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("the daily job step %r failed", name)
-            outcome[name] = False
-    return outcome
-
-
-async def run_daily(services: Services) -> None:
-    """Catch up now, then once a day; a failed step is logged and retried next day."""
-    while True:
-        await run_daily_once(services)
-        await asyncio.sleep(seconds_until_next_run(
-            services.clock.now(), services.settings.critical_job_delay_seconds
-        ))
-
-
-def start(services: Services) -> None:
-    """Start the daily job (idempotent)."""
-    task = services.extras.get(TASK_KEY)
-    if task is None or task.done():
-        services.extras[TASK_KEY] = asyncio.create_task(
-            run_daily(services), name="critical-scheduler"
-        )
-
-
-async def stop(services: Services) -> None:
-    """Cancel the daily job and wait for it to end (its transaction rolls back)."""
-    task: asyncio.Task[None] | None = services.extras.pop(TASK_KEY, None)
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

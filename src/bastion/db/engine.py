@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -44,6 +44,9 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Set by the change feed (db.changes): after a commit that announced changes,
+        # wait until this process heard its own notifications (read-your-writes).
+        self.settle: Callable[[list[str]], Awaitable[None]] | None = None
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -54,8 +57,15 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on error."""
-        async with self.sessionmaker() as session, session.begin():
-            yield session
+        async with self.sessionmaker() as session:
+            async with session.begin():
+                yield session
+            if self.settle is not None:
+                from bastion.db.changes import committed_tokens
+
+                tokens = committed_tokens(session)
+                if tokens:
+                    await self.settle(tokens)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

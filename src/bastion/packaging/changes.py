@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.accounts.auth import Principal
+from bastion.db.changes import announce
 from bastion.errors import BadRequest, NotFound
 from bastion.packaging.models import JournalEntry, Project, Release
 from bastion.packaging.names import canonical_version, normalize_name
@@ -58,7 +59,10 @@ async def journal(
     user_id: int | None,
     when: datetime,
 ) -> int:
-    """Add a journal entry and move the project's serial to it; returns the serial."""
+    """Add a journal entry and move the project's serial to it; returns the serial.
+
+    Every process's page cache hears of it when the transaction commits (db.changes).
+    """
     entry = JournalEntry(
         name=project.name, version=version, action=action,
         submitted_date=when, submitted_by_id=user_id,
@@ -66,6 +70,7 @@ async def journal(
     session.add(entry)
     await session.flush()
     project.last_serial = entry.id
+    await announce(session, project.normalized_name)
     return entry.id
 
 

@@ -2,10 +2,14 @@
 
 A page is rendered once per (project, media type, serial): its body, ETag and every
 response header are precomputed, so a warm request is a dict lookup and two ASGI sends.
-Entries live ``ttl`` seconds; after that the next request re-reads only the project's
-serial and re-renders if it moved, so changes made by other worker processes show
-within the TTL. Writers in this process call :meth:`PageCache.invalidate` after commit
-so their changes show at once.
+
+Coherence: writers in this process call :meth:`PageCache.invalidate` after commit; the
+process's change feed (:mod:`bastion.db.changes`) calls the same method for changes
+made by any other process (worker, CLI, job), and :meth:`feed_state` when it loses or
+regains the news. That is the whole invalidation interface: ``invalidate(name)``,
+``feed_state(live)``, ``clear()``, plus ``watch`` (a no-query check the feed may ask to
+run before each lookup). Entries also live at most ``ttl`` seconds, a safety net: after
+that the next request re-reads only the project's serial and re-renders if it moved.
 """
 
 from __future__ import annotations
@@ -116,15 +120,33 @@ class PageCache:
         self.files: dict[str, CachedFile] = {}
         # Bumped by every invalidation: a render that started before one is not stored.
         self.generation = 0
+        # Called before each lookup when set: the SQLite feed's shared-memory check.
+        self.watch: Callable[[], None] | None = None
+        self._live_ttl = ttl
 
     def configure(self, *, ttl: float, max_files: int) -> None:
-        self.ttl = ttl
+        self.ttl = self._live_ttl = ttl
         self.max_files = max_files
+
+    def feed_state(self, live: bool) -> None:
+        """The change feed is down (``False``): revalidate every hit by its serial until
+        it is back; back (``True``): forget everything, changes may have been missed."""
+        if live:
+            self.ttl = self._live_ttl
+            self.clear()
+            return
+        self.ttl = 0.0
+        self.generation += 1
+        for page in self.pages.values():
+            page.expires = 0.0
+        self.files.clear()
 
     def expiry(self) -> float:
         return self.monotonic() + self.ttl
 
     def fresh_page(self, name: str, media_type: str) -> CachedPage | None:
+        if self.watch is not None:
+            self.watch()
         page = self.pages.get((name, media_type))
         if page is not None and page.expires > self.monotonic():
             return page
@@ -138,6 +160,8 @@ class PageCache:
         self.pages.pop((name, media_type), None)
 
     def fresh_file(self, path: str) -> CachedFile | None:
+        if self.watch is not None:
+            self.watch()
         entry = self.files.get(path)
         if entry is not None and entry.expires > self.monotonic():
             return entry
