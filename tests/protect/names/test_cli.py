@@ -6,9 +6,8 @@ import asyncio
 import json
 from pathlib import Path
 
-from click.testing import Result
 from sqlalchemy import select
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from bastion.audit.models import AuditEvent
 from bastion.cli import app as cli_app
@@ -34,10 +33,13 @@ async def test_check_reads_stdin(services: Services, cli) -> None:  # type: igno
         "BASTION_DATABASE_URL": services.settings.resolved_database_url,
         "BASTION_SECRET_KEY": services.settings.secret_key,
     }
-    result: Result = await asyncio.to_thread(
-        CliRunner().invoke, cli_app, ["names", "check", "--json", "-"],
-        input="colorrama\n\nacme-widgets\n", env=env,
-    )
+    def run() -> Result:
+        return CliRunner().invoke(
+            cli_app, ["names", "check", "--json", "-"], input="colorrama\n\nacme-widgets\n",
+            env=env,
+        )
+
+    result = await asyncio.to_thread(run)
     assert result.exit_code == 0, result.output
     verdicts = [json.loads(line)["verdict"] for line in result.output.splitlines()]
     assert verdicts == ["review", "allow"]

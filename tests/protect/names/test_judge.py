@@ -25,7 +25,9 @@ async def add_project(services: Services, name: str, owner_id: int | None = None
         await record_name(session, name)
 
 
-async def verdict(services: Services, name: str, user_id: int | None = None) -> tuple[str, list]:
+async def verdict(
+    services: Services, name: str, user_id: int | None = None
+) -> tuple[str, list[tuple[str, str | None]]]:
     async with services.db.transaction() as session:
         v = await judge_new_name(
             session, services.settings, name, user_id=user_id, now=services.clock.now()
@@ -69,9 +71,9 @@ async def test_bad_names_are_refused_with_a_message(services: Services) -> None:
             await names_admin.unprohibit(session, "never-added", by="a", now=services.clock.now())
 
 
-async def test_typosquats_go_to_review_and_maintainers_are_not_flagged(
+async def test_typosquats_go_to_review_and_maintainers_are_not_flagged(  # type: ignore[no-untyped-def]
     services: Services, make_user
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     assert (await verdict(services, "reqeusts"))[0] == "review"
     assert (await verdict(services, "requests")) == (
         "review", [("popular-name", "requests")]
