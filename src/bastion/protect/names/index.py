@@ -9,9 +9,8 @@ process, then extended in place as names are added.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import combinations
 
 from rapidfuzz.distance import OSA
 
@@ -28,14 +27,14 @@ class Popular:
     rank: int
 
 
-def deletes(key: str, depth: int) -> Iterator[str]:
-    """``key`` with every choice of up to ``depth`` characters removed (``key`` itself too)."""
-    yield key
-    for d in range(1, min(depth, len(key) - 1) + 1):
-        for drop in combinations(range(len(key)), d):
-            yield "".join(ch for i, ch in enumerate(key) if i not in drop)
-
-
+def deletes(key: str, depth: int) -> set[str]:
+    """``key`` with every choice of up to ``depth`` (1 or 2) characters removed, and itself."""
+    found = {key}
+    frontier = {key}
+    for _ in range(min(depth, len(key) - 1)):
+        frontier = {v[:i] + v[i + 1 :] for v in frontier for i in range(len(v))}
+        found |= frontier
+    return found
 
 
 @dataclass
@@ -52,6 +51,7 @@ class PopularIndex:
     by_token_set: dict[frozenset[str], list[Popular]] = field(default_factory=dict)
     by_stem: dict[str, list[Popular]] = field(default_factory=dict)  # see stems.py
     vocabulary: set[str] = field(default_factory=set)  # every word of every popular name
+    longest: dict[int, int] = field(default_factory=lambda: {1: 0, 2: 0})  # by delete depth
 
     @classmethod
     def build(
@@ -87,7 +87,9 @@ class PopularIndex:
         if known is None or self._depth(entry) > self._depth(known):
             # Two deletes only for long, very popular keys: the only ones matched two edits
             # away, and the bulk of the index's size and build time otherwise.
-            for variant in set(deletes(entry.key, self._depth(entry))):
+            depth = self._depth(entry)
+            self.longest[depth] = max(self.longest[depth], len(entry.key))
+            for variant in deletes(entry.key, depth):
                 keys = self.by_variant.setdefault(variant, [])
                 if entry.key not in keys:
                     keys.append(entry.key)
@@ -118,7 +120,11 @@ class PopularIndex:
         Edits are insertions, deletions, substitutions and adjacent transpositions (optimal
         string alignment distance) on look-alike keys; the exact key itself is left out.
         """
-        depth = 2 if max_distance >= 2 and len(key) >= self.two_edit_min_length - 1 else 1
+        # Keys more than two letters longer than every indexed key cannot be near one.
+        if len(key) > max(self.longest.values()) + 2:
+            return []
+        long_enough = self.two_edit_min_length - 2 <= len(key) <= self.longest[2] + 2
+        depth = 2 if max_distance >= 2 and long_enough else 1
         seen: set[str] = {key}
         found: list[tuple[Popular, int]] = []
         for variant in deletes(key, depth):
