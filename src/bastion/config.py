@@ -150,6 +150,8 @@ class Settings(BaseSettings):
     names_affix_max_rank: int = Field(default=300, ge=0)
     names_embed_max_rank: int = Field(default=100, ge=0)
     names_reorder_max_rank: int = Field(default=1000, ge=0)
+    # Names that differ from a popular one only by separators (json-lines/jsonlines).
+    names_separator_max_rank: int = Field(default=1000, ge=0)
     # Popular names also include this many of the index's own most downloaded projects.
     names_local_top: int = Field(default=1000, ge=0)
     names_affixes: list[str] = Field(
@@ -158,10 +160,9 @@ class Settings(BaseSettings):
     # One of these words (or a number) added to a very popular name makes a look-alike.
     names_filler_words: list[str] = Field(
         default_factory=lambda: [
-            "new", "update", "updated", "updater", "latest", "official", "api", "client",
-            "sdk", "lib", "tool", "tools", "util", "utils", "helper", "helpers", "plus", "pro",
-            "dev", "fix", "fixed", "secure", "fast", "async", "core", "py", "python", "beta",
-            "next", "free", "lite", "master", "main", "patch", "dl", "download", "installer",
+            "new", "update", "updated", "updater", "latest", "official", "sdk", "lib", "dev",
+            "fix", "fixed", "secure", "fast", "py", "python", "beta", "next", "free", "lite",
+            "master", "main", "dl", "download", "installer", "upgrade", "v2", "v3",
         ]
     )
     # Stdlib module names (sys.stdlib_module_names) are refused like prohibited names.

@@ -1,6 +1,7 @@
 """Recall on real typosquats and the false-positive rate on ordinary PyPI names.
 
-Floors are set a little under what was measured (see the lead's report); the held-out rows
+Measured: recall 79% (held-out 82%), false positives 0.31% (seeds 1, 2: 0.25%, 0.31%).
+Floors sit a little under that; the held-out rows
 (their imitated projects never seen while tuning) are reported on their own.
 """
 
@@ -23,9 +24,9 @@ SHARED = [Path(__file__).parents[4] / "shared", Path(__file__).parents[4].parent
 ALL_NAMES = next(
     (p / "data" / "pypi-names.txt.gz" for p in SHARED if (p / "data").is_dir()), SHARED[0]
 )
-RECALL_FLOOR = 0.75
-HOLDOUT_FLOOR = 0.75
-FPR_CEILING = 0.005
+RECALL_FLOOR = 0.77
+HOLDOUT_FLOOR = 0.79
+FPR_CEILING = 0.004
 
 
 def rows() -> list[list[str]]:

@@ -2,8 +2,10 @@
 
 Rules, each giving a reason (``rule`` id in brackets):
 
-- [lookalike-popular] the name's look-alike key is a popular name's key (``reqeusts`` no,
-  ``requ3sts`` no, ``Requests_`` no, ``rnatplotlib`` yes).
+- [lookalike-popular] the name's look-alike key is a popular name's key (``rnatplotlib``,
+  ``Pyth0n-Dateutil``). When only separators differ (``json-lines``/``jsonlines``, common
+  and mostly legitimate on PyPI) only names up to ``separator_max_rank`` count; keys under
+  ``min_length`` never do (``rip``/``rlp`` fold together by accident).
 - [typo] one edit (insert, delete, substitute, swap adjacent) from a popular name, scored by
   ``edits.Slip`` weight + popularity + length (``NameRules``). Why length matters: a key of
   four letters has about 250 one-edit neighbours, most of them real, unrelated words, so a
@@ -25,14 +27,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rapidfuzz.distance import OSA
+
 from bastion.protect.names.edits import Slip, one_edit_slip
 from bastion.protect.names.index import Popular, PopularIndex
 from bastion.protect.names.normalize import canonical, lookalike_key, tokens
 from bastion.protect.names.rules import NameRules
-from bastion.protect.names.stems import stems
+from bastion.protect.names.stems import python_stems, stems
 from bastion.protect.names.verdict import NameReason
 
 _Add = Callable[["Popular", str, str], None]
+
+FOLDED = "reads the same once look-alike characters are folded"
 
 SLIP_WEIGHT = {
     Slip.SWAPPED: 3,
@@ -74,8 +80,11 @@ def detect(name: str, index: PopularIndex, rules: NameRules) -> list[NameReason]
         if target.name != own and target.name not in reasons:
             reasons[target.name] = NameReason(rule=rule, similar_to=target.name, detail=detail)
 
-    for target in index.same_key(key):
-        add(target, "lookalike-popular", "reads the same once look-alike characters are folded")
+    if len(key) >= rules.min_length:
+        for target in index.same_key(key):
+            only_separators = own.replace("-", "") == target.name.replace("-", "")
+            if not only_separators or target.rank <= rules.separator_max_rank:
+                add(target, "lookalike-popular", FOLDED)
     if len(key) >= rules.min_length:
         _typos(name, key, index, rules, add)
     _affixes(name, index, rules, add)
@@ -92,13 +101,26 @@ def made_of_known_words(parts: tuple[str, ...], target: Popular, index: PopularI
     return bool(changed) and changed <= index.vocabulary
 
 
+def _slip(own: str, key: str, target: Popular) -> Slip:
+    """The slip, read on the canonical names when they too are one edit apart (so digits
+    are digits and word boundaries count), else on the look-alike keys."""
+    if "-" not in _diff_chars(own, target.name) and OSA.distance(own, target.name) == 1:
+        return one_edit_slip(own, target.name)
+    return one_edit_slip(key, target.key)
+
+
+def _diff_chars(a: str, b: str) -> set[str]:
+    return set(a) ^ set(b)
+
+
 def _typos(name: str, key: str, index: PopularIndex, rules: NameRules, add: _Add) -> None:
     parts = tokens(name)
+    own = canonical(name)
     for target, distance in index.near(key, 2):
         if len(target.key) < rules.min_length or made_of_known_words(parts, target, index):
             continue
         if distance == 1:
-            slip = one_edit_slip(key, target.key)
+            slip = _slip(own, key, target)
             score = (
                 SLIP_WEIGHT[slip] + popularity_bonus(target.rank) + length_bonus(len(target.key))
             )
@@ -114,11 +136,17 @@ def _typos(name: str, key: str, index: PopularIndex, rules: NameRules, add: _Add
 
 
 def _affixes(name: str, index: PopularIndex, rules: NameRules, add: _Add) -> None:
-    mine = stems(name, rules.affixes, rules.min_length) | {lookalike_key(name)}
-    for stem in mine:
-        for target in index.with_stem(stem):
-            if target.rank <= rules.affix_max_rank:
-                add(target, "affix", "the same name with a prefix or suffix added or removed")
+    """One affix apart, on one side only: ``requests2`` (added), ``dateutil`` (removed from
+    ``python-dateutil``), or one Python marker traded for another (``dateutil-py``).
+    Stripping any affix on both sides would pair ``test-1234`` with ``pytest``."""
+    key = lookalike_key(name)
+    added = [
+        t for stem in stems(name, rules.affixes, rules.min_length) for t in index.same_key(stem)
+    ]
+    swapped = [t for stem in python_stems(name) for t in index.with_python_stem(stem)]
+    for target in added + index.with_stem(key) + swapped:
+        if target.rank <= rules.affix_max_rank:
+            add(target, "affix", "the same name with a prefix or suffix added or removed")
 
 
 def _reordered(name: str, index: PopularIndex, rules: NameRules, add: _Add) -> None:

@@ -42,8 +42,21 @@ class Slip(Enum):
     DIGIT = "a digit added, removed or changed"
 
 
+def _starts_word(text: str, i: int) -> bool:
+    return i == 0 or text[i - 1] == "-"
+
+
+def _ends_word(text: str, i: int) -> bool:
+    return i == len(text) - 1 or text[i + 1] == "-"
+
+
 def one_edit_slip(candidate: str, target: str) -> Slip:
-    """The kind of the single edit (OSA distance 1) that turns ``target`` into ``candidate``."""
+    """The kind of the single edit (OSA distance 1) that turns ``target`` into ``candidate``.
+
+    Both are canonical names or look-alike keys; with ``-`` kept, the start and end of each
+    word count as edges (``pytest-pspec`` → ``pytest-pyspec`` adds a letter to a word's
+    start: a new word more than a slip).
+    """
     if len(candidate) == len(target) + 1:
         return _insertion(candidate, target)
     if len(candidate) + 1 == len(target):
@@ -55,10 +68,10 @@ def one_edit_slip(candidate: str, target: str) -> Slip:
     a, b = candidate[i], target[i]
     if a.isdigit() and b.isdigit():
         return Slip.DIGIT
-    if i in (0, len(candidate) - 1):
+    if _starts_word(candidate, i) or _ends_word(candidate, i):
         if a.isdigit() or b.isdigit():
             return Slip.DIGIT
-        if i == 0:
+        if _starts_word(candidate, i):
             return Slip.FIRST_REPLACED
         return Slip.NEIGHBOUR_KEY if keyboard_adjacent(a, b) else Slip.LAST_REPLACED
     if a.isdigit() or b.isdigit():
@@ -77,9 +90,9 @@ def _insertion(candidate: str, target: str) -> Slip:
         return Slip.DIGIT
     if (i > 0 and candidate[i - 1] == ch) or (i + 1 < len(candidate) and candidate[i + 1] == ch):
         return Slip.DOUBLED
-    if i == 0:
+    if _starts_word(candidate, i):
         return Slip.START_ADDED
-    if i == len(candidate) - 1:
+    if _ends_word(candidate, i):
         return Slip.END_ADDED
     return Slip.INSERTED
 
@@ -91,6 +104,6 @@ def _deletion(candidate: str, target: str) -> Slip:
         return Slip.DIGIT
     if (i > 0 and target[i - 1] == ch) or (i + 1 < len(target) and target[i + 1] == ch):
         return Slip.UNDOUBLED
-    if i in (0, len(target) - 1):
+    if _starts_word(target, i) or _ends_word(target, i):
         return Slip.END_DROPPED
     return Slip.DROPPED

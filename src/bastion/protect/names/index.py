@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from rapidfuzz.distance import OSA
 
 from bastion.protect.names.normalize import canonical, lookalike_key, tokens
-from bastion.protect.names.stems import stems
+from bastion.protect.names.stems import python_stems, stems
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,7 @@ class PopularIndex:
     by_variant: dict[str, list[str]] = field(default_factory=dict)  # variant -> keys
     by_token_set: dict[frozenset[str], list[Popular]] = field(default_factory=dict)
     by_stem: dict[str, list[Popular]] = field(default_factory=dict)  # see stems.py
+    by_python_stem: dict[str, list[Popular]] = field(default_factory=dict)
     vocabulary: set[str] = field(default_factory=set)  # every word of every popular name
     longest: dict[int, int] = field(default_factory=lambda: {1: 0, 2: 0})  # by delete depth
 
@@ -99,6 +100,8 @@ class PopularIndex:
             _insert(self.by_token_set.setdefault(frozenset(parts), []), entry)
         for stem in stems(name, self.affixes, self.min_length) | {entry.key}:
             _insert(self.by_stem.setdefault(stem, []), entry)
+        for stem in python_stems(name):
+            _insert(self.by_python_stem.setdefault(stem, []), entry)
 
     def _depth(self, entry: Popular) -> int:
         long = len(entry.key) >= self.two_edit_min_length
@@ -141,6 +144,10 @@ class PopularIndex:
     def with_tokens(self, parts: Iterable[str]) -> list[Popular]:
         """Popular multi-word names made of exactly these tokens, in any order."""
         return self.by_token_set.get(frozenset(parts), [])
+
+    def with_python_stem(self, stem: str) -> list[Popular]:
+        """Popular names that are ``stem`` once a ``python``/``py`` marker is removed."""
+        return self.by_python_stem.get(stem, [])
 
     def with_stem(self, stem: str) -> list[Popular]:
         """Popular names that are ``stem`` once an affix is removed (or ``stem`` itself)."""

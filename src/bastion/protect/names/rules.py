@@ -24,6 +24,7 @@ class NameRules:
     affix_max_rank: int = 1000  # `py-`, `-python`, digits… around a popular name
     embed_max_rank: int = 300  # a popular name plus one extra word
     reorder_max_rank: int = 15000
+    separator_max_rank: int = 1000  # `json-lines` vs `jsonlines`: only for names this popular
     fillers: tuple[str, ...] = ()
     affixes: tuple[str, ...] = ()
 
@@ -37,6 +38,7 @@ class NameRules:
             affix_max_rank=settings.names_affix_max_rank,
             embed_max_rank=settings.names_embed_max_rank,
             reorder_max_rank=settings.names_reorder_max_rank,
+            separator_max_rank=settings.names_separator_max_rank,
             fillers=tuple(settings.names_filler_words),
             affixes=tuple(settings.names_affixes),
         )

@@ -35,3 +35,21 @@ def stems(name: str, affixes: tuple[str, ...], min_length: int) -> set[str]:
         found.add(key[: digits.start()])
     found.discard(key)
     return {stem for stem in found if len(stem) >= min_length}
+
+
+PYTHON_AFFIXES = ("python", "py")
+PYTHON_STEM_MIN_LENGTH = 5
+
+
+def python_stems(name: str) -> set[str]:
+    """Keys of ``name`` without a leading or trailing ``python``/``py`` (token or glued).
+
+    Two names with one such stem trade one Python marker for another (``dateutil-py`` for
+    ``python-dateutil``). Stems under five letters are left out: ``pythontest`` and
+    ``pytest`` share ``test`` by accident.
+    """
+    return {
+        stem
+        for stem in stems(name, PYTHON_AFFIXES, PYTHON_STEM_MIN_LENGTH)
+        if not stem.isdigit()
+    } - {lookalike_key(name)}
