@@ -173,6 +173,34 @@ class Settings(BaseSettings):
         default_factory=lambda: ["DE", "AT", "CH", "BE", "FR", "IT", "ES", "GB", "CA", "US", "JP"]
     )
 
+    # Name protection (protect/names): how close a new project name may come to a popular
+    # one. A one-edit neighbour is held for review when slip weight + popularity + length
+    # reaches names_typo_threshold (see protect/names/detector.py for the rules and why).
+    names_typo_threshold: int = Field(default=2, ge=0, le=10)
+    names_min_length: int = Field(default=4, ge=1)  # shorter keys are never matched by edits
+    names_two_edit_min_length: int = Field(default=10, ge=4)
+    names_two_edit_max_rank: int = Field(default=1000, ge=0)
+    names_affix_max_rank: int = Field(default=300, ge=0)
+    names_embed_max_rank: int = Field(default=100, ge=0)
+    names_reorder_max_rank: int = Field(default=1000, ge=0)
+    # Names that differ from a popular one only by separators (json-lines/jsonlines).
+    names_separator_max_rank: int = Field(default=1000, ge=0)
+    # Popular names also include this many of the index's own most downloaded projects.
+    names_local_top: int = Field(default=1000, ge=0)
+    names_affixes: list[str] = Field(
+        default_factory=lambda: ["python", "py", "lib", "dev", "sdk"]
+    )
+    # One of these words (or a number) added to a very popular name makes a look-alike.
+    names_filler_words: list[str] = Field(
+        default_factory=lambda: [
+            "new", "update", "updated", "updater", "latest", "official", "sdk", "lib", "dev",
+            "fix", "fixed", "secure", "fast", "py", "python", "beta", "next", "free", "lite",
+            "master", "main", "dl", "download", "installer", "upgrade", "v2", "v3",
+        ]
+    )
+    # Stdlib module names (sys.stdlib_module_names) are refused like prohibited names.
+    names_refuse_stdlib: bool = True
+
     @field_validator("mandate_enforced_from", mode="before")
     @classmethod
     def _empty_date_is_none(cls, value: object) -> object:

@@ -10,6 +10,7 @@ from bastion.cli.db import db_app
 from bastion.cli.giveaway import giveaway_app
 from bastion.cli.jobs import jobs_app
 from bastion.cli.metrics import metrics_app
+from bastion.cli.names import names_app
 from bastion.cli.project import project_app
 from bastion.cli.serve import serve
 from bastion.cli.stats import stats_app
@@ -29,6 +30,7 @@ for group, name in (
     (project_app, "project"),
     (admin_app, "admin"),
     (jobs_app, "jobs"),
+    (names_app, "names"),
 ):
     app.add_typer(group, name=name)
 

@@ -20,6 +20,7 @@ MODEL_MODULES = (
     "bastion.giveaway.models",
     "bastion.metrics.models",
     "bastion.scheduling.models",
+    "bastion.protect.names.models",
 )
 
 

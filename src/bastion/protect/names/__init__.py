@@ -3,26 +3,54 @@
 The public surface other domains use:
 
 - ``judge_new_name(session, settings, name, user_id=...) -> NameVerdict``: the verdict for
-  a name about to be created by that user (``None``: a user who owns nothing).
+  a name about to be created by that user (``None``: a user who owns nothing); a verdict
+  other than allow is added to the session as an audit event.
+- ``record_name(session, project_name)``: call when a project is created (same transaction)
+  so look-alike collisions stay one indexed query for every process.
 - ``allow_pair(session, name, similar_to, by=...)``: an admin's "these two are both fine".
+- ``is_official(session, name)``: the project lies in a granted namespace and its holder owns it.
+- admin services in ``protect.names.admin``: prohibit/unprohibit/list_prohibited,
+  grant_namespace/revoke_namespace/list_grants, protect_word/unprotect_word/
+  list_protected_words, add_allowed_pair/remove_allowed_pair/list_allowed_pairs;
+  ``protect.names.popular.replace_popular``.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.config import Settings
+from bastion.protect.names.admin import add_allowed_pair, is_official, record_name
+from bastion.protect.names.judge import judge
 from bastion.protect.names.verdict import NameReason, NameVerdict, NameVerdictKind
 
-__all__ = ["NameReason", "NameVerdict", "NameVerdictKind", "allow_pair", "judge_new_name"]
+__all__ = [
+    "NameReason",
+    "NameVerdict",
+    "NameVerdictKind",
+    "allow_pair",
+    "is_official",
+    "judge_new_name",
+    "record_name",
+]
 
 
 async def judge_new_name(
-    session: AsyncSession, settings: Settings, name: str, *, user_id: int | None
+    session: AsyncSession,
+    settings: Settings,
+    name: str,
+    *,
+    user_id: int | None,
+    now: datetime | None = None,
 ) -> NameVerdict:
-    """Placeholder until the detector lands: every name is allowed."""
-    return NameVerdict(name=name, verdict="allow")
+    """The verdict on ``name`` as a new project of ``user_id`` (audited unless allow)."""
+    return await judge(session, settings, name, user_id=user_id, now=now)
 
 
-async def allow_pair(session: AsyncSession, name: str, similar_to: str, *, by: str) -> None:
-    """Placeholder until the detector lands."""
+async def allow_pair(
+    session: AsyncSession, name: str, similar_to: str, *, by: str, now: datetime | None = None
+) -> None:
+    """Never flag ``name`` for looking like ``similar_to`` again (audited)."""
+    await add_allowed_pair(session, name, similar_to, by=by, now=now or datetime.now(UTC))
