@@ -10,6 +10,7 @@ from bastion.cli.db import db_app
 from bastion.cli.giveaway import giveaway_app
 from bastion.cli.metrics import metrics_app
 from bastion.cli.project import project_app
+from bastion.cli.scan import scan
 from bastion.cli.serve import serve
 from bastion.cli.stats import stats_app
 from bastion.cli.token import token_app
@@ -17,6 +18,7 @@ from bastion.cli.user import user_app
 
 app = typer.Typer(help="Bastion: a Python package index with strong 2FA.", no_args_is_help=True)
 app.command()(serve)
+app.command()(scan)
 for group, name in (
     (db_app, "db"),
     (user_app, "user"),
