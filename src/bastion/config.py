@@ -200,6 +200,21 @@ class Settings(BaseSettings):
     )
     # Stdlib module names (sys.stdlib_module_names) are refused like prohibited names.
     names_refuse_stdlib: bool = True
+    # Malware scanning of uploads (protect/scan). Rules ship in protect/data/scan_rules.toml;
+    # scan_rules_files adds operators' TOML files (same format; a rule id replaces the shipped
+    # one). Reading is bounded: members, bytes of one member, decompressed bytes in all,
+    # seconds, nesting of archives in archives. Verdict: rules count once at their highest
+    # severity (info 0, low 1, medium 3, high 8, critical 20); the sum against the thresholds.
+    scan_rules_files: list[Path] = Field(default_factory=list)
+    scan_max_members: int = Field(default=20_000, ge=1)
+    scan_max_member_size: int = Field(default=4 * MB, ge=1024)
+    scan_max_total_size: int = Field(default=256 * MB, ge=1024)
+    scan_max_seconds: float = Field(default=20.0, gt=0)
+    scan_max_depth: int = Field(default=2, ge=0)
+    scan_max_ratio: int = Field(default=200, ge=1)
+    scan_max_parse_size: int = Field(default=1 * MB, ge=1024)  # larger .py files: text rules only
+    scan_suspicious_score: int = Field(default=8, ge=1)
+    scan_malicious_score: int = Field(default=20, ge=1)
 
     @field_validator("mandate_enforced_from", mode="before")
     @classmethod

@@ -12,6 +12,7 @@ from bastion.cli.jobs import jobs_app
 from bastion.cli.metrics import metrics_app
 from bastion.cli.names import names_app
 from bastion.cli.project import project_app
+from bastion.cli.scan import scan
 from bastion.cli.serve import serve
 from bastion.cli.stats import stats_app
 from bastion.cli.token import token_app
@@ -19,6 +20,7 @@ from bastion.cli.user import user_app
 
 app = typer.Typer(help="Bastion: a Python package index with strong 2FA.", no_args_is_help=True)
 app.command()(serve)
+app.command()(scan)
 for group, name in (
     (db_app, "db"),
     (user_app, "user"),

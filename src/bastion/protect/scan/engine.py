@@ -1,0 +1,305 @@
+"""One scan: read the archive, analyse its members, apply the rules, weigh the verdict."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bastion.protect.scan import pyast
+from bastion.protect.scan.archive import Anomaly, ArchiveError, Contents, Limits, Member, Reader
+from bastion.protect.scan.metadata import metadata_hints
+from bastion.protect.scan.policy import Thresholds, verdict
+from bastion.protect.scan.pyast import Hit
+from bastion.protect.scan.report import Finding, ScanReport
+from bastion.protect.scan.rules import Rule, RuleSet
+
+FINDINGS_PER_RULE = 5
+NOT_SHIPPED_CODE = re.compile(r"(?i)(^|/)(tests?|testing|docs?|examples?|benchmarks?|samples?)/")
+STARTUP_NAMES = ("sitecustomize.py", "usercustomize.py")
+PYTHON_SUFFIXES = (".py", ".pyw")
+# Members the text patterns read: code and scripts (not READMEs, metadata or RECORD files).
+CODE_SUFFIXES = (
+    ".py",
+    ".pyw",
+    ".pth",
+    ".pyx",
+    ".sh",
+    ".bash",
+    ".bat",
+    ".cmd",
+    ".ps1",
+    ".js",
+    ".vbs",
+    ".hta",
+)
+BACKEND_PATH = re.compile(r"""backend-path\s*=\s*\[([^\]]*)\]""")
+BUILD_BACKEND = re.compile(r"""build-backend\s*=\s*['"]([\w.:]+)['"]""")
+TOOLING = re.compile(
+    r"(?i)^(conftest|noxfile|fabfile|tasks|dodo|setup_|build|release|make|bootstrap|update|version|tox|docs?_)"
+)
+# Modules (not __init__) are parsed only if they hold something worth a closer look.
+WORTH_PARSING = re.compile(
+    rb"\b(?:exec|eval)\s*\(|b64decode|marshal|decompress|fromhex|unhexlify|CryptUnprotectData|__import__|"
+    rb"webhook|telegram|getuser|gethostname|(?m:^(?:[A-Za-z_][\w.]*\s*=\s*)?(?:requests|urllib\w*|socket|subprocess|os|httpx)\.\w+\()"
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    rules: RuleSet
+    limits: Limits = field(default_factory=Limits)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+
+
+@dataclass
+class _Collected:
+    hits: list[tuple[str, Hit]] = field(default_factory=list)  # (path, hit)
+    pattern_hits: list[tuple[Rule, str, Hit]] = field(default_factory=list)
+
+
+def _inner(path: str) -> str:
+    return path.rsplit("!", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What the archive's member names say about where code runs."""
+
+    wheel: bool
+    package_dirs: frozenset[str]
+    backend_modules: frozenset[str]  # in-tree build backend files (run by pip to build)
+
+    @classmethod
+    def of(cls, contents: Contents) -> Layout:
+        names = [_inner(n) for n in contents.names]
+        return cls(
+            wheel=any(".dist-info/" in n for n in names),
+            package_dirs=frozenset(
+                n.rsplit("/", 1)[0] for n in names if n.endswith("/__init__.py")
+            ),
+            backend_modules=_backend_modules(contents.members),
+        )
+
+    def top_context(self, path: str) -> str:
+        """Where a file's top-level code runs: install, import, or runtime (not by installing)."""
+        inner = _inner(path)
+        parts = inner.split("/")
+        base = parts[-1]
+        if base == "setup.py" and len(parts) <= 2:
+            return "install"
+        if base in STARTUP_NAMES or base.endswith(".pth"):
+            return "install"
+        if "/".join(parts[1:]) in self.backend_modules:
+            return "install"
+        if NOT_SHIPPED_CODE.search(inner):
+            return "runtime"  # tests, docs, examples are not run by installing
+        if self.wheel:
+            return "import"
+        directory = inner.rsplit("/", 1)[0] if "/" in inner else ""
+        if directory in self.package_dirs:
+            return "import"
+        root_module = len(parts) == 2 or (len(parts) == 3 and parts[1] == "src")
+        if root_module and base.endswith(".py") and not TOOLING.match(base):
+            return "import"  # a top-level module (py_modules)
+        return "runtime"  # scripts, CI and tooling files
+
+
+def _backend_modules(members: list[Member]) -> frozenset[str]:
+    """Relative paths of an in-tree build backend (``backend-path`` + ``build-backend``)."""
+    for member in members:
+        if _inner(member.path).count("/") <= 1 and member.path.endswith("pyproject.toml"):
+            text = member.data.decode("utf-8", "replace")
+            found = BACKEND_PATH.search(text)
+            backend = BUILD_BACKEND.search(text)
+            if found and backend:
+                module = backend.group(1).split(":")[0].replace(".", "/")
+                paths: set[str] = set()
+                for directory in re.findall(r"""['"]([^'"]*)['"]""", found.group(1)):
+                    prefix = directory.strip("./")
+                    prefix = prefix + "/" if prefix else ""
+                    paths.update({f"{prefix}{module}.py", f"{prefix}{module}/__init__.py"})
+                return frozenset(paths)
+    return frozenset()
+
+
+def _excerpt(text: str, start: int) -> tuple[int, str]:
+    line = text.count("\n", 0, start) + 1
+    begin = text.rfind("\n", 0, start) + 1
+    end = text.find("\n", start)
+    snippet = text[begin : end if end != -1 else len(text)].strip()
+    if len(snippet) > 160:
+        offset = max(0, start - begin - 40)
+        snippet = snippet[offset : offset + 160]
+    return line, snippet
+
+
+def _pth_hits(member: Member, config: Config, out: _Collected) -> None:
+    text = member.data.decode("utf-8", "replace")
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith(("import ", "import\t")):
+            out.hits.append((member.path, Hit("pth-exec", "install", number, line.strip()[:160])))
+            result = pyast.analyse(line.encode(), config.rules, "install")
+            hits = result[0] if result else pyast.analyse_text(line, config.rules, "install")[0]
+            for hit in hits:
+                out.hits.append((member.path, Hit(hit.capability, "install", number, hit.excerpt)))
+
+
+def _scan_member(member: Member, config: Config, layout: Layout, out: _Collected) -> None:
+    path = member.path
+    inner = _inner(path)
+    base = inner.rsplit("/", 1)[-1]
+    lower = base.lower()
+    context = layout.top_context(path)
+    context_at: Callable[[int], str] = lambda _line: context  # noqa: E731
+    if lower.endswith(PYTHON_SUFFIXES) and context != "runtime":
+        if base in STARTUP_NAMES:
+            out.hits.append((path, Hit("site-hook", "install", 1, base)))
+        if _worth_parsing(member, base, context, config):
+            result = pyast.analyse(member.data, config.rules, context)
+            if result is None:
+                text = member.data.decode("utf-8", "replace")
+                out.hits.append(
+                    (path, Hit("unparsable", context, None, "does not parse as Python 3"))
+                )
+                hits, context_at = pyast.analyse_text(text, config.rules, context)
+            else:
+                hits, context_at = result
+            out.hits.extend((path, hit) for hit in hits)
+    elif lower.endswith(".pth"):
+        _pth_hits(member, config, out)
+    elif base in ("PKG-INFO", "METADATA") and inner.count("/") <= 1:
+        for capability, excerpt in metadata_hints(member.data.decode("utf-8", "replace")):
+            out.hits.append((path, Hit(capability, "install", 1, excerpt)))
+    _pattern_hits(member, config, context_at, out)
+
+
+def _worth_parsing(member: Member, base: str, context: str, config: Config) -> bool:
+    if len(member.data) > config.limits.max_parse_size:
+        return False
+    if context == "install" or base == "__init__.py":
+        return True
+    return WORTH_PARSING.search(member.data) is not None
+
+
+def _pattern_hits(
+    member: Member, config: Config, context_at: Callable[[int], str], out: _Collected
+) -> None:
+    inner = _inner(member.path)
+    code = inner.lower().endswith(CODE_SUFFIXES)
+    text = member.data.decode("utf-8", "replace")
+    lowered = text.lower()
+    for rule in config.rules.patterns:
+        assert rule.pattern is not None
+        if (rule.paths.search(inner) is None) if rule.paths is not None else not code:
+            continue
+        match = rule.search(text, lowered)
+        if match is None:
+            continue
+        line, snippet = _excerpt(text, match.start())
+        out.pattern_hits.append(
+            (rule, member.path, Hit(rule.capability or rule.id, context_at(line), line, snippet))
+        )
+
+
+def _findings(collected: _Collected, config: Config) -> tuple[list[Finding], frozenset[str]]:
+    findings: list[Finding] = []
+    per_rule: dict[str, int] = {}
+    first_hit: dict[str, tuple[str, Hit]] = {}
+    capabilities: set[str] = set()
+
+    def add(rule: Rule, path: str, hit: Hit) -> None:
+        count = per_rule.get(rule.id, 0)
+        if count >= FINDINGS_PER_RULE:
+            return
+        per_rule[rule.id] = count + 1
+        findings.append(
+            Finding(rule.id, rule.severity_in(hit.context), path, hit.line, hit.excerpt)
+        )
+
+    for path, hit in collected.hits:
+        key = f"{hit.context}:{hit.capability}"
+        capabilities.add(key)
+        first_hit.setdefault(key, (path, hit))
+        for rule in config.rules.by_capability.get(hit.capability, ()):
+            if hit.context in rule.contexts:
+                add(rule, path, hit)
+    for rule, path, hit in collected.pattern_hits:
+        key = f"{hit.context}:{hit.capability}"
+        capabilities.add(key)
+        first_hit.setdefault(key, (path, hit))
+        if hit.context in rule.contexts:
+            add(rule, path, hit)
+    seen = frozenset(capabilities)
+    for rule in config.rules.combinations:
+        met = [requirement.met_by(seen) for requirement in rule.requires]
+        if all(met):
+            path, hit = first_hit[met[0] or ""]
+            excerpt = " + ".join(m or "" for m in met)
+            findings.append(
+                Finding(rule.id, rule.severity, path, hit.line, f"{excerpt}: {hit.excerpt}"[:240])
+            )
+            capabilities.add(f"combination:{rule.id}")
+    order = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+    findings.sort(key=lambda f: (order[f.severity], f.rule, f.path, f.line or 0))
+    return findings, frozenset(capabilities)
+
+
+def scan_bytes(data: bytes, filename: str, config: Config) -> ScanReport:
+    """Scan one archive given as bytes. Never raises for bad input: ``verdict="error"``."""
+    started = time.perf_counter()
+    try:
+        contents = Reader(config.limits).read(data, filename)
+    except ArchiveError as exc:
+        return ScanReport(
+            filename=filename,
+            verdict="error",
+            error=str(exc),
+            seconds=time.perf_counter() - started,
+        )
+    collected = _Collected()
+    layout = Layout.of(contents)
+    deadline = time.monotonic() + config.limits.max_seconds
+    for member in contents.members:
+        if time.monotonic() > deadline:
+            contents.anomalies.append(Anomaly(member.path, "stopped analysing: time bound reached"))
+            break
+        try:
+            _scan_member(member, config, layout, collected)
+        except (
+            RecursionError,
+            MemoryError,
+            ValueError,
+        ) as exc:  # a pathological member: note it, go on
+            collected.hits.append(
+                (member.path, Hit("archive-anomaly", "install", None, f"not analysed: {exc}"[:160]))
+            )
+    for anomaly in contents.anomalies:
+        collected.hits.append(
+            (anomaly.path, Hit("archive-anomaly", "install", None, anomaly.message))
+        )
+    findings, capabilities = _findings(collected, config)
+    return ScanReport(
+        filename=filename,
+        verdict=verdict(findings, config.thresholds),
+        findings=findings,
+        capabilities=capabilities,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def scan_file(path: Path, filename: str, config: Config) -> ScanReport:
+    """Scan an archive on disk (read whole into memory; uploads are size-limited before this)."""
+    started = time.perf_counter()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return ScanReport(
+            filename=filename,
+            verdict="error",
+            error=f"cannot read {filename}: {exc.strerror or exc}",
+            seconds=time.perf_counter() - started,
+        )
+    return scan_bytes(data, filename, config)

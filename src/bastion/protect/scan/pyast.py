@@ -1,0 +1,459 @@
+"""What a Python file can do, found with ``ast`` (never imported or run).
+
+Calls are resolved through the file's imports to dotted names and looked up in the rules'
+capability table; ``exec``/``eval``/``compile`` arguments are classified (literal, dynamic,
+decoded, remote); reads of key-like environment variables, the whole environment sent over
+the network, setuptools command classes and long encoded literals are found here too. Each
+hit carries the context its code runs in (install / import / runtime).
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import math
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bastion.protect.scan.rules import RuleSet
+
+EXEC_NAMES = frozenset(
+    {
+        "exec",
+        "eval",
+        "compile",
+        "builtins.exec",
+        "builtins.eval",
+        "builtins.compile",
+        "__builtin__.exec",
+        "__builtin__.eval",
+        "execfile",
+    }
+)
+# Calls whose result hides code: the rules' "decode" capability plus these builtins/methods.
+ASSEMBLERS = frozenset({"chr", "bytes", "bytearray", "reversed"})
+DECODER_NAMES = frozenset(
+    {
+        "b64decode",
+        "b32decode",
+        "b16decode",
+        "b85decode",
+        "a85decode",
+        "decodebytes",
+        "decompress",
+        "unhexlify",
+        "fromhex",
+        "a2b_base64",
+        "decrypt",
+    }
+)
+COMMAND_BASES = re.compile(
+    r"(^|\.)(install|develop|egg_info|build_py|build_ext|build|sdist|bdist_egg|bdist_wheel|install_lib"
+    r"|install_scripts|easy_install|Command)$"
+)
+KEY_LIKE = re.compile(
+    r"(?i)(secret|token|passw|api_?key|access_?key|private_?key|credential|session|"
+    r"^aws_|^gh_|github_|gitlab_|npm_|pypi|twine|azure_|gcp_|google_app|slack|discord|"
+    r"webhook|ssh|cookie|auth)"
+)
+B64_CHARS = re.compile(r"^[A-Za-z0-9+/=_\-\s]+$")
+HEX_CHARS = re.compile(r"^[0-9a-fA-Fx\\\s]+$")
+BLOB_MIN = 256
+
+
+@dataclass(frozen=True)
+class Hit:
+    capability: str
+    context: str
+    line: int | None
+    excerpt: str
+
+
+def entropy(text: str | bytes) -> float:
+    """Shannon entropy in bits per symbol."""
+    if not text:
+        return 0.0
+    counts = Counter(text)
+    size = len(text)
+    return -sum(n / size * math.log2(n / size) for n in counts.values())
+
+
+def is_encoded_blob(value: str | bytes) -> bool:
+    """A long literal that looks like base64 / hex / packed bytes rather than text."""
+    if len(value) < BLOB_MIN:
+        return False
+    sample = value[:4096]
+    if isinstance(sample, bytes):
+        return entropy(sample) > 5.5
+    if B64_CHARS.match(sample) and " " not in sample.strip():
+        return entropy(sample) > 4.5 or bool(HEX_CHARS.match(sample))
+    return sample.count("\\x") > len(sample) // 5
+
+
+class _Analyser(ast.NodeVisitor):
+    def __init__(
+        self,
+        rules: RuleSet,
+        lines: list[str],
+        top_context: str,
+        function_context: Callable[[str], str],
+    ) -> None:
+        self.rules = rules
+        self.lines = lines
+        self.hits: list[Hit] = []
+        self.aliases: dict[str, str] = {}
+        self.context = top_context
+        self.function_context = function_context
+        self.decoded: set[str] = set()
+        self.remote: set[str] = set()
+        self.environ: set[str] = set()
+        self.seen: set[tuple[str, str]] = set()
+
+    # -- helpers
+    def hit(self, capability: str, node: ast.AST) -> None:
+        key = (capability, self.context)
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        line = getattr(node, "lineno", None)
+        excerpt = ""
+        if line and line <= len(self.lines):
+            text = self.lines[line - 1]
+            column = getattr(node, "col_offset", 0)
+            excerpt = (text.strip() if column < 60 else text[max(0, column - 20) :].strip())[:160]
+        self.hits.append(Hit(capability, self.context, line, excerpt))
+
+    def dotted(self, node: ast.AST) -> str | None:
+        if isinstance(node, ast.Name):
+            return self.aliases.get(node.id, node.id)
+        if isinstance(node, ast.Attribute):
+            base = self.dotted(node.value)
+            return f"{base}.{node.attr}" if base else node.attr
+        if isinstance(node, ast.Call):
+            func = self.dotted(node.func)
+            if func in ("__import__", "importlib.import_module") and node.args:
+                first = node.args[0]
+                if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                    return first.value
+            if func == "getattr" and len(node.args) >= 2:
+                name = node.args[1]
+                if isinstance(name, ast.Constant) and isinstance(name.value, str):
+                    base = self.dotted(node.args[0])
+                    if base in ("__builtins__", "builtins", "__builtin__"):
+                        return name.value
+                    return f"{base}.{name.value}" if base else name.value
+        return None
+
+    def kinds_in(self, node: ast.AST) -> set[str]:
+        """What an expression is made of: decode / remote / environ / blob."""
+        found: set[str] = set()
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Call):
+                name = self.dotted(sub.func) or ""
+                capability = self.rules.capability_of(name)
+                last = name.rsplit(".", 1)[-1]
+                if capability == "decode" or name in ASSEMBLERS or last in DECODER_NAMES:
+                    found.add("decode")
+                if capability == "network":
+                    found.add("remote")
+            elif isinstance(sub, ast.Name):
+                if sub.id in self.decoded:
+                    found.add("decode")
+                if sub.id in self.remote:
+                    found.add("remote")
+                if sub.id in self.environ:
+                    found.add("environ")
+            elif isinstance(sub, ast.Attribute):
+                if self.dotted(sub) == "os.environ":
+                    found.add("environ")
+                elif (
+                    sub.attr in ("content", "text")
+                    and isinstance(sub.value, ast.Name)
+                    and sub.value.id in self.remote
+                ):
+                    found.add("remote")
+            elif isinstance(sub, ast.Subscript):
+                if isinstance(sub.slice, ast.Slice) and isinstance(sub.slice.step, ast.UnaryOp):
+                    found.add("decode")  # s[::-1]
+            elif (
+                isinstance(sub, ast.Constant)
+                and isinstance(sub.value, (str, bytes))
+                and is_encoded_blob(sub.value)
+            ):
+                found.add("decode")
+        return found
+
+    # -- imports
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self.aliases[alias.asname or alias.name.split(".")[0]] = (
+                alias.name if alias.asname else alias.name.split(".")[0]
+            )
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        module = node.module or ""
+        for alias in node.names:
+            self.aliases[alias.asname or alias.name] = (
+                f"{module}.{alias.name}" if module else alias.name
+            )
+
+    # -- scopes
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        outer = self.context
+        taint = (self.decoded, self.remote, self.environ)
+        self.decoded, self.remote, self.environ = (
+            set(self.decoded),
+            set(self.remote),
+            set(self.environ),
+        )
+        self.context = self.function_context(node.name) if outer != "install" else "install"
+        for child in node.body:
+            self.visit(child)
+        self.context = outer
+        self.decoded, self.remote, self.environ = taint
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        outer_context = self.context
+        bases = [self.dotted(base) or "" for base in node.bases]
+        # Command classes run at install time when setup.py (or a build backend) defines them.
+        command = self.context == "install" and any(COMMAND_BASES.search(base) for base in bases)
+        if command:
+            self.context = "install"
+            self.hit("custom-command", node)
+        for child in node.body:
+            if command and isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for grandchild in child.body:
+                    self.visit(grandchild)
+            else:
+                self.visit(child)
+        self.context = outer_context
+
+    # -- data flow (in source order, by name)
+    def visit_Assign(self, node: ast.Assign) -> None:
+        kinds = self.kinds_in(node.value)
+        for target in node.targets:
+            for name in ast.walk(target):
+                if isinstance(name, ast.Name):
+                    for kind, names in (
+                        ("decode", self.decoded),
+                        ("remote", self.remote),
+                        ("environ", self.environ),
+                    ):
+                        if kind in kinds:
+                            names.add(name.id)
+        self.generic_visit(node)
+
+    def visit_With(self, node: ast.With) -> None:
+        for item in node.items:
+            if isinstance(item.optional_vars, ast.Name) and "remote" in self.kinds_in(
+                item.context_expr
+            ):
+                self.remote.add(item.optional_vars.id)
+        self.generic_visit(node)
+
+    # -- calls, environment, literals
+    def visit_Call(self, node: ast.Call) -> None:
+        name = self.dotted(node.func) or ""
+        if (
+            name in EXEC_NAMES
+            or (name.endswith((".exec", ".eval"))
+            and name.split(".")[0] in ("builtins", "__builtin__"))
+        ):
+            self.exec_call(node)
+        else:
+            capability = self.rules.capability_of(name)
+            if capability:
+                self.hit(capability, node)
+            if capability == "network" and any(
+                "environ" in self.kinds_in(arg)
+                for arg in [*node.args, *(k.value for k in node.keywords)]
+            ):
+                self.hit("env-exfil", node)
+            if name in ("os.environ.get", "os.getenv", "os.environ.__getitem__") and node.args:
+                self.environment_key(node.args[0], node)
+            if name == "open" and len(node.args) >= 2:
+                mode = node.args[1]
+                if (
+                    isinstance(mode, ast.Constant)
+                    and isinstance(mode.value, str)
+                    and ("w" in mode.value or "a" in mode.value)
+                ):
+                    self.hit("file-write", node)
+        self.generic_visit(node)
+
+    def exec_call(self, node: ast.Call) -> None:
+        if not node.args:
+            return
+        argument = node.args[0]
+        if isinstance(argument, ast.Constant):
+            if isinstance(argument.value, (str, bytes)) and is_encoded_blob(argument.value):
+                self.hit("exec-decoded", node)
+            return
+        kinds = self.kinds_in(argument)
+        if "remote" in kinds:
+            self.hit("exec-remote", node)
+        elif "decode" in kinds:
+            self.hit("exec-decoded", node)
+        else:
+            self.hit("exec-dynamic", node)
+
+    def environment_key(self, key: ast.AST, node: ast.AST) -> None:
+        if (
+            isinstance(key, ast.Constant)
+            and isinstance(key.value, str)
+            and KEY_LIKE.search(key.value)
+        ):
+            self.hit("secrets-env", node)
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        if self.dotted(node.value) == "os.environ":
+            self.environment_key(node.slice, node)
+        self.generic_visit(node)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        if isinstance(node.value, (str, bytes)) and is_encoded_blob(node.value):
+            self.hit("encoded-blob", node)
+
+
+def _called_names(nodes: list[ast.stmt]) -> set[str]:
+    names: set[str] = set()
+    for statement in nodes:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for sub in ast.walk(statement):
+            if isinstance(sub, ast.Call):
+                func = sub.func
+                if isinstance(func, ast.Name):
+                    names.add(func.id)
+                elif isinstance(func, ast.Attribute):
+                    names.add(func.attr)
+                for arg in sub.args:  # atexit.register(f), threading.Thread(target=f)
+                    if isinstance(arg, ast.Name):
+                        names.add(arg.id)
+                for keyword in sub.keywords:
+                    if isinstance(keyword.value, ast.Name):
+                        names.add(keyword.value.id)
+    return names
+
+
+def import_time_functions(tree: ast.Module) -> set[str]:
+    """Top-level functions that module top-level code calls, directly or through each other."""
+    functions = {
+        n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
+    called = _called_names(tree.body) & functions.keys()
+    pending = list(called)
+    while pending:
+        body = functions[pending.pop()].body
+        for name in _called_names(body) & functions.keys():
+            if name not in called:
+                called.add(name)
+                pending.append(name)
+    return called
+
+
+def analyse(
+    source: bytes, rules: RuleSet, top_context: str
+) -> tuple[list[Hit], Callable[[int], str]] | None:
+    """Hits of one Python file, and the context of each line; None when it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    text = source.decode("utf-8", "replace")
+    lines = text.splitlines()
+    at_import = import_time_functions(tree) if top_context == "import" else set()
+
+    def function_context(name: str) -> str:
+        return "import" if name in at_import else "runtime"
+
+    analyser = _Analyser(rules, lines, top_context, function_context)
+    with contextlib.suppress(RecursionError):  # absurdly deep code: keep what was found
+        analyser.visit(tree)
+    runtime_ranges: list[tuple[int, int]] = []
+    if top_context == "import":
+        for node in tree.body:
+            if (
+                isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and node.name not in at_import
+            ):
+                runtime_ranges.append((node.lineno, node.end_lineno or node.lineno))
+            elif isinstance(node, ast.ClassDef):
+                for child in node.body:
+                    if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        runtime_ranges.append((child.lineno, child.end_lineno or child.lineno))
+
+    def context_at(line: int) -> str:
+        for start, end in runtime_ranges:
+            if start <= line <= end:
+                return "runtime"
+        return top_context
+
+    return analyser.hits, context_at
+
+
+DOTTED_CALL = re.compile(r"\b([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*\(")
+EXEC_TEXT = re.compile(r"\b(exec|eval)\s*\(\s*([^\n]{0,200})")
+ENV_TEXT = re.compile(r"""(?:os\.environ(?:\.get)?\s*[\[(]|os\.getenv\s*\()\s*['"]([^'"]+)['"]""")
+
+
+def analyse_text(
+    text: str, rules: RuleSet, top_context: str
+) -> tuple[list[Hit], Callable[[int], str]]:
+    """The text fallback for Python that does not parse: the same capabilities, by regex."""
+    hits: list[Hit] = []
+    seen: set[tuple[str, str]] = set()
+    lines = text.splitlines()
+
+    def context_of(number: int) -> str:
+        if top_context != "import" or number > len(lines):
+            return top_context
+        line = lines[number - 1]
+        return "import" if line[:1] not in (" ", "\t") else "runtime"
+
+    def add(capability: str, number: int, line: str) -> None:
+        context = context_of(number)
+        if (capability, context) not in seen:
+            seen.add((capability, context))
+            hits.append(Hit(capability, context, number, line.strip()[:160]))
+
+    for number, line in enumerate(lines, 1):
+        if "(" not in line and "environ" not in line and len(line) < BLOB_MIN:
+            continue
+        for match in DOTTED_CALL.finditer(line):
+            name = match.group(1)
+            parts = name.split(".")
+            capability = rules.capability_of(name) or (
+                rules.capability_of(".".join(parts[-2:])) if len(parts) > 1 else None
+            )
+            if capability:
+                add(capability, number, line)
+        for match in EXEC_TEXT.finditer(line):
+            argument = match.group(2)
+            if re.match(r"""\s*[rbu]?['"]""", argument) and not is_encoded_blob(argument):
+                continue
+            if re.search(
+                r"(?i)urlopen|requests\.|\.read\(\)\s*\)", argument
+            ) and "open(" not in argument.replace("urlopen(", ""):
+                add("exec-remote", number, line)
+            elif re.search(
+                r"(?i)decode|decompress|loads|b64|unhexlify|fromhex|chr\(|join\(|\[::-1\]", argument
+            ):
+                add("exec-decoded", number, line)
+            else:
+                add("exec-dynamic", number, line)
+        for match in ENV_TEXT.finditer(line):
+            if KEY_LIKE.search(match.group(1)):
+                add("secrets-env", number, line)
+        if len(line) >= BLOB_MIN:
+            for literal in re.findall(r"""['"]([A-Za-z0-9+/=]{256,})['"]""", line):
+                if is_encoded_blob(literal):
+                    add("encoded-blob", number, line)
+                    break
+        if re.search(r"(?:^|\s)class\s+\w+\s*\([^)]*\b(install|develop|egg_info|build_py)\b", line):
+            add("custom-command", number, line)
+    return hits, context_of
