@@ -1,7 +1,7 @@
 """name protection tables
 
 Revision ID: 5b8a4828de34
-Revises: ad4eca3e4f9b
+Revises: 5ca1e0f0b5e1
 Create Date: 2026-11-29 14:45:56.256852
 """
 
@@ -15,7 +15,7 @@ import bastion.db.base
 
 
 revision = '5b8a4828de34'
-down_revision = 'ad4eca3e4f9b'
+down_revision = '5ca1e0f0b5e1'
 branch_labels = None
 depends_on = None
 
