@@ -140,6 +140,18 @@ class Settings(BaseSettings):
         default_factory=lambda: ["DE", "AT", "CH", "BE", "FR", "IT", "ES", "GB", "CA", "US", "JP"]
     )
 
+    # Malware scanning and reports (bastion.protect). A "suspicious" upload is published
+    # and queued for review, or held (not installable) until an admin clears it.
+    scan_suspicious_action: Literal["publish", "hold"] = "publish"
+    # A trusted reporter's malware report counts this many times in the review queue.
+    report_trusted_weight: int = Field(default=5, ge=1, le=100)
+    # This many open reports from distinct trusted reporters quarantine a project younger
+    # than report_young_project_days at once (0 turns the automatic quarantine off).
+    report_auto_quarantine_trusted: int = Field(default=2, ge=0, le=100)
+    report_young_project_days: int = Field(default=30, ge=0)
+    report_reason_max_length: int = Field(default=2000, ge=10, le=20000)
+    review_page_size: int = Field(default=100, ge=1, le=1000)
+
     @field_validator("mandate_enforced_from", mode="before")
     @classmethod
     def _empty_date_is_none(cls, value: object) -> object:

@@ -12,6 +12,7 @@ from bastion.accounts.mail import Mailer
 from bastion.clock import Clock, SystemClock
 from bastion.config import Settings
 from bastion.db.engine import Database
+from bastion.protect.seams import Protection
 from bastion.simple.cache import PageCache
 from bastion.stats.counter import DownloadCounter
 from bastion.storage.interface import FileStore
@@ -29,6 +30,8 @@ class Services:
     # Downloads are counted per UTC day of this instance's clock (movable in tests).
     downloads: DownloadCounter
     pages: PageCache = field(default_factory=PageCache)
+    # Name judge and malware scanner the upload path calls (bastion.protect.seams).
+    protect: Protection = field(default_factory=Protection)
     # Per-process state other domains hang here (page caches, counters).
     extras: dict[str, Any] = field(default_factory=dict)
 

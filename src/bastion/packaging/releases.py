@@ -181,3 +181,12 @@ async def add_file(
         serial=serial,
         created_project=created,
     )
+
+
+async def create_project(
+    session: AsyncSession, user: User, name: str, when: datetime,
+    context: RequestContext | None = None,
+) -> Project:
+    """A new project with ``user`` as its Owner (journal and ``project:create`` audit event);
+    for callers that create a project before its first file (name protection's hold)."""
+    return await _create_project(session, user, name, when, context)

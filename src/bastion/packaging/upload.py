@@ -47,6 +47,7 @@ from bastion.packaging.releases import (
     find_project,
 )
 from bastion.packaging.tombstones import check_project_not_deleted
+from bastion.protect.admission import scan_upload, screen_project
 from bastion.services import Services
 from bastion.storage.interface import blob_path
 from bastion.web.client_ip import request_context
@@ -107,6 +108,7 @@ async def upload(request: Request, services: Services, log: UploadLog) -> Upload
             services=services, context=request_context(request),
         )
     log.user = principal.user.username
+    request.state.upload_warnings = []
 
     async with receive_form(
         request.headers.get("content-type"),
@@ -139,6 +141,9 @@ async def upload(request: Request, services: Services, log: UploadLog) -> Upload
         )
         meta = parse_core_metadata(metadata_bytes)
         check_matches_form(meta, name=fields.name, version=version)
+        request.state.upload_warnings += await screen_project(
+            services, meta.name, user=principal.user, context=request_context(request)
+        )
         result = await record_upload(request, services, principal, fields, metadata_bytes, meta)
 
     services.pages.invalidate(result.normalized_name)
@@ -161,7 +166,7 @@ async def record_upload(
         async with services.db.transaction() as session:
             project = await find_project(session, fields.name)
             await check_project_not_deleted(session, services.settings, project)
-            request.state.upload_warnings = await authorize(
+            request.state.upload_warnings += await authorize(
                 session, services, principal, project, Action.UPLOAD, name=fields.name
             )
             await check_filename_free(
@@ -169,10 +174,14 @@ async def record_upload(
                 base_url=base_url,
             )
             stored = await store_blobs(services, fields, metadata_bytes)
-            return await add_file(
+            result = await add_file(
                 session, when=services.clock.now(), user=principal.user, project=project,
                 version=fields.version, meta=meta, stored=stored, context=context,
             )
+            request.state.upload_warnings += await scan_upload(
+                session, services, result, file.path, user=principal.user, context=context
+            )
+            return result
     except IntegrityError:
         # Another upload won a race; say what it took, or ask for a retry.
         async with services.db.session() as session:
