@@ -10,6 +10,7 @@ from bastion.cli.db import db_app
 from bastion.cli.giveaway import giveaway_app
 from bastion.cli.metrics import metrics_app
 from bastion.cli.project import project_app
+from bastion.cli.review import review_app
 from bastion.cli.serve import serve
 from bastion.cli.stats import stats_app
 from bastion.cli.token import token_app
@@ -27,6 +28,7 @@ for group, name in (
     (token_app, "token"),
     (project_app, "project"),
     (admin_app, "admin"),
+    (review_app, "review"),
 ):
     app.add_typer(group, name=name)
 
