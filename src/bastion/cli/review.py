@@ -159,9 +159,13 @@ def review_remove(
 def _trust(username: str, trusted: bool) -> None:
     from bastion.protect.reports import set_trusted_reporter
 
+    said = {
+        (True, True): "is now a trusted reporter", (True, False): "is already a trusted reporter",
+        (False, True): "is no longer a trusted reporter",
+        (False, False): "was not a trusted reporter",
+    }
     act(lambda s: set_trusted_reporter(s, username, trusted, by="operator:cli"),
-        lambda _s, changed: f"{username} is {'now' if changed else 'already'} "
-        f"{'a trusted reporter' if trusted else 'not a trusted reporter'}")
+        lambda _s, changed: f"{username} {said[(trusted, changed)]}")
 
 
 @review_app.command("trust")
