@@ -24,11 +24,13 @@ from tests.packaging.dists import make_wheel
 from tests.protect.conftest import audit_tags, hidden, mail_to, seen, served
 from tests.protect.demonstrators import malicious_wheel
 from tests.protect.detectors import (
+    ExpectingJudge,
     ExpectingScanner,
     FixedScanner,
     RecordingComparer,
     malicious_report,
     protection,
+    review,
 )
 
 OPERATOR = Operator("test")
@@ -223,3 +225,35 @@ async def test_a_malicious_first_upload_quarantines_the_new_project(
     assert (await post_upload(wheel)).status_code == 200
     assert await _status(services, "fresh-stealer") == (QUARANTINED, [QUARANTINED])
     assert hidden(await seen(client, services, "fresh-stealer"))
+
+
+class BrokenScanner:
+    def __call__(self, path: Path, filename: str) -> ScanReport:
+        raise RuntimeError("bug in a rule")
+
+
+async def test_a_scanner_that_raises_does_not_fail_the_upload(
+    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    await make_user("alice")
+    services.protect = protection(scanner=BrokenScanner())
+    response = await post_upload(make_wheel(tmp_path, "fragile", "1.0"))
+    assert response.status_code == 200, response.text
+    [scan] = await _scans(services)
+    assert (scan.verdict, scan.review_state, scan.error) == (
+        "suspicious", "pending", "scanner failed: RuntimeError")
+
+
+async def test_clearing_a_quarantine_keeps_a_pending_name_review(
+    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    judge: ExpectingJudge, scanner: FixedScanner,
+) -> None:
+    await make_user("alice")
+    judge.expected["requests"] = review("requests", "requests")
+    wheel = malicious_wheel(tmp_path, "requests", "99.0")
+    scanner.verdicts[wheel.name] = malicious_report(wheel.name)
+    assert (await post_upload(wheel)).status_code == 200
+    assert (await _status(services, "requests"))[0] == QUARANTINED
+    result = await clear(services, "requests", by=OPERATOR)
+    assert result.status == HELD
+    assert "project held for its name review" in result.changed

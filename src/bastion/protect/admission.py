@@ -39,6 +39,7 @@ from bastion.protect.names.verdict import NameVerdict
 from bastion.protect.notices import Notice, notices_to_maintainers, send_all, signature
 from bastion.protect.quarantine import reserved_reason, set_project_status
 from bastion.protect.scan.report import Finding, ScanReport, VersionDiff
+from bastion.protect.seams import ArchiveScanner
 from bastion.protect.status import ACTIVE, HELD, QUARANTINED, status_message
 
 if TYPE_CHECKING:
@@ -188,6 +189,17 @@ async def previous_scan(
     return candidates[0] if candidates else None
 
 
+def _scan(scanner: ArchiveScanner, path: Path, filename: str) -> ScanReport:
+    """The scanner's report; a scanner that breaks its promise not to raise gives an
+    ``error`` report (reviewed like any unreadable archive), never a failed upload."""
+    try:
+        return scanner(path, filename)
+    except Exception as exc:
+        log.exception("the scanner failed on %s", filename)
+        return ScanReport(filename=filename, verdict="error",
+                          error=f"scanner failed: {type(exc).__name__}")
+
+
 def effective_verdict(diff: VersionDiff) -> str:
     """The verdict the upload acts on; an archive the scanner could not read is reviewed."""
     return "suspicious" if diff.verdict == "error" else diff.verdict
@@ -218,9 +230,8 @@ async def scan_upload(
         select(Project).where(Project.normalized_name == upload.normalized_name)
     )
     assert file is not None and project is not None, "scan_upload runs after add_file"
-    report = await anyio.to_thread.run_sync(
-        services.protect.scan_archive, path, upload.filename
-    )
+    report = await anyio.to_thread.run_sync(_scan, services.protect.scan_archive, path,
+                                            upload.filename)
     previous = await previous_scan(session, project.normalized_name, upload.version,
                                    file.packagetype)
     diff = services.protect.compare(

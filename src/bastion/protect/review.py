@@ -439,10 +439,13 @@ async def clear(
         if reports:
             changed.append(f"{reports} report(s) closed")
         if version is None and project.status == QUARANTINED:
-            held = bool(await _pending_reviews(session, project.normalized_name))
+            pending = await _pending_reviews(session, project.normalized_name)
+            held = bool(pending)
             await set_project_status(
                 session, project, HELD if held else ACTIVE,
-                "name review: waiting for an administrator" if held else None,
+                "name review: " + "; ".join(
+                    r.get("detail") or r.get("rule") or "" for r in pending[0].reasons
+                ) if held else None,
                 when=now, user_id=actor_id(by),
             )
             changed.append("project held for its name review" if held else "project served")
