@@ -161,6 +161,16 @@ async def test_granting_the_trusted_reporter_role(
     assert granted.status_code == 303
     async with services.db.session() as session:
         assert await is_trusted(session, people["bob"].id)
+    queue = await client.get("/admin/review/", headers=cookie(raw))
+    assert 'id="trusted-reporter-form"' in queue.text
+    revoked = await client.post("/admin/users/-/trusted-reporter/", headers=cookie(raw),
+                                data={"csrf_token": csrf, "username": "bob", "trusted": "0"})
+    assert revoked.status_code == 303
+    async with services.db.session() as session:
+        assert not await is_trusted(session, people["bob"].id)
+    unknown = await client.post("/admin/users/-/trusted-reporter/", headers=cookie(raw),
+                                data={"csrf_token": csrf, "username": "nobody", "trusted": "1"})
+    assert unknown.status_code == 404
     raw_bob, csrf_bob = await web_session(services, people["bob"])
     refused = await client.post("/admin/users/alice/trusted-reporter/", headers=cookie(raw_bob),
                                 data={"csrf_token": csrf_bob, "trusted": "1"})

@@ -183,7 +183,10 @@ async def remove(request: Request, name: str, reason: Text = "", forbid: Text = 
 @router.post("/admin/users/{username}/trusted-reporter/", dependencies=CSRF)
 async def trusted_reporter(request: Request, username: str, trusted: Text = "",
                            user: User = Depends(require_user)) -> Response:
+    """``username`` "-" takes the user from the form (the queue page's form)."""
     _require_admin(user)
+    if username == "-":
+        username = str((await request.form()).get("username") or "").strip()
     await release_writes(request)
     await set_trusted_reporter(services_of(request), username, trusted == "1",
                                by=user.username, by_user_id=user.id,
