@@ -46,14 +46,21 @@ def block(name: str, similar_to: str) -> NameVerdict:
 
 @dataclass
 class ExpectingJudge:
+    """``real=False``: allow every name not in ``expected`` (for tests about something else,
+    whose project names the real judge must not hold)."""
+
     expected: dict[str, NameVerdict] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
+    real: bool = True
 
     async def __call__(
         self, session: AsyncSession, settings: Settings, name: str, *, user_id: int | None
     ) -> NameVerdict:
         self.calls.append(name)
-        verdict = await names.judge_new_name(session, settings, name, user_id=user_id)
+        verdict = (
+            await names.judge_new_name(session, settings, name, user_id=user_id) if self.real
+            else NameVerdict(name=name, verdict="allow")
+        )
         wanted = self.expected.get(canonicalize_name(name))
         if wanted is None or NAME_RANK[verdict.verdict] >= NAME_RANK[wanted.verdict]:
             return verdict

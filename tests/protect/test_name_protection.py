@@ -69,7 +69,7 @@ async def test_review_holds_the_project_until_approved(
     assert "WARNING: The project 'requests' is held for review" in response.text
     project = await _project(services, "requests")
     assert project is not None and project.status == HELD
-    assert "popular project's name" in (project.status_reason or "")
+    assert (project.status_reason or "").startswith("name review: ")
     assert hidden(await seen(client, services, "requests"))
     assert (await client.get("/project/requests/")).status_code == 404
 
@@ -77,13 +77,13 @@ async def test_review_holds_the_project_until_approved(
     raw, _csrf = await web_session(services, alice)
     page = await client.get("/project/requests/", headers=cookie(raw))
     assert page.status_code == 200
-    assert "held for review" in page.text and "popular project" in page.text
+    assert "held for review" in page.text and (project.status_reason or "") in page.text
     again = await post_upload(make_wheel(tmp_path, "requests", "99.1"))
     assert again.status_code == 200 and "held for review" in again.text
 
     [(subject, body)] = mail_to(services, "alice@example.org")
     assert subject == "Your new project requests is held for review"
-    assert "popular project's name" in body
+    assert "held for review" in body and "requests" in body
     assert await audit_tags(services) == ["protect:name-review"]
     async with services.db.session() as session:
         [item] = await review_queue(session, trusted_weight=5)
@@ -114,7 +114,7 @@ async def test_approve_can_allow_list_the_look_alike_pairs(
     judge.expected["reqeusts"] = review("reqeusts", "requests", rule="typo")
     assert (await post_upload(make_wheel(tmp_path, "reqeusts", "1.0"))).status_code == 200
     result = await approve_name(services, "reqeusts", by=Operator("test"), allow_pairs=True)
-    assert pairs.pairs == [("reqeusts", "requests", "operator:test")]
+    assert ("reqeusts", "requests", "operator:test") in pairs.pairs
     assert "allow-list: reqeusts ~ requests" in result.changed
 
 

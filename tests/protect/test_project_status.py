@@ -6,14 +6,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from bastion.packaging.changes import Operator
 from bastion.protect.review import clear, quarantine
 from bastion.services import Services
 from tests.packaging.conftest import PostUpload
 from tests.packaging.dists import make_wheel
+from tests.protect.detectors import ExpectingJudge
 
 JSON = {"Accept": "application/vnd.pypi.simple.v1+json"}
+
+@pytest.fixture
+def judge() -> ExpectingJudge:
+    """Names are not under test here: only the expected verdicts, never the real judge's."""
+    return ExpectingJudge(real=False)
 
 
 async def test_listed_projects_carry_their_status(

@@ -18,6 +18,13 @@ from bastion.services import Services
 from tests.packaging.conftest import PostUpload
 from tests.packaging.dists import make_wheel
 from tests.protect.conftest import audit_tags, hidden, mail_to, seen, served
+from tests.protect.detectors import ExpectingJudge
+
+
+@pytest.fixture
+def judge() -> ExpectingJudge:
+    """Names are not under test here: only the expected verdicts, never the real judge's."""
+    return ExpectingJudge(real=False)
 
 
 async def _publish(make_user, post_upload: PostUpload, tmp_path: Path, name: str) -> None:  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 
 from bastion.services import Services
 from tests.conftest import CliRun
@@ -14,6 +15,12 @@ from tests.packaging.dists import make_wheel
 from tests.protect.conftest import audit_tags, hidden, seen, served
 from tests.protect.demonstrators import malicious_wheel
 from tests.protect.detectors import ExpectingJudge, FixedScanner, malicious_report, review
+
+
+@pytest.fixture
+def judge() -> ExpectingJudge:
+    """Names are not under test here: only the expected verdicts, never the real judge's."""
+    return ExpectingJudge(real=False)
 
 
 async def _queue(services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]

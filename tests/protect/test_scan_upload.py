@@ -35,6 +35,11 @@ from tests.protect.detectors import (
 
 OPERATOR = Operator("test")
 
+@pytest.fixture
+def judge() -> ExpectingJudge:
+    """Names are not under test here: only the expected verdicts, never the real judge's."""
+    return ExpectingJudge(real=False)
+
 
 async def _scans(services: Services) -> list[FileScan]:
     async with services.db.session() as session:
