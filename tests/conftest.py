@@ -33,6 +33,7 @@ from bastion.clock import MovableClock
 from bastion.config import Settings
 from bastion.db.engine import Database
 from bastion.db.models import load_all
+from bastion.protect.seams import Protection
 from bastion.serve.reason import ReasonPhraseProtocol
 from bastion.services import Services, build_services
 from bastion.stats.rollup import add_live_counts
@@ -102,6 +103,9 @@ def settings(tmp_path: Path, pg_database_url: str | None) -> Settings:
         password_hash_time_cost=1,
         password_hash_memory_kib=1024,
         password_hash_parallelism=1,
+        # Ten popular names, so the names tests pick for other things are never held for
+        # review; the name-protection tests load the bundled list themselves.
+        names_popular_file=Path(__file__).parent / "data" / "popular-small.tsv",
     )
 
 
@@ -195,14 +199,18 @@ def live_server(
 
 @contextmanager
 def run_live_server(
-    server_settings: Settings, clock: MovableClock, port: int
+    server_settings: Settings, clock: MovableClock, port: int,
+    protect: Protection | None = None,
 ) -> Iterator[LiveServer]:
     """Serve the app for ``server_settings`` (its ``base_url`` is the server's URL) with
     uvicorn on 127.0.0.1:``port`` in a thread; stopped when the block ends.
 
     Unpooled, so a test may also use the server's services from its own event loop.
+    ``protect``: the name judge and scanner the server uses (default: the real ones).
     """
     server_services = build_services(server_settings, clock=clock)
+    if protect is not None:
+        server_services.protect = protect
     server_services.db = Database(server_settings.resolved_database_url, pooled=False)
     config = uvicorn.Config(
         create_app(services=server_services),

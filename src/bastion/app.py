@@ -70,6 +70,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from bastion.web.json_api_routes import router as api_router
     from bastion.web.manage_routes import router as manage_router
     from bastion.web.metrics_routes import router as metrics_router
+    from bastion.web.protect_routes import api_router as report_api_router
+    from bastion.web.protect_routes import router as protect_router
     from bastion.web.request_metrics import RequestMetricsMiddleware
     from bastion.web.routes import router as web_router
     from bastion.web.token_routes import router as token_router
@@ -98,6 +100,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     web.include_router(manage_router)
     web.include_router(collaborator_router)
     web.include_router(admin_history_router)
+    web.include_router(protect_router)
+    web.include_router(report_api_router)
     web.include_router(web_router)
     web.include_router(account_router)
     web.include_router(token_router)

@@ -44,6 +44,7 @@ class Action(StrEnum):
     RESTORE = "restore"
     MANAGE_ROLES = "manage roles"
     CREATE_TOKEN = "create token"
+    REVIEW = "review"
 
 
 OWNER, MAINTAINER = Role.OWNER, Role.MAINTAINER
@@ -77,6 +78,8 @@ class Rule:
     reason: frozenset[str] = frozenset()
 
 
+RESTORE_ADMINS_ONLY = "Only an administrator can restore deleted projects, releases or files."
+
 RULES: dict[Action, Rule] = {
     Action.UPLOAD: Rule(MAINTAINER, "upload to"),
     Action.YANK: Rule(MAINTAINER, "yank releases of", admins=True),
@@ -84,7 +87,13 @@ RULES: dict[Action, Rule] = {
         OWNER, "delete anything of", admins=True, critical_admins_only=True,
         reason=frozenset({"critical", "operator"}),
     ),
-    Action.RESTORE: Rule(None, "restore anything of", admins_only=True),
+    Action.RESTORE: Rule(
+        None, "restore anything of", admins_only=True, refusal=RESTORE_ADMINS_ONLY
+    ),
+    # Deciding on held names, scan findings and malware reports (bastion.protect.review).
+    Action.REVIEW: Rule(
+        None, "review", admins_only=True, refusal="Only administrators can review projects."
+    ),
     Action.MANAGE_ROLES: Rule(OWNER, "manage the collaborators of"),
     # A token may also be limited to a name that is not a project yet (the first upload).
     Action.CREATE_TOKEN: Rule(
@@ -99,7 +108,6 @@ PASSWORD_UPLOAD_DISABLED = (
 )
 OPERATOR_REASON_REQUIRED = "Give a reason for the deletion (--reason TEXT); it is audited."
 ADMIN_REASON_REQUIRED = "Give a reason for deleting from a critical project (--reason TEXT)."
-RESTORE_ADMINS_ONLY = "Only an administrator can restore deleted projects, releases or files."
 
 
 def yank_instead_message(project: Project, base_url: str) -> str:
@@ -152,7 +160,7 @@ async def authorize(
     if project is not None:
         await _check_role(session, settings, actor, project, rule, critical, reason)
     elif rule.admins_only and not actor.user.is_admin:
-        raise Forbidden(RESTORE_ADMINS_ONLY)
+        raise Forbidden(rule.refusal or "Only an administrator can do that.")
     return await mandate(session, settings, clock, actor, target, action, critical=critical)
 
 
@@ -162,7 +170,7 @@ async def _check_role(
 ) -> None:
     if rule.admins_only:
         if not actor.user.is_admin:
-            raise Forbidden(RESTORE_ADMINS_ONLY)
+            raise Forbidden(rule.refusal or "Only an administrator can do that.")
         return
     if rule.admins and actor.user.is_admin:
         if critical and "critical" in rule.reason:

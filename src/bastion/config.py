@@ -185,6 +185,9 @@ class Settings(BaseSettings):
     names_reorder_max_rank: int = Field(default=1000, ge=0)
     # Names that differ from a popular one only by separators (json-lines/jsonlines).
     names_separator_max_rank: int = Field(default=1000, ge=0)
+    # A ranked list (rank<TAB>name) used instead of the bundled PyPI one, until
+    # `bastion names update-popular` loads another for every process.
+    names_popular_file: Path | None = None
     # Popular names also include this many of the index's own most downloaded projects.
     names_local_top: int = Field(default=1000, ge=0)
     names_affixes: list[str] = Field(
@@ -215,6 +218,17 @@ class Settings(BaseSettings):
     scan_max_parse_size: int = Field(default=1 * MB, ge=1024)  # larger .py files: text rules only
     scan_suspicious_score: int = Field(default=8, ge=1)
     scan_malicious_score: int = Field(default=20, ge=1)
+    # Malware scanning and reports (bastion.protect). A "suspicious" upload is published
+    # and queued for review, or held (not installable) until an admin clears it.
+    scan_suspicious_action: Literal["publish", "hold"] = "publish"
+    # A trusted reporter's malware report counts this many times in the review queue.
+    report_trusted_weight: int = Field(default=5, ge=1, le=100)
+    # This many open reports from distinct trusted reporters quarantine a project younger
+    # than report_young_project_days at once (0 turns the automatic quarantine off).
+    report_auto_quarantine_trusted: int = Field(default=2, ge=0, le=100)
+    report_young_project_days: int = Field(default=30, ge=0)
+    report_reason_max_length: int = Field(default=2000, ge=10, le=20000)
+    review_page_size: int = Field(default=100, ge=1, le=1000)
 
     @field_validator("mandate_enforced_from", mode="before")
     @classmethod

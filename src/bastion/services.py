@@ -15,6 +15,7 @@ from bastion.db.changes import ChangeFeed
 from bastion.db.engine import Database
 from bastion.metrics.current import FiguresCache
 from bastion.metrics.prometheus import MetricsState
+from bastion.protect.seams import Protection
 from bastion.simple.cache import PageCache
 from bastion.stats.counter import DownloadCounter
 from bastion.storage.interface import FileStore
@@ -38,6 +39,8 @@ class Services:
     feed: ChangeFeed | None = None
     # The embedded daily-jobs loop of this process, when it runs one.
     daily_task: asyncio.Task[None] | None = None
+    # Name judge and malware scanner the upload path calls (bastion.protect.seams).
+    protect: Protection = field(default_factory=Protection)
 
     @cached_property
     def mailer(self) -> Mailer:

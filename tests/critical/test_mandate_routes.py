@@ -53,9 +53,11 @@ from bastion.services import Services
 from tests.conftest import PASSWORD
 from tests.packaging.conftest import form_for
 from tests.packaging.dists import make_wheel
+from tests.protect.factories import hold_name, pending_scan
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-PROJECT = "demo"  # Owner alice, Maintainer carol; 1.0 live, 1.1 yanked
+PROJECT = "demo"  # Owner alice, Maintainer carol; 1.0 live, 1.1 yanked; name held for review,
+# a suspicious scan of 1.0's wheel awaiting review (for the admins' review routes)
 DELETED = "relic"  # Owner alice; deleted (by an operator), for the restore route
 WHEEL_1_0 = "demo-1.0-py3-none-any.whl"
 
@@ -119,6 +121,8 @@ async def build_world(
         session.add(Role(user_id=world.users["carol"].id, project_id=demo_id,
                          role_name=Role.MAINTAINER))
     await yank_release(services, PROJECT, "1.1", by=Operator(), reason="broken")
+    await hold_name(services, PROJECT)
+    await pending_scan(services, WHEEL_1_0)
     await delete_project(services, DELETED, by=Operator(), reason="retired")
     if critical:
         async with services.db.transaction() as session:
@@ -231,6 +235,20 @@ PROJECT_ROUTES: dict[tuple[str, str], RouteCall] = {
     ("POST", "/manage/project/{name}/collaborators/"): RouteCall(
         f"/manage/project/{PROJECT}/collaborators/",
         _form({"username": "dave", "role": "Maintainer"}), SESSION, 303),
+    # The admins' review decisions (bastion.protect.review).
+    ("POST", "/admin/review/{name}/approve/"): RouteCall(
+        f"/admin/review/{PROJECT}/approve/", _form({}), SESSION, 303, actor="root"),
+    ("POST", "/admin/review/{name}/reject/"): RouteCall(
+        f"/admin/review/{PROJECT}/reject/", _form({"reason": "typosquat"}), SESSION, 303,
+        actor="root"),
+    ("POST", "/admin/review/{name}/clear/"): RouteCall(
+        f"/admin/review/{PROJECT}/clear/", _form({}), SESSION, 303, actor="root"),
+    ("POST", "/admin/review/{name}/quarantine/"): RouteCall(
+        f"/admin/review/{PROJECT}/quarantine/", _form({"reason": "malware"}), SESSION, 303,
+        actor="root"),
+    ("POST", "/admin/review/{name}/remove/"): RouteCall(
+        f"/admin/review/{PROJECT}/remove/", _form({"reason": "malware", "forbid": "1"}),
+        SESSION, 303, actor="root"),
     ("POST", "/manage/project/{name}/collaborators/{username}/role/"): RouteCall(
         f"/manage/project/{PROJECT}/collaborators/carol/role/", _form({"role": "Owner"}),
         SESSION, 303),
@@ -264,6 +282,12 @@ NOT_PROJECT_ACTIONS: frozenset[tuple[str, str]] = frozenset({
     ("POST", "/account/two-factor/keys/{key_id}/remove/"),
     ("POST", "/account/two-factor/recovery-codes/"),
     ("POST", "/account/security-keys/giveaway/"),
+    # A malware report changes nothing of the project; the automatic quarantine trusted
+    # reports may cause is the index's decision and only takes power away. The project is
+    # named in the body, so these paths name none.
+    ("POST", "/report/"),
+    ("POST", "/api/reports"),
+    ("POST", "/admin/users/{username}/trusted-reporter/"),  # a role on an account
 })
 
 # Routes that declare no methods (mounts, the fast read path): they must refuse writes.
@@ -273,7 +297,7 @@ READ_ONLY_PREFIXES: dict[str, str] = {
     "/static": "/static/bastion.css",
 }
 PROJECT_HINTS = ("{name}", "{version}", "{filename}", "/legacy", "/manage/", "/api/projects/",
-                 "/admin/deleted/")
+                 "/admin/deleted/", "/admin/review/")
 
 
 def mentions_a_project(path: str) -> bool:

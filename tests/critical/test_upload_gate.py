@@ -11,9 +11,9 @@ import httpx
 from bastion.accounts.models import User
 from bastion.accounts.tokens import create_token
 from bastion.clock import MovableClock, today
-from bastion.critical.policy import mark
 from bastion.services import Services
 from tests.conftest import PASSWORD
+from tests.factories import add_project
 from tests.packaging.conftest import form_for
 from tests.packaging.dists import make_wheel
 
@@ -32,8 +32,8 @@ async def upload(
 async def setup(services: Services, make_user, enforced: date | None) -> User:  # type: ignore[no-untyped-def]
     alice: User = await make_user("alice")
     services.settings = services.settings.model_copy(update={"mandate_enforced_from": enforced})
-    async with services.db.transaction() as session:
-        await mark(session, "guarded", "test", True, now=services.clock.now())
+    # Alice's project, critical: uploading to it is what the mandate covers.
+    await add_project(services, "guarded", alice, critical=True)
     return alice
 
 

@@ -35,7 +35,7 @@ async def test_html_page(client: httpx.AsyncClient, seed: Seeder) -> None:
     assert response.headers["cache-control"] == "public, max-age=600"
     assert response.headers["x-pypi-last-serial"] == str(await seed.serial("foo-bar"))
     body = response.text
-    assert '<meta name="pypi:repository-version" content="1.1">' in body
+    assert '<meta name="pypi:repository-version" content="1.4">' in body
     wheel = files["wheel"]
     anchor = (
         f'<a href="/files/{wheel.path}#sha256={wheel.sha256}" '  # type: ignore[attr-defined]
@@ -75,7 +75,7 @@ async def test_json_page(client: httpx.AsyncClient, seed: Seeder, services: Serv
     assert response.headers["content-type"] == V1_JSON
     doc = response.json()
     serial = await seed.serial("foo-bar")
-    assert doc["meta"] == {"api-version": "1.1", "_last-serial": serial}
+    assert doc["meta"] == {"api-version": "1.4", "_last-serial": serial}
     assert doc["name"] == "foo-bar"
     assert doc["versions"] == ["1.0", "1.2", "1.10", "2.0rc1"]
     by_name = {f["filename"]: f for f in doc["files"]}
@@ -207,7 +207,7 @@ async def test_index(client: httpx.AsyncClient, seed: Seeder) -> None:
     assert '<a href="/simple/alpha-pkg/">alpha.Pkg</a>' in body
     assert body.index("alpha-pkg") < body.index("zeta")
     doc = (await client.get("/simple/", headers=JSON)).json()
-    assert doc["meta"]["api-version"] == "1.1"
+    assert doc["meta"]["api-version"] == "1.4"
     assert [p["name"] for p in doc["projects"]] == ["alpha.Pkg", "Zeta"]
     etag = response.headers["etag"]
     assert (await client.get("/simple/", headers={"If-None-Match": etag})).status_code == 304

@@ -12,6 +12,7 @@ from bastion.cli.jobs import jobs_app
 from bastion.cli.metrics import metrics_app
 from bastion.cli.names import names_app
 from bastion.cli.project import project_app
+from bastion.cli.review import review_app
 from bastion.cli.scan import scan
 from bastion.cli.serve import serve
 from bastion.cli.stats import stats_app
@@ -33,6 +34,7 @@ for group, name in (
     (admin_app, "admin"),
     (jobs_app, "jobs"),
     (names_app, "names"),
+    (review_app, "review"),
 ):
     app.add_typer(group, name=name)
 

@@ -21,6 +21,7 @@ MODEL_MODULES = (
     "bastion.metrics.models",
     "bastion.scheduling.models",
     "bastion.protect.names.models",
+    "bastion.protect.models",
 )
 
 

@@ -33,6 +33,11 @@ class Project(Base):
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
     delete_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    # Protection (bastion.protect.status): "active", "held" (its name awaits review) or
+    # "quarantined" (malware; uploads frozen). Only active projects are served.
+    status: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
+    status_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    status_changed_at: Mapped[datetime | None] = mapped_column(default=None)
 
     releases: Mapped[list[Release]] = relationship(
         back_populates="project", cascade="all, delete-orphan", passive_deletes=True
@@ -81,6 +86,8 @@ class Release(Base):
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
     delete_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    # "active" or "quarantined" (an admin's decision on a reported release).
+    status: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
 
     project: Mapped[Project] = relationship(back_populates="releases")
     files: Mapped[list[File]] = relationship(
@@ -114,6 +121,8 @@ class File(Base):
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
     delete_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    # "active", "held" (a suspicious scan awaits review) or "quarantined" (malicious).
+    status: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
 
     release: Mapped[Release] = relationship(back_populates="files")
 

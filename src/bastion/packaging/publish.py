@@ -58,6 +58,12 @@ from bastion.packaging.releases import (
     record_new_project,
 )
 from bastion.packaging.tombstones import check_project_not_deleted
+from bastion.protect.admission import (
+    NameScreen,
+    hold_new_project,
+    scan_upload,
+    screen_project,
+)
 from bastion.services import Services
 from bastion.storage.interface import blob_path
 
@@ -102,7 +108,11 @@ async def publish(
     """Run the pipeline on a received form; raises a domain error at the first failing step."""
     candidate = check_fields(services.settings, principal, form, context)
     await read_metadata(services, candidate)
-    result = await record(services, candidate)
+    screen = await screen_project(
+        services, candidate.metadata.name, user=principal.user, context=context
+    )
+    candidate.warnings += screen.warnings
+    result = await record(services, candidate, screen)
     services.pages.invalidate(result.normalized_name)
     return PublishResult(upload=result, warnings=tuple(candidate.warnings))
 
@@ -148,7 +158,7 @@ async def read_metadata(services: Services, candidate: Candidate) -> None:
     check_license_files(candidate.meta, candidate.members, filetype=candidate.filetype, root=root)
 
 
-async def record(services: Services, candidate: Candidate) -> UploadResult:
+async def record(services: Services, candidate: Candidate, screen: NameScreen) -> UploadResult:
     """Step 3, one transaction: the project (created if missing, locked), permission, the
     filename, blobs (stored before commit), rows. An identical file already there is a
     success that changes nothing, so a retried upload passes (as on PyPI)."""
@@ -168,6 +178,7 @@ async def record(services: Services, candidate: Candidate) -> UploadResult:
                 await record_new_project(
                     session, project, principal.user, when, candidate.context
                 )
+                await hold_new_project(session, services, project, screen, user=principal.user)
             existing = await check_filename_free(
                 session, file.filename, sha256=file.sha256, blake2_256=file.blake2_256,
                 base_url=settings.base_url,
@@ -175,11 +186,16 @@ async def record(services: Services, candidate: Candidate) -> UploadResult:
             if existing is not None:
                 return already_uploaded(existing)
             stored = await store_blobs(services, candidate)
-            return await add_file(
+            result = await add_file(
                 session, when=when, user=principal.user, project=project, created=created,
                 version=fields.version, meta=candidate.metadata, stored=stored,
                 context=candidate.context,
             )
+            candidate.warnings += await scan_upload(
+                session, services, result, file.path, user=principal.user,
+                context=candidate.context,
+            )
+            return result
     except IntegrityError:  # pragma: no cover - the project lock leaves no race to lose
         raise Conflict(
             "Another upload changed this project at the same time; please try again."

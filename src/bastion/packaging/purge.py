@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bastion.audit.events import record
 from bastion.critical.models import CriticalProject
 from bastion.packaging.models import File, Project, Release, Role
+from bastion.protect.names import forget_name
 from bastion.services import Services
 
 METADATA_SUFFIX = ".metadata"
@@ -160,6 +161,8 @@ async def purge(services: Services, *, dry_run: bool = False) -> list[PurgeItem]
                    kind=item.kind, version=item.version, filename=item.filename,
                    deleted_at=item.deleted_at.isoformat(), files=item.files,
                    keeps_name=item.keeps_name)
+            if item.kind == "project" and not item.keeps_name:
+                await forget_name(session, item.project)
     for path in work.blob_paths:
         await services.store.delete(path)
     return work.items

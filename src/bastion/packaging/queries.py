@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.db.paging import Paged, offset
 from bastion.errors import NotFound
-from bastion.packaging.models import File, Project, Release
+from bastion.packaging.models import File, Project, Release, Role
+from bastion.protect.status import ACTIVE, file_served, project_served, release_served
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class FileDetail:
     sha256: str
     md5: str
     blake2b_256: str
+    status: str = ACTIVE
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,10 @@ class ProjectDetail:
     history: list[ReleaseSummary]
     release: ReleaseDetail | None
     latest_version: str | None
+    # Not "active" only when the viewer may see a project readers cannot (its maintainers,
+    # admins): bastion.protect.status says what each status means.
+    status: str = ACTIVE
+    status_reason: str | None = None
 
     @property
     def is_latest(self) -> bool:
@@ -139,18 +145,15 @@ async def index_counts(session: AsyncSession) -> IndexCounts:
         await session.execute(
             select(
                 select(func.count()).select_from(Project)
-                .where(Project.deleted_at.is_(None)).scalar_subquery(),
+                .where(project_served()).scalar_subquery(),
                 select(func.count()).select_from(Release)
                 .join(Project, Release.project_id == Project.id)
-                .where(Release.deleted_at.is_(None), Project.deleted_at.is_(None))
+                .where(release_served(), project_served())
                 .scalar_subquery(),
                 select(func.count()).select_from(File)
                 .join(Release, File.release_id == Release.id)
                 .join(Project, Release.project_id == Project.id)
-                .where(
-                    File.deleted_at.is_(None), Release.deleted_at.is_(None),
-                    Project.deleted_at.is_(None),
-                )
+                .where(file_served(), release_served(), project_served())
                 .scalar_subquery(),
             )
         )
@@ -172,7 +175,7 @@ async def _listings(
             select(
                 Release.id, Release.project_id, Release.version, Release.created,
                 Release.yanked, Release.is_prerelease,
-            ).where(Release.project_id.in_(ids), Release.deleted_at.is_(None))
+            ).where(Release.project_id.in_(ids), release_served())
         )
     ).all()
     by_project: dict[int, list[Any]] = {}
@@ -214,7 +217,7 @@ async def recently_updated(session: AsyncSession, limit: int) -> list[ProjectLis
         await session.execute(
             select(Project.id, Project.name, Project.normalized_name, updated)
             .join(Release, Release.project_id == Project.id)
-            .where(Project.deleted_at.is_(None), Release.deleted_at.is_(None))
+            .where(project_served(), release_served())
             .group_by(Project.id, Project.name, Project.normalized_name)
             .order_by(updated.desc(), Project.normalized_name)
             .limit(limit)
@@ -237,7 +240,7 @@ async def search_projects(
         return SearchPage(query="", results=[], total=0, page=1, per_page=per_page)
     needle = canonicalize_name(query)
     name = Project.normalized_name
-    matches = name.contains(needle, autoescape=True) & Project.deleted_at.is_(None)
+    matches = name.contains(needle, autoescape=True) & project_served()
     total = (
         await session.execute(select(func.count()).select_from(Project).where(matches))
     ).scalar_one()
@@ -261,27 +264,47 @@ async def search_projects(
     return SearchPage(query=query, results=listings, total=total, page=page, per_page=per_page)
 
 
+async def _sees_unserved(
+    session: AsyncSession, project: Project, viewer_id: int | None, viewer_is_admin: bool
+) -> bool:
+    """Whether the viewer may see what readers cannot: admins, the project's maintainers."""
+    if viewer_is_admin:
+        return True
+    if viewer_id is None:
+        return False
+    role = await session.scalar(
+        select(Role.id).where(Role.project_id == project.id, Role.user_id == viewer_id)
+    )
+    return role is not None
+
+
 async def project_detail(
-    session: AsyncSession, name: str, version: str | None = None
+    session: AsyncSession, name: str, version: str | None = None, *,
+    viewer_id: int | None = None, viewer_is_admin: bool = False,
 ) -> ProjectDetail:
     """A project's page: the chosen (or given) release, its files and the release history.
 
     ``name`` must already be normalised. Raises NotFound for an unknown project or
-    an unknown version.
+    an unknown version. A held or quarantined project (bastion.protect.status), and its
+    held or quarantined releases and files, exist only for its maintainers and admins.
     """
     project = (
         await session.execute(
             select(Project).where(Project.normalized_name == name, Project.deleted_at.is_(None))
         )
     ).scalar_one_or_none()
-    if project is None:
+    privileged = project is not None and await _sees_unserved(
+        session, project, viewer_id, viewer_is_admin
+    )
+    if project is None or (project.status != ACTIVE and not privileged):
         raise NotFound(f"There is no project named {name!r} on this index.")
+    release_filter = Release.deleted_at.is_(None) if privileged else release_served()
     rows = (
         await session.execute(
             select(
                 Release.id, Release.version, Release.canonical_version, Release.created,
                 Release.yanked, Release.yanked_reason, Release.is_prerelease,
-            ).where(Release.project_id == project.id, Release.deleted_at.is_(None))
+            ).where(Release.project_id == project.id, release_filter)
         )
     ).all()
     ordered = sorted(rows, key=_sort_key, reverse=True)
@@ -303,8 +326,13 @@ async def project_detail(
             )
             for r in ordered
         ],
-        release=await _release_detail(session, shown.id) if shown is not None else None,
+        release=(
+            await _release_detail(session, shown.id, privileged=privileged)
+            if shown is not None else None
+        ),
         latest_version=latest.version if latest is not None else None,
+        status=project.status,
+        status_reason=project.status_reason,
     )
 
 
@@ -323,14 +351,19 @@ def _find_version(rows: Sequence[Any], version: str) -> Any | None:
     return None
 
 
-async def _release_detail(session: AsyncSession, release_id: int) -> ReleaseDetail:
+async def _release_detail(
+    session: AsyncSession, release_id: int, *, privileged: bool = False
+) -> ReleaseDetail:
     release = (
         await session.execute(select(Release).where(Release.id == release_id))
     ).scalar_one()
     files = (
         await session.execute(
             select(File)
-            .where(File.release_id == release_id, File.deleted_at.is_(None))
+            .where(
+                File.release_id == release_id,
+                File.deleted_at.is_(None) if privileged else file_served(),
+            )
             .order_by(case((File.packagetype == "sdist", 0), else_=1), File.filename)
         )
     ).scalars()
@@ -350,7 +383,7 @@ async def _release_detail(session: AsyncSession, release_id: int) -> ReleaseDeta
                 filename=f.filename, path=f.path, size=f.size, packagetype=f.packagetype,
                 python_version=f.python_version, requires_python=f.requires_python,
                 upload_time=f.upload_time, sha256=f.sha256_digest, md5=f.md5_digest,
-                blake2b_256=f.blake2_256_digest,
+                blake2b_256=f.blake2_256_digest, status=f.status,
             )
             for f in files
         ],

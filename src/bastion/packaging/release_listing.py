@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.packaging.models import File, Project, Release
+from bastion.protect.status import file_served, project_served, release_served
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,15 +22,13 @@ class ProjectReleases:
 async def project_releases(session: AsyncSession, normalized_name: str) -> ProjectReleases | None:
     """The project and its releases, with no files yet (see :func:`with_files`)."""
     project = await session.scalar(
-        select(Project).where(
-            Project.normalized_name == normalized_name, Project.deleted_at.is_(None)
-        )
+        select(Project).where(Project.normalized_name == normalized_name, project_served())
     )
     if project is None:
         return None
     releases = list(
         await session.scalars(
-            select(Release).where(Release.project_id == project.id, Release.deleted_at.is_(None))
+            select(Release).where(Release.project_id == project.id, release_served())
         )
     )
     return ProjectReleases(project=project, releases=releases, files={})
@@ -42,11 +41,7 @@ async def with_files(
     query = (
         select(File)
         .join(Release, File.release_id == Release.id)
-        .where(
-            Release.project_id == data.project.id,
-            Release.deleted_at.is_(None),
-            File.deleted_at.is_(None),
-        )
+        .where(Release.project_id == data.project.id, release_served(), file_served())
         .order_by(File.filename)
     )
     if release_ids is not None:

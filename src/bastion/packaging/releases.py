@@ -27,6 +27,7 @@ from bastion.packaging.metadata import CoreMetadata
 from bastion.packaging.models import File, FilenameRegistry, Project, Release, Role
 from bastion.packaging.names import canonical_version, normalize_name
 from bastion.packaging.tombstones import check_release_not_deleted
+from bastion.protect.names import record_name
 
 
 @dataclass(frozen=True)
@@ -154,8 +155,10 @@ async def record_new_project(
     when: datetime,
     context: RequestContext | None,
 ) -> None:
-    """What creating ``project`` by an upload adds: the uploader as Owner, journal, audit."""
+    """What creating ``project`` by an upload adds: the uploader as Owner, journal, audit,
+    and its look-alike key (name protection's collision check)."""
     session.add(Role(user_id=user.id, project_id=project.id, role_name=Role.OWNER))
+    await record_name(session, project.name)
     await journal(session, project, action="create", version=None, user_id=user.id, when=when)
     await journal(
         session, project, action=f"add {Role.OWNER} {user.username}", version=None,

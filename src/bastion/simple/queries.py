@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.packaging.models import File, JournalEntry, Project, Release
+from bastion.protect.status import file_served, project_served, release_served
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +18,8 @@ class ProjectRef:
     name: str
     normalized_name: str
     last_serial: int
+    status: str = "active"  # PEP 792 project status (only served projects are listed)
+    status_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +65,10 @@ class StoredFile:
 async def project_ref(session: AsyncSession, normalized_name: str) -> ProjectRef | None:
     row = (
         await session.execute(
-            select(Project.id, Project.name, Project.normalized_name, Project.last_serial).where(
-                Project.normalized_name == normalized_name, Project.deleted_at.is_(None)
-            )
+            select(
+                Project.id, Project.name, Project.normalized_name, Project.last_serial,
+                Project.status, Project.status_reason,
+            ).where(Project.normalized_name == normalized_name, project_served())
         )
     ).one_or_none()
     return ProjectRef(*row) if row else None
@@ -74,7 +78,7 @@ async def project_serial(session: AsyncSession, normalized_name: str) -> int | N
     """The project's last serial, or None if there is no such project."""
     value = await session.scalar(
         select(Project.last_serial).where(
-            Project.normalized_name == normalized_name, Project.deleted_at.is_(None)
+            Project.normalized_name == normalized_name, project_served()
         )
     )
     return None if value is None else int(value)
@@ -91,9 +95,7 @@ async def project_listing(session: AsyncSession, normalized_name: str) -> Projec
         return None
     versions = list(
         await session.scalars(
-            select(Release.version).where(
-                Release.project_id == project.id, Release.deleted_at.is_(None)
-            )
+            select(Release.version).where(Release.project_id == project.id, release_served())
         )
     )
     rows = await session.execute(
@@ -110,11 +112,7 @@ async def project_listing(session: AsyncSession, normalized_name: str) -> Projec
             File.metadata_sha256,
         )
         .join(Release, File.release_id == Release.id)
-        .where(
-            Release.project_id == project.id,
-            Release.deleted_at.is_(None),
-            File.deleted_at.is_(None),
-        )
+        .where(Release.project_id == project.id, release_served(), file_served())
     )
     files = [FileRow(*tuple(row)) for row in rows]
     return ProjectListing(project=project, versions=versions, files=files)
@@ -136,7 +134,7 @@ async def global_serial(session: AsyncSession) -> int:
 async def index_entries(session: AsyncSession) -> list[IndexEntry]:
     rows = await session.execute(
         select(Project.name, Project.normalized_name, Project.last_serial)
-        .where(Project.deleted_at.is_(None))
+        .where(project_served())
         .order_by(Project.normalized_name)
     )
     return [IndexEntry(*row) for row in rows]
@@ -167,10 +165,7 @@ async def stored_file(session: AsyncSession, path: str) -> StoredFile | None:
         .join(Release, File.release_id == Release.id)
         .join(Project, Release.project_id == Project.id)
         .where(
-            File.path == path,
-            File.deleted_at.is_(None),
-            Release.deleted_at.is_(None),
-            Project.deleted_at.is_(None),
+            File.path == path, file_served(), release_served(), project_served(),
         )
     )
     sha256 = _sha256_in_path(path)

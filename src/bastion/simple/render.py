@@ -11,7 +11,7 @@ from packaging.version import InvalidVersion, Version
 
 from bastion.simple.queries import FileRow, IndexEntry, ProjectListing
 
-API_VERSION = "1.1"  # PEP 700 (versions, size, upload-time) needs 1.1.
+API_VERSION = "1.4"  # PEP 700 (versions, size, upload-time) needs 1.1; PEP 792 status, 1.4.
 FILES_PREFIX = "/files/"
 
 
@@ -53,6 +53,12 @@ def project_html(listing: ProjectListing) -> bytes:
         "<html>",
         "  <head>",
         f'    <meta name="pypi:repository-version" content="{API_VERSION}">',
+        f'    <meta name="pypi:project-status" content="{escape(listing.project.status)}">',
+        *(
+            [f'    <meta name="pypi:project-status-reason" '
+             f'content="{escape(listing.project.status_reason)}">']
+            if listing.project.status_reason else []
+        ),
         f"    <title>Links for {name}</title>",
         "  </head>",
         "  <body>",
@@ -90,11 +96,20 @@ def _file_json(row: FileRow) -> dict[str, Any]:
     }
 
 
+def project_status(listing: ProjectListing) -> dict[str, str]:
+    """PEP 792's ``project-status`` object."""
+    status = {"status": listing.project.status}
+    if listing.project.status_reason:
+        status["reason"] = listing.project.status_reason
+    return status
+
+
 def project_json(listing: ProjectListing) -> bytes:
     return _dumps(
         {
             "meta": {"api-version": API_VERSION, "_last-serial": listing.project.last_serial},
             "name": listing.project.normalized_name,
+            "project-status": project_status(listing),
             "files": [_file_json(row) for row in sorted_files(listing.files)],
             "versions": sorted_versions(listing.versions),
         }

@@ -19,11 +19,13 @@ from bastion.clock import today
 from bastion.critical.policy import is_critical
 from bastion.db.paging import page_number
 from bastion.packaging import queries
+from bastion.protect.status import status_message
 from bastion.services import Services
 from bastion.stats.queries import download_summary
 from bastion.web.project_meta import sidebar
 from bastion.web.readme import render_readme
 from bastion.web.templating import render
+from bastion.web.viewer import viewer_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -71,8 +73,13 @@ async def _project_page(request: Request, name: str, version: str | None) -> Res
     if canonical != name:
         return RedirectResponse(project_url(canonical, version), status_code=301)
     services = _services(request)
+    viewer = viewer_of(request.scope)
     async with services.db.session() as session:
-        project = await queries.project_detail(session, canonical, version)
+        project = await queries.project_detail(
+            session, canonical, version,
+            viewer_id=viewer.user_id if viewer else None,
+            viewer_is_admin=bool(viewer and viewer.is_admin),
+        )
         critical = await is_critical(session, canonical)
         downloads = await download_summary(session, canonical, today(services.clock))
     release = project.release
@@ -95,6 +102,10 @@ async def _project_page(request: Request, name: str, version: str | None) -> Res
             "index_url": _services(request).settings.base_url.rstrip("/") + "/simple/",
             "project_url": project_url,
             "file_url": lambda path: "/files/" + quote(path),
+            "status_message": (
+                status_message(project.name, project.status, project.status_reason)
+                if project.status != "active" else None
+            ),
         },
     )
 

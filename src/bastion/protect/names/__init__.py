@@ -22,8 +22,13 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.config import Settings
-from bastion.protect.names.admin import add_allowed_pair, is_official, record_name
-from bastion.protect.names.judge import judge
+from bastion.protect.names.admin import (
+    add_allowed_pair,
+    forget_name,
+    is_official,
+    record_name,
+)
+from bastion.protect.names.judge import assess
 from bastion.protect.names.verdict import NameReason, NameVerdict, NameVerdictKind
 
 __all__ = [
@@ -31,6 +36,7 @@ __all__ = [
     "NameVerdict",
     "NameVerdictKind",
     "allow_pair",
+    "forget_name",
     "is_official",
     "judge_new_name",
     "record_name",
@@ -45,8 +51,9 @@ async def judge_new_name(
     user_id: int | None,
     now: datetime | None = None,
 ) -> NameVerdict:
-    """The verdict on ``name`` as a new project of ``user_id`` (audited unless allow)."""
-    return await judge(session, settings, name, user_id=user_id, now=now)
+    """The verdict on ``name`` as a new project of ``user_id``. The caller that creates
+    projects audits it (``bastion.protect.admission``); ``bastion names check`` does not."""
+    return await assess(session, settings, name, user_id=user_id)
 
 
 async def allow_pair(

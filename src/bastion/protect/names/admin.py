@@ -241,6 +241,13 @@ async def record_name(session: AsyncSession, project_name: str) -> None:
         session.add(NameKey(normalized_name=value, lookalike_key=lookalike_key(value)))
 
 
+async def forget_name(session: AsyncSession, project_name: str) -> None:
+    """Drop a purged project's look-alike key (same transaction as the purge)."""
+    row = await session.get(NameKey, canonical(project_name))
+    if row is not None:
+        await session.delete(row)
+
+
 async def existing_lookalikes(session: AsyncSession, name: str) -> list[str]:
     """Existing projects whose look-alike key is ``name``'s (other than ``name`` itself)."""
     value = canonical(name)

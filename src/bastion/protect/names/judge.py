@@ -4,12 +4,10 @@ projects (block), typosquats of popular names and protected words (review)."""
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bastion.audit.events import record
 from bastion.config import Settings
 from bastion.packaging.models import Project, Role
 from bastion.protect.names.admin import existing_lookalikes, grants_covering
@@ -34,31 +32,6 @@ async def assess(
     reviews = await _reviews(session, settings, name, value, user_id)
     reviews = await _suppressed(session, value, reviews, user_id)
     return NameVerdict(name=name, verdict="review" if reviews else "allow", reasons=tuple(reviews))
-
-
-async def judge(
-    session: AsyncSession,
-    settings: Settings,
-    name: str,
-    *,
-    user_id: int | None,
-    now: datetime | None = None,
-) -> NameVerdict:
-    """``assess`` for a real creation: a verdict other than allow is an audit event."""
-    verdict = await assess(session, settings, name, user_id=user_id)
-    if verdict.verdict != "allow":
-        record(
-            session,
-            tag=f"names:{verdict.verdict}",
-            when=now or datetime.now(UTC),
-            user_id=user_id,
-            project_name=canonical(name),
-            reasons=[
-                {"rule": r.rule, "similar_to": r.similar_to, "detail": r.detail}
-                for r in verdict.reasons
-            ],
-        )
-    return verdict
 
 
 async def _blocks(

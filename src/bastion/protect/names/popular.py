@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
+from pathlib import Path
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -80,7 +81,8 @@ _lock = asyncio.Lock()
 
 
 async def current_revision(session: AsyncSession) -> int:
-    """0 while the bundled list is in use, else the revision of the loaded list."""
+    """0 while the bundled list (or ``names_popular_file``) is in use, else the revision of
+    the list ``bastion names update-popular`` loaded."""
     state = await session.get(PopularListState, 1)
     return 0 if state is None else state.revision
 
@@ -95,7 +97,10 @@ async def popular_index(session: AsyncSession, rules: NameRules, local_top: int)
     revision = await current_revision(session)
     async with _lock:
         if _cache is None or _cache.revision != revision or _cache.rules != rules:
-            if revision == 0:
+            if revision == 0 and rules.popular_file:
+                text = await asyncio.to_thread(Path(rules.popular_file).read_text, "utf-8")
+                ranked = parse_ranked(text)
+            elif revision == 0:
                 ranked = await asyncio.to_thread(bundled_ranked)
             else:
                 rows = await session.execute(select(PopularName.name, PopularName.rank))

@@ -27,6 +27,8 @@ class NameRules:
     separator_max_rank: int = 1000  # `json-lines` vs `jsonlines`: only for names this popular
     fillers: tuple[str, ...] = ()
     affixes: tuple[str, ...] = ()
+    # A ranked list used instead of the bundled one (None: the bundled one).
+    popular_file: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> NameRules:
@@ -41,4 +43,5 @@ class NameRules:
             separator_max_rank=settings.names_separator_max_rank,
             fillers=tuple(settings.names_filler_words),
             affixes=tuple(settings.names_affixes),
+            popular_file=str(settings.names_popular_file) if settings.names_popular_file else None,
         )

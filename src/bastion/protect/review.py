@@ -1,0 +1,503 @@
+"""The admins' review queue and their decisions.
+
+The queue has one item per project that needs a look: a held name, scan findings not yet
+reviewed, open malware reports, or a quarantine. Decisions (each audited, each mailed to
+the project's maintainers, each moving the project's serial so every cache sees it):
+
+- ``approve`` a held name (optionally adding the judge's look-alikes to the allow-list),
+- ``reject`` a held name: the project is deleted and the name reserved,
+- ``clear`` the project (or one release): what was held or quarantined is served again,
+- ``quarantine`` the project (or one release),
+- ``remove`` the project (deleted), optionally ``forbid`` its name for good.
+
+Admins act through the web UI (a :class:`~bastion.accounts.auth.Principal`: admin role and
+the 2FA mandate) and operators through ``bastion review`` (an ``Operator``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bastion.accounts.models import User
+from bastion.audit.events import RequestContext, record
+from bastion.authz import Action, authorize
+from bastion.errors import Conflict, NotFound
+from bastion.packaging.changes import (
+    Actor,
+    actor_id,
+    actor_label,
+    clean_reason,
+    journal,
+    live_project,
+    live_release,
+)
+from bastion.packaging.deletion import delete_project
+from bastion.packaging.models import File, Project, Release
+from bastion.packaging.names import normalize_name
+from bastion.protect.models import FileScan, MalwareReport, NameReview
+from bastion.protect.notices import Notice, notices_to_maintainers, send_all, signature
+from bastion.protect.quarantine import reserve_name, set_project_status
+from bastion.protect.status import ACTIVE, HELD, QUARANTINED
+
+if TYPE_CHECKING:
+    from bastion.services import Services
+
+Decision = Literal["approve", "reject", "clear", "quarantine", "remove"]
+
+
+# -- The queue. ----------------------------------------------------------------------
+
+@dataclass
+class QueueItem:
+    """One project awaiting review, and why."""
+
+    project: str  # normalised
+    display_name: str
+    status: str
+    status_reason: str | None
+    held_name: bool = False
+    scans: dict[str, int] = field(default_factory=dict)  # verdict -> pending files
+    reports: int = 0
+    trusted_reports: int = 0
+    weight: int = 0  # how urgent: malicious > trusted reports > suspicious > names
+    since: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "project": self.project, "name": self.display_name, "status": self.status,
+            "status_reason": self.status_reason, "held_name": self.held_name,
+            "scans": self.scans, "reports": self.reports,
+            "trusted_reports": self.trusted_reports, "weight": self.weight,
+            "since": self.since.isoformat() if self.since else None,
+        }
+
+
+async def review_queue(session: AsyncSession, *, trusted_weight: int) -> list[QueueItem]:
+    """Every project needing a decision, most urgent first."""
+    projects = {
+        p.normalized_name: p for p in await session.scalars(
+            select(Project).where(Project.deleted_at.is_(None), Project.status != ACTIVE)
+        )
+    }
+    items: dict[str, QueueItem] = {}
+
+    def item(name: str) -> QueueItem | None:
+        if name not in items:
+            project = projects.get(name)
+            if project is None:
+                return None
+            items[name] = QueueItem(project=name, display_name=project.name,
+                                    status=project.status, status_reason=project.status_reason,
+                                    since=project.status_changed_at)
+        return items[name]
+
+    async def load(names: set[str]) -> None:
+        missing = names - projects.keys()
+        if missing:
+            for p in await session.scalars(select(Project).where(
+                Project.normalized_name.in_(missing), Project.deleted_at.is_(None)
+            )):
+                projects[p.normalized_name] = p
+
+    reviews = list(await session.scalars(select(NameReview).where(NameReview.state == "pending")))
+    scans = (await session.execute(
+        select(FileScan.project_name, FileScan.verdict, func.count(), func.min(FileScan.scanned_at))
+        .where(FileScan.review_state == "pending")
+        .group_by(FileScan.project_name, FileScan.verdict)
+    )).all()
+    reports = (await session.execute(
+        select(MalwareReport.project_name, MalwareReport.trusted, func.count(),
+               func.min(MalwareReport.created))
+        .where(MalwareReport.state == "open")
+        .group_by(MalwareReport.project_name, MalwareReport.trusted)
+    )).all()
+    await load({r.normalized_name for r in reviews} | {r[0] for r in scans}
+               | {r[0] for r in reports})
+    for name in list(projects):
+        item(name)  # every project not active is in the queue
+    for review in reviews:
+        if (it := item(review.normalized_name)) is not None:
+            it.held_name = True
+    for name, verdict, count, since in scans:
+        if (it := item(name)) is not None:
+            it.scans[verdict] = it.scans.get(verdict, 0) + int(count)
+            it.since = min(filter(None, [it.since, since]), default=None)
+    for name, trusted, count, since in reports:
+        if (it := item(name)) is not None:
+            it.reports += int(count)
+            it.trusted_reports += int(count) if trusted else 0
+            it.since = min(filter(None, [it.since, since]), default=None)
+    for it in items.values():
+        it.weight = (
+            1000 * it.scans.get("malicious", 0) + 100 * (it.status == QUARANTINED)
+            + trusted_weight * it.trusted_reports + (it.reports - it.trusted_reports)
+            + 10 * it.scans.get("suspicious", 0) + it.held_name
+        )
+    return sorted(items.values(), key=lambda i: (-i.weight, i.project))
+
+
+@dataclass
+class ReviewDetail:
+    """Everything an admin needs to decide about one project."""
+
+    project: Project
+    name_reviews: list[NameReview]
+    scans: list[FileScan]
+    reports: list[tuple[MalwareReport, str]]  # with the reporter's username
+    releases: list[Release]
+    files: dict[int, list[File]]  # release id -> files (any status)
+
+    def to_json(self) -> dict[str, Any]:
+        p = self.project
+        return {
+            "project": p.normalized_name, "name": p.name, "status": p.status,
+            "status_reason": p.status_reason,
+            "name_reviews": [
+                {"name": r.name, "state": r.state, "reasons": r.reasons,
+                 "created": r.created.isoformat(), "decided_by": r.decided_by,
+                 "decision_reason": r.decision_reason}
+                for r in self.name_reviews
+            ],
+            "scans": [
+                {"filename": s.filename, "version": s.version, "verdict": s.verdict,
+                 "scan_verdict": s.scan_verdict, "action": s.action,
+                 "review_state": s.review_state, "findings": s.findings,
+                 "capabilities": s.capabilities, "error": s.error,
+                 "diff": {"previous": s.previous_filename,
+                          "new_capabilities": s.new_capabilities,
+                          "findings": s.diff_findings}}
+                for s in self.scans
+            ],
+            "reports": [
+                {"reporter": who, "trusted": r.trusted, "version": r.version,
+                 "reason": r.reason, "state": r.state, "created": r.created.isoformat()}
+                for r, who in self.reports
+            ],
+            "releases": [
+                {"version": r.version, "status": r.status,
+                 "files": [{"filename": f.filename, "status": f.status}
+                           for f in self.files.get(r.id, [])]}
+                for r in self.releases
+            ],
+        }
+
+
+async def review_detail(session: AsyncSession, name: str) -> ReviewDetail:
+    project = await live_project(session, name)
+    normalized = project.normalized_name
+    releases = list(await session.scalars(
+        select(Release).where(Release.project_id == project.id, Release.deleted_at.is_(None))
+        .order_by(Release.created.desc(), Release.id.desc())
+    ))
+    files: dict[int, list[File]] = {}
+    for f in await session.scalars(
+        select(File).where(File.release_id.in_([r.id for r in releases]),
+                           File.deleted_at.is_(None)).order_by(File.filename)
+    ):
+        files.setdefault(f.release_id, []).append(f)
+    return ReviewDetail(
+        project=project,
+        name_reviews=list(await session.scalars(
+            select(NameReview).where(NameReview.normalized_name == normalized)
+            .order_by(NameReview.created.desc())
+        )),
+        scans=list(await session.scalars(
+            select(FileScan).where(FileScan.project_name == normalized, FileScan.verdict != "clean")
+            .order_by(FileScan.scanned_at.desc(), FileScan.id.desc())
+        )),
+        reports=[(r, u) for r, u in (await session.execute(
+            select(MalwareReport, User.username).join(User, User.id == MalwareReport.reporter_id)
+            .where(MalwareReport.project_name == normalized)
+            .order_by(MalwareReport.created.desc())
+        )).all()],
+        releases=releases,
+        files=files,
+    )
+
+
+# -- Decisions. ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DecisionResult:
+    decision: Decision
+    project: str  # normalised
+    version: str | None
+    status: str | None  # the project's status afterwards (None: removed)
+    changed: list[str]  # what the decision did, one phrase each
+
+
+async def _authorize(session: AsyncSession, services: Services, by: Actor,
+                     project: Project) -> None:
+    """Operators may; a signed-in actor must be an admin and pass the 2FA mandate."""
+    await authorize(session, services.settings, services.clock, by, Action.REVIEW, project)
+
+
+async def _decided(
+    session: AsyncSession, services: Services, project: Project, decision: Decision,
+    version: str | None, by: Actor, reason: str, changed: list[str], when: datetime,
+    context: RequestContext | None,
+) -> list[Notice]:
+    """Journal, audit and the maintainers' mail for a decision already applied."""
+    await journal(session, project, action=f"review {decision}", version=version,
+                  user_id=actor_id(by), when=when)
+    record(session, tag=f"protect:review-{decision}", when=when, context=context,
+           user_id=actor_id(by), project_name=project.normalized_name, version=version,
+           by=actor_label(by), reason=reason, changed=changed, status=project.status)
+    what = f"{project.name} {version}" if version else project.name
+    settings = services.settings
+    return await notices_to_maintainers(
+        session, project, f"Review of {what}: {decision}",
+        f"An administrator reviewed {what}: {decision}.\n\n"
+        + (f"Reason: {reason}\n\n" if reason else "")
+        + "".join(f"- {c}\n" for c in changed)
+        + signature(settings.site_name, settings.base_url),
+    )
+
+
+async def _finish(services: Services, project: str, notices: list[Notice]) -> None:
+    services.pages.invalidate(project)
+    await send_all(services.mailer, notices)
+
+
+async def _pending_reviews(session: AsyncSession, normalized: str) -> list[NameReview]:
+    return list(await session.scalars(select(NameReview).where(
+        NameReview.normalized_name == normalized, NameReview.state == "pending"
+    )))
+
+
+def _close_reviews(rows: list[NameReview], state: str, by: Actor, reason: str,
+                   when: datetime) -> None:
+    for row in rows:
+        row.state, row.decided_at = state, when
+        row.decided_by, row.decision_reason = actor_label(by), reason or None
+
+
+async def approve_name(
+    services: Services, name: str, *, by: Actor, reason: str = "", allow_pairs: bool = False,
+    context: RequestContext | None = None,
+) -> DecisionResult:
+    """The held name is fine: the project is served (unless quarantined for another cause)."""
+    reason = clean_reason(reason)
+    now = services.clock.now()
+    async with services.db.transaction() as session:
+        project = await live_project(session, name)
+        await _authorize(session, services, by, project)
+        reviews = await _pending_reviews(session, project.normalized_name)
+        if not reviews:
+            raise Conflict(f"The name '{project.name}' is not waiting for review.")
+        _close_reviews(reviews, "approved", by, reason, now)
+        changed = ["name approved"]
+        if project.status == HELD:
+            await set_project_status(session, project, ACTIVE, None, when=now,
+                                     user_id=actor_id(by))
+            changed.append("project served")
+        if allow_pairs:
+            pairs = sorted({
+                r["similar_to"] for review in reviews for r in review.reasons
+                if r.get("similar_to")
+            })
+            for other in pairs:
+                await services.protect.allow_pair(session, project.normalized_name, other,
+                                                  by=actor_label(by))
+                changed.append(f"allow-list: {project.normalized_name} ~ {other}")
+        notices = await _decided(session, services, project, "approve", None, by, reason,
+                                 changed, now, context)
+        result = DecisionResult("approve", project.normalized_name, None, project.status,
+                                changed)
+    await _finish(services, result.project, notices)
+    return result
+
+
+async def reject_name(
+    services: Services, name: str, *, by: Actor, reason: str = "",
+    context: RequestContext | None = None,
+) -> DecisionResult:
+    """The held name is refused: the project is deleted and its name reserved."""
+    reason = clean_reason(reason, required="Give a reason for rejecting the name (audited).")
+    async with services.db.session() as session:
+        project = await live_project(session, name)
+        if not await _pending_reviews(session, project.normalized_name):
+            raise Conflict(f"The name '{project.name}' is not waiting for review.")
+    return await _remove(services, name, by=by, reason=reason, forbid=True,
+                         decision="reject", context=context)
+
+
+async def remove_project(
+    services: Services, name: str, *, by: Actor, reason: str = "", forbid: bool = False,
+    context: RequestContext | None = None,
+) -> DecisionResult:
+    """Delete the project (restorable by an admin during retention); ``forbid`` reserves
+    its name for good."""
+    reason = clean_reason(reason, required="Give a reason for removing the project (audited).")
+    return await _remove(services, name, by=by, reason=reason, forbid=forbid,
+                         decision="remove", context=context)
+
+
+async def _remove(
+    services: Services, name: str, *, by: Actor, reason: str, forbid: bool,
+    decision: Decision, context: RequestContext | None,
+) -> DecisionResult:
+    async with services.db.session() as session:
+        project = await live_project(session, name)
+        await _authorize(session, services, by, project)
+        normalized = project.normalized_name
+    await delete_project(services, normalized, by=by, reason=reason, context=context)
+    now = services.clock.now()
+    changed = ["project removed"]
+    async with services.db.transaction() as session:
+        removed = await session.scalar(
+            select(Project).where(Project.normalized_name == normalized)
+        )
+        assert removed is not None
+        _close_reviews(await _pending_reviews(session, normalized), "rejected", by, reason, now)
+        await _close_scans(session, normalized, None, "removed", by, reason, now)
+        await _close_reports(session, normalized, None, "removed", by, now)
+        if forbid:
+            # Until the names domain has its prohibited list (names.prohibit), the review
+            # decision keeps the name here; upload's screen_project refuses it.
+            await reserve_name(session, normalized, f"{decision}: {reason}", when=now,
+                               by=actor_label(by))
+            changed.append("name reserved")
+        notices = await _decided(session, services, removed, decision, None, by, reason,
+                                 changed, now, context)
+    await _finish(services, normalized, notices)
+    return DecisionResult(decision, normalized, None, None, changed)
+
+
+async def _close_scans(session: AsyncSession, project: str, version: str | None, state: str,
+                       by: Actor, reason: str, when: datetime) -> int:
+    query = select(FileScan).where(FileScan.project_name == project,
+                                   FileScan.review_state == "pending")
+    if version is not None:
+        query = query.where(FileScan.version == version)
+    rows = list(await session.scalars(query))
+    for row in rows:
+        row.review_state, row.reviewed_at = state, when
+        row.reviewed_by, row.review_reason = actor_label(by), reason or None
+    return len(rows)
+
+
+async def _close_reports(session: AsyncSession, project: str, version: str | None,
+                         resolution: str, by: Actor, when: datetime) -> int:
+    query = select(MalwareReport).where(MalwareReport.project_name == project,
+                                        MalwareReport.state == "open")
+    if version is not None:
+        query = query.where(MalwareReport.version == version)
+    rows = list(await session.scalars(query))
+    for row in rows:
+        row.state, row.resolved_at = "resolved", when
+        row.resolved_by, row.resolution = actor_label(by), resolution
+    return len(rows)
+
+
+async def clear(
+    services: Services, name: str, version: str | None = None, *, by: Actor,
+    reason: str = "", context: RequestContext | None = None,
+) -> DecisionResult:
+    """Not malware: the project (or one release) and its held or quarantined files are
+    served again; its findings and reports are closed. A held name stays held."""
+    reason = clean_reason(reason)
+    now = services.clock.now()
+    async with services.db.transaction() as session:
+        project = await live_project(session, name)
+        await _authorize(session, services, by, project)
+        releases = (
+            [await live_release(session, project, version)] if version
+            else list(await session.scalars(select(Release).where(
+                Release.project_id == project.id, Release.deleted_at.is_(None))))
+        )
+        version = releases[0].version if version else None
+        changed: list[str] = []
+        for release in releases:
+            if release.status != ACTIVE:
+                release.status = ACTIVE
+                changed.append(f"release {release.version} served")
+        for file in await session.scalars(select(File).where(
+            File.release_id.in_([r.id for r in releases]), File.deleted_at.is_(None),
+            File.status != ACTIVE,
+        )):
+            file.status = ACTIVE
+            changed.append(f"file {file.filename} served")
+        scans = await _close_scans(session, project.normalized_name, version, "cleared", by,
+                                   reason, now)
+        reports = await _close_reports(session, project.normalized_name, version, "cleared",
+                                       by, now)
+        if scans:
+            changed.append(f"{scans} finding(s) cleared")
+        if reports:
+            changed.append(f"{reports} report(s) closed")
+        if version is None and project.status == QUARANTINED:
+            pending = await _pending_reviews(session, project.normalized_name)
+            held = bool(pending)
+            await set_project_status(
+                session, project, HELD if held else ACTIVE,
+                "name review: " + "; ".join(
+                    r.get("detail") or r.get("rule") or "" for r in pending[0].reasons
+                ) if held else None,
+                when=now, user_id=actor_id(by),
+            )
+            changed.append("project held for its name review" if held else "project served")
+        if not changed:
+            raise Conflict(f"Nothing of '{project.name}' is held, quarantined or reported.")
+        notices = await _decided(session, services, project, "clear", version, by, reason,
+                                 changed, now, context)
+        result = DecisionResult("clear", project.normalized_name, version, project.status,
+                                changed)
+    await _finish(services, result.project, notices)
+    return result
+
+
+async def quarantine(
+    services: Services, name: str, version: str | None = None, *, by: Actor,
+    reason: str = "", context: RequestContext | None = None,
+) -> DecisionResult:
+    """Malware: the project (or one release) is hidden and, for a project, uploads to it
+    are frozen, until it is cleared or removed."""
+    reason = clean_reason(reason, required="Give a reason for the quarantine (audited).")
+    now = services.clock.now()
+    async with services.db.transaction() as session:
+        project = await live_project(session, name)
+        await _authorize(session, services, by, project)
+        changed: list[str] = []
+        if version:
+            release = await live_release(session, project, version)
+            version = release.version
+            if release.status == QUARANTINED:
+                raise Conflict(f"{project.name} {version} is already quarantined.")
+            release.status = QUARANTINED
+            changed.append(f"release {version} quarantined")
+        else:
+            if project.status == QUARANTINED:
+                raise Conflict(f"'{project.name}' is already quarantined.")
+            await set_project_status(session, project, QUARANTINED, f"quarantined: {reason}",
+                                     when=now, user_id=actor_id(by))
+            changed.append("project quarantined; uploads frozen")
+        scans = await _close_scans(session, project.normalized_name, version, "quarantined",
+                                   by, reason, now)
+        reports = await _close_reports(session, project.normalized_name, version,
+                                       "quarantined", by, now)
+        if scans:
+            changed.append(f"{scans} finding(s) confirmed")
+        if reports:
+            changed.append(f"{reports} report(s) closed")
+        notices = await _decided(session, services, project, "quarantine", version, by,
+                                 reason, changed, now, context)
+        result = DecisionResult("quarantine", project.normalized_name, version,
+                                project.status, changed)
+    await _finish(services, result.project, notices)
+    return result
+
+
+async def find_for_review(session: AsyncSession, name: str) -> str:
+    """The normalised name of a live project, or 404 (for routes and the CLI)."""
+    normalized = normalize_name(name)
+    if await session.scalar(select(Project.id).where(
+        Project.normalized_name == normalized, Project.deleted_at.is_(None)
+    )) is None:
+        raise NotFound(f"There is no project named '{name}' on this index.")
+    return normalized

@@ -1,0 +1,194 @@
+"""Malware reports and the admins' review queue (bastion.protect).
+
+    POST /report/                               report a project (form on the project page)
+    POST /api/reports                           the same with an API token: JSON
+                                                {"project": ..., "version": ..., "reason": ...}
+    GET  /admin/review/                         the queue (admins)
+    GET  /admin/review/<name>/                  findings, excerpts, version diff, reports
+    POST /admin/review/<name>/approve|reject|clear|quarantine|remove/
+    POST /admin/users/<username>/trusted-reporter/   grant (trusted=1) or take away
+
+Routes are thin: parse, call one service in bastion.protect, render.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from bastion.accounts.auth import Principal, authenticate
+from bastion.accounts.models import User
+from bastion.errors import BadRequest, Forbidden
+from bastion.protect import review
+from bastion.protect.reports import report_malware, set_trusted_reporter
+from bastion.services import Services
+from bastion.web.account_routes import CSRF, Text, page, redirect
+from bastion.web.client_ip import request_context
+from bastion.web.current_user import (
+    db_of,
+    release_writes,
+    require_fresh,
+    require_user,
+    services_of,
+)
+from bastion.web.session_route import SessionRoute
+
+router = APIRouter(route_class=SessionRoute, include_in_schema=False)
+api_router = APIRouter(include_in_schema=False)
+
+MAX_BODY = 32 * 1024
+EXPECTED_BODY = (
+    'Send a JSON object such as {"project": "name", "version": "1.0" (optional), '
+    '"reason": "what it does"}.'
+)
+
+
+# -- Reports. ------------------------------------------------------------------------
+
+@router.post("/report/", dependencies=CSRF)
+async def report_form(request: Request, project: Text = "", version: Text = "",
+                      reason: Text = "", user: User = Depends(require_user)) -> Response:
+    await release_writes(request)
+    result = await report_malware(services_of(request), project, version.strip() or None,
+                                  reporter=user, reason=reason,
+                                  context=request_context(request))
+    return await page(request, "protect/reported.html", {"result": result})
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise BadRequest("The request body is too large.")
+    try:
+        data: Any = json.loads(body or b"{}")
+    except ValueError:
+        raise BadRequest(EXPECTED_BODY) from None
+    if not isinstance(data, dict) or not all(
+        isinstance(data.get(k, ""), str | None) for k in ("project", "version", "reason")
+    ) or not data.get("project"):
+        raise BadRequest(EXPECTED_BODY)
+    return data
+
+
+@api_router.post("/api/reports")
+async def report_api(request: Request) -> JSONResponse:
+    """A report with an API token (HTTP Basic ``__token__``) or a password: 201 and the id."""
+    services: Services = request.app.state.services
+    async with services.db.session() as session:
+        principal = await authenticate(session, request.headers.get("authorization"),
+                                       services=services, context=request_context(request))
+    data = await _json_body(request)
+    result = await report_malware(
+        services, str(data["project"]), (data.get("version") or "").strip() or None,
+        reporter=principal.user, reason=str(data.get("reason") or ""),
+        context=request_context(request),
+    )
+    return JSONResponse({
+        "id": result.id, "project": result.project, "version": result.version,
+        "trusted": result.trusted, "quarantined": result.quarantined,
+    }, status_code=201)
+
+
+# -- The review queue. ---------------------------------------------------------------
+
+def _require_admin(user: User) -> None:
+    if not user.is_admin:
+        raise Forbidden("Only administrators can review projects.")
+
+
+def _review_url(name: str) -> str:
+    return f"/admin/review/{name}/"
+
+
+@router.get("/admin/review/")
+async def queue_page(request: Request, user: User = Depends(require_user)) -> Response:
+    _require_admin(user)
+    items = await review.review_queue(
+        db_of(request), trusted_weight=services_of(request).settings.report_trusted_weight
+    )
+    if request.query_params.get("format") == "json":
+        return JSONResponse({"items": [i.to_json() for i in items]})
+    return await page(request, "protect/queue.html", {"items": items})
+
+
+@router.get("/admin/review/{name}/")
+async def detail_page(request: Request, name: str,
+                      user: User = Depends(require_user)) -> Response:
+    _require_admin(user)
+    detail = await review.review_detail(db_of(request), name)
+    if request.query_params.get("format") == "json":
+        return JSONResponse(detail.to_json())
+    return await page(request, "protect/detail.html", {"detail": detail.to_json()})
+
+
+async def _decide(request: Request, user: User, name: str, decision: str,
+                  **kwargs: Any) -> Response:
+    _require_admin(user)
+    await release_writes(request)
+    services, by = services_of(request), Principal(user=user)
+    context = request_context(request)
+    normalized = await review.find_for_review(db_of(request), name)
+    if decision == "approve":
+        await review.approve_name(services, normalized, by=by, context=context, **kwargs)
+    elif decision == "reject":
+        await review.reject_name(services, normalized, by=by, context=context, **kwargs)
+    elif decision == "clear":
+        await review.clear(services, normalized, by=by, context=context, **kwargs)
+    elif decision == "quarantine":
+        await review.quarantine(services, normalized, by=by, context=context, **kwargs)
+    else:
+        await review.remove_project(services, normalized, by=by, context=context, **kwargs)
+    if decision in ("reject", "remove"):
+        return redirect("/admin/review/")
+    return redirect(_review_url(normalized))
+
+
+@router.post("/admin/review/{name}/approve/", dependencies=CSRF)
+async def approve(request: Request, name: str, reason: Text = "", allow_pairs: Text = "",
+                  user: User = Depends(require_user)) -> Response:
+    return await _decide(request, user, name, "approve", reason=reason,
+                         allow_pairs=bool(allow_pairs))
+
+
+@router.post("/admin/review/{name}/reject/", dependencies=CSRF)
+async def reject(request: Request, name: str, reason: Text = "",
+                 user: User = Depends(require_fresh)) -> Response:
+    return await _decide(request, user, name, "reject", reason=reason)
+
+
+@router.post("/admin/review/{name}/clear/", dependencies=CSRF)
+async def clear(request: Request, name: str, version: Text = "", reason: Text = "",
+                user: User = Depends(require_user)) -> Response:
+    return await _decide(request, user, name, "clear", version=version.strip() or None,
+                         reason=reason)
+
+
+@router.post("/admin/review/{name}/quarantine/", dependencies=CSRF)
+async def quarantine(request: Request, name: str, version: Text = "", reason: Text = "",
+                     user: User = Depends(require_user)) -> Response:
+    return await _decide(request, user, name, "quarantine", version=version.strip() or None,
+                         reason=reason)
+
+
+@router.post("/admin/review/{name}/remove/", dependencies=CSRF)
+async def remove(request: Request, name: str, reason: Text = "", forbid: Text = "",
+                 user: User = Depends(require_fresh)) -> Response:
+    return await _decide(request, user, name, "remove", reason=reason, forbid=bool(forbid))
+
+
+@router.post("/admin/users/{username}/trusted-reporter/", dependencies=CSRF)
+async def trusted_reporter(request: Request, username: str, trusted: Text = "",
+                           user: User = Depends(require_user)) -> Response:
+    """``username`` "-" takes the user from the form (the queue page's form)."""
+    _require_admin(user)
+    if username == "-":
+        username = str((await request.form()).get("username") or "").strip()
+    await release_writes(request)
+    await set_trusted_reporter(services_of(request), username, trusted == "1",
+                               by=user.username, by_user_id=user.id,
+                               context=request_context(request))
+    return redirect("/admin/review/")
