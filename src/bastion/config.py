@@ -72,13 +72,24 @@ class Settings(BaseSettings):
         default_factory=lambda: ["5/300", "20/3600", "50/86400"]
     )
     twofactor_address_limits: list[str] = Field(default_factory=lambda: ["10/300", "50/3600"])
+    # Failed password checks allowed (web sign-in, re-auth, HTTP Basic), each "count/seconds":
+    # per account name tried, and per client address across accounts.
+    password_user_limits: list[str] = Field(
+        default_factory=lambda: ["10/300", "30/3600", "100/86400"]
+    )
+    password_address_limits: list[str] = Field(
+        default_factory=lambda: ["30/300", "100/3600"]
+    )
     webauthn_rp_id: str = ""  # empty: the host of base_url ("localhost" for 127.0.0.1)
     webauthn_rp_name: str = "Bastion"
     webauthn_origins: list[str] = Field(default_factory=list)  # empty: the origin of base_url
     webauthn_attestation: Literal["none", "direct"] = "direct"
     webauthn_challenge_seconds: int = Field(default=300, ge=30, le=3600)
 
-    @field_validator("twofactor_user_limits", "twofactor_address_limits")
+    @field_validator(
+        "twofactor_user_limits", "twofactor_address_limits", "password_user_limits",
+        "password_address_limits",
+    )
     @classmethod
     def _rate_limits_are_count_per_seconds(cls, value: list[str]) -> list[str]:
         for item in value:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Form
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bastion.accounts import notices
 from bastion.accounts.auth import Principal
 from bastion.accounts.models import User
 from bastion.accounts.tokens import (
@@ -23,7 +24,7 @@ from bastion.critical.gate import Action
 from bastion.db.paging import page_number
 from bastion.errors import BadRequest, BastionError
 from bastion.packaging.permissions import mandate
-from bastion.web.account_routes import CSRF, page, redirect
+from bastion.web.account_routes import CSRF, page, redirect, tell_owner
 from bastion.web.client_ip import request_context
 from bastion.web.current_user import db_of, require_fresh, require_user, services_of
 from bastion.web.session_route import SessionRoute
@@ -72,7 +73,7 @@ async def create(
         if scope is not None:  # a token for a project is an action on it: the 2FA mandate
             await mandate(db_of(request), services, Principal(user=user), scope,
                           Action.CREATE_TOKEN)
-        secret, _token = await create_token(
+        secret, token = await create_token(
             db_of(request), services.clock, user=user, name=name, project=project or None,
             expires_days=days, context=request_context(request),
         )
@@ -80,7 +81,11 @@ async def create(
         return await _tokens_page(
             request, user, error=exc.message, status_code=exc.status_code, form=form
         )
-    return await _tokens_page(request, user, secret=secret)
+    return tell_owner(
+        request, await _tokens_page(request, user, secret=secret), user,
+        notices.Change.TOKEN_CREATED,
+        detail=f"“{token.name}”" + (f" for {token.project_name}" if token.project_name else ""),
+    )
 
 
 @router.post("/tokens/{token_id}/revoke/", dependencies=CSRF)
