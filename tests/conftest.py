@@ -195,15 +195,17 @@ def live_server(
 
 @contextmanager
 def run_live_server(
-    server_settings: Settings, clock: MovableClock, port: int
+    server_settings: Settings, clock: MovableClock, port: int, *, pooled: bool = False
 ) -> Iterator[LiveServer]:
     """Serve the app for ``server_settings`` (its ``base_url`` is the server's URL) with
     uvicorn on 127.0.0.1:``port`` in a thread; stopped when the block ends.
 
-    Unpooled, so a test may also use the server's services from its own event loop.
+    Unpooled, so a test may also use the server's services from its own event loop;
+    ``pooled`` gives it a bounded connection pool as in production (concurrency tests).
     """
     server_services = build_services(server_settings, clock=clock)
-    server_services.db = Database(server_settings.resolved_database_url, pooled=False)
+    if not pooled:
+        server_services.db = Database(server_settings.resolved_database_url, pooled=False)
     config = uvicorn.Config(
         create_app(services=server_services),
         host="127.0.0.1",

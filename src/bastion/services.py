@@ -12,6 +12,7 @@ from bastion.accounts.mail import Mailer
 from bastion.clock import Clock, SystemClock
 from bastion.config import Settings
 from bastion.db.engine import Database
+from bastion.private_files import private_dir, private_file, write_private
 from bastion.simple.cache import PageCache
 from bastion.stats.counter import DownloadCounter
 from bastion.storage.interface import FileStore
@@ -63,16 +64,16 @@ def ensure_secret_key(settings: Settings) -> str:
         return settings.secret_key
     path = settings.data_dir / "secret_key"
     if not path.exists():
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        write_private(path, secrets.token_urlsafe(48))
+    else:
+        private_file(path)
     settings.secret_key = path.read_text().strip()
     return settings.secret_key
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     ensure_secret_key(settings)
     passwords.configure(
         time_cost=settings.password_hash_time_cost,

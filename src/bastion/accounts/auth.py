@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.accounts.models import User
-from bastion.accounts.users import get_user
 from bastion.audit.events import RequestContext
 from bastion.errors import Forbidden, Unauthorized
 
@@ -91,11 +90,11 @@ async def authenticate_password(
     429 (``Retry-After``) over the password-guessing limits (checked before the hash)."""
     from bastion.accounts.signin import check_password
 
-    user = await get_user(session, creds.username)
-    ok = await check_password(
-        services, user, creds.password, username=creds.username, context=context, kind="basic"
+    check = await check_password(
+        services, creds.username, creds.password, context=context, kind="basic"
     )
-    if not ok or user is None or not user.is_active:
+    user = await session.get(User, check.accepted.id) if check.accepted is not None else None
+    if user is None or not user.is_active:
         raise AuthenticationRequired()
     return Principal(user=user)
 

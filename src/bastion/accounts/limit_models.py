@@ -1,4 +1,4 @@
-"""The table behind the attempt limiter (:mod:`bastion.accounts.limits`)."""
+"""The tables behind the attempt limiter (:mod:`bastion.accounts.limits`)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ class AuthAttempt(Base):
 
     ``scope`` is ``password`` or ``2fa``; ``account`` the lower-cased username tried (also for
     names that do not exist, so a limit reveals nothing); ``outcome`` is ``pending`` until the
-    check ends, then ``failed``, ``ok`` or ``refused`` (over a limit, never checked).
+    check ends, then ``failed`` or ``ok`` (or ``refused``: not a guess, e.g. no such factor).
     """
 
     __tablename__ = "auth_attempts"
@@ -31,3 +31,14 @@ class AuthAttempt(Base):
     time: Mapped[datetime]
     kind: Mapped[str] = mapped_column(String(32))
     outcome: Mapped[str] = mapped_column(String(8), default="pending")
+
+
+class AuthLock(Base):
+    """One row per account or address being counted: the attempt that holds its row lock
+    (an upsert, until its transaction ends) is the only one counting for that key."""
+
+    __tablename__ = "auth_locks"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    used: Mapped[datetime] = mapped_column(index=True)

@@ -1,12 +1,13 @@
 """Limit password and second-factor guessing per account and per client address.
 
-Every attempt is first recorded as a ``pending`` row in its own committed transaction, and
-only then are the attempts counted, in a later statement. Whatever the concurrency (several
-workers, PostgreSQL READ COMMITTED or SQLite), an attempt that is evaluated has seen every
-earlier-committed attempt, so at most *count* guesses are ever evaluated per window: the
-check and the count cannot be raced. The caller then checks the secret and ends the attempt
-as ``failed`` or ``ok``; an attempt over a limit ends as ``refused`` before the (costly)
-check and does not count, so a flood does not extend the wait.
+An attempt is counted *before* it is checked, in one short transaction of its own: it takes
+the row lock of its account's and its address's counter (one upsert each, in a fixed order),
+counts the failed and still-pending attempts in the windows, and if under every limit adds
+itself as ``pending`` and commits. Whatever the concurrency (several workers, PostgreSQL
+READ COMMITTED, SQLite), attempts for one account or address are counted one at a time, so
+no more than *count* guesses are ever evaluated per window. The caller then checks the
+secret and ends the attempt as ``failed`` or ``ok``. An attempt over a limit is refused
+before the (costly) check and leaves no row, so a flood does not extend the wait.
 
 Limits are lists of ``"count/seconds"`` (at most *count* failures in any trailing
 *seconds*) from Settings; the address is whatever the web layer resolved.
@@ -21,8 +22,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bastion.accounts.limit_models import AuthAttempt
+from bastion.accounts.limit_models import AuthAttempt, AuthLock
 from bastion.db.engine import Database
+from bastion.db.upsert import dialect_name, upsert_statement
 from bastion.errors import TooManyRequests
 
 PENDING, FAILED, OK, REFUSED = "pending", "failed", "ok", "refused"
@@ -105,48 +107,61 @@ async def begin(
     ip_address: str | None,
     kind: str,
 ) -> Attempt:
-    """Record the attempt (committed), then count; raise :class:`RateLimited` when over."""
+    """Count the attempt (committed as ``pending``); raise :class:`RateLimited` when over."""
     account = account.lower()[:64] if account else None
     ip_address = ip_address[:64] if ip_address else None
     cutoff = now - timedelta(seconds=policy.longest)
+    checks = [
+        (f"{policy.scope}:account:{account}", "for this account",
+         AuthAttempt.account == account, policy.account),
+        (f"{policy.scope}:address:{ip_address}", "from your network address",
+         AuthAttempt.ip_address == ip_address, policy.address),
+    ]
+    checks = [c for c, value in zip(checks, (account, ip_address), strict=True) if value]
     async with db.transaction() as session:
+        dialect = dialect_name(session)
+        for key, *_ in sorted(checks, key=lambda c: c[0]):  # one order: no deadlock
+            await session.execute(
+                upsert_statement(dialect, AuthLock, key=["key"], add=["uses"], replace=["used"])
+                .values(key=key[:100], uses=1, used=now)
+            )
+        for _key, who, owner, limits in checks:
+            times = list(await session.scalars(
+                select(AuthAttempt.time).where(
+                    AuthAttempt.scope == policy.scope, owner,
+                    AuthAttempt.outcome.in_(COUNTED), AuthAttempt.time > cutoff,
+                )
+            ))
+            when = retry_at(times, limits, now)
+            if when is not None:
+                raise refusal(policy, who, when, now)
         row = AuthAttempt(scope=policy.scope, account=account, ip_address=ip_address,
                           time=now, kind=kind, outcome=PENDING)
         session.add(row)
         await session.flush()
-        owners = _owners(account, ip_address)
-        if owners:  # expired rows of this account and address; never wait on another's lock
+    await _prune(db, policy, cutoff, account=account, ip_address=ip_address)
+    return Attempt(id=row.id, account=account, ip_address=ip_address)
+
+
+async def _prune(
+    db: Database, policy: Policy, cutoff: datetime, *, account: str | None,
+    ip_address: str | None,
+) -> None:
+    """Drop this account's and address's expired attempts, and counters idle for longer
+    than every window (never waiting on a row another attempt holds)."""
+    owners = _owners(account, ip_address)
+    async with db.transaction() as session:
+        if owners:
             expired = (
                 select(AuthAttempt.id)
                 .where(AuthAttempt.scope == policy.scope, AuthAttempt.time < cutoff, or_(*owners))
                 .with_for_update(skip_locked=True)
             )
             await session.execute(delete(AuthAttempt).where(AuthAttempt.id.in_(expired)))
-    attempt = Attempt(id=row.id, account=account, ip_address=ip_address)
-    problem: RateLimited | None = None
-    async with db.session() as session:  # a new statement: sees every attempt committed so far
-        for who, owner, limits in (
-            ("for this account", AuthAttempt.account == account if account else None,
-             policy.account),
-            ("from your network address",
-             AuthAttempt.ip_address == ip_address if ip_address else None, policy.address),
-        ):
-            if owner is None or not limits:
-                continue
-            times = list(await session.scalars(
-                select(AuthAttempt.time).where(
-                    AuthAttempt.scope == policy.scope, owner, AuthAttempt.id != attempt.id,
-                    AuthAttempt.outcome.in_(COUNTED), AuthAttempt.time > cutoff,
-                )
-            ))
-            when = retry_at(times, limits, now)
-            if when is not None:
-                problem = refusal(policy, who, when, now)
-                break
-    if problem is not None:
-        await finish(db, attempt, REFUSED)
-        raise problem
-    return attempt
+        idle = select(AuthLock.key).where(AuthLock.used < cutoff).limit(100).with_for_update(
+            skip_locked=True
+        )
+        await session.execute(delete(AuthLock).where(AuthLock.key.in_(idle)))
 
 
 def _owners(account: str | None, ip_address: str | None) -> list[ColumnElement[bool]]:

@@ -11,6 +11,7 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 from bastion.config import Settings
+from bastion.private_files import private_file
 
 MBOX_NAME = "mail.mbox"
 
@@ -56,7 +57,7 @@ class Mailer:
             smtp.send_message(message)
 
     def _append_mbox(self, message: EmailMessage) -> None:
-        self.mbox_path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(self.mbox_path)  # messages hold reset links: 0600 from the start
         box = mailbox.mbox(self.mbox_path)
         box.lock()
         try:

@@ -49,30 +49,49 @@ def policy(settings: Settings) -> limits.Policy:
     )
 
 
+@dataclass(frozen=True)
+class PasswordCheck:
+    """The account a name belongs to (None: no such account) and whether the password was
+    its password. ``user`` is loaded in a session of its own: re-load it to change it."""
+
+    user: User | None
+    correct: bool
+
+    @property
+    def accepted(self) -> User | None:
+        """The user, when the password is right and the account active."""
+        ok = self.correct and self.user is not None and self.user.is_active
+        return self.user if ok else None
+
+
 async def check_password(
     services: Services,
-    user: User | None,
+    username: str,
     password: str,
     *,
-    username: str,
     context: RequestContext | None,
     kind: str,
-) -> bool:
-    """True when ``password`` is ``user``'s. Counted first (``username`` is the account
-    tried, known or not); raises ``RateLimited`` over a limit without hashing anything."""
+) -> PasswordCheck:
+    """Check ``username``'s password. Counted first (known name or not), so over a limit it
+    raises ``RateLimited`` without hashing anything; the same work for an unknown name.
+
+    Runs short transactions of its own and holds no connection while hashing.
+    """
     attempt = await limits.begin(
         services.db, policy(services.settings), services.clock.now(),
         account=username, ip_address=context.ip_address if context else None, kind=kind,
     )
-    password_hash = user.password_hash if user is not None else None
     try:
+        async with services.db.session() as session:
+            user = await get_user(session, username) if username else None
+        password_hash = user.password_hash if user is not None else None
         ok = await anyio.to_thread.run_sync(verify_password, password_hash, password)
     except BaseException:
         await limits.finish(services.db, attempt, limits.REFUSED)
         raise
     ok = ok and user is not None
     await limits.finish(services.db, attempt, limits.OK if ok else limits.FAILED)
-    return ok
+    return PasswordCheck(user=user, correct=ok)
 
 
 async def confirm_password(
@@ -81,9 +100,10 @@ async def confirm_password(
 ) -> None:
     """The signed-in user's own password again (re-auth, password change); WrongPassword if
     not."""
-    if not await check_password(
-        services, user, password, username=user.username_key, context=context, kind=kind
-    ):
+    check = await check_password(
+        services, user.username_key, password, context=context, kind=kind
+    )
+    if check.user is None or check.user.id != user.id or not check.correct:
         raise WrongPassword(message)
 
 
@@ -103,23 +123,22 @@ async def sign_in(
     *,
     context: RequestContext | None,
 ) -> PasswordAccepted:
-    """Check a web sign-in's username and password (audited in ``session``; caller commits).
+    """Check a web sign-in's username and password (audited in ``session``; caller commits,
+    and has committed its own writes before: see ``check_password``).
 
     The same :class:`WrongPassword` for an unknown name, a wrong password and a disabled
     account. Upgrades an outdated password hash. When the user has a second factor, the
     caller must ask for it before :func:`complete_sign_in`.
     """
     username = username.strip()
-    user = await get_user(session, username) if username else None
-    ok = await check_password(
-        services, user, password, username=username, context=context, kind="web"
-    )
+    check = await check_password(services, username, password, context=context, kind="web")
     now = services.clock.now()
-    if not ok or user is None or not user.is_active:
+    user = await session.get(User, check.accepted.id) if check.accepted is not None else None
+    if user is None or not user.is_active:
         record(
             session, tag="login:failure", when=now, context=context,
-            user_id=user.id if user is not None else None, username=username[:50],
-            reason="inactive" if ok and user is not None else "bad credentials",
+            user_id=check.user.id if check.user is not None else None, username=username[:50],
+            reason="inactive" if check.correct else "bad credentials",
         )
         raise WrongPassword(WRONG_SIGN_IN)
     if needs_rehash(user.password_hash):

@@ -5,8 +5,9 @@ up, a code that matches a few steps further out (up to ``Settings.totp_skew_dete
 is refused with :class:`ClockSkew`, which says how far off the device clock is: at sign-in
 such a code is just wrong (an offset would tell a guesser a code that becomes valid soon).
 Replay protection keys on the time step, never the typed string: the enrolment row keeps the
-last used step, and one conditional ``UPDATE ... WHERE last_step < :step`` accepts a step, so
-concurrent codes for steps T and T-1 are accepted only in increasing order.
+last used step (at least the server's step at the time of use), and one conditional
+``UPDATE ... WHERE last_step < :step`` accepts a step, so of two codes for steps T and T-1
+sent at once, exactly one is accepted, on every backend and isolation level.
 """
 
 from __future__ import annotations
@@ -202,7 +203,8 @@ async def _spend_step(
     """Record ``step`` as used (and confirm the enrolment); raise CodeAlreadyUsed on replay.
 
     One conditional UPDATE decides: under any isolation level and any number of workers, a
-    step is accepted only when it is newer than every step accepted before it.
+    step is accepted only when it is newer than every step used before it (and using one
+    uses every step up to the server's current one).
     """
     now = services.clock.now()
     codes: tuple[str, ...] = ()
@@ -211,7 +213,9 @@ async def _spend_step(
             if confirming:
                 await lock_factors(session, user.id)
                 first = not await has_two_factor(session, user.id)
-            values: dict[str, object] = {"last_step": step}
+            # Every step up to the server's current one counts as used: of two codes sent
+            # together for steps T and T-1, only the first to arrive is accepted.
+            values: dict[str, object] = {"last_step": max(step, time_step(now))}
             if confirming:
                 values.update(confirmed=True, confirmed_at=now)
             result = await session.execute(

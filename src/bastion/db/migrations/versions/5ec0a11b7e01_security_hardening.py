@@ -43,6 +43,15 @@ def upgrade() -> None:
         batch_op.create_index('ix_auth_attempts_scope_account_time', ['scope', 'account', 'time'], unique=False)
         batch_op.create_index('ix_auth_attempts_scope_ip_address_time', ['scope', 'ip_address', 'time'], unique=False)
 
+    op.create_table('auth_locks',
+    sa.Column('key', sa.String(length=100), nullable=False),
+    sa.Column('uses', sa.Integer(), nullable=False),
+    sa.Column('used', bastion.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_auth_locks'))
+    )
+    with op.batch_alter_table('auth_locks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_auth_locks_used'), ['used'], unique=False)
+
     # Failure rows are short-lived counters: they are not carried over.
     with op.batch_alter_table('twofactor_failures', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_twofactor_failures_user_id'))
@@ -121,3 +130,6 @@ def downgrade() -> None:
         batch_op.drop_index('ix_auth_attempts_scope_ip_address_time')
         batch_op.drop_index('ix_auth_attempts_scope_account_time')
     op.drop_table('auth_attempts')
+    with op.batch_alter_table('auth_locks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_auth_locks_used'))
+    op.drop_table('auth_locks')
