@@ -80,3 +80,12 @@ def test_errors_go_to_stderr_with_exit_1(cli: CliRunner) -> None:
     assert "no API token with id 42" in result.stderr
     result = cli.invoke(app, ["token", "create", "alice", "--expires-days", "0"])
     assert result.exit_code == 1 and result.stdout == ""
+
+
+def test_create_refuses_an_email_address_already_in_use(cli: CliRunner) -> None:
+    result = cli.invoke(
+        app, ["user", "create", "mallory", "--email", "Alice@Example.ORG",
+              "--password", "a long enough passphrase"],
+    )
+    assert result.exit_code == 1
+    assert "already used by another account" in result.stderr

@@ -263,3 +263,40 @@ async def test_token_scopes_refuse_names_no_project_can_have(
     assert response.status_code == 400
     assert "can never be a project name" in response.text
     assert "token:create" not in await tags(services, signed_in.id)
+
+
+async def test_password_reset_answers_as_fast_for_a_known_account(
+    live_server, alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The mail goes out after the answer: a slow mail server does not tell an observer
+    that the account exists (item 7)."""
+    import asyncio
+    import time
+
+    sent: list[str] = []
+    mailer = live_server.services.mailer
+
+    async def slow_send(to: str, subject: str, text: str) -> None:
+        await asyncio.sleep(1.5)
+        sent.append(to)
+
+    monkeypatch.setattr(mailer, "send", slow_send)
+    url = f"{live_server.url}/account/password/reset/"
+    timings: dict[str, float] = {}
+    async with httpx.AsyncClient() as browser:
+        for who in ("ghost", "alice"):
+            page = await browser.get(url)
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            assert token
+            start = time.perf_counter()
+            response = await browser.post(
+                url, data={"csrf_token": token.group(1), "username_or_email": who}
+            )
+            timings[who] = time.perf_counter() - start
+            assert response.status_code == 200
+    assert timings["alice"] < 1.0, timings  # not waiting for the 1.5 s mail server
+    for _ in range(100):
+        if sent:
+            break
+        await asyncio.sleep(0.05)
+    assert sent == ["alice@example.org"]
