@@ -66,16 +66,3 @@ class Mailer:
         finally:
             box.unlock()
             box.close()
-
-
-async def send_or_log(
-    mailer: Mailer, to: str, subject: str, body: str, *, what: str, user_id: int
-) -> bool:
-    """Send a notice whose failure must not fail the request: a mail server that cannot be
-    reached is logged (``could not send <what> to user <id>``) and the answer is False."""
-    try:
-        await mailer.send(to, subject, body)
-    except OSError:
-        log.exception("could not send %s to user %s", what, user_id)
-        return False
-    return True

@@ -40,24 +40,25 @@ class Message:
     body: str
 
 
-def render(name: str, settings: Settings, **values: Any) -> Message:
-    """The subject and body of template ``name`` (``site_name`` and ``base_url`` in scope)."""
-    text = _env.get_template(f"{name}.txt").render(
-        site_name=settings.site_name, base_url=settings.base_url, **values
-    )
+def render(template: str, settings: Settings | None = None, /, **values: Any) -> Message:
+    """The subject and body of ``template`` (with ``settings``: its ``site_name`` and
+    ``base_url`` in scope)."""
+    if settings is not None:
+        values = {"site_name": settings.site_name, "base_url": settings.base_url, **values}
+    text = _env.get_template(f"{template}.txt").render(**values)
     subject, _, body = text.partition("\n")
     return Message(subject=subject.strip(), body=body.rstrip("\n") + "\n")
 
 
 async def send(
-    mailer: Mailer, to: str, name: str, *, user_id: int | None, **values: Any
+    mailer: Mailer, to: str, template: str, /, *, user_id: int | None, **values: Any
 ) -> bool:
     """Render and send; a mail server that cannot be reached is logged and gives False."""
-    message = render(name, mailer.settings, **values)
+    message = render(template, mailer.settings, **values)
     try:
         await mailer.send(to, message.subject, message.body)
     except OSError:
-        log.exception("could not send the %s email to user %s", name, user_id)
+        log.exception("could not send the %s email to user %s", template, user_id)
         return False
     return True
 
