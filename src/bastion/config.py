@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     # Second factors (accounts/twofactor). Empty key: derived from secret_key with HKDF.
     totp_encryption_key: str = ""
     totp_valid_window: int = Field(default=1, ge=0, le=2)
+    # While setting up an app only: a code this many steps off is reported as clock skew.
     totp_skew_detect_steps: int = Field(default=10, ge=0, le=60)
     recovery_code_count: int = Field(default=8, ge=1, le=32)
     # Failed second-factor attempts allowed, each "count/seconds" (PyPI-like defaults).

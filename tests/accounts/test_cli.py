@@ -89,3 +89,13 @@ def test_create_refuses_an_email_address_already_in_use(cli: CliRunner) -> None:
     )
     assert result.exit_code == 1
     assert "already used by another account" in result.stderr
+
+
+def test_create_tells_the_account_owner(cli: CliRunner, settings: Settings) -> None:
+    import mailbox
+
+    result = cli.invoke(app, ["token", "create", "alice", "--name", "deploy"])
+    assert result.exit_code == 0, result.output
+    box = list(mailbox.mbox(settings.data_dir / "mail.mbox"))
+    assert [m["Subject"] for m in box] == ["[Bastion] An API token was created"]
+    assert "“deploy”" in box[0].get_payload(decode=True).decode()
