@@ -76,3 +76,25 @@ async def test_sign_in_service_says_whether_a_second_factor_is_owed(
         assert accepted.user.id == user.id and not accepted.needs_second_factor
         with pytest.raises(signin.WrongPassword, match="username or password is not correct"):
             await signin.sign_in(session, services, "alice", "wrong", context=at(1))
+
+
+async def test_concurrent_sign_ups_with_one_address_make_one_account(services: Services) -> None:
+    """The unique index decides; the losers get a clear 409, never a 500."""
+    import asyncio
+
+    from sqlalchemy import func, select
+
+    from bastion.accounts.users import create_user
+    from bastion.errors import Conflict
+
+    async def sign_up(n: int) -> User:
+        async with services.db.transaction() as session:
+            return await create_user(session, services.clock, username=f"user{n}",
+                                     email="Same@example.org", password=PASSWORD)
+
+    results = await asyncio.gather(*(sign_up(n) for n in range(8)), return_exceptions=True)
+
+    assert len([r for r in results if isinstance(r, User)]) == 1
+    assert all(isinstance(r, Conflict) for r in results if not isinstance(r, User)), results
+    async with services.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(User)) == 1

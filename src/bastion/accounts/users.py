@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.accounts.models import User, email_key
@@ -99,6 +100,12 @@ async def create_user(
         created=clock.now(),
     )
     session.add(user)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError:  # another sign-up took the name or address a moment ago
+        raise Conflict(
+            "That username or email address was taken by another account a moment ago: "
+            "choose another."
+        ) from None
     record(session, tag="account:create", when=clock.now(), context=context, user_id=user.id)
     return user

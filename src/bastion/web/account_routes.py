@@ -127,15 +127,20 @@ async def register(
             request, password, password_confirm, username=username,
             mismatch="The two passwords do not match.",
         )
-        user = await create_user(
-            db_of(request), services_of(request).clock, username=username.strip(), email=email,
-            password=password, context=request_context(request),
-        )
+        services = services_of(request)
+        await release_writes(request)
+        async with services.db.transaction() as session:  # a lost race rolls back only this
+            created = await create_user(
+                session, services.clock, username=username.strip(), email=email,
+                password=password, context=request_context(request),
+            )
     except BastionError as exc:
         return await form_error(
             request, "account/register.html", exc,
             {"form": {"username": username, "email": email}},
         )
+    user = await db_of(request).get(User, created.id)
+    assert user is not None
     await finish_sign_in(request, user, "registration")
     sent = await _send_verification(request, user)
     notice = "verification-sent" if sent else "verification-failed"
