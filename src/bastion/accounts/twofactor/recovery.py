@@ -28,7 +28,11 @@ from bastion.accounts.twofactor import (
     ratelimit,
 )
 from bastion.accounts.twofactor.models import RecoveryCode
-from bastion.accounts.twofactor.status import has_two_factor, void_recovery_codes
+from bastion.accounts.twofactor.status import (
+    has_two_factor,
+    lock_factors,
+    void_recovery_codes,
+)
 from bastion.audit.events import RequestContext, record
 from bastion.errors import BadRequest
 
@@ -78,7 +82,11 @@ async def issue_codes(
 async def regenerate(
     session: AsyncSession, services: Services, user: User, *, context: RequestContext | None = None
 ) -> list[str]:
-    """A new set of codes for a user with a second factor; the old set stops working."""
+    """A new set of codes for a user with a second factor; the old set stops working.
+
+    Holds the user's factor lock, so a concurrent removal of the last factor cannot leave
+    codes on an account without a factor."""
+    await lock_factors(session, user.id)
     if not await has_two_factor(session, user.id):
         raise BadRequest("Add an authenticator app or a security key before recovery codes.")
     return await issue_codes(session, services, user.id, context=context)
