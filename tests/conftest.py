@@ -199,19 +199,21 @@ def live_server(
 
 @contextmanager
 def run_live_server(
-    server_settings: Settings, clock: MovableClock, port: int,
-    protect: Protection | None = None,
+    server_settings: Settings, clock: MovableClock, port: int, *,
+    protect: Protection | None = None, pooled: bool = False,
 ) -> Iterator[LiveServer]:
     """Serve the app for ``server_settings`` (its ``base_url`` is the server's URL) with
     uvicorn on 127.0.0.1:``port`` in a thread; stopped when the block ends.
 
-    Unpooled, so a test may also use the server's services from its own event loop.
+    Unpooled, so a test may also use the server's services from its own event loop;
+    ``pooled`` gives it a bounded connection pool as in production (concurrency tests).
     ``protect``: the name judge and scanner the server uses (default: the real ones).
     """
     server_services = build_services(server_settings, clock=clock)
     if protect is not None:
         server_services.protect = protect
-    server_services.db = Database(server_settings.resolved_database_url, pooled=False)
+    if not pooled:
+        server_services.db = Database(server_settings.resolved_database_url, pooled=False)
     config = uvicorn.Config(
         create_app(services=server_services),
         host="127.0.0.1",

@@ -89,6 +89,7 @@ class Settings(BaseSettings):
     # Second factors (accounts/twofactor). Empty key: derived from secret_key with HKDF.
     totp_encryption_key: str = ""
     totp_valid_window: int = Field(default=1, ge=0, le=2)
+    # While setting up an app only: a code this many steps off is reported as clock skew.
     totp_skew_detect_steps: int = Field(default=10, ge=0, le=60)
     recovery_code_count: int = Field(default=8, ge=1, le=32)
     # Failed second-factor attempts allowed, each "count/seconds" (PyPI-like defaults).
@@ -96,13 +97,24 @@ class Settings(BaseSettings):
         default_factory=lambda: ["5/300", "20/3600", "50/86400"]
     )
     twofactor_address_limits: list[str] = Field(default_factory=lambda: ["10/300", "50/3600"])
+    # Failed password checks allowed (web sign-in, re-auth, HTTP Basic), each "count/seconds":
+    # per account name tried, and per client address across accounts.
+    password_user_limits: list[str] = Field(
+        default_factory=lambda: ["10/300", "30/3600", "100/86400"]
+    )
+    password_address_limits: list[str] = Field(
+        default_factory=lambda: ["30/300", "100/3600"]
+    )
     webauthn_rp_id: str = ""  # empty: the host of base_url ("localhost" for 127.0.0.1)
     webauthn_rp_name: str = "Bastion"
     webauthn_origins: list[str] = Field(default_factory=list)  # empty: the origin of base_url
     webauthn_attestation: Literal["none", "direct"] = "direct"
     webauthn_challenge_seconds: int = Field(default=300, ge=30, le=3600)
 
-    @field_validator("twofactor_user_limits", "twofactor_address_limits")
+    @field_validator(
+        "twofactor_user_limits", "twofactor_address_limits", "password_user_limits",
+        "password_address_limits",
+    )
     @classmethod
     def _rate_limits_are_count_per_seconds(cls, value: list[str]) -> list[str]:
         for item in value:

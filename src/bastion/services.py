@@ -15,6 +15,7 @@ from bastion.db.changes import ChangeFeed
 from bastion.db.engine import Database
 from bastion.metrics.current import FiguresCache
 from bastion.metrics.prometheus import MetricsState
+from bastion.private_files import private_dir, private_file, write_private
 from bastion.protect.seams import Protection
 from bastion.simple.cache import PageCache
 from bastion.stats.counter import DownloadCounter
@@ -65,16 +66,16 @@ def ensure_secret_key(settings: Settings) -> str:
         return settings.secret_key
     path = settings.data_dir / "secret_key"
     if not path.exists():
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        write_private(path, secrets.token_urlsafe(48))
+    else:
+        private_file(path)
     settings.secret_key = path.read_text().strip()
     return settings.secret_key
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     ensure_secret_key(settings)
     passwords.configure(
         time_cost=settings.password_hash_time_cost,

@@ -46,7 +46,7 @@ def test_bad_headers_get_a_401_challenge(header: str | None, message: str) -> No
 async def test_right_password_gives_a_principal(services: Services, make_user) -> None:  # type: ignore[no-untyped-def]
     user = await make_user("alice")
     async with services.db.session() as session:
-        principal = await authenticate(session, basic("ALICE", PASSWORD))
+        principal = await authenticate(session, basic("ALICE", PASSWORD), services=services)
     assert isinstance(principal, Principal)
     assert principal.user.id == user.id
     assert principal.token_id is None and principal.method == "password"
@@ -59,7 +59,7 @@ async def test_wrong_password_or_unknown_user_look_the_same(
     await make_user("alice")
     async with services.db.session() as session:
         with pytest.raises(AuthenticationRequired) as excinfo:
-            await authenticate(session, basic(user, password))
+            await authenticate(session, basic(user, password), services=services)
     assert excinfo.value.message == "Invalid or non-existent authentication information."
 
 
@@ -69,5 +69,5 @@ async def test_inactive_user_is_refused(services: Services, make_user) -> None: 
         (await session.get(type(user), user.id)).is_active = False  # type: ignore[union-attr]
     async with services.db.session() as session:
         with pytest.raises(AuthenticationRequired):
-            await authenticate(session, basic("alice", PASSWORD))
+            await authenticate(session, basic("alice", PASSWORD), services=services)
 

@@ -80,3 +80,22 @@ def test_errors_go_to_stderr_with_exit_1(cli: CliRunner) -> None:
     assert "no API token with id 42" in result.stderr
     result = cli.invoke(app, ["token", "create", "alice", "--expires-days", "0"])
     assert result.exit_code == 1 and result.stdout == ""
+
+
+def test_create_refuses_an_email_address_already_in_use(cli: CliRunner) -> None:
+    result = cli.invoke(
+        app, ["user", "create", "mallory", "--email", "Alice@Example.ORG",
+              "--password", "a long enough passphrase"],
+    )
+    assert result.exit_code == 1
+    assert "already used by another account" in result.stderr
+
+
+def test_create_tells_the_account_owner(cli: CliRunner, settings: Settings) -> None:
+    import mailbox
+
+    result = cli.invoke(app, ["token", "create", "alice", "--name", "deploy"])
+    assert result.exit_code == 0, result.output
+    box = list(mailbox.mbox(settings.data_dir / "mail.mbox"))
+    assert [m["Subject"] for m in box] == ["[Bastion] An API token was created"]
+    assert "“deploy”" in box[0].get_payload(decode=True).decode()

@@ -13,12 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.accounts.models import User
-from bastion.accounts.passwords import verify_password
-from bastion.accounts.users import get_user
 from bastion.audit.events import RequestContext
 from bastion.errors import Forbidden, Unauthorized
 
@@ -83,12 +80,21 @@ def parse_basic(authorization: str | None) -> BasicCredentials:
     return BasicCredentials(username, password)
 
 
-async def authenticate_password(session: AsyncSession, creds: BasicCredentials) -> Principal:
-    """A user by name and password; the same 401 for an unknown name or a wrong password."""
-    user = await get_user(session, creds.username)
-    password_hash = user.password_hash if user is not None else None
-    ok = await anyio.to_thread.run_sync(verify_password, password_hash, creds.password)
-    if not ok or user is None or not user.is_active:
+async def authenticate_password(
+    session: AsyncSession,
+    services: Services,
+    creds: BasicCredentials,
+    context: RequestContext | None = None,
+) -> Principal:
+    """A user by name and password; the same 401 for an unknown name or a wrong password,
+    429 (``Retry-After``) over the password-guessing limits (checked before the hash)."""
+    from bastion.accounts.signin import check_password
+
+    check = await check_password(
+        services, creds.username, creds.password, context=context, kind="basic"
+    )
+    user = await session.get(User, check.accepted.id) if check.accepted is not None else None
+    if user is None or not user.is_active:
         raise AuthenticationRequired()
     return Principal(user=user)
 
@@ -127,20 +133,15 @@ async def authenticate(
     session: AsyncSession,
     authorization: str | None,
     *,
-    services: Services | None = None,
+    services: Services,
     context: RequestContext | None = None,
 ) -> Principal:
-    """The principal behind an ``Authorization`` header; raises 401 otherwise.
-
-    With ``services`` it also accepts API tokens and refuses password uploads from
-    accounts with two-factor authentication.
-    """
+    """The principal behind an ``Authorization`` header (an API token or a password);
+    raises 401 otherwise, and refuses password uploads from accounts with two-factor
+    authentication."""
     creds = parse_basic(authorization)
     if creds.username == TOKEN_USERNAME:
-        if services is None:
-            raise AuthenticationRequired("API tokens are not accepted here.")
         return await authenticate_token(services, creds.password, context)
-    principal = await authenticate_password(session, creds)
-    if services is not None:
-        await refuse_password_with_two_factor(session, services, principal)
+    principal = await authenticate_password(session, services, creds, context)
+    await refuse_password_with_two_factor(session, services, principal)
     return principal

@@ -6,11 +6,14 @@ import asyncio
 import logging
 import mailbox
 import smtplib
+import threading
+import time
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 from bastion.config import Settings
+from bastion.private_files import private_file
 
 MBOX_NAME = "mail.mbox"
 
@@ -56,25 +59,34 @@ class Mailer:
             smtp.send_message(message)
 
     def _append_mbox(self, message: EmailMessage) -> None:
-        self.mbox_path.parent.mkdir(parents=True, exist_ok=True)
-        box = mailbox.mbox(self.mbox_path)
-        box.lock()
+        # One writer at a time in this process; other processes (workers, the CLI) are
+        # waited for through the mbox's own dot lock, which fails at once when taken.
+        with _MBOX_WRITER:
+            private_file(self.mbox_path)  # messages hold reset links: 0600 from the start
+            box = mailbox.mbox(self.mbox_path)
+            try:
+                _lock_patiently(box)
+                try:
+                    box.add(message)
+                    box.flush()
+                finally:
+                    box.unlock()
+            finally:
+                box.close()
+
+
+_MBOX_WRITER = threading.Lock()
+MBOX_LOCK_SECONDS = 10.0
+
+
+def _lock_patiently(box: mailbox.mbox) -> None:
+    """Take the mbox's lock, retrying while another process holds it."""
+    deadline = time.monotonic() + MBOX_LOCK_SECONDS
+    while True:
         try:
-            box.add(message)
-            box.flush()
-        finally:
-            box.unlock()
-            box.close()
-
-
-async def send_or_log(
-    mailer: Mailer, to: str, subject: str, body: str, *, what: str, user_id: int
-) -> bool:
-    """Send a notice whose failure must not fail the request: a mail server that cannot be
-    reached is logged (``could not send <what> to user <id>``) and the answer is False."""
-    try:
-        await mailer.send(to, subject, body)
-    except OSError:
-        log.exception("could not send %s to user %s", what, user_id)
-        return False
-    return True
+            box.lock()
+            return
+        except mailbox.ExternalClashError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)

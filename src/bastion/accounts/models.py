@@ -5,9 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bastion.db.base import Base
+
+
+def email_key(email: str) -> str:
+    """The form of an address that must be unique across accounts (case-insensitive)."""
+    return email.strip().lower()
+
+
+def _email_key_default(context: DefaultExecutionContext) -> str:
+    parameters: dict[str, object] = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    return email_key(str(parameters["email"]))
 
 
 class User(Base):
@@ -18,6 +29,8 @@ class User(Base):
     # Lower-cased username: sign-in and uniqueness ignore case, as on PyPI.
     username_key: Mapped[str] = mapped_column(String(50), unique=True)
     email: Mapped[str] = mapped_column(String(254))
+    # The lower-cased address: one account per address, as on PyPI. Set with ``email``.
+    email_key: Mapped[str] = mapped_column(String(254), unique=True, default=_email_key_default)
     email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)

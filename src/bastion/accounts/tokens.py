@@ -12,7 +12,7 @@ import hmac
 import secrets
 from datetime import datetime, timedelta
 
-from packaging.utils import canonicalize_name
+from packaging.utils import InvalidName, canonicalize_name
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,7 +56,13 @@ def normalise_scope(project: str | None) -> str | None:
     name = project.strip()
     if len(name) > 255:
         raise BadRequest("That project name is too long.")
-    return canonicalize_name(name)
+    try:  # a name no project can ever have would make a token that can never be used
+        return canonicalize_name(name, validate=True)
+    except InvalidName:
+        raise BadRequest(
+            f"{name!r} can never be a project name: names use letters, digits, '.', '_' and "
+            "'-', and start and end with a letter or digit (PEP 508)."
+        ) from None
 
 
 async def create_token(

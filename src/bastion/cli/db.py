@@ -6,6 +6,7 @@ import typer
 
 from bastion.cli.runner import err
 from bastion.config import Settings
+from bastion.private_files import private_dir
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
@@ -16,6 +17,6 @@ def db_upgrade(revision: str = "head") -> None:
     from bastion.db.migrate import upgrade
 
     settings = Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     upgrade(settings.resolved_database_url, revision)
     err.print("database is up to date")

@@ -9,6 +9,7 @@ import typer
 
 from bastion.cli.runner import err
 from bastion.config import Settings
+from bastion.private_files import private_dir
 
 
 def serve(
@@ -24,7 +25,7 @@ def serve(
     from bastion.serve.reason import ReasonPhraseProtocol
 
     settings = Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     if migrate:
         upgrade(settings.resolved_database_url)
     base = f"http://{host}:{port}"

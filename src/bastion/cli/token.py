@@ -29,6 +29,7 @@ def token_create(
     name: Annotated[str, typer.Option(help="A label to tell tokens apart.")] = "cli",
 ) -> None:
     """Create an API token and print it (only it) on standard output."""
+    from bastion.accounts import notices
     from bastion.accounts.tokens import create_token
     from bastion.accounts.users import get_user
     from bastion.audit.events import RequestContext
@@ -44,6 +45,11 @@ def token_create(
                 expires_days=expires_days, context=RequestContext(user_agent="bastion-cli"),
             )
         err.print(f"created token {token.id} for {account.username}")
+        await notices.security_changed(
+            services.mailer, to=account.email, username=account.username, user_id=account.id,
+            change=notices.Change.TOKEN_CREATED, when=token.created,
+            detail=f"“{token.name}” by an administrator's command",
+        )
         return secret
 
     typer.echo(run_with_services(work))

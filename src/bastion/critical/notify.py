@@ -9,6 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bastion.accounts import notices
 from bastion.accounts.models import User
 from bastion.accounts.twofactor.status import has_two_factor
 from bastion.config import Settings
@@ -47,21 +48,6 @@ def message(
     Without a second factor the body states the mandate date and where to enable one;
     with one, it says nothing changes for the user but old API tokens.
     """
-    subject = f"[{settings.site_name}] {name} is now a critical project"
-    intro = (
-        f"Hello {username},\n\n"
-        f"The project {name}, which you maintain on {settings.site_name}, is now designated\n"
-        "critical: it is among the most downloaded projects on the index.\n\n"
-    )
-    tokens = (
-        "API tokens created before you enabled two-factor authentication will stop\n"
-        "working for this project; create new ones afterwards.\n"
-    )
-    if has_two_factor:
-        return subject, intro + (
-            "Everyone who uploads to or manages a critical project must use two-factor\n"
-            "authentication. You already do: nothing changes for you.\n\n" + tokens
-        )
     enforced: date | None = settings.mandate_enforced_from
     when = (
         f"from {enforced.isoformat()} on" if enforced
@@ -69,12 +55,11 @@ def message(
     )
     if enforced is not None and today is not None and today >= enforced:
         when = f"already now (since {enforced.isoformat()})"
-    body = intro + (
-        "Everyone who uploads to or manages a critical project must use two-factor\n"
-        f"authentication, {when}. You have not enabled it yet. Enable it at:\n\n"
-        f"  {two_factor_link(settings)}\n\n" + tokens
+    mail = notices.render(
+        "critical_designated", settings, name=name, username=username,
+        has_two_factor=has_two_factor, when=when, link=two_factor_link(settings),
     )
-    return subject, body
+    return mail.subject, mail.body
 
 
 async def notify_critical(

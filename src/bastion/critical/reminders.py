@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bastion.accounts import notices
 from bastion.accounts.models import User
 from bastion.audit.events import record
 from bastion.audit.models import AuditEvent
@@ -62,17 +63,11 @@ def reminder_message(
     username: str, projects: Sequence[str], settings: Settings, now: datetime
 ) -> tuple[str, str]:
     """Subject and body of the reminder email."""
-    subject = f"[{settings.site_name}] Two-factor authentication is required for your projects"
-    body = (
-        f"Hello {username},\n\n"
-        f"{requirement(projects, settings, now.date())}\n\n"
-        "You have not enabled two-factor authentication yet. Enable it at:\n\n"
-        f"  {two_factor_link(settings)}\n\n"
-        "Without it, uploads, releases, yanks, deletions, role and token changes on these\n"
-        "projects are refused. API tokens created before you enable it stop working for\n"
-        "them: create new ones afterwards.\n"
+    mail = notices.render(
+        "mandate_reminder", settings, username=username,
+        requirement=requirement(projects, settings, now.date()), link=two_factor_link(settings),
     )
-    return subject, body
+    return mail.subject, mail.body
 
 
 async def send_mandate_reminders(services: Services) -> int:

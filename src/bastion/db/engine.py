@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -14,6 +15,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import NullPool
+
+from bastion.private_files import private_file
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -23,6 +26,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def private_sqlite_file(url: str) -> None:
+    """Create a SQLite database file 0600 (in a 0700 folder) before SQLite opens it; SQLite
+    gives its -wal and -shm files the database file's mode. Other URLs: nothing to do."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() == "sqlite" and database and database != ":memory:" and (
+        not database.startswith("file:")
+    ):
+        private_file(Path(database))
 
 
 class Database:
@@ -43,6 +57,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            private_sqlite_file(url)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         # Set by the change feed (db.changes): after a commit that announced changes,
         # wait until this process heard its own notifications (read-your-writes).

@@ -10,6 +10,7 @@ from bastion.db.base import Base
 
 MODEL_MODULES = (
     "bastion.accounts.models",
+    "bastion.accounts.limit_models",
     "bastion.accounts.session_models",
     "bastion.accounts.token_models",
     "bastion.accounts.twofactor.models",

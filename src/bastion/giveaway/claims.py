@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bastion.accounts import notices
 from bastion.accounts.models import User
 from bastion.audit.events import RequestContext, record
 from bastion.db.upsert import upsert
@@ -156,14 +157,8 @@ async def codes_of(session: AsyncSession, program_id: int, user_id: int) -> list
 
 def codes_mail(program: GiveawayProgram, codes: Sequence[str], site_name: str) -> tuple[str, str]:
     """Subject and body of the message that carries the codes."""
-    lines = "\n".join(f"  {code}" for code in codes)
-    body = (
-        f"Thank you for maintaining critical projects on {site_name}.\n\n"
-        f"Your promo codes for {program.vendor} {program.key_model} ({program.name}):\n\n"
-        f"{lines}\n\n"
-        f"Redeem each code with {program.vendor}. Each code is yours alone: do not share it.\n"
-    )
-    return f"Your security-key promo codes ({program.name})", body
+    mail = notices.render("giveaway_codes", site_name=site_name, program=program, codes=codes)
+    return mail.subject, mail.body
 
 
 async def send_codes(

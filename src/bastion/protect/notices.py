@@ -1,7 +1,7 @@
 """Who hears about a protection decision, and the mail they get.
 
 Mail is sent after the decision is committed and never fails the request: an unreachable
-mail server is logged (``bastion.accounts.mail.send_or_log``).
+mail server is logged (``bastion.accounts.notices.send``, template ``protection_notice``).
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bastion.accounts.mail import Mailer, send_or_log
+from bastion.accounts.mail import Mailer
 from bastion.accounts.models import User
+from bastion.accounts.notices import send as send_notice
 from bastion.packaging.models import Project, Role
 
 
@@ -49,9 +50,9 @@ async def notices_to_maintainers(
 
 async def send_all(mailer: Mailer, notices: list[Notice]) -> None:
     for notice in notices:
-        await send_or_log(
-            mailer, notice.email, notice.subject, notice.body,
-            what="protection notice", user_id=notice.user_id,
+        await send_notice(
+            mailer, notice.email, "protection_notice", user_id=notice.user_id,
+            subject=notice.subject, body=notice.body,
         )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bastion.services import Services
 from bastion.simple.files import FileServer
@@ -27,12 +27,30 @@ class PrefixRoute:
     app: ASGIApp
 
 
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+
+
+def nosniff(app: ASGIApp) -> ASGIApp:
+    """Every answer of ``app`` (pages, files, errors) says ``X-Content-Type-Options:
+    nosniff``: a browser must not run an uploaded file as something else than its type."""
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_nosniff(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), NOSNIFF]
+            await send(message)
+
+        await app(scope, receive, send_nosniff)
+
+    return wrapped
+
+
 def make_routes(services: Services) -> list[PrefixRoute]:
     settings = services.settings
     services.pages.configure(
         ttl=settings.simple_cache_ttl, max_files=settings.files_lookup_cache_size
     )
     return [
-        PrefixRoute("/simple", SimplePages(services)),
-        PrefixRoute("/files", FileServer(services)),
+        PrefixRoute("/simple", nosniff(SimplePages(services))),
+        PrefixRoute("/files", nosniff(FileServer(services))),
     ]

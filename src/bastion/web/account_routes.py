@@ -13,16 +13,17 @@ from urllib.parse import quote
 
 import anyio
 from fastapi import APIRouter, Depends, Form
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from bastion.accounts import email_links
-from bastion.accounts.mail import send_or_log
+from bastion.accounts import email_links, notices, signin
 from bastion.accounts.models import User
 from bastion.accounts.password_policy import check_new_password
-from bastion.accounts.passwords import hash_password, needs_rehash, verify_password
+from bastion.accounts.passwords import hash_password
 from bastion.accounts.sessions import SessionState, end_session, end_user_sessions
-from bastion.accounts.users import create_user, get_user, validate_email
+from bastion.accounts.users import change_email as change_user_email
+from bastion.accounts.users import create_user, find_by_email, get_user
 from bastion.errors import BadRequest, BastionError
 from bastion.web import second_factor
 from bastion.web.client_ip import request_context
@@ -57,6 +58,7 @@ async def page(
     context: dict[str, Any] | None = None,
     *,
     status_code: int = 200,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     """Render an account page with the CSRF input and the signed-in user in scope."""
     ctx = {
@@ -64,16 +66,16 @@ async def page(
         "nav_user": await optional_user(request),
         **(context or {}),
     }
-    return render(request, template, ctx, status_code=status_code)
+    return render(request, template, ctx, status_code=status_code, headers=headers)
 
 
 async def form_error(
     request: Request, template: str, exc: BastionError, context: dict[str, Any] | None = None
 ) -> Response:
-    """The form page again, with the error's message and status."""
+    """The form page again, with the error's message, status and headers (``Retry-After``)."""
     return await page(
         request, template, {**(context or {}), "error": exc.message},
-        status_code=exc.status_code,
+        status_code=exc.status_code, headers=getattr(exc, "headers", None),
     )
 
 
@@ -85,17 +87,10 @@ async def _send_verification(request: Request, user: User) -> bool:
     """Mail a verification link; False (logged) when the mail server cannot be reached."""
     services = services_of(request)
     token = email_links.make_verify_token(services.settings.secret_key, services.clock, user)
-    link = f"{services.settings.base_url}/account/verify-email/{token}/"
-    body = (
-        f"Hello {user.username},\n\n"
-        f"Confirm your email address for {services.settings.site_name} by opening this link:\n\n"
-        f"{link}\n\n"
-        f"The link works for {services.settings.email_verify_hours} hours. "
-        "If you did not create this account, ignore this message.\n"
-    )
-    return await send_or_log(
-        services.mailer, user.email, "Verify your email address", body,
-        what="the verification email", user_id=user.id,
+    return await notices.send(
+        services.mailer, user.email, "verify_email", user_id=user.id, username=user.username,
+        link=f"{services.settings.base_url}/account/verify-email/{token}/",
+        hours=services.settings.email_verify_hours,
     )
 
 
@@ -132,15 +127,20 @@ async def register(
             request, password, password_confirm, username=username,
             mismatch="The two passwords do not match.",
         )
-        user = await create_user(
-            db_of(request), services_of(request).clock, username=username.strip(), email=email,
-            password=password, context=request_context(request),
-        )
+        services = services_of(request)
+        await release_writes(request)
+        async with services.db.transaction() as session:  # a lost race rolls back only this
+            created = await create_user(
+                session, services.clock, username=username.strip(), email=email,
+                password=password, context=request_context(request),
+            )
     except BastionError as exc:
         return await form_error(
             request, "account/register.html", exc,
             {"form": {"username": username, "email": email}},
         )
+    user = await db_of(request).get(User, created.id)
+    assert user is not None
     await finish_sign_in(request, user, "registration")
     sent = await _send_verification(request, user)
     notice = "verification-sent" if sent else "verification-failed"
@@ -189,30 +189,22 @@ async def login(
     password: Text = "",
     next: Text = "",
 ) -> Response:
-    db = db_of(request)
-    user = await get_user(db, username.strip()) if username.strip() else None
-    password_hash = user.password_hash if user is not None else None
-    ok = await anyio.to_thread.run_sync(verify_password, password_hash, password)
-    if not ok or user is None or not user.is_active:
-        audit(
-            request, "login:failure", user_id=user.id if user is not None else None,
-            username=username[:50],
-            reason="inactive" if ok and user is not None else "bad credentials",
+    await release_writes(request)
+    try:
+        accepted = await signin.sign_in(
+            db_of(request), services_of(request), username, password,
+            context=request_context(request),
         )
-        return await page(
-            request, "account/login.html",
-            {"error": "The username or password is not correct.", "form": {"username": username},
-             "next": safe_next(next, "")},
-            status_code=401,
+    except BastionError as exc:
+        return await form_error(
+            request, "account/login.html", exc,
+            {"form": {"username": username}, "next": safe_next(next, "")},
         )
-    if needs_rehash(user.password_hash):
-        user.password_hash = await anyio.to_thread.run_sync(hash_password, password)
     target = safe_next(next)
-    if await second_factor.has_two_factor(db, user.id):
-        audit(request, "login:password_ok", user_id=user.id)
-        await start_session(request, user, SessionState.PASSWORD_OK)
+    if accepted.needs_second_factor:
+        await start_session(request, accepted.user, SessionState.PASSWORD_OK)
         return redirect(f"/account/login/two-factor/?next={quote(target, safe='')}")
-    await finish_sign_in(request, user, "password")
+    await finish_sign_in(request, accepted.user, "password")
     return redirect(target)
 
 
@@ -235,9 +227,9 @@ async def _second_factor_attempt(
     await release_writes(request)
     try:
         if kind == "totp":
-            await second_factor.check_totp(services, user, code, context)
+            await signin.check_totp(services, user, code, context=context)
         else:
-            await second_factor.check_recovery_code(services, user, code, context)
+            await signin.check_recovery_code(services, user, code, context=context)
     except BastionError as exc:
         factors = await second_factor.available_factors(db_of(request), user.id)
         return await form_error(
@@ -299,17 +291,15 @@ async def reauth(
     next: Text = "",
 ) -> Response:
     factors = await second_factor.available_factors(db_of(request), user.id)
+    services, context = services_of(request), request_context(request)
     error: BastionError | None = None
-    if not await anyio.to_thread.run_sync(verify_password, user.password_hash, password):
-        error = BastionError("The password is not correct.", status_code=401)
-    elif factors.any:
-        await release_writes(request)
-        try:
-            await second_factor.check_code(
-                services_of(request), user, code, request_context(request)
-            )
-        except BastionError as exc:
-            error = exc
+    await release_writes(request)
+    try:
+        await signin.confirm_password(services, user, password, context=context)
+        if factors.any:
+            await signin.check_code(services, user, code, context=context)
+    except BastionError as exc:
+        error = exc
     if error is not None:
         audit(request, "reauth:failure", user_id=user.id, reason=error.message)
         return await form_error(
@@ -360,12 +350,17 @@ async def change_password(
     new_password: Text = "",
     new_password_confirm: Text = "",
 ) -> Response:
+    services, context = services_of(request), request_context(request)
+    await release_writes(request)
     try:
-        if not await anyio.to_thread.run_sync(
-            verify_password, user.password_hash, current_password
-        ):
+        try:
+            await signin.confirm_password(
+                services, user, current_password, context=context, kind="password-change",
+                message="Your current password is not correct.",
+            )
+        except signin.WrongPassword:
             audit(request, "password:change-failure", user_id=user.id)
-            raise BastionError("Your current password is not correct.", status_code=401)
+            raise
         _check_new_password(request, new_password, new_password_confirm, username=user.username)
     except BastionError as exc:
         return await form_error(request, "account/password.html", exc)
@@ -373,7 +368,10 @@ async def change_password(
     audit(request, "password:change", user_id=user.id)
     current = await start_session(request, user, SessionState.FULL, fresh=True)
     await end_user_sessions(db_of(request), user.id, keep=current)
-    return redirect("/account/?notice=password-changed")
+    return tell_owner(
+        request, redirect("/account/?notice=password-changed"), user,
+        notices.Change.PASSWORD_CHANGED,
+    )
 
 
 @router.get("/email/")
@@ -388,22 +386,16 @@ async def change_email(
     """A new address (fresh confirmation required): unverified until its link is opened;
     the old address is told, so a hijacked session cannot quietly take the account."""
     services = services_of(request)
+    old = user.email
     try:
-        new = validate_email(email)
-        if new.lower() == user.email.lower():
-            raise BadRequest("That is already your email address.")
+        new = await change_user_email(db_of(request), user, email)
     except BastionError as exc:
         return await form_error(request, "account/email.html", exc, {"user": user})
-    old = user.email
-    user.email, user.email_verified = new, False
     audit(request, "email:change", user_id=user.id, old=old, new=new)
     await release_writes(request)
-    await send_or_log(
-        services.mailer, old, "Your email address was changed",
-        f"Hello {user.username},\n\nThe email address of your {services.settings.site_name} "
-        f"account was changed to {new}. If this was not you, reset your password and "
-        "contact the administrators.\n",
-        what="the address-change notice to the old address", user_id=user.id,
+    await notices.send(
+        services.mailer, old, "email_changed", user_id=user.id, username=user.username,
+        new_email=new,
     )
     await _send_verification(request, user)
     return redirect("/account/?notice=email-changed")
@@ -416,25 +408,23 @@ async def reset_request_form(request: Request) -> Response:
 
 @router.post("/password/reset/", dependencies=CSRF)
 async def reset_request(request: Request, username_or_email: Text = "") -> Response:
-    """Mail a reset link; the answer is the same whether or not the account exists."""
+    """Mail a reset link; the answer, its work and its timing are the same whether or not
+    the account exists: the mail goes out after the response (a background task)."""
     services = services_of(request)
-    user = await _find_for_reset(request, username_or_email.strip())
-    if user is not None and user.is_active:
-        token = email_links.make_reset_token(services.settings.secret_key, services.clock, user)
-        link = f"{services.settings.base_url}/account/password/reset/{token}/"
-        minutes = services.settings.password_reset_minutes
-        body = (
-            f"Hello {user.username},\n\nSomeone (hopefully you) asked to reset the password "
-            f"of your {services.settings.site_name} account. Choose a new one here:\n\n"
-            f"{link}\n\nThe link works once, for {minutes} minutes. Your second factor is "
-            "still needed to sign in. If you did not ask for this, ignore this message.\n"
-        )
-        audit(request, "password:reset-request", user_id=user.id)
-        await send_or_log(
-            services.mailer, user.email, "Reset your password", body,
-            what="the password reset email", user_id=user.id,
-        )
-    return await page(request, "account/reset_sent.html")
+    value = username_or_email.strip()
+    user = await _find_for_reset(request, value)
+    response = await page(request, "account/reset_sent.html")
+    if user is None or not user.is_active:
+        audit(request, "password:reset-request", user_id=None, reason="no such active account")
+        return response
+    token = email_links.make_reset_token(services.settings.secret_key, services.clock, user)
+    audit(request, "password:reset-request", user_id=user.id)
+    response.background = BackgroundTask(
+        notices.send, services.mailer, user.email, "password_reset", user_id=user.id,
+        username=user.username, minutes=services.settings.password_reset_minutes,
+        link=f"{services.settings.base_url}/account/password/reset/{token}/",
+    )
+    return response
 
 
 async def _find_for_reset(request: Request, value: str) -> User | None:
@@ -443,16 +433,23 @@ async def _find_for_reset(request: Request, value: str) -> User | None:
         return None
     if "@" not in value:
         return await get_user(db, value)
-    from sqlalchemy import func, select
+    return await find_by_email(db, value)
 
-    try:
-        address = validate_email(value)
-    except BadRequest:
-        return None
-    result = await db.execute(
-        select(User).where(func.lower(User.email) == address.lower()).order_by(User.id).limit(1)
+
+def tell_owner(
+    request: Request, response: Response, user: User, change: notices.Change, detail: str = ""
+) -> Response:
+    """Send the security-change notice to ``user`` after ``response`` has gone out (and this
+    request's transaction has committed); the history lists the change's audit event."""
+    services = services_of(request)
+    task = BackgroundTask(
+        notices.security_changed, services.mailer, to=user.email, username=user.username,
+        user_id=user.id, change=change, when=services.clock.now(), detail=detail,
+        ip_address=request_context(request).ip_address,
     )
-    return result.scalar_one_or_none()
+    if response.background is None:
+        response.background = task
+    return response
 
 
 async def _reset_user(request: Request, token: str) -> User:

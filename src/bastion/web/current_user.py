@@ -7,8 +7,9 @@ factor (``password_ok``) nothing privileged is reachable.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -92,10 +93,21 @@ async def _session_user(request: Request, state: SessionState) -> User | None:
 
 
 def safe_next(target: str | None, default: str = "/account/") -> str:
-    """A local path to go to after signing in; anything else (other hosts) is ignored."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+    """A path on this site to go to next (sign-in, confirmation, security-key answer).
+
+    Anything a browser could read as another origin falls back to ``default``: control
+    characters and spaces anywhere (browsers strip TAB/CR/LF, so ``/\t/evil`` becomes
+    ``//evil``), backslashes (read as ``/``), a scheme or host as a URL parser sees them,
+    and ``//`` or ``/\\`` at the start. What is left is a plain absolute path.
+    """
+    if not target or len(target) > 2048:
         return default
-    if any(ch in target for ch in "\r\n\\"):
+    if any(ord(ch) < 0x21 or ord(ch) == 0x7F or ch == "\\" for ch in target):
+        return default
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zs", "Zl", "Zp") for ch in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default
     return target
 
@@ -156,8 +168,12 @@ async def finish_sign_in(request: Request, user: User, method: str) -> WebSessio
 
     Also what a WebAuthn sign-in route calls once the assertion verified.
     """
-    user.last_login = services_of(request).clock.now()
-    audit(request, "login:success", user_id=user.id, method=method)
+    from bastion.accounts.signin import complete_sign_in
+    from bastion.web.client_ip import request_context
+
+    complete_sign_in(
+        db_of(request), services_of(request), user, method, context=request_context(request)
+    )
     return await start_session(request, user, SessionState.FULL, fresh=True)
 
 

@@ -30,7 +30,10 @@ def error_response(request: Request, status_code: int, message: str) -> Response
 
 async def _bastion_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, BastionError)
-    return error_response(request, exc.status_code, exc.message)
+    response = error_response(request, exc.status_code, exc.message)
+    for key, value in (getattr(exc, "headers", None) or {}).items():  # Retry-After, ...
+        response.headers[key] = value
+    return response
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

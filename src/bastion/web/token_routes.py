@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Form
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bastion.accounts import notices
 from bastion.accounts.models import User
 from bastion.accounts.tokens import (
     create_token,
@@ -19,7 +20,7 @@ from bastion.accounts.tokens import (
 from bastion.audit.queries import user_history
 from bastion.db.paging import page_number
 from bastion.errors import BadRequest, BastionError
-from bastion.web.account_routes import CSRF, page, redirect
+from bastion.web.account_routes import CSRF, page, redirect, tell_owner
 from bastion.web.client_ip import request_context
 from bastion.web.current_user import db_of, require_fresh, require_user, services_of
 from bastion.web.session_route import SessionRoute
@@ -64,7 +65,7 @@ async def create(
             if not expires_days.strip().isdigit():
                 raise BadRequest("The expiry is a whole number of days (or empty for none).")
             days = int(expires_days.strip())
-        secret, _token = await create_token(
+        secret, token = await create_token(
             db_of(request), services.clock, services.settings, user=user, name=name,
             project=project or None,
             expires_days=days, context=request_context(request),
@@ -73,7 +74,11 @@ async def create(
         return await _tokens_page(
             request, user, error=exc.message, status_code=exc.status_code, form=form
         )
-    return await _tokens_page(request, user, secret=secret)
+    return tell_owner(
+        request, await _tokens_page(request, user, secret=secret), user,
+        notices.Change.TOKEN_CREATED,
+        detail=f"“{token.name}”" + (f" for {token.project_name}" if token.project_name else ""),
+    )
 
 
 @router.post("/tokens/{token_id}/revoke/", dependencies=CSRF)

@@ -20,10 +20,11 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bastion.accounts import notices
 from bastion.accounts.models import User
 from bastion.accounts.twofactor import recovery, status, totp, webauthn
 from bastion.errors import BastionError, NotFound
-from bastion.web.account_routes import CSRF, page, redirect
+from bastion.web.account_routes import CSRF, page, redirect, tell_owner
 from bastion.web.client_ip import request_context
 from bastion.web.current_user import (
     db_of,
@@ -140,8 +141,10 @@ async def totp_confirm(
         )
     await rotate_after_factor_change(request, user)
     if added.recovery_codes:
-        return await _codes_page(request, added.recovery_codes, "first-factor")
-    return redirect(f"{HOME}?notice=totp-added")
+        response = await _codes_page(request, added.recovery_codes, "first-factor")
+    else:
+        response = redirect(f"{HOME}?notice=totp-added")
+    return tell_owner(request, response, user, notices.Change.TOTP_ADDED)
 
 
 # ---------------------------------------------------------------- removing a factor
@@ -181,6 +184,8 @@ async def _removal(
     confirm_last: str,
     remove: Callable[[], Awaitable[None]],
     notice: str,
+    change: notices.Change,
+    detail: str = "",
 ) -> Response:
     """Remove a factor (after the explicit confirmation when it is the last one)."""
     if last and confirm_last != CONFIRM_LAST:
@@ -197,7 +202,7 @@ async def _removal(
             status_code=exc.status_code,
         )
     await rotate_after_factor_change(request, user)
-    return redirect(f"{HOME}?notice={notice}")
+    return tell_owner(request, redirect(f"{HOME}?notice={notice}"), user, change, detail)
 
 
 TOTP_REMOVE = "/account/two-factor/totp/remove/"
@@ -229,6 +234,7 @@ async def totp_remove(
     return await _removal(
         request, user, what="your authenticator app", action=TOTP_REMOVE, last=last,
         confirm_last=confirm_last, remove=remove, notice="totp-removed",
+        change=notices.Change.TOTP_REMOVED,
     )
 
 
@@ -283,7 +289,7 @@ async def key_remove(
     return await _removal(
         request, user, what=f"the security key “{key.label}”", action=_key_remove_url(key_id),
         last=await _is_last(request, user, keys=1), confirm_last=confirm_last, remove=remove,
-        notice="key-removed",
+        notice="key-removed", change=notices.Change.KEY_REMOVED, detail=f"“{key.label}”",
     )
 
 
@@ -309,4 +315,7 @@ async def recovery_codes_regenerate(
     except BastionError as exc:
         return await _overview(request, user, error=exc.message, status_code=exc.status_code)
     await rotate_after_factor_change(request, user)
-    return await _codes_page(request, codes, "regenerated")
+    return tell_owner(
+        request, await _codes_page(request, codes, "regenerated"), user,
+        notices.Change.RECOVERY_CODES,
+    )

@@ -16,16 +16,15 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import anyio
 from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bastion.accounts import notices, signin
 from bastion.accounts.models import User
-from bastion.accounts.passwords import verify_password
 from bastion.accounts.twofactor import webauthn
-from bastion.errors import BadRequest, BastionError, Forbidden, PayloadTooLarge, Unauthorized
-from bastion.web.account_routes import page
+from bastion.errors import BadRequest, BastionError, Forbidden, PayloadTooLarge
+from bastion.web.account_routes import page, tell_owner
 from bastion.web.client_ip import request_context
 from bastion.web.csrf import FAILURE
 from bastion.web.current_user import (
@@ -101,7 +100,10 @@ def _text(data: dict[str, Any], name: str) -> str:
 
 
 def _error(exc: BastionError) -> JSONResponse:
-    return JSONResponse({"message": exc.message}, status_code=exc.status_code)
+    return JSONResponse(
+        {"message": exc.message}, status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
 
 
 OptionsMaker = Callable[..., Awaitable[dict[str, Any]]]
@@ -146,10 +148,10 @@ async def registration_verify(
     except BastionError as exc:
         return _error(exc)
     await rotate_after_factor_change(request, user)
-    return JSONResponse({
+    return tell_owner(request, JSONResponse({
         "redirect": "/account/two-factor/?notice=key-added",
         "recovery_codes": list(added.recovery_codes),
-    })
+    }), user, notices.Change.KEY_ADDED, detail=f"“{added.label}”" if added.label else "")
 
 
 # ---------------------------------------------------------------- signing in with a key
@@ -216,11 +218,15 @@ async def reauth_verify(
         credential, password, next_url = (
             _credential(data), _text(data, "password"), _text(data, "next")
         )
-        if not await anyio.to_thread.run_sync(verify_password, user.password_hash, password):
+        await release_writes(request)
+        try:
+            await signin.confirm_password(
+                services_of(request), user, password, context=request_context(request)
+            )
+        except signin.WrongPassword:
             audit(request, "reauth:failure", user_id=user.id, reason="wrong password",
                   method="webauthn")
-            raise Unauthorized("The password is not correct.")
-        await release_writes(request)
+            raise
         await webauthn.verify_authentication(
             services_of(request), user, credential, session_key=key,
             context=request_context(request),

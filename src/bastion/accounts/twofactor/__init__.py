@@ -17,7 +17,26 @@ subclasses; malformed input raises ``BadRequest`` (400); too many failures raise
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from bastion.errors import BastionError, Unauthorized
+
+
+def normalize_code(code: str) -> str:
+    """A typed code (TOTP or recovery) in one canonical form, used by every path: NFKC (so
+    full-width forms fold), any script's decimal digits as ASCII, no whitespace or dashes,
+    lower case."""
+    out = []
+    for char in unicodedata.normalize("NFKC", code):
+        digit = unicodedata.decimal(char, None)
+        out.append(str(digit) if digit is not None else char)
+    return re.sub(r"[\s\-]", "", "".join(out)).lower()
+
+
+def looks_like_recovery_code(code: str) -> bool:
+    """True for what a recovery code looks like (16 hex digits once normalised)."""
+    return re.fullmatch(r"[0-9a-f]{16}", normalize_code(code)) is not None
 
 
 class FactorRejected(Unauthorized):

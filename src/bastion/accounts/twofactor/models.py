@@ -1,5 +1,5 @@
 """Second-factor tables: TOTP enrolments and used steps, security keys, recovery codes,
-WebAuthn challenges and failed attempts (for rate limiting)."""
+WebAuthn challenges (attempt counts live in ``accounts.limit_models``)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
-    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -33,18 +32,8 @@ class TOTPEnrollment(Base):
     confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     created: Mapped[datetime]
     confirmed_at: Mapped[datetime | None]
-
-
-class TOTPUsedStep(Base):
-    """A time step a user has used; the unique pair makes a replay lose at insert time."""
-
-    __tablename__ = "totp_used_steps"
-    __table_args__ = (UniqueConstraint("user_id", "step"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey(_USER_FK, ondelete="CASCADE"), index=True)
-    step: Mapped[int] = mapped_column(BigInteger)
-    used_at: Mapped[datetime]
+    # The newest time step accepted: a code for this step or an older one is a replay.
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class WebAuthnCredential(Base):
@@ -92,17 +81,3 @@ class WebAuthnChallenge(Base):
     created: Mapped[datetime]
     expires: Mapped[datetime] = mapped_column(index=True)
     used: Mapped[bool] = mapped_column(Boolean, default=False)
-
-
-class TwoFactorFailure(Base):
-    """A failed second-factor attempt, counted per user and per client address."""
-
-    __tablename__ = "twofactor_failures"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int | None] = mapped_column(
-        ForeignKey(_USER_FK, ondelete="CASCADE"), index=True
-    )
-    ip_address: Mapped[str | None] = mapped_column(String(64), index=True)
-    time: Mapped[datetime] = mapped_column(index=True)
-    kind: Mapped[str] = mapped_column(String(32))

@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import re
 import secrets
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -20,10 +19,20 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bastion.accounts import limits
 from bastion.accounts.models import User
-from bastion.accounts.twofactor import CodeAlreadyUsed, FactorRejected, ratelimit
+from bastion.accounts.twofactor import (
+    CodeAlreadyUsed,
+    FactorRejected,
+    normalize_code,
+    ratelimit,
+)
 from bastion.accounts.twofactor.models import RecoveryCode
-from bastion.accounts.twofactor.status import has_two_factor, void_recovery_codes
+from bastion.accounts.twofactor.status import (
+    has_two_factor,
+    lock_factors,
+    void_recovery_codes,
+)
 from bastion.audit.events import RequestContext, record
 from bastion.errors import BadRequest
 
@@ -55,12 +64,6 @@ def _matches(stored: str, code: str) -> bool:
     return hmac.compare_digest(_hash(code, salt), stored)
 
 
-def normalize_code(code: str) -> str:
-    """Lower-case hex with spaces and dashes removed; full-width forms folded by NFKC."""
-    text = unicodedata.normalize("NFKC", code)
-    return re.sub(r"[\s\-]", "", text).lower()
-
-
 async def issue_codes(
     session: AsyncSession, services: Services, user_id: int, *, context: RequestContext | None
 ) -> list[str]:
@@ -79,7 +82,11 @@ async def issue_codes(
 async def regenerate(
     session: AsyncSession, services: Services, user: User, *, context: RequestContext | None = None
 ) -> list[str]:
-    """A new set of codes for a user with a second factor; the old set stops working."""
+    """A new set of codes for a user with a second factor; the old set stops working.
+
+    Holds the user's factor lock, so a concurrent removal of the last factor cannot leave
+    codes on an account without a factor."""
+    await lock_factors(session, user.id)
     if not await has_two_factor(session, user.id):
         raise BadRequest("Add an authenticator app or a security key before recovery codes.")
     return await issue_codes(session, services, user.id, context=context)
@@ -97,8 +104,11 @@ async def codes_left(session: AsyncSession, user_id: int) -> int:
 async def use_code(
     services: Services, user: User, code: str, *, context: RequestContext | None = None
 ) -> RecoveryCodeUsed:
-    """Spend one recovery code (own transactions). Raises FactorRejected or TooManyRequests."""
-    await ratelimit.guard(services, user_id=user.id, context=context)
+    """Spend one recovery code (own transactions). Raises FactorRejected or TooManyRequests.
+
+    The attempt is counted before the code is checked (see ``ratelimit``).
+    """
+    attempt = await ratelimit.begin(services, user=user, context=context, kind="recovery")
     normalized = normalize_code(code)
     reason = "invalid"
     if _CODE_RE.match(normalized):
@@ -120,6 +130,7 @@ async def use_code(
                     .values(used_at=now)
                 )
                 if result.rowcount == 1:  # type: ignore[attr-defined]
+                    await limits.mark(session, attempt, limits.OK)
                     left = await codes_left(session, user.id)
                     record(session, tag="2fa:recovery:used", when=now, context=context,
                            user_id=user.id, codes_left=left)
@@ -129,7 +140,7 @@ async def use_code(
                         ip_address=context.ip_address if context else None,
                     )
     await ratelimit.fail(services, user_id=user.id, context=context, kind="recovery",
-                         reason=f"recovery code {reason}")
+                         reason=f"recovery code {reason}", attempt=attempt)
     if reason == "reused":
         raise CodeAlreadyUsed("That recovery code has already been used. Each code works once.")
     raise FactorRejected("That is not a valid recovery code. Check it and try again.")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.accounts.models import User
@@ -105,6 +105,16 @@ async def removal_refusal(session: AsyncSession, user: User) -> str:
     )
 
 
+async def lock_factors(session: AsyncSession, user_id: int) -> None:
+    """Serialise changes to one user's second factors until the caller's transaction ends.
+
+    A no-op UPDATE of the user's row: a row lock on PostgreSQL (READ COMMITTED re-reads
+    after it), the write lock on SQLite. Call it before reading the factors you will change,
+    so two concurrent removals cannot each see the other's factor.
+    """
+    await session.execute(update(User).where(User.id == user_id).values(id=User.id))
+
+
 async def check_removal(
     session: AsyncSession, services: Services, user: User, *, removing_totp: bool = False,
     removing_keys: int = 0,
@@ -112,8 +122,9 @@ async def check_removal(
     """Raise Forbidden if this removal would drop the last factor and policy forbids it.
 
     Returns True when the removal leaves the user with no second factor (the caller then
-    voids the recovery codes with :func:`void_recovery_codes`).
+    voids the recovery codes with :func:`void_recovery_codes`). Locks the user's factors.
     """
+    await lock_factors(session, user.id)
     summary = await factor_summary(session, user.id)
     left_totp = summary.totp and not removing_totp
     left_keys = summary.webauthn_count - removing_keys
@@ -135,3 +146,4 @@ class FactorAdded:
     the user's first second factor, and empty otherwise."""
 
     recovery_codes: tuple[str, ...] = ()
+    label: str = ""  # the security key's name, for the notice

@@ -1,10 +1,13 @@
 """TOTP authenticator apps (RFC 6238, SHA-1, 6 digits, 30-second steps) with pyotp.
 
-Codes are accepted within ±``Settings.totp_valid_window`` steps. A code that matches a few
-steps further out (up to ``Settings.totp_skew_detect_steps``) is refused with
-:class:`ClockSkew`, which says how far off the device clock is. Replay protection keys
-on the time step, never the typed string: each used step is a row with a unique
-``(user_id, step)``, and a step not newer than the last used one is refused.
+Codes are accepted within ±``Settings.totp_valid_window`` steps. Only while setting the app
+up, a code that matches a few steps further out (up to ``Settings.totp_skew_detect_steps``)
+is refused with :class:`ClockSkew`, which says how far off the device clock is: at sign-in
+such a code is just wrong (an offset would tell a guesser a code that becomes valid soon).
+Replay protection keys on the time step, never the typed string: the enrolment row keeps the
+last used step (at least the server's step at the time of use), and one conditional
+``UPDATE ... WHERE last_step < :step`` accepts a step, so of two codes for steps T and T-1
+sent at once, exactly one is accepted, on every backend and isolation level.
 """
 
 from __future__ import annotations
@@ -12,32 +15,34 @@ from __future__ import annotations
 import hmac
 import logging
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 import pyotp
 import segno
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bastion.accounts import limits
+from bastion.accounts.limits import Attempt
 from bastion.accounts.models import User
 from bastion.accounts.twofactor import (
     AuthenticatorKeyChanged,
     ClockSkew,
     CodeAlreadyUsed,
     FactorRejected,
+    normalize_code,
     ratelimit,
 )
 from bastion.accounts.twofactor.crypto import SecretUnreadable, decrypt_secret, encrypt_secret
-from bastion.accounts.twofactor.models import TOTPEnrollment, TOTPUsedStep
+from bastion.accounts.twofactor.models import TOTPEnrollment
 from bastion.accounts.twofactor.recovery import issue_codes
 from bastion.accounts.twofactor.status import (
     FactorAdded,
     check_removal,
     has_two_factor,
+    lock_factors,
     void_recovery_codes,
 )
 from bastion.audit.events import RequestContext, record
@@ -63,18 +68,6 @@ class TOTPEnrollmentStart:
 
 class _Replay(Exception):
     pass
-
-
-def normalize_code(code: str) -> str:
-    """Fold full-width and other Unicode digits to ASCII and drop all whitespace."""
-    text = unicodedata.normalize("NFKC", code)
-    out = []
-    for char in text:
-        if char.isspace():
-            continue
-        digit = unicodedata.decimal(char, None)
-        out.append(str(digit) if digit is not None else char)
-    return "".join(out)
 
 
 def time_step(when: datetime) -> int:
@@ -139,6 +132,7 @@ async def begin_enrollment(
     else:
         enrolment.secret_encrypted = sealed
         enrolment.created = now
+        enrolment.last_step = None
     uri = pyotp.TOTP(secret, digits=DIGITS, interval=STEP_SECONDS).provisioning_uri(
         name=user.username, issuer_name=services.settings.site_name
     )
@@ -165,9 +159,10 @@ def _read_secret(
 
 
 async def _check_code(
-    services: Services, user: User, code: str, *, context: RequestContext | None, confirming: bool
-) -> tuple[int, str]:
-    """The matching step for ``code`` (and the secret), or record a failure and raise."""
+    services: Services, user: User, code: str, *, context: RequestContext | None,
+    confirming: bool, attempt: Attempt | None = None,
+) -> int:
+    """The matching step for ``code``, or record a failure and raise."""
     kind = "totp-confirm" if confirming else "totp"
     async with services.db.session() as session:
         enrolment = await _enrollment(session, user.id)
@@ -183,15 +178,17 @@ async def _check_code(
     settings = services.settings
     step = find_step(secret, normalized, current, _window(settings.totp_valid_window))
     if step is not None:
-        return step, secret
-    far = [
-        offset for offset in _window(settings.totp_skew_detect_steps)
-        if abs(offset) > settings.totp_valid_window
-    ]
-    skewed = find_step(secret, normalized, current, far)
+        return step
+    skewed = None
+    if confirming:  # the user is looking at the app just set up: help them, never a guesser
+        far = [
+            offset for offset in _window(settings.totp_skew_detect_steps)
+            if abs(offset) > settings.totp_valid_window
+        ]
+        skewed = find_step(secret, normalized, current, far)
     reason = "clock skew" if skewed is not None else "wrong code"
     await ratelimit.fail(services, user_id=user.id, context=context, kind=kind, reason=reason,
-                         count=not confirming)
+                         attempt=attempt)
     if skewed is not None:
         raise ClockSkew((skewed - current) * STEP_SECONDS)
     if not re.fullmatch(r"[0-9]{6}", normalized):
@@ -201,38 +198,48 @@ async def _check_code(
 
 async def _spend_step(
     services: Services, user: User, step: int, *, context: RequestContext | None,
-    confirming: bool,
+    confirming: bool, attempt: Attempt | None = None,
 ) -> tuple[str, ...]:
-    """Record ``step`` as used (and confirm the enrolment); raise CodeAlreadyUsed on replay."""
+    """Record ``step`` as used (and confirm the enrolment); raise CodeAlreadyUsed on replay.
+
+    One conditional UPDATE decides: under any isolation level and any number of workers, a
+    step is accepted only when it is newer than every step used before it (and using one
+    uses every step up to the server's current one).
+    """
     now = services.clock.now()
     codes: tuple[str, ...] = ()
     try:
         async with services.db.transaction() as session:
-            last = await session.scalar(
-                select(func.max(TOTPUsedStep.step)).where(TOTPUsedStep.user_id == user.id)
-            )
-            if last is not None and step <= last:
-                raise _Replay
-            session.add(TOTPUsedStep(user_id=user.id, step=step, used_at=now))
-            await session.flush()
-            await session.execute(
-                delete(TOTPUsedStep)
-                .where(TOTPUsedStep.user_id == user.id, TOTPUsedStep.step < step)
-            )
             if confirming:
+                await lock_factors(session, user.id)
                 first = not await has_two_factor(session, user.id)
-                await session.execute(
-                    update(TOTPEnrollment).where(TOTPEnrollment.user_id == user.id)
-                    .values(confirmed=True, confirmed_at=now)
+            # Every step up to the server's current one counts as used: of two codes sent
+            # together for steps T and T-1, only the first to arrive is accepted.
+            values: dict[str, object] = {"last_step": max(step, time_step(now))}
+            if confirming:
+                values.update(confirmed=True, confirmed_at=now)
+            result = await session.execute(
+                update(TOTPEnrollment)
+                .where(
+                    TOTPEnrollment.user_id == user.id,
+                    TOTPEnrollment.confirmed.is_(not confirming),
+                    or_(TOTPEnrollment.last_step.is_(None), TOTPEnrollment.last_step < step),
                 )
+                .values(**values)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                raise _Replay
+            if attempt is not None:
+                await limits.mark(session, attempt, limits.OK)
+            if confirming:
                 if first:
                     codes = tuple(await issue_codes(session, services, user.id, context=context))
                 record(session, tag="2fa:totp:enrolled", when=now, context=context,
                        user_id=user.id)
-    except (_Replay, IntegrityError):
+    except _Replay:
         kind = "totp-confirm" if confirming else "totp"
         await ratelimit.fail(services, user_id=user.id, context=context, kind=kind,
-                             reason="code already used", count=not confirming)
+                             reason="code already used", attempt=attempt)
         raise CodeAlreadyUsed(
             "That code has already been used. Wait for your app to show a new code."
         ) from None
@@ -246,7 +253,7 @@ async def confirm_enrollment(
 
     Returns the recovery codes to show once when this is the user's first second factor.
     """
-    step, _secret = await _check_code(services, user, code, context=context, confirming=True)
+    step = await _check_code(services, user, code, context=context, confirming=True)
     codes = await _spend_step(services, user, step, context=context, confirming=True)
     return FactorAdded(recovery_codes=codes)
 
@@ -256,12 +263,22 @@ async def verify(
 ) -> int:
     """Accept a sign-in code (own transactions); returns the time step it was for.
 
-    Raises TooManyRequests over the limits, ClockSkew, CodeAlreadyUsed, FactorRejected, or
-    AuthenticatorKeyChanged when the stored secret no longer decrypts.
+    The attempt is counted before the code is checked. Raises TooManyRequests over the
+    limits, CodeAlreadyUsed, FactorRejected, or AuthenticatorKeyChanged when the stored
+    secret no longer decrypts.
     """
-    await ratelimit.guard(services, user_id=user.id, context=context)
-    step, _secret = await _check_code(services, user, code, context=context, confirming=False)
-    await _spend_step(services, user, step, context=context, confirming=False)
+    attempt = await ratelimit.begin(services, user=user, context=context, kind="totp")
+    try:
+        step = await _check_code(
+            services, user, code, context=context, confirming=False, attempt=attempt
+        )
+        await _spend_step(services, user, step, context=context, confirming=False,
+                          attempt=attempt)
+    except FactorRejected:
+        raise
+    except BaseException:  # not a guess (no app set up, key changed): it does not count
+        await limits.finish(services.db, attempt, limits.REFUSED)
+        raise
     return step
 
 
@@ -270,12 +287,12 @@ async def disable(
 ) -> None:
     """Remove the authenticator app (caller commits). Voids recovery codes if it was the last
     factor; goes through ``status.remove_factor_allowed`` for that case."""
+    await lock_factors(session, user.id)
     enrolment = await _enrollment(session, user.id)
     if enrolment is None:
         raise NotFound("This account has no authenticator app set up.")
     last = enrolment.confirmed and await check_removal(session, services, user, removing_totp=True)
     await session.delete(enrolment)
-    await session.execute(delete(TOTPUsedStep).where(TOTPUsedStep.user_id == user.id))
     if last:
         await void_recovery_codes(session, user.id)
     record(session, tag="2fa:totp:removed", when=services.clock.now(), context=context,

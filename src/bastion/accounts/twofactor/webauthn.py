@@ -55,6 +55,8 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from bastion.accounts import limits
+from bastion.accounts.limits import Attempt
 from bastion.accounts.models import User
 from bastion.accounts.twofactor import FactorRejected, PossibleClonedKey, ratelimit
 from bastion.accounts.twofactor.models import WebAuthnChallenge, WebAuthnCredential
@@ -63,6 +65,7 @@ from bastion.accounts.twofactor.status import (
     FactorAdded,
     check_removal,
     has_two_factor,
+    lock_factors,
     void_recovery_codes,
 )
 from bastion.audit.events import RequestContext, record
@@ -144,9 +147,16 @@ def _user_handle(user: User) -> bytes:
 
 
 def _clean_label(label: str) -> str:
+    """NFKC, trimmed, 1..LABEL_MAX characters, with no control or format characters
+    (bidi overrides and isolates, zero-width joiners...) that could disguise a name."""
     text = unicodedata.normalize("NFKC", label).strip()
-    if not text or len(text) > LABEL_MAX or any(unicodedata.category(c) == "Cc" for c in text):
+    if not text or len(text) > LABEL_MAX:
         raise BadRequest(f"Give the security key a name of 1 to {LABEL_MAX} characters.")
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") for c in text):
+        raise BadRequest(
+            "The security key's name contains invisible or control characters (such as "
+            "text-direction overrides): use letters, digits, spaces and punctuation only."
+        )
     return text
 
 
@@ -295,7 +305,7 @@ async def verify_registration(
 
     async def refuse(reason: str, error: Exception) -> Exception:
         await ratelimit.fail(services, user_id=user.id, context=context, kind="webauthn-register",
-                             reason=reason, count=False)
+                             reason=reason)
         return error
 
     try:
@@ -338,6 +348,7 @@ async def verify_registration(
     codes: tuple[str, ...] = ()
     try:
         async with services.db.transaction() as session:
+            await lock_factors(session, user.id)
             taken = await session.scalar(
                 select(WebAuthnCredential.id)
                 .where(WebAuthnCredential.credential_id == verified.credential_id)
@@ -366,7 +377,7 @@ async def verify_registration(
             "This security key is already registered to an account. Use another key, or "
             "remove it from the other account first."
         )) from None
-    return FactorAdded(recovery_codes=codes)
+    return FactorAdded(recovery_codes=codes, label=label)
 
 
 async def authentication_options(
@@ -401,12 +412,36 @@ async def verify_authentication(
     Returns the key that was used. Raises TooManyRequests, BadRequest, FactorRejected or
     PossibleClonedKey.
     """
+    attempt = await ratelimit.begin(services, user=user, context=context, kind="webauthn")
+    try:
+        info = await _check_assertion(
+            services, user, credential, session_key=session_key, context=context,
+            attempt=attempt,
+        )
+    except (FactorRejected, BadRequest):
+        raise
+    except BaseException:
+        await limits.finish(services.db, attempt, limits.REFUSED)
+        raise
+    await ratelimit.succeed(services, attempt)
+    return info
+
+
+async def _check_assertion(
+    services: Services,
+    user: User,
+    credential: CredentialJSON,
+    *,
+    session_key: str,
+    context: RequestContext | None,
+    attempt: Attempt,
+) -> CredentialInfo:
+    """Verify the assertion (the attempt is already counted); every refusal ends it failed."""
     settings = services.settings
-    await ratelimit.guard(services, user_id=user.id, context=context)
 
     async def refuse(reason: str, error: Exception, **details: Any) -> Exception:
         await ratelimit.fail(services, user_id=user.id, context=context, kind="webauthn",
-                             reason=reason, **details)
+                             reason=reason, attempt=attempt, **details)
         return error
 
     try:
@@ -489,6 +524,7 @@ async def remove_credential(
 ) -> None:
     """Remove one of the user's keys by its row id (caller commits); last-factor removal
     goes through ``status.remove_factor_allowed`` and voids the recovery codes."""
+    await lock_factors(session, user.id)
     row = await session.scalar(
         select(WebAuthnCredential).where(
             WebAuthnCredential.id == credential_id, WebAuthnCredential.user_id == user.id

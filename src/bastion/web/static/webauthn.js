@@ -138,6 +138,20 @@
     });
   }
 
+  // Only ever go to a page of this site, as the browser's own URL parser reads the target
+  // (the server already sends only plain local paths; this is the second lock).
+  function localTarget(target) {
+    try {
+      var url = new URL(target, window.location.origin);
+      if (url.origin === window.location.origin) {
+        return url.pathname + url.search + url.hash;
+      }
+    } catch (ignored) {
+      // not a URL at all
+    }
+    return "/account/";
+  }
+
   function showCodes(codes, next) {
     var section = document.getElementById("webauthn-codes");
     var list = section && section.querySelector("ol");
@@ -197,9 +211,9 @@
       .then(function (result) {
         show(statusLine, "");
         if (result.recovery_codes && result.recovery_codes.length) {
-          showCodes(result.recovery_codes, result.redirect);
+          showCodes(result.recovery_codes, localTarget(result.redirect));
         } else {
-          window.location.assign(result.redirect);
+          window.location.assign(localTarget(result.redirect));
         }
       })
       .catch(function (error) {

@@ -1,0 +1,190 @@
+"""Signing in with a password: the one place a password is checked.
+
+Every password check (web sign-in, re-authentication, password change, HTTP Basic on
+``/legacy/`` and ``/api/``) goes through :func:`check_password`, which counts the attempt
+against ``Settings.password_user_limits`` and ``Settings.password_address_limits`` *before*
+the argon2 hash (so a flood costs a row, not 64 MiB each) and raises ``RateLimited`` (429
+with ``Retry-After``) when over. :func:`sign_in` is the web sign-in on top of it: the
+password, the hash upgrade, whether a second factor is owed, and the audit trail.
+
+Attempt functions run short transactions of their own (see ``limits``): callers commit
+their own writes first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import anyio
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bastion.accounts import limits, notices
+from bastion.accounts.limits import parse_limits
+from bastion.accounts.models import User
+from bastion.accounts.passwords import hash_password, needs_rehash, verify_password
+from bastion.accounts.twofactor import looks_like_recovery_code, recovery, totp
+from bastion.accounts.twofactor.status import has_two_factor
+from bastion.accounts.users import get_user
+from bastion.audit.events import RequestContext, record
+from bastion.config import Settings
+from bastion.errors import Unauthorized
+
+if TYPE_CHECKING:
+    from bastion.services import Services
+
+WRONG_SIGN_IN = "The username or password is not correct."
+WRONG_PASSWORD = "The password is not correct."
+
+
+class WrongPassword(Unauthorized):
+    """The password (or the username) was not accepted."""
+
+
+def policy(settings: Settings) -> limits.Policy:
+    return limits.Policy(
+        scope="password", what="password",
+        account=parse_limits(settings.password_user_limits),
+        address=parse_limits(settings.password_address_limits),
+    )
+
+
+@dataclass(frozen=True)
+class PasswordCheck:
+    """The account a name belongs to (None: no such account) and whether the password was
+    its password. ``user`` is loaded in a session of its own: re-load it to change it."""
+
+    user: User | None
+    correct: bool
+
+    @property
+    def accepted(self) -> User | None:
+        """The user, when the password is right and the account active."""
+        ok = self.correct and self.user is not None and self.user.is_active
+        return self.user if ok else None
+
+
+async def check_password(
+    services: Services,
+    username: str,
+    password: str,
+    *,
+    context: RequestContext | None,
+    kind: str,
+) -> PasswordCheck:
+    """Check ``username``'s password. Counted first (known name or not), so over a limit it
+    raises ``RateLimited`` without hashing anything; the same work for an unknown name.
+
+    Runs short transactions of its own and holds no connection while hashing.
+    """
+    attempt = await limits.begin(
+        services.db, policy(services.settings), services.clock.now(),
+        account=username, ip_address=context.ip_address if context else None, kind=kind,
+    )
+    try:
+        async with services.db.session() as session:
+            user = await get_user(session, username) if username else None
+        password_hash = user.password_hash if user is not None else None
+        ok = await anyio.to_thread.run_sync(verify_password, password_hash, password)
+    except BaseException:
+        await limits.finish(services.db, attempt, limits.REFUSED)
+        raise
+    ok = ok and user is not None
+    await limits.finish(services.db, attempt, limits.OK if ok else limits.FAILED)
+    return PasswordCheck(user=user, correct=ok)
+
+
+async def confirm_password(
+    services: Services, user: User, password: str, *, context: RequestContext | None,
+    kind: str = "reauth", message: str = WRONG_PASSWORD,
+) -> None:
+    """The signed-in user's own password again (re-auth, password change); WrongPassword if
+    not."""
+    check = await check_password(
+        services, user.username_key, password, context=context, kind=kind
+    )
+    if check.user is None or check.user.id != user.id or not check.correct:
+        raise WrongPassword(message)
+
+
+@dataclass(frozen=True)
+class PasswordAccepted:
+    """A correct password: the user, and whether a second factor is still owed."""
+
+    user: User
+    needs_second_factor: bool
+
+
+async def sign_in(
+    session: AsyncSession,
+    services: Services,
+    username: str,
+    password: str,
+    *,
+    context: RequestContext | None,
+) -> PasswordAccepted:
+    """Check a web sign-in's username and password (audited in ``session``; caller commits,
+    and has committed its own writes before: see ``check_password``).
+
+    The same :class:`WrongPassword` for an unknown name, a wrong password and a disabled
+    account. Upgrades an outdated password hash. When the user has a second factor, the
+    caller must ask for it before :func:`complete_sign_in`.
+    """
+    username = username.strip()
+    check = await check_password(services, username, password, context=context, kind="web")
+    now = services.clock.now()
+    user = await session.get(User, check.accepted.id) if check.accepted is not None else None
+    if user is None or not user.is_active:
+        record(
+            session, tag="login:failure", when=now, context=context,
+            user_id=check.user.id if check.user is not None else None, username=username[:50],
+            reason="inactive" if check.correct else "bad credentials",
+        )
+        raise WrongPassword(WRONG_SIGN_IN)
+    if needs_rehash(user.password_hash):
+        user.password_hash = await anyio.to_thread.run_sync(hash_password, password)
+    owed = await has_two_factor(session, user.id)
+    if owed:
+        record(session, tag="login:password_ok", when=now, context=context, user_id=user.id)
+    return PasswordAccepted(user=user, needs_second_factor=owed)
+
+
+def complete_sign_in(
+    session: AsyncSession, services: Services, user: User, method: str, *,
+    context: RequestContext | None,
+) -> None:
+    """Every factor given: note the time and audit ``login:success`` (caller commits)."""
+    now = services.clock.now()
+    user.last_login = now
+    record(session, tag="login:success", when=now, context=context, user_id=user.id,
+           method=method)
+
+
+async def check_totp(
+    services: Services, user: User, code: str, *, context: RequestContext | None
+) -> None:
+    """Accept a current authenticator-app code or raise (FactorRejected, TooManyRequests...)."""
+    await totp.verify(services, user, code, context=context)
+
+
+async def check_recovery_code(
+    services: Services, user: User, code: str, *, context: RequestContext | None
+) -> None:
+    """Spend a recovery code and tell the account's owner by email that one was used."""
+    used = await recovery.use_code(services, user, code, context=context)
+    await notices.send(
+        services.mailer, used.email, "recovery_code_used", user_id=used.user_id,
+        username=used.username, when=used.used_at, ip_address=used.ip_address,
+        codes_left=used.codes_left,
+    )
+
+
+async def check_code(
+    services: Services, user: User, code: str, *, context: RequestContext | None
+) -> None:
+    """A second-factor code typed in one box: a recovery code when it looks like one (after
+    the one normalisation every path uses), else an authenticator-app code."""
+    if looks_like_recovery_code(code):
+        await check_recovery_code(services, user, code, context=context)
+    else:
+        await check_totp(services, user, code, context=context)
