@@ -304,6 +304,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         BASTION_S3_ENDPOINT_URL=s3, BASTION_S3_PREFIX="blobs",
         BASTION_SECRET_KEY="load-test-secret-key", BASTION_CONFIG=str(OUT / "no-such.toml"),
         BASTION_BASE_URL=f"http://127.0.0.1:{port}", BASTION_EMBEDDED_JOBS="false",
+        # Longer than the client keeps idle connections: the client closes first, so a
+        # request never races the server closing an idle connection (as behind nginx).
+        BASTION_KEEP_ALIVE_SECONDS="120",
         AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1",
     )
     moto = start([str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(s3_port)],

@@ -98,6 +98,11 @@ class Settings(BaseSettings):
     smtp_from: str = "bastion@localhost"
     smtp_timeout: float = 30.0
 
+    # The HTTP server: idle keep-alive connections are closed after this long. Behind a
+    # proxy that keeps upstream connections open, make it longer than the proxy's
+    # (nginx: keepalive_timeout in the upstream block, 60 s) so the proxy closes first.
+    keep_alive_seconds: float = Field(default=5.0, gt=0)
+
     # Read path.
     simple_cache_ttl: float = 60.0
     files_cache_max_age: int = 365 * 24 * 3600
