@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from bastion.db.changes import committed_tokens
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
@@ -58,8 +60,6 @@ class Database:
             async with session.begin():
                 yield session
             if self.settle is not None:
-                from bastion.db.changes import committed_tokens
-
                 tokens = committed_tokens(session)
                 if tokens:
                     await self.settle(tokens)
