@@ -112,9 +112,9 @@ class Settings(BaseSettings):
     # this often, and re-opened this long after a failure (serial checks meanwhile).
     change_feed_keepalive_seconds: float = Field(default=10.0, gt=0)
     change_feed_retry_seconds: float = Field(default=1.0, gt=0)
-    # After a write, wait at most this long for this process's own notification to come
-    # back (then every worker has it): read-your-writes through another worker.
-    change_feed_settle_seconds: float = Field(default=0.5, ge=0)
+    # After a write, wait at most this long until every live worker acknowledged it
+    # (then any worker serves it): read-your-writes through another worker.
+    change_feed_settle_seconds: float = Field(default=1.0, ge=0)
     # /_health/: how long the database and store checks may take before "unavailable".
     health_timeout_seconds: float = Field(default=2.0, gt=0)
 
