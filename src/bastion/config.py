@@ -134,6 +134,11 @@ class Settings(BaseSettings):
     smtp_from: str = "bastion@localhost"
     smtp_timeout: float = 30.0
 
+    # The HTTP server: idle keep-alive connections are closed after this long. Behind a
+    # proxy that keeps upstream connections open, make it longer than the proxy's
+    # (nginx: keepalive_timeout in the upstream block, 60 s) so the proxy closes first.
+    keep_alive_seconds: float = Field(default=5.0, gt=0)
+
     # Read path.
     simple_cache_ttl: float = 60.0
     files_cache_max_age: int = 365 * 24 * 3600
@@ -143,9 +148,9 @@ class Settings(BaseSettings):
     # this often, and re-opened this long after a failure (serial checks meanwhile).
     change_feed_keepalive_seconds: float = Field(default=10.0, gt=0)
     change_feed_retry_seconds: float = Field(default=1.0, gt=0)
-    # After a write, wait at most this long for this process's own notification to come
-    # back (then every worker has it): read-your-writes through another worker.
-    change_feed_settle_seconds: float = Field(default=0.5, ge=0)
+    # After a write, wait at most this long until every live worker acknowledged it
+    # (then any worker serves it): read-your-writes through another worker.
+    change_feed_settle_seconds: float = Field(default=1.0, ge=0)
     # /_health/: how long the database and store checks may take before "unavailable".
     health_timeout_seconds: float = Field(default=2.0, gt=0)
 

@@ -18,13 +18,16 @@ today's designations count), each at most once per UTC day across every process
 
 from __future__ import annotations
 
+from bastion.accounts.sessions import purge_expired
+from bastion.critical.reminders import send_mandate_reminders
+from bastion.critical.scheduler import recompute_and_notify
+from bastion.metrics.snapshots import snapshot_job
+from bastion.packaging.purge import purge
 from bastion.scheduling.once import Job
 from bastion.services import Services
 
 
 async def critical_recompute(services: Services) -> str:
-    from bastion.critical.scheduler import recompute_and_notify
-
     await services.downloads.flush(services.db)
     result = await recompute_and_notify(services, remind=False)
     return (f"critical recompute to {result.as_of}: {result.total_critical} critical, "
@@ -32,29 +35,21 @@ async def critical_recompute(services: Services) -> str:
 
 
 async def mandate_reminders(services: Services) -> str:
-    from bastion.critical.reminders import send_mandate_reminders
-
     return f"2FA mandate reminders: {await send_mandate_reminders(services)} sent"
 
 
 async def metrics_snapshot(services: Services) -> str:
-    from bastion.metrics.snapshots import snapshot_job
-
     snapshot = await snapshot_job(services)
     return f"2FA metrics snapshot for {snapshot.day.isoformat()} stored"
 
 
 async def purge_sessions(services: Services) -> str:
-    from bastion.accounts.sessions import purge_expired
-
     async with services.db.transaction() as session:
         removed = await purge_expired(session, services.clock, services.settings)
     return f"expired web sessions: {removed} removed"
 
 
 async def purge_deletions(services: Services) -> str:
-    from bastion.packaging.purge import purge
-
     items = await purge(services)
     return (f"deletion purge: {len(items)} tombstone(s) past "
             f"{services.settings.deletion_retention_days} days removed")

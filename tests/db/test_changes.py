@@ -110,6 +110,38 @@ async def test_postgresql_notifies_listeners_on_commit_only(services: Services) 
         await feed.stop()
 
 
+@pytest.mark.skipif(BACKEND != "postgresql", reason="LISTEN/NOTIFY is PostgreSQL's")
+async def test_a_write_answers_once_every_live_worker_dropped_the_page(
+    services: Services,
+) -> None:
+    """Two listeners (two workers): the writer's commit returns only when the other one
+    acknowledged, so a read through the other worker right after sees the change."""
+    writer, other = Recorder(), Recorder()
+    url = services.settings.resolved_database_url
+    feeds = [ChangeFeed(url, [r], keepalive_seconds=5, settle_seconds=5)
+             for r in (writer, other)]
+    for feed in feeds:
+        feed.start()
+    try:
+        mine, theirs = (f.listener for f in feeds)
+        assert mine is not None and theirs is not None
+        for _ in range(250):  # they introduce themselves to each other
+            if theirs.ident in mine.peers and mine.ident in theirs.peers:
+                break
+            await asyncio.sleep(0.02)
+        assert theirs.ident in mine.peers
+        services.db.settle = mine.settle
+        for n in range(5):
+            async with services.db.transaction() as session:
+                await announce(session, f"demo-{n}")
+            assert other.names[-1] == f"demo-{n}"  # already, without waiting
+        assert not mine.waiting and not mine.acks
+    finally:
+        services.db.settle = None
+        for feed in feeds:
+            await feed.stop()
+
+
 async def test_listener_falls_back_while_the_database_is_unreachable() -> None:
     seen = Recorder()
     listener = PostgresListener(

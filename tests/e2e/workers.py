@@ -93,7 +93,7 @@ def run_workers(
                 worker.process.kill()
 
 
-def wait_ready(worker: Worker, timeout: float = 30.0) -> None:
+def wait_ready(worker: Worker, timeout: float = 120.0) -> None:  # the CPU may be busy
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if worker.process.poll() is not None:

@@ -11,7 +11,7 @@ import pytest
 import uvicorn
 from starlette.types import Receive, Scope, Send
 
-from bastion.serve.reason import ReasonPhraseProtocol, reason_header
+from bastion.serve.reason import PreparedHeaders, ReasonPhraseProtocol, reason_header
 from tests.conftest import free_port
 
 
@@ -25,6 +25,16 @@ async def _app(scope: Scope, receive: Receive, send: Send) -> None:
         for part in (b"one ", b"two ", b"three"):
             await send({"type": "http.response.body", "body": part, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
+        return
+    if scope["path"].startswith("/prepared"):
+        status = 304 if scope["path"] == "/prepared-304" else 200
+        body = b"" if status == 304 else b"cached page"
+        prepared = PreparedHeaders(
+            [(b"Content-Type", b"text/html"), (b"etag", b'"1-html"')]
+            + ([] if status == 304 else [(b"content-length", str(len(body)).encode())])
+        )
+        await send({"type": "http.response.start", "status": status, "headers": prepared})
+        await send({"type": "http.response.body", "body": body})
         return
     if scope["path"] == "/reason":
         headers.append((name.encode(), value.encode("latin-1")))
@@ -76,3 +86,28 @@ def test_head_and_streamed_responses_are_whole(server_url: str) -> None:
         closing_head = client.head(f"{server_url}/plain", headers={"Connection": "close"})
         assert closing_head.status_code == 400
         assert closing_head.headers["content-length"] == "4"
+
+
+def test_prepared_headers_go_out_as_checked(server_url: str) -> None:
+    """A cached page's prepared headers: one write, keep-alive, HEAD, 304, close."""
+    with httpx.Client() as client:
+        for _ in range(3):  # one connection, several responses
+            page = client.get(f"{server_url}/prepared")
+            assert page.status_code == 200 and page.content == b"cached page"
+            assert page.headers["content-type"] == "text/html"
+            assert page.headers["etag"] == '"1-html"' and "date" in page.headers
+        head = client.head(f"{server_url}/prepared")
+        assert head.headers["content-length"] == "11" and head.content == b""
+        not_modified = client.get(f"{server_url}/prepared-304")
+        assert not_modified.status_code == 304 and not_modified.content == b""
+        assert client.get(f"{server_url}/prepared").content == b"cached page"
+        closing = client.get(f"{server_url}/prepared", headers={"Connection": "close"})
+        assert closing.content == b"cached page"
+        assert closing.headers["connection"] == "close"
+
+
+def test_prepared_headers_are_checked_once() -> None:
+    with pytest.raises(ValueError, match="invalid header"):
+        PreparedHeaders([(b"x-bad", b"a\r\nInjected: yes")])
+    with pytest.raises(ValueError, match="cannot be prepared"):
+        PreparedHeaders([(b"transfer-encoding", b"chunked")])

@@ -46,4 +46,5 @@ def serve(
         log_level="info",
         access_log=False,
         proxy_headers=False,
+        timeout_keep_alive=int(settings.keep_alive_seconds),
     )

@@ -13,7 +13,10 @@ How the news travels depends on the database, and only this module knows which:
   (asyncpg) in a background task, pings it, and reconnects after a failure. While it is
   down the subscribers are told so (``feed_state(False)``): the page cache then
   revalidates every hit by the project's serial until the feed is back, and on
-  reconnecting forgets everything (changes may have been missed meanwhile).
+  reconnecting forgets everything (changes may have been missed meanwhile). Each
+  listener acknowledges what it heard on ``bastion_acks``, and a writer waits (bounded)
+  for every live listener's acknowledgement before it answers: read-your-writes
+  through any other worker, not just "soon".
 - **SQLite (embedded mode, one host):** a small file beside the database,
   ``<database>-changes``, mapped into memory by every process: a sequence number and a
   ring of the last :data:`SLOTS` changed names. A writer appends after its commit
@@ -37,7 +40,9 @@ import itertools
 import logging
 import mmap
 import os
+import socket
 import struct
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -50,6 +55,7 @@ from sqlalchemy.orm import Session
 log = logging.getLogger(__name__)
 
 CHANNEL = "bastion_changes"
+ACK_CHANNEL = "bastion_acks"  # listeners' hellos and acknowledgements (PostgreSQL)
 SESSION_KEY = "bastion.changed"  # names announced in this session's transaction
 TOKENS_KEY = "bastion.change_tokens"  # their notifications' tokens (PostgreSQL)
 COMMITTED_KEY = "bastion.committed_tokens"  # the tokens, once the transaction committed
@@ -82,8 +88,8 @@ async def announce(session: AsyncSession, normalized_name: str) -> None:
     names.add(normalized_name)
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
-        # "name token": the token lets this process's listener tell when its own
-        # notification went round (Database.transaction waits for that; see settle).
+        # "name token": every listener acknowledges the token once its caches dropped
+        # the project; Database.transaction waits for all of them (PostgresListener).
         token = f"{os.getpid()}.{next(_tokens)}"
         session.info.setdefault(TOKENS_KEY, []).append(token)
         await session.execute(select(func.pg_notify(CHANNEL, f"{normalized_name} {token}")))
@@ -228,21 +234,33 @@ def asyncpg_dsn(database_url: str) -> str:
 
 
 class PostgresListener:
-    """A background task holding ``LISTEN bastion_changes``; reconnects after failures."""
+    """A background task holding ``LISTEN bastion_changes``; reconnects after failures.
+
+    Read-your-writes across workers: each listener acknowledges every change it hears
+    (``NOTIFY bastion_acks, 'ack <token> <listener>'``) once its caches dropped the
+    project, and says ``hello`` at connection and at every keep-alive ping, so each
+    knows the live listeners. A writer's :meth:`settle` waits until every listener
+    alive acknowledged its notifications (at most ``settle_seconds``): when the upload
+    or yank answers, every worker already serves the change.
+    """
 
     def __init__(
         self, database_url: str, subscribers: Sequence[Subscriber], *,
-        keepalive_seconds: float, retry_seconds: float, settle_seconds: float = 0.5,
+        keepalive_seconds: float, retry_seconds: float, settle_seconds: float = 1.0,
     ) -> None:
         self.dsn = asyncpg_dsn(database_url)
-        self.settle_seconds = settle_seconds
-        self.heard: collections.deque[str] = collections.deque(maxlen=1024)
-        self.waiting: dict[str, asyncio.Future[None]] = {}
         self.subscribers = tuple(subscribers)
         self.keepalive_seconds = keepalive_seconds
         self.retry_seconds = retry_seconds
+        self.settle_seconds = settle_seconds
+        self.ident = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.connected = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+        self.peers: dict[str, float] = {}  # other listeners -> when last heard of
+        # token -> listeners that acknowledged it (this listener included once heard)
+        self.acks: collections.OrderedDict[str, set[str]] = collections.OrderedDict()
+        self.waiting: dict[str, tuple[asyncio.Future[None], frozenset[str]]] = {}
+        self.outbox: asyncio.Queue[str] = asyncio.Queue()
 
     def start(self) -> None:
         self._state(False)  # until the first LISTEN holds, revalidate
@@ -264,43 +282,89 @@ class PostgresListener:
         for subscriber in self.subscribers:
             subscriber.invalidate(name)
         if token:
-            self.heard.append(token)
-            waiter = self.waiting.pop(token, None)
-            if waiter is not None and not waiter.done():
-                waiter.set_result(None)
+            self._acked(token, self.ident)
+            self.outbox.put_nowait(f"ack {token} {self.ident}")
+
+    def _on_ack_channel(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        kind, _, rest = payload.partition(" ")
+        if kind == "ack":
+            token, _, ident = rest.partition(" ")
+            if ident != self.ident:
+                self.peers[ident] = time.monotonic()
+                self._acked(token, ident)
+        elif kind == "hello" and rest != self.ident:
+            if rest not in self.peers:
+                self.outbox.put_nowait(f"hello {self.ident}")  # introduce ourselves back
+            self.peers[rest] = time.monotonic()
+        elif kind == "bye":
+            self.peers.pop(rest, None)
+
+    def _acked(self, token: str, ident: str) -> None:
+        if not token.startswith(f"{os.getpid()}."):
+            return  # another process's write: its own listener waits for it
+        acked = self.acks.setdefault(token, set())
+        acked.add(ident)
+        while len(self.acks) > 4096:
+            self.acks.popitem(last=False)
+        waiting = self.waiting.get(token)
+        if waiting is not None and waiting[1] <= acked and not waiting[0].done():
+            waiting[0].set_result(None)
+
+    def _live_peers(self) -> frozenset[str]:
+        horizon = time.monotonic() - 3 * self.keepalive_seconds
+        return frozenset(p for p, seen in self.peers.items() if seen >= horizon)
 
     async def settle(self, tokens: Sequence[str]) -> None:
-        """Wait (at most ``settle_seconds``) until this process heard its own notifications.
-
-        PostgreSQL signals every listening connection at the same commit, so once ours
-        went round, every other worker's has almost surely arrived too: a client that
-        reads from another worker right after our response sees the change.
-        """
+        """Wait (at most ``settle_seconds``) until every live listener, this process's
+        included, acknowledged the notifications of a commit."""
         if not self.connected.is_set():
             return
+        expected = self._live_peers() | {self.ident}
         loop = asyncio.get_running_loop()
         pending = []
         for token in tokens:
-            if token not in self.heard:
-                self.waiting[token] = waiter = loop.create_future()
+            if not expected <= self.acks.get(token, set()):
+                waiter: asyncio.Future[None] = loop.create_future()
+                self.waiting[token] = (waiter, expected)
                 pending.append(waiter)
         if pending:
-            await asyncio.wait(pending, timeout=self.settle_seconds)
-            for token in tokens:
-                self.waiting.pop(token, None)
+            _done, late = await asyncio.wait(pending, timeout=self.settle_seconds)
+            if late:
+                log.warning("change feed: not every worker acknowledged within %gs",
+                            self.settle_seconds)
+        for token in tokens:
+            self.waiting.pop(token, None)
+            self.acks.pop(token, None)
 
     async def _listen(self, conn: Any) -> None:
-        """LISTEN on ``conn`` and ping it until it fails."""
+        """LISTEN on ``conn``; send acks and hellos (the hello is the keep-alive ping)."""
         closed = asyncio.Event()
         conn.add_termination_listener(lambda _c: closed.set())
         await conn.add_listener(CHANNEL, self._notified)
+        await conn.add_listener(ACK_CHANNEL, self._on_ack_channel)
         self._state(True)
         self.connected.set()
-        while not closed.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(closed.wait(), self.keepalive_seconds)
-            if not closed.is_set():
-                await conn.fetchval("SELECT 1", timeout=self.keepalive_seconds)
+        self.outbox.put_nowait(f"hello {self.ident}")
+        ended = asyncio.ensure_future(closed.wait())
+        try:
+            while not closed.is_set():
+                message = asyncio.ensure_future(self.outbox.get())
+                done, _ = await asyncio.wait({message, ended}, timeout=self.keepalive_seconds,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if message in done:
+                    payload = message.result()
+                else:
+                    message.cancel()
+                    if closed.is_set():
+                        break
+                    payload = f"hello {self.ident}"
+                await conn.execute("SELECT pg_notify($1, $2)", ACK_CHANNEL, payload,
+                                   timeout=self.keepalive_seconds)
+            with contextlib.suppress(Exception):
+                await conn.execute("SELECT pg_notify($1, $2)", ACK_CHANNEL,
+                                   f"bye {self.ident}", timeout=1)
+        finally:
+            ended.cancel()
 
     async def _run(self) -> None:
         import asyncpg
@@ -311,6 +375,10 @@ class PostgresListener:
                 conn = await asyncpg.connect(self.dsn, timeout=self.keepalive_seconds)
                 await self._listen(conn)
             except asyncio.CancelledError:
+                if conn is not None and not conn.is_closed():
+                    with contextlib.suppress(Exception):
+                        await conn.execute("SELECT pg_notify($1, $2)", ACK_CHANNEL,
+                                           f"bye {self.ident}", timeout=1)
                 raise
             except Exception as exc:  # any failure: fall back, wait, reconnect
                 log.warning("change feed: %s; serial checks until it reconnects", exc)
@@ -320,6 +388,7 @@ class PostgresListener:
                         conn.terminate()
             if self.connected.is_set():
                 self.connected.clear()
+            self.peers.clear()
             self._state(False)
             await asyncio.sleep(self.retry_seconds)
 
@@ -330,7 +399,7 @@ class ChangeFeed:
     def __init__(
         self, database_url: str, subscribers: Sequence[Subscriber], *,
         keepalive_seconds: float = 10.0, retry_seconds: float = 1.0,
-        settle_seconds: float = 0.5,
+        settle_seconds: float = 1.0,
     ) -> None:
         self.listener: PostgresListener | None = None
         self.ring: RingReader | None = None

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from bastion.db.changes import committed_tokens
 from bastion.private_files import private_file
 
 
@@ -76,8 +77,6 @@ class Database:
             async with session.begin():
                 yield session
             if self.settle is not None:
-                from bastion.db.changes import committed_tokens
-
                 tokens = committed_tokens(session)
                 if tokens:
                     await self.settle(tokens)

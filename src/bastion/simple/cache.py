@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bastion.serve.reason import PreparedHeaders
 from bastion.simple.negotiation import OFFERS
 
 Headers = list[tuple[bytes, bytes]]
@@ -93,8 +94,8 @@ def _page(
     if encoding is not None:
         headers.append((b"content-encoding", encoding.encode()))
     return CachedPage(
-        serial=serial, etag=etag, body=body, headers=headers,
-        not_modified_headers=common, expires=expires,
+        serial=serial, etag=etag, body=body, headers=PreparedHeaders(headers),
+        not_modified_headers=PreparedHeaders(common), expires=expires,
     )
 
 
