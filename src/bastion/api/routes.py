@@ -6,12 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from packaging.utils import canonicalize_name, canonicalize_version
+from packaging.utils import canonicalize_version
 
 from bastion.api import documents
 from bastion.api.queries import ProjectReleases, project_releases, with_files
 from bastion.errors import NotFound
 from bastion.packaging.models import Release
+from bastion.packaging.names import canonical_or_none
 from bastion.packaging.queries import pick_latest
 from bastion.services import Services
 from bastion.simple.render import version_key
@@ -27,7 +28,9 @@ def _services(request: Request) -> Services:
 
 
 def _redirect_if_not_canonical(request: Request, name: str) -> Response | None:
-    canonical = canonicalize_name(name)
+    canonical = canonical_or_none(name)
+    if canonical is None:
+        raise NotFound(NOT_FOUND)
     if canonical == name:
         return None
     path = request.url.path.replace(f"/pypi/{name}/", f"/pypi/{canonical}/", 1)
