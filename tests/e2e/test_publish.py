@@ -31,9 +31,13 @@ TWINE_SKIPS_FOR_ANY_INDEX = Version(installed_version("twine")) < Version("6.2")
 async def test_skip_existing_on_a_second_upload(
     live_server: LiveServer, upload: Upload, dist_dir: Path, tmp_path: Path, home: Path
 ) -> None:
-    wheel = make_wheel(dist_dir, "again", "1.0")
-    upload(wheel.path).check()
+    first = make_wheel(dist_dir, "again", "1.0")
+    upload(first.path).check()
+    upload(first.path).check()  # the very same file again: 200, as on PyPI (CI retries)
 
+    rebuilt_dir = dist_dir / "rebuilt"
+    rebuilt_dir.mkdir()
+    wheel = make_wheel(rebuilt_dir, "again", "1.0", requires_dist=("idna",))  # other bytes
     refused = upload(wheel.path)
     assert refused.returncode != 0
     assert "400" in refused.output

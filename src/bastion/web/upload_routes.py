@@ -51,7 +51,7 @@ class UploadLog:
         self.project, self.version = form.get("name"), form.get("version")
 
     def emit(self) -> None:
-        level = logging.INFO if self.outcome == "accepted" else logging.WARNING
+        level = logging.INFO if self.outcome in ("accepted", "unchanged") else logging.WARNING
         logger.log(level, json.dumps(asdict(self), sort_keys=True))
 
 
