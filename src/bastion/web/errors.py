@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from bastion.errors import BastionError
-from bastion.serve.reason import reason_header
+from bastion.serve.reason import printable, reason_header
 from bastion.web.templating import render
 
 # Clients that are not browsers: they get the reason as plain text (twine prints it).
@@ -17,10 +17,11 @@ JSON_PREFIXES = ("/pypi", "/api", "/stats/2fa.json")
 
 
 def plain_error(status_code: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    """A plain-text error with the message in the body and in the status line."""
+    """A plain-text error with the message in the body and in the status line (control
+    characters escaped in both)."""
     name, value = reason_header(message)
     return PlainTextResponse(
-        message + "\n", status_code=status_code, headers={name: value, **(headers or {})}
+        printable(message) + "\n", status_code=status_code, headers={name: value, **(headers or {})}
     )
 
 
