@@ -149,6 +149,12 @@ class Settings(BaseSettings):
     deletion_retention_days: int = Field(default=90, ge=0)
     critical_deletion_admin_only: bool = True
 
+    # The orphan sweep (`bastion admin sweep`, daily): a blob no file row references is
+    # removed once it is this old (an upload stores its blob just before it commits), and
+    # temp files of interrupted uploads and writes once they are this old (also at start).
+    orphan_grace_minutes: float = Field(default=24 * 60, ge=0)
+    temp_grace_minutes: float = Field(default=60, ge=0)
+
     # Public 2FA metrics (/stats/2fa, /metrics): figures are cached this long per process;
     # the page, JSON and chart show this many days of daily snapshots.
     metrics_cache_seconds: float = Field(default=10.0, ge=0, le=3600)

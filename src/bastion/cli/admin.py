@@ -1,4 +1,4 @@
-"""``bastion admin delete|restore|purge|purge-sessions``: operator tools.
+"""``bastion admin delete|restore|purge|purge-sessions|sweep``: operator tools.
 
 They act as an operator (someone with shell access to the index): no account, no 2FA
 gate, every action audited with ``by = operator:cli``. Deleting needs a reason.
@@ -14,7 +14,7 @@ from bastion.cli.runner import OPERATOR, Reason, act, run_with_services
 from bastion.services import Services
 
 admin_app = typer.Typer(
-    help="Administration: delete, restore, purge, purge-sessions.", no_args_is_help=True
+    help="Administration: delete, restore, purge, purge-sessions, sweep.", no_args_is_help=True
 )
 delete_app = typer.Typer(
     help="Delete a project, a release or a file (soft: restorable until purged).",
@@ -114,5 +114,31 @@ def purge_sessions_cmd() -> None:
         async with services.db.transaction() as session:
             removed = await purge_expired(session, services.clock, services.settings)
         typer.echo(f"{removed} expired web session(s) removed")
+
+    run_with_services(work)
+
+
+@admin_app.command("sweep")
+def sweep_cmd(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only list what would be removed.")
+    ] = False,
+) -> None:
+    """Remove stored blobs no file references (older than BASTION_ORPHAN_GRACE_MINUTES)
+    and temp files left by interrupted uploads (older than BASTION_TEMP_GRACE_MINUTES)."""
+    from bastion.packaging.sweep import sweep
+
+    async def work(services: Services) -> None:
+        result = await sweep(
+            services.db, services.store, services.settings, services.clock.now(),
+            dry_run=dry_run,
+        )
+        verb = "would remove" if dry_run else "removed"
+        for path in result.orphans:
+            typer.echo(f"{verb} orphan blob {path}")
+        for path in result.temp_files:
+            typer.echo(f"{verb} temp file {path}")
+        typer.echo(f"{len(result.orphans)} orphan blob(s) and {len(result.temp_files)} temp "
+                   f"file(s) {verb}")
 
     run_with_services(work)

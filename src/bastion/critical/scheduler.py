@@ -1,10 +1,12 @@
 """The embedded mode's daily jobs: flush counts, move the window, designate, notify,
-remind, snapshot the 2FA figures, purge expired sessions and deletions past retention.
+remind, snapshot the 2FA figures, purge expired sessions and deletions past retention,
+sweep orphan blobs and temp files.
 
 Each step runs in its own ``try``: one failing is logged and does not stop the others.
 Scale-out deployments set ``BASTION_EMBEDDED_JOBS=false`` and run the commands from
 cron instead (``bastion critical recompute``, which also sends the mandate reminders,
-``bastion metrics snapshot``, ``bastion admin purge``); the recompute goes through
+``bastion metrics snapshot``, ``bastion admin purge``, ``bastion admin sweep``); the
+recompute goes through
 :func:`recompute_and_notify` either way.
 """
 
@@ -99,12 +101,21 @@ async def _purge_deleted(services: Services) -> str:
             f"{services.settings.deletion_retention_days} days removed")
 
 
+async def _sweep_orphans(services: Services) -> str:
+    from bastion.packaging.sweep import sweep
+
+    result = await sweep(services.db, services.store, services.settings, services.clock.now())
+    return (f"orphan sweep: {len(result.orphans)} blob(s) and {len(result.temp_files)} "
+            "temp file(s) removed")
+
+
 DAILY_STEPS: tuple[tuple[str, Callable[[Services], Awaitable[str]]], ...] = (
     ("critical recompute", _flush_and_recompute),
     ("2FA mandate reminders", _remind),
     ("2FA metrics snapshot", _snapshot),
     ("expired session purge", _purge_sessions),
     ("deletion purge", _purge_deleted),
+    ("orphan sweep", _sweep_orphans),  # after the purge: its blobs are gone with their rows
 )
 
 
