@@ -152,6 +152,9 @@ class Settings(BaseSettings):
     # The orphan sweep (`bastion admin sweep`, daily): a blob no file row references is
     # removed once it is this old (an upload stores its blob just before it commits), and
     # temp files of interrupted uploads and writes once they are this old (also at start).
+    # While the database is unreachable every request gets 503 with this Retry-After.
+    database_retry_after_seconds: int = Field(default=5, ge=1, le=3600)
+
     orphan_grace_minutes: float = Field(default=24 * 60, ge=0)
     temp_grace_minutes: float = Field(default=60, ge=0)
 
