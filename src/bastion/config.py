@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from datetime import date
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -174,7 +173,9 @@ class Settings(BaseSettings):
     def _empty_date_is_none(cls, value: object) -> object:
         return None if value == "" else value
 
-    @cached_property
+    # Plain properties, not cached: model_copy(update=...) copies a cached value along, so
+    # a copy with another database_url or data_dir would still point at the old one.
+    @property
     def resolved_database_url(self) -> str:
         """The SQLAlchemy async URL; SQLite under the data dir by default."""
         url = self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'bastion.sqlite3'}"
@@ -184,7 +185,7 @@ class Settings(BaseSettings):
             url = "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
         return url
 
-    @cached_property
+    @property
     def resolved_files_dir(self) -> Path:
         return self.files_dir or self.data_dir / "files"
 
