@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from bastion.config import Settings
+from bastion.serve.unavailable import guard
 from bastion.services import Services, build_services
 from bastion.simple.routes import PrefixRoute
 from bastion.web.errors import install_error_handlers
@@ -32,6 +33,9 @@ class Bastion:
     ) -> None:
         self.services = services
         self.web = web
+        # 503 while the database is unreachable (the web app's handler writes it; the guard
+        # keeps the exception from closing the connection after it).
+        self._web = guard(web, services.settings.database_retry_after_seconds)
         self.fast_routes = tuple(fast_routes)
         self.fast_requests = services.metrics.fast_path  # one integer increment per request
 
@@ -43,7 +47,7 @@ class Bastion:
                     self.fast_requests.count += 1
                     await route.app(scope, receive, send)
                     return
-        await self.web(scope, receive, send)
+        await self._web(scope, receive, send)
 
 
 def _lifespan(services: Services):  # type: ignore[no-untyped-def]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from datetime import date
-from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -179,6 +178,15 @@ class Settings(BaseSettings):
     deletion_retention_days: int = Field(default=90, ge=0)
     critical_deletion_admin_only: bool = True
 
+    # The orphan sweep (`bastion admin sweep`, daily): a blob no file row references is
+    # removed once it is this old (an upload stores its blob just before it commits), and
+    # temp files of interrupted uploads and writes once they are this old (also at start).
+    # While the database is unreachable every request gets 503 with this Retry-After.
+    database_retry_after_seconds: int = Field(default=5, ge=1, le=3600)
+
+    orphan_grace_minutes: float = Field(default=24 * 60, ge=0)
+    temp_grace_minutes: float = Field(default=60, ge=0)
+
     # Public 2FA metrics (/stats/2fa, /metrics): figures are cached this long per process;
     # the page, JSON and chart show this many days of daily snapshots.
     metrics_cache_seconds: float = Field(default=10.0, ge=0, le=3600)
@@ -252,7 +260,9 @@ class Settings(BaseSettings):
     def _empty_date_is_none(cls, value: object) -> object:
         return None if value == "" else value
 
-    @cached_property
+    # Plain properties, not cached: model_copy(update=...) copies a cached value along, so
+    # a copy with another database_url or data_dir would still point at the old one.
+    @property
     def resolved_database_url(self) -> str:
         """The SQLAlchemy async URL; SQLite under the data dir by default."""
         url = self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'bastion.sqlite3'}"
@@ -262,7 +272,7 @@ class Settings(BaseSettings):
             url = "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
         return url
 
-    @cached_property
+    @property
     def resolved_files_dir(self) -> Path:
         return self.files_dir or self.data_dir / "files"
 

@@ -13,7 +13,8 @@ today's designations count), each at most once per UTC day across every process
 - ``purge-sessions``: delete expired web sessions;
 - ``purge-deletions``: remove tombstones past retention (rows in one transaction,
   blobs after: a crash between leaves orphan blobs for the orphan sweep);
-- ``orphan-sweep``: SLOT, see the comment at the end of :data:`JOBS`.
+- ``orphan-sweep``: delete blobs no committed row references (older than a grace period,
+  so an upload in flight keeps its blob) and temp files left by a crash.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bastion.critical.reminders import send_mandate_reminders
 from bastion.critical.scheduler import recompute_and_notify
 from bastion.metrics.snapshots import snapshot_job
 from bastion.packaging.purge import purge
+from bastion.packaging.sweep import sweep
 from bastion.scheduling.once import Job
 from bastion.services import Services
 
@@ -55,6 +57,12 @@ async def purge_deletions(services: Services) -> str:
             f"{services.settings.deletion_retention_days} days removed")
 
 
+async def orphan_sweep(services: Services) -> str:
+    result = await sweep(services.db, services.store, services.settings, services.clock.now())
+    return (f"orphan sweep: {len(result.orphans)} blob(s) and {len(result.temp_files)} "
+            "temp file(s) removed")
+
+
 JOBS: tuple[Job, ...] = (
     Job("critical-recompute", "designate critical projects, email the newly critical",
         critical_recompute),
@@ -63,10 +71,9 @@ JOBS: tuple[Job, ...] = (
     Job("purge-sessions", "delete expired web sessions", purge_sessions),
     Job("purge-deletions", "remove deletions past retention, with their blobs",
         purge_deletions),
-    # SLOT: the orphan sweep (blobs no file row points to) is being written as a plain
-    # function of packaging/storage; add it here as
-    #   Job("orphan-sweep", "delete blobs no file row points to", orphan_sweep),
-    # with a one-line adapter like the ones above. It goes last: after the purge.
+    # Last: after the purge, whose blobs go with their rows.
+    Job("orphan-sweep", "delete blobs no file row points to, and crash leftovers",
+        orphan_sweep),
 )
 
 

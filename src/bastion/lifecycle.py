@@ -1,5 +1,6 @@
 """What starts and stops with the server, called here in order:
 
+- temp files left by a crash (older than ``temp_grace_minutes``) are removed at start;
 - the change feed, so this process's caches hear of every other process's writes;
 - the download-count flusher (every process buffers its own counts);
 - the daily jobs, only with ``Settings.embedded_jobs`` (each runs once per day across
@@ -9,10 +10,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from bastion.db.changes import ChangeFeed
 from bastion.jobs import JOBS
+from bastion.packaging.sweep import clean_temp_files
 from bastion.scheduling import daily
 from bastion.services import Services
+
+log = logging.getLogger(__name__)
 
 
 def start_feed(services: Services) -> ChangeFeed:
@@ -34,6 +40,10 @@ def start_feed(services: Services) -> ChangeFeed:
 
 
 async def startup(services: Services) -> None:
+    try:  # leftovers of a crash; never stops the server from starting
+        await clean_temp_files(services.store, services.settings, services.clock.now())
+    except Exception:
+        log.exception("cleaning temp files at start failed")
     start_feed(services)
     services.downloads.start(services.db, services.settings.download_flush_seconds)
     if services.settings.embedded_jobs:

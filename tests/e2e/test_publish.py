@@ -31,27 +31,24 @@ TWINE_SKIPS_FOR_ANY_INDEX = Version(installed_version("twine")) < Version("6.2")
 async def test_skip_existing_on_a_second_upload(
     live_server: LiveServer, upload: Upload, dist_dir: Path, tmp_path: Path, home: Path
 ) -> None:
-    wheel = make_wheel(dist_dir, "again", "1.0")
-    upload(wheel.path).check()
-    # The very same file again is a success that changes nothing: CI retries pass.
-    upload(wheel.path).check()
+    first = make_wheel(dist_dir, "again", "1.0")
+    upload(first.path).check()
+    upload(first.path).check()  # the very same file again: 200, as on PyPI (CI retries)
 
-    # Other bytes under a used filename: 400 "File already exists", which --skip-existing skips.
-    other_dir = tmp_path / "other"
-    other_dir.mkdir()
-    other = make_wheel(other_dir, "again", "1.0", requires_dist=("six",))
-    assert other.filename == wheel.filename
-    refused = upload(other.path)
+    rebuilt_dir = dist_dir / "rebuilt"
+    rebuilt_dir.mkdir()
+    wheel = make_wheel(rebuilt_dir, "again", "1.0", requires_dist=("idna",))  # other bytes
+    refused = upload(wheel.path)
     assert refused.returncode != 0
     assert "400" in refused.output
     assert f"File already exists ('{wheel.filename}'" in one_line(refused.output), refused.output
 
-    skipped = upload(other.path, extra=("--skip-existing",)).check()
+    skipped = upload(wheel.path, extra=("--skip-existing",)).check()
     assert f"Skipping {wheel.filename}" in one_line(skipped.output), skipped.output
 
     # A new file goes up in the same run as the skipped one.
     newer = make_wheel(dist_dir, "again", "1.1")
-    both = upload(other.path, newer.path, extra=("--skip-existing",)).check()
+    both = upload(wheel.path, newer.path, extra=("--skip-existing",)).check()
     assert "Skipping" in both.output
     downloads = tmp_path / "downloads"
     run_pip("download", "--no-deps", "-d", str(downloads), "again",

@@ -92,9 +92,9 @@ async def build(services: Services, population: Population) -> dict[str, int]:
 
 OWNER, MAINTAINER = Role.OWNER, Role.MAINTAINER
 
-# Every mix of factors, two critical projects (one all-2FA, one not), and the things
-# that must not count: an inactive user, a deleted critical project, a designation
-# without a project, a non-critical project.
+# Every mix of factors, two live critical projects (one all-2FA, one not), a deleted
+# one and a designation without a project (critical, with no maintainers to count), and
+# the things that must not count: an inactive user, a non-critical project.
 MIXED = Population(
     people=[
         Person("nofactor"),
@@ -126,7 +126,9 @@ MIXED_FIGURES = TwoFactorFigures(
     totp_and_security_key=1,  # everything: TOTP + two keys is one user
     two_or_more_security_keys=2,  # twokeys, everything
     with_recovery_codes=2,  # onekey (2 unused of 3), everything; codesspent used all
-    critical_projects=2,  # AllGood, Mixed (Gone is deleted, never-uploaded has no project)
+    # AllGood, Mixed, Gone (deleted) and never-uploaded (no project yet): the designation
+    # follows the name, as `bastion critical list` shows (issue 10, item 22).
+    critical_projects=4,
     critical_maintainers=4,  # totponly (in both), onekey, everything, nofactor
     critical_maintainers_with_2fa=3,
     critical_projects_all_2fa=1,  # AllGood (its disabled maintainer does not count)

@@ -19,3 +19,16 @@ async def test_snapshot_command_stores_today_once(
         snaps = await history(session)
     assert [s.day for s in snaps] == [today(services.clock)]
     assert snaps[0].figures.users == 7
+
+
+async def test_metrics_and_critical_list_share_one_definition(
+    cli: CliRun, services: Services, mixed: dict[str, int]
+) -> None:
+    """A deleted critical project and a designated name with no project yet count in the
+    metrics exactly as `bastion critical list` shows them (issue 10, item 22)."""
+    from bastion.metrics.figures import compute_figures
+
+    listed = (await cli("critical", "list")).output.split()
+    assert listed == ["allgood", "gone", "mixed", "never-uploaded"]
+    async with services.db.session() as session:
+        assert (await compute_figures(session)).critical_projects == len(listed)

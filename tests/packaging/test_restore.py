@@ -15,9 +15,14 @@ from bastion.packaging.models import File, Role
 from bastion.packaging.purge import purge
 from bastion.packaging.restore import restore_file, restore_project, restore_release
 from bastion.services import Services
+from tests.conftest import CliRun
 from tests.packaging.lifecycle import Index, MakeUser, as_user, index_fixture  # noqa: F401
 
 OP = Operator()
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 async def files_table(services: Services) -> list[tuple[object, ...]]:
@@ -184,10 +189,68 @@ async def test_critical_project_purged_keeps_its_name_and_cannot_be_restored(
     assert [(i.kind, i.keeps_name) for i in items] == [("project", True)]
     assert await purge(services) == []  # nothing left to purge: only the reserved name
 
-    with pytest.raises(Gone, match="was purged on"):
+    purged_on = clock.now().date().isoformat()
+    with pytest.raises(Gone) as gone:
         await restore_project(services, "famous", by=OP)
+    assert gone.value.message == (
+        f"Cannot restore project 'famous': it was purged on {purged_on} after the retention "
+        "period, and its files are gone for good. Its name stays reserved (it was critical); "
+        "an administrator can release the name for a new project "
+        "(bastion admin release-name famous --reason TEXT)."
+    )
     from tests.packaging.dists import make_wheel
 
     response = await index.upload(make_wheel(index.directory, "famous", "2.0"), "bob")
     assert response.status_code == 403
-    assert "can never be registered by anyone else" in response.text
+    assert " ".join(response.text.split()) == (
+        f"The name 'famous' belonged to a critical project that was deleted and then purged "
+        f"on {purged_on}: its files are gone and it cannot be restored. The name stays "
+        "reserved; an administrator can release the name for a new project "
+        "(bastion admin release-name famous --reason TEXT)."
+    )
+
+
+async def test_admin_releases_the_name_of_a_purged_critical_project(
+    index: Index, services: Services, clock: MovableClock, make_user: MakeUser, cli: CliRun
+) -> None:
+    """The name is freed (audited), stays critical, and its old filenames stay unusable."""
+    from bastion.audit.models import AuditEvent
+    from bastion.critical.policy import is_critical
+    from tests.packaging.dists import make_wheel
+
+    await make_user("alice")
+    await make_user("bob")
+    old_wheel, _ = await index.publish("famous", "1.0")
+    await index.make_critical("famous")
+
+    refused = await cli("admin", "release-name", "famous", "--reason", "new maintainer")
+    assert refused.exit_code == 1
+    assert "is not deleted: its name is in use" in one_line(refused.output)
+    await delete_project(services, "famous", by=OP, reason="takedown")
+    refused = await cli("admin", "release-name", "famous", "--reason", "new maintainer")
+    assert refused.exit_code == 1
+    assert "deleted but not purged: an administrator can restore it" in one_line(refused.output)
+    clock.advance(timedelta(days=100))
+    await purge(services)
+    refused = await cli("admin", "release-name", "famous", "--reason", " ")
+    assert refused.exit_code == 1 and "Give a reason" in one_line(refused.output)
+
+    result = await cli("admin", "release-name", "famous", "--reason", "handed to a new team")
+    assert result.exit_code == 0, result.output
+    assert "released the name famous" in one_line(result.output)
+    assert "it stays critical" in one_line(result.output)
+    again = await cli("admin", "release-name", "famous", "--reason", "twice")
+    assert again.exit_code == 1 and "is free already" in one_line(again.output)
+
+    response = await index.upload(make_wheel(index.directory / "..", "famous", "2.0"), "bob")
+    assert response.status_code == 200, response.text
+    assert "WARNING: project famous is critical" in response.text  # the mandate still applies
+    assert (await index.upload(old_wheel, "bob")).status_code == 400  # filename never reused
+    async with services.db.session() as session:
+        assert await is_critical(session, "famous")
+        event = await session.scalar(
+            select(AuditEvent).where(AuditEvent.tag == "project:release-name")
+        )
+    assert event is not None and event.project_name == "famous"
+    assert event.details["reason"] == "handed to a new team"
+    assert event.details["by"] == "operator:cli"

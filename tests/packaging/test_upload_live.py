@@ -131,3 +131,27 @@ async def test_twine_gets_the_413_for_a_file_over_the_limit(
     assert "reset" not in output.lower() and "aborted" not in output.lower(), output
     await assert_nothing_stored()
     assert list((settings.data_dir / "tmp").glob("upload-*")) == []
+
+
+@pytest.mark.usefixtures("alice")
+@pytest.mark.parametrize(
+    ("field", "value", "escaped"),
+    [("name", "demo\x00x", "demo\\x00x"), ("version", "\x1b[31m1.0", "\\x1b[31m1.0"),
+     ("name", "demo\x9b\u202ex", "demo\\x9b\\u202ex")],
+)
+def test_control_characters_never_reach_the_status_line_or_the_terminal(
+    live_server: LiveServer, tmp_path: Path, field: str, value: str, escaped: str
+) -> None:
+    """A NUL made an invalid status line (a protocol error instead of our 400); an ESC
+    sequence was printed by twine to the user's terminal. Both arrive escaped."""
+    wheel = make_wheel(tmp_path, "demo", "1.0")
+    with httpx.Client() as client:
+        response = client.post(
+            live_server.upload_url, data=form_for(wheel, **{field: value}),
+            files={"content": (wheel.name, wheel.read_bytes())}, auth=("alice", PASSWORD),
+        )
+    assert response.status_code == 400
+    assert escaped in response.reason_phrase
+    assert escaped in response.text
+    for text in (response.reason_phrase, response.text.rstrip("\n")):
+        assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in text), repr(text)

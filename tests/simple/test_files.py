@@ -101,6 +101,52 @@ async def test_range_request(client: httpx.AsyncClient, seed: Seeder, hits: Hits
     wheel = await seed.file("demo", "1.0", "demo-1.0-py3-none-any.whl", data=b"0123456789")
     response = await client.get(f"/files/{wheel.path}", headers={"Range": "bytes=2-4"})
     assert response.status_code == 206 and response.content == b"234"
+    assert hits.calls == []  # a range is not a download
+
+
+@pytest.mark.parametrize(
+    "header", ["bytes=abc", "bytes=", "items=0-4", "bytes=5-2", "bytes=1-2,x", "bytes 0-4"]
+)
+async def test_invalid_ranges_are_ignored(
+    client: httpx.AsyncClient, seed: Seeder, hits: Hits, header: str
+) -> None:
+    """RFC 9110 14.2: a Range header that is not a valid bytes range set is ignored: the
+    whole file, 200 (and then it is a download)."""
+    await seed.release("demo", "1.0")
+    wheel = await seed.file("demo", "1.0", "demo-1.0-py3-none-any.whl", data=b"0123456789")
+    response = await client.get(f"/files/{wheel.path}", headers={"Range": header})
+    assert response.status_code == 200 and response.content == b"0123456789"
+    assert len(hits.calls) == 1
+
+
+@pytest.mark.parametrize("header", ["bytes=10-", "bytes=50-60", "bytes=-0"])
+async def test_unsatisfiable_range_is_416(
+    client: httpx.AsyncClient, seed: Seeder, hits: Hits, header: str
+) -> None:
+    await seed.release("demo", "1.0")
+    wheel = await seed.file("demo", "1.0", "demo-1.0-py3-none-any.whl", data=b"0123456789")
+    response = await client.get(f"/files/{wheel.path}", headers={"Range": header})
+    assert response.status_code == 416
+    assert response.headers["content-range"] == "bytes */10"
+    assert hits.calls == []
+
+
+async def test_only_complete_downloads_count(
+    client: httpx.AsyncClient, seed: Seeder, hits: Hits
+) -> None:
+    """100 one-byte ranges, HEADs and .metadata reads add nothing; one whole GET adds one."""
+    await seed.release("demo", "1.0")
+    wheel = await seed.file(
+        "demo", "1.0", "demo-1.0-py3-none-any.whl", data=bytes(200), metadata=METADATA
+    )
+    for i in range(100):
+        response = await client.get(f"/files/{wheel.path}", headers={"Range": f"bytes={i}-{i}"})
+        assert response.status_code == 206
+    assert (await client.head(f"/files/{wheel.path}")).status_code == 200
+    assert (await client.get(f"/files/{wheel.path}.metadata")).status_code == 200
+    assert hits.calls == []
+    assert (await client.get(f"/files/{wheel.path}")).status_code == 200
+    assert hits.calls == [("demo", "demo-1.0-py3-none-any.whl")]
 
 
 async def test_unknown_paths_are_404(

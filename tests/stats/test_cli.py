@@ -46,3 +46,14 @@ async def test_stats_import_reports_bad_lines(
     assert result.exit_code == 1
     assert "line 3: 'yesterday' is not a date" in result.output
     assert await total(services) == 0
+
+
+async def test_stats_import_refuses_future_days(
+    cli: CliRun, services: Services, tmp_path: Path
+) -> None:
+    path = tmp_path / "future.csv"
+    path.write_text("project,date,downloads\nok,2024-01-01,1\nok,2999-01-01,1000000\n")
+    result = await cli("stats", "import", str(path))
+    assert result.exit_code == 1
+    assert "line 3: 2999-01-01 is in the future" in " ".join(result.output.split())
+    assert await total(services) == 0

@@ -12,9 +12,11 @@ from bastion.stats import importer
 from bastion.stats.models import IMPORT, LIVE, ProjectDayDownloads
 from tests.conftest import AddDownloads
 
+TODAY = date(2026, 1, 1)
+
 
 async def load(services: Services, path: Path) -> importer.ImportResult:
-    counts, rows = importer.parse(path)
+    counts, rows = importer.parse(path, today=TODAY)
     async with services.db.transaction() as session:
         await importer.write(session, counts)
     return importer.summarize(counts, rows)
@@ -87,11 +89,21 @@ async def test_malformed_rows_name_the_line_and_write_nothing(
 def test_many_errors_are_summed_up(tmp_path: Path) -> None:
     body = "".join(f"p{i},nope,1\n" for i in range(15))
     with pytest.raises(BadRequest) as refused:
-        importer.parse(csv_file(tmp_path, "project,date,downloads\n" + body))
+        importer.parse(csv_file(tmp_path, "project,date,downloads\n" + body), today=TODAY)
     assert "15 bad row(s)" in refused.value.message
     assert "line 2:" in refused.value.message and "... and 5 more" in refused.value.message
 
 
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(BadRequest, match="cannot read"):
-        importer.parse(tmp_path / "absent.csv")
+        importer.parse(tmp_path / "absent.csv", today=TODAY)
+
+
+def test_rows_dated_in_the_future_are_refused(tmp_path: Path) -> None:
+    """Counts for days that have not happened would move the critical designation."""
+    path = csv_file(tmp_path, "project,date,downloads\nok,2026-01-01,5\nok,2026-01-02,1000000\n")
+    with pytest.raises(BadRequest) as refused:
+        importer.parse(path, today=TODAY)
+    assert "1 bad row(s), nothing imported" in refused.value.message
+    assert ("line 3: 2026-01-02 is in the future (today is 2026-01-01, UTC): only days that "
+            "have happened can be imported") in refused.value.message

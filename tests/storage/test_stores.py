@@ -91,3 +91,24 @@ async def test_local_write_leaves_no_temp_files(tmp_path: Path) -> None:
     await store.put_bytes("a/b/c/f.whl", b"data")
     names = [p.name for p in (tmp_path / "files").rglob("*") if p.is_file()]
     assert names == ["f.whl"]
+
+
+async def test_blobs_come_with_their_modified_time(store: FileStore) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    before = datetime.now(UTC) - timedelta(seconds=5)
+    await store.put_bytes("aa/bb/x/demo-1.0.tar.gz", b"x")
+    [blob] = [b async for b in store.iter_blobs()]
+    assert blob.path == "aa/bb/x/demo-1.0.tar.gz"
+    assert before <= blob.modified <= datetime.now(UTC) + timedelta(seconds=5)
+    assert await store.modified(blob.path) == blob.modified
+    assert await store.modified("aa/bb/none/missing.whl") is None
+    assert [b async for b in store.iter_temp()] == []
+
+
+async def test_local_temp_files_of_an_interrupted_write_are_listed(tmp_path: Path) -> None:
+    store = LocalFileStore(tmp_path / "files")
+    await store.put_bytes("a/b/c/f.whl", b"data")
+    (tmp_path / "files" / "a" / "b" / "c" / ".tmp-crashed").write_bytes(b"half")
+    assert [b.path async for b in store.iter_temp()] == ["a/b/c/.tmp-crashed"]
+    assert [p async for p in store.iter_paths()] == ["a/b/c/f.whl"]

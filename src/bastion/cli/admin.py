@@ -1,4 +1,4 @@
-"""``bastion admin delete|restore|purge|purge-sessions``: operator tools.
+"""``bastion admin delete|restore|purge|purge-sessions|sweep|release-name``: operator tools.
 
 They act as an operator (someone with shell access to the index): no account, no 2FA
 gate, every action audited with ``by = operator:cli``. Deleting needs a reason.
@@ -6,15 +6,19 @@ gate, every action audited with ``by = operator:cli``. Deleting needs a reason.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from bastion.cli.runner import OPERATOR, Reason, act, run_with_services
 from bastion.services import Services
 
+if TYPE_CHECKING:
+    from bastion.packaging.release_name import ReleasedName
+
 admin_app = typer.Typer(
-    help="Administration: delete, restore, purge, purge-sessions.", no_args_is_help=True
+    help="Administration: delete, restore, purge, purge-sessions, sweep, release-name.",
+    no_args_is_help=True,
 )
 delete_app = typer.Typer(
     help="Delete a project, a release or a file (soft: restorable until purged).",
@@ -116,3 +120,47 @@ def purge_sessions_cmd() -> None:
         typer.echo(f"{removed} expired web session(s) removed")
 
     run_with_services(work)
+
+
+@admin_app.command("sweep")
+def sweep_cmd(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only list what would be removed.")
+    ] = False,
+) -> None:
+    """Remove stored blobs no file references (older than BASTION_ORPHAN_GRACE_MINUTES)
+    and temp files left by interrupted uploads (older than BASTION_TEMP_GRACE_MINUTES)."""
+    from bastion.packaging.sweep import sweep
+
+    async def work(services: Services) -> None:
+        result = await sweep(
+            services.db, services.store, services.settings, services.clock.now(),
+            dry_run=dry_run,
+        )
+        verb = "would remove" if dry_run else "removed"
+        for path in result.orphans:
+            typer.echo(f"{verb} orphan blob {path}")
+        for path in result.temp_files:
+            typer.echo(f"{verb} temp file {path}")
+        typer.echo(f"{len(result.orphans)} orphan blob(s) and {len(result.temp_files)} temp "
+                   f"file(s) {verb}")
+
+    run_with_services(work)
+
+
+@admin_app.command("release-name")
+def release_name_cmd(name: str, reason: Reason) -> None:
+    """Free the name of a purged critical project for a new project (audited)."""
+    from bastion.packaging.release_name import release_name
+
+    async def action(services: Services) -> ReleasedName:
+        async with services.db.transaction() as session:
+            released = await release_name(
+                session, name, by=OPERATOR, reason=reason, when=services.clock.now()
+            )
+        services.pages.invalidate(released.name)
+        return released
+
+    act(action, lambda s, r: f"released the name {r.name} (deleted "
+                             f"{r.deleted_at.date().isoformat()}, purged "
+                             f"{r.purged_at.date().isoformat()}); it stays critical")

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 from packaging.utils import canonicalize_name
-from sqlalchemy import select
 
 from bastion.cli.runner import run_with_services
 from bastion.services import Services
@@ -55,15 +54,13 @@ def critical_recompute(
 
 @critical_app.command("list")
 def critical_list() -> None:
-    """Print every critical project's normalised name, one a line, sorted."""
-    from bastion.critical.models import CriticalProject
+    """Print every critical project's normalised name, one a line, sorted (deleted ones
+    and designated names no project holds yet included: the designation follows the name)."""
+    from bastion.critical.policy import list_critical
 
     async def work(services: Services) -> list[str]:
         async with services.db.session() as session:
-            names = await session.scalars(
-                select(CriticalProject.normalized_name).order_by(CriticalProject.normalized_name)
-            )
-            return list(names)
+            return await list_critical(session)
 
     for name in run_with_services(work):
         typer.echo(name)

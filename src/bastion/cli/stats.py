@@ -29,6 +29,7 @@ def stats_import(
     file: Annotated[Path, typer.Argument(help="CSV with a header: project,date,downloads.")],
 ) -> None:
     """Load daily download counts from a CSV export; importing the same file again is a no-op."""
+    from bastion.clock import today
     from bastion.stats import importer
 
     async def work(services: Services) -> importer.ImportResult:
@@ -37,7 +38,9 @@ def stats_import(
             TimeRemainingColumn(), console=out, transient=True,
         ) as bar:
             reading = bar.add_task("reading", total=max(_count_lines(file) - 1, 0))
-            counts, rows = importer.parse(file, lambda n: bar.advance(reading, n))
+            counts, rows = importer.parse(
+                file, lambda n: bar.advance(reading, n), today=today(services.clock)
+            )
             writing = bar.add_task("writing", total=len(counts))
             async with services.db.transaction() as session:
                 await importer.write(session, counts, lambda n: bar.advance(writing, n))

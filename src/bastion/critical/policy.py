@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from packaging.utils import InvalidName, canonicalize_name
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.audit.events import record
@@ -47,9 +47,28 @@ def _end_of_day(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
 
 
+def designated() -> Select[str]:
+    """THE definition of a critical project, for the gate, the CLI and the metrics alike:
+    a normalised name designated critical (by its download share or by hand). The
+    designation follows the name, so it holds while the project is deleted and before a
+    project of that name exists (its first upload already needs 2FA)."""
+    return select(CriticalProject.normalized_name)
+
+
 async def critical_names(session: AsyncSession) -> set[str]:
-    """Every normalised name ever designated critical."""
-    return set((await session.scalars(select(CriticalProject.normalized_name))).all())
+    """Every critical project's normalised name."""
+    return set((await session.scalars(designated())).all())
+
+
+async def list_critical(session: AsyncSession) -> list[str]:
+    """Every critical project's normalised name, sorted (``bastion critical list``)."""
+    return list(await session.scalars(designated().order_by(CriticalProject.normalized_name)))
+
+
+async def count_critical(session: AsyncSession) -> int:
+    """How many critical projects there are (the ``critical_projects`` metric)."""
+    return int(await session.scalar(select(func.count()).select_from(designated().subquery()))
+               or 0)
 
 
 async def is_critical(session: AsyncSession, name: str) -> bool:

@@ -28,6 +28,7 @@ from sqlalchemy.sql.expression import ColumnElement, Subquery
 from bastion.accounts.models import User
 from bastion.accounts.twofactor.models import RecoveryCode, TOTPEnrollment, WebAuthnCredential
 from bastion.critical.models import CriticalProject
+from bastion.critical.policy import count_critical
 from bastion.packaging.models import Project, Role
 
 MAINTAINER_ROLES = (Role.OWNER, Role.MAINTAINER)
@@ -186,12 +187,7 @@ async def _maintainer_figures(session: AsyncSession) -> dict[str, int]:
 
 
 async def _project_figures(session: AsyncSession) -> dict[str, int]:
-    live_critical = await session.scalar(
-        select(func.count())
-        .select_from(CriticalProject)
-        .join(Project, Project.normalized_name == CriticalProject.normalized_name)
-        .where(Project.deleted_at.is_(None))
-    )
+    critical = await count_critical(session)  # the same definition as `bastion critical list`
     roles = _critical_roles().subquery("cr")
     with_2fa = _two_factor_users()
     # Roles are unique per (user, project): a project is all-2FA when its role count
@@ -205,7 +201,7 @@ async def _project_figures(session: AsyncSession) -> dict[str, int]:
     )
     projects_all_2fa = await session.scalar(select(func.count()).select_from(all_2fa))
     return {
-        "critical_projects": int(live_critical or 0),
+        "critical_projects": critical,
         "critical_projects_all_2fa": int(projects_all_2fa or 0),
     }
 

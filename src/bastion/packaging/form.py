@@ -25,6 +25,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from bastion.errors import BadRequest, PayloadTooLarge
 
 FILE_FIELD = "content"
+PART_PATTERN = "upload-*.part"  # the temp file of an upload being received
 PARSE_BATCH = 1024 * 1024  # hand the parser ~1 MB at a time, in a worker thread
 MB = 1024 * 1024
 FORM_OVERHEAD = 256 * 1024  # multipart boundaries and part headers, beyond the field cap
@@ -147,7 +148,8 @@ class _Collector:
         if self.tmp_path is not None:
             raise BadRequest(f"Send exactly one '{FILE_FIELD}' file per upload.")
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.tmp_dir, prefix="upload-", suffix=".part")
+        prefix, suffix = PART_PATTERN.split("*")
+        fd, tmp = tempfile.mkstemp(dir=self.tmp_dir, prefix=prefix, suffix=suffix)
         self.tmp_path = Path(tmp)
         self._out = os.fdopen(fd, "wb")
         self._filename = filename
@@ -303,3 +305,16 @@ def check_digests(fields: UploadFields) -> None:
         computed = getattr(fields.file, DIGEST_FIELDS[field_name])
         if not hmac.compare_digest(given.encode(), computed.encode()):
             raise BadRequest(DIGEST_MISMATCH)
+
+
+def stale_parts(tmp_dir: Path, before: float) -> list[Path]:
+    """Temp files of uploads last written before ``before`` (a POSIX time): left by a
+    crash, since a finished or refused upload deletes its own."""
+    if not tmp_dir.is_dir():
+        return []
+    stale = []
+    for path in tmp_dir.glob(PART_PATTERN):
+        with suppress(FileNotFoundError):
+            if path.stat().st_mtime < before:
+                stale.append(path)
+    return stale

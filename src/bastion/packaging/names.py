@@ -41,6 +41,17 @@ def normalize_name(name: str) -> NormalizedName:
     return canonicalize_name(name)
 
 
+def canonical_or_none(name: str) -> NormalizedName | None:
+    """The normalised form of a name a project could have, or None (then it is a 404:
+    redirecting a name that cannot be normalised would loop)."""
+    if len(name) > MAX_NAME_LENGTH:
+        return None
+    try:
+        return canonicalize_name(name, validate=True)
+    except InvalidName:
+        return None
+
+
 def validate_project_name(name: str) -> NormalizedName:
     """The normalised name; 400 if ``name`` is not a valid project name."""
     if len(name) > MAX_NAME_LENGTH:

@@ -11,6 +11,11 @@ first step that fails. The steps, in order (insert a new one where it belongs):
                authorize (2FA mandate) -> filename free (or the same file: done) ->
                store blobs -> add release/file/audit event
 4. invalidate  the project's cached simple page
+
+A new check (name protection, a malware scan) is one more ``async def step(services,
+candidate) -> None`` called in :func:`publish`: it reads what earlier steps put on the
+:class:`Candidate`, appends to ``candidate.warnings`` or raises a domain error. Checks
+that need the project row or the lock belong inside :func:`record`.
 """
 
 from __future__ import annotations

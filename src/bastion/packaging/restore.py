@@ -15,7 +15,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.audit.events import RequestContext, record
-from bastion.audit.models import AuditEvent
 from bastion.authz import Action, authorize
 from bastion.errors import Conflict, Gone, NotFound
 from bastion.packaging.changes import (
@@ -28,9 +27,8 @@ from bastion.packaging.changes import (
 )
 from bastion.packaging.models import File, FilenameRegistry, Project, Release
 from bastion.packaging.names import normalize_name
+from bastion.packaging.tombstones import purged_since, release_name_hint
 from bastion.services import Services
-
-PURGE_TAG = "project:purge"
 
 
 @dataclass(frozen=True)
@@ -48,22 +46,6 @@ async def authorize_restore(
 ) -> None:
     await authorize(session, services.settings, services.clock, actor, Action.RESTORE, None,
                     name=name)
-
-
-async def _purged_since(
-    session: AsyncSession, name: str, since: datetime | None, **match: str
-) -> datetime | None:
-    """When the purge job removed this project's (or release's, file's) rows, if it did."""
-    query = select(AuditEvent).where(
-        AuditEvent.tag == PURGE_TAG, AuditEvent.project_name == normalize_name(name)
-    ).order_by(AuditEvent.time.desc())
-    if since is not None:
-        query = query.where(AuditEvent.time >= since)
-    for event in await session.scalars(query):
-        details = event.details or {}
-        if all(details.get(k) == v for k, v in match.items()):
-            return event.time
-    return None
 
 
 def _purged_error(what: str, when: datetime) -> Gone:
@@ -105,7 +87,7 @@ async def restore_project(
     async with services.db.transaction() as session:
         await authorize_restore(session, services, by, normalized)
         project = await any_project(session, normalized)
-        purged = await _purged_since(session, normalized, None, kind="project")
+        purged = await purged_since(session, normalized, None, kind="project")
         if project is None:
             if purged is not None:
                 raise _purged_error(f"project '{name}'", purged)
@@ -117,9 +99,12 @@ async def restore_project(
                     f"{purged.date().isoformat()} and the name now belongs to another project."
                 )
             raise Conflict(f"Project '{project.name}' is not deleted: nothing to restore.")
-        purged = await _purged_since(session, normalized, project.deleted_at, kind="project")
-        if purged is not None:
-            raise _purged_error(f"project '{project.name}'", purged)
+        purged = await purged_since(session, normalized, project.deleted_at, kind="project")
+        if purged is not None:  # a critical project: its emptied row keeps the name
+            raise Gone(
+                f"{_purged_error(f'project {project.name!r}', purged).message} Its name stays "
+                f"reserved (it was critical); {release_name_hint(normalized)}."
+            )
         release_ids = list(await session.scalars(
             select(Release.id).where(Release.project_id == project.id,
                                      Release.deleted_at.is_(None))
@@ -161,7 +146,7 @@ async def restore_release(
         project = await _live_parent(session, normalized)
         release = await any_release(session, project, version)
         if release is None:
-            purged = await _purged_since(session, normalized, None, kind="release",
+            purged = await purged_since(session, normalized, None, kind="release",
                                          version=version)
             if purged is not None:
                 raise _purged_error(f"release {version} of '{project.name}'", purged)

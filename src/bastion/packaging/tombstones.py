@@ -1,20 +1,26 @@
 """What a tombstone (a soft-deleted project or release) reserves, and until when.
 
 A deleted project's name is not registrable while its tombstone exists (the
-retention period; a critical project's tombstone is never purged, so its name is
-reserved for good), and a deleted release's version cannot take new files.
+retention period; a critical project's emptied row survives the purge, so its name
+stays reserved until an administrator releases it: ``bastion admin release-name``),
+and a deleted release's version cannot take new files.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bastion.audit.models import AuditEvent
 from bastion.config import Settings
 from bastion.critical.policy import is_critical
 from bastion.errors import BadRequest, Forbidden
 from bastion.packaging.models import Project, Release
+from bastion.packaging.names import normalize_name
+
+PURGE_TAG = "project:purge"
 
 
 def retained_until(deleted_at: datetime, settings: Settings) -> datetime:
@@ -26,6 +32,29 @@ def restore_hint(name: str) -> str:
     return f"an administrator can restore it (bastion admin restore project {name})"
 
 
+def release_name_hint(name: str) -> str:
+    return (
+        "an administrator can release the name for a new project "
+        f"(bastion admin release-name {name} --reason TEXT)"
+    )
+
+
+async def purged_since(
+    session: AsyncSession, name: str, since: datetime | None, **match: str
+) -> datetime | None:
+    """When the purge job removed this project's (or release's, file's) rows, if it did."""
+    query = select(AuditEvent).where(
+        AuditEvent.tag == PURGE_TAG, AuditEvent.project_name == normalize_name(name)
+    ).order_by(AuditEvent.time.desc())
+    if since is not None:
+        query = query.where(AuditEvent.time >= since)
+    for event in await session.scalars(query):
+        details = event.details or {}
+        if all(details.get(k) == v for k, v in match.items()):
+            return event.time
+    return None
+
+
 async def check_project_not_deleted(
     session: AsyncSession, settings: Settings, project: Project | None
 ) -> None:
@@ -34,6 +63,13 @@ async def check_project_not_deleted(
         return
     name = project.normalized_name
     if await is_critical(session, name):
+        purged = await purged_since(session, name, project.deleted_at, kind="project")
+        if purged is not None:
+            raise Forbidden(
+                f"The name '{project.name}' belonged to a critical project that was deleted "
+                f"and then purged on {purged.date().isoformat()}: its files are gone and it "
+                f"cannot be restored. The name stays reserved; {release_name_hint(name)}."
+            )
         raise Forbidden(
             f"The name '{project.name}' belongs to a deleted critical project and can never "
             f"be registered by anyone else; {restore_hint(name)}."

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from uvicorn.protocols.http import httptools_impl
@@ -62,9 +63,25 @@ def _default_block(default_headers: list[tuple[bytes, bytes]]) -> bytes:
     return block
 
 
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(message: str) -> str:
+    """``message`` with every control character (C0, DEL, C1, and the Unicode format and
+    bidi controls) written as an escape such as ``\\x1b``: safe in a status line, a header
+    and a terminal (twine prints our text to the user's)."""
+    return "".join(
+        _escape(c) if unicodedata.category(c) in ("Cc", "Cf") and c not in "\t\n" else c
+        for c in message
+    )
+
+
 def reason_header(message: str) -> tuple[str, str]:
-    """The header an app response carries to set its status line's reason phrase."""
-    clean = " ".join(message.split())
+    """The header an app response carries to set its status line's reason phrase: one
+    line, control characters escaped, Latin-1 (RFC 9112 allows no more)."""
+    clean = printable(" ".join(message.split()))
     clean = clean.encode("latin-1", "replace").decode("latin-1")[:300]
     return REASON_HEADER.decode(), clean
 

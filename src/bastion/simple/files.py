@@ -12,12 +12,13 @@ import os
 
 import anyio
 from starlette.responses import FileResponse, Response, StreamingResponse
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from bastion.serve.errors import plain_error
 from bastion.services import Services
 from bastion.simple import queries
 from bastion.simple.cache import CachedFile, etag_matches
+from bastion.simple.ranges import RangeVerdict, judge_range
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,22 @@ class FileServer:
                     (b"etag", entry.etag), (b"cache-control", self.cache_control.encode())]})
                 await send({"type": "http.response.body", "body": b""})
                 return
-        if method == "GET" and not entry.is_metadata:
-            self.services.downloads.hit(entry.project, entry.filename)
+        range_header = next(
+            (value.decode("latin-1") for key, value in scope["headers"] if key == b"range"), None
+        )
+        if range_header is not None:
+            size = entry.size if entry.size is not None else (
+                entry.stat.st_size if entry.stat is not None else None
+            )
+            verdict = judge_range(range_header, size) if size is not None else RangeVerdict.IGNORE
+            if verdict is RangeVerdict.UNSATISFIABLE:
+                refusal = plain_error(
+                    416, "Range Not Satisfiable", {"Content-Range": f"bytes */{size}"}
+                )
+                await refusal(scope, receive, send)
+                return
+            if verdict is RangeVerdict.IGNORE:  # RFC 9110: send the whole file
+                scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"range"]}
         response: Response
         if entry.local_path is not None:
             response = FileResponse(entry.local_path, stat_result=entry.stat,
@@ -81,7 +96,22 @@ class FileServer:
                 headers["content-length"] = str(entry.size)
             response = StreamingResponse(self.store.stream(entry.blob_path),
                                          media_type=entry.media_type, headers=headers)
-        await response(scope, receive, send)
+        if method != "GET" or entry.is_metadata:
+            await response(scope, receive, send)
+            return
+        status = 0
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await response(scope, receive, send_and_note)
+        # Only a whole file sent to the end counts (not a range, HEAD or .metadata), so
+        # the downloads behind the critical designation cannot be inflated by ranges.
+        if status == 200:
+            self.services.downloads.hit(entry.project, entry.filename)
 
     async def _lookup(self, path: str) -> CachedFile | None:
         """The servable blob at ``path`` from the database, or None."""

@@ -15,9 +15,9 @@ from functools import partial
 from urllib.parse import quote
 
 import anyio
-from packaging.utils import canonicalize_name
 from starlette.types import Receive, Scope, Send
 
+from bastion.packaging.names import canonical_or_none
 from bastion.serve.errors import plain_error
 from bastion.services import Services
 from bastion.simple import queries, render
@@ -104,7 +104,10 @@ class SimplePages:
                 return
 
         if name:
-            canonical = canonicalize_name(name)
+            canonical = canonical_or_none(name)
+            if canonical is None:
+                await _error(scope, receive, send, 404, "Not Found")
+                return
             if canonical != name or not slash:
                 await _redirect(scope, send, f"{PREFIX}{canonical}/")
                 return

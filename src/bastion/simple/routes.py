@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bastion.serve.unavailable import guard
 from bastion.services import Services
 from bastion.simple.files import FileServer
 from bastion.simple.pages import SimplePages
@@ -50,7 +51,8 @@ def make_routes(services: Services) -> list[PrefixRoute]:
     services.pages.configure(
         ttl=settings.simple_cache_ttl, max_files=settings.files_lookup_cache_size
     )
+    retry_after = settings.database_retry_after_seconds
     return [
-        PrefixRoute("/simple", nosniff(SimplePages(services))),
-        PrefixRoute("/files", nosniff(FileServer(services))),
+        PrefixRoute("/simple", nosniff(guard(SimplePages(services), retry_after))),
+        PrefixRoute("/files", nosniff(guard(FileServer(services), retry_after))),
     ]

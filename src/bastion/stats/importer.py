@@ -3,6 +3,7 @@
 The file has a header naming the project, date and downloads columns
 (``project``/``file_project``, ``date``/``download_date``/``day``,
 ``downloads``/``download_count``). The whole file is checked first; any bad row
+(including one dated in the future)
 stops the import with its line number and nothing written. Rows for the same
 project and day add up within the file, then REPLACE the imported count of that
 project and day, so importing the same file again changes nothing.
@@ -49,8 +50,14 @@ def _column(header: list[str], names: tuple[str, ...], what: str) -> int:
     )
 
 
-def parse(path: Path, progress: Progress | None = None) -> tuple[dict[tuple[str, date], int], int]:
-    """Read and check the whole file: ``{(project, day): downloads}`` and the row count."""
+def parse(
+    path: Path, progress: Progress | None = None, *, today: date
+) -> tuple[dict[tuple[str, date], int], int]:
+    """Read and check the whole file: ``{(project, day): downloads}`` and the row count.
+
+    A row dated after ``today`` (UTC) is refused: counts of days that have not happened
+    would move the critical designation.
+    """
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
     except OSError as exc:
@@ -100,6 +107,12 @@ def parse(path: Path, progress: Progress | None = None) -> tuple[dict[tuple[str,
                 day = date.fromisoformat(raw_day[:10])
             except ValueError:
                 errors.append(f"line {line}: {raw_day!r} is not a date (use YYYY-MM-DD)")
+                continue
+            if day > today:
+                errors.append(
+                    f"line {line}: {day.isoformat()} is in the future (today is "
+                    f"{today.isoformat()}, UTC): only days that have happened can be imported"
+                )
                 continue
             raw_n = record[i_downloads].strip()
             try:

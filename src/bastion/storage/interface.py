@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    """A path in the store and when it was last written (UTC)."""
+
+    path: str
+    modified: datetime
 
 
 def blob_path(sha256: str, filename: str) -> str:
@@ -23,6 +33,10 @@ class FileStore(Protocol):
 
     async def exists(self, path: str) -> bool: ...
 
+    async def modified(self, path: str) -> datetime | None:
+        """When ``path`` was last written (UTC), or None if it is not there."""
+        ...
+
     async def delete(self, path: str) -> None:
         """Remove ``path``; no error if it is already gone."""
         ...
@@ -40,5 +54,14 @@ class FileStore(Protocol):
         ...
 
     def iter_paths(self) -> AsyncIterator[str]:
-        """Every stored path; used by the orphan sweep."""
+        """Every stored path."""
+        ...
+
+    def iter_blobs(self) -> AsyncIterator[StoredBlob]:
+        """Every stored path with its modified time; used by the orphan sweep."""
+        ...
+
+    def iter_temp(self) -> AsyncIterator[StoredBlob]:
+        """Leftovers of writes that never finished (a crash between temp file and rename);
+        ``delete`` removes them."""
         ...

@@ -7,11 +7,15 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import suppress
+from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
 
+from bastion.storage.interface import StoredBlob
+
 CHUNK = 256 * 1024
+TEMP_PREFIX = ".tmp-"  # a write in progress (or cut short by a crash) before its rename
 
 
 class LocalFileStore:
@@ -27,7 +31,7 @@ class LocalFileStore:
 
     def _write_atomically(self, target: Path, write: object) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX)
         try:
             with os.fdopen(fd, "wb") as out:
                 write(out)  # type: ignore[operator]
@@ -62,6 +66,13 @@ class LocalFileStore:
     async def exists(self, path: str) -> bool:
         return self._resolve(path).is_file()
 
+    async def modified(self, path: str) -> datetime | None:
+        try:
+            mtime = (await anyio.to_thread.run_sync(self._resolve(path).stat)).st_mtime
+        except FileNotFoundError:
+            return None
+        return datetime.fromtimestamp(mtime, UTC)
+
     async def delete(self, path: str) -> None:
         target = self._resolve(path)
         with suppress(FileNotFoundError):
@@ -79,8 +90,30 @@ class LocalFileStore:
         return self._resolve(path)
 
     async def iter_paths(self) -> AsyncIterator[str]:
+        async for blob in self.iter_blobs():
+            yield blob.path
+
+    def _walk(self, temp: bool) -> list[StoredBlob]:
+        found = []
         for dirpath, _dirs, files in os.walk(self.root):
             for name in files:
-                if not name.startswith(".tmp-"):
-                    yield str((Path(dirpath) / name).relative_to(self.root))
+                if name.startswith(TEMP_PREFIX) is not temp:
+                    continue
+                full = Path(dirpath) / name
+                try:
+                    mtime = full.stat().st_mtime
+                except FileNotFoundError:  # removed while we walked
+                    continue
+                found.append(StoredBlob(
+                    str(full.relative_to(self.root)), datetime.fromtimestamp(mtime, UTC)
+                ))
+        return found
+
+    async def iter_blobs(self) -> AsyncIterator[StoredBlob]:
+        for blob in await anyio.to_thread.run_sync(self._walk, False):
+            yield blob
+
+    async def iter_temp(self) -> AsyncIterator[StoredBlob]:
+        for blob in await anyio.to_thread.run_sync(self._walk, True):
+            yield blob
 

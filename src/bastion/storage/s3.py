@@ -7,10 +7,13 @@ boto3 is blocking; every call runs in a worker thread.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
+
+from bastion.storage.interface import StoredBlob
 
 if TYPE_CHECKING:
     from bastion.config import Settings
@@ -46,16 +49,20 @@ class S3FileStore:
         )
 
     async def exists(self, path: str) -> bool:
+        return await self.modified(path) is not None
+
+    async def modified(self, path: str) -> datetime | None:
         from botocore.exceptions import ClientError
 
-        def head() -> bool:
+        def head() -> datetime | None:
             try:
-                self.client.head_object(Bucket=self.bucket, Key=self._key(path))
+                answer = self.client.head_object(Bucket=self.bucket, Key=self._key(path))
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                    return False
+                    return None
                 raise
-            return True
+            modified: datetime = answer["LastModified"]
+            return modified
 
         return await anyio.to_thread.run_sync(head)
 
@@ -93,10 +100,20 @@ class S3FileStore:
         return None
 
     async def iter_paths(self) -> AsyncIterator[str]:
+        async for blob in self.iter_blobs():
+            yield blob.path
+
+    async def iter_blobs(self) -> AsyncIterator[StoredBlob]:
         paginator = self.client.get_paginator("list_objects_v2")
         kwargs = {"Bucket": self.bucket, **({"Prefix": self.prefix + "/"} if self.prefix else {})}
         pages = await anyio.to_thread.run_sync(lambda: list(paginator.paginate(**kwargs)))
         strip = len(self.prefix) + 1 if self.prefix else 0
         for page in pages:
             for item in page.get("Contents", []):
-                yield item["Key"][strip:]
+                yield StoredBlob(item["Key"][strip:], item["LastModified"])
+
+    async def iter_temp(self) -> AsyncIterator[StoredBlob]:
+        """Nothing: an object PUT is atomic, and an interrupted multipart upload is never
+        an object (a bucket lifecycle rule should abort those)."""
+        return
+        yield

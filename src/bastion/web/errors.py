@@ -5,10 +5,12 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from bastion.db.availability import database_unavailable
 from bastion.errors import BastionError
 from bastion.serve.errors import plain_error
+from bastion.serve.unavailable import unavailable_response
 from bastion.web.templating import render
 
 # Clients that are not browsers: they get the reason as plain text (twine prints it).
@@ -44,6 +46,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    """The last resort (Starlette logs the exception after): 503 while the database is
+    unreachable, else a plain 500."""
+    if database_unavailable(exc):
+        settings = request.app.state.services.settings
+        return unavailable_response(settings.database_retry_after_seconds)
+    return PlainTextResponse("Internal Server Error", status_code=500)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(BastionError, _bastion_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

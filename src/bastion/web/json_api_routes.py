@@ -6,11 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from packaging.utils import canonicalize_name, canonicalize_version
+from packaging.utils import canonicalize_version
 
 from bastion.errors import NotFound
 from bastion.packaging import json_documents as documents
 from bastion.packaging.models import Release
+from bastion.packaging.names import canonical_or_none
 from bastion.packaging.queries import pick_latest
 from bastion.packaging.release_listing import ProjectReleases, project_releases, with_files
 from bastion.services import Services
@@ -27,7 +28,9 @@ def _services(request: Request) -> Services:
 
 
 def _redirect_if_not_canonical(request: Request, name: str) -> Response | None:
-    canonical = canonicalize_name(name)
+    canonical = canonical_or_none(name)
+    if canonical is None:
+        raise NotFound(NOT_FOUND)
     if canonical == name:
         return None
     path = request.url.path.replace(f"/pypi/{name}/", f"/pypi/{canonical}/", 1)

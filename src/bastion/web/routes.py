@@ -9,7 +9,6 @@ from __future__ import annotations
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter
-from packaging.utils import canonicalize_name
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -18,7 +17,9 @@ import bastion.web.convertors  # noqa: F401  (registers {version:version})
 from bastion.clock import today
 from bastion.critical.policy import is_critical
 from bastion.db.paging import page_number
+from bastion.errors import NotFound
 from bastion.packaging import queries
+from bastion.packaging.names import canonical_or_none
 from bastion.protect.status import status_message
 from bastion.services import Services
 from bastion.stats.queries import download_summary
@@ -69,7 +70,9 @@ async def search(request: Request, q: str = "", page: str | None = None) -> Resp
 
 
 async def _project_page(request: Request, name: str, version: str | None) -> Response:
-    canonical = canonicalize_name(name)
+    canonical = canonical_or_none(name)
+    if canonical is None:
+        raise NotFound(f"There is no project named '{name}' on this index.")
     if canonical != name:
         return RedirectResponse(project_url(canonical, version), status_code=301)
     services = _services(request)

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import PlainTextResponse, Response
 
 from bastion.accounts.auth import Principal, authenticate
+from bastion.db.availability import database_unavailable
 from bastion.errors import BastionError
 from bastion.packaging.form import UploadForm, receive_form
 from bastion.packaging.publish import PublishResult, publish
@@ -51,7 +52,7 @@ class UploadLog:
         self.project, self.version = form.get("name"), form.get("version")
 
     def emit(self) -> None:
-        level = logging.INFO if self.outcome == "accepted" else logging.WARNING
+        level = logging.INFO if self.outcome in ("accepted", "unchanged") else logging.WARNING
         logger.log(level, json.dumps(asdict(self), sort_keys=True))
 
 
@@ -77,9 +78,10 @@ async def legacy_upload(request: Request) -> Response:
         log.emit()
         return plain_error(exc.status_code, exc.message, getattr(exc, "headers", None))
     except Exception as exc:
-        log.outcome, log.status, log.reason = "error", 500, type(exc).__name__
+        log.outcome, log.reason = "error", type(exc).__name__
+        log.status = 503 if database_unavailable(exc) else 500
         log.emit()
-        raise
+        raise  # the app's last-resort handler answers (503 while the database is down)
     log.outcome = "unchanged" if result.upload.already_uploaded else "accepted"
     log.emit()
     return PlainTextResponse(ok_text(result))

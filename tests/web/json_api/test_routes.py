@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from bastion.services import Services
 from tests.simple.conftest import Seeder
@@ -128,3 +129,16 @@ async def test_unknown_is_404_json(client: httpx.AsyncClient, seed: Seeder) -> N
         response = await client.get(path)
         assert response.status_code == 404, path
         assert response.json() == {"message": "Not Found"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/pypi/A%5C/json", "/pypi/A%5C/1.0/json", "/pypi/-a-/json", "/simple/A%5C/",
+     "/simple/%E2%98%83/", "/project/A%5C/", "/pypi/" + "a" * 300 + "/json"],
+)
+async def test_names_that_cannot_be_normalised_are_404_not_redirects(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    """``A\\`` normalises to itself lower-cased yet stays invalid: redirecting it looped."""
+    response = await client.get(path, follow_redirects=False)
+    assert response.status_code == 404, (path, response.headers.get("location"))
