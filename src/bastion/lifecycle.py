@@ -19,8 +19,11 @@ async def startup(services: Services) -> None:
 
 
 async def shutdown(services: Services) -> None:
+    from bastion.simple.upstream_state import close_upstream
+
     try:
         await scheduler.stop(services)
         await services.downloads.stop(services.db)
+        await close_upstream(services)
     finally:
         await services.close()

@@ -19,6 +19,7 @@ MODEL_MODULES = (
     "bastion.critical.models",
     "bastion.giveaway.models",
     "bastion.metrics.models",
+    "bastion.upstream.models",
 )
 
 

@@ -49,6 +49,7 @@ from bastion.packaging.releases import (
 from bastion.packaging.tombstones import check_project_not_deleted
 from bastion.services import Services
 from bastion.storage.interface import blob_path
+from bastion.upstream.rules import check_local_upload
 from bastion.web.client_ip import request_context
 from bastion.web.errors import plain_error
 
@@ -161,6 +162,7 @@ async def record_upload(
         async with services.db.transaction() as session:
             project = await find_project(session, fields.name)
             await check_project_not_deleted(session, services.settings, project)
+            await check_local_upload(session, fields.name)  # origin controls (upstream/)
             request.state.upload_warnings = await authorize(
                 session, services, principal, project, Action.UPLOAD, name=fields.name
             )

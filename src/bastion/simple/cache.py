@@ -32,6 +32,9 @@ class CachedPage:
     not_modified_headers: Headers  # for a 304
     expires: float
     gzipped: CachedPage | None = None  # the same page gzip-encoded, for big pages
+    # Made from more than the project's rows (upstream page, origin rules, cool-down):
+    # its serial alone cannot tell whether it still holds, so it is rebuilt on expiry.
+    proxied: bool = False
 
 
 @dataclass(slots=True)

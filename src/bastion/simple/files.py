@@ -14,9 +14,12 @@ import anyio
 from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from bastion.errors import BastionError
 from bastion.services import Services
 from bastion.simple import queries
 from bastion.simple.cache import CachedFile, etag_matches
+from bastion.simple.proxied_files import UpstreamFiles
+from bastion.upstream.files import PREFIX as UPSTREAM_PREFIX
 from bastion.web.errors import plain_error
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,7 @@ class FileServer:
         self.store = services.store
         self.cache = services.pages
         self.services = services  # services.downloads is looked up per call: it may be swapped
+        self.upstream = UpstreamFiles(services)
         self.cache_control = f"public, max-age={services.settings.files_cache_max_age}, immutable"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -59,7 +63,11 @@ class FileServer:
             return
         path: str = scope["path"]
         path = path[len(PREFIX):] if path.startswith(PREFIX) else ""
-        entry = self.cache.fresh_file(path) or await self._lookup(path)
+        try:
+            entry = self.cache.fresh_file(path) or await self._lookup(path)
+        except BastionError as exc:  # an upstream file that cannot be pulled now
+            await plain_error(exc.status_code, exc.message)(scope, receive, send)
+            return
         if entry is None:
             await plain_error(404, "Not Found")(scope, receive, send)
             return
@@ -88,23 +96,31 @@ class FileServer:
         if not is_safe_path(path):
             return None
         generation = self.cache.generation
-        async with self.db.session() as session:
-            row = await queries.stored_file(session, path)
-            is_metadata = False
-            if row is None and path.endswith(METADATA_SUFFIX):
-                row = await queries.stored_file(session, path.removesuffix(METADATA_SUFFIX))
-                is_metadata = True
-        if row is None or (is_metadata and not row.metadata_sha256):
-            return None
-        digest = row.metadata_sha256 if is_metadata else row.sha256
-        assert digest is not None
+        if path.startswith(UPSTREAM_PREFIX):
+            pulled = await self.upstream.resolve(path)
+            if pulled is None:
+                return None
+            project, filename, digest = pulled.project, pulled.filename, pulled.sha256
+            is_metadata, size = pulled.is_metadata, pulled.size
+        else:
+            async with self.db.session() as session:
+                row = await queries.stored_file(session, path)
+                is_metadata = False
+                if row is None and path.endswith(METADATA_SUFFIX):
+                    row = await queries.stored_file(session, path.removesuffix(METADATA_SUFFIX))
+                    is_metadata = True
+            if row is None or (is_metadata and not row.metadata_sha256):
+                return None
+            found = row.metadata_sha256 if is_metadata else row.sha256
+            assert found is not None
+            project, filename, digest, size = row.project, row.filename, found, row.size
         entry = CachedFile(
-            project=row.project,
-            filename=row.filename,
+            project=project,
+            filename=filename,
             blob_path=path,
             etag=f'"{digest}"'.encode(),
-            media_type=METADATA_TYPE if is_metadata else media_type_for(row.filename),
-            size=None if is_metadata else row.size,
+            media_type=METADATA_TYPE if is_metadata else media_type_for(filename),
+            size=None if is_metadata else size,
             is_metadata=is_metadata,
             local_path=None,
             stat=None,
