@@ -9,6 +9,7 @@ from bastion.cli.critical import critical_app
 from bastion.cli.db import db_app
 from bastion.cli.giveaway import giveaway_app
 from bastion.cli.metrics import metrics_app
+from bastion.cli.origin import origin_app
 from bastion.cli.project import project_app
 from bastion.cli.serve import serve
 from bastion.cli.stats import stats_app
@@ -27,6 +28,7 @@ for group, name in (
     (token_app, "token"),
     (project_app, "project"),
     (admin_app, "admin"),
+    (origin_app, "origin"),
 ):
     app.add_typer(group, name=name)
 

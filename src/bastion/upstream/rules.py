@@ -132,7 +132,7 @@ async def origin_of(session: AsyncSession, name: str) -> Origin:
     pulled = await session.scalar(
         select(UpstreamProject.first_fetched).where(UpstreamProject.normalized_name == name)
     )
-    if created is not None and (pulled is None or created <= pulled):
+    if created is not None and (pulled is None or created < pulled):
         return "local"
     return "upstream" if pulled is not None else "new"
 
@@ -206,5 +206,6 @@ async def clear_rule(
     if row is None:
         raise NotFound(f"There is no origin rule for {key!r} (see: bastion origin list).")
     await session.delete(row)
+    await session.flush()
     record(session, tag="origin:clear", when=clock.now(), context=context, user_id=user_id,
            project_name=None if is_pattern(key) else key, pattern=key, actor=actor)

@@ -1,0 +1,117 @@
+"""The proxy in-process: single-flight, stale-while-revalidate, the CLI contract."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bastion.app import create_app
+from bastion.clock import MovableClock
+from bastion.config import Settings
+from bastion.services import Services, build_services
+from bastion.simple.upstream_state import upstream_proxy
+from tests.conftest import CliRun
+from tests.e2e.builders import make_wheel
+
+from .servers import StaticIndex
+
+JSON = {"accept": "application/vnd.pypi.simple.v1+json"}
+
+
+@pytest.fixture
+async def proxy_services(
+    services: Services, settings: Settings, clock: MovableClock, static_upstream: StaticIndex
+) -> AsyncIterator[Services]:
+    proxied = build_services(
+        settings.model_copy(update={"upstream_urls": [static_upstream.index_url],
+                                    "upstream_ttl": 60.0}),
+        clock=clock,
+    )
+    yield proxied
+    await upstream_proxy(proxied).close()
+    await proxied.close()
+
+
+@pytest.fixture
+async def http(proxy_services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(services=proxy_services))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+async def test_concurrent_requests_for_one_uncached_name_make_one_upstream_request(
+    http: httpx.AsyncClient, static_upstream: StaticIndex, tmp_path: Path
+) -> None:
+    static_upstream.publish("busy", make_wheel(tmp_path, "busy", "1.0").path)
+    static_upstream.requests.delay = 0.3
+    responses = await asyncio.gather(*(
+        http.get("/simple/busy/", headers=JSON if i % 2 else {}) for i in range(20)
+    ))
+    assert {r.status_code for r in responses} == {200}
+    assert static_upstream.requests.about("/simple/busy/") == ["/simple/busy/"]
+
+
+async def test_stale_pages_are_served_at_once_and_revalidated_in_the_background(
+    http: httpx.AsyncClient, proxy_services: Services, static_upstream: StaticIndex,
+    tmp_path: Path,
+) -> None:
+    static_upstream.publish("moving", make_wheel(tmp_path, "moving", "1.0").path)
+    first = await http.get("/simple/moving/", headers=JSON)
+    assert [f["filename"] for f in first.json()["files"]] == ["moving-1.0-py3-none-any.whl"]
+
+    static_upstream.publish("moving", make_wheel(tmp_path, "moving", "1.0").path,
+                            make_wheel(tmp_path, "moving", "2.0").path)
+    static_upstream.requests.delay = 0.5
+    proxy = upstream_proxy(proxy_services)
+    proxy._docs["moving"].fresh_until = 0  # the TTL has passed
+    proxy_services.pages.clear()
+    started = asyncio.get_running_loop().time()
+    stale = await http.get("/simple/moving/", headers=JSON)
+    assert asyncio.get_running_loop().time() - started < 0.4  # did not wait for upstream
+    assert len(stale.json()["files"]) == 1
+    for _ in range(50):  # the background revalidation lands and drops the cached page
+        await asyncio.sleep(0.1)
+        fresh = await http.get("/simple/moving/", headers=JSON)
+        if len(fresh.json()["files"]) == 2:
+            break
+    assert [f["filename"] for f in fresh.json()["files"]] == [
+        "moving-1.0-py3-none-any.whl", "moving-2.0-py3-none-any.whl"]
+
+
+async def test_names_blocked_upstream_never_reach_it_not_even_typos(
+    http: httpx.AsyncClient, proxy_services: Services, static_upstream: StaticIndex,
+    cli: CliRun,
+) -> None:
+    assert (await cli("origin", "set", "acme-*", "--upstream", "block")).exit_code == 0
+    for name in ("acme-utils", "acme-utlis", "acme-internal-tools"):
+        response = await http.get(f"/simple/{name}/")
+        assert response.status_code == 200 and "reserved" in response.text
+        missing = await http.get(f"/files/upstream/{name}/{'a' * 64}/{name}-1.0.tar.gz")
+        assert missing.status_code == 404
+    assert static_upstream.requests.paths == []
+    assert (await http.get("/simple/not-anywhere/")).status_code == 404
+    assert static_upstream.requests.paths == ["/simple/not-anywhere/"]
+
+
+async def test_origin_cli_contract(cli: CliRun) -> None:
+    result = await cli("origin", "set", "Acme_*", "--publish", "allow", "--upstream", "block")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "acme-*: publish=allow upstream=block"
+    assert (await cli("origin", "set", "left-pad", "--upstream", "allow",
+                      "--cooldown-days", "7")).exit_code == 0
+    listing = await cli("origin", "list")
+    assert listing.stdout.splitlines() == [
+        "acme-* publish=allow upstream=block cooldown=default",
+        "left-pad publish=default upstream=allow cooldown=7",
+    ]
+    assert (await cli("origin", "clear", "ACME-*")).stdout.strip() == "cleared acme-*"
+    missing = await cli("origin", "clear", "acme-*")
+    assert missing.exit_code == 1 and "no origin rule" in missing.output
+    bad = await cli("origin", "set", "acme-*", "--publish", "maybe")
+    assert bad.exit_code == 2
+    nothing = await cli("origin", "set", "acme-*")
+    assert nothing.exit_code == 1 and "Say what to set" in nothing.output
