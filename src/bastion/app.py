@@ -69,11 +69,13 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from bastion.metrics.prometheus import RequestMetricsMiddleware
     from bastion.metrics.routes import router as metrics_router
     from bastion.packaging.upload import router as upload_router
+    from bastion.simple.access import read_access
     from bastion.simple.routes import make_routes as simple_routes
     from bastion.web.account_routes import router as account_router
     from bastion.web.admin_history_routes import router as admin_history_router
     from bastion.web.collaborator_routes import router as collaborator_router
     from bastion.web.manage_routes import router as manage_router
+    from bastion.web.private_index import PrivateIndexMiddleware
     from bastion.web.routes import router as web_router
     from bastion.web.token_routes import router as token_router
     from bastion.web.two_factor_routes import router as two_factor_router
@@ -92,6 +94,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     web.add_middleware(SecurityHeadersMiddleware)
     web.add_middleware(RequestMetricsMiddleware, services=services)
     web.add_middleware(ViewerMiddleware, services=services)  # signed-in user for page GETs
+    access = read_access(services)
+    if access is not None:  # BASTION_PRIVATE_INDEX: pages and JSON API need read access
+        web.add_middleware(PrivateIndexMiddleware, access=access)
     web.include_router(upload_router)
     web.include_router(api_router)
     web.include_router(yank_api_router)

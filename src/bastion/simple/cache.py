@@ -63,26 +63,30 @@ def page_etag(serial: int, media_type: str, body: bytes) -> bytes:
 
 def build_page(
     *, serial: int, media_type: str, body: bytes, max_age: int, expires: float,
-    gzipped: bytes | None = None,
+    gzipped: bytes | None = None, private: bool = False,
 ) -> CachedPage:
-    """The page with every header precomputed; ``gzipped`` adds a gzip-encoded variant."""
+    """The page with every header precomputed; ``gzipped`` adds a gzip-encoded variant.
+
+    ``private`` (a private index): shared caches must not keep it.
+    """
     etag = page_etag(serial, media_type, body)
-    page = _page(serial, media_type, body, etag, max_age, expires, encoding=None)
+    control = f"{'private' if private else 'public'}, max-age={max_age}".encode()
+    page = _page(serial, media_type, body, etag, control, expires, encoding=None)
     if gzipped is not None:
         gz_etag = etag[:-1] + b'-gz"'
-        page.gzipped = _page(serial, media_type, gzipped, gz_etag, max_age, expires, "gzip")
+        page.gzipped = _page(serial, media_type, gzipped, gz_etag, control, expires, "gzip")
     return page
 
 
 def _page(
-    serial: int, media_type: str, body: bytes, etag: bytes, max_age: int, expires: float,
+    serial: int, media_type: str, body: bytes, etag: bytes, control: bytes, expires: float,
     encoding: str | None,
 ) -> CachedPage:
     common: Headers = [
         (b"etag", etag),
         (b"x-pypi-last-serial", str(serial).encode()),
         (b"vary", b"Accept, Accept-Encoding"),
-        (b"cache-control", f"public, max-age={max_age}".encode()),
+        (b"cache-control", control),
     ]
     headers = [
         (b"content-type", media_type.encode()),

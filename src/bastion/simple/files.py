@@ -14,12 +14,15 @@ import anyio
 from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from bastion.accounts.read_access import ReadAccess
 from bastion.errors import BastionError
 from bastion.services import Services
 from bastion.simple import queries
+from bastion.simple.access import admit, credentials, read_access
 from bastion.simple.cache import CachedFile, etag_matches
 from bastion.simple.proxied_files import UpstreamFiles
 from bastion.upstream.files import PREFIX as UPSTREAM_PREFIX
+from bastion.upstream.files import parse_upstream_path
 from bastion.web.errors import plain_error
 
 log = logging.getLogger(__name__)
@@ -52,7 +55,11 @@ class FileServer:
         self.cache = services.pages
         self.services = services  # services.downloads is looked up per call: it may be swapped
         self.upstream = UpstreamFiles(services)
-        self.cache_control = f"public, max-age={services.settings.files_cache_max_age}, immutable"
+        self.access = read_access(services)
+        visibility = "public" if self.access is None else "private"
+        self.cache_control = (
+            f"{visibility}, max-age={services.settings.files_cache_max_age}, immutable"
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
@@ -63,6 +70,9 @@ class FileServer:
             return
         path: str = scope["path"]
         path = path[len(PREFIX):] if path.startswith(PREFIX) else ""
+        access = self.access
+        if access is not None and not await self._admit_path(access, path, scope, receive, send):
+            return
         try:
             entry = self.cache.fresh_file(path) or await self._lookup(path)
         except BastionError as exc:  # an upstream file that cannot be pulled now
@@ -70,6 +80,9 @@ class FileServer:
             return
         if entry is None:
             await plain_error(404, "Not Found")(scope, receive, send)
+            return
+        if access is not None and await admit(access, scope, receive, send,
+                                              entry.project) is None:
             return
         for key, value in scope["headers"]:
             if key == b"if-none-match" and etag_matches(value, entry.etag):
@@ -90,6 +103,22 @@ class FileServer:
             response = StreamingResponse(self.store.stream(entry.blob_path),
                                          media_type=entry.media_type, headers=headers)
         await response(scope, receive, send)
+
+    async def _admit_path(
+        self, access: ReadAccess, path: str, scope: Scope, receive: Receive, send: Send
+    ) -> bool:
+        """Before any lookup (which may pull from upstream): credentials, and for an
+        upstream path the project it names."""
+        where = parse_upstream_path(path) if path.startswith(UPSTREAM_PREFIX) else None
+        if where is not None:
+            return await admit(access, scope, receive, send, where.name) is not None
+        try:
+            await access.grant(*credentials(scope))
+        except BastionError as exc:
+            await plain_error(exc.status_code, exc.message, getattr(exc, "headers", None))(
+                scope, receive, send)
+            return False
+        return True
 
     async def _lookup(self, path: str) -> CachedFile | None:
         """The servable blob at ``path`` from the database, or None."""

@@ -22,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 from bastion.errors import BastionError
 from bastion.services import Services
 from bastion.simple import queries, render
+from bastion.simple.access import admit, read_access
 from bastion.simple.cache import INDEX, CachedPage, build_page, etag_matches
 from bastion.simple.negotiation import is_json, negotiate
 from bastion.simple.proxied import Plan, compose
@@ -74,6 +75,7 @@ class SimplePages:
         self.settings = services.settings
         self.clock = services.clock
         self.proxy = upstream_proxy(services)
+        self.access = read_access(services)
         self._inflight: dict[tuple[str, str], asyncio.Future[CachedPage | None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -92,6 +94,10 @@ class SimplePages:
             return
         slash = rest == "" or rest[-1] == "/"
         name = rest[:-1] if slash else rest
+        if self.access is not None and await admit(
+            self.access, scope, receive, send, canonicalize_name(name) if name else None
+        ) is None:
+            return
         accept = b""
         if_none_match = None
         gzip_ok = False
@@ -211,7 +217,8 @@ class SimplePages:
                 partial(gzip.compress, body, GZIP_LEVEL, mtime=0)
             )
         page = build_page(serial=serial, media_type=media_type, body=body,
-                          max_age=self.max_age, expires=self.cache.expiry(), gzipped=gzipped)
+                          max_age=self.max_age, expires=self.cache.expiry(), gzipped=gzipped,
+                          private=self.access is not None)
         page.proxied = proxied
         self.cache.store_page(name, media_type, page, generation)
         return page

@@ -23,6 +23,7 @@ from bastion.critical.gate import Action
 from bastion.db.paging import page_number
 from bastion.errors import BadRequest, BastionError
 from bastion.packaging.permissions import mandate
+from bastion.simple.access import forget_read_token
 from bastion.web.account_routes import CSRF, page, redirect
 from bastion.web.client_ip import request_context
 from bastion.web.current_user import db_of, require_fresh, require_user, services_of
@@ -89,6 +90,7 @@ async def revoke(request: Request, token_id: int, user: User = Depends(require_u
         db_of(request), services_of(request).clock, token_id=token_id, user_id=user.id,
         context=request_context(request),
     )
+    forget_read_token(services_of(request), token_id)  # a private index stops honouring it
     return redirect("/account/tokens/")
 
 
