@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import httpx
 from sqlalchemy.exc import IntegrityError
@@ -72,8 +73,7 @@ class UpstreamProxy:
         return self._http
 
     async def close(self) -> None:
-        for task in list(self._background):
-            task.cancel()
+        await self.settle()
         if self._http is not None:
             await self._http.aclose()
             self._http = None
@@ -130,9 +130,17 @@ class UpstreamProxy:
             except Exception:
                 log.exception("upstream revalidation of %s failed", name)
 
-        task = asyncio.create_task(run(), name=f"upstream-revalidate-{name}")
+        self._spawn(run(), f"upstream-revalidate-{name}")
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    async def settle(self) -> None:
+        """Wait for background revalidations and writes (tests, shutdown)."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
 
     async def _shared_refresh(
         self, name: str, previous: UpstreamDoc | None
@@ -189,8 +197,8 @@ class UpstreamProxy:
         if doc is None and error is not None:
             raise error
         self._docs[name] = _Entry(doc, self.monotonic() + self.settings.upstream_ttl)
-        if doc is not None:
-            await self._save(doc, changed=doc is not previous)
+        if doc is not None:  # the last good copy is written off the request's path
+            self._spawn(self._save(doc, changed=doc is not previous), f"upstream-save-{name}")
         if doc is not previous and previous is not None:
             self.on_change(name)
         return doc
@@ -202,6 +210,8 @@ class UpstreamProxy:
             await self._write(doc, now, changed=changed)
         except IntegrityError:
             log.info("another process saved upstream page %s first", doc.name)
+        except Exception:
+            log.exception("could not save the upstream page of %s", doc.name)
 
     async def _write(self, doc: UpstreamDoc, now: datetime, *, changed: bool) -> None:
         async with self.db.transaction() as session:
