@@ -13,7 +13,7 @@ from bastion.app import create_app
 from bastion.clock import MovableClock
 from bastion.config import Settings
 from bastion.services import Services, build_services
-from bastion.simple.upstream_state import upstream_proxy
+from bastion.simple.upstream_state import forget_rules, upstream_proxy
 from tests.conftest import CliRun
 from tests.e2e.builders import make_wheel
 
@@ -115,3 +115,23 @@ async def test_origin_cli_contract(cli: CliRun) -> None:
     assert bad.exit_code == 2
     nothing = await cli("origin", "set", "acme-*")
     assert nothing.exit_code == 1 and "Say what to set" in nothing.output
+
+
+async def test_files_are_pulled_once_and_stop_being_served_when_upstream_is_blocked(
+    http: httpx.AsyncClient, proxy_services: Services, static_upstream: StaticIndex,
+    cli: CliRun, tmp_path: Path,
+) -> None:
+    wheel = make_wheel(tmp_path, "pulled", "1.0")
+    static_upstream.publish("pulled", wheel.path)
+    page = await http.get("/simple/pulled/", headers=JSON)
+    url = page.json()["files"][0]["url"]
+    first, second = await asyncio.gather(http.get(url), http.get(url))
+    assert first.content == second.content == wheel.path.read_bytes()
+    assert static_upstream.requests.about("/packages/") == [f"/packages/{wheel.filename}"]
+    assert (await http.get(url + ".metadata")).status_code == 404  # the page gave none
+
+    assert (await cli("origin", "set", "pulled", "--upstream", "block")).exit_code == 0
+    forget_rules(proxy_services)
+    blocked = await http.get(url)
+    assert blocked.status_code == 404 and "not served from an upstream" in blocked.text
+    assert (await http.get("/simple/pulled/")).status_code == 200  # reserved: empty page

@@ -22,7 +22,7 @@ from bastion.upstream.files import (
     pull,
     stored_upstream_file,
 )
-from bastion.upstream.rules import origin_of
+from bastion.upstream.rules import Switches, origin_of
 
 
 class UpstreamFiles:
@@ -38,6 +38,9 @@ class UpstreamFiles:
         where = parse_upstream_path(path)
         if where is None:
             return None
+        switches = await self._switches(where.name)
+        if not switches.upstream:  # blocked since it was pulled: no longer served
+            raise NotFound(f"{where.name!r} is not served from an upstream index here.")
         stored = await stored_upstream_file(self.services.db, where.blob)
         if stored is not None:
             return stored
@@ -47,7 +50,7 @@ class UpstreamFiles:
         future: asyncio.Future[PulledFile] = asyncio.get_running_loop().create_future()
         self._inflight[where.blob] = future
         try:
-            pulled = await self._pull(where)
+            pulled = await self._pull(where, switches)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()
@@ -58,12 +61,16 @@ class UpstreamFiles:
         finally:
             del self._inflight[where.blob]
 
-    async def _dist(self, where: UpstreamPath) -> UpstreamDist:
-        services = self.services
-        async with services.db.session() as session:
+    async def _switches(self, name: str) -> Switches:
+        async with self.services.db.session() as session:
             book = await self.proxy.rules(session)
-            switches = book.switches(where.name, await origin_of(session, where.name))
-        if not self.proxy.enabled or not switches.upstream:
+            if book.may_look_upstream(name) is False:
+                return book.switches(name, "new")
+            return book.switches(name, await origin_of(session, name))
+
+    async def _dist(self, where: UpstreamPath, switches: Switches) -> UpstreamDist:
+        services = self.services
+        if not self.proxy.enabled:
             raise NotFound(f"{where.name!r} is not served from an upstream index here.")
         doc = await self.proxy.doc(where.name)
         dist = next((d for d in (doc.files if doc else ())
@@ -78,8 +85,8 @@ class UpstreamFiles:
             )
         return dist
 
-    async def _pull(self, where: UpstreamPath) -> PulledFile:
-        dist = await self._dist(where)
+    async def _pull(self, where: UpstreamPath, switches: Switches) -> PulledFile:
+        dist = await self._dist(where, switches)
         settings = self.services.settings
         return await pull(
             db=self.services.db, store=self.services.store, http=self.proxy.http,
