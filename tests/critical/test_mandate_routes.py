@@ -262,6 +262,9 @@ NOT_PROJECT_ACTIONS: frozenset[tuple[str, str]] = frozenset({
     ("POST", "/account/two-factor/keys/{key_id}/remove/"),
     ("POST", "/account/two-factor/recovery-codes/"),
     ("POST", "/account/security-keys/giveaway/"),
+    # Origin rules are index policy set by admins (names and patterns, not a project's files).
+    ("POST", "/admin/origins/"),
+    ("POST", "/admin/origins/clear/"),
 })
 
 # Routes that declare no methods (mounts, the fast read path): they must refuse writes.
