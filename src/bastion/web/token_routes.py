@@ -59,23 +59,30 @@ async def create(
     name: Annotated[str, Form()] = "",
     project: Annotated[str, Form()] = "",
     expires_days: Annotated[str, Form()] = "",
+    scope: Annotated[str, Form()] = "upload",
+    read_projects: Annotated[str, Form()] = "",
 ) -> Response:
     """Create a token; its secret is shown on this response only."""
     services = services_of(request)
-    form = {"name": name, "project": project, "expires_days": expires_days}
+    form = {"name": name, "project": project, "expires_days": expires_days, "scope": scope,
+            "read_projects": read_projects}
     try:
+        if scope not in ("upload", "read", "both"):
+            raise BadRequest("Choose the token's scope: upload, read, or both.")
         days: int | None = None
         if expires_days.strip():
             if not expires_days.strip().isdigit():
                 raise BadRequest("The expiry is a whole number of days (or empty for none).")
             days = int(expires_days.strip())
-        scope = normalise_scope(project)
-        if scope is not None:  # a token for a project is an action on it: the 2FA mandate
-            await mandate(db_of(request), services, Principal(user=user), scope,
+        limited_to = normalise_scope(project)
+        if limited_to is not None:  # a token for a project is an action on it: the 2FA mandate
+            await mandate(db_of(request), services, Principal(user=user), limited_to,
                           Action.CREATE_TOKEN)
         secret, _token = await create_token(
             db_of(request), services.clock, user=user, name=name, project=project or None,
             expires_days=days, context=request_context(request),
+            can_upload=scope != "read", can_read=scope != "upload",
+            read_projects=[p for p in read_projects.split(",") if p.strip()] or None,
         )
     except BastionError as exc:
         return await _tokens_page(
