@@ -140,3 +140,19 @@ async def test_warm_reads_make_no_query_and_revocation_bites_at_once(
     forget_read_token(services, token_id)  # what the revoke route does in its process
     revoked = await http.get("/simple/fast/", headers=headers)
     assert revoked.status_code == 403 and "revoked" in revoked.text
+
+
+async def test_a_signed_in_browser_reads_pages_and_the_simple_api(
+    http: httpx.AsyncClient, seed: Seeder, make_user,  # type: ignore[no-untyped-def]
+) -> None:
+    from tests.web.account_helpers import sign_in
+
+    await seed.release("team-lib", "1.0")
+    seeded = await seed.file("team-lib", "1.0", "team_lib-1.0-py3-none-any.whl")
+    await make_user("alice")
+    assert (await http.get("/simple/team-lib/")).status_code == 401
+    await sign_in(http, "alice")
+    assert (await http.get("/simple/team-lib/")).status_code == 200
+    assert (await http.get(f"/files/{seeded.path}")).status_code == 200
+    assert (await http.get("/project/team-lib/", headers={"accept": "text/html"})
+            ).status_code == 200
