@@ -35,6 +35,8 @@ class CachedPage:
     # Made from more than the project's rows (upstream page, origin rules, cool-down):
     # its serial alone cannot tell whether it still holds, so it is rebuilt on expiry.
     proxied: bool = False
+    # The origin rules it was rendered under (upstream.rules.RuleBook.fingerprint).
+    rules: int = 0
 
 
 @dataclass(slots=True)

@@ -27,7 +27,7 @@ from bastion.simple.cache import INDEX, CachedPage, build_page, etag_matches
 from bastion.simple.negotiation import is_json, negotiate
 from bastion.simple.proxied import Plan, compose
 from bastion.simple.upstream_state import upstream_proxy
-from bastion.upstream.rules import origin_of
+from bastion.upstream.rules import RuleBook, origin_of
 from bastion.web.errors import plain_error
 
 PREFIX = "/simple/"
@@ -178,13 +178,14 @@ class SimplePages:
                 body = (render.index_json(entries, serial) if is_json(media_type)
                         else render.index_html(entries))
                 return await self._store(name, media_type, serial, body, generation)
-            if stale is not None and not stale.proxied:
+            book = await self.proxy.rules(session)
+            if stale is not None and not stale.proxied and stale.rules == book.fingerprint:
                 current = await queries.project_serial(session, name)
                 if current == stale.serial:
                     stale.expires = cache.expiry()
                     return stale
             listing = await queries.project_listing(session, name)
-            plan = await self._plan(session, name, listing)
+            plan = await self._plan(session, name, listing, book)
         composed = await compose(name, plan, proxy=self.proxy, settings=self.settings,
                                  clock=self.clock)
         if composed is None:
@@ -193,13 +194,13 @@ class SimplePages:
         body = (render.project_json(composed.listing, composed.extras) if is_json(media_type)
                 else render.project_html(composed.listing, composed.extras))
         return await self._store(name, media_type, composed.listing.project.last_serial, body,
-                                 generation, proxied=composed.proxied)
+                                 generation, proxied=composed.proxied, rules=book.fingerprint)
 
     async def _plan(
-        self, session: AsyncSession, name: str, listing: queries.ProjectListing | None
+        self, session: AsyncSession, name: str, listing: queries.ProjectListing | None,
+        book: RuleBook,
     ) -> Plan:
         """What the page is made of: local rows, and the name's origin switches if any."""
-        book = await self.proxy.rules(session)
         if not self.proxy.enabled and not book.match(name):
             return Plan(local=listing, switches=None)
         if book.may_look_upstream(name) is False or not self.proxy.enabled:
@@ -209,7 +210,7 @@ class SimplePages:
 
     async def _store(
         self, name: str, media_type: str, serial: int, body: bytes, generation: int, *,
-        proxied: bool = False,
+        proxied: bool = False, rules: int = 0,
     ) -> CachedPage:
         gzipped = None
         if len(body) >= GZIP_MIN_SIZE:
@@ -219,6 +220,6 @@ class SimplePages:
         page = build_page(serial=serial, media_type=media_type, body=body,
                           max_age=self.max_age, expires=self.cache.expiry(), gzipped=gzipped,
                           private=self.access is not None)
-        page.proxied = proxied
+        page.proxied, page.rules = proxied, rules
         self.cache.store_page(name, media_type, page, generation)
         return page

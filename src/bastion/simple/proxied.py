@@ -74,7 +74,7 @@ async def compose(
     local, switches = plan.local, plan.switches
     if switches is None or not switches.upstream:
         if local is not None:
-            return Composed(local, NO_EXTRAS, proxied=switches is not None)
+            return Composed(local, NO_EXTRAS, proxied=False)  # local rows + rules only
         if switches is not None and switches.reserved:
             return Composed(_listing(name, name, 0, [], set()),
                             PageExtras(message=RESERVED_MESSAGE.format(name=name)),

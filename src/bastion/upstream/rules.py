@@ -81,6 +81,9 @@ class RuleBook:
     """Every rule, ready to match names (a few hundred at most; matched in memory)."""
 
     def __init__(self, rules: list[Rule]) -> None:
+        # Equal for equal rule sets: a page rendered under other rules is re-rendered.
+        self.fingerprint = hash(tuple(
+            (r.pattern, r.publish, r.upstream, r.cooldown_days) for r in rules))
         self.exact = {r.pattern: r for r in rules if not is_pattern(r.pattern)}
         self.patterns = sorted((r for r in rules if is_pattern(r.pattern)),
                                key=lambda r: (-len(r.pattern.replace("*", "")), r.pattern))
