@@ -17,7 +17,7 @@ from bastion.simple.upstream_state import forget_rules, upstream_proxy
 from tests.conftest import CliRun
 from tests.e2e.builders import make_wheel
 
-from .servers import StaticIndex
+from .servers import StaticIndex, UpstreamBastion
 
 JSON = {"accept": "application/vnd.pypi.simple.v1+json"}
 
@@ -135,3 +135,36 @@ async def test_files_are_pulled_once_and_stop_being_served_when_upstream_is_bloc
     blocked = await http.get(url)
     assert blocked.status_code == 404 and "not served from an upstream" in blocked.text
     assert (await http.get("/simple/pulled/")).status_code == 200  # reserved: empty page
+
+
+async def test_revalidation_uses_the_upstream_etag(
+    services: Services, settings: Settings, clock: MovableClock,
+    bastion_upstream: UpstreamBastion, home: Path, tmp_path: Path,
+) -> None:
+    from tests.conftest import PASSWORD
+    from tests.e2e.clients import run_twine
+
+    from .conftest import add_publisher
+
+    up = bastion_upstream
+    await add_publisher(up.server.services, "bob")
+    run_twine(make_wheel(tmp_path, "etagged", "1.0").path, upload_url=up.server.upload_url,
+              username="bob", password=PASSWORD, home=home).check()
+    proxied = build_services(settings.model_copy(update={"upstream_urls": [up.index_url]}),
+                             clock=clock)
+    transport = httpx.ASGITransport(app=create_app(services=proxied))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            assert (await c.get("/simple/etagged/", headers=JSON)).status_code == 200
+            proxy = upstream_proxy(proxied)
+            first = proxy._docs["etagged"].doc
+            assert first is not None and first.etag and first.serial > 0
+            proxy._docs["etagged"].fresh_until = 0
+            proxied.pages.clear()
+            assert (await c.get("/simple/etagged/", headers=JSON)).status_code == 200
+            await proxy.settle()
+            assert proxy._docs["etagged"].doc is first  # 304 Not Modified: the same page
+            assert len(up.requests.from_proxy("/simple/etagged/")) == 2
+    finally:
+        await upstream_proxy(proxied).close()
+        await proxied.close()
