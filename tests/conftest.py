@@ -23,6 +23,7 @@ import httpx
 import pytest
 import uvicorn
 from sqlalchemy import text
+from starlette.types import ASGIApp
 from typer.testing import CliRunner, Result
 
 from bastion.accounts.models import User
@@ -201,9 +202,11 @@ def live_server(
 def run_live_server(
     server_settings: Settings, clock: MovableClock, port: int, *,
     protect: Protection | None = None, pooled: bool = False,
+    wrap: Callable[[ASGIApp], ASGIApp] = lambda app: app,
 ) -> Iterator[LiveServer]:
     """Serve the app for ``server_settings`` (its ``base_url`` is the server's URL) with
-    uvicorn on 127.0.0.1:``port`` in a thread; stopped when the block ends.
+    uvicorn on 127.0.0.1:``port`` in a thread; stopped when the block ends. ``wrap``
+    may put ASGI middleware around the app (e.g. to count requests).
 
     Unpooled, so a test may also use the server's services from its own event loop;
     ``pooled`` gives it a bounded connection pool as in production (concurrency tests).
@@ -215,7 +218,7 @@ def run_live_server(
     if not pooled:
         server_services.db = Database(server_settings.resolved_database_url, pooled=False)
     config = uvicorn.Config(
-        create_app(services=server_services),
+        wrap(create_app(services=server_services)),
         host="127.0.0.1",
         port=port,
         http=ReasonPhraseProtocol,

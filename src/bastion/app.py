@@ -65,6 +65,7 @@ def _lifespan(services: Services):  # type: ignore[no-untyped-def]
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Bastion:
+    from bastion.simple.access import read_access
     from bastion.simple.routes import make_routes as simple_routes
     from bastion.web.account_routes import router as account_router
     from bastion.web.admin_history_routes import router as admin_history_router
@@ -74,6 +75,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from bastion.web.json_api_routes import router as api_router
     from bastion.web.manage_routes import router as manage_router
     from bastion.web.metrics_routes import router as metrics_router
+    from bastion.web.origin_routes import router as origin_router
+    from bastion.web.private_index import PrivateIndexMiddleware
     from bastion.web.protect_routes import api_router as report_api_router
     from bastion.web.protect_routes import router as protect_router
     from bastion.web.request_metrics import RequestMetricsMiddleware
@@ -98,6 +101,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     web.add_middleware(RequestMetricsMiddleware, services=services)
     web.add_middleware(ViewerMiddleware, services=services)  # signed-in user for page GETs
     web.include_router(health_router)
+    access = read_access(services)
+    if access is not None:  # BASTION_PRIVATE_INDEX: pages and JSON API need read access
+        web.add_middleware(PrivateIndexMiddleware, access=access)
     web.include_router(upload_router)
     web.include_router(api_router)
     web.include_router(yank_api_router)
@@ -106,6 +112,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     web.include_router(admin_history_router)
     web.include_router(protect_router)
     web.include_router(report_api_router)
+    web.include_router(origin_router)
     web.include_router(web_router)
     web.include_router(account_router)
     web.include_router(token_router)

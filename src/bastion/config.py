@@ -153,6 +153,24 @@ class Settings(BaseSettings):
     # /_health/: how long the database and store checks may take before "unavailable".
     health_timeout_seconds: float = Field(default=2.0, gt=0)
 
+    # Upstream indexes (upstream/): names not hosted here are fetched on demand from these
+    # PEP 503/691 simple indexes (first that has the name wins), pages kept fresh for
+    # upstream_ttl seconds and then revalidated in the background (stale-while-revalidate).
+    upstream_urls: list[str] = Field(default_factory=list)
+    upstream_ttl: float = Field(default=300.0, ge=0)
+    upstream_timeout: float = Field(default=10.0, gt=0)  # seconds; then 504, never a hang
+    # Upstream files younger than this (by PEP 700 upload-time) are held back.
+    upstream_cooldown_days: int = Field(default=0, ge=0)
+    upstream_max_file_size: int = Field(default=1024 * MB, ge=1)
+    # Projects served only from upstream may be designated critical here (false: never).
+    upstream_critical: bool = True
+
+    # Private index: /simple/, /files/, the JSON API and project pages need a read token
+    # (HTTP Basic, __token__) or a signed-in session. Verified tokens are cached this long
+    # per process (a revocation elsewhere takes at most this long to bite).
+    private_index: bool = False
+    read_token_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
+
     # Download counting.
     download_flush_seconds: float = 5.0
 
@@ -254,6 +272,15 @@ class Settings(BaseSettings):
     report_young_project_days: int = Field(default=30, ge=0)
     report_reason_max_length: int = Field(default=2000, ge=10, le=20000)
     review_page_size: int = Field(default=100, ge=1, le=1000)
+    @field_validator("upstream_urls")
+    @classmethod
+    def _upstream_urls_are_http(cls, value: list[str]) -> list[str]:
+        urls = []
+        for url in value:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"upstream URL {url!r} must start with http:// or https://")
+            urls.append(url if url.endswith("/") else url + "/")
+        return urls
 
     @field_validator("mandate_enforced_from", mode="before")
     @classmethod

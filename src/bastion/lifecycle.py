@@ -51,6 +51,8 @@ async def startup(services: Services) -> None:
 
 
 async def shutdown(services: Services) -> None:
+    from bastion.simple.upstream_state import close_upstream
+
     try:
         await daily.stop(services)
         await services.downloads.stop(services.db)
@@ -59,5 +61,6 @@ async def shutdown(services: Services) -> None:
             services.db.settle = None
             await services.feed.stop()
             services.feed = None
+        await close_upstream(services)
     finally:
         await services.close()

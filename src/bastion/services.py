@@ -9,6 +9,7 @@ from functools import cached_property
 
 from bastion.accounts import passwords
 from bastion.accounts.mail import Mailer
+from bastion.accounts.read_access import ReadAccess
 from bastion.clock import Clock, SystemClock
 from bastion.config import Settings
 from bastion.db.changes import ChangeFeed
@@ -21,6 +22,7 @@ from bastion.simple.cache import PageCache
 from bastion.stats.counter import DownloadCounter
 from bastion.storage.interface import FileStore
 from bastion.storage.local import LocalFileStore
+from bastion.upstream.proxy import UpstreamProxy
 
 
 @dataclass
@@ -38,6 +40,9 @@ class Services:
     figures: FiguresCache = field(default_factory=FiguresCache)
     # This process's news of other processes' changes; started with the server.
     feed: ChangeFeed | None = None
+    # The upstream proxy (made on first use) and the private index's verified credentials.
+    upstream: UpstreamProxy | None = None
+    read_access: ReadAccess | None = None
     # The embedded daily-jobs loop of this process, when it runs one.
     daily_task: asyncio.Task[None] | None = None
     # Name judge and malware scanner the upload path calls (bastion.protect.seams).

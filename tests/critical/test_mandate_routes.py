@@ -288,6 +288,9 @@ NOT_PROJECT_ACTIONS: frozenset[tuple[str, str]] = frozenset({
     ("POST", "/report/"),
     ("POST", "/api/reports"),
     ("POST", "/admin/users/{username}/trusted-reporter/"),  # a role on an account
+    # Origin rules are index policy set by admins (names and patterns, not a project's files).
+    ("POST", "/admin/origins/"),
+    ("POST", "/admin/origins/clear/"),
 })
 
 # Routes that declare no methods (mounts, the fast read path): they must refuse writes.

@@ -110,3 +110,17 @@ async def test_security_history_newest_first_and_paginated(
         "login:failure", "login:failure", "account:create"
     ]
     assert (await client.get("/account/security-history/?page=x")).status_code == 400
+
+
+async def test_create_a_read_token_limited_to_patterns(
+    client: httpx.AsyncClient, make_user  # type: ignore[no-untyped-def]
+) -> None:
+    await make_user("alice")
+    await sign_in(client)
+    response = await post_form(client, "/account/tokens/", {
+        "name": "laptop", "scope": "read", "read_projects": "Acme_*, tools"})
+    assert response.status_code == 200 and len(TOKEN_RE.findall(response.text)) == 1
+    listing = (await client.get("/account/tokens/")).text
+    assert "read: acme-*, tools" in listing and "upload:" not in listing
+    bad = await post_form(client, "/account/tokens/", {"name": "x", "scope": "admin"})
+    assert bad.status_code == 400 and "scope" in bad.text

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bastion.db.base import Base
+from bastion.db.base import Base, JSONType
 
 
 class ApiToken(Base):
@@ -26,3 +26,8 @@ class ApiToken(Base):
     last_used: Mapped[datetime | None]
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     revoked_at: Mapped[datetime | None]
+    # Scopes: uploading (every token made before read scopes existed), and reading a
+    # private index. A read token may be limited to names and patterns (None: all).
+    can_upload: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    can_read: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    read_projects: Mapped[list[str] | None] = mapped_column(JSONType, default=None)

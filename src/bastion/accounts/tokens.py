@@ -75,11 +75,16 @@ async def create_token(
     project: str | None = None,
     expires_days: int | None = None,
     context: RequestContext | None = None,
+    can_upload: bool = True,
+    can_read: bool = False,
+    read_projects: list[str] | None = None,
 ) -> tuple[str, ApiToken]:
     """Add a token (caller commits); returns the secret text, shown to the user once.
 
     A token limited to a project is an action on it: the user needs a role on it (unless
-    it does not exist yet) and passes the 2FA mandate.
+    it does not exist yet) and passes the 2FA mandate. ``can_read`` lets it read a private
+    index, limited to ``read_projects`` (names or patterns such as ``acme-*``) when given;
+    ``can_upload=False`` makes it read-only.
     """
     name = name.strip()
     if not name:
@@ -93,6 +98,9 @@ async def create_token(
         existing = await db.scalar(select(Project).where(Project.normalized_name == project_name))
         await authorize(db, settings, clock, Principal(user=user), Action.CREATE_TOKEN, existing,
                         name=project_name)
+    if not (can_upload or can_read):
+        raise BadRequest("A token needs a scope: upload, read, or both.")
+    patterns = normalise_read_projects(read_projects) if can_read else None
     now = clock.now()
     public_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
@@ -107,6 +115,9 @@ async def create_token(
         last_used=None,
         revoked=False,
         revoked_at=None,
+        can_upload=can_upload,
+        can_read=can_read,
+        read_projects=patterns,
     )
     db.add(token)
     await db.flush()
@@ -114,8 +125,17 @@ async def create_token(
         db, tag="token:create", when=now, context=context, user_id=user.id,
         project_name=project_name, token_id=token.id, token_name=name,
         expires=token.expires.isoformat() if token.expires else None,
+        can_upload=can_upload, can_read=can_read, read_projects=patterns,
     )
     return f"{PREFIX}{public_id}-{secret}", token
+
+
+def normalise_read_projects(names: list[str] | None) -> list[str] | None:
+    """Names and patterns a read token is limited to, normalised (None or empty: all)."""
+    from bastion.upstream.rules import normalise_pattern
+
+    cleaned = [normalise_pattern(n) for n in (names or []) if n.strip()]
+    return sorted(set(cleaned)) or None
 
 
 async def list_tokens(db: AsyncSession, user_id: int) -> list[ApiToken]:
@@ -154,10 +174,8 @@ def is_expired(token: ApiToken, now: datetime) -> bool:
     return token.expires is not None and now >= token.expires
 
 
-async def authenticate_token(
-    db: AsyncSession, clock: Clock, raw: str, *, context: RequestContext | None = None
-) -> tuple[ApiToken, User]:
-    """The live token and its user for an upload's password field, recording its use."""
+async def verify_token(db: AsyncSession, clock: Clock, raw: str) -> tuple[ApiToken, User]:
+    """The live (issued, unrevoked, unexpired) token and its active user; 403 otherwise."""
     parts = _split(raw)
     token = None
     if parts is not None:
@@ -179,6 +197,30 @@ async def authenticate_token(
     user = await db.get(User, token.user_id)
     if user is None or not user.is_active:
         raise Forbidden("The account this API token belongs to is disabled.")
+    return token, user
+
+
+async def verify_read_token(db: AsyncSession, clock: Clock, raw: str) -> tuple[ApiToken, User]:
+    """A live token with the read scope (reading a private index); 403 otherwise."""
+    token, user = await verify_token(db, clock, raw)
+    if not token.can_read:
+        raise Forbidden(
+            f"This API token ({token.name!r}) has no read scope: create a read token "
+            "to install from this private index."
+        )
+    return token, user
+
+
+async def authenticate_token(
+    db: AsyncSession, clock: Clock, raw: str, *, context: RequestContext | None = None
+) -> tuple[ApiToken, User]:
+    """The live token and its user for an upload's password field, recording its use."""
+    token, user = await verify_token(db, clock, raw)
+    if not token.can_upload:
+        raise Forbidden(
+            f"This API token ({token.name!r}) can only read: create an upload token."
+        )
+    now = clock.now()
     token.last_used = now
     record(
         db, tag="token:use", when=now, context=context, user_id=user.id,

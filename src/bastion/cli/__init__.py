@@ -11,6 +11,7 @@ from bastion.cli.giveaway import giveaway_app
 from bastion.cli.jobs import jobs_app
 from bastion.cli.metrics import metrics_app
 from bastion.cli.names import names_app
+from bastion.cli.origin import origin_app
 from bastion.cli.project import project_app
 from bastion.cli.review import review_app
 from bastion.cli.scan import scan
@@ -35,6 +36,7 @@ for group, name in (
     (jobs_app, "jobs"),
     (names_app, "names"),
     (review_app, "review"),
+    (origin_app, "origin"),
 ):
     app.add_typer(group, name=name)
 

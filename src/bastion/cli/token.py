@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -15,6 +16,12 @@ from bastion.errors import NotFound
 from bastion.services import Services
 
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+
+
+class Scope(StrEnum):
+    upload = "upload"
+    read = "read"
+    both = "both"
 
 
 @token_app.command("create")
@@ -27,6 +34,10 @@ def token_create(
         int | None, typer.Option(help="Expire the token after this many days.")
     ] = None,
     name: Annotated[str, typer.Option(help="A label to tell tokens apart.")] = "cli",
+    scope: Annotated[Scope, typer.Option(
+        help="upload (default), read (a private index), or both.")] = Scope.upload,
+    read_project: Annotated[list[str] | None, typer.Option(
+        help="Limit reading to this name or pattern (repeatable).")] = None,
 ) -> None:
     """Create an API token and print it (only it) on standard output."""
     from bastion.accounts import notices
@@ -43,6 +54,8 @@ def token_create(
                 session, services.clock, services.settings, user=account, name=name,
                 project=project,
                 expires_days=expires_days, context=RequestContext(user_agent="bastion-cli"),
+                can_upload=scope in (Scope.upload, Scope.both),
+                can_read=scope in (Scope.read, Scope.both), read_projects=read_project,
             )
         err.print(f"created token {token.id} for {account.username}")
         await notices.security_changed(

@@ -130,6 +130,11 @@ async def recompute(
     limit = top_count(settings.critical_share, with_downloads)
     top = await top_projects(session, limit, settings.critical_min_downloads)
     selected = [name for name, _ in top]
+    if not settings.upstream_critical:  # BASTION_UPSTREAM_CRITICAL=false
+        from bastion.upstream.queries import upstream_only
+
+        excluded = await upstream_only(session, selected)
+        selected = [name for name in selected if name not in excluded]
     reason = (
         f"top {settings.critical_share:.2%} of projects by downloads over the "
         f"{window} days to {as_of.isoformat()}"

@@ -23,6 +23,7 @@ MODEL_MODULES = (
     "bastion.scheduling.models",
     "bastion.protect.names.models",
     "bastion.protect.models",
+    "bastion.upstream.models",
 )
 
 

@@ -71,6 +71,7 @@ from bastion.protect.admission import (
 )
 from bastion.services import Services
 from bastion.storage.interface import blob_path
+from bastion.upstream.rules import check_local_upload
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,7 @@ async def record(services: Services, candidate: Candidate, screen: NameScreen) -
             project, created = await lock_project(session, candidate.metadata.name, when)
             if not created:
                 await check_project_not_deleted(session, settings, project)
+            await check_local_upload(session, fields.name)  # origin controls (upstream/)
             candidate.warnings += await authorize(
                 session, settings, services.clock, principal, Action.UPLOAD,
                 None if created else project, name=fields.name,

@@ -37,6 +37,11 @@ class CachedPage:
     not_modified_headers: Headers  # for a 304
     expires: float
     gzipped: CachedPage | None = None  # the same page gzip-encoded, for big pages
+    # Made from more than the project's rows (upstream page, origin rules, cool-down):
+    # its serial alone cannot tell whether it still holds, so it is rebuilt on expiry.
+    proxied: bool = False
+    # The origin rules it was rendered under (upstream.rules.RuleBook.fingerprint).
+    rules: int = 0
 
 
 @dataclass(slots=True)
@@ -65,26 +70,30 @@ def page_etag(serial: int, media_type: str, body: bytes) -> bytes:
 
 def build_page(
     *, serial: int, media_type: str, body: bytes, max_age: int, expires: float,
-    gzipped: bytes | None = None,
+    gzipped: bytes | None = None, private: bool = False,
 ) -> CachedPage:
-    """The page with every header precomputed; ``gzipped`` adds a gzip-encoded variant."""
+    """The page with every header precomputed; ``gzipped`` adds a gzip-encoded variant.
+
+    ``private`` (a private index): shared caches must not keep it.
+    """
     etag = page_etag(serial, media_type, body)
-    page = _page(serial, media_type, body, etag, max_age, expires, encoding=None)
+    control = f"{'private' if private else 'public'}, max-age={max_age}".encode()
+    page = _page(serial, media_type, body, etag, control, expires, encoding=None)
     if gzipped is not None:
         gz_etag = etag[:-1] + b'-gz"'
-        page.gzipped = _page(serial, media_type, gzipped, gz_etag, max_age, expires, "gzip")
+        page.gzipped = _page(serial, media_type, gzipped, gz_etag, control, expires, "gzip")
     return page
 
 
 def _page(
-    serial: int, media_type: str, body: bytes, etag: bytes, max_age: int, expires: float,
+    serial: int, media_type: str, body: bytes, etag: bytes, control: bytes, expires: float,
     encoding: str | None,
 ) -> CachedPage:
     common: Headers = [
         (b"etag", etag),
         (b"x-pypi-last-serial", str(serial).encode()),
         (b"vary", b"Accept, Accept-Encoding"),
-        (b"cache-control", f"public, max-age={max_age}".encode()),
+        (b"cache-control", control),
     ]
     headers = [
         (b"content-type", media_type.encode()),

@@ -14,11 +14,17 @@ import anyio
 from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
 
+from bastion.accounts.read_access import ReadAccess
+from bastion.errors import BastionError
 from bastion.serve.errors import plain_error
 from bastion.services import Services
 from bastion.simple import queries
+from bastion.simple.access import admit, credentials, read_access
 from bastion.simple.cache import CachedFile, etag_matches
+from bastion.simple.proxied_files import UpstreamFiles
 from bastion.simple.ranges import RangeVerdict, judge_range
+from bastion.upstream.files import PREFIX as UPSTREAM_PREFIX
+from bastion.upstream.files import parse_upstream_path
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +55,12 @@ class FileServer:
         self.store = services.store
         self.cache = services.pages
         self.services = services  # services.downloads is looked up per call: it may be swapped
-        self.cache_control = f"public, max-age={services.settings.files_cache_max_age}, immutable"
+        self.upstream = UpstreamFiles(services)
+        self.access = read_access(services)
+        visibility = "public" if self.access is None else "private"
+        self.cache_control = (
+            f"{visibility}, max-age={services.settings.files_cache_max_age}, immutable"
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
@@ -60,9 +71,19 @@ class FileServer:
             return
         path: str = scope["path"]
         path = path[len(PREFIX):] if path.startswith(PREFIX) else ""
-        entry = self.cache.fresh_file(path) or await self._lookup(path)
+        access = self.access
+        if access is not None and not await self._admit_path(access, path, scope, receive, send):
+            return
+        try:
+            entry = self.cache.fresh_file(path) or await self._lookup(path)
+        except BastionError as exc:  # an upstream file that cannot be pulled now
+            await plain_error(exc.status_code, exc.message)(scope, receive, send)
+            return
         if entry is None:
             await plain_error(404, "Not Found")(scope, receive, send)
+            return
+        if access is not None and await admit(access, scope, receive, send,
+                                              entry.project) is None:
             return
         for key, value in scope["headers"]:
             if key == b"if-none-match" and etag_matches(value, entry.etag):
@@ -113,28 +134,52 @@ class FileServer:
         if status == 200:
             self.services.downloads.hit(entry.project, entry.filename)
 
+    async def _admit_path(
+        self, access: ReadAccess, path: str, scope: Scope, receive: Receive, send: Send
+    ) -> bool:
+        """Before any lookup (which may pull from upstream): credentials, and for an
+        upstream path the project it names."""
+        where = parse_upstream_path(path) if path.startswith(UPSTREAM_PREFIX) else None
+        if where is not None:
+            return await admit(access, scope, receive, send, where.name) is not None
+        try:
+            await access.grant(*credentials(scope))
+        except BastionError as exc:
+            await plain_error(exc.status_code, exc.message, getattr(exc, "headers", None))(
+                scope, receive, send)
+            return False
+        return True
+
     async def _lookup(self, path: str) -> CachedFile | None:
         """The servable blob at ``path`` from the database, or None."""
         if not is_safe_path(path):
             return None
         generation = self.cache.generation
-        async with self.db.session() as session:
-            row = await queries.stored_file(session, path)
-            is_metadata = False
-            if row is None and path.endswith(METADATA_SUFFIX):
-                row = await queries.stored_file(session, path.removesuffix(METADATA_SUFFIX))
-                is_metadata = True
-        if row is None or (is_metadata and not row.metadata_sha256):
-            return None
-        digest = row.metadata_sha256 if is_metadata else row.sha256
-        assert digest is not None
+        if path.startswith(UPSTREAM_PREFIX):
+            pulled = await self.upstream.resolve(path)
+            if pulled is None:
+                return None
+            project, filename, digest = pulled.project, pulled.filename, pulled.sha256
+            is_metadata, size = pulled.is_metadata, pulled.size
+        else:
+            async with self.db.session() as session:
+                row = await queries.stored_file(session, path)
+                is_metadata = False
+                if row is None and path.endswith(METADATA_SUFFIX):
+                    row = await queries.stored_file(session, path.removesuffix(METADATA_SUFFIX))
+                    is_metadata = True
+            if row is None or (is_metadata and not row.metadata_sha256):
+                return None
+            found = row.metadata_sha256 if is_metadata else row.sha256
+            assert found is not None
+            project, filename, digest, size = row.project, row.filename, found, row.size
         entry = CachedFile(
-            project=row.project,
-            filename=row.filename,
+            project=project,
+            filename=filename,
             blob_path=path,
             etag=f'"{digest}"'.encode(),
-            media_type=METADATA_TYPE if is_metadata else media_type_for(row.filename),
-            size=None if is_metadata else row.size,
+            media_type=METADATA_TYPE if is_metadata else media_type_for(filename),
+            size=None if is_metadata else size,
             is_metadata=is_metadata,
             local_path=None,
             stat=None,

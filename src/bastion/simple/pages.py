@@ -15,14 +15,21 @@ from functools import partial
 from urllib.parse import quote
 
 import anyio
+from packaging.utils import canonicalize_name
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import Receive, Scope, Send
 
+from bastion.errors import BastionError
 from bastion.packaging.names import canonical_or_none
 from bastion.serve.errors import plain_error
 from bastion.services import Services
 from bastion.simple import queries, render
+from bastion.simple.access import admit, read_access
 from bastion.simple.cache import INDEX, CachedPage, build_page, etag_matches
 from bastion.simple.negotiation import is_json, negotiate
+from bastion.simple.proxied import Plan, compose
+from bastion.simple.upstream_state import upstream_proxy
+from bastion.upstream.rules import RuleBook, origin_of
 
 PREFIX = "/simple/"
 # Pages at least this big are also kept gzip-encoded (pip and uv ask for gzip).
@@ -66,6 +73,10 @@ class SimplePages:
         self.db = services.db
         self.cache = services.pages
         self.max_age = services.settings.simple_cache_max_age
+        self.settings = services.settings
+        self.clock = services.clock
+        self.proxy = upstream_proxy(services)
+        self.access = read_access(services)
         self._inflight: dict[tuple[str, str], asyncio.Future[CachedPage | None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -84,6 +95,10 @@ class SimplePages:
             return
         slash = rest == "" or rest[-1] == "/"
         name = rest[:-1] if slash else rest
+        if self.access is not None and await admit(
+            self.access, scope, receive, send, canonicalize_name(name) if name else None
+        ) is None:
+            return
         accept = b""
         if_none_match = None
         gzip_ok = False
@@ -118,7 +133,11 @@ class SimplePages:
                          "application/vnd.pypi.simple.v1+json")
             return
         key = name or INDEX
-        page = await self._shared(key, media_type, self._build)
+        try:
+            page = await self._shared(key, media_type, self._build)
+        except BastionError as exc:  # the upstream is down or slow: say so, fast
+            await _error(scope, receive, send, exc.status_code, exc.message)
+            return
         if page is None:
             await _error(scope, receive, send, 404, "Not Found")
             return
@@ -152,6 +171,7 @@ class SimplePages:
         cache = self.cache
         generation = cache.generation
         stale = cache.pages.get((name, media_type))
+        plan: Plan | None = None
         async with self.db.session() as session:
             if name == INDEX:
                 serial = await queries.global_serial(session)
@@ -161,25 +181,49 @@ class SimplePages:
                 entries = await queries.index_entries(session)
                 body = (render.index_json(entries, serial) if is_json(media_type)
                         else render.index_html(entries))
-            else:
-                if stale is not None:
-                    current = await queries.project_serial(session, name)
-                    if current == stale.serial:
-                        stale.expires = cache.expiry()
-                        return stale
-                listing = await queries.project_listing(session, name)
-                if listing is None:
-                    cache.drop_page(name, media_type)
-                    return None
-                serial = listing.project.last_serial
-                body = (render.project_json(listing) if is_json(media_type)
-                        else render.project_html(listing))
+                return await self._store(name, media_type, serial, body, generation)
+            book = await self.proxy.rules(session)
+            if stale is not None and not stale.proxied and stale.rules == book.fingerprint:
+                current = await queries.project_serial(session, name)
+                if current == stale.serial:
+                    stale.expires = cache.expiry()
+                    return stale
+            listing = await queries.project_listing(session, name)
+            plan = await self._plan(session, name, listing, book)
+        composed = await compose(name, plan, proxy=self.proxy, settings=self.settings,
+                                 clock=self.clock)
+        if composed is None:
+            cache.drop_page(name, media_type)
+            return None
+        body = (render.project_json(composed.listing, composed.extras) if is_json(media_type)
+                else render.project_html(composed.listing, composed.extras))
+        return await self._store(name, media_type, composed.listing.project.last_serial, body,
+                                 generation, proxied=composed.proxied, rules=book.fingerprint)
+
+    async def _plan(
+        self, session: AsyncSession, name: str, listing: queries.ProjectListing | None,
+        book: RuleBook,
+    ) -> Plan:
+        """What the page is made of: local rows, and the name's origin switches if any."""
+        if not self.proxy.enabled and not book.match(name):
+            return Plan(local=listing, switches=None)
+        if book.may_look_upstream(name) is False or not self.proxy.enabled:
+            return Plan(local=listing,
+                        switches=book.switches(name, "local" if listing else "new"))
+        return Plan(local=listing, switches=book.switches(name, await origin_of(session, name)))
+
+    async def _store(
+        self, name: str, media_type: str, serial: int, body: bytes, generation: int, *,
+        proxied: bool = False, rules: int = 0,
+    ) -> CachedPage:
         gzipped = None
         if len(body) >= GZIP_MIN_SIZE:
             gzipped = await anyio.to_thread.run_sync(
                 partial(gzip.compress, body, GZIP_LEVEL, mtime=0)
             )
         page = build_page(serial=serial, media_type=media_type, body=body,
-                          max_age=self.max_age, expires=cache.expiry(), gzipped=gzipped)
-        cache.store_page(name, media_type, page, generation)
+                          max_age=self.max_age, expires=self.cache.expiry(), gzipped=gzipped,
+                          private=self.access is not None)
+        page.proxied, page.rules = proxied, rules
+        self.cache.store_page(name, media_type, page, generation)
         return page

@@ -28,8 +28,8 @@ class FileRow:
     filename: str
     path: str
     sha256: str
-    size: int
-    upload_time: datetime
+    size: int | None  # None: an upstream page did not say
+    upload_time: datetime | None
     requires_python: str | None
     yanked: bool
     yanked_reason: str

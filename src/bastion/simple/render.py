@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
@@ -42,11 +43,23 @@ def upload_time(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+@dataclass(frozen=True, slots=True)
+class PageExtras:
+    """What a page holds beyond its files: PEP 708 links and a note for people."""
+
+    tracks: tuple[str, ...] = ()
+    alternate_locations: tuple[str, ...] = ()
+    message: str = ""
+
+
+NO_EXTRAS = PageExtras()
+
+
 def _dumps(document: dict[str, Any]) -> bytes:
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def project_html(listing: ProjectListing) -> bytes:
+def project_html(listing: ProjectListing, extras: PageExtras = NO_EXTRAS) -> bytes:
     name = escape(listing.project.name)
     lines = [
         "<!DOCTYPE html>",
@@ -59,11 +72,16 @@ def project_html(listing: ProjectListing) -> bytes:
              f'content="{escape(listing.project.status_reason)}">']
             if listing.project.status_reason else []
         ),
+        *(f'    <meta name="pypi:tracks" content="{escape(url)}">' for url in extras.tracks),
+        *(f'    <meta name="pypi:alternate-locations" content="{escape(url)}">'
+          for url in extras.alternate_locations),
         f"    <title>Links for {name}</title>",
         "  </head>",
         "  <body>",
         f"    <h1>Links for {name}</h1>",
     ]
+    if extras.message:
+        lines.append(f"    <p>{escape(extras.message)}</p>")
     for row in sorted_files(listing.files):
         attrs = [f'href="{escape(file_url(row))}#sha256={row.sha256}"']
         if row.requires_python:
@@ -83,7 +101,7 @@ def _file_json(row: FileRow) -> dict[str, Any]:
         {"sha256": row.metadata_sha256} if row.metadata_sha256 else False
     )
     yanked: str | bool = (row.yanked_reason or True) if row.yanked else False
-    return {
+    item: dict[str, Any] = {
         "filename": row.filename,
         "url": file_url(row),
         "hashes": {"sha256": row.sha256},
@@ -91,9 +109,12 @@ def _file_json(row: FileRow) -> dict[str, Any]:
         "yanked": yanked,
         "core-metadata": metadata,
         "dist-info-metadata": metadata,
-        "size": row.size,
-        "upload-time": upload_time(row.upload_time),
     }
+    if row.size is not None:
+        item["size"] = row.size
+    if row.upload_time is not None:
+        item["upload-time"] = upload_time(row.upload_time)
+    return item
 
 
 def project_status(listing: ProjectListing) -> dict[str, str]:
@@ -104,16 +125,24 @@ def project_status(listing: ProjectListing) -> dict[str, str]:
     return status
 
 
-def project_json(listing: ProjectListing) -> bytes:
-    return _dumps(
-        {
-            "meta": {"api-version": API_VERSION, "_last-serial": listing.project.last_serial},
-            "name": listing.project.normalized_name,
-            "project-status": project_status(listing),
-            "files": [_file_json(row) for row in sorted_files(listing.files)],
-            "versions": sorted_versions(listing.versions),
-        }
-    )
+def project_json(listing: ProjectListing, extras: PageExtras = NO_EXTRAS) -> bytes:
+    meta: dict[str, Any] = {
+        "api-version": API_VERSION, "_last-serial": listing.project.last_serial,
+    }
+    if extras.message:
+        meta["_message"] = extras.message
+    document: dict[str, Any] = {
+        "meta": meta,
+        "name": listing.project.normalized_name,
+        "project-status": project_status(listing),
+        "files": [_file_json(row) for row in sorted_files(listing.files)],
+        "versions": sorted_versions(listing.versions),
+    }
+    if extras.tracks:
+        document["tracks"] = list(extras.tracks)
+    if extras.alternate_locations:
+        document["alternate-locations"] = list(extras.alternate_locations)
+    return _dumps(document)
 
 
 def index_html(entries: list[IndexEntry]) -> bytes:

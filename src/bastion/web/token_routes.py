@@ -20,6 +20,7 @@ from bastion.accounts.tokens import (
 from bastion.audit.queries import user_history
 from bastion.db.paging import page_number
 from bastion.errors import BadRequest, BastionError
+from bastion.simple.access import forget_read_token
 from bastion.web.account_routes import CSRF, page, redirect, tell_owner
 from bastion.web.client_ip import request_context
 from bastion.web.current_user import db_of, require_fresh, require_user, services_of
@@ -55,11 +56,16 @@ async def create(
     name: Annotated[str, Form()] = "",
     project: Annotated[str, Form()] = "",
     expires_days: Annotated[str, Form()] = "",
+    scope: Annotated[str, Form()] = "upload",
+    read_projects: Annotated[str, Form()] = "",
 ) -> Response:
     """Create a token; its secret is shown on this response only."""
     services = services_of(request)
-    form = {"name": name, "project": project, "expires_days": expires_days}
+    form = {"name": name, "project": project, "expires_days": expires_days, "scope": scope,
+            "read_projects": read_projects}
     try:
+        if scope not in ("upload", "read", "both"):
+            raise BadRequest("Choose the token's scope: upload, read, or both.")
         days: int | None = None
         if expires_days.strip():
             if not expires_days.strip().isdigit():
@@ -69,6 +75,8 @@ async def create(
             db_of(request), services.clock, services.settings, user=user, name=name,
             project=project or None,
             expires_days=days, context=request_context(request),
+            can_upload=scope != "read", can_read=scope != "upload",
+            read_projects=[p for p in read_projects.split(",") if p.strip()] or None,
         )
     except BastionError as exc:
         return await _tokens_page(
@@ -87,6 +95,7 @@ async def revoke(request: Request, token_id: int, user: User = Depends(require_u
         db_of(request), services_of(request).clock, token_id=token_id, user_id=user.id,
         context=request_context(request),
     )
+    forget_read_token(services_of(request), token_id)  # a private index stops honouring it
     return redirect("/account/tokens/")
 
 

@@ -1,0 +1,1 @@
+"""Upstream indexes: the on-demand proxy, origin controls per name, and the cool-down."""
