@@ -40,11 +40,15 @@ def assert_unavailable(response: httpx.Response) -> None:
 
 @pytest.fixture
 async def down(settings: Settings, clock: MovableClock) -> AsyncIterator[Services]:
-    """Services whose database URL is a closed port (or, on SQLite, a missing directory)."""
+    """Services whose database URL is a closed port (or, on SQLite, a file in a "folder"
+    that is a file, which SQLite cannot open)."""
     if BACKEND == "postgresql":
         url = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/bastion"
     else:
-        url = f"sqlite+aiosqlite:///{settings.data_dir / 'no' / 'such' / 'dir.sqlite3'}"
+        blocker = settings.data_dir / "not-a-folder"
+        blocker.parent.mkdir(parents=True, exist_ok=True)
+        blocker.write_text("")
+        url = f"sqlite+aiosqlite:///{blocker / 'db.sqlite3'}"
     services = build_services(
         Settings(**{**settings.model_dump(), "database_url": url,
                     "database_retry_after_seconds": 7}),

@@ -38,8 +38,8 @@ def basic(token: str, user: str = "__token__") -> dict[str, str]:
 
 async def token(services: Services, user: User, **scopes: object) -> tuple[str, int]:
     async with services.db.transaction() as session:
-        secret, row = await create_token(session, services.clock, user=user, name="t",
-                                         **scopes)  # type: ignore[arg-type]
+        secret, row = await create_token(session, services.clock, services.settings,
+                                         user=user, name="t", **scopes)  # type: ignore[arg-type]
         return secret, row.id
 
 

@@ -37,7 +37,10 @@ def private_sqlite_file(url: str) -> None:
     if parsed.get_backend_name() == "sqlite" and database and database != ":memory:" and (
         not database.startswith("file:")
     ):
-        private_file(Path(database))
+        try:
+            private_file(Path(database))
+        except OSError:  # SQLite says why it cannot open the file when it tries
+            return
 
 
 class Database:
