@@ -16,9 +16,10 @@ from packaging.version import InvalidVersion, Version
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bastion.accounts.models import User
 from bastion.db.paging import Paged, offset
 from bastion.errors import NotFound
-from bastion.packaging.models import File, Project, Release
+from bastion.packaging.models import File, Project, Release, Role
 
 
 @dataclass(frozen=True)
@@ -355,3 +356,63 @@ async def _release_detail(session: AsyncSession, release_id: int) -> ReleaseDeta
             for f in files
         ],
     )
+
+
+@dataclass(frozen=True)
+class OwnProject:
+    """A project on a user's "Your projects" page: their role and the last release."""
+
+    name: str
+    normalized_name: str
+    role: str
+    version: str | None
+    released: datetime | None
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone with a role on a project, as the public project page lists them."""
+
+    username: str
+    role: str
+
+
+async def projects_of_user(session: AsyncSession, user_id: int) -> list[OwnProject]:
+    """The live projects ``user_id`` has a role on, most recently released first, each with
+    the role and the version a user would get (and when the newest release came out)."""
+    updated = func.max(Release.created).label("updated")
+    rows = (
+        await session.execute(
+            select(Project.id, Project.name, Project.normalized_name, Role.role_name, updated)
+            .join(Role, Role.project_id == Project.id)
+            .outerjoin(
+                Release, (Release.project_id == Project.id) & Release.deleted_at.is_(None)
+            )
+            .where(Role.user_id == user_id, Project.deleted_at.is_(None))
+            .group_by(Project.id, Project.name, Project.normalized_name, Role.role_name)
+        )
+    ).all()
+    listings = await _listings(
+        session, [(r.id, r.name, r.normalized_name) for r in rows], {r.id: r.updated for r in rows}
+    )
+    own = [
+        OwnProject(item.name, item.normalized_name, row.role_name, item.version, item.updated)
+        for row, item in zip(rows, listings, strict=True)
+    ]
+    return sorted(
+        own,
+        key=lambda p: (p.released is not None, p.released.timestamp() if p.released else 0.0),
+        reverse=True,
+    )
+
+
+async def project_people(session: AsyncSession, normalized_name: str) -> list[Person]:
+    """Who maintains a project (owners first, then by username), for its public page."""
+    rows = await session.execute(
+        select(User.username, Role.role_name)
+        .join(Role, Role.user_id == User.id)
+        .join(Project, Project.id == Role.project_id)
+        .where(Project.normalized_name == normalized_name, User.is_active.is_(True))
+    )
+    people = [Person(username, role) for username, role in rows]
+    return sorted(people, key=lambda p: (p.role != Role.OWNER, p.username.lower()))

@@ -23,6 +23,7 @@ from bastion.stats.queries import download_summary
 from bastion.web.project_meta import sidebar
 from bastion.web.readme import render_readme
 from bastion.web.templating import render
+from bastion.web.viewer import viewer_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -74,6 +75,11 @@ async def _project_page(request: Request, name: str, version: str | None) -> Res
         project = await queries.project_detail(session, canonical, version)
         critical = await is_critical(session, canonical)
         downloads = await download_summary(session, canonical, today(services.clock))
+        people = await queries.project_people(session, canonical)
+    viewer = viewer_of(request.scope)
+    can_manage = viewer is not None and (
+        viewer.is_admin or any(p.username == viewer.username for p in people)
+    )
     release = project.release
     readme = None
     if release is not None:
@@ -91,6 +97,8 @@ async def _project_page(request: Request, name: str, version: str | None) -> Res
             "pinned": version is not None,
             "critical": critical,
             "downloads": downloads,
+            "people": people,
+            "can_manage": can_manage,
             "index_url": _services(request).settings.base_url.rstrip("/") + "/simple/",
             "project_url": project_url,
             "file_url": lambda path: "/files/" + quote(path),
