@@ -8,6 +8,7 @@ addresses are links; twine and pip get plain text, API clients JSON.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.encoders import jsonable_encoder
@@ -83,7 +84,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
-def _field_problem(error: dict[str, object]) -> str:
+def _field_problem(error: dict[str, Any]) -> str:
     where = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
     field = " ".join(where) or "the request"
     return f"{field}: {str(error.get('msg', 'not valid')).lower()}"
