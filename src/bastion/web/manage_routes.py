@@ -21,6 +21,7 @@ from bastion.accounts.auth import Principal
 from bastion.accounts.models import User
 from bastion.audit.queries import check_can_view_project_history, project_history
 from bastion.clock import today
+from bastion.critical.gate import Action
 from bastion.critical.models import CriticalProject
 from bastion.db.paging import page_number
 from bastion.errors import BadRequest, Forbidden, NotFound
@@ -34,7 +35,7 @@ from bastion.packaging.deletion import (
 )
 from bastion.packaging.impact import deletion_impact
 from bastion.packaging.models import File, Project, Release, Role
-from bastion.packaging.permissions import role_of
+from bastion.packaging.permissions import mandate, role_of
 from bastion.packaging.queries import version_key
 from bastion.packaging.restore import restore_file, restore_project, restore_release
 from bastion.packaging.yank import unyank_release, yank_release
@@ -47,6 +48,7 @@ from bastion.web.current_user import (
     require_user,
     services_of,
 )
+from bastion.web.errors import sentence
 from bastion.web.session_route import SessionRoute
 
 router = APIRouter(route_class=SessionRoute, include_in_schema=False)
@@ -78,10 +80,22 @@ async def _release_rows(request: Request, project: Project) -> list[Release]:
     return sorted(rows, key=lambda r: version_key(r.version), reverse=True)
 
 
+async def _blocked_by_mandate(request: Request, user: User, project: Project) -> str | None:
+    """Why the 2FA mandate refuses yank and delete to ``user`` here (None: it does not), so
+    the page shows the buttons turned off with the reason instead of a 403 after a click."""
+    try:
+        await mandate(db_of(request), services_of(request), Principal(user=user),
+                      project.normalized_name, Action.YANK)
+    except Forbidden as exc:
+        return sentence(exc.message)
+    return None
+
+
 async def _manage_context(request: Request, user: User, name: str) -> dict[str, Any]:
     project, role = await _managed_project(request, user, name)
     return {
         "project": project, "role": role, "critical": await _is_critical(request, project),
+        "blocked": await _blocked_by_mandate(request, user, project),
         "can_delete": role in (Role.OWNER, "admin"),
         "admin_only": services_of(request).settings.critical_deletion_admin_only,
         "is_admin": user.is_admin,
