@@ -128,6 +128,8 @@ class Settings(BaseSettings):
     # unless a private index turns critical_deletion_admin_only off.
     deletion_retention_days: int = Field(default=90, ge=0)
     critical_deletion_admin_only: bool = True
+    # Collaborator invitations (packaging.invitations): how long an invitation can be accepted.
+    role_invitation_days: int = Field(default=7, ge=1, le=365)
 
     # Public 2FA metrics (/stats/2fa, /metrics): figures are cached this long per process;
     # the page, JSON and chart show this many days of daily snapshots.

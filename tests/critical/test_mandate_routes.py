@@ -213,10 +213,10 @@ PROJECT_ROUTES: dict[tuple[str, str], RouteCall] = {
         f"/manage/project/{PROJECT}/release/1.1/unyank/", _form({}), SESSION, 303),
     ("POST", "/manage/project/{name}/delete/"): RouteCall(
         f"/manage/project/{PROJECT}/delete/",
-        _form({"confirm_name": PROJECT, "reason": "done"}), SESSION, 200),
+        _form({"confirm_name": PROJECT, "reason": "done"}), SESSION, 303),
     ("POST", "/manage/project/{name}/release/{version}/delete/"): RouteCall(
         f"/manage/project/{PROJECT}/release/1.0/delete/",
-        _form({"confirm_name": PROJECT, "reason": "done"}), SESSION, 303),
+        _form({"confirm_name": "1.0", "reason": "done"}), SESSION, 303),
     ("POST", "/manage/project/{name}/file/{filename}/delete/"): RouteCall(
         f"/manage/project/{PROJECT}/file/{WHEEL_1_0}/delete/",
         _form({"confirm_name": PROJECT, "reason": "done"}), SESSION, 303),

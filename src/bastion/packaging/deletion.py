@@ -75,6 +75,14 @@ def check_typed_name(project_name: str, typed: str) -> None:
         )
 
 
+def check_typed_version(version: str, typed: str) -> None:
+    """The confirmation step for deleting a release: its version, typed by hand (PyPI's)."""
+    if typed.strip() != version:
+        raise BadRequest(
+            f"To confirm, type the version exactly: '{version}'. Nothing was deleted."
+        )
+
+
 async def is_critical(session: AsyncSession, project: Project) -> bool:
     return await session.get(CriticalProject, project.normalized_name) is not None
 

@@ -58,10 +58,14 @@ async def page(
     *,
     status_code: int = 200,
 ) -> Response:
-    """Render an account page with the CSRF input and the signed-in user in scope."""
+    """Render an account page with the CSRF input, the signed-in user and the session's
+    one-shot messages (:mod:`bastion.web.flash`) in scope."""
+    from bastion.web.flash import take_flashes
+
     ctx = {
         "csrf": await csrf_input(request),
         "nav_user": await optional_user(request),
+        "flashes": await take_flashes(request),
         **(context or {}),
     }
     return render(request, template, ctx, status_code=status_code)

@@ -28,6 +28,7 @@ from bastion.errors import BadRequest, Forbidden, NotFound
 from bastion.packaging.changes import live_project, live_release
 from bastion.packaging.deletion import (
     check_typed_name,
+    check_typed_version,
     delete_file,
     delete_project,
     delete_release,
@@ -49,6 +50,7 @@ from bastion.web.current_user import (
     services_of,
 )
 from bastion.web.errors import sentence
+from bastion.web.flash import flash
 from bastion.web.session_route import SessionRoute
 
 router = APIRouter(route_class=SessionRoute, include_in_schema=False)
@@ -129,6 +131,8 @@ async def yank(request: Request, name: str, version: str, reason: Text = "",
     await release_writes(request)
     await yank_release(services_of(request), name, version, by=Principal(user=user),
                        reason=reason, context=request_context(request))
+    await flash(request, f"Yanked release {version} of {name}: installers skip it unless "
+                "it is pinned. You can un-yank it at any time.")
     return redirect(_manage_url(canonicalize_name(name)))
 
 
@@ -138,6 +142,7 @@ async def unyank(request: Request, name: str, version: str,
     await release_writes(request)
     await unyank_release(services_of(request), name, version, by=Principal(user=user),
                          context=request_context(request))
+    await flash(request, f"Un-yanked release {version} of {name}: installers choose it again.")
     return redirect(_manage_url(canonicalize_name(name)))
 
 
@@ -169,23 +174,32 @@ async def _do_delete(request: Request, user: User, name: str, confirm_name: str,
     services = services_of(request)
     project = await live_project(db_of(request), name)
     try:
-        check_typed_name(project.name, confirm_name)
+        if kind == "release":
+            assert version is not None
+            await live_release(db_of(request), project, version)
+            check_typed_version(version, confirm_name)
+        else:
+            check_typed_name(project.name, confirm_name)
     except BadRequest as exc:
         return await _confirm_page(request, user, name, kind=kind, version=version,
                                    filename=filename, error=exc.message, status_code=400)
     await release_writes(request)
     by, context = Principal(user=user), request_context(request)
+    days = services.settings.deletion_retention_days
     if kind == "project":
         await delete_project(services, name, by=by, reason=reason, context=context)
-        return await page(request, "manage/deleted.html", {
-            "what": f"Project {project.name}", "days": services.settings.deletion_retention_days,
-            "back": "/"})
+        await flash(request, f"Deleted project {project.name}. An administrator can restore "
+                    f"it for {days} days.")
+        return redirect("/manage/projects/")
     if kind == "release":
         assert version is not None
         await delete_release(services, name, version, by=by, reason=reason, context=context)
+        what = f"release {version} of {project.name}"
     else:
         assert filename is not None
         await delete_file(services, filename, by=by, reason=reason, context=context)
+        what = f"file {filename}"
+    await flash(request, f"Deleted {what}. An administrator can restore it for {days} days.")
     return redirect(_manage_url(project.normalized_name))
 
 
@@ -268,12 +282,16 @@ async def restore(request: Request, kind: Text = "", name: Text = "", version: T
     services, by, context = services_of(request), Principal(user=user), request_context(request)
     if kind == "project":
         await restore_project(services, name, by=by, context=context)
+        what = f"project {name}"
     elif kind == "release":
         await restore_release(services, name, version, by=by, context=context)
+        what = f"release {version} of {name}"
     elif kind == "file":
         await restore_file(services, filename, by=by, context=context)
+        what = f"file {filename}"
     else:
         raise BadRequest("Choose what to restore: a project, a release or a file.")
+    await flash(request, f"Restored {what}.")
     return redirect("/admin/deleted/")
 
 

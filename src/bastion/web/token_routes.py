@@ -26,6 +26,7 @@ from bastion.packaging.permissions import mandate
 from bastion.web.account_routes import CSRF, page, redirect
 from bastion.web.client_ip import request_context
 from bastion.web.current_user import db_of, require_fresh, require_user, services_of
+from bastion.web.flash import flash
 from bastion.web.session_route import SessionRoute
 
 router = APIRouter(prefix="/account", route_class=SessionRoute, include_in_schema=False)
@@ -85,10 +86,11 @@ async def create(
 
 @router.post("/tokens/{token_id}/revoke/", dependencies=CSRF)
 async def revoke(request: Request, token_id: int, user: User = Depends(require_user)) -> Response:
-    await revoke_token(
+    token = await revoke_token(
         db_of(request), services_of(request).clock, token_id=token_id, user_id=user.id,
         context=request_context(request),
     )
+    await flash(request, f"Revoked the token '{token.name}': it no longer works for uploads.")
     return redirect("/account/tokens/")
 
 
