@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from bastion.web.admin_history_routes import router as admin_history_router
     from bastion.web.collaborator_routes import router as collaborator_router
     from bastion.web.dashboard_routes import router as dashboard_router
+    from bastion.web.invitation_routes import router as invitation_router
     from bastion.web.manage_routes import router as manage_router
     from bastion.web.routes import router as web_router
     from bastion.web.token_routes import router as token_router
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     web.include_router(manage_router)  # before web_router: /project/<name>/history/
     web.include_router(collaborator_router)
     web.include_router(dashboard_router)
+    web.include_router(invitation_router)
     web.include_router(admin_history_router)
     web.include_router(web_router)
     web.include_router(account_router)

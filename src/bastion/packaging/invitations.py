@@ -190,12 +190,14 @@ async def decline(
     return invitation
 
 
-async def owner_emails(session: AsyncSession, normalized_name: str) -> list[tuple[str, str]]:
-    """(username, email) of the project's active owners, to tell them what changed."""
+async def owner_emails(
+    session: AsyncSession, normalized_name: str
+) -> list[tuple[int, str, str]]:
+    """(id, username, email) of the project's active owners, to tell them what changed."""
     rows = await session.execute(
-        select(User.username, User.email).join(Role, Role.user_id == User.id)
+        select(User.id, User.username, User.email).join(Role, Role.user_id == User.id)
         .join(Project, Project.id == Role.project_id)
         .where(Project.normalized_name == normalized_name, Role.role_name == Role.OWNER,
                User.is_active.is_(True))
     )
-    return [(u, e) for u, e in rows]
+    return [(i, u, e) for i, u, e in rows]

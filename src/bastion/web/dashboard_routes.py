@@ -9,9 +9,10 @@ from starlette.responses import Response
 
 from bastion.accounts.models import User
 from bastion.errors import Forbidden
+from bastion.packaging.invitations import user_invitations
 from bastion.packaging.queries import projects_of_user
 from bastion.web.account_routes import page
-from bastion.web.current_user import db_of, require_user
+from bastion.web.current_user import db_of, require_user, services_of
 from bastion.web.session_route import SessionRoute
 
 router = APIRouter(route_class=SessionRoute, include_in_schema=False)
@@ -29,7 +30,10 @@ ADMIN_PAGES = (
 @router.get("/manage/projects/")
 async def your_projects(request: Request, user: User = Depends(require_user)) -> Response:
     projects = await projects_of_user(db_of(request), user.id)
-    return await page(request, "manage/projects.html", {"projects": projects})
+    invitations = await user_invitations(db_of(request), user.id,
+                                         services_of(request).clock.now())
+    return await page(request, "manage/projects.html",
+                      {"projects": projects, "invitations": invitations})
 
 
 @router.get("/admin/")
