@@ -40,7 +40,7 @@ async def maintainers_of(session: AsyncSession, name: str) -> list[tuple[str, st
 
 def message(
     name: str, username: str, settings: Settings, *, has_two_factor: bool = False,
-    today: date | None = None,
+    today: date | None = None, why: str = "it is among the most downloaded projects on the index",
 ) -> tuple[str, str]:
     """Subject and body of the 'your project is now critical' email.
 
@@ -51,7 +51,7 @@ def message(
     intro = (
         f"Hello {username},\n\n"
         f"The project {name}, which you maintain on {settings.site_name}, is now designated\n"
-        "critical: it is among the most downloaded projects on the index.\n\n"
+        f"critical: {why}.\n\n"
     )
     tokens = (
         "API tokens created before you enabled two-factor authentication will stop\n"
@@ -88,15 +88,17 @@ async def notify_critical(
     event ``mandate:reminder``, committed here), so the daily reminder skips them.
     A failed delivery is logged and skipped: the designation stands either way.
     """
+    from bastion.critical.policy import critical_reason
     from bastion.critical.reminders import record_reminder
 
     sent = 0
     for name in names:
+        why = await critical_reason(session, name)
         for user_id, username, email in await _people_of(session, name):
             with_2fa = await gate.user_has_two_factor(session, user_id)
             subject, body = message(
                 name, username, settings, has_two_factor=with_2fa,
-                today=now.date() if now else None,
+                today=now.date() if now else None, **({"why": why} if why else {}),
             )
             try:
                 await send(email, subject, body)

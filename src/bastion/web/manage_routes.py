@@ -23,6 +23,7 @@ from bastion.audit.queries import check_can_view_project_history, project_histor
 from bastion.clock import today
 from bastion.critical.gate import Action
 from bastion.critical.models import CriticalProject
+from bastion.critical.policy import critical_reason
 from bastion.db.paging import page_number
 from bastion.errors import BadRequest, Forbidden, NotFound
 from bastion.packaging.changes import live_project, live_release
@@ -98,6 +99,7 @@ async def _manage_context(request: Request, user: User, name: str) -> dict[str, 
     return {
         "project": project, "role": role, "critical": await _is_critical(request, project),
         "blocked": await _blocked_by_mandate(request, user, project),
+        "critical_why": await critical_reason(db_of(request), project.normalized_name),
         "can_delete": role in (Role.OWNER, "admin"),
         "admin_only": services_of(request).settings.critical_deletion_admin_only,
         "is_admin": user.is_admin,

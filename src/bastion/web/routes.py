@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bastion.clock import today
-from bastion.critical.policy import is_critical
+from bastion.critical.policy import critical_reason
 from bastion.db.paging import page_number
 from bastion.packaging import queries
 from bastion.services import Services
@@ -73,7 +73,7 @@ async def _project_page(request: Request, name: str, version: str | None) -> Res
     services = _services(request)
     async with services.db.session() as session:
         project = await queries.project_detail(session, canonical, version)
-        critical = await is_critical(session, canonical)
+        critical = await critical_reason(session, canonical)
         downloads = await download_summary(session, canonical, today(services.clock))
         people = await queries.project_people(session, canonical)
     viewer = viewer_of(request.scope)
