@@ -276,6 +276,7 @@ NOT_PROJECT_ACTIONS: frozenset[tuple[str, str]] = frozenset({
     ("POST", "/account/two-factor/keys/verify/"),
     ("POST", "/account/two-factor/keys/{key_id}/remove/"),
     ("POST", "/account/two-factor/recovery-codes/"),
+    ("POST", "/account/two-factor/recovery-codes/confirm/"),
     ("POST", "/account/security-keys/giveaway/"),
     # The invitee answers an owner's invitation (the owner's invite passed the mandate);
     # every later action of theirs on the project meets the mandate itself.

@@ -24,7 +24,13 @@ async def test_create_list_and_revoke(client: httpx.AsyncClient, make_user) -> N
     )
     assert response.status_code == 200
     secrets_shown = TOKEN_RE.findall(response.text)
-    assert len(secrets_shown) == 1
+    assert len(set(secrets_shown)) == 1  # one token: in its block and the two snippets
+    secret = secrets_shown[0]
+    assert f'<p class="codes" id="new-token">{secret}</p>' in response.text
+    assert "repository = http://testserver/legacy/\nusername = __token__\npassword = " + secret \
+        in response.text
+    assert f"uv publish --publish-url http://testserver/legacy/ --token {secret}" in response.text
+    assert 'data-copy="new-token"' in response.text and 'data-download="new-token"' in response.text
     listing = await client.get("/account/tokens/")
     assert "CI" in listing.text and "project demo-pkg" in listing.text
     assert not TOKEN_RE.search(listing.text)  # shown once only
@@ -110,3 +116,28 @@ async def test_security_history_newest_first_and_paginated(
         "login:failure", "login:failure", "account:create"
     ]
     assert (await client.get("/account/security-history/?page=x")).status_code == 400
+
+
+async def test_scope_is_picked_from_the_users_projects(
+    client: httpx.AsyncClient, make_user, services: Services
+) -> None:
+    from tests.web.seed import make_add_release
+
+    alice = await make_user("alice")
+    await make_user("bob")
+    add = make_add_release(services, services.clock)  # type: ignore[arg-type]
+    await add("Mine", "1.0")
+    await add("Theirs", "1.0")
+    async with services.db.transaction() as session:
+        from sqlalchemy import select
+
+        from bastion.packaging.models import Project, Role
+
+        mine = await session.scalar(select(Project.id).where(Project.normalized_name == "mine"))
+        assert mine is not None
+        session.add(Role(user_id=alice.id, project_id=mine, role_name=Role.OWNER))
+    await sign_in(client)
+    page = (await client.get("/account/tokens/")).text
+    assert '<select id="f-project" name="project">' in page
+    assert '<option value="mine">Only Mine</option>' in page
+    assert "Theirs" not in page

@@ -237,11 +237,12 @@ async def _second_factor_attempt(
     services = services_of(request)
     context = request_context(request)
     await release_writes(request)
+    codes_left: int | None = None
     try:
         if kind == "totp":
             await second_factor.check_totp(services, user, code, context)
         else:
-            await second_factor.check_recovery_code(services, user, code, context)
+            codes_left = await second_factor.check_recovery_code(services, user, code, context)
     except BastionError as exc:
         factors = await second_factor.available_factors(db_of(request), user.id)
         return await form_error(
@@ -250,6 +251,15 @@ async def _second_factor_attempt(
              "error_kind": kind},
         )
     await finish_sign_in(request, user, f"password+{kind}")
+    if codes_left is not None:
+        from bastion.web.flash import flash
+
+        await flash(
+            request, f"You signed in with a recovery code: {codes_left} "
+            f"code{'s' if codes_left != 1 else ''} left. If you lost your device, set up a "
+            "new second factor and generate new codes.", "warning" if codes_left < 3 else "info",
+            link=("/account/two-factor/recovery-codes/", "Generate new recovery codes"),
+        )
     return redirect(safe_next(next_url))
 
 

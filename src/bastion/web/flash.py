@@ -19,13 +19,20 @@ Level = Literal["success", "info", "warning"]
 MAX_MESSAGES = 5  # a page never shows a pile of stale messages
 
 
-async def flash(request: Request, message: str, level: Level = "success") -> None:
-    """Keep ``message`` for the next page this session sees."""
+async def flash(
+    request: Request, message: str, level: Level = "success",
+    link: tuple[str, str] | None = None,
+) -> None:
+    """Keep ``message`` (and an optional ``(href, text)`` link after it: a local path) for
+    the next page this session sees."""
     row = await web_session(request)
     if row is None:
         return
     messages = json.loads(row.flash) if row.flash else []
-    messages.append({"level": level, "message": message})
+    item = {"level": level, "message": message}
+    if link is not None and link[0].startswith("/") and not link[0].startswith("//"):
+        item.update(href=link[0], link_text=link[1])
+    messages.append(item)
     row.flash = json.dumps(messages[-MAX_MESSAGES:])
 
 

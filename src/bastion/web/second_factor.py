@@ -50,8 +50,9 @@ async def check_totp(services: Services, user: User, code: str, context: Request
 
 async def check_recovery_code(
     services: Services, user: User, code: str, context: RequestContext
-) -> None:
-    """Spend a recovery code and tell the account's owner by email that one was used."""
+) -> int:
+    """Spend a recovery code and tell the account's owner by email that one was used;
+    returns how many codes are left."""
     used = await recovery.use_code(services, user, code, context=context)
     body = (
         f"Hello {used.username},\n\nA recovery code was used to sign in to your "
@@ -64,6 +65,7 @@ async def check_recovery_code(
         services.mailer, used.email, "A recovery code was used", body,
         what="the recovery-code notice", user_id=used.user_id,
     )
+    return used.codes_left
 
 
 RECOVERY_SHAPE = re.compile(r"^[0-9a-fA-F\s\-]{16,}$")

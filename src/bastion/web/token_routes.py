@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form
+from packaging.utils import canonicalize_name
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -23,6 +24,7 @@ from bastion.critical.gate import Action
 from bastion.db.paging import page_number
 from bastion.errors import BadRequest, BastionError
 from bastion.packaging.permissions import mandate
+from bastion.packaging.queries import projects_of_user
 from bastion.web.account_routes import CSRF, page, redirect
 from bastion.web.client_ip import request_context
 from bastion.web.current_user import db_of, require_fresh, require_user, services_of
@@ -40,9 +42,13 @@ async def _tokens_page(
     tokens = await list_tokens(db_of(request), user.id)
     now = services.clock.now()
     rows = [{"token": t, "expired": is_expired(t, now)} for t in tokens]
+    base = services.settings.base_url.rstrip("/")
     return await page(
         request, "account/tokens.html",
-        {"rows": rows, "secret": secret, "error": error, "form": form or {}},
+        {"rows": rows, "secret": secret, "error": error, "form": form or {},
+         "projects": await projects_of_user(db_of(request), user.id),
+         "upload_url": f"{base}/legacy/", "index_name": canonicalize_name(
+             services.settings.site_name) or "bastion"},
         status_code=status_code,
     )
 
