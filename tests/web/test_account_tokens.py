@@ -108,11 +108,14 @@ async def test_security_history_newest_first_and_paginated(
     await post_form(client, "/account/tokens/", {"name": "ci"})
     page1 = await client.get("/account/security-history/")
     assert page1.status_code == 200
-    tags = re.findall(r"<code>([a-z:_\-]+)</code>", page1.text)
+    tags = re.findall(r'data-tag="([a-z:_\-]+)"', page1.text)
     assert tags == ["token:create", "login:success", "login:failure"]
+    assert re.findall(r'<span class="event-what">([^<]+)</span>', page1.text) == [
+        "Created the API token “ci”", "Signed in with password", "Failed sign-in attempt"]
+    assert "just now" in page1.text and "<code>token:create</code>" not in page1.text
     assert "Page 1 of 2" in page1.text
     page2 = await client.get("/account/security-history/?page=2")
-    assert re.findall(r"<code>([a-z:_\-]+)</code>", page2.text) == [
+    assert re.findall(r'data-tag="([a-z:_\-]+)"', page2.text) == [
         "login:failure", "login:failure", "account:create"
     ]
     assert (await client.get("/account/security-history/?page=x")).status_code == 400

@@ -52,6 +52,7 @@ from bastion.web.current_user import (
 )
 from bastion.web.errors import sentence
 from bastion.web.flash import flash
+from bastion.web.history_view import view
 from bastion.web.session_route import SessionRoute
 
 router = APIRouter(route_class=SessionRoute, include_in_schema=False)
@@ -320,7 +321,8 @@ async def history_page(request: Request, name: str,
     if request.query_params.get("format") == "json":
         return JSONResponse({"project": canonicalize_name(name), **history.to_json()})
     return await page(request, "manage/history.html", {
-        "name": display, "normalized_name": canonicalize_name(name), "history": history})
+        "name": display, "normalized_name": canonicalize_name(name), "history": history,
+        "lines": view(history.events, services_of(request).clock.now())})
 
 
 @router.get("/project/{name}/history.json")

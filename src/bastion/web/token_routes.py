@@ -29,6 +29,7 @@ from bastion.web.account_routes import CSRF, page, redirect
 from bastion.web.client_ip import request_context
 from bastion.web.current_user import db_of, require_fresh, require_user, services_of
 from bastion.web.flash import flash
+from bastion.web.history_view import view
 from bastion.web.session_route import SessionRoute
 
 router = APIRouter(prefix="/account", route_class=SessionRoute, include_in_schema=False)
@@ -117,5 +118,6 @@ async def history_response(request: Request, subject: User, *, own: bool) -> Res
         return JSONResponse({"username": subject.username, **history.to_json()})
     return await page(request, "account/security_history.html", {
         "events": history.events, "page": history.page, "pages": history.pages,
+        "lines": view(history.events, services_of(request).clock.now()),
         "total": history.total, "subject": None if own else subject.username,
     })
