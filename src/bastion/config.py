@@ -138,6 +138,8 @@ class Settings(BaseSettings):
 
     # Security-key giveaway: defaults for new programs (ISO 3166-1 alpha-2 region codes).
     giveaway_max_keys_per_user: int = Field(default=2, ge=1, le=100)
+    # Where maintainers redeem their promo codes (the vendor's page), linked next to the codes.
+    giveaway_redeem_url: str = ""
     giveaway_regions: list[str] = Field(
         default_factory=lambda: ["DE", "AT", "CH", "BE", "FR", "IT", "ES", "GB", "CA", "US", "JP"]
     )
