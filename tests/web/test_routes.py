@@ -345,3 +345,15 @@ async def test_pages_use_the_stylesheet_and_no_scripts(
         assert '<link rel="stylesheet" href="/static/bastion.css">' in text
         assert "<script" not in text
         assert "https://cdn" not in text and "//fonts." not in text
+
+
+async def test_search_also_matches_summaries_and_keywords(
+    client: httpx.AsyncClient, add_release: AddRelease
+) -> None:
+    await add_release("parsley", "1.0", summary="A fast TOML parser")
+    await add_release("sage", "1.0", summary="Herbs", meta={"keywords": "toml,config"})
+    await add_release("toml-kit", "1.0", summary="Something else")
+    await add_release("thyme", "1.0", summary="Nothing to see")
+    response = await client.get("/search", params={"q": "TOML"})
+    names = re.findall(r'class="project-list-name" href="/project/([^/]+)/"', response.text)
+    assert names == ["toml-kit", "parsley", "sage"]  # name matches first, then the text

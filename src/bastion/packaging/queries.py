@@ -13,7 +13,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name, canonicalize_version
 from packaging.version import InvalidVersion, Version
-from sqlalchemy import case, func, select
+from sqlalchemy import case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.accounts.models import User
@@ -228,17 +228,26 @@ async def recently_updated(session: AsyncSession, limit: int) -> list[ProjectLis
 async def search_projects(
     session: AsyncSession, query: str, *, page: int, per_page: int
 ) -> SearchPage:
-    """Projects whose normalised name contains the normalised query.
+    """Projects whose normalised name contains the normalised query, or one of whose live
+    releases has it in its summary or keywords (case-insensitive).
 
-    The exact match comes first, then prefix matches, then the rest, each by name.
-    An empty query matches nothing. A page past the end raises NotFound.
+    The exact name comes first, then names starting with it, then other name matches,
+    then summary and keyword matches, each by name. An empty query matches nothing. A
+    page past the end raises NotFound.
     """
     query = query.strip()
     if not query:
         return SearchPage(query="", results=[], total=0, page=1, per_page=per_page)
     needle = canonicalize_name(query)
+    words = query.lower()
     name = Project.normalized_name
-    matches = name.contains(needle, autoescape=True) & Project.deleted_at.is_(None)
+    in_text = exists().where(
+        Release.project_id == Project.id, Release.deleted_at.is_(None),
+        func.lower(Release.summary).contains(words, autoescape=True)
+        | func.lower(Release.meta["keywords"].as_string()).contains(words, autoescape=True),
+    )
+    in_name = name.contains(needle, autoescape=True)
+    matches = (in_name | in_text) & Project.deleted_at.is_(None)
     total = (
         await session.execute(select(func.count()).select_from(Project).where(matches))
     ).scalar_one()
@@ -248,7 +257,10 @@ async def search_projects(
             f"There is no page {page} for this search: it has {result.pages} "
             f"page{'s' if result.pages != 1 else ''}."
         )
-    rank = case((name == needle, 0), (name.startswith(needle, autoescape=True), 1), else_=2)
+    rank = case(
+        (name == needle, 0), (name.startswith(needle, autoescape=True), 1), (in_name, 2),
+        else_=3,
+    )
     rows = (
         await session.execute(
             select(Project.id, Project.name, Project.normalized_name)
