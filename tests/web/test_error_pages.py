@@ -67,3 +67,29 @@ async def test_error_pages_keep_the_signed_in_header(index: Index, make_user: Ma
                                      data={"csrf_token": token})
     assert posted.status_code == 422 and SIGNED_IN in posted.text
     assert "text/html" in posted.headers["content-type"]
+
+
+async def test_form_errors_sit_next_to_their_field(index: Index, make_user: MakeUser) -> None:
+    await make_user("alice")
+    page = await index.client.get("/account/register/")
+    response = await index.client.post("/account/register/", data={
+        "csrf_token": csrf_from(page.text), "username": "bob", "email": "bob@example.org",
+        "password": "a long enough password 1", "password_confirm": "something else entirely"})
+    assert response.status_code == 400
+    assert ('id="f-password_confirm" name="password_confirm" type="password" value="" '
+            'autocomplete="new-password" required aria-invalid="true" '
+            'aria-describedby="f-password_confirm-error"') in response.text
+    assert '<p class="field-error" id="f-password_confirm-error">' in response.text
+    assert '<a href="#f-password_confirm">' in response.text  # the summary links the field
+    login = await index.client.get("/account/login/")
+    assert 'autocomplete="username" required autofocus' in login.text
+
+
+def test_error_field_picks_the_field_a_message_is_about() -> None:
+    from bastion.web.templating import error_field
+
+    fields = (("username", "username"), ("email", "email"), ("password", ""))
+    assert error_field("That username is taken.", *fields) == "username"
+    assert error_field("Not a valid email address.", *fields) == "email"
+    assert error_field("Too short.", *fields) == "password"
+    assert error_field(None, *fields) == ""

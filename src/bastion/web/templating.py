@@ -42,6 +42,22 @@ def linkify(text: str) -> Markup:
 env.filters["linkify"] = linkify
 
 
+def error_field(message: str | None, *fields: tuple[str, str]) -> str:
+    """Which of a form's ``(name, words)`` fields an error message is about: the first
+    whose words (``|``-separated) the message mentions, else the last one; '' without an
+    error. Lets the form put the message next to that field (aria-invalid, describedby)."""
+    if not message or not fields:
+        return ""
+    text = message.lower()
+    for name, words in fields:
+        if any(word and word in text for word in words.split("|")):
+            return name
+    return fields[-1][0]
+
+
+env.globals["error_field"] = error_field
+
+
 def render(
     request: Request,
     template: str,
