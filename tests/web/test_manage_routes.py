@@ -176,3 +176,20 @@ async def test_yank_unyank_and_token_revoke_flash_once(
                                       data={"csrf_token": token})
     assert revoked.status_code == 303
     assert "Revoked the token &#39;ci&#39;" in (await index.client.get("/account/tokens/")).text
+
+
+async def test_yank_before_the_mandate_date_flashes_its_warning(
+    index: Index, services: Services, make_user: MakeUser
+) -> None:
+    await make_user("alice")
+    await index.publish("famous", "1.0", sdist=False)
+    await index.make_critical("famous")
+    services.settings.mandate_enforced_from = date(2099, 1, 1)
+    await sign_in(index.client, "alice")
+    page = await index.client.get("/manage/project/famous/")
+    assert 'id="actions-blocked"' not in page.text  # not enforced yet: the buttons work
+    await index.client.post("/manage/project/famous/release/1.0/yank/",
+                            data={"csrf_token": csrf_from(page.text), "reason": "oops"})
+    shown = (await index.client.get("/manage/project/famous/")).text
+    assert 'class="banner banner-warning flash"' in shown
+    assert "Project famous is critical: two-factor authentication will be required" in shown

@@ -132,10 +132,12 @@ async def manage_release(request: Request, name: str, version: str,
 async def yank(request: Request, name: str, version: str, reason: Text = "",
                user: User = Depends(require_user)) -> Response:
     await release_writes(request)
-    await yank_release(services_of(request), name, version, by=Principal(user=user),
-                       reason=reason, context=request_context(request))
+    result = await yank_release(services_of(request), name, version, by=Principal(user=user),
+                                reason=reason, context=request_context(request))
     await flash(request, f"Yanked release {version} of {name}: installers skip it unless "
                 "it is pinned. You can un-yank it at any time.")
+    for warning in result.warnings:  # the 2FA mandate, before it is enforced
+        await flash(request, sentence(warning), "warning")
     return redirect(_manage_url(canonicalize_name(name)))
 
 

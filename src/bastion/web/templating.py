@@ -56,6 +56,7 @@ def error_field(message: str | None, *fields: tuple[str, str]) -> str:
 
 
 env.globals["error_field"] = error_field
+env.filters["sentence"] = lambda text: str(text)[:1].upper() + str(text)[1:]
 
 
 def render(
