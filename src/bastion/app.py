@@ -70,8 +70,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from bastion.web.account_routes import router as account_router
     from bastion.web.admin_history_routes import router as admin_history_router
     from bastion.web.collaborator_routes import router as collaborator_router
+    from bastion.web.dashboard_routes import router as dashboard_router
     from bastion.web.giveaway_routes import router as giveaway_router
     from bastion.web.health_routes import router as health_router
+    from bastion.web.invitation_routes import router as invitation_router
     from bastion.web.json_api_routes import router as api_router
     from bastion.web.manage_routes import router as manage_router
     from bastion.web.metrics_routes import router as metrics_router
@@ -109,6 +111,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     web.include_router(yank_api_router)
     web.include_router(manage_router)
     web.include_router(collaborator_router)
+    web.include_router(dashboard_router)
+    web.include_router(invitation_router)
     web.include_router(admin_history_router)
     web.include_router(protect_router)
     web.include_router(report_api_router)

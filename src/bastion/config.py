@@ -195,6 +195,8 @@ class Settings(BaseSettings):
     # unless a private index turns critical_deletion_admin_only off.
     deletion_retention_days: int = Field(default=90, ge=0)
     critical_deletion_admin_only: bool = True
+    # Collaborator invitations (packaging.invitations): how long an invitation can be accepted.
+    role_invitation_days: int = Field(default=7, ge=1, le=365)
 
     # The orphan sweep (`bastion admin sweep`, daily): a blob no file row references is
     # removed once it is this old (an upload stores its blob just before it commits), and
@@ -212,6 +214,8 @@ class Settings(BaseSettings):
 
     # Security-key giveaway: defaults for new programs (ISO 3166-1 alpha-2 region codes).
     giveaway_max_keys_per_user: int = Field(default=2, ge=1, le=100)
+    # Where maintainers redeem their promo codes (the vendor's page), linked next to the codes.
+    giveaway_redeem_url: str = ""
     giveaway_regions: list[str] = Field(
         default_factory=lambda: ["DE", "AT", "CH", "BE", "FR", "IT", "ES", "GB", "CA", "US", "JP"]
     )

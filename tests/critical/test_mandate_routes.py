@@ -47,7 +47,14 @@ from bastion.clock import MovableClock, today
 from bastion.critical.policy import mark
 from bastion.packaging.changes import Operator
 from bastion.packaging.deletion import delete_project
-from bastion.packaging.models import File, JournalEntry, Project, Release, Role
+from bastion.packaging.models import (
+    File,
+    JournalEntry,
+    Project,
+    Release,
+    Role,
+    RoleInvitation,
+)
 from bastion.packaging.yank import yank_release
 from bastion.services import Services
 from tests.conftest import PASSWORD
@@ -102,7 +109,7 @@ async def build_world(
     from bastion.accounts.users import create_user
 
     world = World(services, client, directory)
-    for name in ("alice", "carol", "dave", "root"):
+    for name in ("alice", "carol", "dave", "erin", "root"):
         async with services.db.transaction() as session:
             world.users[name] = await create_user(
                 session, clock, username=name, email=f"{name}@example.org", password=PASSWORD,
@@ -120,6 +127,11 @@ async def build_world(
         assert demo_id is not None
         session.add(Role(user_id=world.users["carol"].id, project_id=demo_id,
                          role_name=Role.MAINTAINER))
+        now = clock.now()  # erin has a pending invitation (for the revoke route)
+        session.add(RoleInvitation(project_id=demo_id, user_id=world.users["erin"].id,
+                                   invited_by_id=world.users["alice"].id,
+                                   role_name=Role.MAINTAINER, created=now,
+                                   expires=now + timedelta(days=7)))
     await yank_release(services, PROJECT, "1.1", by=Operator(), reason="broken")
     await hold_name(services, PROJECT)
     await pending_scan(services, WHEEL_1_0)
@@ -150,6 +162,7 @@ async def snapshot(services: Services) -> dict[str, Any]:
                                     Release.deleted_at)).all(),
             "files": (await rows(File.id, File.filename, File.deleted_at)).all(),
             "roles": (await rows(Role.id, Role.user_id, Role.project_id, Role.role_name)).all(),
+            "invitations": (await rows(RoleInvitation.id, RoleInvitation.user_id)).all(),
             "tokens": (await rows(ApiToken.id, ApiToken.project_name)).all(),
             "journal": await session.scalar(select(func.count()).select_from(JournalEntry)),
         }
@@ -219,10 +232,10 @@ PROJECT_ROUTES: dict[tuple[str, str], RouteCall] = {
         f"/manage/project/{PROJECT}/release/1.1/unyank/", _form({}), SESSION, 303),
     ("POST", "/manage/project/{name}/delete/"): RouteCall(
         f"/manage/project/{PROJECT}/delete/",
-        _form({"confirm_name": PROJECT, "reason": "done"}), SESSION, 200),
+        _form({"confirm_name": PROJECT, "reason": "done"}), SESSION, 303),
     ("POST", "/manage/project/{name}/release/{version}/delete/"): RouteCall(
         f"/manage/project/{PROJECT}/release/1.0/delete/",
-        _form({"confirm_name": PROJECT, "reason": "done"}), SESSION, 303),
+        _form({"confirm_name": "1.0", "reason": "done"}), SESSION, 303),
     ("POST", "/manage/project/{name}/file/{filename}/delete/"): RouteCall(
         f"/manage/project/{PROJECT}/file/{WHEEL_1_0}/delete/",
         _form({"confirm_name": PROJECT, "reason": "done"}), SESSION, 303),
@@ -254,6 +267,8 @@ PROJECT_ROUTES: dict[tuple[str, str], RouteCall] = {
         SESSION, 303),
     ("POST", "/manage/project/{name}/collaborators/{username}/remove/"): RouteCall(
         f"/manage/project/{PROJECT}/collaborators/carol/remove/", _form({}), SESSION, 303),
+    ("POST", "/manage/project/{name}/invitations/{username}/revoke/"): RouteCall(
+        f"/manage/project/{PROJECT}/invitations/erin/revoke/", _form({}), SESSION, 303),
 }
 
 # State-changing routes that act on an account or a session, never on a project.
@@ -281,6 +296,7 @@ NOT_PROJECT_ACTIONS: frozenset[tuple[str, str]] = frozenset({
     ("POST", "/account/two-factor/keys/verify/"),
     ("POST", "/account/two-factor/keys/{key_id}/remove/"),
     ("POST", "/account/two-factor/recovery-codes/"),
+    ("POST", "/account/two-factor/recovery-codes/confirm/"),
     ("POST", "/account/security-keys/giveaway/"),
     # A malware report changes nothing of the project; the automatic quarantine trusted
     # reports may cause is the index's decision and only takes power away. The project is
@@ -291,6 +307,10 @@ NOT_PROJECT_ACTIONS: frozenset[tuple[str, str]] = frozenset({
     # Origin rules are index policy set by admins (names and patterns, not a project's files).
     ("POST", "/admin/origins/"),
     ("POST", "/admin/origins/clear/"),
+    # The invitee answers an owner's invitation (the owner's invite passed the mandate);
+    # every later action of theirs on the project meets the mandate itself.
+    ("POST", "/account/invitations/{invitation_id}/accept/"),
+    ("POST", "/account/invitations/{invitation_id}/decline/"),
 })
 
 # Routes that declare no methods (mounts, the fast read path): they must refuse writes.

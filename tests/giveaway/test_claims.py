@@ -116,7 +116,7 @@ async def test_pool_exhaustion_leaves_nothing_half_written(services, make_mainta
     second = await make_maintainer("hal")
     program = await make_program(codes_loaded=3)
     await do_claim(services, first, program.id, 2)
-    with pytest.raises(Conflict, match="Only 1 promo codes are left in Spring keys; ask for 1"):
+    with pytest.raises(Conflict, match="Only 1 promo code is left in Spring keys; ask for 1"):
         await do_claim(services, second, program.id, 2)
     async with services.db.session() as session:
         assert await keys_claimed(session, program.id, second.id) == 0

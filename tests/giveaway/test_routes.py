@@ -71,7 +71,11 @@ async def test_eligible_user_sees_the_offer_and_claims(
     after = await client.get(response.headers["location"])
     assert "CODE-0000" in after.text and "CODE-0001" in after.text
     assert "We also sent them to your email address" in after.text
-    assert "you have already claimed 2 of 2 keys" in after.text.lower()
+    # A success reads as one: no "You cannot claim" after claiming everything allowed.
+    assert "You have claimed all 2 keys this program allows you." in after.text
+    assert "You cannot claim keys" not in after.text
+    assert 'data-copy="codes-' in after.text  # Copy and Download next to the codes
+    assert 'action="/account/logout/"' in after.text  # the header keeps Sign out
     assert 'name="quantity"' not in after.text
     assert services.mailer.mbox_path.exists()
 
@@ -181,3 +185,22 @@ async def test_admin_pages_refuse_other_users(services, client, make_maintainer,
     await sign_in_as(services, client, await make_maintainer("hugo"))
     assert (await client.get("/admin/giveaway/")).status_code == 403
     assert (await client.get(f"/admin/giveaway/{program.id}/report.csv")).status_code == 403
+
+
+async def test_the_form_offers_no_more_than_the_pool_holds_and_links_the_vendor(
+    services, client, make_maintainer, make_program
+):
+    services.settings.giveaway_redeem_url = "https://vendor.example/redeem"
+    user = await make_maintainer("alice")
+    program = await make_program(codes_loaded=1)
+    token = await sign_in_as(services, client, user)
+    page = await client.get(PAGE)
+    assert '<option value="1" selected>1</option>' in page.text
+    assert '<option value="2"' not in page.text  # the pool holds one code
+    assert "Only 1 promo code is left in this program." in page.text
+    response = await client.post(PAGE, data={
+        "csrf_token": token, "program_id": program.id, "quantity": "1", "region": "DE"})
+    assert response.status_code == 303
+    after = await client.get(response.headers["location"])
+    assert "Your promo code</h3>" in after.text
+    assert 'href="https://vendor.example/redeem"' in after.text

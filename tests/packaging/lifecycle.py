@@ -16,7 +16,14 @@ from bastion.accounts.auth import Principal
 from bastion.accounts.models import User
 from bastion.audit.models import AuditEvent
 from bastion.critical.policy import mark
-from bastion.packaging.models import File, JournalEntry, Project, Release, Role
+from bastion.packaging.models import (
+    File,
+    JournalEntry,
+    Project,
+    Release,
+    Role,
+    RoleInvitation,
+)
 from bastion.services import Services
 from tests.conftest import PASSWORD
 from tests.packaging.conftest import form_for
@@ -105,7 +112,7 @@ class Index:
                 model.__tablename__: (await session.execute(
                     select(func.count()).select_from(model)
                 )).scalar_one()
-                for model in (JournalEntry, AuditEvent)
+                for model in (JournalEntry, AuditEvent, RoleInvitation)
             }
         blobs = sorted([p async for p in self.services.store.iter_paths()])
         return {"projects": projects, "releases": releases, "files": files, "roles": roles,

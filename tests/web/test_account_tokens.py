@@ -24,7 +24,13 @@ async def test_create_list_and_revoke(client: httpx.AsyncClient, make_user) -> N
     )
     assert response.status_code == 200
     secrets_shown = TOKEN_RE.findall(response.text)
-    assert len(secrets_shown) == 1
+    assert len(set(secrets_shown)) == 1  # one token: in its block and the two snippets
+    secret = secrets_shown[0]
+    assert f'<p class="codes" id="new-token">{secret}</p>' in response.text
+    assert "repository = http://testserver/legacy/\nusername = __token__\npassword = " + secret \
+        in response.text
+    assert f"uv publish --publish-url http://testserver/legacy/ --token {secret}" in response.text
+    assert 'data-copy="new-token"' in response.text and 'data-download="new-token"' in response.text
     listing = await client.get("/account/tokens/")
     assert "CI" in listing.text and "project demo-pkg" in listing.text
     assert not TOKEN_RE.search(listing.text)  # shown once only
@@ -102,11 +108,14 @@ async def test_security_history_newest_first_and_paginated(
     await post_form(client, "/account/tokens/", {"name": "ci"})
     page1 = await client.get("/account/security-history/")
     assert page1.status_code == 200
-    tags = re.findall(r"<code>([a-z:_\-]+)</code>", page1.text)
+    tags = re.findall(r'data-tag="([a-z:_\-]+)"', page1.text)
     assert tags == ["token:create", "login:success", "login:failure"]
+    assert re.findall(r'<span class="event-what">([^<]+)</span>', page1.text) == [
+        "Created the API token “ci”", "Signed in with password", "Failed sign-in attempt"]
+    assert "just now" in page1.text and "<code>token:create</code>" not in page1.text
     assert "Page 1 of 2" in page1.text
     page2 = await client.get("/account/security-history/?page=2")
-    assert re.findall(r"<code>([a-z:_\-]+)</code>", page2.text) == [
+    assert re.findall(r'data-tag="([a-z:_\-]+)"', page2.text) == [
         "login:failure", "login:failure", "account:create"
     ]
     assert (await client.get("/account/security-history/?page=x")).status_code == 400
@@ -124,3 +133,27 @@ async def test_create_a_read_token_limited_to_patterns(
     assert "read: acme-*, tools" in listing and "upload:" not in listing
     bad = await post_form(client, "/account/tokens/", {"name": "x", "scope": "admin"})
     assert bad.status_code == 400 and "scope" in bad.text
+
+
+async def test_scope_is_picked_from_the_users_projects(
+    client: httpx.AsyncClient, make_user, services: Services  # type: ignore[no-untyped-def]
+) -> None:
+    from tests.web.seed import make_add_release
+
+    alice = await make_user("alice")
+    await make_user("bob")
+    add = make_add_release(services, services.clock)  # type: ignore[arg-type]
+    await add("Mine", "1.0")
+    await add("Theirs", "1.0")
+    async with services.db.transaction() as session:
+        from sqlalchemy import select
+
+        from bastion.packaging.models import Project, Role
+
+        mine = await session.scalar(select(Project.id).where(Project.normalized_name == "mine"))
+        assert mine is not None
+        session.add(Role(user_id=alice.id, project_id=mine, role_name=Role.OWNER))
+    page = (await client.get("/account/tokens/")).text
+    assert '<select id="f-project" name="project">' in page
+    assert '<option value="mine">Only Mine</option>' in page
+    assert "Theirs" not in page

@@ -85,10 +85,19 @@ async def summary(services: Services, user: User) -> status.FactorSummary:
         return await status.factor_summary(db, user.id)
 
 
+async def begin_totp(client: httpx.AsyncClient) -> httpx.Response:
+    """Ask for a new secret (POST), then the setup page that shows it (GET)."""
+    begun = await post_form(client, "/account/two-factor/totp/", {})
+    assert begun.status_code == 303, begun.text
+    assert begun.headers["location"] == "/account/two-factor/totp/"
+    page = await client.get("/account/two-factor/totp/")
+    assert page.status_code == 200, page.text
+    return page
+
+
 async def enable_totp(client: httpx.AsyncClient, clock: MovableClock) -> list[str]:
     """Enrol through the pages; returns the recovery codes shown (if any)."""
-    begin = await post_form(client, "/account/two-factor/totp/", {})
-    assert begin.status_code == 200, begin.text
+    begin = await begin_totp(client)
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', begin.text)
     assert secret
     response = await client.post(
@@ -98,7 +107,7 @@ async def enable_totp(client: httpx.AsyncClient, clock: MovableClock) -> list[st
     )
     assert response.status_code in (200, 303), response.text
     clock.advance(timedelta(seconds=30))
-    return re.findall(r'<code class="secret">([0-9a-f]{16})</code>', response.text)
+    return re.findall(r'<li>([0-9a-f]{16})</li>', response.text)
 
 
 async def make_critical(services: Services, user: User, name: str = "Critical-Lib") -> None:
@@ -140,8 +149,7 @@ async def test_totp_enrolment_shows_qr_and_recovery_codes_once(
 ) -> None:
     intro = await client.get("/account/two-factor/totp/")
     assert intro.status_code == 200 and "Show the QR code" in intro.text
-    begin = await post_form(client, "/account/two-factor/totp/", {})
-    assert begin.status_code == 200
+    begin = await begin_totp(client)
     assert '<svg' in begin.text and "Authenticator app QR code" in begin.text
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', begin.text)
     assert secret and "otpauth://totp/" in begin.text
@@ -153,7 +161,7 @@ async def test_totp_enrolment_shows_qr_and_recovery_codes_once(
               "code": pyotp.TOTP(secret.group(1)).at(clock.now())},
     )
     assert response.status_code == 200
-    codes = re.findall(r'<code class="secret">([0-9a-f]{16})</code>', response.text)
+    codes = re.findall(r'<li>([0-9a-f]{16})</li>', response.text)
     assert len(codes) == services.settings.recovery_code_count
     assert "only time they are shown" in response.text
     assert session_cookie(client) != before
@@ -166,7 +174,7 @@ async def test_totp_enrolment_shows_qr_and_recovery_codes_once(
 async def test_totp_confirmation_reports_clock_skew_and_wrong_codes(
     client: httpx.AsyncClient, signed_in: User, services: Services, clock: MovableClock
 ) -> None:
-    begin = await post_form(client, "/account/two-factor/totp/", {})
+    begin = await begin_totp(client)
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', begin.text)
     assert secret
     ahead = pyotp.TOTP(secret.group(1)).at(clock.now() + timedelta(seconds=150))
@@ -272,7 +280,7 @@ async def test_json_endpoints_send_an_unconfirmed_user_back_to_a_page(
 async def test_confirm_after_the_window_returns_to_the_setup_page(
     client: httpx.AsyncClient, signed_in: User, services: Services, clock: MovableClock
 ) -> None:
-    begin = await post_form(client, "/account/two-factor/totp/", {})
+    begin = await begin_totp(client)
     stale(services, clock)
     response = await client.post(
         "/account/two-factor/totp/confirm/",
@@ -563,7 +571,7 @@ async def test_regenerate_recovery_codes_voids_the_old_set(
     before = session_cookie(client)
     response = await post_form(client, "/account/two-factor/recovery-codes/", {})
     assert response.status_code == 200
-    new = re.findall(r'<code class="secret">([0-9a-f]{16})</code>', response.text)
+    new = re.findall(r'<li>([0-9a-f]{16})</li>', response.text)
     assert len(new) == 8 and not set(new) & set(old)
     assert "previous codes no longer work" in response.text
     assert session_cookie(client) != before
@@ -590,3 +598,61 @@ async def test_totp_setup_when_already_enabled(
     assert response.status_code == 409 and "already set up" in response.text
     async with services.db.session() as db:
         assert await totp.is_enabled(db, signed_in.id)
+
+
+async def test_reloading_the_setup_page_keeps_the_pending_secret(
+    client: httpx.AsyncClient, signed_in: User, services: Services, clock: MovableClock
+) -> None:
+    first = await begin_totp(client)
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', first.text)
+    assert secret
+    reloaded = await client.get("/account/two-factor/totp/")
+    assert f'id="totp-secret">{secret.group(1)}<' in reloaded.text  # same secret, same QR
+    wrong = await client.post("/account/two-factor/totp/confirm/", data={
+        "csrf_token": csrf_from(reloaded.text), "code": "000000"})
+    assert wrong.status_code == 401
+    assert f'id="totp-secret">{secret.group(1)}<' in wrong.text  # still shown, error by field
+    assert 'aria-invalid="true" aria-describedby="f-code-error"' in wrong.text
+    confirmed = await client.post("/account/two-factor/totp/confirm/", data={
+        "csrf_token": csrf_from(reloaded.text),
+        "code": pyotp.TOTP(secret.group(1)).at(clock.now())})
+    assert confirmed.status_code == 200 and 'id="recovery-codes"' in confirmed.text
+    assert 'data-copy="recovery-codes"' in confirmed.text
+    assert 'data-download="recovery-codes"' in confirmed.text
+
+
+async def test_recovery_codes_count_as_saved_once_one_is_typed_back(
+    client: httpx.AsyncClient, signed_in: User, services: Services, clock: MovableClock
+) -> None:
+    codes = await enable_totp(client, clock)
+    token = csrf_from((await client.get(HOME)).text)
+    wrong = await client.post("/account/two-factor/recovery-codes/confirm/",
+                              data={"csrf_token": token, "code": "0123456789abcdef"})
+    assert wrong.status_code == 400 and "not one of your unused recovery codes" in wrong.text
+    assert 'aria-invalid="true"' in wrong.text
+    assert not any(code in wrong.text for code in codes)
+    right = await client.post("/account/two-factor/recovery-codes/confirm/",
+                              data={"csrf_token": token, "code": codes[3].upper()})
+    assert right.status_code == 303 and right.headers["location"] == HOME
+    assert "Your recovery codes are saved." in (await client.get(HOME)).text
+    assert (await summary(services, signed_in)).recovery_codes_left == len(codes)  # not spent
+
+
+async def test_recovery_code_sign_in_tells_how_many_remain_and_offers_new_ones(
+    client: httpx.AsyncClient, signed_in: User, services: Services, clock: MovableClock
+) -> None:
+    codes = await enable_totp(client, clock)
+    client.cookies.clear()
+    await sign_in(client)
+    second = await client.get("/account/login/two-factor/")
+    assert second.text.count('id="f-totp-code"') == 1
+    assert second.text.count('id="f-recovery-code"') == 1
+    assert 'id="f-code"' not in second.text  # one id per input
+    response = await client.post("/account/login/two-factor/recovery/", data={
+        "csrf_token": csrf_from(second.text), "code": codes[0]})
+    assert response.status_code == 303
+    landing = await client.get(response.headers["location"])
+    left = len(codes) - 1
+    assert f"You signed in with a recovery code: {left} codes left." in landing.text
+    assert '<a href="/account/two-factor/recovery-codes/">Generate new recovery codes</a>' \
+        in landing.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 from bastion.clock import MovableClock
@@ -68,7 +69,11 @@ async def test_delete_confirmation_shows_impact_and_needs_the_typed_name(
 
     done = await index.client.post("/manage/project/core/delete/", data={
         "csrf_token": csrf_from(page.text), "confirm_name": "core", "reason": "retired"})
-    assert done.status_code == 200 and "was deleted" in done.text
+    assert done.status_code == 303 and done.headers["location"] == "/manage/projects/"
+    shown = await index.client.get("/manage/projects/")
+    assert "Deleted project core. An administrator can restore it for 90 days." in shown.text
+    again = await index.client.get("/manage/projects/")  # one-shot: gone on the next page
+    assert "Deleted project core" not in again.text
     assert await index.simple_files("core") is None
 
 
@@ -96,7 +101,7 @@ async def test_maintainer_cannot_delete_and_owner_of_critical_is_told_to_yank(
     assert "Critical projects cannot be deleted by their owners" in page.text
     before = await index.snapshot()
     response = await index.client.post("/manage/project/famous/release/1.0/delete/", data={
-        "csrf_token": csrf_from(page.text), "confirm_name": "famous", "reason": "x"})
+        "csrf_token": csrf_from(page.text), "confirm_name": "1.0", "reason": "x"})
     assert response.status_code == 403 and "Yank instead" in response.text
     assert await index.snapshot() == before
 
@@ -120,4 +125,71 @@ async def test_admin_lists_and_restores_deleted_projects(
     response = await index.client.post("/admin/deleted/restore/", data={
         "csrf_token": csrf_from(page.text), "kind": "project", "name": "demo"})
     assert response.status_code == 303
+    assert "Restored project demo." in (await index.client.get("/admin/deleted/")).text
     assert await index.simple_files("demo") == ["demo-1.0-py3-none-any.whl"]
+
+
+async def test_deleting_a_release_asks_for_its_version_and_says_it_is_done(
+    index: Index, make_user: MakeUser
+) -> None:
+    await make_user("alice")
+    await index.publish("demo", "1.0", sdist=False)
+    await index.publish("demo", "1.1", sdist=False)
+    await sign_in(index.client, "alice")
+    page = await index.client.get("/manage/project/demo/release/1.0/delete/")
+    assert "Type the version, <strong>1.0</strong>, to confirm" in page.text
+    before = await index.snapshot()
+    wrong = await index.client.post("/manage/project/demo/release/1.0/delete/", data={
+        "csrf_token": csrf_from(page.text), "confirm_name": "demo", "reason": ""})
+    assert wrong.status_code == 400 and "type the version exactly: &#39;1.0&#39;" in wrong.text
+    assert 'aria-invalid="true" aria-describedby="confirm_name-error"' in wrong.text
+    assert await index.snapshot() == before
+    done = await index.client.post("/manage/project/demo/release/1.0/delete/", data={
+        "csrf_token": csrf_from(page.text), "confirm_name": "1.0", "reason": ""})
+    assert done.status_code == 303
+    shown = await index.client.get(done.headers["location"])
+    assert "Deleted release 1.0 of demo." in shown.text
+    assert 'class="banner banner-success flash"' in shown.text
+
+
+async def test_yank_unyank_and_token_revoke_flash_once(
+    index: Index, make_user: MakeUser
+) -> None:
+    await make_user("alice")
+    await index.publish("demo", "1.0", sdist=False)
+    await sign_in(index.client, "alice")
+    token = csrf_from((await index.client.get("/manage/project/demo/")).text)
+    await index.client.post("/manage/project/demo/release/1.0/yank/",
+                            data={"csrf_token": token, "reason": "broken"})
+    page = await index.client.get("/manage/project/demo/")
+    assert "Yanked release 1.0 of demo" in page.text
+    again = await index.client.get("/manage/project/demo/")
+    assert "Yanked release 1.0 of demo" not in again.text
+    await index.client.post("/manage/project/demo/release/1.0/unyank/", data={"csrf_token": token})
+    assert "Un-yanked release 1.0 of demo" in (await index.client.get("/manage/project/demo/")).text
+    created = await index.client.post("/account/tokens/", data={"csrf_token": token, "name": "ci"})
+    assert created.status_code == 200
+    match = re.search(r"/account/tokens/(\d+)/revoke/", created.text)
+    assert match is not None
+    token_id = match.group(1)
+    revoked = await index.client.post(f"/account/tokens/{token_id}/revoke/",
+                                      data={"csrf_token": token})
+    assert revoked.status_code == 303
+    assert "Revoked the token &#39;ci&#39;" in (await index.client.get("/account/tokens/")).text
+
+
+async def test_yank_before_the_mandate_date_flashes_its_warning(
+    index: Index, services: Services, make_user: MakeUser
+) -> None:
+    await make_user("alice")
+    await index.publish("famous", "1.0", sdist=False)
+    await index.make_critical("famous")
+    services.settings.mandate_enforced_from = date(2099, 1, 1)
+    await sign_in(index.client, "alice")
+    page = await index.client.get("/manage/project/famous/")
+    assert 'id="actions-blocked"' not in page.text  # not enforced yet: the buttons work
+    await index.client.post("/manage/project/famous/release/1.0/yank/",
+                            data={"csrf_token": csrf_from(page.text), "reason": "oops"})
+    shown = (await index.client.get("/manage/project/famous/")).text
+    assert 'class="banner banner-warning flash"' in shown
+    assert "Project famous is critical: two-factor authentication will be required" in shown

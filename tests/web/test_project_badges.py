@@ -39,6 +39,28 @@ async def test_a_critical_project_shows_the_badge_and_links_to_help(
         assert '<span class="badge badge-critical" id="critical-badge">critical</span>' in page
         assert 'href="/help/#critical"' in page
         assert "must use two-factor authentication" in page
+        # Marked by hand with no downloads: the admin's reason, not "most downloaded".
+        assert ("This project is critical because an administrator marked it critical: "
+                "core infrastructure.") in page
+        assert "most downloaded" not in page
+
+
+async def test_a_top_share_project_says_so_on_the_page_and_in_the_email(
+    client: httpx.AsyncClient, services: Services, add_release: AddRelease,
+) -> None:
+    from bastion.critical.notify import message
+    from bastion.critical.policy import critical_reason
+
+    await add_release("Famous", "1.0", files=["famous-1.0.tar.gz"])
+    async with services.db.transaction() as session:
+        await mark(session, "famous", "top 1.00% of projects by downloads over the 183 days "
+                   "to 2026-11-28", False, now=services.clock.now())
+        why = await critical_reason(session, "famous")
+    page = (await client.get("/project/famous/")).text
+    assert "critical because it is in the top 1.00% of projects by downloads" in page
+    assert why is not None
+    _, body = message("famous", "alice", services.settings, why=why)
+    assert "critical: it is in the top 1.00% of projects by downloads" in body
 
 
 async def test_an_ordinary_project_has_no_badge(

@@ -24,7 +24,15 @@ def test_parse_content_type() -> None:
 def test_markdown_is_rendered() -> None:
     html = render_readme("# Title\n\nSome **bold** text.", "text/markdown")
     assert html is not None
-    assert "<h1" in html and "<strong>bold</strong>" in html
+    assert "<strong>bold</strong>" in html
+    assert "<h1" not in html and '<h3 id="user-content-title">Title' in html  # demoted
+
+
+def test_headings_are_demoted_but_never_past_h6() -> None:
+    html = render_readme("# A\n\n## B\n\n##### E\n\n###### F\n", "text/markdown")
+    assert html is not None
+    assert '<h3 id="user-content-a">A' in html and '<h4 id="user-content-b">B' in html
+    assert '<h6 id="user-content-e">E' in html and '<h6 id="user-content-f">F' in html
 
 
 def test_commonmark_variant_and_unknown_variant() -> None:

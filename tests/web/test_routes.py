@@ -165,8 +165,11 @@ async def test_project_page(client: httpx.AsyncClient, add_release: AddRelease) 
     assert "<h1>Example_Pkg <span" in text and ">1.10</span>" in text
     assert "An example package" in text
     assert "<strong>bold</strong>" in text
-    assert "<code>pip install Example_Pkg</code>" in text
-    assert "<code>pip install -i http://testserver/simple/ Example_Pkg</code>" in text
+    # The command for THIS index comes first (a bare `pip install` would go to pypi.org).
+    assert "<code>pip install Example_Pkg</code>" not in text
+    first = text.index("<code>pip install --index-url http://testserver/simple/ Example_Pkg</code>")
+    assert first < text.index(
+        "<code>uv pip install --index-url http://testserver/simple/ Example_Pkg</code>")
     # Sidebar from Release.meta.
     assert "Ada Lovelace &lt;ada@example.org&gt;" in text
     assert '<a href="https://example.org" rel="nofollow noopener">Homepage</a>' in text
@@ -204,7 +207,7 @@ async def test_version_page(client: httpx.AsyncClient, add_release: AddRelease) 
     assert response.status_code == 200
     text = response.text
     assert ">1.9</span>" in text
-    assert "<code>pip install Example_Pkg==1.9</code>" in text
+    assert "<code>pip install --index-url http://testserver/simple/ Example_Pkg==1.9</code>" in text
     assert "Newest version: 1.10" in text
     assert "example_pkg-1.9.tar.gz" in text
     assert "The author of this release did not provide a description." in text
@@ -342,3 +345,15 @@ async def test_pages_use_the_stylesheet_and_no_scripts(
         assert '<link rel="stylesheet" href="/static/bastion.css">' in text
         assert "<script" not in text
         assert "https://cdn" not in text and "//fonts." not in text
+
+
+async def test_search_also_matches_summaries_and_keywords(
+    client: httpx.AsyncClient, add_release: AddRelease
+) -> None:
+    await add_release("parsley", "1.0", summary="A fast TOML parser")
+    await add_release("sage", "1.0", summary="Herbs", meta={"keywords": "toml,config"})
+    await add_release("toml-kit", "1.0", summary="Something else")
+    await add_release("thyme", "1.0", summary="Nothing to see")
+    response = await client.get("/search", params={"q": "TOML"})
+    names = re.findall(r'class="project-list-name" href="/project/([^/]+)/"', response.text)
+    assert names == ["toml-kit", "parsley", "sage"]  # name matches first, then the text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bastion.db.base import Base
@@ -26,3 +26,5 @@ class WebSession(Base):
     # When the user last confirmed password (+ second factor): sensitive actions need it recent.
     reauth_at: Mapped[datetime | None]
     csrf_secret: Mapped[str] = mapped_column(String(64))
+    # One-shot messages for the next page ("Release 1.0 yanked."): a JSON list, or None.
+    flash: Mapped[str | None] = mapped_column(Text, default=None)

@@ -169,14 +169,16 @@ async def check_totp(
 
 async def check_recovery_code(
     services: Services, user: User, code: str, *, context: RequestContext | None
-) -> None:
-    """Spend a recovery code and tell the account's owner by email that one was used."""
+) -> int:
+    """Spend a recovery code and tell the account's owner by email that one was used;
+    returns how many codes are left."""
     used = await recovery.use_code(services, user, code, context=context)
     await notices.send(
         services.mailer, used.email, "recovery_code_used", user_id=used.user_id,
         username=used.username, when=used.used_at, ip_address=used.ip_address,
         codes_left=used.codes_left,
     )
+    return used.codes_left
 
 
 async def check_code(

@@ -41,7 +41,7 @@ async def maintainers_of(session: AsyncSession, name: str) -> list[tuple[str, st
 
 def message(
     name: str, username: str, settings: Settings, *, has_two_factor: bool = False,
-    today: date | None = None,
+    today: date | None = None, why: str = "it is among the most downloaded projects on the index",
 ) -> tuple[str, str]:
     """Subject and body of the 'your project is now critical' email.
 
@@ -57,7 +57,7 @@ def message(
         when = f"already now (since {enforced.isoformat()})"
     mail = notices.render(
         "critical_designated", settings, name=name, username=username,
-        has_two_factor=has_two_factor, when=when, link=two_factor_link(settings),
+        has_two_factor=has_two_factor, when=when, link=two_factor_link(settings), why=why,
     )
     return mail.subject, mail.body
 
@@ -73,15 +73,17 @@ async def notify_critical(
     event ``mandate:reminder``, committed here), so the daily reminder skips them.
     A failed delivery is logged and skipped: the designation stands either way.
     """
+    from bastion.critical.policy import critical_reason
     from bastion.critical.reminders import record_reminder
 
     sent = 0
     for name in names:
+        why = await critical_reason(session, name)
         for user_id, username, email in await _people_of(session, name):
             with_2fa = await has_two_factor(session, user_id)
             subject, body = message(
                 name, username, settings, has_two_factor=with_2fa,
-                today=now.date() if now else None,
+                today=now.date() if now else None, **({"why": why} if why else {}),
             )
             try:
                 await send(email, subject, body)

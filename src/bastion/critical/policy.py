@@ -71,6 +71,20 @@ async def count_critical(session: AsyncSession) -> int:
                or 0)
 
 
+def why_critical(source: str, reason: str) -> str:
+    """Why a project is critical, as the rest of a sentence ("it is ..."): the top share by
+    downloads (the policy's reason) or an administrator's own words."""
+    if source == ADMIN:
+        return f"an administrator marked it critical: {reason.rstrip('.')}"
+    return f"it is in the {reason}"
+
+
+async def critical_reason(session: AsyncSession, name: str) -> str | None:
+    """:func:`why_critical` for ``name`` (normalised), or None when it is not critical."""
+    row = await session.get(CriticalProject, name)
+    return None if row is None else why_critical(row.source, row.reason)
+
+
 async def is_critical(session: AsyncSession, name: str) -> bool:
     return await session.get(CriticalProject, canonicalize_name(name)) is not None
 

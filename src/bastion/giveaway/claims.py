@@ -140,8 +140,10 @@ async def _take_free_codes(
         raise Conflict(
             f"The pool of {program.name} is exhausted: every promo code has been handed out."
         )
+    left = len(rows)
     raise Conflict(
-        f"Only {len(rows)} promo codes are left in {program.name}; ask for {len(rows)} or fewer."
+        f"Only {left} promo code{'s are' if left != 1 else ' is'} left in {program.name}; "
+        f"ask for {left if left == 1 else f'{left} or fewer'}."
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.accounts.models import User
@@ -21,6 +21,17 @@ class Offer:
     verdict: Eligibility
     codes: list[str]
     is_open: bool
+    codes_left: int  # free codes in the program's pool
+
+    @property
+    def can_ask_for(self) -> int:
+        """The most keys the form offers: what the user may still claim and the pool holds."""
+        return min(self.verdict.remaining, self.codes_left)
+
+    @property
+    def all_claimed(self) -> bool:
+        """The user holds every key the program allows them (a success, not a refusal)."""
+        return bool(self.codes) and self.verdict.remaining == 0
 
 
 async def offers_for(session: AsyncSession, services: Services, user: User) -> list[Offer]:
@@ -40,6 +51,10 @@ async def offers_for(session: AsyncSession, services: Services, user: User) -> l
                 verdict=await check_eligibility(session, services, user, program),
                 codes=await codes_of(session, program.id, user.id),
                 is_open=closed_reason(program, now) is None,
+                codes_left=int(await session.scalar(
+                    select(func.count()).select_from(PromoCode).where(
+                        PromoCode.program_id == program.id, PromoCode.claimed_at.is_(None))
+                ) or 0),
             )
         )
     return offers

@@ -58,6 +58,14 @@ def check_typed_name(project_name: str, typed: str) -> None:
         )
 
 
+def check_typed_version(version: str, typed: str) -> None:
+    """The confirmation step for deleting a release: its version, typed by hand (PyPI's)."""
+    if typed.strip() != version:
+        raise BadRequest(
+            f"To confirm, type the version exactly: '{version}'. Nothing was deleted."
+        )
+
+
 async def authorize_delete(
     session: AsyncSession, services: Services, actor: Actor, project: Project, reason: str
 ) -> str:

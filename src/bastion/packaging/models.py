@@ -59,6 +59,27 @@ class Role(Base):
     role_name: Mapped[str] = mapped_column(String(20))
 
 
+class RoleInvitation(Base):
+    """An owner's invitation for a user to take a role on a project; a pending one per
+    (project, user). Accepting turns it into a Role; declining, revoking or accepting
+    deletes the row (the audit log keeps the story)."""
+
+    __tablename__ = "role_invitations"
+    __table_args__ = (UniqueConstraint("project_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    invited_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    role_name: Mapped[str] = mapped_column(String(20))
+    created: Mapped[datetime]
+    expires: Mapped[datetime]
+
+
 class Release(Base):
     __tablename__ = "releases"
     __table_args__ = (UniqueConstraint("project_id", "canonical_version"),)

@@ -13,9 +13,10 @@ from typing import Any
 
 from packaging.utils import canonicalize_name, canonicalize_version
 from packaging.version import InvalidVersion, Version
-from sqlalchemy import case, func, select
+from sqlalchemy import case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bastion.accounts.models import User
 from bastion.db.paging import Paged, offset
 from bastion.errors import NotFound
 from bastion.packaging.models import File, Project, Release, Role
@@ -230,17 +231,26 @@ async def recently_updated(session: AsyncSession, limit: int) -> list[ProjectLis
 async def search_projects(
     session: AsyncSession, query: str, *, page: int, per_page: int
 ) -> SearchPage:
-    """Projects whose normalised name contains the normalised query.
+    """Projects whose normalised name contains the normalised query, or one of whose live
+    releases has it in its summary or keywords (case-insensitive).
 
-    The exact match comes first, then prefix matches, then the rest, each by name.
-    An empty query matches nothing. A page past the end raises NotFound.
+    The exact name comes first, then names starting with it, then other name matches,
+    then summary and keyword matches, each by name. An empty query matches nothing. A
+    page past the end raises NotFound.
     """
     query = query.strip()
     if not query:
         return SearchPage(query="", results=[], total=0, page=1, per_page=per_page)
     needle = canonicalize_name(query)
+    words = query.lower()
     name = Project.normalized_name
-    matches = name.contains(needle, autoescape=True) & project_served()
+    in_text = exists().where(
+        Release.project_id == Project.id, release_served(),
+        func.lower(Release.summary).contains(words, autoescape=True)
+        | func.lower(Release.meta["keywords"].as_string()).contains(words, autoescape=True),
+    )
+    in_name = name.contains(needle, autoescape=True)
+    matches = (in_name | in_text) & project_served()
     total = (
         await session.execute(select(func.count()).select_from(Project).where(matches))
     ).scalar_one()
@@ -250,7 +260,10 @@ async def search_projects(
             f"There is no page {page} for this search: it has {result.pages} "
             f"page{'s' if result.pages != 1 else ''}."
         )
-    rank = case((name == needle, 0), (name.startswith(needle, autoescape=True), 1), else_=2)
+    rank = case(
+        (name == needle, 0), (name.startswith(needle, autoescape=True), 1), (in_name, 2),
+        else_=3,
+    )
     rows = (
         await session.execute(
             select(Project.id, Project.name, Project.normalized_name)
@@ -388,3 +401,63 @@ async def _release_detail(
             for f in files
         ],
     )
+
+
+@dataclass(frozen=True)
+class OwnProject:
+    """A project on a user's "Your projects" page: their role and the last release."""
+
+    name: str
+    normalized_name: str
+    role: str
+    version: str | None
+    released: datetime | None
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone with a role on a project, as the public project page lists them."""
+
+    username: str
+    role: str
+
+
+async def projects_of_user(session: AsyncSession, user_id: int) -> list[OwnProject]:
+    """The live projects ``user_id`` has a role on, most recently released first, each with
+    the role and the version a user would get (and when the newest release came out)."""
+    updated = func.max(Release.created).label("updated")
+    rows = (
+        await session.execute(
+            select(Project.id, Project.name, Project.normalized_name, Role.role_name, updated)
+            .join(Role, Role.project_id == Project.id)
+            .outerjoin(
+                Release, (Release.project_id == Project.id) & Release.deleted_at.is_(None)
+            )
+            .where(Role.user_id == user_id, Project.deleted_at.is_(None))
+            .group_by(Project.id, Project.name, Project.normalized_name, Role.role_name)
+        )
+    ).all()
+    listings = await _listings(
+        session, [(r.id, r.name, r.normalized_name) for r in rows], {r.id: r.updated for r in rows}
+    )
+    own = [
+        OwnProject(item.name, item.normalized_name, row.role_name, item.version, item.updated)
+        for row, item in zip(rows, listings, strict=True)
+    ]
+    return sorted(
+        own,
+        key=lambda p: (p.released is not None, p.released.timestamp() if p.released else 0.0),
+        reverse=True,
+    )
+
+
+async def project_people(session: AsyncSession, normalized_name: str) -> list[Person]:
+    """Who maintains a project (owners first, then by username), for its public page."""
+    rows = await session.execute(
+        select(User.username, Role.role_name)
+        .join(Role, Role.user_id == User.id)
+        .join(Project, Project.id == Role.project_id)
+        .where(Project.normalized_name == normalized_name, User.is_active.is_(True))
+    )
+    people = [Person(username, role) for username, role in rows]
+    return sorted(people, key=lambda p: (p.role != Role.OWNER, p.username.lower()))

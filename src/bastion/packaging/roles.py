@@ -69,28 +69,32 @@ async def list_collaborators(session: AsyncSession, project: Project) -> list[Co
     return sorted(people, key=lambda c: (order.get(c.role, 99), c.username.lower()))
 
 
-async def _authorize(
+async def authorize_manage(
     session: AsyncSession, services: Services, by: Actor, project: Project
 ) -> list[str]:
+    """Owners (and operators) only, under the 2FA mandate; returns its warnings."""
     return await authorize(
         session, services.settings, services.clock, by, Action.MANAGE_ROLES, project
     )
 
 
-async def _locked_project(session: AsyncSession, name: str) -> Project:
+async def locked_project(session: AsyncSession, name: str) -> Project:
+    """The live project, its row locked for the rest of the transaction."""
     project = await live_project(session, name)
     await session.execute(select(Project.id).where(Project.id == project.id).with_for_update())
     return project
 
 
-async def _user(session: AsyncSession, username: str) -> User:
+async def find_user(session: AsyncSession, username: str) -> User:
+    """The user named ``username``; 404 with a message a person can act on."""
     user = await get_user(session, username.strip()) if username.strip() else None
     if user is None:
         raise NotFound(f"There is no user named '{username.strip()}' on this index.")
     return user
 
 
-async def _role_row(session: AsyncSession, project: Project, user: User) -> Role | None:
+async def role_row(session: AsyncSession, project: Project, user: User) -> Role | None:
+    """The user's Role row on the project, or None."""
     return (await session.execute(
         select(Role).where(Role.project_id == project.id, Role.user_id == user.id)
     )).scalar_one_or_none()
@@ -108,10 +112,10 @@ async def _target(
 ) -> tuple[Project, list[str], User, Role | None]:
     """Lock the project, check ``by`` may manage it (the mandate's warnings), find the user
     and the role they have on it now."""
-    project = await _locked_project(session, name)
-    warnings = await _authorize(session, services, by, project)
-    user = await _user(session, username)
-    return project, warnings, user, await _role_row(session, project, user)
+    project = await locked_project(session, name)
+    warnings = await authorize_manage(session, services, by, project)
+    user = await find_user(session, username)
+    return project, warnings, user, await role_row(session, project, user)
 
 
 def _audit(
@@ -189,11 +193,11 @@ async def set_role(
     ``username`` already has exactly ``role``."""
     wanted = role_name(role)
     project = await live_project(session, name)
-    user = await _user(session, username)
-    existing = await _role_row(session, project, user)
+    user = await find_user(session, username)
+    existing = await role_row(session, project, user)
     if existing is None:
         return await add_role(session, services, name, username, wanted, by=by, context=context)
     if existing.role_name == wanted:
-        await _authorize(session, services, by, project)
+        await authorize_manage(session, services, by, project)
         return None
     return await change_role(session, services, name, username, wanted, by=by, context=context)

@@ -60,10 +60,14 @@ async def page(
     status_code: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """Render an account page with the CSRF input and the signed-in user in scope."""
+    """Render an account page with the CSRF input, the signed-in user and the session's
+    one-shot messages (:mod:`bastion.web.flash`) in scope."""
+    from bastion.web.flash import take_flashes
+
     ctx = {
         "csrf": await csrf_input(request),
         "nav_user": await optional_user(request),
+        "flashes": await take_flashes(request),
         **(context or {}),
     }
     return render(request, template, ctx, status_code=status_code, headers=headers)
@@ -225,11 +229,12 @@ async def _second_factor_attempt(
     services = services_of(request)
     context = request_context(request)
     await release_writes(request)
+    codes_left: int | None = None
     try:
         if kind == "totp":
             await signin.check_totp(services, user, code, context=context)
         else:
-            await signin.check_recovery_code(services, user, code, context=context)
+            codes_left = await signin.check_recovery_code(services, user, code, context=context)
     except BastionError as exc:
         factors = await second_factor.available_factors(db_of(request), user.id)
         return await form_error(
@@ -238,6 +243,15 @@ async def _second_factor_attempt(
              "error_kind": kind},
         )
     await finish_sign_in(request, user, f"password+{kind}")
+    if codes_left is not None:
+        from bastion.web.flash import flash
+
+        await flash(
+            request, f"You signed in with a recovery code: {codes_left} "
+            f"code{'s' if codes_left != 1 else ''} left. If you lost your device, set up a "
+            "new second factor and generate new codes.", "warning" if codes_left < 3 else "info",
+            link=("/account/two-factor/recovery-codes/", "Generate new recovery codes"),
+        )
     return redirect(safe_next(next_url))
 
 

@@ -1,8 +1,12 @@
-"""Maintainer pages for a project's collaborators: list, add, change a role, remove.
+"""Maintainer pages for a project's collaborators: list (with pending invitations),
+invite, revoke an invitation, change a role, remove someone (after a confirmation page).
 
 Everyone with a role (and admins) sees the list; owners change it, through
-bastion.packaging.roles (role check and 2FA mandate). Every change needs the CSRF token
-and a fresh confirmation; a stale session is sent to re-authenticate and back here.
+bastion.packaging.roles and bastion.packaging.invitations (role check and 2FA mandate).
+Adding someone is an invitation they accept on /account/invitations/ (as on PyPI); the
+operator's ``bastion project add-role`` still adds directly. Every change needs the CSRF
+token and a fresh confirmation; a stale session is sent to re-authenticate and back here.
+Invitations, revocations and removals are emailed to the person concerned.
 """
 
 from __future__ import annotations
@@ -18,17 +22,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bastion.accounts import notices
 from bastion.accounts.auth import Principal
 from bastion.accounts.models import User
 from bastion.accounts.sessions import is_fresh
+from bastion.accounts.users import get_user
 from bastion.authz import role_of
-from bastion.errors import BastionError, Forbidden
+from bastion.errors import BastionError, Forbidden, NotFound
 from bastion.packaging.changes import live_project
+from bastion.packaging.invitations import invite, project_invitations, revoke
 from bastion.packaging.models import Project, Role
 from bastion.packaging.roles import (
     ROLE_NAMES,
     RoleChange,
-    add_role,
     change_role,
     list_collaborators,
     remove_role,
@@ -42,10 +48,10 @@ from bastion.web.current_user import (
     services_of,
     web_session,
 )
+from bastion.web.flash import flash
 from bastion.web.session_route import Redirect, SessionRoute
 
 router = APIRouter(route_class=SessionRoute, include_in_schema=False)
-
 
 
 def _url(name: str) -> str:
@@ -83,8 +89,11 @@ async def _page(
     ctx: dict[str, Any] = {
         "project": project, "role": role, "can_manage": role == Role.OWNER,
         "collaborators": await list_collaborators(db_of(request), project),
+        "invitations": await project_invitations(db_of(request), project),
+        "now": services_of(request).clock.now(),
         "role_names": ROLE_NAMES, "error": error, "warnings": warnings or [], "done": done,
         "form": form or {}, "me": user.username,
+        "days": services_of(request).settings.role_invitation_days,
     }
     return await page(request, "manage/collaborators.html", ctx, status_code=status_code)
 
@@ -98,11 +107,13 @@ async def _own_transaction(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-async def _after(request: Request, user: User, name: str, change: RoleChange,
+async def _after(request: Request, user: User, name: str, warnings: list[str],
                  done: str) -> Response:
-    """Back to the list; stay on the page to show the mandate's warnings when there are any."""
-    if change.warnings:
-        return await _page(request, user, name, warnings=change.warnings, done=done)
+    """Back to the list with a one-shot message; stay on the page to show the mandate's
+    warnings when there are any."""
+    if warnings:
+        return await _page(request, user, name, warnings=warnings, done=done)
+    await flash(request, done)
     return redirect(_url(name))
 
 
@@ -121,15 +132,48 @@ async def collaborators(request: Request, name: str,
 @router.post("/manage/project/{name}/collaborators/", dependencies=CSRF)
 async def add(request: Request, name: str, username: Text = "", role: Text = "",
               user: User = Depends(require_fresh_here)) -> Response:
+    """Invite ``username``: they get an email and accept or decline on their account."""
     await _viewable(request, user, name)
+    services = services_of(request)
     try:
         async with _own_transaction(request) as db:
-            change = await add_role(db, services_of(request), name, username, role,
-                                    by=Principal(user=user), context=request_context(request))
+            invitation, warnings = await invite(
+                db, services, name, username, role, by=Principal(user=user),
+                context=request_context(request))
+            invitee = await get_user(db, invitation.username)
+            assert invitee is not None
+            invitee_id = invitee.id
     except BastionError as exc:
         return await _failed(request, user, name, exc, {"username": username, "role": role})
-    return await _after(request, user, name, change,
-                        f"Added {change.username} as {change.role}.")
+    await notices.send(services.mailer, invitation.email, "role_invitation", user_id=invitee_id,
+                      username=invitation.username, invited_by=user.username,
+                      project=invitation.project, role=invitation.role,
+                      expires=invitation.expires)
+    return await _after(
+        request, user, name, warnings,
+        f"Invited {invitation.username} to be {invitation.role}. They have "
+        f"{services.settings.role_invitation_days} days to accept.",
+    )
+
+
+@router.post("/manage/project/{name}/invitations/{username}/revoke/", dependencies=CSRF)
+async def revoke_invitation(request: Request, name: str, username: str,
+                            user: User = Depends(require_fresh_here)) -> Response:
+    await _viewable(request, user, name)
+    services = services_of(request)
+    try:
+        async with _own_transaction(request) as db:
+            invitation = await revoke(db, services, name, username, by=Principal(user=user),
+                                      context=request_context(request))
+            invitee = await get_user(db, invitation.username)
+    except BastionError as exc:
+        return await _failed(request, user, name, exc)
+    if invitee is not None:
+        await notices.send(services.mailer, invitee.email, "role_invitation_revoked",
+                           user_id=invitee.id, username=invitee.username, by=user.username,
+                          project=invitation.project, role=invitation.role)
+    return await _after(request, user, name, [],
+                        f"Withdrew the invitation of {invitation.username}.")
 
 
 @router.post("/manage/project/{name}/collaborators/{username}/role/", dependencies=CSRF)
@@ -142,21 +186,45 @@ async def change(request: Request, name: str, username: str, role: Text = "",
                                        by=Principal(user=user), context=request_context(request))
     except BastionError as exc:
         return await _failed(request, user, name, exc)
-    return await _after(request, user, name, result,
+    return await _after(request, user, name, result.warnings,
                         f"{result.username} is now {result.role}.")
+
+
+@router.get("/manage/project/{name}/collaborators/{username}/remove/")
+async def confirm_remove(request: Request, name: str, username: str,
+                         user: User = Depends(require_user)) -> Response:
+    """Removing someone asks first: who, what they lose, and a button to go ahead."""
+    project, role = await _viewable(request, user, name)
+    if role != Role.OWNER and username != user.username:
+        raise Forbidden(f"Only owners of '{project.name}' can remove its collaborators.")
+    person = next((p for p in await list_collaborators(db_of(request), project)
+                   if p.username == username), None)
+    if person is None:
+        raise NotFound(f"'{username}' has no role on '{project.name}'.")
+    return await page(request, "manage/collaborator_remove.html",
+                      {"project": project, "person": person, "me": user.username})
 
 
 @router.post("/manage/project/{name}/collaborators/{username}/remove/", dependencies=CSRF)
 async def remove(request: Request, name: str, username: str,
                  user: User = Depends(require_fresh_here)) -> Response:
     await _viewable(request, user, name)
+    services = services_of(request)
     try:
         async with _own_transaction(request) as db:
-            result = await remove_role(db, services_of(request), name, username,
-                                       by=Principal(user=user), context=request_context(request))
+            result: RoleChange = await remove_role(
+                db, services, name, username, by=Principal(user=user),
+                context=request_context(request))
+            removed = await get_user(db, result.username)
+            project_name = (await live_project(db, name)).name
     except BastionError as exc:
         return await _failed(request, user, name, exc)
+    if removed is not None and removed.id != user.id:
+        await notices.send(services.mailer, removed.email, "role_removed", user_id=removed.id,
+                          username=removed.username, by=user.username, project=project_name,
+                          role=result.previous)
     if result.username == user.username:  # they left: the page is no longer theirs to see
-        return redirect(f"/project/{result.project}/")
-    return await _after(request, user, name, result,
-                        f"Removed {result.username} ({result.previous}).")
+        await flash(request, f"You left {project_name}.")
+        return redirect("/manage/projects/")
+    return await _after(request, user, name, result.warnings,
+                        f"Removed {result.username} ({result.previous}) from {project_name}.")

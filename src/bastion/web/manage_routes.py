@@ -20,14 +20,15 @@ from starlette.responses import JSONResponse, Response
 from bastion.accounts.auth import Principal
 from bastion.accounts.models import User
 from bastion.audit.queries import check_can_view_project_history, project_history
-from bastion.authz import role_of
+from bastion.authz import Action, mandate, role_of
 from bastion.clock import today
-from bastion.critical.policy import is_critical
+from bastion.critical.policy import critical_reason, is_critical
 from bastion.db.paging import page_number
 from bastion.errors import BadRequest, Forbidden, NotFound
 from bastion.packaging.changes import live_project, live_release
 from bastion.packaging.deletion import (
     check_typed_name,
+    check_typed_version,
     delete_file,
     delete_project,
     delete_release,
@@ -47,6 +48,9 @@ from bastion.web.current_user import (
     require_user,
     services_of,
 )
+from bastion.web.errors import sentence
+from bastion.web.flash import flash
+from bastion.web.history_view import view
 from bastion.web.session_route import SessionRoute
 
 router = APIRouter(route_class=SessionRoute, include_in_schema=False)
@@ -74,11 +78,25 @@ async def _release_rows(request: Request, project: Project) -> list[Release]:
     return sorted(rows, key=lambda r: version_key(r.version), reverse=True)
 
 
+async def _blocked_by_mandate(request: Request, user: User, project: Project) -> str | None:
+    """Why the 2FA mandate refuses yank and delete to ``user`` here (None: it does not), so
+    the page shows the buttons turned off with the reason instead of a 403 after a click."""
+    try:
+        services = services_of(request)
+        await mandate(db_of(request), services.settings, services.clock, Principal(user=user),
+                      project.normalized_name, Action.YANK)
+    except Forbidden as exc:
+        return sentence(exc.message)
+    return None
+
+
 async def _manage_context(request: Request, user: User, name: str) -> dict[str, Any]:
     project, role = await _managed_project(request, user, name)
     return {
         "project": project, "role": role,
         "critical": await is_critical(db_of(request), project.normalized_name),
+        "blocked": await _blocked_by_mandate(request, user, project),
+        "critical_why": await critical_reason(db_of(request), project.normalized_name),
         "can_delete": role in (Role.OWNER, "admin"),
         "admin_only": services_of(request).settings.critical_deletion_admin_only,
         "is_admin": user.is_admin,
@@ -110,8 +128,12 @@ async def manage_release(request: Request, name: str, version: str,
 async def yank(request: Request, name: str, version: str, reason: Text = "",
                user: User = Depends(require_user)) -> Response:
     await release_writes(request)
-    await yank_release(services_of(request), name, version, by=Principal(user=user),
-                       reason=reason, context=request_context(request))
+    result = await yank_release(services_of(request), name, version, by=Principal(user=user),
+                                reason=reason, context=request_context(request))
+    await flash(request, f"Yanked release {version} of {name}: installers skip it unless "
+                "it is pinned. You can un-yank it at any time.")
+    for warning in result.warnings:  # the 2FA mandate, before it is enforced
+        await flash(request, sentence(warning), "warning")
     return redirect(_manage_url(canonicalize_name(name)))
 
 
@@ -121,6 +143,7 @@ async def unyank(request: Request, name: str, version: str,
     await release_writes(request)
     await unyank_release(services_of(request), name, version, by=Principal(user=user),
                          context=request_context(request))
+    await flash(request, f"Un-yanked release {version} of {name}: installers choose it again.")
     return redirect(_manage_url(canonicalize_name(name)))
 
 
@@ -152,23 +175,32 @@ async def _do_delete(request: Request, user: User, name: str, confirm_name: str,
     services = services_of(request)
     project = await live_project(db_of(request), name)
     try:
-        check_typed_name(project.name, confirm_name)
+        if kind == "release":
+            assert version is not None
+            await live_release(db_of(request), project, version)
+            check_typed_version(version, confirm_name)
+        else:
+            check_typed_name(project.name, confirm_name)
     except BadRequest as exc:
         return await _confirm_page(request, user, name, kind=kind, version=version,
                                    filename=filename, error=exc.message, status_code=400)
     await release_writes(request)
     by, context = Principal(user=user), request_context(request)
+    days = services.settings.deletion_retention_days
     if kind == "project":
         await delete_project(services, name, by=by, reason=reason, context=context)
-        return await page(request, "manage/deleted.html", {
-            "what": f"Project {project.name}", "days": services.settings.deletion_retention_days,
-            "back": "/"})
+        await flash(request, f"Deleted project {project.name}. An administrator can restore "
+                    f"it for {days} days.")
+        return redirect("/manage/projects/")
     if kind == "release":
         assert version is not None
         await delete_release(services, name, version, by=by, reason=reason, context=context)
+        what = f"release {version} of {project.name}"
     else:
         assert filename is not None
         await delete_file(services, filename, by=by, reason=reason, context=context)
+        what = f"file {filename}"
+    await flash(request, f"Deleted {what}. An administrator can restore it for {days} days.")
     return redirect(_manage_url(project.normalized_name))
 
 
@@ -251,12 +283,16 @@ async def restore(request: Request, kind: Text = "", name: Text = "", version: T
     services, by, context = services_of(request), Principal(user=user), request_context(request)
     if kind == "project":
         await restore_project(services, name, by=by, context=context)
+        what = f"project {name}"
     elif kind == "release":
         await restore_release(services, name, version, by=by, context=context)
+        what = f"release {version} of {name}"
     elif kind == "file":
         await restore_file(services, filename, by=by, context=context)
+        what = f"file {filename}"
     else:
         raise BadRequest("Choose what to restore: a project, a release or a file.")
+    await flash(request, f"Restored {what}.")
     return redirect("/admin/deleted/")
 
 
@@ -283,7 +319,8 @@ async def history_page(request: Request, name: str,
     if request.query_params.get("format") == "json":
         return JSONResponse({"project": canonicalize_name(name), **history.to_json()})
     return await page(request, "manage/history.html", {
-        "name": display, "normalized_name": canonicalize_name(name), "history": history})
+        "name": display, "normalized_name": canonicalize_name(name), "history": history,
+        "lines": view(history.events, services_of(request).clock.now())})
 
 
 @router.get("/project/{name}/history.json")

@@ -9,6 +9,7 @@ README never breaks the page.
 from __future__ import annotations
 
 import logging
+import re
 from functools import lru_cache
 from html import escape
 
@@ -20,6 +21,17 @@ from markupsafe import Markup
 log = logging.getLogger(__name__)
 
 MARKDOWN_VARIANTS = ("GFM", "CommonMark")
+# The page has its own h1 (the project) and h2 ("Description"): a README's headings go
+# below them, so its title never becomes a second h1.
+HEADING_SHIFT = 2
+_HEADING = re.compile(r"<(/?)h([1-6])(?=[\s>])", re.IGNORECASE)
+
+
+def demote_headings(html: str) -> str:
+    """``<h1>`` -> ``<h3>``, ``<h2>`` -> ``<h4>`` ... (never past ``<h6>``)."""
+    return _HEADING.sub(
+        lambda m: f"<{m.group(1)}h{min(int(m.group(2)) + HEADING_SHIFT, 6)}", html
+    )
 
 
 def parse_content_type(content_type: str | None) -> tuple[str, dict[str, str]]:
@@ -64,4 +76,4 @@ def render_readme(text: str | None, content_type: str | None = None) -> Markup |
     if not rendered:
         return plain(text)
     # readme_renderer's output has already been cleaned by nh3.
-    return Markup(rendered)  # noqa: S704
+    return Markup(demote_headings(rendered))  # noqa: S704

@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 
 import bastion.web.convertors  # noqa: F401  (registers {version:version})
 from bastion.clock import today
-from bastion.critical.policy import is_critical
+from bastion.critical.policy import critical_reason
 from bastion.db.paging import page_number
 from bastion.errors import NotFound
 from bastion.packaging import queries
@@ -83,8 +83,13 @@ async def _project_page(request: Request, name: str, version: str | None) -> Res
             viewer_id=viewer.user_id if viewer else None,
             viewer_is_admin=bool(viewer and viewer.is_admin),
         )
-        critical = await is_critical(session, canonical)
+        critical = await critical_reason(session, canonical)
         downloads = await download_summary(session, canonical, today(services.clock))
+        people = await queries.project_people(session, canonical)
+    viewer = viewer_of(request.scope)
+    can_manage = viewer is not None and (
+        viewer.is_admin or any(p.username == viewer.username for p in people)
+    )
     release = project.release
     readme = None
     if release is not None:
@@ -102,6 +107,8 @@ async def _project_page(request: Request, name: str, version: str | None) -> Res
             "pinned": version is not None,
             "critical": critical,
             "downloads": downloads,
+            "people": people,
+            "can_manage": can_manage,
             "index_url": _services(request).settings.base_url.rstrip("/") + "/simple/",
             "project_url": project_url,
             "file_url": lambda path: "/files/" + quote(path),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -17,6 +19,44 @@ env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+_ADDRESS = re.compile(r"(https?://[^\s<>\"']+|(?<![\w/])/(?:account|manage|project|admin|help)/[^\s<>\"']*)")
+
+
+def linkify(text: str) -> Markup:
+    """Plain text (escaped) with its web addresses and site paths made into links; a
+    sentence's closing punctuation stays outside the link."""
+    out = Markup()
+    last = 0
+    for match in _ADDRESS.finditer(text):
+        url = match.group(0)
+        trail = len(url) - len(url.rstrip(".,;:)"))
+        url = url[: len(url) - trail]
+        out += escape(text[last : match.start()])
+        out += Markup('<a href="{0}">{0}</a>').format(url)
+        last = match.start() + len(url)
+    return out + escape(text[last:])
+
+
+env.filters["linkify"] = linkify
+
+
+def error_field(message: str | None, *fields: tuple[str, str]) -> str:
+    """Which of a form's ``(name, words)`` fields an error message is about: the first
+    whose words (``|``-separated) the message mentions, else the last one; '' without an
+    error. Lets the form put the message next to that field (aria-invalid, describedby)."""
+    if not message or not fields:
+        return ""
+    text = message.lower()
+    for name, words in fields:
+        if any(word and word in text for word in words.split("|")):
+            return name
+    return fields[-1][0]
+
+
+env.globals["error_field"] = error_field
+env.filters["sentence"] = lambda text: str(text)[:1].upper() + str(text)[1:]
 
 
 def render(

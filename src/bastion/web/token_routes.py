@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form
+from packaging.utils import canonicalize_name
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -20,10 +21,13 @@ from bastion.accounts.tokens import (
 from bastion.audit.queries import user_history
 from bastion.db.paging import page_number
 from bastion.errors import BadRequest, BastionError
+from bastion.packaging.queries import projects_of_user
 from bastion.simple.access import forget_read_token
 from bastion.web.account_routes import CSRF, page, redirect, tell_owner
 from bastion.web.client_ip import request_context
 from bastion.web.current_user import db_of, require_fresh, require_user, services_of
+from bastion.web.flash import flash
+from bastion.web.history_view import view
 from bastion.web.session_route import SessionRoute
 
 router = APIRouter(prefix="/account", route_class=SessionRoute, include_in_schema=False)
@@ -37,9 +41,13 @@ async def _tokens_page(
     tokens = await list_tokens(db_of(request), user.id)
     now = services.clock.now()
     rows = [{"token": t, "expired": is_expired(t, now)} for t in tokens]
+    base = services.settings.base_url.rstrip("/")
     return await page(
         request, "account/tokens.html",
-        {"rows": rows, "secret": secret, "error": error, "form": form or {}},
+        {"rows": rows, "secret": secret, "error": error, "form": form or {},
+         "projects": await projects_of_user(db_of(request), user.id),
+         "upload_url": f"{base}/legacy/", "index_name": canonicalize_name(
+             services.settings.site_name) or "bastion"},
         status_code=status_code,
     )
 
@@ -91,11 +99,12 @@ async def create(
 
 @router.post("/tokens/{token_id}/revoke/", dependencies=CSRF)
 async def revoke(request: Request, token_id: int, user: User = Depends(require_user)) -> Response:
-    await revoke_token(
+    token = await revoke_token(
         db_of(request), services_of(request).clock, token_id=token_id, user_id=user.id,
         context=request_context(request),
     )
     forget_read_token(services_of(request), token_id)  # a private index stops honouring it
+    await flash(request, f"Revoked the token '{token.name}': it no longer works.")
     return redirect("/account/tokens/")
 
 
@@ -116,5 +125,6 @@ async def history_response(request: Request, subject: User, *, own: bool) -> Res
         return JSONResponse({"username": subject.username, **history.to_json()})
     return await page(request, "account/security_history.html", {
         "events": history.events, "page": history.page, "pages": history.pages,
+        "lines": view(history.events, services_of(request).clock.now()),
         "total": history.total, "subject": None if own else subject.username,
     })

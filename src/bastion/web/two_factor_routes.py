@@ -34,6 +34,7 @@ from bastion.web.current_user import (
     rotate_after_factor_change,
     services_of,
 )
+from bastion.web.flash import flash
 from bastion.web.session_route import Redirect, SessionRoute
 
 router = APIRouter(prefix="/account/two-factor", route_class=SessionRoute, include_in_schema=False)
@@ -98,27 +99,34 @@ async def overview(
 # ---------------------------------------------------------------- authenticator app
 
 
+def _setup_context(start: totp.TOTPEnrollmentStart) -> dict[str, Any]:
+    # segno's SVG holds only the QR path and an escaped title: safe to inline.
+    return {"start": start, "qr_svg": Markup(start.qr_svg), "intro": False}  # noqa: S704
+
+
 @router.get("/totp/")
 async def totp_intro(request: Request, user: User = Depends(require_fresh)) -> Response:
+    """The pending secret's QR code when setup has begun (a reload keeps it), else the
+    introduction."""
     if await totp.is_enabled(db_of(request), user.id):
         return redirect(HOME)
+    start = await totp.pending_enrollment(db_of(request), services_of(request), user)
+    if start is not None:
+        return await page(request, "account/totp_setup.html", _setup_context(start))
     return await page(request, "account/totp_setup.html", {"start": None, "intro": True})
 
 
 @router.post("/totp/", dependencies=CSRF)
 async def totp_begin(request: Request, user: User = Depends(require_fresh)) -> Response:
-    """A new secret, its QR code (inline SVG) and the confirmation form."""
+    """A new secret (on purpose: the first, or "Show a new QR code"), then the setup page,
+    which shows it until it is confirmed or replaced."""
     try:
-        start = await totp.begin_enrollment(
+        await totp.begin_enrollment(
             db_of(request), services_of(request), user, context=request_context(request)
         )
     except BastionError as exc:
         return await _overview(request, user, error=exc.message, status_code=exc.status_code)
-    return await page(
-        request, "account/totp_setup.html",
-        # segno's SVG holds only the QR path and an escaped title: safe to inline.
-        {"start": start, "qr_svg": Markup(start.qr_svg), "intro": False},  # noqa: S704
-    )
+    return redirect("/account/two-factor/totp/")
 
 
 @router.post("/totp/confirm/", dependencies=CSRF)
@@ -134,11 +142,10 @@ async def totp_confirm(
             services, user, code, context=request_context(request)
         )
     except BastionError as exc:
-        return await page(
-            request, "account/totp_setup.html",
-            {"start": None, "intro": False, "error": exc.message},
-            status_code=exc.status_code,
-        )
+        start = await totp.pending_enrollment(db_of(request), services, user)
+        ctx = _setup_context(start) if start else {"start": None, "intro": False}
+        return await page(request, "account/totp_setup.html", {**ctx, "error": exc.message},
+                          status_code=exc.status_code)
     await rotate_after_factor_change(request, user)
     if added.recovery_codes:
         response = await _codes_page(request, added.recovery_codes, "first-factor")
@@ -319,3 +326,22 @@ async def recovery_codes_regenerate(
         request, await _codes_page(request, codes, "regenerated"), user,
         notices.Change.RECOVERY_CODES,
     )
+
+
+@router.post("/recovery-codes/confirm/", dependencies=CSRF)
+async def recovery_codes_confirm(
+    request: Request, user: User = Depends(require_user),
+    code: Annotated[str, Form()] = "",
+) -> Response:
+    """The user types one of the codes just shown back: proof they saved them (the code
+    is not spent). A wrong one keeps them on the page with the error next to the field."""
+    if await recovery.is_unused_code(db_of(request), user.id, code):
+        await flash(request, "Your recovery codes are saved. Keep them somewhere safe: each "
+                    "works once, when you cannot use your other factors.")
+        return redirect(HOME)
+    return await page(request, "account/recovery_codes.html", {
+        "codes": [], "reason": "confirm", "confirm_error":
+            "That is not one of your unused recovery codes. Check the copy you saved; if you "
+            "did not save them, generate a new set.",
+        "summary": await status.factor_summary(db_of(request), user.id),
+    }, status_code=400)

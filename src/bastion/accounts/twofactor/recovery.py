@@ -101,6 +101,21 @@ async def codes_left(session: AsyncSession, user_id: int) -> int:
     return count or 0
 
 
+async def is_unused_code(session: AsyncSession, user_id: int, code: str) -> bool:
+    """Whether ``code`` is one of the user's unused codes, without spending it: the check
+    that the user saved the set they were just shown."""
+    normalized = normalize_code(code)
+    if not _CODE_RE.match(normalized):
+        return False
+    rows = (await session.scalars(select(RecoveryCode).where(
+        RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None)
+    ))).all()
+    found = False
+    for row in rows:  # check every row: no early exit on a match
+        found = _matches(row.code_hash, normalized) or found
+    return found
+
+
 async def use_code(
     services: Services, user: User, code: str, *, context: RequestContext | None = None
 ) -> RecoveryCodeUsed:

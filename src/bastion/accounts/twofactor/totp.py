@@ -133,12 +133,32 @@ async def begin_enrollment(
         enrolment.secret_encrypted = sealed
         enrolment.created = now
         enrolment.last_step = None
+    record(session, tag="2fa:totp:started", when=now, context=context, user_id=user.id)
+    return _start(services, user, secret)
+
+
+def _start(services: Services, user: User, secret: str) -> TOTPEnrollmentStart:
     uri = pyotp.TOTP(secret, digits=DIGITS, interval=STEP_SECONDS).provisioning_uri(
         name=user.username, issuer_name=services.settings.site_name
     )
     qr_svg = segno.make(uri, error="m").svg_inline(scale=4, title="Authenticator app QR code")
-    record(session, tag="2fa:totp:started", when=now, context=context, user_id=user.id)
     return TOTPEnrollmentStart(secret=secret, uri=uri, qr_svg=qr_svg)
+
+
+async def pending_enrollment(
+    session: AsyncSession, services: Services, user: User
+) -> TOTPEnrollmentStart | None:
+    """The enrolment started and not yet confirmed (same secret, same QR code), so that
+    reloading the setup page does not invalidate the code the user already scanned; None
+    when there is none (or it can no longer be decrypted: start again)."""
+    enrolment = await _enrollment(session, user.id)
+    if enrolment is None or enrolment.confirmed:
+        return None
+    try:
+        secret = decrypt_secret(services.settings, user.id, enrolment.secret_encrypted)
+    except SecretUnreadable:
+        return None
+    return _start(services, user, secret)
 
 
 def _read_secret(
