@@ -12,10 +12,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from bastion.accounts.tokens import create_token
 from bastion.config import Settings
 from bastion.packaging.models import File, Project, Release, Role
 from bastion.services import Services
-from tests.conftest import PASSWORD, free_port
+from tests.conftest import free_port
 from tests.packaging.conftest import form_for, stored_paths
 from tests.packaging.dists import make_wheel, wheel_filename
 from tests.server_process import ServerProcess, serve_process
@@ -30,13 +31,19 @@ def server(settings: Settings, services: Services, tmp_path: Path) -> Iterator[S
         yield server
 
 
-@pytest.fixture(autouse=True)
-async def alice(make_user):  # type: ignore[no-untyped-def]
-    return await make_user("alice")
+@pytest.fixture
+async def token(make_user, services: Services) -> str:  # type: ignore[no-untyped-def]
+    """Alice's API token: CI matrices upload with one (password attempts are rate-limited,
+    counted before they are checked, so a burst of them would meet the limit)."""
+    user = await make_user("alice")
+    async with services.db.transaction() as session:
+        secret, _ = await create_token(session, services.clock, services.settings, user=user,
+                                       name="ci")
+    return secret
 
 
-async def post_all(server: ServerProcess, wheels: list[Path]) -> list[httpx.Response]:
-    async with httpx.AsyncClient(timeout=60, auth=("alice", PASSWORD)) as client:
+async def post_all(server: ServerProcess, token: str, wheels: list[Path]) -> list[httpx.Response]:
+    async with httpx.AsyncClient(timeout=60, auth=("__token__", token)) as client:
         return await asyncio.gather(*(
             client.post(
                 server.upload_url, data=form_for(wheel),
@@ -52,7 +59,7 @@ async def count(services: Services, model: type) -> int:
 
 
 async def test_twenty_files_at_once_to_a_new_project_all_succeed(
-    server: ServerProcess, services: Services, tmp_path: Path
+    server: ServerProcess, token: str, services: Services, tmp_path: Path
 ) -> None:
     wheels = []
     for python in PYTHONS:
@@ -65,7 +72,7 @@ async def test_twenty_files_at_once_to_a_new_project_all_succeed(
                 extra_files={"matrix/tag.txt": tag.encode()},
             ))
 
-    responses = await post_all(server, wheels)
+    responses = await post_all(server, token, wheels)
 
     assert [r.status_code for r in responses] == [200] * 20, [r.text for r in responses]
     assert (await count(services, Project), await count(services, Release)) == (1, 1)
@@ -74,7 +81,7 @@ async def test_twenty_files_at_once_to_a_new_project_all_succeed(
 
 
 async def test_same_filename_other_bytes_every_loser_gets_the_pypi_wording(
-    server: ServerProcess, services: Services, tmp_path: Path
+    server: ServerProcess, token: str, services: Services, tmp_path: Path
 ) -> None:
     wheels = []
     for i in range(20):
@@ -82,7 +89,7 @@ async def test_same_filename_other_bytes_every_loser_gets_the_pypi_wording(
         directory.mkdir()
         wheels.append(make_wheel(directory, "race", "1.0", extra_metadata={"Author": f"a{i}"}))
 
-    responses = await post_all(server, wheels)
+    responses = await post_all(server, token, wheels)
 
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200] + [400] * 19, [r.text for r in responses]
@@ -100,11 +107,11 @@ async def test_same_filename_other_bytes_every_loser_gets_the_pypi_wording(
 
 
 async def test_the_same_file_twenty_times_at_once_all_succeed(
-    server: ServerProcess, services: Services, tmp_path: Path
+    server: ServerProcess, token: str, services: Services, tmp_path: Path
 ) -> None:
     wheel = make_wheel(tmp_path, "retry", "1.0")
 
-    responses = await post_all(server, [wheel] * 20)
+    responses = await post_all(server, token, [wheel] * 20)
 
     assert [r.status_code for r in responses] == [200] * 20, [r.text for r in responses]
     assert await count(services, File) == 1
