@@ -18,6 +18,11 @@ from bastion.protect.scan.rules import Rule, RuleSet
 
 FINDINGS_PER_RULE = 5
 NOT_SHIPPED_CODE = re.compile(r"(?i)(^|/)(tests?|testing|docs?|examples?|benchmarks?|samples?)/")
+# Directories of tooling, not of the package (a directory without __init__.py elsewhere may
+# still be a package: setup.py can list it).
+TOOLING_DIRS = re.compile(
+    r"(?i)(^|/)(tools?|scripts?|ci|\.github|\.circleci|devtools|bin|build_tools|vendored-[^/]+|dev)/"
+)
 STARTUP_NAMES = ("sitecustomize.py", "usercustomize.py")
 PYTHON_SUFFIXES = (".py", ".pyw")
 # Members the text patterns read: code and scripts (not READMEs, metadata or RECORD files).
@@ -101,10 +106,10 @@ class Layout:
         directory = inner.rsplit("/", 1)[0] if "/" in inner else ""
         if directory in self.package_dirs:
             return "import"
-        root_module = len(parts) == 2 or (len(parts) == 3 and parts[1] == "src")
-        if root_module and base.endswith(".py") and not TOOLING.match(base):
-            return "import"  # a top-level module (py_modules)
-        return "runtime"  # scripts, CI and tooling files
+        if len(parts) == 2 or (len(parts) == 3 and parts[1] == "src"):
+            # a top-level module (py_modules) unless it is tooling (noxfile.py, conftest.py ...)
+            return "runtime" if TOOLING.match(base) else "import"
+        return "runtime" if TOOLING_DIRS.search(inner) else "import"
 
 
 def _backend_modules(members: list[Member]) -> frozenset[str]:
@@ -204,11 +209,33 @@ def _pattern_hits(
         )
 
 
+def _combination(rule: Rule, seen: frozenset[str], per_path: dict[str, set[str]]) -> list[str]:
+    """The capabilities meeting a combination (for a per-file one: the file's path last)."""
+    if not rule.per_file:
+        met = [requirement.met_by(seen) for requirement in rule.requires]
+        return [m for m in met if m] if all(met) else []
+    for path, keys in per_path.items():
+        frozen = frozenset(keys)
+        met = [requirement.met_by(frozen) for requirement in rule.requires]
+        if all(met):
+            return [m for m in met if m] + [path]
+    return []
+
+
 def _findings(collected: _Collected, config: Config) -> tuple[list[Finding], frozenset[str]]:
     findings: list[Finding] = []
     per_rule: dict[str, int] = {}
     first_hit: dict[str, tuple[str, Hit]] = {}
     capabilities: set[str] = set()
+    per_path: dict[str, set[str]] = {}
+    per_path_first: dict[tuple[str, str], tuple[str, Hit]] = {}
+
+    def note(path: str, hit: Hit) -> None:
+        key = f"{hit.context}:{hit.capability}"
+        capabilities.add(key)
+        first_hit.setdefault(key, (path, hit))
+        per_path.setdefault(path, set()).add(key)
+        per_path_first.setdefault((key, path), (path, hit))
 
     def add(rule: Rule, path: str, hit: Hit) -> None:
         count = per_rule.get(rule.id, 0)
@@ -220,24 +247,22 @@ def _findings(collected: _Collected, config: Config) -> tuple[list[Finding], fro
         )
 
     for path, hit in collected.hits:
-        key = f"{hit.context}:{hit.capability}"
-        capabilities.add(key)
-        first_hit.setdefault(key, (path, hit))
+        note(path, hit)
         for rule in config.rules.by_capability.get(hit.capability, ()):
             if hit.context in rule.contexts:
                 add(rule, path, hit)
     for rule, path, hit in collected.pattern_hits:
-        key = f"{hit.context}:{hit.capability}"
-        capabilities.add(key)
-        first_hit.setdefault(key, (path, hit))
+        note(path, hit)
         if hit.context in rule.contexts:
             add(rule, path, hit)
     seen = frozenset(capabilities)
     for rule in config.rules.combinations:
-        met = [requirement.met_by(seen) for requirement in rule.requires]
-        if all(met):
-            path, hit = first_hit[met[0] or ""]
-            excerpt = " + ".join(m or "" for m in met)
+        met = _combination(rule, seen, per_path)
+        if met:
+            path, hit = (
+                first_hit[met[0]] if not rule.per_file else per_path_first[(met[0], met[-1])]
+            )
+            excerpt = " + ".join(met[:-1] if rule.per_file else met)
             findings.append(
                 Finding(rule.id, rule.severity, path, hit.line, f"{excerpt}: {hit.excerpt}"[:240])
             )
@@ -276,6 +301,11 @@ def scan_bytes(data: bytes, filename: str, config: Config) -> ScanReport:
             collected.hits.append(
                 (member.path, Hit("archive-anomaly", "install", None, f"not analysed: {exc}"[:160]))
             )
+    compiled = [n for n in contents.names if n.endswith((".pyc", ".pyo"))]
+    if compiled:
+        collected.hits.append(
+            (compiled[0], Hit("compiled-code", "import", None, f"{len(compiled)} .pyc files"))
+        )
     for anomaly in contents.anomalies:
         collected.hits.append(
             (anomaly.path, Hit("archive-anomaly", "install", None, anomaly.message))

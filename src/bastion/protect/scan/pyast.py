@@ -61,6 +61,18 @@ KEY_LIKE = re.compile(
 B64_CHARS = re.compile(r"^[A-Za-z0-9+/=_\-\s]+$")
 HEX_CHARS = re.compile(r"^[0-9a-fA-Fx\\\s]+$")
 BLOB_MIN = 256
+# Base64 of the first bytes of a Windows PE ("MZ"), ELF and Mach-O executable.
+EXECUTABLE_BASE64 = ("TVqQ", "TVpQ", "TVoA", "TVqA", "f0VMR", "z/rt/", "zvrt/")
+# Command lines that reach the network or survey the host.
+NETWORK_COMMAND = re.compile(
+    r"(?i)(?:^|[\s\"'`(;|&/\\])(?:curl|wget|nc|ncat|netcat|powershell|pwsh|certutil|bitsadmin|mshta|"
+    r"invoke-webrequest|iwr|tftp|scp)(?:\.exe)?(?=$|[\s\"'`;|&])|(?<!git clone )https?://|"
+    r"\b\d{1,3}(?:\.\d{1,3}){3}:\d{2,5}\b"
+)
+RECON_COMMAND = re.compile(
+    r"(?i)(?:^|[\s\"'`(;|&])(?:whoami|hostname|ipconfig|ifconfig|systeminfo|net\s+user|uname\s+-a|"
+    r"cat\s+/etc/passwd|env|printenv|ps\s+aux)(?=$|[\s\"'`;|&])"
+)
 
 
 @dataclass(frozen=True)
@@ -110,6 +122,27 @@ class _Analyser(ast.NodeVisitor):
         self.remote: set[str] = set()
         self.environ: set[str] = set()
         self.seen: set[tuple[str, str]] = set()
+        self.decoders: set[str] = set()  # local functions that decode / fetch: calls count as such
+        self.fetchers: set[str] = set()
+
+    def prepare(self, tree: ast.Module) -> None:
+        """Imports first (used anywhere in the file), then its decoding / fetching helpers."""
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                self.visit_Import(node)
+            elif isinstance(node, ast.ImportFrom):
+                self.visit_ImportFrom(node)
+        functions = [
+            n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+        ]
+        for function in functions:
+            kinds: set[str] = set()
+            for statement in function.body:
+                kinds |= self.kinds_in(statement)
+            if "decode" in kinds:
+                self.decoders.add(function.name)
+            if "remote" in kinds:
+                self.fetchers.add(function.name)
 
     # -- helpers
     def hit(self, capability: str, node: ast.AST) -> None:
@@ -156,8 +189,10 @@ class _Analyser(ast.NodeVisitor):
                 last = name.rsplit(".", 1)[-1]
                 if capability == "decode" or name in ASSEMBLERS or last in DECODER_NAMES:
                     found.add("decode")
-                if capability == "network":
+                if capability == "network" or name in self.fetchers:
                     found.add("remote")
+                if name in self.decoders:
+                    found.add("decode")
             elif isinstance(sub, ast.Name):
                 if sub.id in self.decoded:
                     found.add("decode")
@@ -258,16 +293,23 @@ class _Analyser(ast.NodeVisitor):
     # -- calls, environment, literals
     def visit_Call(self, node: ast.Call) -> None:
         name = self.dotted(node.func) or ""
-        if (
-            name in EXEC_NAMES
-            or (name.endswith((".exec", ".eval"))
-            and name.split(".")[0] in ("builtins", "__builtin__"))
+        if name in EXEC_NAMES or (
+            name.endswith((".exec", ".eval")) and name.split(".")[0] in ("builtins", "__builtin__")
         ):
             self.exec_call(node)
         else:
             capability = self.rules.capability_of(name)
             if capability:
                 self.hit(capability, node)
+            if capability == "process":
+                self.process_call(node)
+            if capability == "network":
+                endpoint = [
+                    *node.args[:1],
+                    *(k.value for k in node.keywords if k.arg in ("url", "host")),
+                ]
+                if any("decode" in self.kinds_in(arg) for arg in endpoint):
+                    self.hit("hidden-endpoint", node)
             if capability == "network" and any(
                 "environ" in self.kinds_in(arg)
                 for arg in [*node.args, *(k.value for k in node.keywords)]
@@ -285,6 +327,25 @@ class _Analyser(ast.NodeVisitor):
                     self.hit("file-write", node)
         self.generic_visit(node)
 
+    def process_call(self, node: ast.Call) -> None:
+        """What a started program is told: decoded data, network tools or URLs, host recon."""
+        arguments = [*node.args, *(k.value for k in node.keywords if k.arg in (None, "args"))]
+        kinds: set[str] = set()
+        for argument in arguments:
+            kinds |= self.kinds_in(argument)
+        if kinds & {"decode", "remote"}:
+            self.hit("process-decoded", node)
+        text = " ".join(
+            sub.value
+            for argument in arguments
+            for sub in ast.walk(argument)
+            if isinstance(sub, ast.Constant) and isinstance(sub.value, str)
+        )
+        if NETWORK_COMMAND.search(text):
+            self.hit("process-network", node)
+        if RECON_COMMAND.search(text):
+            self.hit("host-info", node)
+
     def exec_call(self, node: ast.Call) -> None:
         if not node.args:
             return
@@ -294,12 +355,28 @@ class _Analyser(ast.NodeVisitor):
                 self.hit("exec-decoded", node)
             return
         kinds = self.kinds_in(argument)
+        if self.decodes_literal(argument):
+            self.hit("exec-hidden", node)
         if "remote" in kinds:
             self.hit("exec-remote", node)
         elif "decode" in kinds:
             self.hit("exec-decoded", node)
         else:
             self.hit("exec-dynamic", node)
+
+    def decodes_literal(self, node: ast.AST) -> bool:
+        """Is a decoding call applied straight to a literal somewhere in ``node``?"""
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Call) and sub.args:
+                name = self.dotted(sub.func) or ""
+                if (
+                    self.rules.capability_of(name) == "decode"
+                    or name.rsplit(".", 1)[-1] in DECODER_NAMES
+                ):
+                    first = sub.args[0]
+                    if isinstance(first, ast.Constant) and isinstance(first.value, (str, bytes)):
+                        return len(first.value) >= 16
+        return False
 
     def environment_key(self, key: ast.AST, node: ast.AST) -> None:
         if (
@@ -317,6 +394,9 @@ class _Analyser(ast.NodeVisitor):
     def visit_Constant(self, node: ast.Constant) -> None:
         if isinstance(node.value, (str, bytes)) and is_encoded_blob(node.value):
             self.hit("encoded-blob", node)
+            head = node.value[:8]
+            if isinstance(head, str) and head.lstrip().startswith(EXECUTABLE_BASE64):
+                self.hit("embedded-executable", node)
 
 
 def _called_names(nodes: list[ast.stmt]) -> set[str]:
@@ -372,6 +452,7 @@ def analyse(
         return "import" if name in at_import else "runtime"
 
     analyser = _Analyser(rules, lines, top_context, function_context)
+    analyser.prepare(tree)
     with contextlib.suppress(RecursionError):  # absurdly deep code: keep what was found
         analyser.visit(tree)
     runtime_ranges: list[tuple[int, int]] = []

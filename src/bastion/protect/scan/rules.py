@@ -55,6 +55,7 @@ class Rule:
     paths: re.Pattern[str] | None = None
     keywords: tuple[str, ...] = ()
     requires: tuple[Requirement, ...] = ()
+    per_file: bool = False  # a combination met within one file
 
     def search(self, text: str, lowered: str) -> re.Match[str] | None:
         """The first match, trying the regex only near keyword occurrences when there are any."""
@@ -135,6 +136,7 @@ def _rule(raw: dict[str, Any], source: Path) -> Rule:
         paths=paths,
         keywords=tuple(str(k).lower() for k in raw.get("keywords", ())),
         requires=tuple(_requirement(item) for item in raw.get("all", ())),
+        per_file=raw.get("scope", "archive") == "file",
     )
 
 
