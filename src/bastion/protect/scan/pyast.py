@@ -61,6 +61,7 @@ KEY_LIKE = re.compile(
 B64_CHARS = re.compile(r"^[A-Za-z0-9+/=_\-\s]+$")
 HEX_CHARS = re.compile(r"^[0-9a-fA-Fx\\\s]+$")
 BLOB_MIN = 256
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 FOLLOW_DEPTH = 3  # names and local functions followed from a sink
 # Base64 of the first bytes of a Windows PE ("MZ"), ELF and Mach-O executable.
 EXECUTABLE_BASE64 = ("TVqQ", "TVpQ", "TVoA", "TVqA", "f0VMR", "z/rt/", "zvrt/")
@@ -94,10 +95,15 @@ def entropy(text: str | bytes) -> float:
 
 
 def is_encoded_blob(value: str | bytes) -> bool:
-    """A long literal that looks like base64 / hex / packed bytes rather than text."""
-    if len(value) < BLOB_MIN:
+    """A long literal that looks like base64 / hex / packed bytes / XOR-ed text, not text."""
+    if len(value) < 64:
         return False
     sample = value[:4096]
+    control = CONTROL.search(sample) is not None if isinstance(sample, str) else False
+    if control and len(CONTROL.findall(sample)) > len(sample) // 5:  # type: ignore[arg-type]
+        return True  # XOR-ed or packed text kept in a str
+    if len(value) < BLOB_MIN:
+        return False
     if isinstance(sample, bytes):
         return entropy(sample) > 5.5
     if B64_CHARS.match(sample) and " " not in sample.strip():
@@ -262,6 +268,11 @@ class _Analyser(ast.NodeVisitor):
         for target in node.targets:
             if isinstance(target, ast.Name):
                 self.assigned[target.id] = node.value
+        self.generic_visit(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        if isinstance(node.target, ast.Name):
+            self.assigned[node.target.id] = node.value
         self.generic_visit(node)
 
     def visit_With(self, node: ast.With) -> None:
