@@ -198,7 +198,7 @@ class _Analyser(ast.NodeVisitor):
                 last = name.rsplit(".", 1)[-1]
                 if capability == "decode" or name in ASSEMBLERS or last in DECODER_NAMES:
                     found.add("decode")
-                if capability == "network":
+                if capability == "network" or last in ("recv", "recvfrom"):
                     found.add("remote")
                 if name in self.functions and depth < FOLLOW_DEPTH:
                     found |= self.function_kinds(name, depth)
@@ -326,6 +326,8 @@ class _Analyser(ast.NodeVisitor):
             kinds |= self.kinds_in(argument)
         if kinds & {"decode", "remote"}:
             self.hit("process-decoded", node)
+        if any(self.decodes_literal(argument) for argument in arguments):
+            self.hit("process-hidden", node)
         text = " ".join(
             sub.value
             for argument in arguments
@@ -355,9 +357,17 @@ class _Analyser(ast.NodeVisitor):
         else:
             self.hit("exec-dynamic", node)
 
-    def decodes_literal(self, node: ast.AST) -> bool:
-        """Is a decoding call applied straight to a literal somewhere in ``node``?"""
+    def decodes_literal(self, node: ast.AST, depth: int = 0) -> bool:
+        """Is a decoding call applied straight to a literal in ``node`` (or names it uses)?"""
         for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and depth < FOLLOW_DEPTH:
+                value = self.assigned.get(sub.id)
+                if (
+                    value is not None
+                    and value is not node
+                    and self.decodes_literal(value, depth + 1)
+                ):
+                    return True
             if isinstance(sub, ast.Call) and sub.args:
                 name = self.dotted(sub.func) or ""
                 if (
