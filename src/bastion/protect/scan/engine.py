@@ -110,8 +110,8 @@ class Layout:
         base = parts[-1]
         if base == "setup.py" and len(parts) <= 2:
             return "install"
-        if NOT_SHIPPED_CODE.search(inner):
-            return "runtime"  # tests, docs, examples are not run by installing
+        if NOT_SHIPPED_CODE.search(inner) or "!" in path:
+            return "runtime"  # tests, docs, examples, archives kept as data: not run by installing
         if base in STARTUP_NAMES or base.endswith(".pth"):
             return "install"
         if "/".join(parts[1:]) in self.backend_modules:
@@ -190,12 +190,26 @@ def _scan_member(member: Member, config: Config, layout: Layout, out: _Collected
             else:
                 hits, context_at = result
             out.hits.extend((path, hit) for hit in hits)
+        else:
+            context_at = _lazy_contexts(member.data, context)
     elif lower.endswith(".pth"):
         _pth_hits(member, config, out)
     elif base in ("PKG-INFO", "METADATA") and inner.count("/") <= 1:
         for capability, excerpt in metadata_hints(member.data.decode("utf-8", "replace")):
             out.hits.append((path, Hit(capability, "install", 1, excerpt)))
     _pattern_hits(member, config, context_at, out)
+
+
+def _lazy_contexts(source: bytes, context: str) -> Callable[[int], str]:
+    """Line contexts of a file not analysed, parsed only if a pattern rule needs them."""
+    found: list[Callable[[int], str]] = []
+
+    def context_at(line: int) -> str:
+        if not found:
+            found.append(pyast.line_contexts(source, context))
+        return found[0](line)
+
+    return context_at
 
 
 def _worth_parsing(member: Member, base: str, context: str, config: Config) -> bool:
@@ -228,6 +242,8 @@ def _pattern_hits(
         if match is None:
             continue
         line, snippet = _excerpt(text, match.start())
+        if snippet.startswith("#") and inner.endswith(PYTHON_SUFFIXES):
+            continue  # a comment: documentation, not code
         out.pattern_hits.append(
             (rule, member.path, Hit(rule.capability or rule.id, context_at(line), line, snippet))
         )

@@ -33,7 +33,7 @@ EXEC_NAMES = frozenset(
     }
 )
 # Calls whose result hides code: the rules' "decode" capability plus these builtins/methods.
-ASSEMBLERS = frozenset({"chr", "bytes", "bytearray", "reversed"})
+ASSEMBLERS = frozenset({"chr", "bytes", "bytearray"})
 DECODER_NAMES = frozenset(
     {
         "b64decode",
@@ -196,7 +196,8 @@ class _Analyser(ast.NodeVisitor):
                 name = self.dotted(sub.func) or ""
                 capability = self.rules.capability_of(name)
                 last = name.rsplit(".", 1)[-1]
-                if capability == "decode" or name in ASSEMBLERS or last in DECODER_NAMES:
+                near = name in ASSEMBLERS and depth <= 1  # chr()/bytes() count near the sink only
+                if capability == "decode" or last in DECODER_NAMES or near:
                     found.add("decode")
                 if capability == "network" or last in ("recv", "recvfrom"):
                     found.add("remote")
@@ -437,6 +438,63 @@ def import_time_functions(tree: ast.Module) -> set[str]:
     return called
 
 
+def line_contexts(source: bytes, top_context: str) -> Callable[[int], str]:
+    """The context of each line of a module (functions not run on import are runtime)."""
+    if top_context != "import":
+        return lambda _line: top_context
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return lambda _line: top_context
+    return _context_at(tree, import_time_functions(tree), top_context)
+
+
+def _docstrings(tree: ast.Module) -> list[tuple[int, int]]:
+    """Line ranges of docstrings (module, classes, functions at the top two levels)."""
+    ranges: list[tuple[int, int]] = []
+    scopes: list[ast.AST] = [tree]
+    for node in tree.body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            scopes.append(node)
+            if isinstance(node, ast.ClassDef):
+                scopes.extend(
+                    c for c in node.body if isinstance(c, (ast.FunctionDef, ast.AsyncFunctionDef))
+                )
+    for scope in scopes:
+        body = getattr(scope, "body", [])
+        first = body[0] if body else None
+        if (
+            isinstance(first, ast.Expr)
+            and isinstance(first.value, ast.Constant)
+            and isinstance(first.value.value, str)
+        ):
+            ranges.append((first.lineno, first.end_lineno or first.lineno))
+    return ranges
+
+
+def _context_at(tree: ast.Module, at_import: set[str], top_context: str) -> Callable[[int], str]:
+    runtime_ranges: list[tuple[int, int]] = _docstrings(tree)  # documentation never runs
+    if top_context == "import":
+        for node in tree.body:
+            if (
+                isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and node.name not in at_import
+            ):
+                runtime_ranges.append((node.lineno, node.end_lineno or node.lineno))
+            elif isinstance(node, ast.ClassDef):
+                for child in node.body:
+                    if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        runtime_ranges.append((child.lineno, child.end_lineno or child.lineno))
+
+    def context_at(line: int) -> str:
+        for start, end in runtime_ranges:
+            if start <= line <= end:
+                return "runtime"
+        return top_context
+
+    return context_at
+
+
 def analyse(
     source: bytes, rules: RuleSet, top_context: str
 ) -> tuple[list[Hit], Callable[[int], str]] | None:
@@ -456,26 +514,7 @@ def analyse(
     analyser.prepare(tree)
     with contextlib.suppress(RecursionError):  # absurdly deep code: keep what was found
         analyser.visit(tree)
-    runtime_ranges: list[tuple[int, int]] = []
-    if top_context == "import":
-        for node in tree.body:
-            if (
-                isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-                and node.name not in at_import
-            ):
-                runtime_ranges.append((node.lineno, node.end_lineno or node.lineno))
-            elif isinstance(node, ast.ClassDef):
-                for child in node.body:
-                    if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                        runtime_ranges.append((child.lineno, child.end_lineno or child.lineno))
-
-    def context_at(line: int) -> str:
-        for start, end in runtime_ranges:
-            if start <= line <= end:
-                return "runtime"
-        return top_context
-
-    return analyser.hits, context_at
+    return analyser.hits, _context_at(tree, at_import, top_context)
 
 
 DOTTED_CALL = re.compile(r"\b([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*\(")
