@@ -60,6 +60,14 @@ WORTH_PARSING = (
     b"telegram",
     b"getuser",
     b"gethostname",
+    b"urlopen",
+    b"urlretrieve",
+    b"requests.get",
+    b"requests.post",
+    b"os.system",
+    b"startfile",
+    b"Popen(",
+    b"socket.socket",
 )
 # ... or that call the network or start programs from top-level code (no indentation).
 TOP_LEVEL_CALL = re.compile(
