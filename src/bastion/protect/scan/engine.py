@@ -21,7 +21,8 @@ NOT_SHIPPED_CODE = re.compile(r"(?i)(^|/)(tests?|testing|docs?|examples?|benchma
 # Directories of tooling, not of the package (a directory without __init__.py elsewhere may
 # still be a package: setup.py can list it).
 TOOLING_DIRS = re.compile(
-    r"(?i)(^|/)(tools?|scripts?|ci|\.github|\.circleci|devtools|bin|build_tools|vendored-[^/]+|dev)/"
+    r"(?i)(^|/)(tools?|scripts?|ci|\.ci|\.github|\.circleci|devtools|bin|dev|tasks|hack|misc|cmake|"
+    r"\w*build\w*|packaging|release\w*|maint\w*|third_party|depends|vendored-[^/]+)/"
 )
 STARTUP_NAMES = ("sitecustomize.py", "usercustomize.py")
 PYTHON_SUFFIXES = (".py", ".pyw")
