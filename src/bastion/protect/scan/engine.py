@@ -103,7 +103,7 @@ class Layout:
 
     @classmethod
     def of(cls, contents: Contents) -> Layout:
-        names = [_inner(n) for n in contents.names]
+        names = [n for n in contents.names if "!" not in n]  # the outer archive's own layout
         return cls(
             wheel=any(".dist-info/" in n for n in names),
             package_dirs=frozenset(
@@ -350,7 +350,7 @@ def scan_bytes(data: bytes, filename: str, config: Config) -> ScanReport:
             collected.hits.append(
                 (member.path, Hit("archive-anomaly", "install", None, f"not analysed: {exc}"[:160]))
             )
-    compiled = [n for n in contents.names if n.endswith((".pyc", ".pyo"))]
+    compiled = [n for n in contents.names if n.endswith((".pyc", ".pyo")) and "!" not in n]
     if compiled:
         collected.hits.append(
             (compiled[0], Hit("compiled-code", "import", None, f"{len(compiled)} .pyc files"))
