@@ -28,11 +28,14 @@ import json
 import statistics
 import subprocess
 import sys
-import time
 import urllib.request
+import zlib
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urljoin
+
+from bastion.protect.scan.engine import Config, scan_bytes, scan_file
 
 CACHE = Path.home() / ".cache" / "bastion-bench"
 DEFAULT_TOP = Path("/work/shared/data/pypi-top15k.tsv")
@@ -119,6 +122,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=200)
     parser.add_argument("--cache", type=Path, default=CACHE)
     parser.add_argument("--download-only", action="store_true")
+    parser.add_argument("--malware-only", action="store_true", help="skip the popular packages")
     parser.add_argument("--malware-repo", type=Path, help="git dir of lxyeternal/pypi_malregistry")
     parser.add_argument(
         "--malware-list", type=Path, default=Path("/work/shared/data/malware-train.txt")
@@ -142,38 +146,64 @@ def main() -> None:
     run_benchmark(args, names)
 
 
-def run_benchmark(args: argparse.Namespace, names: list[str]) -> None:
-    from bastion.protect.scan import scan_archive, scan_data
+RANK = {"error": 0, "clean": 1, "suspicious": 2, "malicious": 3}
 
-    timings: list[float] = []
 
+def held_out(sample: str) -> bool:
+    """One project in five (by a hash of its name) is kept out of tuning."""
+    return zlib.crc32(sample.split("/", 1)[0].lower().encode()) % 5 == 0
+
+
+def git_blobs(repo: Path, paths: list[str]) -> Iterator[tuple[str, bytes]]:
+    """``(path, bytes)`` of files at HEAD of a bare git dir, through one ``cat-file --batch``."""
+    process = subprocess.Popen(
+        ["git", "-C", str(repo), "cat-file", "--batch"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        for path in paths:
+            process.stdin.write(f"HEAD:{path}\n".encode())
+            process.stdin.flush()
+            header = process.stdout.readline().split()
+            if len(header) < 3:
+                yield path, b""
+                continue
+            data = process.stdout.read(int(header[2]))
+            process.stdout.read(1)
+            yield path, data
+    finally:
+        process.stdin.close()
+        process.wait()
+
+
+def scan_popular(
+    args: argparse.Namespace, names: list[str], config: Config, timings: list[float]
+) -> None:
     files = popular_archives(args.cache, names)
     verdicts: Counter[str] = Counter()
     projects: dict[str, str] = {}
-    rank = {"error": 0, "clean": 1, "suspicious": 2, "malicious": 3}
     flagged: list[str] = []
     for path in files:
-        started = time.perf_counter()
-        report = scan_archive(path, path.name)
-        elapsed = time.perf_counter() - started
+        report = scan_file(path, path.name, config)
         if path.stat().st_size < 1_000_000:
-            timings.append(elapsed)
+            timings.append(report.seconds)
         verdicts[report.verdict] += 1
         project = path.parent.name
-        if rank[report.verdict] > rank.get(projects.get(project, "error"), 0):
+        if RANK[report.verdict] > RANK.get(projects.get(project, "error"), 0):
             projects[project] = report.verdict
-        if report.verdict in ("suspicious", "malicious"):
-            rules = sorted(
-                {f.rule for f in report.findings if f.severity in ("high", "critical", "medium")}
+        if report.verdict != "clean":
+            rules = sorted({f.rule for f in report.findings if f.severity not in ("info", "low")})
+            flagged.append(
+                f"  {report.verdict:10} {path.name}: {', '.join(rules)} {report.error or ''}"
             )
-            flagged.append(f"  {report.verdict:10} {path.name}: {', '.join(rules)}")
     per_project = Counter(projects.values())
     total = max(1, len(projects))
     print(f"popular: {len(files)} archives of {len(projects)} projects; archives {dict(verdicts)}")
     print(
         f"popular projects malicious: {per_project['malicious'] / total:.1%}  "
-        f"suspicious: {per_project['suspicious'] / total:.1%}  "
-        f"(a project counts at its worst archive)"
+        f"suspicious: {per_project['suspicious'] / total:.1%}  (a project counts at its worst)"
     )
     archives_total = max(1, len(files))
     print(
@@ -183,35 +213,48 @@ def run_benchmark(args: argparse.Namespace, names: list[str]) -> None:
     for line in flagged[: args.show]:
         print(line)
 
-    if args.malware_repo:
-        samples = [s for s in args.malware_list.read_text().splitlines() if s.strip()]
-        if args.malware_limit:
-            samples = samples[: args.malware_limit]
-        mal: Counter[str] = Counter()
-        missed: list[str] = []
-        for sample in samples:
-            data = subprocess.run(
-                ["git", "-C", str(args.malware_repo), "cat-file", "blob", f"HEAD:{sample}"],
-                capture_output=True,
-                check=False,
-            ).stdout
-            started = time.perf_counter()
-            report = scan_data(data, sample.rsplit("/", 1)[-1])
-            elapsed = time.perf_counter() - started
-            if len(data) < 1_000_000:
-                timings.append(elapsed)
-            mal[report.verdict] += 1
-            if report.verdict not in ("suspicious", "malicious"):
-                missed.append(f"  {report.verdict:10} {sample} {report.error or ''}")
-        hit = mal["suspicious"] + mal["malicious"]
-        print(f"malware: {len(samples)} samples; {dict(mal)}")
-        print(
-            f"recall (suspicious or malicious): {hit / max(1, len(samples)):.1%}  "
-            f"malicious: {mal['malicious'] / max(1, len(samples)):.1%}"
-        )
-        for line in missed[: args.show]:
-            print(line)
 
+def scan_malware(args: argparse.Namespace, config: Config, timings: list[float]) -> None:
+    samples = [s for s in args.malware_list.read_text().splitlines() if s.strip()]
+    if args.malware_limit:
+        samples = samples[: args.malware_limit]
+    results: dict[bool, Counter[str]] = {False: Counter(), True: Counter()}
+    missed: list[str] = []
+    rules: Counter[str] = Counter()
+    for sample, data in git_blobs(args.malware_repo, samples):
+        report = scan_bytes(data, sample.rsplit("/", 1)[-1], config)
+        if len(data) < 1_000_000:
+            timings.append(report.seconds)
+        results[held_out(sample)][report.verdict] += 1
+        rules.update({f.rule for f in report.findings if f.severity in ("high", "critical")})
+        if report.verdict not in ("suspicious", "malicious"):
+            top = ", ".join(sorted({f.rule for f in report.findings if f.severity != "info"}))
+            missed.append(f"  {report.verdict:10} {sample} {report.error or ''} [{top}]")
+    for held, label in ((False, "tuning"), (True, "held-out"), (None, "all")):
+        counts = results[held] if held is not None else results[False] + results[True]
+        size = max(1, sum(counts.values()))
+        hit = counts["suspicious"] + counts["malicious"]
+        print(
+            f"malware {label}: {sum(counts.values())} samples; recall {hit / size:.1%} "
+            f"(malicious {counts['malicious'] / size:.1%}); {dict(counts)}"
+        )
+    print(
+        "rules (high/critical) by samples:", ", ".join(f"{r} {n}" for r, n in rules.most_common(20))
+    )
+    for line in missed[: args.show]:
+        print(line)
+
+
+def run_benchmark(args: argparse.Namespace, names: list[str]) -> None:
+    from bastion.config import Settings
+    from bastion.protect.scan import config_from
+
+    config = config_from(Settings())
+    timings: list[float] = []
+    if not args.malware_only:
+        scan_popular(args, names, config, timings)
+    if args.malware_repo:
+        scan_malware(args, config, timings)
     median = statistics.median(timings) * 1000 if timings else 0.0
     print(
         f"seconds per archive < 1 MB: median {median:.1f} ms  "

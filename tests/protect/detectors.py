@@ -88,8 +88,8 @@ def malicious_report(filename: str) -> ScanReport:
 class ExpectingScanner:
     expected: dict[str, Verdict] = field(default_factory=dict)  # filename -> at least
 
-    def __call__(self, path: Path, filename: str) -> ScanReport:
-        report = scan.scan_archive(path, filename)
+    def __call__(self, path: Path, filename: str, settings: Settings) -> ScanReport:
+        report = scan.scan_archive(path, filename, settings)
         wanted = self.expected.get(filename)
         if wanted is None or SCAN_RANK[report.verdict] >= SCAN_RANK[wanted]:
             return report
@@ -107,7 +107,7 @@ class FixedScanner:
 
     verdicts: dict[str, ScanReport] = field(default_factory=dict)
 
-    def __call__(self, path: Path, filename: str) -> ScanReport:
+    def __call__(self, path: Path, filename: str, settings: Settings) -> ScanReport:
         return self.verdicts.get(filename, ScanReport(filename=filename, verdict="clean"))
 
 

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from bastion.config import Settings
 from bastion.errors import Conflict
 from bastion.packaging.changes import Operator
 from bastion.packaging.models import File, Project
@@ -233,7 +234,7 @@ async def test_a_malicious_first_upload_quarantines_the_new_project(
 
 
 class BrokenScanner:
-    def __call__(self, path: Path, filename: str) -> ScanReport:
+    def __call__(self, path: Path, filename: str, settings: Settings) -> ScanReport:
         raise RuntimeError("bug in a rule")
 
 

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bastion.accounts.mail import Mailer
 from bastion.accounts.models import User
 from bastion.audit.events import RequestContext, record
+from bastion.config import Settings
 from bastion.errors import BadRequest, Forbidden
 from bastion.packaging.models import File, Project
 from bastion.packaging.names import normalize_name
@@ -204,11 +205,11 @@ async def previous_scan(
     return candidates[0] if candidates else None
 
 
-def _scan(scanner: ArchiveScanner, path: Path, filename: str) -> ScanReport:
+def _scan(scanner: ArchiveScanner, path: Path, filename: str, settings: Settings) -> ScanReport:
     """The scanner's report; a scanner that breaks its promise not to raise gives an
     ``error`` report (reviewed like any unreadable archive), never a failed upload."""
     try:
-        return scanner(path, filename)
+        return scanner(path, filename, settings)
     except Exception as exc:
         log.exception("the scanner failed on %s", filename)
         return ScanReport(filename=filename, verdict="error",
@@ -245,8 +246,9 @@ async def scan_upload(
         select(Project).where(Project.normalized_name == upload.normalized_name)
     )
     assert file is not None and project is not None, "scan_upload runs after add_file"
-    report = await anyio.to_thread.run_sync(_scan, services.protect.scan_archive, path,
-                                            upload.filename)
+    report = await anyio.to_thread.run_sync(
+        _scan, services.protect.scan_archive, path, upload.filename, services.settings
+    )
     previous = await previous_scan(session, project.normalized_name, upload.version,
                                    file.packagetype)
     diff = services.protect.compare(

@@ -38,7 +38,7 @@ class PairAllower(Protocol):
 class ArchiveScanner(Protocol):
     """``scan_archive``: scan one archive on disk (never raises; errors are a verdict)."""
 
-    def __call__(self, path: Path, filename: str) -> ScanReport: ...
+    def __call__(self, path: Path, filename: str, settings: Settings) -> ScanReport: ...
 
 
 class VersionComparer(Protocol):

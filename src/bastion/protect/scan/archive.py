@@ -218,7 +218,7 @@ class Reader:
             for info in archive.infolist():
                 if info.is_dir():
                     continue
-                self._count(out, info.filename)
+                self._count(out, prefix + info.filename)
                 _check_name(info.filename, prefix, out)
                 if (info.external_attr >> 16) & 0o170000 == 0o120000:
                     out.anomalies.append(Anomaly(prefix + info.filename, "symbolic link"))
@@ -260,7 +260,7 @@ class Reader:
             for info in archive:
                 if info.isdir():
                     continue
-                self._count(out, info.name)
+                self._count(out, prefix + info.name)
                 _check_name(info.name, prefix, out)
                 if info.issym() or info.islnk():
                     out.anomalies.append(

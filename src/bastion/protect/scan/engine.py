@@ -18,6 +18,12 @@ from bastion.protect.scan.rules import Rule, RuleSet
 
 FINDINGS_PER_RULE = 5
 NOT_SHIPPED_CODE = re.compile(r"(?i)(^|/)(tests?|testing|docs?|examples?|benchmarks?|samples?)/")
+# Directories of tooling, not of the package (a directory without __init__.py elsewhere may
+# still be a package: setup.py can list it).
+TOOLING_DIRS = re.compile(
+    r"(?i)(^|/)(tools?|scripts?|ci|\.ci|\.github|\.circleci|devtools|bin|dev|tasks|hack|misc|cmake|"
+    r"\w*build\w*|packaging|release\w*|maint\w*|third_party|depends|vendored-[^/]+)/"
+)
 STARTUP_NAMES = ("sitecustomize.py", "usercustomize.py")
 PYTHON_SUFFIXES = (".py", ".pyw")
 # Members the text patterns read: code and scripts (not READMEs, metadata or RECORD files).
@@ -41,9 +47,32 @@ TOOLING = re.compile(
     r"(?i)^(conftest|noxfile|fabfile|tasks|dodo|setup_|build|release|make|bootstrap|update|version|tox|docs?_)"
 )
 # Modules (not __init__) are parsed only if they hold something worth a closer look.
-WORTH_PARSING = re.compile(
-    rb"\b(?:exec|eval)\s*\(|b64decode|marshal|decompress|fromhex|unhexlify|CryptUnprotectData|__import__|"
-    rb"webhook|telegram|getuser|gethostname|(?m:^(?:[A-Za-z_][\w.]*\s*=\s*)?(?:requests|urllib\w*|socket|subprocess|os|httpx)\.\w+\()"
+WORTH_PARSING = (
+    b"exec(",
+    b"eval(",
+    b"b64decode",
+    b"marshal",
+    b"decompress",
+    b"fromhex",
+    b"unhexlify",
+    b"CryptUnprotectData",
+    b"__import__",
+    b"webhook",
+    b"telegram",
+    b"getuser",
+    b"gethostname",
+    b"urlopen",
+    b"urlretrieve",
+    b"requests.get",
+    b"requests.post",
+    b"os.system",
+    b"startfile",
+    b"Popen(",
+    b"socket.socket",
+)
+# ... or that call the network or start programs from top-level code (no indentation).
+TOP_LEVEL_CALL = re.compile(
+    rb"(?m)^(?:[A-Za-z_][\w.]*\s*=\s*)?(?:requests|urllib\w*|socket|subprocess|os|httpx)\.\w+\("
 )
 
 
@@ -74,7 +103,7 @@ class Layout:
 
     @classmethod
     def of(cls, contents: Contents) -> Layout:
-        names = [_inner(n) for n in contents.names]
+        names = [n for n in contents.names if "!" not in n]  # the outer archive's own layout
         return cls(
             wheel=any(".dist-info/" in n for n in names),
             package_dirs=frozenset(
@@ -90,6 +119,8 @@ class Layout:
         base = parts[-1]
         if base == "setup.py" and len(parts) <= 2:
             return "install"
+        if NOT_SHIPPED_CODE.search(inner) or "!" in path:
+            return "runtime"  # tests, docs, examples, archives kept as data: not run by installing
         if base in STARTUP_NAMES or base.endswith(".pth"):
             return "install"
         if "/".join(parts[1:]) in self.backend_modules:
@@ -101,10 +132,10 @@ class Layout:
         directory = inner.rsplit("/", 1)[0] if "/" in inner else ""
         if directory in self.package_dirs:
             return "import"
-        root_module = len(parts) == 2 or (len(parts) == 3 and parts[1] == "src")
-        if root_module and base.endswith(".py") and not TOOLING.match(base):
-            return "import"  # a top-level module (py_modules)
-        return "runtime"  # scripts, CI and tooling files
+        if len(parts) == 2 or (len(parts) == 3 and parts[1] == "src"):
+            # a top-level module (py_modules) unless it is tooling (noxfile.py, conftest.py ...)
+            return "runtime" if TOOLING.match(base) else "import"
+        return "runtime" if TOOLING_DIRS.search(inner) else "import"
 
 
 def _backend_modules(members: list[Member]) -> frozenset[str]:
@@ -133,7 +164,7 @@ def _excerpt(text: str, start: int) -> tuple[int, str]:
     if len(snippet) > 160:
         offset = max(0, start - begin - 40)
         snippet = snippet[offset : offset + 160]
-    return line, snippet
+    return line, snippet.encode("latin-1").decode("utf-8", "replace")
 
 
 def _pth_hits(member: Member, config: Config, out: _Collected) -> None:
@@ -168,6 +199,8 @@ def _scan_member(member: Member, config: Config, layout: Layout, out: _Collected
             else:
                 hits, context_at = result
             out.hits.extend((path, hit) for hit in hits)
+        else:
+            context_at = _lazy_contexts(member.data, context)
     elif lower.endswith(".pth"):
         _pth_hits(member, config, out)
     elif base in ("PKG-INFO", "METADATA") and inner.count("/") <= 1:
@@ -176,12 +209,27 @@ def _scan_member(member: Member, config: Config, layout: Layout, out: _Collected
     _pattern_hits(member, config, context_at, out)
 
 
+def _lazy_contexts(source: bytes, context: str) -> Callable[[int], str]:
+    """Line contexts of a file not analysed, parsed only if a pattern rule needs them."""
+    found: list[Callable[[int], str]] = []
+
+    def context_at(line: int) -> str:
+        if not found:
+            found.append(pyast.line_contexts(source, context))
+        return found[0](line)
+
+    return context_at
+
+
 def _worth_parsing(member: Member, base: str, context: str, config: Config) -> bool:
     if len(member.data) > config.limits.max_parse_size:
         return False
     if context == "install" or base == "__init__.py":
         return True
-    return WORTH_PARSING.search(member.data) is not None
+    data = member.data
+    if any(token in data for token in WORTH_PARSING):
+        return True
+    return b"\nimport " in data and TOP_LEVEL_CALL.search(data) is not None
 
 
 def _pattern_hits(
@@ -189,19 +237,38 @@ def _pattern_hits(
 ) -> None:
     inner = _inner(member.path)
     code = inner.lower().endswith(CODE_SUFFIXES)
-    text = member.data.decode("utf-8", "replace")
-    lowered = text.lower()
-    for rule in config.rules.patterns:
+    # Latin-1 keeps one character per byte: fast searches, and offsets shared by both texts.
+    text = member.data.decode("latin-1")
+    offsets: dict[int, list[int]] | None = None
+    for index, rule in enumerate(config.rules.patterns):
         assert rule.pattern is not None
         if (rule.paths.search(inner) is None) if rule.paths is not None else not code:
             continue
-        match = rule.search(text, lowered)
+        if rule.keywords and offsets is None:
+            lowered = member.data.lower().decode("latin-1")
+            offsets = config.rules.keyword_index.offsets(member.data, lowered)
+        match = rule.search(text, offsets.get(index) if offsets else None)
         if match is None:
             continue
         line, snippet = _excerpt(text, match.start())
+        if snippet.startswith("#") and inner.endswith(PYTHON_SUFFIXES):
+            continue  # a comment: documentation, not code
         out.pattern_hits.append(
             (rule, member.path, Hit(rule.capability or rule.id, context_at(line), line, snippet))
         )
+
+
+def _combination(rule: Rule, seen: frozenset[str], per_path: dict[str, set[str]]) -> list[str]:
+    """The capabilities meeting a combination (for a per-file one: the file's path last)."""
+    if not rule.per_file:
+        met = [requirement.met_by(seen) for requirement in rule.requires]
+        return [m for m in met if m] if all(met) else []
+    for path, keys in per_path.items():
+        frozen = frozenset(keys)
+        met = [requirement.met_by(frozen) for requirement in rule.requires]
+        if all(met):
+            return [m for m in met if m] + [path]
+    return []
 
 
 def _findings(collected: _Collected, config: Config) -> tuple[list[Finding], frozenset[str]]:
@@ -209,6 +276,15 @@ def _findings(collected: _Collected, config: Config) -> tuple[list[Finding], fro
     per_rule: dict[str, int] = {}
     first_hit: dict[str, tuple[str, Hit]] = {}
     capabilities: set[str] = set()
+    per_path: dict[str, set[str]] = {}
+    per_path_first: dict[tuple[str, str], tuple[str, Hit]] = {}
+
+    def note(path: str, hit: Hit) -> None:
+        key = f"{hit.context}:{hit.capability}"
+        capabilities.add(key)
+        first_hit.setdefault(key, (path, hit))
+        per_path.setdefault(path, set()).add(key)
+        per_path_first.setdefault((key, path), (path, hit))
 
     def add(rule: Rule, path: str, hit: Hit) -> None:
         count = per_rule.get(rule.id, 0)
@@ -220,24 +296,22 @@ def _findings(collected: _Collected, config: Config) -> tuple[list[Finding], fro
         )
 
     for path, hit in collected.hits:
-        key = f"{hit.context}:{hit.capability}"
-        capabilities.add(key)
-        first_hit.setdefault(key, (path, hit))
+        note(path, hit)
         for rule in config.rules.by_capability.get(hit.capability, ()):
             if hit.context in rule.contexts:
                 add(rule, path, hit)
     for rule, path, hit in collected.pattern_hits:
-        key = f"{hit.context}:{hit.capability}"
-        capabilities.add(key)
-        first_hit.setdefault(key, (path, hit))
+        note(path, hit)
         if hit.context in rule.contexts:
             add(rule, path, hit)
     seen = frozenset(capabilities)
     for rule in config.rules.combinations:
-        met = [requirement.met_by(seen) for requirement in rule.requires]
-        if all(met):
-            path, hit = first_hit[met[0] or ""]
-            excerpt = " + ".join(m or "" for m in met)
+        met = _combination(rule, seen, per_path)
+        if met:
+            path, hit = (
+                first_hit[met[0]] if not rule.per_file else per_path_first[(met[0], met[-1])]
+            )
+            excerpt = " + ".join(met[:-1] if rule.per_file else met)
             findings.append(
                 Finding(rule.id, rule.severity, path, hit.line, f"{excerpt}: {hit.excerpt}"[:240])
             )
@@ -276,6 +350,11 @@ def scan_bytes(data: bytes, filename: str, config: Config) -> ScanReport:
             collected.hits.append(
                 (member.path, Hit("archive-anomaly", "install", None, f"not analysed: {exc}"[:160]))
             )
+    compiled = [n for n in contents.names if n.endswith((".pyc", ".pyo")) and "!" not in n]
+    if compiled:
+        collected.hits.append(
+            (compiled[0], Hit("compiled-code", "import", None, f"{len(compiled)} .pyc files"))
+        )
     for anomaly in contents.anomalies:
         collected.hits.append(
             (anomaly.path, Hit("archive-anomaly", "install", None, anomaly.message))

@@ -33,7 +33,7 @@ EXEC_NAMES = frozenset(
     }
 )
 # Calls whose result hides code: the rules' "decode" capability plus these builtins/methods.
-ASSEMBLERS = frozenset({"chr", "bytes", "bytearray", "reversed"})
+ASSEMBLERS = frozenset({"chr", "bytes", "bytearray"})
 DECODER_NAMES = frozenset(
     {
         "b64decode",
@@ -61,6 +61,20 @@ KEY_LIKE = re.compile(
 B64_CHARS = re.compile(r"^[A-Za-z0-9+/=_\-\s]+$")
 HEX_CHARS = re.compile(r"^[0-9a-fA-Fx\\\s]+$")
 BLOB_MIN = 256
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+FOLLOW_DEPTH = 3  # names and local functions followed from a sink
+# Base64 of the first bytes of a Windows PE ("MZ"), ELF and Mach-O executable.
+EXECUTABLE_BASE64 = ("TVqQ", "TVpQ", "TVoA", "TVqA", "f0VMR", "z/rt/", "zvrt/")
+# Command lines that reach the network or survey the host.
+NETWORK_COMMAND = re.compile(
+    r"(?i)(?:^|[\s\"'`(;|&/\\])(?:curl|wget|nc|ncat|netcat|powershell|pwsh|certutil|bitsadmin|mshta|"
+    r"invoke-webrequest|iwr|tftp|scp)(?:\.exe)?(?=$|[\s\"'`;|&])|(?<!git clone )https?://|"
+    r"\b\d{1,3}(?:\.\d{1,3}){3}:\d{2,5}\b"
+)
+RECON_COMMAND = re.compile(
+    r"(?i)(?:^|[\s\"'`(;|&])(?:whoami|hostname|ipconfig|ifconfig|systeminfo|net\s+user|uname\s+-a|"
+    r"cat\s+/etc/passwd|env|printenv|ps\s+aux)(?=$|[\s\"'`;|&])"
+)
 
 
 @dataclass(frozen=True)
@@ -81,10 +95,15 @@ def entropy(text: str | bytes) -> float:
 
 
 def is_encoded_blob(value: str | bytes) -> bool:
-    """A long literal that looks like base64 / hex / packed bytes rather than text."""
-    if len(value) < BLOB_MIN:
+    """A long literal that looks like base64 / hex / packed bytes / XOR-ed text, not text."""
+    if len(value) < 64:
         return False
     sample = value[:4096]
+    control = CONTROL.search(sample) is not None if isinstance(sample, str) else False
+    if control and len(CONTROL.findall(sample)) > len(sample) // 5:  # type: ignore[arg-type]
+        return True  # XOR-ed or packed text kept in a str
+    if len(value) < BLOB_MIN:
+        return False
     if isinstance(sample, bytes):
         return entropy(sample) > 5.5
     if B64_CHARS.match(sample) and " " not in sample.strip():
@@ -106,10 +125,33 @@ class _Analyser(ast.NodeVisitor):
         self.aliases: dict[str, str] = {}
         self.context = top_context
         self.function_context = function_context
-        self.decoded: set[str] = set()
-        self.remote: set[str] = set()
-        self.environ: set[str] = set()
         self.seen: set[tuple[str, str]] = set()
+        # Local functions (calls to a decoding / fetching helper count as decoding / fetching)
+        # and the last expression assigned to each name: followed on demand, at the sinks.
+        self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+        self.function_memo: dict[str, set[str]] = {}
+        self.assigned: dict[str, ast.AST] = {}
+
+    def prepare(self, tree: ast.Module) -> None:
+        """Imports first (used anywhere in the file), then its decoding / fetching helpers."""
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                self.visit_Import(node)
+            elif isinstance(node, ast.ImportFrom):
+                self.visit_ImportFrom(node)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.functions.setdefault(node.name, node)
+
+    def function_kinds(self, name: str, depth: int) -> set[str]:
+        """What a local function returns or does (decode / remote), computed once, on demand."""
+        known = self.function_memo.get(name)
+        if known is None:
+            self.function_memo[name] = set()  # recursion guard
+            known = set()
+            for statement in self.functions[name].body:
+                known |= self.kinds_in(statement, depth + 1) & {"decode", "remote"}
+            self.function_memo[name] = known
+        return known
 
     # -- helpers
     def hit(self, capability: str, node: ast.AST) -> None:
@@ -146,34 +188,28 @@ class _Analyser(ast.NodeVisitor):
                     return f"{base}.{name.value}" if base else name.value
         return None
 
-    def kinds_in(self, node: ast.AST) -> set[str]:
-        """What an expression is made of: decode / remote / environ / blob."""
+    def kinds_in(self, node: ast.AST, depth: int = 0) -> set[str]:
+        """What an expression is made of: decode / remote / environ (following names a little)."""
         found: set[str] = set()
         for sub in ast.walk(node):
             if isinstance(sub, ast.Call):
                 name = self.dotted(sub.func) or ""
                 capability = self.rules.capability_of(name)
                 last = name.rsplit(".", 1)[-1]
-                if capability == "decode" or name in ASSEMBLERS or last in DECODER_NAMES:
+                near = name in ASSEMBLERS and depth <= 1  # chr()/bytes() count near the sink only
+                if capability == "decode" or last in DECODER_NAMES or near:
                     found.add("decode")
-                if capability == "network":
+                if capability == "network" or last in ("recv", "recvfrom"):
                     found.add("remote")
+                if name in self.functions and depth < FOLLOW_DEPTH:
+                    found |= self.function_kinds(name, depth)
             elif isinstance(sub, ast.Name):
-                if sub.id in self.decoded:
-                    found.add("decode")
-                if sub.id in self.remote:
-                    found.add("remote")
-                if sub.id in self.environ:
-                    found.add("environ")
+                value = self.assigned.get(sub.id)
+                if value is not None and value is not node and depth < FOLLOW_DEPTH:
+                    found |= self.kinds_in(value, depth + 1)
             elif isinstance(sub, ast.Attribute):
-                if self.dotted(sub) == "os.environ":
+                if sub.attr == "environ" and self.dotted(sub) == "os.environ":
                     found.add("environ")
-                elif (
-                    sub.attr in ("content", "text")
-                    and isinstance(sub.value, ast.Name)
-                    and sub.value.id in self.remote
-                ):
-                    found.add("remote")
             elif isinstance(sub, ast.Subscript):
                 if isinstance(sub.slice, ast.Slice) and isinstance(sub.slice.step, ast.UnaryOp):
                     found.add("decode")  # s[::-1]
@@ -202,17 +238,13 @@ class _Analyser(ast.NodeVisitor):
     # -- scopes
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         outer = self.context
-        taint = (self.decoded, self.remote, self.environ)
-        self.decoded, self.remote, self.environ = (
-            set(self.decoded),
-            set(self.remote),
-            set(self.environ),
-        )
+        assigned = self.assigned
+        self.assigned = dict(assigned)
         self.context = self.function_context(node.name) if outer != "install" else "install"
         for child in node.body:
             self.visit(child)
         self.context = outer
-        self.decoded, self.remote, self.environ = taint
+        self.assigned = assigned
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
@@ -234,40 +266,42 @@ class _Analyser(ast.NodeVisitor):
 
     # -- data flow (in source order, by name)
     def visit_Assign(self, node: ast.Assign) -> None:
-        kinds = self.kinds_in(node.value)
         for target in node.targets:
-            for name in ast.walk(target):
-                if isinstance(name, ast.Name):
-                    for kind, names in (
-                        ("decode", self.decoded),
-                        ("remote", self.remote),
-                        ("environ", self.environ),
-                    ):
-                        if kind in kinds:
-                            names.add(name.id)
+            if isinstance(target, ast.Name):
+                self.assigned[target.id] = node.value
+        self.generic_visit(node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        if isinstance(node.target, ast.Name):
+            self.assigned[node.target.id] = node.value
         self.generic_visit(node)
 
     def visit_With(self, node: ast.With) -> None:
         for item in node.items:
-            if isinstance(item.optional_vars, ast.Name) and "remote" in self.kinds_in(
-                item.context_expr
-            ):
-                self.remote.add(item.optional_vars.id)
+            if isinstance(item.optional_vars, ast.Name):
+                self.assigned[item.optional_vars.id] = item.context_expr
         self.generic_visit(node)
 
     # -- calls, environment, literals
     def visit_Call(self, node: ast.Call) -> None:
         name = self.dotted(node.func) or ""
-        if (
-            name in EXEC_NAMES
-            or (name.endswith((".exec", ".eval"))
-            and name.split(".")[0] in ("builtins", "__builtin__"))
+        if name in EXEC_NAMES or (
+            name.endswith((".exec", ".eval")) and name.split(".")[0] in ("builtins", "__builtin__")
         ):
             self.exec_call(node)
         else:
             capability = self.rules.capability_of(name)
             if capability:
                 self.hit(capability, node)
+            if capability == "process":
+                self.process_call(node)
+            if capability == "network":
+                endpoint = [
+                    *node.args[:1],
+                    *(k.value for k in node.keywords if k.arg in ("url", "host")),
+                ]
+                if any("decode" in self.kinds_in(arg) for arg in endpoint):
+                    self.hit("hidden-endpoint", node)
             if capability == "network" and any(
                 "environ" in self.kinds_in(arg)
                 for arg in [*node.args, *(k.value for k in node.keywords)]
@@ -285,6 +319,27 @@ class _Analyser(ast.NodeVisitor):
                     self.hit("file-write", node)
         self.generic_visit(node)
 
+    def process_call(self, node: ast.Call) -> None:
+        """What a started program is told: decoded data, network tools or URLs, host recon."""
+        arguments = [*node.args, *(k.value for k in node.keywords if k.arg in (None, "args"))]
+        kinds: set[str] = set()
+        for argument in arguments:
+            kinds |= self.kinds_in(argument)
+        if kinds & {"decode", "remote"}:
+            self.hit("process-decoded", node)
+        if any(self.decodes_literal(argument) for argument in arguments):
+            self.hit("process-hidden", node)
+        text = " ".join(
+            sub.value
+            for argument in arguments
+            for sub in ast.walk(argument)
+            if isinstance(sub, ast.Constant) and isinstance(sub.value, str)
+        )
+        if NETWORK_COMMAND.search(text):
+            self.hit("process-network", node)
+        if RECON_COMMAND.search(text):
+            self.hit("host-info", node)
+
     def exec_call(self, node: ast.Call) -> None:
         if not node.args:
             return
@@ -294,12 +349,36 @@ class _Analyser(ast.NodeVisitor):
                 self.hit("exec-decoded", node)
             return
         kinds = self.kinds_in(argument)
+        if self.decodes_literal(argument):
+            self.hit("exec-hidden", node)
         if "remote" in kinds:
             self.hit("exec-remote", node)
         elif "decode" in kinds:
             self.hit("exec-decoded", node)
         else:
             self.hit("exec-dynamic", node)
+
+    def decodes_literal(self, node: ast.AST, depth: int = 0) -> bool:
+        """Is a decoding call applied straight to a literal in ``node`` (or names it uses)?"""
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and depth < FOLLOW_DEPTH:
+                value = self.assigned.get(sub.id)
+                if (
+                    value is not None
+                    and value is not node
+                    and self.decodes_literal(value, depth + 1)
+                ):
+                    return True
+            if isinstance(sub, ast.Call) and sub.args:
+                name = self.dotted(sub.func) or ""
+                if (
+                    self.rules.capability_of(name) == "decode"
+                    or name.rsplit(".", 1)[-1] in DECODER_NAMES
+                ):
+                    first = sub.args[0]
+                    if isinstance(first, ast.Constant) and isinstance(first.value, (str, bytes)):
+                        return len(first.value) >= 16
+        return False
 
     def environment_key(self, key: ast.AST, node: ast.AST) -> None:
         if (
@@ -317,12 +396,15 @@ class _Analyser(ast.NodeVisitor):
     def visit_Constant(self, node: ast.Constant) -> None:
         if isinstance(node.value, (str, bytes)) and is_encoded_blob(node.value):
             self.hit("encoded-blob", node)
+            head = node.value[:8]
+            if isinstance(head, str) and head.lstrip().startswith(EXECUTABLE_BASE64):
+                self.hit("embedded-executable", node)
 
 
 def _called_names(nodes: list[ast.stmt]) -> set[str]:
     names: set[str] = set()
     for statement in nodes:
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             continue
         for sub in ast.walk(statement):
             if isinstance(sub, ast.Call):
@@ -356,25 +438,42 @@ def import_time_functions(tree: ast.Module) -> set[str]:
     return called
 
 
-def analyse(
-    source: bytes, rules: RuleSet, top_context: str
-) -> tuple[list[Hit], Callable[[int], str]] | None:
-    """Hits of one Python file, and the context of each line; None when it does not parse."""
+def line_contexts(source: bytes, top_context: str) -> Callable[[int], str]:
+    """The context of each line of a module (functions not run on import are runtime)."""
+    if top_context != "import":
+        return lambda _line: top_context
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-    text = source.decode("utf-8", "replace")
-    lines = text.splitlines()
-    at_import = import_time_functions(tree) if top_context == "import" else set()
+        return lambda _line: top_context
+    return _context_at(tree, import_time_functions(tree), top_context)
 
-    def function_context(name: str) -> str:
-        return "import" if name in at_import else "runtime"
 
-    analyser = _Analyser(rules, lines, top_context, function_context)
-    with contextlib.suppress(RecursionError):  # absurdly deep code: keep what was found
-        analyser.visit(tree)
-    runtime_ranges: list[tuple[int, int]] = []
+def _docstrings(tree: ast.Module) -> list[tuple[int, int]]:
+    """Line ranges of docstrings (module, classes, functions at the top two levels)."""
+    ranges: list[tuple[int, int]] = []
+    scopes: list[ast.AST] = [tree]
+    for node in tree.body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            scopes.append(node)
+            if isinstance(node, ast.ClassDef):
+                scopes.extend(
+                    c for c in node.body if isinstance(c, (ast.FunctionDef, ast.AsyncFunctionDef))
+                )
+    for scope in scopes:
+        body = getattr(scope, "body", [])
+        first = body[0] if body else None
+        if (
+            isinstance(first, ast.Expr)
+            and isinstance(first.value, ast.Constant)
+            and isinstance(first.value.value, str)
+        ):
+            ranges.append((first.lineno, first.end_lineno or first.lineno))
+    return ranges
+
+
+def _context_at(tree: ast.Module, at_import: set[str], top_context: str) -> Callable[[int], str]:
+    runtime_ranges: list[tuple[int, int]] = _docstrings(tree)  # documentation never runs
     if top_context == "import":
         for node in tree.body:
             if (
@@ -393,7 +492,29 @@ def analyse(
                 return "runtime"
         return top_context
 
-    return analyser.hits, context_at
+    return context_at
+
+
+def analyse(
+    source: bytes, rules: RuleSet, top_context: str
+) -> tuple[list[Hit], Callable[[int], str]] | None:
+    """Hits of one Python file, and the context of each line; None when it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    text = source.decode("utf-8", "replace")
+    lines = text.splitlines()
+    at_import = import_time_functions(tree) if top_context == "import" else set()
+
+    def function_context(name: str) -> str:
+        return "import" if name in at_import else "runtime"
+
+    analyser = _Analyser(rules, lines, top_context, function_context)
+    analyser.prepare(tree)
+    with contextlib.suppress(RecursionError):  # absurdly deep code: keep what was found
+        analyser.visit(tree)
+    return analyser.hits, _context_at(tree, at_import, top_context)
 
 
 DOTTED_CALL = re.compile(r"\b([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*\(")

@@ -12,15 +12,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from bastion.protect.scan.keywords import KeywordIndex
 from bastion.protect.scan.report import Severity
 
 SHIPPED_RULES = Path(__file__).resolve().parent.parent / "data" / "scan_rules.toml"
 SEVERITIES: tuple[Severity, ...] = ("info", "low", "medium", "high", "critical")
 CONTEXTS = ("install", "import", "runtime")
 # Pattern rules with keywords are tried in a window of this many characters around each
-# keyword occurrence (at most KEYWORD_WINDOWS of them): far faster than a whole-text search.
+# keyword occurrence (keywords.MAX_OFFSETS of them): far faster than a whole-text search.
 WINDOW = 200
-KEYWORD_WINDOWS = 50
 
 
 class RulesError(ValueError):
@@ -49,34 +49,35 @@ class Rule:
     description: str
     severity: Severity
     runtime_severity: Severity | None = None
+    import_severity: Severity | None = None
     capability: str | None = None
     contexts: frozenset[str] = frozenset(CONTEXTS)
     pattern: re.Pattern[str] | None = None
     paths: re.Pattern[str] | None = None
     keywords: tuple[str, ...] = ()
     requires: tuple[Requirement, ...] = ()
+    per_file: bool = False  # a combination met within one file
 
-    def search(self, text: str, lowered: str) -> re.Match[str] | None:
-        """The first match, trying the regex only near keyword occurrences when there are any."""
+    def search(self, text: str, offsets: list[int] | None) -> re.Match[str] | None:
+        """The first match; with keywords, tried only in windows around their ``offsets``."""
         assert self.pattern is not None
         if not self.keywords:
             return self.pattern.search(text)
-        tried = 0
-        for keyword in self.keywords:
-            start = lowered.find(keyword)
-            while start != -1 and tried < KEYWORD_WINDOWS:
-                tried += 1
-                match = self.pattern.search(
-                    text, max(0, start - WINDOW), start + len(keyword) + WINDOW
-                )
-                if match is not None:
-                    return match
-                start = lowered.find(keyword, start + WINDOW)
+        reached = -1
+        for start in offsets or ():
+            if start < reached:
+                continue
+            match = self.pattern.search(text, max(0, start - WINDOW), start + WINDOW)
+            if match is not None:
+                return match
+            reached = start + WINDOW // 2
         return None
 
     def severity_in(self, context: str) -> Severity:
         if context == "runtime" and self.runtime_severity is not None:
             return self.runtime_severity
+        if context == "import" and self.import_severity is not None:
+            return self.import_severity
         return self.severity
 
 
@@ -87,6 +88,7 @@ class RuleSet:
     patterns: tuple[Rule, ...]
     combinations: tuple[Rule, ...]
     call_names: frozenset[str]  # last components of every call name, for the text fallback
+    keyword_index: KeywordIndex  # where each pattern rule's keywords occur (by rule position)
 
     def capability_of(self, dotted: str) -> str | None:
         found = self.capability_calls.get(dotted)
@@ -124,17 +126,20 @@ def _rule(raw: dict[str, Any], source: Path) -> Rule:
     except re.error as exc:
         raise RulesError(f"{source}: rule {rule_id}: bad regular expression: {exc}") from None
     runtime = raw.get("runtime_severity")
+    at_import = raw.get("import_severity")
     return Rule(
         id=rule_id,
         description=str(raw.get("description", "")),
         severity=_severity(raw.get("severity"), rule_id),
         runtime_severity=_severity(runtime, rule_id) if runtime is not None else None,
+        import_severity=_severity(at_import, rule_id) if at_import is not None else None,
         capability=raw.get("capability"),
         contexts=frozenset(raw.get("context", CONTEXTS)),
         pattern=pattern,
         paths=paths,
         keywords=tuple(str(k).lower() for k in raw.get("keywords", ())),
         requires=tuple(_requirement(item) for item in raw.get("all", ())),
+        per_file=raw.get("scope", "archive") == "file",
     )
 
 
@@ -170,4 +175,5 @@ def load_rules(extra_files: tuple[Path, ...] = ()) -> RuleSet:
         patterns=tuple(patterns),
         combinations=tuple(combinations),
         call_names=frozenset(name.rsplit(".", 1)[-1] for name in calls if not name.endswith("*")),
+        keyword_index=KeywordIndex([rule.keywords for rule in patterns]),
     )

@@ -1,0 +1,78 @@
+"""Harmless demonstrator distributions built in memory for the scanner tests.
+
+Each one imitates one technique of real malicious uploads, but "exfiltrates" only to
+127.0.0.1 port 9 (discard), and none is ever installed, imported or run: the scanner
+reads them as bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import textwrap
+import time
+import zipfile
+
+LOOPBACK = "http://127.0.0.1:9"
+
+
+def pkg_info(
+    name: str, version: str, summary: str = "A demonstrator package", home: str = ""
+) -> str:
+    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}", f"Summary: {summary}"]
+    if home:
+        lines.append(f"Home-page: {home}")
+    return "\n".join(lines) + "\n\nA longer description of the demonstrator.\n"
+
+
+def sdist(
+    name: str, version: str, files: dict[str, str | bytes], *, info: str | None = None
+) -> bytes:
+    """A ``.tar.gz`` sdist: ``files`` are relative to the top directory ``name-version/``."""
+    top = f"{name}-{version}"
+    members: dict[str, str | bytes] = {
+        "PKG-INFO": info if info is not None else pkg_info(name, version)
+    }
+    members.update(files)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for path, content in members.items():
+            data = content.encode() if isinstance(content, str) else content
+            entry = tarfile.TarInfo(f"{top}/{path}")
+            entry.size = len(data)
+            entry.mtime = int(time.time())
+            archive.addfile(entry, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def wheel(
+    name: str, version: str, files: dict[str, str | bytes], *, info: str | None = None
+) -> bytes:
+    """A ``.whl`` (zip) with a ``.dist-info/METADATA``."""
+    buffer = io.BytesIO()
+    dist_info = f"{name.replace('-', '_')}-{version}.dist-info"
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, content in files.items():
+            archive.writestr(path, content)
+        archive.writestr(
+            f"{dist_info}/METADATA", info if info is not None else pkg_info(name, version)
+        )
+        archive.writestr(f"{dist_info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n")
+    return buffer.getvalue()
+
+
+def code(text: str) -> str:
+    return textwrap.dedent(text).lstrip()
+
+
+PLAIN_SETUP = code(
+    """
+    import re
+    from setuptools import setup
+
+    with open("demo/__init__.py") as handle:
+        version = re.search(r'__version__ = "(.+)"', handle.read()).group(1)
+
+    setup(name="demo", version=version, packages=["demo"])
+    """
+)
