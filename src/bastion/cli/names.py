@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.cli.runner import OPERATOR, run_with_services
 from bastion.services import Services
@@ -16,6 +18,27 @@ names_app = typer.Typer(
     help="Name protection: typosquats, prohibited names, namespaces.", no_args_is_help=True
 )
 BY = f"operator:{OPERATOR.label}"
+T = TypeVar("T")
+
+
+def change(action: Callable[..., Awaitable[T]], *args: object, **kwargs: object) -> T:
+    """Run one names-admin service call as the operator, in a transaction (audited there)."""
+
+    async def work(services: Services) -> T:
+        async with services.db.transaction() as session:
+            return await action(session, *args, by=BY, now=services.clock.now(), **kwargs)
+
+    return run_with_services(work)
+
+
+def listing(query: Callable[[AsyncSession], Awaitable[list[T]]]) -> list[T]:
+    """The rows one names-admin listing returns."""
+
+    async def work(services: Services) -> list[T]:
+        async with services.db.session() as session:
+            return await query(session)
+
+    return run_with_services(work)
 
 
 @names_app.command("check")
@@ -88,11 +111,7 @@ def names_prohibit(
     """Add a name to the prohibited list."""
     from bastion.protect.names.admin import prohibit
 
-    async def work(services: Services) -> str:
-        async with services.db.transaction() as session:
-            return await prohibit(session, name, reason=reason, by=BY, now=services.clock.now())
-
-    typer.echo(f"{run_with_services(work)} is prohibited")
+    typer.echo(f"{change(prohibit, name, reason=reason)} is prohibited")
 
 
 @names_app.command("unprohibit")
@@ -100,11 +119,7 @@ def names_unprohibit(name: Annotated[str, typer.Argument(help="The project name.
     """Take a name off the prohibited list."""
     from bastion.protect.names.admin import unprohibit
 
-    async def work(services: Services) -> str:
-        async with services.db.transaction() as session:
-            return await unprohibit(session, name, by=BY, now=services.clock.now())
-
-    typer.echo(f"{run_with_services(work)} is no longer prohibited")
+    typer.echo(f"{change(unprohibit, name)} is no longer prohibited")
 
 
 @names_app.command("prohibited")
@@ -112,12 +127,8 @@ def names_prohibited() -> None:
     """List prohibited names, one a line."""
     from bastion.protect.names.admin import list_prohibited
 
-    async def work(services: Services) -> list[str]:
-        async with services.db.session() as session:
-            return [row.normalized_name for row in await list_prohibited(session)]
-
-    for name in run_with_services(work):
-        typer.echo(name)
+    for row in listing(list_prohibited):
+        typer.echo(row.normalized_name)
 
 
 @names_app.command("grant")
@@ -129,15 +140,9 @@ def names_grant(
     ] = False,
 ) -> None:
     """Reserve a namespace (PEP 752) for a user: restricted unless --open."""
-    from bastion.protect.names.admin import Grant, grant_namespace
+    from bastion.protect.names.admin import grant_namespace
 
-    async def work(services: Services) -> Grant:
-        async with services.db.transaction() as session:
-            return await grant_namespace(
-                session, prefix, user, open=open_, by=BY, now=services.clock.now()
-            )
-
-    grant = run_with_services(work)
+    grant = change(grant_namespace, prefix, user, open=open_)
     kind = "open" if grant.open else "restricted"
     typer.echo(f"{grant.prefix} ({kind}) is granted to {grant.username}")
 
@@ -147,23 +152,15 @@ def names_revoke(prefix: Annotated[str, typer.Argument(help="The namespace.")]) 
     """Remove a namespace grant."""
     from bastion.protect.names.admin import revoke_namespace
 
-    async def work(services: Services) -> str:
-        async with services.db.transaction() as session:
-            return await revoke_namespace(session, prefix, by=BY, now=services.clock.now())
-
-    typer.echo(f"{run_with_services(work)} is no longer granted")
+    typer.echo(f"{change(revoke_namespace, prefix)} is no longer granted")
 
 
 @names_app.command("grants")
 def names_grants() -> None:
     """List namespace grants: prefix, user, open|restricted."""
-    from bastion.protect.names.admin import Grant, list_grants
+    from bastion.protect.names.admin import list_grants
 
-    async def work(services: Services) -> list[Grant]:
-        async with services.db.session() as session:
-            return await list_grants(session)
-
-    for grant in run_with_services(work):
+    for grant in listing(list_grants):
         typer.echo(f"{grant.prefix}\t{grant.username}\t{'open' if grant.open else 'restricted'}")
 
 
@@ -172,11 +169,7 @@ def names_protect_word(word: Annotated[str, typer.Argument(help="A brand, one wo
     """Hold for review new names that contain WORD as a word (unless the user holds it)."""
     from bastion.protect.names.admin import protect_word
 
-    async def work(services: Services) -> str:
-        async with services.db.transaction() as session:
-            return await protect_word(session, word, by=BY, now=services.clock.now())
-
-    typer.echo(f"{run_with_services(work)} is protected")
+    typer.echo(f"{change(protect_word, word)} is protected")
 
 
 @names_app.command("allow-pair")
@@ -187,11 +180,5 @@ def names_allow_pair(
     """Never flag NAME for looking like SIMILAR_TO again."""
     from bastion.protect.names.admin import add_allowed_pair
 
-    async def work(services: Services) -> tuple[str, str]:
-        async with services.db.transaction() as session:
-            return await add_allowed_pair(
-                session, name, similar_to, by=BY, now=services.clock.now()
-            )
-
-    a, b = run_with_services(work)
+    a, b = change(add_allowed_pair, name, similar_to)
     typer.echo(f"{a} may look like {b}")
