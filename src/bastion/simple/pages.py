@@ -27,7 +27,7 @@ from bastion.simple import queries, render
 from bastion.simple.access import admit, read_access
 from bastion.simple.cache import INDEX, CachedPage, build_page, etag_matches
 from bastion.simple.negotiation import is_json, negotiate
-from bastion.simple.proxied import Plan, compose
+from bastion.simple.proxied import Plan, audit_refusal, compose, first_pull_refusal
 from bastion.simple.upstream_state import upstream_proxy
 from bastion.upstream.rules import RuleBook, origin_of
 
@@ -190,6 +190,8 @@ class SimplePages:
                     return stale
             listing = await queries.project_listing(session, name)
             plan = await self._plan(session, name, listing, book)
+        if plan.refusal is not None:
+            await audit_refusal(self.db, self.proxy, self.clock, name, plan.refusal)
         composed = await compose(name, plan, proxy=self.proxy, settings=self.settings,
                                  clock=self.clock)
         if composed is None:
@@ -210,7 +212,10 @@ class SimplePages:
         if book.may_look_upstream(name) is False or not self.proxy.enabled:
             return Plan(local=listing,
                         switches=book.switches(name, "local" if listing else "new"))
-        return Plan(local=listing, switches=book.switches(name, await origin_of(session, name)))
+        switches = book.switches(name, await origin_of(session, name))
+        refusal = await first_pull_refusal(session, self.settings, name, switches,
+                                           local=listing is not None)
+        return Plan(local=listing, switches=switches, refusal=refusal)
 
     async def _store(
         self, name: str, media_type: str, serial: int, body: bytes, generation: int, *,
