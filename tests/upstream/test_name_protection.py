@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import select
 
-from bastion.app import create_app
 from bastion.audit.models import AuditEvent
 from bastion.clock import MovableClock
-from bastion.config import Settings
 from bastion.protect.names import record_name
 from bastion.protect.names.admin import grant_namespace
-from bastion.services import Services, build_services
-from bastion.simple.upstream_state import forget_rules, upstream_proxy
+from bastion.services import Services
+from bastion.simple.upstream_state import forget_rules
 from tests.conftest import CliRun
 from tests.e2e.builders import make_wheel
 from tests.e2e.clients import run_pip, run_uv
@@ -26,25 +22,6 @@ from .conftest import StartProxy, add_publisher
 from .servers import StaticIndex
 
 JSON = {"accept": "application/vnd.pypi.simple.v1+json"}
-
-
-@pytest.fixture
-async def proxy_services(
-    services: Services, settings: Settings, clock: MovableClock, static_upstream: StaticIndex
-) -> AsyncIterator[Services]:
-    proxied = build_services(
-        settings.model_copy(update={"upstream_urls": [static_upstream.index_url]}), clock=clock
-    )
-    yield proxied
-    await upstream_proxy(proxied).close()
-    await proxied.close()
-
-
-@pytest.fixture
-async def http(proxy_services: Services) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(services=proxy_services))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-        yield c
 
 
 async def local_project(services: Services, clock: MovableClock, name: str) -> None:

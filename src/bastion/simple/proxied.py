@@ -27,13 +27,13 @@ from bastion.db.engine import Database
 from bastion.errors import BastionError
 from bastion.protect.names.upstream import upstream_refusal
 from bastion.protect.names.verdict import NameReason
-from bastion.simple.queries import FileRow, ProjectListing, ProjectRef
+from bastion.simple.queries import FileRow, ProjectListing, ProjectRef, project_listing
 from bastion.simple.render import NO_EXTRAS, PageExtras
 from bastion.upstream.cooldown import cooldown_days, released
 from bastion.upstream.documents import UpstreamDoc
 from bastion.upstream.files import upstream_path
 from bastion.upstream.proxy import UpstreamProxy
-from bastion.upstream.rules import Switches
+from bastion.upstream.rules import RuleBook, Switches, origin_of
 
 RESERVED_MESSAGE = (
     "{name} is reserved for this index's own packages and has none yet; "
@@ -109,6 +109,35 @@ async def audit_refusal(
     async with db.transaction() as session:
         record(session, tag="protect:upstream-refused", when=clock.now(), project_name=name,
                rule=reason.rule, similar_to=reason.similar_to, detail=reason.detail)
+
+
+async def plan_for(
+    session: AsyncSession, name: str, listing: ProjectListing | None, book: RuleBook, *,
+    proxy: UpstreamProxy, settings: Settings,
+) -> Plan:
+    """What the page of ``name`` is made of: local rows, and its origin switches if any."""
+    if not proxy.enabled and not book.match(name):
+        return Plan(local=listing, switches=None)
+    if book.may_look_upstream(name) is False or not proxy.enabled:
+        return Plan(local=listing, switches=book.switches(name, "local" if listing else "new"))
+    switches = book.switches(name, await origin_of(session, name))
+    refusal = await first_pull_refusal(session, settings, name, switches,
+                                       local=listing is not None)
+    return Plan(local=listing, switches=switches, refusal=refusal)
+
+
+async def proxied_listing(
+    name: str, *, db: Database, proxy: UpstreamProxy, settings: Settings, clock: Clock
+) -> Composed | None:
+    """What ``/simple/<name>/`` lists, for readers other than the simple pages (the JSON
+    API): local and upstream files as the origin rules say; refusals audited."""
+    async with db.session() as session:
+        book = await proxy.rules(session)
+        plan = await plan_for(session, name, await project_listing(session, name), book,
+                              proxy=proxy, settings=settings)
+    if plan.refusal is not None:
+        await audit_refusal(db, proxy, clock, name, plan.refusal)
+    return await compose(name, plan, proxy=proxy, settings=settings, clock=clock)
 
 
 async def compose(

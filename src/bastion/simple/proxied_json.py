@@ -1,0 +1,100 @@
+"""``/pypi/<name>/json`` for a project served from an upstream index.
+
+Built from what ``/simple/<name>/`` lists (the same origin rules, cool-down and refusals),
+so the JSON API never offers a file the index would not serve. An upstream simple page
+carries no project metadata, so ``info`` holds the name, the latest version and its
+``requires_python``, and PyPI's defaults for the rest; digests are the sha256 only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
+
+from bastion.packaging.json_documents import INFO_DEFAULTS
+from bastion.packaging.queries import pick_latest
+from bastion.simple.proxied import Composed
+from bastion.simple.queries import FileRow
+from bastion.simple.render import FILES_PREFIX, upload_time, version_key
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class _Version:
+    """One version as ``pick_latest`` needs it."""
+
+    version: str
+    created: datetime
+    yanked: bool
+    is_prerelease: bool
+
+
+def _is_prerelease(version: str) -> bool:
+    try:
+        return Version(version).is_prerelease
+    except InvalidVersion:
+        return False
+
+
+def _file(row: FileRow, base_url: str) -> dict[str, Any]:
+    wheel = row.filename.endswith(".whl")
+    when = row.upload_time
+    return {
+        "comment_text": "",
+        "digests": {"sha256": row.sha256},
+        "downloads": -1,
+        "filename": row.filename,
+        "has_sig": False,
+        "md5_digest": None,
+        "packagetype": "bdist_wheel" if wheel else "sdist",
+        "python_version": row.filename.rsplit("-", 3)[1] if wheel else "source",
+        "requires_python": row.requires_python,
+        "size": row.size,
+        "upload_time": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") if when else None,
+        "upload_time_iso_8601": upload_time(when) if when else None,
+        "url": f"{base_url}{FILES_PREFIX}{row.path}",
+        "yanked": row.yanked,
+        "yanked_reason": (row.yanked_reason or None) if row.yanked else None,
+    }
+
+
+def proxied_document(composed: Composed, base_url: str) -> dict[str, Any]:
+    """The PyPI-style JSON document of a proxied project's listing."""
+    listing = composed.listing
+    by_version: dict[str, list[FileRow]] = {}
+    for row in listing.files:
+        by_version.setdefault(row.version, []).append(row)
+    versions = [
+        _Version(v, max((r.upload_time or _EPOCH for r in rows), default=_EPOCH),
+                 all(r.yanked for r in rows), _is_prerelease(v))
+        for v, rows in by_version.items()
+    ]
+    latest = pick_latest(versions)
+    page = f"{base_url}/simple/{listing.project.normalized_name}/"
+    info = None
+    if latest is not None:
+        rows = by_version[latest.version]
+        info = {
+            **INFO_DEFAULTS,
+            "name": listing.project.name,
+            "version": latest.version,
+            "requires_python": next((r.requires_python for r in rows if r.requires_python),
+                                    None),
+            "yanked": latest.yanked,
+            "yanked_reason": None,
+            "package_url": page,
+            "project_url": page,
+            "release_url": page,
+        }
+    return {
+        "info": info,
+        "last_serial": listing.project.last_serial,
+        "releases": {v: [_file(r, base_url) for r in by_version[v]]
+                     for v in sorted(by_version, key=version_key)},
+        "urls": [_file(r, base_url) for r in by_version[latest.version]] if latest else [],
+        "vulnerabilities": [],
+    }
