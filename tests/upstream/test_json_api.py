@@ -34,6 +34,11 @@ async def test_a_proxied_project_has_a_json_document_of_what_the_index_serves(
     assert entry["url"].startswith("http://testserver/files/upstream/left-pad/")
     downloaded = await http.get(entry["url"].removeprefix("http://testserver"))
     assert downloaded.content == wheels[1].path.read_bytes()
+    one = (await http.get("/pypi/left-pad/3.0b1/json")).json()
+    assert one["info"]["version"] == "3.0b1" and "releases" not in one
+    assert [u["filename"] for u in one["urls"]] == ["left_pad-3.0b1-py3-none-any.whl"]
+    assert (await http.get("/pypi/left-pad/1.0.0/json")).json()["info"]["version"] == "1.0"
+    assert (await http.get("/pypi/left-pad/4.0/json")).status_code == 404
     assert (await http.get("/pypi/Left_Pad/json")).status_code == 301
     assert (await http.get("/pypi/nowhere/json")).status_code == 404
 

@@ -62,39 +62,56 @@ def _file(row: FileRow, base_url: str) -> dict[str, Any]:
     }
 
 
-def proxied_document(composed: Composed, base_url: str) -> dict[str, Any]:
-    """The PyPI-style JSON document of a proxied project's listing."""
+def _find(by_version: dict[str, list[FileRow]], version: str) -> str | None:
+    """The version written exactly as ``version``, or else equal to it by PEP 440."""
+    if version in by_version:
+        return version
+    key = version_key(version)
+    return next((v for v in by_version if version_key(v) == key), None)
+
+
+def proxied_document(
+    composed: Composed, base_url: str, version: str | None = None
+) -> dict[str, Any] | None:
+    """The PyPI-style JSON document of a proxied project's listing: of the project, or of
+    one ``version`` (None when the listing has no such version)."""
     listing = composed.listing
     by_version: dict[str, list[FileRow]] = {}
     for row in listing.files:
         by_version.setdefault(row.version, []).append(row)
-    versions = [
-        _Version(v, max((r.upload_time or _EPOCH for r in rows), default=_EPOCH),
-                 all(r.yanked for r in rows), _is_prerelease(v))
+    versions = {
+        v: _Version(v, max((r.upload_time or _EPOCH for r in rows), default=_EPOCH),
+                    all(r.yanked for r in rows), _is_prerelease(v))
         for v, rows in by_version.items()
-    ]
-    latest = pick_latest(versions)
+    }
+    if version is None:
+        chosen = pick_latest(versions.values())
+    else:
+        found = _find(by_version, version)
+        if found is None:
+            return None
+        chosen = versions[found]
     page = f"{base_url}/simple/{listing.project.normalized_name}/"
     info = None
-    if latest is not None:
-        rows = by_version[latest.version]
+    if chosen is not None:
+        rows = by_version[chosen.version]
         info = {
             **INFO_DEFAULTS,
             "name": listing.project.name,
-            "version": latest.version,
+            "version": chosen.version,
             "requires_python": next((r.requires_python for r in rows if r.requires_python),
                                     None),
-            "yanked": latest.yanked,
+            "yanked": chosen.yanked,
             "yanked_reason": None,
             "package_url": page,
             "project_url": page,
             "release_url": page,
         }
-    return {
-        "info": info,
-        "last_serial": listing.project.last_serial,
-        "releases": {v: [_file(r, base_url) for r in by_version[v]]
-                     for v in sorted(by_version, key=version_key)},
-        "urls": [_file(r, base_url) for r in by_version[latest.version]] if latest else [],
-        "vulnerabilities": [],
-    }
+    document: dict[str, Any] = {"info": info, "last_serial": listing.project.last_serial}
+    if version is None:
+        document["releases"] = {v: [_file(r, base_url) for r in by_version[v]]
+                                for v in sorted(by_version, key=version_key)}
+    document["urls"] = (
+        [_file(r, base_url) for r in by_version[chosen.version]] if chosen else [])
+    document["vulnerabilities"] = []
+    return document

@@ -93,9 +93,10 @@ async def project_json(name: str, request: Request) -> Response:
     return _json(document, data.project.last_serial)
 
 
-async def _proxied_json(services: Services, name: str) -> Response:
+async def _proxied_json(services: Services, name: str, version: str | None = None) -> Response:
     """A name not hosted here: what the upstream proxy serves for it (as /simple/ does),
-    else 404. A reserved or refused name answers 404 with the reason."""
+    of the project or one ``version``, else 404. A reserved or refused name answers 404
+    with the reason."""
     proxy = upstream_proxy(services)
     if not proxy.enabled:
         raise NotFound(NOT_FOUND)
@@ -105,7 +106,9 @@ async def _proxied_json(services: Services, name: str) -> Response:
         raise NotFound(NOT_FOUND)
     if composed.extras.message:
         raise NotFound(composed.extras.message)
-    document = proxied_document(composed, services.settings.base_url)
+    document = proxied_document(composed, services.settings.base_url, version)
+    if document is None:
+        raise NotFound(NOT_FOUND)
     return _json(document, composed.listing.project.last_serial)
 
 
@@ -118,8 +121,11 @@ async def release_json(name: str, version: str, request: Request) -> Response:
     async with services.db.session() as session:
         data = await project_releases(session, name)
         release = _find_release(data.releases, version) if data else None
-        if data is None or release is None:
+        if data is not None and release is None:
             raise NotFound(NOT_FOUND)
-        data = await with_files(session, data, [release.id])
+        if data is not None and release is not None:
+            data = await with_files(session, data, [release.id])
+    if data is None or release is None:
+        return await _proxied_json(services, name, version)
     document = _document(data, release, services.settings.base_url, with_releases=False)
     return _json(document, data.project.last_serial)
