@@ -77,6 +77,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     from bastion.web.json_api_routes import router as api_router
     from bastion.web.manage_routes import router as manage_router
     from bastion.web.metrics_routes import router as metrics_router
+    from bastion.web.name_routes import router as name_router
     from bastion.web.origin_routes import router as origin_router
     from bastion.web.private_index import PrivateIndexMiddleware
     from bastion.web.protect_routes import api_router as report_api_router
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     web.include_router(protect_router)
     web.include_router(report_api_router)
     web.include_router(origin_router)
+    web.include_router(name_router)
     web.include_router(web_router)
     web.include_router(account_router)
     web.include_router(token_router)

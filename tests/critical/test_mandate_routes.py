@@ -307,6 +307,14 @@ NOT_PROJECT_ACTIONS: frozenset[tuple[str, str]] = frozenset({
     # Origin rules are index policy set by admins (names and patterns, not a project's files).
     ("POST", "/admin/origins/"),
     ("POST", "/admin/origins/clear/"),
+    # Name protection's lists are index policy set by admins too: they judge names not yet
+    # created; granting, prohibiting or protecting a word changes no existing project.
+    ("POST", "/admin/names/grants/"),
+    ("POST", "/admin/names/grants/revoke/"),
+    ("POST", "/admin/names/prohibited/"),
+    ("POST", "/admin/names/prohibited/remove/"),
+    ("POST", "/admin/names/words/"),
+    ("POST", "/admin/names/words/remove/"),
     # The invitee answers an owner's invitation (the owner's invite passed the mandate);
     # every later action of theirs on the project meets the mandate itself.
     ("POST", "/account/invitations/{invitation_id}/accept/"),

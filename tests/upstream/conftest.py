@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from bastion.accounts.users import create_user
+from bastion.app import create_app
 from bastion.clock import MovableClock
 from bastion.config import Settings
-from bastion.services import Services
-from bastion.simple.upstream_state import forget_rules
+from bastion.services import Services, build_services
+from bastion.simple.upstream_state import forget_rules, upstream_proxy
 from tests.conftest import PASSWORD, LiveServer, free_port, run_live_server
 
 from .servers import StaticIndex, UpstreamBastion, static_index, upstream_bastion
@@ -86,3 +88,24 @@ def dist_dir(tmp_path: Path) -> Path:
     path = tmp_path / "dist"
     path.mkdir()
     return path
+
+
+@pytest.fixture
+async def proxy_services(
+    services: Services, settings: Settings, clock: MovableClock, static_upstream: StaticIndex
+) -> AsyncIterator[Services]:
+    """Services on the test database that proxy ``static_upstream`` (served in-process
+    by ``http``)."""
+    proxied = build_services(
+        settings.model_copy(update={"upstream_urls": [static_upstream.index_url]}), clock=clock
+    )
+    yield proxied
+    await upstream_proxy(proxied).close()
+    await proxied.close()
+
+
+@pytest.fixture
+async def http(proxy_services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(services=proxy_services))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c

@@ -16,7 +16,6 @@ from urllib.parse import quote
 
 import anyio
 from packaging.utils import canonicalize_name
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import Receive, Scope, Send
 
 from bastion.errors import BastionError
@@ -27,9 +26,8 @@ from bastion.simple import queries, render
 from bastion.simple.access import admit, read_access
 from bastion.simple.cache import INDEX, CachedPage, build_page, etag_matches
 from bastion.simple.negotiation import is_json, negotiate
-from bastion.simple.proxied import Plan, compose
+from bastion.simple.proxied import Plan, audit_refusal, compose, plan_for
 from bastion.simple.upstream_state import upstream_proxy
-from bastion.upstream.rules import RuleBook, origin_of
 
 PREFIX = "/simple/"
 # Pages at least this big are also kept gzip-encoded (pip and uv ask for gzip).
@@ -189,7 +187,10 @@ class SimplePages:
                     stale.expires = cache.expiry()
                     return stale
             listing = await queries.project_listing(session, name)
-            plan = await self._plan(session, name, listing, book)
+            plan = await plan_for(session, name, listing, book, proxy=self.proxy,
+                                  settings=self.settings)
+        if plan.refusal is not None:
+            await audit_refusal(self.db, self.proxy, self.clock, name, plan.refusal)
         composed = await compose(name, plan, proxy=self.proxy, settings=self.settings,
                                  clock=self.clock)
         if composed is None:
@@ -199,18 +200,6 @@ class SimplePages:
                 else render.project_html(composed.listing, composed.extras))
         return await self._store(name, media_type, composed.listing.project.last_serial, body,
                                  generation, proxied=composed.proxied, rules=book.fingerprint)
-
-    async def _plan(
-        self, session: AsyncSession, name: str, listing: queries.ProjectListing | None,
-        book: RuleBook,
-    ) -> Plan:
-        """What the page is made of: local rows, and the name's origin switches if any."""
-        if not self.proxy.enabled and not book.match(name):
-            return Plan(local=listing, switches=None)
-        if book.may_look_upstream(name) is False or not self.proxy.enabled:
-            return Plan(local=listing,
-                        switches=book.switches(name, "local" if listing else "new"))
-        return Plan(local=listing, switches=book.switches(name, await origin_of(session, name)))
 
     async def _store(
         self, name: str, media_type: str, serial: int, body: bytes, generation: int, *,

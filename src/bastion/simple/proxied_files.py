@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 
 from bastion.errors import NotFound
+from bastion.protect.names.verdict import NameReason
 from bastion.services import Services
+from bastion.simple.proxied import audit_refusal, first_pull_refusal, refused_message
 from bastion.simple.upstream_state import upstream_proxy
 from bastion.upstream.cooldown import cooldown_days, is_cooling
 from bastion.upstream.documents import UpstreamDist
@@ -38,7 +40,11 @@ class UpstreamFiles:
         where = parse_upstream_path(path)
         if where is None:
             return None
-        switches = await self._switches(where.name)
+        switches, refusal = await self._switches(where.name)
+        if refusal is not None:  # never pulled, and reads like a local name: not asked
+            await audit_refusal(self.services.db, self.proxy, self.services.clock, where.name,
+                                refusal)
+            raise NotFound(refused_message(where.name, refusal))
         if not switches.upstream:  # blocked since it was pulled: no longer served
             raise NotFound(f"{where.name!r} is not served from an upstream index here.")
         stored = await stored_upstream_file(self.services.db, where.blob)
@@ -61,12 +67,16 @@ class UpstreamFiles:
         finally:
             del self._inflight[where.blob]
 
-    async def _switches(self, name: str) -> Switches:
+    async def _switches(self, name: str) -> tuple[Switches, NameReason | None]:
         async with self.services.db.session() as session:
             book = await self.proxy.rules(session)
             if book.may_look_upstream(name) is False:
-                return book.switches(name, "new")
-            return book.switches(name, await origin_of(session, name))
+                return book.switches(name, "new"), None
+            switches = book.switches(name, await origin_of(session, name))
+            local = switches.origin == "local"
+            refusal = await first_pull_refusal(session, self.services.settings, name,
+                                               switches, local=local)
+            return switches, refusal
 
     async def _dist(self, where: UpstreamPath, switches: Switches) -> UpstreamDist:
         services = self.services

@@ -61,6 +61,7 @@ class UpstreamProxy:
         self._rules: RuleBook | None = None
         self._rules_until = 0.0
         self.upstream_requests = 0  # page requests sent (benchmarks and tests read it)
+        self._refusals: dict[str, float] = {}  # name -> when its refusal was last audited
 
     @property
     def enabled(self) -> bool:
@@ -88,6 +89,18 @@ class UpstreamProxy:
 
     def forget_rules(self) -> None:
         self._rules = None
+
+    def first_refusal_note(self, name: str) -> bool:
+        """Whether a refused first pull of ``name`` is worth an audit event now: once per
+        ``upstream_ttl`` per name, so a client retrying does not flood the audit log."""
+        now = self.monotonic()
+        last = self._refusals.get(name)
+        if last is not None and now - last < self.settings.upstream_ttl:
+            return False
+        if len(self._refusals) >= 10_000:
+            self._refusals.clear()
+        self._refusals[name] = now
+        return True
 
     # Pages.
 

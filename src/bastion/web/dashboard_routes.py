@@ -23,6 +23,8 @@ ADMIN_PAGES = (
      "See what maintainers deleted and restore it within the retention period."),
     ("/admin/giveaway/", "Security-key giveaway",
      "Programs, remaining codes and the claims report."),
+    ("/admin/names/", "Name protection",
+     "Namespace grants, prohibited names and protected words."),
     ("/stats/2fa", "Two-factor statistics", "How many users and critical projects use 2FA."),
 )
 

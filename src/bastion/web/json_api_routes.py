@@ -15,7 +15,10 @@ from bastion.packaging.names import canonical_or_none
 from bastion.packaging.queries import pick_latest
 from bastion.packaging.release_listing import ProjectReleases, project_releases, with_files
 from bastion.services import Services
+from bastion.simple.proxied import proxied_listing
+from bastion.simple.proxied_json import proxied_document
 from bastion.simple.render import version_key
+from bastion.simple.upstream_state import upstream_proxy
 
 router = APIRouter()
 
@@ -81,12 +84,32 @@ async def project_json(name: str, request: Request) -> Response:
     services = _services(request)
     async with services.db.session() as session:
         data = await project_releases(session, name)
-        if data is None:
-            raise NotFound(NOT_FOUND)
-        data = await with_files(session, data)
+        if data is not None:
+            data = await with_files(session, data)
+    if data is None:
+        return await _proxied_json(services, name)
     latest = pick_latest(data.releases)
     document = _document(data, latest, services.settings.base_url, with_releases=True)
     return _json(document, data.project.last_serial)
+
+
+async def _proxied_json(services: Services, name: str, version: str | None = None) -> Response:
+    """A name not hosted here: what the upstream proxy serves for it (as /simple/ does),
+    of the project or one ``version``, else 404. A reserved or refused name answers 404
+    with the reason."""
+    proxy = upstream_proxy(services)
+    if not proxy.enabled:
+        raise NotFound(NOT_FOUND)
+    composed = await proxied_listing(name, db=services.db, proxy=proxy,
+                                     settings=services.settings, clock=services.clock)
+    if composed is None:
+        raise NotFound(NOT_FOUND)
+    if composed.extras.message:
+        raise NotFound(composed.extras.message)
+    document = proxied_document(composed, services.settings.base_url, version)
+    if document is None:
+        raise NotFound(NOT_FOUND)
+    return _json(document, composed.listing.project.last_serial)
 
 
 @router.get("/pypi/{name}/{version}/json")
@@ -98,8 +121,11 @@ async def release_json(name: str, version: str, request: Request) -> Response:
     async with services.db.session() as session:
         data = await project_releases(session, name)
         release = _find_release(data.releases, version) if data else None
-        if data is None or release is None:
+        if data is not None and release is None:
             raise NotFound(NOT_FOUND)
-        data = await with_files(session, data, [release.id])
+        if data is not None and release is not None:
+            data = await with_files(session, data, [release.id])
+    if data is None or release is None:
+        return await _proxied_json(services, name, version)
     document = _document(data, release, services.settings.base_url, with_releases=False)
     return _json(document, data.project.last_serial)

@@ -1,0 +1,155 @@
+"""Admins' page for name protection: /admin/names/ lists, adds and removes namespace
+grants, prohibited names and protected words (as ``bastion names grant|revoke|grants``,
+``prohibit`` … do). The service functions in ``protect.names.admin`` audit each change."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bastion.accounts.models import User
+from bastion.errors import BadRequest, BastionError, Forbidden
+from bastion.protect.names import admin
+from bastion.web.account_routes import CSRF, Text, page, redirect
+from bastion.web.current_user import (
+    db_of,
+    release_writes,
+    require_fresh,
+    require_user,
+    services_of,
+)
+from bastion.web.flash import flash
+from bastion.web.session_route import SessionRoute
+
+router = APIRouter(route_class=SessionRoute, include_in_schema=False)
+TEMPLATE = "manage/names.html"
+# The page's forms post to these routes (by name).
+ACTIONS = ("admin_names_grant", "admin_names_revoke", "admin_names_prohibit",
+           "admin_names_unprohibit", "admin_names_protect_word", "admin_names_unprotect_word")
+KINDS = {"restricted": False, "open": True}
+
+
+def _require_admin(user: User) -> None:
+    if not user.is_admin:
+        raise Forbidden("Only administrators can see and change name protection.")
+
+
+async def _page(request: Request, *, error: str = "", status_code: int = 200,
+                form: dict[str, str] | None = None) -> Response:
+    session = db_of(request)
+    return await page(request, TEMPLATE, {
+        "grants": await admin.list_grants(session),
+        "prohibited": await admin.list_prohibited(session),
+        "words": await admin.list_protected_words(session),
+        "urls": {name: request.url_for(name).path for name in ACTIONS},
+        "error": error, "form": form or {},
+    }, status_code=status_code)
+
+
+Change = Callable[[AsyncSession, str], Awaitable[Any]]
+
+
+async def _change(request: Request, user: User, change: Change, done: str,
+                  form: dict[str, str]) -> Response:
+    """Run one admin change; on a refusal show the page again with the message and what
+    was typed (nothing was written), else commit, say what was done and go back."""
+    _require_admin(user)
+    await release_writes(request)
+    try:
+        async with services_of(request).db.transaction() as session:
+            await change(session, user.username)
+    except BastionError as exc:
+        return await _page(request, error=exc.message, status_code=exc.status_code, form=form)
+    await flash(request, done)
+    return redirect(request.url_for("admin_names").path)
+
+
+@router.get("/admin/names/", name="admin_names")
+async def names(request: Request, user: User = Depends(require_user)) -> Response:
+    _require_admin(user)
+    return await _page(request)
+
+
+@router.post("/admin/names/grants/", dependencies=CSRF, name="admin_names_grant")
+async def grant(request: Request, prefix: Text = "", username: Text = "",
+                kind: Text = "restricted", user: User = Depends(require_fresh)) -> Response:
+    now = services_of(request).clock.now()
+
+    async def change(session: AsyncSession, by: str) -> None:
+        if kind not in KINDS:
+            raise BadRequest("Choose restricted or open for the grant.")
+        if not username.strip():
+            raise BadRequest("Say which user holds the namespace.")
+        await admin.grant_namespace(session, prefix, username.strip(), open=KINDS[kind],
+                                    by=by, now=now)
+
+    return await _change(request, user, change,
+                         f"The namespace {prefix.strip()} is granted to {username.strip()}.",
+                         {"prefix": prefix, "username": username, "kind": kind})
+
+
+@router.post("/admin/names/grants/revoke/", dependencies=CSRF, name="admin_names_revoke")
+async def revoke(request: Request, prefix: Text = "",
+                 user: User = Depends(require_fresh)) -> Response:
+    now = services_of(request).clock.now()
+
+    async def change(session: AsyncSession, by: str) -> None:
+        await admin.revoke_namespace(session, prefix, by=by, now=now)
+
+    return await _change(request, user, change, f"The namespace {prefix.strip()} is revoked.",
+                         {})
+
+
+@router.post("/admin/names/prohibited/", dependencies=CSRF, name="admin_names_prohibit")
+async def prohibit(request: Request, name: Text = "", reason: Text = "",
+                   user: User = Depends(require_fresh)) -> Response:
+    now = services_of(request).clock.now()
+
+    async def change(session: AsyncSession, by: str) -> None:
+        await admin.prohibit(session, name, reason=reason.strip(), by=by, now=now)
+
+    return await _change(request, user, change, f"{name.strip()} is prohibited.",
+                         {"name": name, "reason": reason})
+
+
+@router.post("/admin/names/prohibited/remove/", dependencies=CSRF,
+             name="admin_names_unprohibit")
+async def unprohibit(request: Request, name: Text = "",
+                     user: User = Depends(require_fresh)) -> Response:
+    now = services_of(request).clock.now()
+
+    async def change(session: AsyncSession, by: str) -> None:
+        await admin.unprohibit(session, name, by=by, now=now)
+
+    return await _change(request, user, change,
+                         f"{name.strip()} is no longer prohibited.", {})
+
+
+@router.post("/admin/names/words/", dependencies=CSRF, name="admin_names_protect_word")
+async def protect_word(request: Request, word: Text = "",
+                       user: User = Depends(require_fresh)) -> Response:
+    now = services_of(request).clock.now()
+
+    async def change(session: AsyncSession, by: str) -> None:
+        await admin.protect_word(session, word, by=by, now=now)
+
+    return await _change(request, user, change, f"{word.strip()} is a protected word.",
+                         {"word": word})
+
+
+@router.post("/admin/names/words/remove/", dependencies=CSRF,
+             name="admin_names_unprotect_word")
+async def unprotect_word(request: Request, word: Text = "",
+                         user: User = Depends(require_fresh)) -> Response:
+    now = services_of(request).clock.now()
+
+    async def change(session: AsyncSession, by: str) -> None:
+        await admin.unprotect_word(session, word, by=by, now=now)
+
+    return await _change(request, user, change,
+                         f"{word.strip()} is no longer a protected word.", {})
