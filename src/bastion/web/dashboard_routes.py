@@ -23,8 +23,12 @@ ADMIN_PAGES = (
      "See what maintainers deleted and restore it within the retention period."),
     ("/admin/giveaway/", "Security-key giveaway",
      "Programs, remaining codes and the claims report."),
+    ("/admin/review/", "Review queue",
+     "Held names, malware scan findings, reports and quarantines."),
     ("/admin/names/", "Name protection",
      "Namespace grants, prohibited names and protected words."),
+    ("/admin/origins/", "Origin controls",
+     "Which names take local uploads and which are served from the upstream index."),
     ("/stats/2fa", "Two-factor statistics", "How many users and critical projects use 2FA."),
 )
 
