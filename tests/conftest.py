@@ -157,6 +157,7 @@ def make_user(services: Services):  # type: ignore[no-untyped-def]
             return await create_user(
                 session,
                 services.clock,
+                services.passwords,
                 username=username,
                 email=f"{username}@example.org",
                 password=PASSWORD,

@@ -89,7 +89,9 @@ async def test_password_uploads_can_be_refused_for_everyone(
     live_server: LiveServer, services: Services, make_user, tmp_path: Path
 ) -> None:
     await make_user("alice")
-    live_server.services.settings.allow_password_upload = False
+    live_server.services.settings = live_server.services.settings.model_copy(
+        update={"allow_password_upload": False}
+    )
     run = run_twine(make_wheel(tmp_path, "epsilon", "1.0"), upload_url=live_server.upload_url,
                     username="alice", password=PASSWORD)
     assert run.returncode != 0

@@ -92,9 +92,11 @@ async def test_registration_errors_leave_nothing_behind(
 async def test_smtp_down_still_registers_and_says_so(
     client: httpx.AsyncClient, services: Services
 ) -> None:
-    services.settings.smtp_host = "127.0.0.1"
-    services.settings.smtp_port = 9
-    services.settings.smtp_timeout = 2
+    services.settings = services.settings.model_copy(update={
+        "smtp_host": "127.0.0.1",
+        "smtp_port": 9,
+        "smtp_timeout": 2,
+    })
     response = await _register(client)
     assert response.headers["location"] == "/account/?notice=verification-failed"
     page = await client.get(response.headers["location"])

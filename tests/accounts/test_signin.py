@@ -25,7 +25,7 @@ async def test_unknown_names_are_limited_like_known_ones(
 ) -> None:
     """A 429 must not tell an attacker which names exist."""
     await make_user("alice")
-    services.settings.password_user_limits = ["3/60"]
+    services.settings = services.settings.model_copy(update={"password_user_limits": ["3/60"]})
     for name in ("alice", "ghost"):
         for n in range(3):
             check = await signin.check_password(services, name, "wrong", context=at(n),
@@ -41,7 +41,7 @@ async def test_per_address_limit_across_names(
     services: Services, make_user, clock: MovableClock  # type: ignore[no-untyped-def]
 ) -> None:
     await make_user("alice")
-    services.settings.password_address_limits = ["4/120"]
+    services.settings = services.settings.model_copy(update={"password_address_limits": ["4/120"]})
     attacker = RequestContext(ip_address="198.51.100.7")
     for n in range(4):
         await signin.check_password(services, f"name{n}", "x", context=attacker, kind="test")
@@ -60,7 +60,7 @@ async def test_right_passwords_do_not_count(
     services: Services, make_user  # type: ignore[no-untyped-def]
 ) -> None:
     await make_user("alice")
-    services.settings.password_user_limits = ["2/600"]
+    services.settings = services.settings.model_copy(update={"password_user_limits": ["2/600"]})
     for _ in range(5):
         check = await signin.check_password(services, "alice", PASSWORD, context=at(1),
                                             kind="test")
@@ -89,8 +89,9 @@ async def test_concurrent_sign_ups_with_one_address_make_one_account(services: S
 
     async def sign_up(n: int) -> User:
         async with services.db.transaction() as session:
-            return await create_user(session, services.clock, username=f"user{n}",
-                                     email="Same@example.org", password=PASSWORD)
+            return await create_user(session, services.clock, services.passwords,
+                                     username=f"user{n}", email="Same@example.org",
+                                     password=PASSWORD)
 
     results = await asyncio.gather(*(sign_up(n) for n in range(8)), return_exceptions=True)
 

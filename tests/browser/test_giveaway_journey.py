@@ -29,7 +29,9 @@ async def test_claiming_keys_reads_as_success(
     async with services.db.transaction() as session:
         await mark(session, "vital", "the company's build tool", now=clock.now())
     await make_program(codes_loaded=1)
-    live_server.services.settings.giveaway_redeem_url = "https://vendor.example/redeem"
+    live_server.services.settings = live_server.services.settings.model_copy(
+        update={"giveaway_redeem_url": "https://vendor.example/redeem"}
+    )
     base = live_server.url
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)

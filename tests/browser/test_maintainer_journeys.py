@@ -116,7 +116,9 @@ async def test_mandate_turns_the_actions_off_with_the_reason(
     await seed_project(services, clock, "vital", ["1.0"], {alice: Role.OWNER})
     async with services.db.transaction() as session:
         await mark(session, "vital", "the company's build tool", now=clock.now())
-    live_server.services.settings.mandate_enforced_from = today(clock) - timedelta(days=1)
+    live_server.services.settings = live_server.services.settings.model_copy(
+        update={"mandate_enforced_from": today(clock) - timedelta(days=1)}
+    )
     base = live_server.url
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)

@@ -59,7 +59,9 @@ def flat(text: str) -> str:
 
 
 def _enforce_from(services: Services, days: int) -> None:
-    services.settings.mandate_enforced_from = today(services.clock) + timedelta(days=days)
+    services.settings = services.settings.model_copy(
+        update={"mandate_enforced_from": today(services.clock) + timedelta(days=days)}
+    )
 
 
 async def test_mandate_warns_then_refuses_twine_without_2fa(

@@ -190,7 +190,9 @@ async def test_admin_pages_refuse_other_users(services, client, make_maintainer,
 async def test_the_form_offers_no_more_than_the_pool_holds_and_links_the_vendor(
     services, client, make_maintainer, make_program
 ):
-    services.settings.giveaway_redeem_url = "https://vendor.example/redeem"
+    services.settings = services.settings.model_copy(
+        update={"giveaway_redeem_url": "https://vendor.example/redeem"}
+    )
     user = await make_maintainer("alice")
     program = await make_program(codes_loaded=1)
     token = await sign_in_as(services, client, user)

@@ -267,7 +267,7 @@ async def test_oversized_upload_is_refused_with_413(
     post_upload: PostUpload, services: Services, tmp_path: Path,
     assert_nothing_stored,  # type: ignore[no-untyped-def]
 ) -> None:
-    services.settings.max_upload_size = 1000
+    services.settings = services.settings.model_copy(update={"max_upload_size": 1000})
     wheel = make_wheel(tmp_path, "demo", "1.0", extra_files={"demo/data.bin": b"x" * 5000})
     response = await post_upload(wheel)
     assert response.status_code == 413
@@ -299,7 +299,7 @@ async def test_password_uploads_can_be_switched_off(
     post_upload: PostUpload, services: Services, tmp_path: Path,
     assert_nothing_stored,  # type: ignore[no-untyped-def]
 ) -> None:
-    services.settings.allow_password_upload = False
+    services.settings = services.settings.model_copy(update={"allow_password_upload": False})
     response = await post_upload(make_wheel(tmp_path, "demo", "1.0"))
     assert response.status_code == 403
     assert "Username/password authentication is disabled" in reason(response)

@@ -58,7 +58,7 @@ async def test_bad_reports_are_refused(
 ) -> None:
     await _publish(make_user, post_upload, tmp_path, "fine")
     bob = await make_user("bob")
-    services.settings.report_reason_max_length = 20
+    services.settings = services.settings.model_copy(update={"report_reason_max_length": 20})
     with pytest.raises(BadRequest, match="Say why"):
         await report_malware(services, "fine", None, reporter=bob, reason="  ")
     with pytest.raises(BadRequest, match="too long"):
@@ -103,7 +103,7 @@ async def test_an_old_project_is_not_quarantined_automatically(
 ) -> None:
     await _publish(make_user, post_upload, tmp_path, "oldgood")
     clock.advance(timedelta(days=services.settings.report_young_project_days + 1))
-    services.settings.report_auto_quarantine_trusted = 1
+    services.settings = services.settings.model_copy(update={"report_auto_quarantine_trusted": 1})
     carol = await make_user("carol")
     await set_trusted_reporter(services, "carol", True, by="operator:test")
     result = await report_malware(services, "oldgood", None, reporter=carol, reason="hmm")
@@ -115,7 +115,7 @@ async def test_the_automatic_quarantine_can_be_turned_off(
     services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     await _publish(make_user, post_upload, tmp_path, "young")
-    services.settings.report_auto_quarantine_trusted = 0
+    services.settings = services.settings.model_copy(update={"report_auto_quarantine_trusted": 0})
     carol = await make_user("carol")
     await set_trusted_reporter(services, "carol", True, by="operator:test")
     assert not (await report_malware(services, "young", None, reporter=carol,

@@ -145,7 +145,7 @@ async def test_suspicious_is_held_when_the_setting_says_hold(
     scanner: FixedScanner, client: httpx.AsyncClient,
 ) -> None:
     await make_user("alice")
-    services.settings.scan_suspicious_action = "hold"
+    services.settings = services.settings.model_copy(update={"scan_suspicious_action": "hold"})
     assert (await post_upload(make_wheel(tmp_path, "iffy", "1.0"))).status_code == 200
     wheel = make_wheel(tmp_path, "iffy", "1.1")
     scanner.verdicts[wheel.name] = ScanReport(wheel.name, "suspicious")

@@ -7,7 +7,6 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import select
 
-from bastion.accounts.passwords import hash_password
 from bastion.accounts.session_models import WebSession
 from bastion.accounts.sessions import hash_session_id
 from bastion.audit.models import AuditEvent
@@ -56,7 +55,9 @@ async def test_session_cookie_flags(client: httpx.AsyncClient, make_user) -> Non
 
 
 async def test_secure_cookie_when_https(client: httpx.AsyncClient, services: Services) -> None:
-    services.settings.base_url = "https://index.example.org"
+    services.settings = services.settings.model_copy(
+        update={"base_url": "https://index.example.org"}
+    )
     response = await client.get("/account/login/")
     assert "secure" in response.headers["set-cookie"].lower()
 
@@ -108,7 +109,7 @@ async def test_forged_forwarded_for_is_ignored_without_trusted_proxy(
     await post_form(client, "/account/login/", {"username": "alice", "password": "x"})
     client.headers["X-Forwarded-For"] = "203.0.113.9"
     await post_form(client, "/account/login/", {"username": "alice", "password": "x"})
-    services.settings.trusted_proxies = ["127.0.0.1"]
+    services.settings = services.settings.model_copy(update={"trusted_proxies": ["127.0.0.1"]})
     await post_form(client, "/account/login/", {"username": "alice", "password": "x"})
     async with services.db.session() as db:
         ips = list((await db.execute(
@@ -134,7 +135,7 @@ async def test_rehash_on_login_when_parameters_changed(
     async with services.db.session() as db:
         stored = (await db.get(User, user.id)).password_hash  # type: ignore[union-attr]
     assert stored != weak
-    assert stored.startswith(hash_password("x")[:30].rsplit("$", 1)[0])
+    assert stored.startswith(services.passwords.hash("x")[:30].rsplit("$", 1)[0])
 
 
 async def test_sign_out(client: httpx.AsyncClient, make_user) -> None:

@@ -98,7 +98,7 @@ async def test_security_history_newest_first_and_paginated(
 ) -> None:
     await make_user("alice")
     await make_user("bob")
-    services.settings.security_history_page_size = 3
+    services.settings = services.settings.model_copy(update={"security_history_page_size": 3})
     for _ in range(3):
         clock.advance(timedelta(seconds=1))
         await sign_in(client, password="wrong password")

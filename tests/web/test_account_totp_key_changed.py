@@ -72,7 +72,9 @@ async def test_reauth_page_explains(
     await post_form(client, "/account/login/two-factor/totp/", {"code": code_now(clock)},
                     form_page="/account/login/two-factor/")
     assert (await client.get("/account/")).status_code == 200
-    services.settings.totp_encryption_key = "a-new-key-after-rotation"
+    services.settings = services.settings.model_copy(
+        update={"totp_encryption_key": "a-new-key-after-rotation"}
+    )
     clock.advance(timedelta(seconds=60))
     response = await post_form(
         client, "/account/reauth/",

@@ -32,8 +32,7 @@ ADD_KEY = "/account/two-factor/keys/add/"
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    settings.webauthn_rp_id = "testserver"
-    return settings
+    return settings.model_copy(update={"webauthn_rp_id": "testserver"})
 
 
 @pytest.fixture

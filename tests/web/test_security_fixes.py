@@ -34,8 +34,7 @@ EVIL = "/\t/evil.example/pwned"
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    settings.webauthn_rp_id = "testserver"
-    return settings
+    return settings.model_copy(update={"webauthn_rp_id": "testserver"})
 
 
 @pytest.fixture
@@ -163,7 +162,7 @@ async def test_every_security_change_is_mailed_and_in_the_history(
 async def test_password_guesses_on_the_form_are_limited_with_retry_after(
     client: httpx.AsyncClient, alice: User, services: Services
 ) -> None:
-    services.settings.password_user_limits = ["3/600"]
+    services.settings = services.settings.model_copy(update={"password_user_limits": ["3/600"]})
     for n in range(3):
         response = await sign_in(client, password=f"guess {n}")
         assert response.status_code == 401
@@ -177,7 +176,7 @@ async def test_password_guesses_on_the_form_are_limited_with_retry_after(
 async def test_reauth_password_counts_against_the_same_limit(
     client: httpx.AsyncClient, signed_in: User, services: Services
 ) -> None:
-    services.settings.password_user_limits = ["2/600"]
+    services.settings = services.settings.model_copy(update={"password_user_limits": ["2/600"]})
     for _ in range(2):
         response = await post_form(client, "/account/reauth/", {"password": "wrong"})
         assert response.status_code == 401
@@ -188,17 +187,15 @@ async def test_reauth_password_counts_against_the_same_limit(
 async def test_a_flood_over_the_limit_costs_no_password_hash(
     client: httpx.AsyncClient, alice: User, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bastion.accounts import signin
-
-    services.settings.password_user_limits = ["2/600"]
+    services.settings = services.settings.model_copy(update={"password_user_limits": ["2/600"]})
     hashed: list[str] = []
-    real = signin.verify_password
+    real = services.passwords.verify
 
     def counting(password_hash: str | None, password: str) -> bool:
         hashed.append(password)
         return real(password_hash, password)
 
-    monkeypatch.setattr(signin, "verify_password", counting)
+    monkeypatch.setattr(services.passwords, "verify", counting)
     for n in range(10):
         await sign_in(client, password=f"guess {n}")
     assert hashed == ["guess 0", "guess 1"]

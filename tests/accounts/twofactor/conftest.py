@@ -16,9 +16,7 @@ ORIGIN = "http://localhost:8080"
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    settings.base_url = ORIGIN
-    settings.webauthn_rp_id = "localhost"
-    return settings
+    return settings.model_copy(update={"base_url": ORIGIN, "webauthn_rp_id": "localhost"})
 
 
 @pytest.fixture

@@ -136,7 +136,7 @@ async def test_failures_are_audited(
 async def test_limits_come_from_settings(
     services: Services, alice: User, clock: MovableClock
 ) -> None:
-    services.settings.twofactor_user_limits = ["2/60"]
+    services.settings = services.settings.model_copy(update={"twofactor_user_limits": ["2/60"]})
     await enable(services, alice, clock)
     for _ in range(2):
         with pytest.raises(FactorRejected):

@@ -321,7 +321,9 @@ async def test_changed_key_is_a_clear_error_logged_for_operators(
     secret = pyotp.random_base32()
     await enrol(services, alice, clock, secret)
     clock.advance(timedelta(seconds=60))
-    services.settings.totp_encryption_key = "a-new-key-after-rotation"
+    services.settings = services.settings.model_copy(
+        update={"totp_encryption_key": "a-new-key-after-rotation"}
+    )
     code = totp.code_at(secret, totp.time_step(clock.now()))
     with (
         caplog.at_level("ERROR", logger="bastion.accounts.twofactor.totp"),
@@ -347,7 +349,7 @@ async def test_changed_key_during_setup_says_start_again(
     secret = pyotp.random_base32()
     async with services.db.transaction() as session:
         await totp.begin_enrollment(session, services, alice, secret=secret)
-    services.settings.secret_key = "rotated-secret-key"
+    services.settings = services.settings.model_copy(update={"secret_key": "rotated-secret-key"})
     with pytest.raises(AuthenticatorKeyChanged, match="Start setting up the authenticator app"):
         await totp.confirm_enrollment(
             services, alice, totp.code_at(secret, totp.time_step(clock.now()))

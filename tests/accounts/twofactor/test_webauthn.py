@@ -477,10 +477,14 @@ async def test_remove_key(services: Services, alice: User, bob: User) -> None:
 
 
 async def test_origins_default_to_base_url(services: Services) -> None:
-    services.settings.webauthn_origins = []
-    services.settings.base_url = "https://pkgs.example.org:8443/some/path"
+    services.settings = services.settings.model_copy(update={
+        "webauthn_origins": [],
+        "base_url": "https://pkgs.example.org:8443/some/path",
+    })
     assert webauthn.expected_origins(services.settings) == ["https://pkgs.example.org:8443"]
-    services.settings.webauthn_origins = ["https://a.example", "https://b.example"]
+    services.settings = services.settings.model_copy(
+        update={"webauthn_origins": ["https://a.example", "https://b.example"]}
+    )
     assert webauthn.expected_origins(services.settings) == ["https://a.example", "https://b.example"]
 
 
