@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mailbox
+from typing import cast
 
 import pytest
 
@@ -17,7 +18,7 @@ async def test_sends_through_smtp(smtp_settings: Settings, smtp_server: Inbox) -
     assert message["To"] == "alice@example.org"
     assert message["From"] == "index@example.org"
     assert message["Subject"] == "Hello"
-    assert "Body text" in message.get_payload(decode=True).decode()
+    assert "Body text" in cast(bytes, message.get_payload(decode=True)).decode()
 
 
 async def test_unreachable_smtp_server_raises_oserror(settings: Settings) -> None:

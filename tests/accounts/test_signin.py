@@ -13,7 +13,7 @@ from bastion.accounts.models import User
 from bastion.audit.events import RequestContext
 from bastion.clock import MovableClock
 from bastion.services import Services
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, MakeUser
 
 
 def at(n: int) -> RequestContext:
@@ -21,7 +21,7 @@ def at(n: int) -> RequestContext:
 
 
 async def test_unknown_names_are_limited_like_known_ones(
-    services: Services, make_user, clock: MovableClock  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, clock: MovableClock
 ) -> None:
     """A 429 must not tell an attacker which names exist."""
     await make_user("alice")
@@ -38,7 +38,7 @@ async def test_unknown_names_are_limited_like_known_ones(
 
 
 async def test_per_address_limit_across_names(
-    services: Services, make_user, clock: MovableClock  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, clock: MovableClock
 ) -> None:
     await make_user("alice")
     services.settings = services.settings.model_copy(update={"password_address_limits": ["4/120"]})
@@ -57,7 +57,7 @@ async def test_per_address_limit_across_names(
 
 
 async def test_right_passwords_do_not_count(
-    services: Services, make_user  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser
 ) -> None:
     await make_user("alice")
     services.settings = services.settings.model_copy(update={"password_user_limits": ["2/600"]})
@@ -68,7 +68,7 @@ async def test_right_passwords_do_not_count(
 
 
 async def test_sign_in_service_says_whether_a_second_factor_is_owed(
-    services: Services, make_user  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser
 ) -> None:
     user: User = await make_user("alice")
     async with services.db.transaction() as session:

@@ -160,7 +160,7 @@ async def test_admin_report_and_csv(services, client, make_maintainer, make_prog
         await claim(session, services, maintainer, program.id, 2, "FR")
     admin = await make_maintainer("root", critical=False)
     async with services.db.transaction() as session:
-        (await session.get(User, admin.id)).is_admin = True  # type: ignore[union-attr]
+        (await session.get(User, admin.id)).is_admin = True
     await sign_in_as(services, client, admin)
 
     page = await client.get("/admin/giveaway/")

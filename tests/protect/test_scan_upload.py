@@ -19,6 +19,7 @@ from bastion.protect.review import clear, quarantine, remove_project, review_det
 from bastion.protect.scan.report import Finding, ScanReport
 from bastion.protect.status import ACTIVE, HELD, QUARANTINED
 from bastion.services import Services
+from tests.conftest import MakeUser
 from tests.packaging.conftest import PostUpload
 from tests.packaging.dists import make_wheel
 from tests.protect.conftest import audit_tags, hidden, mail_to, seen, served
@@ -65,7 +66,7 @@ async def _mail(services: Services, address: str, count: int) -> list[tuple[str,
 
 
 async def test_every_upload_gets_a_stored_report(
-    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
 ) -> None:
     await make_user("alice")
     assert (await post_upload(make_wheel(tmp_path, "calm", "1.0"))).status_code == 200
@@ -76,7 +77,7 @@ async def test_every_upload_gets_a_stored_report(
 
 
 async def test_malicious_upload_is_accepted_and_the_project_quarantined(
-    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
     client: httpx.AsyncClient,
 ) -> None:
     await make_user("alice")
@@ -121,7 +122,7 @@ async def test_malicious_upload_is_accepted_and_the_project_quarantined(
 
 
 async def test_suspicious_is_published_and_queued_by_default(
-    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
     scanner: FixedScanner, client: httpx.AsyncClient,
 ) -> None:
     await make_user("alice")
@@ -141,7 +142,7 @@ async def test_suspicious_is_published_and_queued_by_default(
 
 
 async def test_suspicious_is_held_when_the_setting_says_hold(
-    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
     scanner: FixedScanner, client: httpx.AsyncClient,
 ) -> None:
     await make_user("alice")
@@ -163,7 +164,7 @@ async def test_suspicious_is_held_when_the_setting_says_hold(
 
 
 async def test_a_scanner_error_goes_to_review(
-    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
     scanner: FixedScanner,
 ) -> None:
     await make_user("alice")
@@ -176,7 +177,7 @@ async def test_a_scanner_error_goes_to_review(
 
 
 async def test_the_version_diff_compares_with_the_previous_release(
-    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
     scanner: FixedScanner, comparer: RecordingComparer,
 ) -> None:
     """Turns bad in version 2: the new capability raises the verdict, and is stored."""
@@ -196,7 +197,7 @@ async def test_the_version_diff_compares_with_the_previous_release(
 
 
 async def test_quarantine_and_remove_with_forbid(
-    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
     client: httpx.AsyncClient, scanner: FixedScanner,
 ) -> None:
     await make_user("alice")
@@ -221,7 +222,7 @@ async def test_quarantine_and_remove_with_forbid(
 
 
 async def test_a_malicious_first_upload_quarantines_the_new_project(
-    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
     scanner: FixedScanner, client: httpx.AsyncClient,
 ) -> None:
     await make_user("alice")
@@ -238,7 +239,7 @@ class BrokenScanner:
 
 
 async def test_a_scanner_that_raises_does_not_fail_the_upload(
-    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
 ) -> None:
     await make_user("alice")
     services.protect = protection(scanner=BrokenScanner())
@@ -250,7 +251,7 @@ async def test_a_scanner_that_raises_does_not_fail_the_upload(
 
 
 async def test_clearing_a_quarantine_keeps_a_pending_name_review(
-    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
     judge: ExpectingJudge, scanner: FixedScanner,
 ) -> None:
     await make_user("alice")

@@ -176,7 +176,7 @@ async def test_machine_paths_and_posts_never_look_the_user_up(
     calls: list[str] = []
     real = viewer_module.load_viewer
 
-    async def counting(session, services, raw_id):  # type: ignore[no-untyped-def]
+    async def counting(session, services, raw_id):
         calls.append("x")
         return await real(session, services, raw_id)
 

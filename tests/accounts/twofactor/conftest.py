@@ -10,6 +10,7 @@ from bastion.accounts.models import User
 from bastion.audit.events import RequestContext
 from bastion.config import Settings
 from bastion.services import Services
+from tests.conftest import MakeUser
 
 ORIGIN = "http://localhost:8080"
 
@@ -20,12 +21,12 @@ def settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-async def alice(make_user) -> User:  # type: ignore[no-untyped-def]
+async def alice(make_user: MakeUser) -> User:
     return await make_user("alice")
 
 
 @pytest.fixture
-async def bob(make_user) -> User:  # type: ignore[no-untyped-def]
+async def bob(make_user: MakeUser) -> User:
     return await make_user("bob")
 
 
