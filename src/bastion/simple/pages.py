@@ -73,7 +73,7 @@ class SimplePages:
         self.db = services.db
         self.cache = services.pages
         self.max_age = services.settings.simple_cache_max_age
-        self.settings = services.settings
+        self.services = services
         self.clock = services.clock
         self.proxy = upstream_proxy(services)
         self.access = read_access(services)
@@ -190,7 +190,7 @@ class SimplePages:
                     return stale
             listing = await queries.project_listing(session, name)
             plan = await self._plan(session, name, listing, book)
-        composed = await compose(name, plan, proxy=self.proxy, settings=self.settings,
+        composed = await compose(name, plan, proxy=self.proxy, settings=self.services.settings,
                                  clock=self.clock)
         if composed is None:
             cache.drop_page(name, media_type)
