@@ -34,7 +34,7 @@ async def run(data: Path, attempts: int) -> None:
     services = build_services(settings)
     try:
         async with services.db.transaction() as session:
-            await create_user(session, services.clock, username="victim",
+            await create_user(session, services.clock, services.passwords, username="victim",
                               email="victim@example.org", password="the right passphrase")
         checked: list[float] = []
         refused: list[float] = []

@@ -148,8 +148,11 @@ async def client(app: Bastion) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
+MakeUser = Callable[..., Awaitable[User]]
+
+
 @pytest.fixture
-def make_user(services: Services):  # type: ignore[no-untyped-def]
+def make_user(services: Services) -> MakeUser:
     """Factory: ``await make_user("alice")`` adds a verified user with PASSWORD."""
 
     async def make(username: str = "alice", *, admin: bool = False) -> User:
@@ -157,6 +160,7 @@ def make_user(services: Services):  # type: ignore[no-untyped-def]
             return await create_user(
                 session,
                 services.clock,
+                services.passwords,
                 username=username,
                 email=f"{username}@example.org",
                 password=PASSWORD,
@@ -223,7 +227,7 @@ def run_live_server(
         port=port,
         http=ReasonPhraseProtocol,
         log_level="warning",
-        lifespan="on",  # type: ignore[arg-type]
+        lifespan="on",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

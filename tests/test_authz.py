@@ -11,6 +11,7 @@ from bastion.clock import MovableClock
 from bastion.critical.policy import mark
 from bastion.errors import Forbidden
 from bastion.services import Services
+from tests.conftest import MakeUser
 from tests.factories import add_totp
 
 TODAY = date(2025, 3, 10)
@@ -20,7 +21,7 @@ URL = "http://testserver/account/two-factor/"
 
 
 @pytest.fixture
-async def alice(services: Services, clock: MovableClock, make_user) -> User:  # type: ignore[no-untyped-def]
+async def alice(services: Services, clock: MovableClock, make_user: MakeUser) -> User:
     clock.set(datetime(2025, 3, 10, 12, 0))
     user: User = await make_user("alice")
     async with services.db.transaction() as session:

@@ -21,7 +21,7 @@ MB = 1024 * 1024
 class Settings(BaseSettings):
     """The one typed settings object. Environment wins over the TOML file."""
 
-    model_config = SettingsConfigDict(env_prefix="BASTION_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="BASTION_", extra="ignore", frozen=True)
 
     # Where things live.
     data_dir: Path = Path("./data")

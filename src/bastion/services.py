@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import secrets
 from dataclasses import dataclass, field
-from functools import cached_property
 
-from bastion.accounts import passwords
 from bastion.accounts.mail import Mailer
+from bastion.accounts.passwords import Passwords
 from bastion.accounts.read_access import ReadAccess
 from bastion.clock import Clock, SystemClock
 from bastion.config import Settings
@@ -33,6 +32,8 @@ class Services:
     clock: Clock
     # Downloads are counted per UTC day of this instance's clock (movable in tests).
     downloads: DownloadCounter
+    # Password hashing with this instance's argon2id costs.
+    passwords: Passwords
     pages: PageCache = field(default_factory=PageCache)
     # This process's Prometheus registry and request metrics.
     metrics: MetricsState = field(default_factory=MetricsState)
@@ -47,11 +48,15 @@ class Services:
     daily_task: asyncio.Task[None] | None = None
     # Name judge and malware scanner the upload path calls (bastion.protect.seams).
     protect: Protection = field(default_factory=Protection)
+    _mailer: Mailer | None = field(default=None, init=False, repr=False)
 
-    @cached_property
+    @property
     def mailer(self) -> Mailer:
-        """Outgoing mail (SMTP, or an mbox under the data dir in the embedded mode)."""
-        return Mailer(self.settings)
+        """Outgoing mail (SMTP, or an mbox under the data dir in the embedded mode), for
+        the current ``settings`` (a new one when they are replaced)."""
+        if self._mailer is None or self._mailer.settings is not self.settings:
+            self._mailer = Mailer(self.settings)
+        return self._mailer
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -65,28 +70,23 @@ def make_store(settings: Settings) -> FileStore:
     return LocalFileStore(settings.resolved_files_dir)
 
 
-def ensure_secret_key(settings: Settings) -> str:
-    """The configured secret key, or one generated once and kept under the data dir."""
+def ensure_secret_key(settings: Settings) -> Settings:
+    """``settings`` with a secret key: the configured one, or one generated once and kept
+    under the data dir (a copy of ``settings`` then)."""
     if settings.secret_key:
-        return settings.secret_key
+        return settings
     path = settings.data_dir / "secret_key"
     if not path.exists():
         write_private(path, secrets.token_urlsafe(48))
     else:
         private_file(path)
-    settings.secret_key = path.read_text().strip()
-    return settings.secret_key
+    return settings.model_copy(update={"secret_key": path.read_text().strip()})
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     private_dir(settings.data_dir)
-    ensure_secret_key(settings)
-    passwords.configure(
-        time_cost=settings.password_hash_time_cost,
-        memory_kib=settings.password_hash_memory_kib,
-        parallelism=settings.password_hash_parallelism,
-    )
+    settings = ensure_secret_key(settings)
     return Services(
         settings=settings,
         db=Database(
@@ -96,4 +96,5 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         store=make_store(settings),
         clock=clock,
         downloads=DownloadCounter(clock),
+        passwords=Passwords.from_settings(settings),
     )

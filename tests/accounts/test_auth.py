@@ -13,7 +13,7 @@ from bastion.accounts.auth import (
     parse_basic,
 )
 from bastion.services import Services
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, MakeUser
 
 
 def basic(user: str, password: str) -> str:
@@ -43,7 +43,7 @@ def test_bad_headers_get_a_401_challenge(header: str | None, message: str) -> No
     assert excinfo.value.headers == {"WWW-Authenticate": 'Basic realm="Bastion"'}
 
 
-async def test_right_password_gives_a_principal(services: Services, make_user) -> None:  # type: ignore[no-untyped-def]
+async def test_right_password_gives_a_principal(services: Services, make_user: MakeUser) -> None:
     user = await make_user("alice")
     async with services.db.session() as session:
         principal = await authenticate(session, basic("ALICE", PASSWORD), services=services)
@@ -54,7 +54,7 @@ async def test_right_password_gives_a_principal(services: Services, make_user) -
 
 @pytest.mark.parametrize(("user", "password"), [("alice", "wrong"), ("nobody", PASSWORD)])
 async def test_wrong_password_or_unknown_user_look_the_same(
-    services: Services, make_user, user: str, password: str  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, user: str, password: str
 ) -> None:
     await make_user("alice")
     async with services.db.session() as session:
@@ -63,7 +63,7 @@ async def test_wrong_password_or_unknown_user_look_the_same(
     assert excinfo.value.message == "Invalid or non-existent authentication information."
 
 
-async def test_inactive_user_is_refused(services: Services, make_user) -> None:  # type: ignore[no-untyped-def]
+async def test_inactive_user_is_refused(services: Services, make_user: MakeUser) -> None:
     user = await make_user("alice")
     async with services.db.transaction() as session:
         (await session.get(type(user), user.id)).is_active = False  # type: ignore[union-attr]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pyotp
 import pytest
@@ -11,7 +12,7 @@ from bastion.accounts.tokens import create_token, revoke_token
 from bastion.accounts.twofactor import totp
 from bastion.accounts.users import get_user
 from bastion.services import Services
-from tests.conftest import PASSWORD, LiveServer
+from tests.conftest import PASSWORD, LiveServer, MakeUser
 from tests.e2e.clients import run_twine
 from tests.packaging.dists import make_wheel
 
@@ -23,7 +24,7 @@ def said(output: str) -> str:
     return " ".join(output.split())
 
 
-async def _token(services: Services, username: str, **kwargs) -> tuple[str, int]:  # type: ignore[no-untyped-def]
+async def _token(services: Services, username: str, **kwargs: Any) -> tuple[str, int]:
     """A token made through the test's own services (the server's belong to its thread)."""
     async with services.db.transaction() as db:
         user = await get_user(db, username)
@@ -35,7 +36,7 @@ async def _token(services: Services, username: str, **kwargs) -> tuple[str, int]
 
 
 async def test_project_scoped_token_uploads_to_its_project_only(
-    live_server: LiveServer, services: Services, make_user, tmp_path: Path
+    live_server: LiveServer, services: Services, make_user: MakeUser, tmp_path: Path
 ) -> None:
     await make_user("alice")
     secret, _ = await _token(services, "alice", project="alpha-pkg")
@@ -53,7 +54,7 @@ async def test_project_scoped_token_uploads_to_its_project_only(
 
 
 async def test_revoked_token_is_refused_by_twine(
-    live_server: LiveServer, services: Services, make_user, tmp_path: Path
+    live_server: LiveServer, services: Services, make_user: MakeUser, tmp_path: Path
 ) -> None:
     await make_user("alice")
     secret, token_id = await _token(services, "alice")
@@ -66,7 +67,7 @@ async def test_revoked_token_is_refused_by_twine(
 
 
 async def test_password_upload_refused_for_a_two_factor_account(
-    live_server: LiveServer, services: Services, make_user, tmp_path: Path
+    live_server: LiveServer, services: Services, make_user: MakeUser, tmp_path: Path
 ) -> None:
     user = await make_user("alice")
     secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -86,10 +87,12 @@ async def test_password_upload_refused_for_a_two_factor_account(
 
 
 async def test_password_uploads_can_be_refused_for_everyone(
-    live_server: LiveServer, services: Services, make_user, tmp_path: Path
+    live_server: LiveServer, services: Services, make_user: MakeUser, tmp_path: Path
 ) -> None:
     await make_user("alice")
-    live_server.services.settings.allow_password_upload = False
+    live_server.services.settings = live_server.services.settings.model_copy(
+        update={"allow_password_upload": False}
+    )
     run = run_twine(make_wheel(tmp_path, "epsilon", "1.0"), upload_url=live_server.upload_url,
                     username="alice", password=PASSWORD)
     assert run.returncode != 0

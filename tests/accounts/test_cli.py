@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from typing import cast
 
 import pytest
 from typer.testing import CliRunner
@@ -98,4 +99,4 @@ def test_create_tells_the_account_owner(cli: CliRunner, settings: Settings) -> N
     assert result.exit_code == 0, result.output
     box = list(mailbox.mbox(settings.data_dir / "mail.mbox"))
     assert [m["Subject"] for m in box] == ["[Bastion] An API token was created"]
-    assert "“deploy”" in box[0].get_payload(decode=True).decode()
+    assert "“deploy”" in cast(bytes, box[0].get_payload(decode=True)).decode()

@@ -16,7 +16,7 @@ from bastion.clock import MovableClock
 from bastion.config import Settings
 from bastion.services import Services
 from tests.accounts.smtp import Inbox
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, MakeUser
 from tests.web.account_helpers import post_form, sign_in
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -55,7 +55,8 @@ async def test_verification_link_expires(
     services: Services, clock: MovableClock,
 ) -> None:
     await _register(client)
-    link = smtp_server.wait_for(1) and smtp_server.last_link("/account/verify-email/")
+    smtp_server.wait_for(1)
+    link = smtp_server.last_link("/account/verify-email/")
     clock.advance(timedelta(hours=services.settings.email_verify_hours, seconds=1))
     response = await client.get(urlsplit(link).path)
     assert response.status_code == 400
@@ -69,7 +70,7 @@ async def test_forged_verification_link(client: httpx.AsyncClient) -> None:
 
 
 async def test_registration_errors_leave_nothing_behind(
-    client: httpx.AsyncClient, services: Services, make_user
+    client: httpx.AsyncClient, services: Services, make_user: MakeUser
 ) -> None:
     await make_user("alice")
     cases = [
@@ -92,9 +93,11 @@ async def test_registration_errors_leave_nothing_behind(
 async def test_smtp_down_still_registers_and_says_so(
     client: httpx.AsyncClient, services: Services
 ) -> None:
-    services.settings.smtp_host = "127.0.0.1"
-    services.settings.smtp_port = 9
-    services.settings.smtp_timeout = 2
+    services.settings = services.settings.model_copy(update={
+        "smtp_host": "127.0.0.1",
+        "smtp_port": 9,
+        "smtp_timeout": 2,
+    })
     response = await _register(client)
     assert response.headers["location"] == "/account/?notice=verification-failed"
     page = await client.get(response.headers["location"])
@@ -103,7 +106,7 @@ async def test_smtp_down_still_registers_and_says_so(
 
 async def test_password_reset(
     smtp_settings: Settings, smtp_server: Inbox, client: httpx.AsyncClient,
-    services: Services, make_user,
+    services: Services, make_user: MakeUser,
 ) -> None:
     await make_user("alice")
     response = await post_form(
@@ -111,7 +114,8 @@ async def test_password_reset(
     )
     assert response.status_code == 200
     assert "Check your email" in response.text
-    link = smtp_server.wait_for(1) and smtp_server.last_link("/account/password/reset/")
+    smtp_server.wait_for(1)
+    link = smtp_server.last_link("/account/password/reset/")
     path = urlsplit(link).path
     response = await post_form(
         client, path, {"new_password": NEW_PASSWORD, "new_password_confirm": NEW_PASSWORD}
@@ -136,13 +140,14 @@ async def test_reset_for_unknown_account_sends_nothing_and_says_the_same(
 
 
 async def test_reset_signs_out_every_session(
-    smtp_settings: Settings, smtp_server: Inbox, client: httpx.AsyncClient, make_user
+    smtp_settings: Settings, smtp_server: Inbox, client: httpx.AsyncClient, make_user: MakeUser
 ) -> None:
     await make_user("alice")
     await sign_in(client)
     other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
     await post_form(other, "/account/password/reset/", {"username_or_email": "alice"})
-    path = urlsplit(smtp_server.wait_for(1) and smtp_server.last_link("/reset/")).path
+    smtp_server.wait_for(1)
+    path = urlsplit(smtp_server.last_link("/reset/")).path
     await post_form(
         other, path, {"new_password": NEW_PASSWORD, "new_password_confirm": NEW_PASSWORD}
     )
@@ -151,11 +156,12 @@ async def test_reset_signs_out_every_session(
 
 async def test_reset_link_expires(
     smtp_settings: Settings, smtp_server: Inbox, client: httpx.AsyncClient,
-    make_user, clock: MovableClock, services: Services,
+    make_user: MakeUser, clock: MovableClock, services: Services,
 ) -> None:
     await make_user("alice")
     await post_form(client, "/account/password/reset/", {"username_or_email": "alice"})
-    path = urlsplit(smtp_server.wait_for(1) and smtp_server.last_link("/reset/")).path
+    smtp_server.wait_for(1)
+    path = urlsplit(smtp_server.last_link("/reset/")).path
     clock.advance(timedelta(minutes=services.settings.password_reset_minutes, seconds=1))
     response = await client.get(path)
     assert response.status_code == 400 and "expired" in response.text

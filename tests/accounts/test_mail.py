@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mailbox
+from typing import cast
 
 import pytest
 
@@ -17,13 +18,14 @@ async def test_sends_through_smtp(smtp_settings: Settings, smtp_server: Inbox) -
     assert message["To"] == "alice@example.org"
     assert message["From"] == "index@example.org"
     assert message["Subject"] == "Hello"
-    assert "Body text" in message.get_payload(decode=True).decode()
+    assert "Body text" in cast(bytes, message.get_payload(decode=True)).decode()
 
 
 async def test_unreachable_smtp_server_raises_oserror(settings: Settings) -> None:
-    settings.smtp_host = "127.0.0.1"
-    settings.smtp_port = 9  # discard: nothing listens
-    settings.smtp_timeout = 2
+    # Port 9 is discard: nothing listens.
+    settings = settings.model_copy(
+        update={"smtp_host": "127.0.0.1", "smtp_port": 9, "smtp_timeout": 2}
+    )
     with pytest.raises(OSError):
         await Mailer(settings).send("alice@example.org", "Hello", "Body")
 

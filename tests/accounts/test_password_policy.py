@@ -30,7 +30,7 @@ def test_weak_passwords_are_refused(settings: Settings, password: str, message: 
 
 
 def test_minimum_comes_from_settings(settings: Settings) -> None:
-    settings.password_min_length = 20
+    settings = settings.model_copy(update={"password_min_length": 20})
     with pytest.raises(BadRequest, match="at least 20"):
         check_new_password(settings, "a-fine-long-pass")
     check_new_password(settings, "a fine and long passphrase")

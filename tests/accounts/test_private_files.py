@@ -66,6 +66,7 @@ def test_existing_files_lose_access_for_others(tmp_path: Path) -> None:
     (data / "secret_key").write_text("kept")
     (data / "secret_key").chmod(0o644)
     settings = Settings(data_dir=data)
-    build_services(settings)
-    assert ensure_secret_key(settings) == "kept"
+    assert build_services(settings).settings.secret_key == "kept"
+    assert ensure_secret_key(settings).secret_key == "kept"
+    assert settings.secret_key == ""  # frozen: the key comes back in a copy
     assert mode(data / "secret_key") == 0o600 and mode(data) == 0o700

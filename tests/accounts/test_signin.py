@@ -13,7 +13,7 @@ from bastion.accounts.models import User
 from bastion.audit.events import RequestContext
 from bastion.clock import MovableClock
 from bastion.services import Services
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, MakeUser
 
 
 def at(n: int) -> RequestContext:
@@ -21,11 +21,11 @@ def at(n: int) -> RequestContext:
 
 
 async def test_unknown_names_are_limited_like_known_ones(
-    services: Services, make_user, clock: MovableClock  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, clock: MovableClock
 ) -> None:
     """A 429 must not tell an attacker which names exist."""
     await make_user("alice")
-    services.settings.password_user_limits = ["3/60"]
+    services.settings = services.settings.model_copy(update={"password_user_limits": ["3/60"]})
     for name in ("alice", "ghost"):
         for n in range(3):
             check = await signin.check_password(services, name, "wrong", context=at(n),
@@ -38,10 +38,10 @@ async def test_unknown_names_are_limited_like_known_ones(
 
 
 async def test_per_address_limit_across_names(
-    services: Services, make_user, clock: MovableClock  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, clock: MovableClock
 ) -> None:
     await make_user("alice")
-    services.settings.password_address_limits = ["4/120"]
+    services.settings = services.settings.model_copy(update={"password_address_limits": ["4/120"]})
     attacker = RequestContext(ip_address="198.51.100.7")
     for n in range(4):
         await signin.check_password(services, f"name{n}", "x", context=attacker, kind="test")
@@ -57,10 +57,10 @@ async def test_per_address_limit_across_names(
 
 
 async def test_right_passwords_do_not_count(
-    services: Services, make_user  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser
 ) -> None:
     await make_user("alice")
-    services.settings.password_user_limits = ["2/600"]
+    services.settings = services.settings.model_copy(update={"password_user_limits": ["2/600"]})
     for _ in range(5):
         check = await signin.check_password(services, "alice", PASSWORD, context=at(1),
                                             kind="test")
@@ -68,7 +68,7 @@ async def test_right_passwords_do_not_count(
 
 
 async def test_sign_in_service_says_whether_a_second_factor_is_owed(
-    services: Services, make_user  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser
 ) -> None:
     user: User = await make_user("alice")
     async with services.db.transaction() as session:
@@ -89,8 +89,9 @@ async def test_concurrent_sign_ups_with_one_address_make_one_account(services: S
 
     async def sign_up(n: int) -> User:
         async with services.db.transaction() as session:
-            return await create_user(session, services.clock, username=f"user{n}",
-                                     email="Same@example.org", password=PASSWORD)
+            return await create_user(session, services.clock, services.passwords,
+                                     username=f"user{n}", email="Same@example.org",
+                                     password=PASSWORD)
 
     results = await asyncio.gather(*(sign_up(n) for n in range(8)), return_exceptions=True)
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from bastion.accounts.models import User
 from bastion.accounts.token_models import ApiToken
 from bastion.accounts.tokens import (
     authenticate_token,
@@ -22,16 +24,19 @@ from bastion.clock import MovableClock
 from bastion.errors import BadRequest, Forbidden, NotFound
 from bastion.packaging.models import Project, Role
 from bastion.services import Services
+from tests.conftest import MakeUser
 
 
-async def _create(services: Services, user, **kwargs):  # type: ignore[no-untyped-def]
+async def _create(services: Services, user: User, **kwargs: Any) -> tuple[str, ApiToken]:
     async with services.db.transaction() as db:
         return await create_token(db, services.clock, services.settings, user=user,
                                   name=kwargs.pop("name", "ci"),
                                   **kwargs)
 
 
-async def test_token_has_prefix_and_only_a_hash_is_stored(services: Services, make_user) -> None:
+async def test_token_has_prefix_and_only_a_hash_is_stored(
+    services: Services, make_user: MakeUser
+) -> None:
     user = await make_user("alice")
     secret, token = await _create(services, user)
     assert secret.startswith("bastion-") and looks_like_token(secret)
@@ -44,7 +49,7 @@ async def test_token_has_prefix_and_only_a_hash_is_stored(services: Services, ma
 
 
 async def test_authenticate_records_last_used_and_audit(
-    services: Services, make_user, clock: MovableClock
+    services: Services, make_user: MakeUser, clock: MovableClock
 ) -> None:
     user = await make_user("alice")
     secret, token = await _create(services, user)
@@ -64,7 +69,7 @@ async def test_authenticate_records_last_used_and_audit(
     ["", "bastion-", "bastion-abc", "pypi-AgEIcHlwaS5vcmc", "bastion-0000000000000000-nope"],
 )
 async def test_unknown_or_malformed_tokens_are_refused(
-    services: Services, make_user, raw: str
+    services: Services, make_user: MakeUser, raw: str
 ) -> None:
     await make_user("alice")
     async with services.db.transaction() as db:
@@ -72,7 +77,7 @@ async def test_unknown_or_malformed_tokens_are_refused(
             await authenticate_token(db, services.clock, raw)
 
 
-async def test_a_tampered_secret_is_refused(services: Services, make_user) -> None:
+async def test_a_tampered_secret_is_refused(services: Services, make_user: MakeUser) -> None:
     user = await make_user("alice")
     secret, _ = await _create(services, user)
     tampered = secret[:-1] + ("A" if secret[-1] != "A" else "B")
@@ -81,7 +86,7 @@ async def test_a_tampered_secret_is_refused(services: Services, make_user) -> No
             await authenticate_token(db, services.clock, tampered)
 
 
-async def test_revoked_token_is_refused(services: Services, make_user) -> None:
+async def test_revoked_token_is_refused(services: Services, make_user: MakeUser) -> None:
     user = await make_user("alice")
     secret, token = await _create(services, user)
     async with services.db.transaction() as db:
@@ -94,7 +99,9 @@ async def test_revoked_token_is_refused(services: Services, make_user) -> None:
     assert "token:revoke" in tags
 
 
-async def test_revoking_another_users_token_is_not_found(services: Services, make_user) -> None:
+async def test_revoking_another_users_token_is_not_found(
+    services: Services, make_user: MakeUser
+) -> None:
     alice = await make_user("alice")
     bob = await make_user("bob")
     _, token = await _create(services, alice)
@@ -104,7 +111,7 @@ async def test_revoking_another_users_token_is_not_found(services: Services, mak
 
 
 async def test_expired_token_is_refused(
-    services: Services, make_user, clock: MovableClock
+    services: Services, make_user: MakeUser, clock: MovableClock
 ) -> None:
     user = await make_user("alice")
     secret, _ = await _create(services, user, expires_days=1)
@@ -126,7 +133,9 @@ async def test_expired_token_is_refused(
         ({"expires_days": 100_000}, "between 1 and"),
     ],
 )
-async def test_bad_token_requests(services: Services, make_user, kwargs, message) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_token_requests(
+    services: Services, make_user: MakeUser, kwargs: dict[str, Any], message: str
+) -> None:
     user = await make_user("alice")
     with pytest.raises(BadRequest, match=message):
         await _create(services, user, **kwargs)
@@ -134,7 +143,7 @@ async def test_bad_token_requests(services: Services, make_user, kwargs, message
         assert await list_tokens(db, user.id) == []
 
 
-async def test_scope_is_normalised_and_enforced(services: Services, make_user) -> None:
+async def test_scope_is_normalised_and_enforced(services: Services, make_user: MakeUser) -> None:
     user = await make_user("alice")
     _, token = await _create(services, user, project="My_Project")
     assert token.project_name == "my-project"
@@ -147,7 +156,7 @@ async def test_scope_is_normalised_and_enforced(services: Services, make_user) -
 
 
 async def test_scope_to_someone_elses_project_is_refused(
-    services: Services, make_user, clock: MovableClock
+    services: Services, make_user: MakeUser, clock: MovableClock
 ) -> None:
     alice = await make_user("alice")
     bob = await make_user("bob")
@@ -163,7 +172,7 @@ async def test_scope_to_someone_elses_project_is_refused(
 
 
 async def test_list_puts_active_tokens_first(
-    services: Services, make_user, clock: MovableClock
+    services: Services, make_user: MakeUser, clock: MovableClock
 ) -> None:
     user = await make_user("alice")
     await _create(services, user, name="first")

@@ -11,8 +11,11 @@ from bastion.clock import MovableClock
 from bastion.critical.policy import mark
 from bastion.packaging.models import Role
 from bastion.services import Services
-from tests.conftest import LiveServer
-from tests.giveaway.conftest import make_program  # noqa: F401  (fixture)
+from tests.conftest import LiveServer, MakeUser
+from tests.giveaway.conftest import (
+    MakeProgram,
+    make_program,  # noqa: F401  (fixture)
+)
 
 from .conftest import CHROMIUM_ARGS
 from .journeys import fits, seed_project, shoot, sign_in
@@ -22,14 +25,16 @@ pytestmark = pytest.mark.browser
 
 async def test_claiming_keys_reads_as_success(
     live_server: LiveServer, services: Services, clock: MovableClock, chromium: str,
-    make_user, make_program,  # type: ignore[no-untyped-def]  # noqa: F811
+    make_user: MakeUser, make_program: MakeProgram,  # noqa: F811
 ) -> None:
     alice = await make_user("alice")
     await seed_project(services, clock, "vital", ["1.0"], {alice: Role.OWNER})
     async with services.db.transaction() as session:
         await mark(session, "vital", "the company's build tool", now=clock.now())
     await make_program(codes_loaded=1)
-    live_server.services.settings.giveaway_redeem_url = "https://vendor.example/redeem"
+    live_server.services.settings = live_server.services.settings.model_copy(
+        update={"giveaway_redeem_url": "https://vendor.example/redeem"}
+    )
     base = live_server.url
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)

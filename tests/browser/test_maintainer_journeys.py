@@ -13,7 +13,7 @@ from playwright.async_api import async_playwright
 from bastion.clock import MovableClock, today
 from bastion.packaging.models import Role
 from bastion.services import Services
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, MakeUser
 
 from .conftest import CHROMIUM_ARGS
 from .journeys import WIDTHS, fits, seed_project, shoot, sign_in
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.browser
 
 async def test_owner_finds_manages_and_invites(
     live_server: LiveServer, services: Services, clock: MovableClock, chromium: str,
-    make_user,  # type: ignore[no-untyped-def]
+    make_user: MakeUser,
 ) -> None:
     alice = await make_user("alice")
     await make_user("carol")
@@ -108,7 +108,7 @@ async def test_owner_finds_manages_and_invites(
 
 async def test_mandate_turns_the_actions_off_with_the_reason(
     live_server: LiveServer, services: Services, clock: MovableClock, chromium: str,
-    make_user,  # type: ignore[no-untyped-def]
+    make_user: MakeUser,
 ) -> None:
     from bastion.critical.policy import mark
 
@@ -116,7 +116,9 @@ async def test_mandate_turns_the_actions_off_with_the_reason(
     await seed_project(services, clock, "vital", ["1.0"], {alice: Role.OWNER})
     async with services.db.transaction() as session:
         await mark(session, "vital", "the company's build tool", now=clock.now())
-    live_server.services.settings.mandate_enforced_from = today(clock) - timedelta(days=1)
+    live_server.services.settings = live_server.services.settings.model_copy(
+        update={"mandate_enforced_from": today(clock) - timedelta(days=1)}
+    )
     base = live_server.url
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
@@ -155,7 +157,7 @@ PAGES = {
 
 async def test_main_pages_fit_a_phone_and_are_photographed(
     live_server: LiveServer, services: Services, clock: MovableClock, chromium: str,
-    make_user,  # type: ignore[no-untyped-def]
+    make_user: MakeUser,
 ) -> None:
     alice = await make_user("alice")
     carol = await make_user("carol")

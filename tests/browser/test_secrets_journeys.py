@@ -14,7 +14,7 @@ from playwright.async_api import async_playwright
 from bastion.clock import MovableClock
 from bastion.packaging.models import Role
 from bastion.services import Services
-from tests.conftest import PASSWORD, LiveServer
+from tests.conftest import PASSWORD, LiveServer, MakeUser
 
 from .conftest import CHROMIUM_ARGS
 from .journeys import fits, seed_project, shoot, sign_in
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.browser
 
 async def test_codes_and_tokens_are_shown_legibly_once(
     live_server: LiveServer, services: Services, clock: MovableClock, chromium: str,
-    make_user,  # type: ignore[no-untyped-def]
+    make_user: MakeUser,
 ) -> None:
     alice = await make_user("alice")
     await seed_project(services, clock, "tiny-tool", ["1.0"], {alice: Role.OWNER})

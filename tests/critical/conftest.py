@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import pytest
 
 from bastion.accounts.models import User
@@ -9,9 +11,11 @@ from bastion.packaging.models import Project, Role
 from bastion.services import Services
 from tests.factories import add_totp
 
+MakeProject = Callable[..., Awaitable[Project]]
+
 
 @pytest.fixture
-def make_project(services: Services):  # type: ignore[no-untyped-def]
+def make_project(services: Services) -> MakeProject:
     """``await make_project("Name", owner, maintainer...)`` adds a project with roles."""
 
     async def make(name: str, *people: User) -> Project:
@@ -35,7 +39,7 @@ def make_project(services: Services):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def enable_2fa(services: Services):  # type: ignore[no-untyped-def]
+def enable_2fa(services: Services) -> Callable[[User], Awaitable[None]]:
     """``await enable_2fa(user)`` gives the user a real second factor (an authenticator app)."""
 
     async def enable(user: User) -> None:

@@ -112,7 +112,8 @@ async def build_world(
     for name in ("alice", "carol", "dave", "erin", "root"):
         async with services.db.transaction() as session:
             world.users[name] = await create_user(
-                session, clock, username=name, email=f"{name}@example.org", password=PASSWORD,
+                session, clock, services.passwords, username=name, email=f"{name}@example.org",
+                password=PASSWORD,
                 is_admin=name == "root", email_verified=True,
             )
     for project, version in ((PROJECT, "1.0"), (PROJECT, "1.1"), (DELETED, "1.0")):
@@ -142,8 +143,10 @@ async def build_world(
                 await mark(session, name, "many builds depend on it", now=clock.now())
     # The mandate is in force; deleting is left to owners (private-index setting) so that
     # what refuses an owner here is the mandate, not the critical-deletion safeguard.
-    services.settings.mandate_enforced_from = today(clock) - timedelta(days=1)
-    services.settings.critical_deletion_admin_only = False
+    services.settings = services.settings.model_copy(update={
+        "mandate_enforced_from": today(clock) - timedelta(days=1),
+        "critical_deletion_admin_only": False,
+    })
     clock.advance(timedelta(seconds=1))
     for name in ("alice", "root"):
         await world.credentials(name)
@@ -402,7 +405,7 @@ async def test_refused_without_two_factor_and_nothing_changes(
     """``critical``: the project is critical; ``all``: it is not, but the scope is every
     project (BASTION_MANDATE_SCOPE=all)."""
     world = await build_world(services, client, clock, tmp_path, critical=scope == "critical")
-    services.settings.mandate_scope = scope  # type: ignore[assignment]
+    services.settings = services.settings.model_copy(update={"mandate_scope": scope})
     before = await snapshot(services)
     response = await call(world, key, auth)
     if auth in PROJECT_ROUTES[key].auth:

@@ -11,13 +11,21 @@ from bastion.clock import MovableClock
 from bastion.config import Settings
 from bastion.critical.models import ADMIN, AUTO, CriticalProject
 from bastion.critical.notify import notify_critical
-from bastion.critical.policy import critical_names, is_critical, mark, recompute, top_count
+from bastion.critical.policy import (
+    RecomputeResult,
+    critical_names,
+    is_critical,
+    mark,
+    recompute,
+    top_count,
+)
 from bastion.errors import BadRequest
 from bastion.packaging.models import Project
 from bastion.services import Services
 from bastion.stats.importer import write as import_counts
 from bastion.stats.models import ProjectWindowSum
-from tests.conftest import AddDownloads
+from tests.conftest import AddDownloads, MakeUser
+from tests.critical.conftest import MakeProject
 
 DAY = date(2024, 6, 1)
 
@@ -28,7 +36,7 @@ def crowd(n: int, day: date, base: int = 10) -> dict[tuple[str, date], int]:
 
 
 async def run(services: Services, as_of: date, settings: Settings | None = None, *,
-              full: bool = False):  # type: ignore[no-untyped-def]
+              full: bool = False) -> RecomputeResult:
     async with services.db.transaction() as session:
         return await recompute(session, as_of, settings or services.settings, full=full,
                                now=services.clock.now())
@@ -95,7 +103,7 @@ async def test_designation_is_audited_with_reason(
 
 
 async def test_deleted_and_recreated_project_stays_critical(
-    services: Services, add_downloads: AddDownloads, make_project, make_user  # type: ignore[no-untyped-def]
+    services: Services, add_downloads: AddDownloads, make_project: MakeProject, make_user: MakeUser
 ) -> None:
     alice = await make_user("alice")
     await make_project("Famous_Lib", alice)
@@ -227,7 +235,7 @@ async def test_mark_refuses_bad_input(
 
 
 async def test_owners_and_maintainers_are_emailed(
-    services: Services, make_project, make_user  # type: ignore[no-untyped-def]
+    services: Services, make_project: MakeProject, make_user: MakeUser
 ) -> None:
     owner, helper = await make_user("owner"), await make_user("helper")
     await make_user("stranger")
@@ -246,7 +254,7 @@ async def test_owners_and_maintainers_are_emailed(
 
 
 async def test_critical_projects_of_a_maintainer(
-    services: Services, make_project, make_user  # type: ignore[no-untyped-def]
+    services: Services, make_project: MakeProject, make_user: MakeUser
 ) -> None:
     from bastion.critical.policy import critical_projects_of
 

@@ -12,7 +12,8 @@ from bastion.critical.policy import critical_names
 from bastion.jobs import JOBS
 from bastion.scheduling import daily
 from bastion.services import Services
-from tests.conftest import AddDownloads
+from tests.conftest import AddDownloads, MakeUser
+from tests.critical.conftest import MakeProject
 
 
 @pytest.mark.parametrize(("now", "expected"), [
@@ -32,7 +33,7 @@ async def critical(services: Services) -> set[str]:
 
 async def test_daily_job_catches_up_at_start_and_emails(
     services: Services, clock: MovableClock, add_downloads: AddDownloads,
-    make_user, make_project,  # type: ignore[no-untyped-def]
+    make_user: MakeUser, make_project: MakeProject,
 ) -> None:
     clock.set(datetime(2024, 6, 2, 8, 0, tzinfo=UTC))
     owner = await make_user("owner")

@@ -88,7 +88,7 @@ def test_the_critical_email_to_a_user_with_2fa_says_nothing_changes(
 async def test_notify_tailors_the_email_and_counts_as_the_reminder(
     services: Services, make_user: Any, make_project: Any, enable_2fa: Any,
 ) -> None:
-    services.settings.mandate_enforced_from = DATE
+    services.settings = services.settings.model_copy(update={"mandate_enforced_from": DATE})
     owner, helper = await make_user("owner"), await make_user("helper")
     await enable_2fa(helper)
     await make_project("Famous", owner, helper)
@@ -124,7 +124,7 @@ async def test_a_maintainer_without_2fa_is_reminded_once(
     services: Services, clock: MovableClock, make_user: Any, make_project: Any,
     enable_2fa: Any,
 ) -> None:
-    services.settings.mandate_enforced_from = DATE
+    services.settings = services.settings.model_copy(update={"mandate_enforced_from": DATE})
     owner, secured, bystander = (
         await make_user("owner"), await make_user("secured"), await make_user("bystander")
     )
@@ -151,7 +151,7 @@ async def test_a_maintainer_without_2fa_is_reminded_once(
 async def test_a_failed_reminder_is_retried_next_time(
     services: Services, make_user: Any, make_project: Any, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    services.settings.mandate_enforced_from = DATE
+    services.settings = services.settings.model_copy(update={"mandate_enforced_from": DATE})
     owner = await make_user("owner")
     await make_project("Famous", owner)
     await designate(services, "famous")
@@ -201,7 +201,7 @@ async def session_count(services: Services) -> int:
 async def test_one_daily_run_does_every_step(
     services: Services, make_user: Any, make_project: Any, caplog: pytest.LogCaptureFixture,
 ) -> None:
-    services.settings.mandate_enforced_from = DATE
+    services.settings = services.settings.model_copy(update={"mandate_enforced_from": DATE})
     owner = await make_user("owner")
     await make_project("Famous", owner)
     await designate(services, "famous")
@@ -243,7 +243,7 @@ async def test_a_failing_step_does_not_stop_the_others(
 async def test_the_cron_recompute_also_reminds(
     services: Services, make_user: Any, make_project: Any,
 ) -> None:
-    services.settings.mandate_enforced_from = DATE
+    services.settings = services.settings.model_copy(update={"mandate_enforced_from": DATE})
     owner = await make_user("owner")
     await make_project("Famous", owner)
     await designate(services, "famous")

@@ -12,7 +12,7 @@ from bastion.accounts.models import User
 from bastion.accounts.tokens import create_token
 from bastion.clock import MovableClock, today
 from bastion.services import Services
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, MakeUser
 from tests.factories import add_project
 from tests.packaging.conftest import form_for
 from tests.packaging.dists import make_wheel
@@ -29,7 +29,7 @@ async def upload(
     )
 
 
-async def setup(services: Services, make_user, enforced: date | None) -> User:  # type: ignore[no-untyped-def]
+async def setup(services: Services, make_user: MakeUser, enforced: date | None) -> User:
     alice: User = await make_user("alice")
     services.settings = services.settings.model_copy(update={"mandate_enforced_from": enforced})
     # Alice's project, critical: uploading to it is what the mandate covers.
@@ -38,7 +38,7 @@ async def setup(services: Services, make_user, enforced: date | None) -> User:  
 
 
 async def test_upload_warns_before_the_date(
-    services: Services, client: httpx.AsyncClient, make_user, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, client: httpx.AsyncClient, make_user: MakeUser, tmp_path: Path,
     enable_2fa: Any, clock: MovableClock,
 ) -> None:
     enforced = today(clock) + timedelta(days=10)
@@ -50,7 +50,7 @@ async def test_upload_warns_before_the_date(
 
 
 async def test_upload_refused_after_the_date_unless_2fa(
-    services: Services, client: httpx.AsyncClient, make_user, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, client: httpx.AsyncClient, make_user: MakeUser, tmp_path: Path,
     enable_2fa: Any, clock: MovableClock,
 ) -> None:
     alice = await setup(services, make_user, today(clock))

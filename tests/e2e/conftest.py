@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bastion.packaging.models import JournalEntry, Project, Release
 from bastion.services import Services
-from tests.conftest import PASSWORD, LiveServer
+from tests.conftest import PASSWORD, LiveServer, MakeUser
 
 from .clients import Run, run_twine
 
@@ -34,7 +34,7 @@ def dist_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def publisher(make_user) -> str:  # type: ignore[no-untyped-def]
+async def publisher(make_user: MakeUser) -> str:
     """The username of a verified account that may upload with PASSWORD."""
     user = await make_user("alice")
     return str(user.username)

@@ -15,7 +15,7 @@ from bastion.clock import today
 from bastion.critical.policy import mark
 from bastion.services import Services
 from tests.accounts.twofactor.soft_authenticator import SoftAuthenticator
-from tests.conftest import PASSWORD, LiveServer
+from tests.conftest import PASSWORD, LiveServer, MakeUser
 from tests.e2e.clients import run_twine
 from tests.packaging.dists import make_wheel
 
@@ -59,11 +59,13 @@ def flat(text: str) -> str:
 
 
 def _enforce_from(services: Services, days: int) -> None:
-    services.settings.mandate_enforced_from = today(services.clock) + timedelta(days=days)
+    services.settings = services.settings.model_copy(
+        update={"mandate_enforced_from": today(services.clock) + timedelta(days=days)}
+    )
 
 
 async def test_mandate_warns_then_refuses_twine_without_2fa(
-    live_server: LiveServer, make_user, tmp_path: Path  # type: ignore[no-untyped-def]
+    live_server: LiveServer, make_user: MakeUser, tmp_path: Path
 ) -> None:
     alice = await make_user("alice")
     await _critical_project(live_server, alice, tmp_path)
@@ -98,7 +100,7 @@ async def test_mandate_warns_then_refuses_twine_without_2fa(
 
 @pytest.mark.parametrize("factor", ["totp", "security-key"])
 async def test_mandate_lets_a_maintainer_with_2fa_publish(
-    live_server: LiveServer, make_user, tmp_path: Path, factor: str  # type: ignore[no-untyped-def]
+    live_server: LiveServer, make_user: MakeUser, tmp_path: Path, factor: str
 ) -> None:
     alice = await make_user("alice")
     await _critical_project(live_server, alice, tmp_path)

@@ -23,7 +23,7 @@ from bastion.db.locks import lock_file
 from bastion.jobs import JOBS
 from bastion.scheduling.models import JobRun
 from bastion.services import Services
-from tests.conftest import BACKEND, PASSWORD, free_port
+from tests.conftest import BACKEND, PASSWORD, MakeUser, free_port
 from tests.packaging.conftest import form_for
 from tests.packaging.dists import make_wheel
 
@@ -58,7 +58,7 @@ def s3_env() -> Iterator[dict[str, str] | None]:
 @pytest.fixture
 async def cluster(
     services: Services, settings: Settings, tmp_path: Path, s3_env: dict[str, str] | None,
-    make_user,  # type: ignore[no-untyped-def]
+    make_user: MakeUser,
 ) -> AsyncIterator[Cluster]:
     await make_user("alice")
     env = shared_env(settings, tmp_path, s3_env)
@@ -122,7 +122,7 @@ async def test_every_change_shows_on_the_other_worker_at_once(
         index = (await http.get(b.index_url, headers=JSON)).json()
         assert [p["name"] for p in index["projects"]] == ["demo"]
         # ... and serves the new file's metadata and the file itself.
-        url = next(f["url"] for f in page["files"] if f["filename"] == two.name)  # type: ignore[attr-defined,index]
+        url = next(f["url"] for f in page["files"] if f["filename"] == two.name)  # type: ignore[attr-defined]
         meta = await http.get(httpx.URL(b.index_url).join(url + ".metadata"))
         assert meta.status_code == 200 and b"Version: 2.0" in meta.content
         assert (await http.get(httpx.URL(b.index_url).join(url))).content == two.read_bytes()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mailbox
 from datetime import timedelta
+from typing import cast
 
 import pytest
 from sqlalchemy import delete, func, select
@@ -17,7 +18,9 @@ from bastion.giveaway.models import GiveawayClaim, PromoCode
 from bastion.services import Services
 
 
-async def do_claim(services: Services, user, program_id: int, quantity: int, region: str = "DE"):  # type: ignore[no-untyped-def]
+async def do_claim(
+    services: Services, user: User, program_id: int, quantity: int, region: str = "DE"
+) -> list[str]:
     async with services.db.transaction() as session:
         return await claim(session, services, user, program_id, quantity, region)
 
@@ -151,7 +154,7 @@ async def test_claim_and_notify_mails_the_codes(services, make_maintainer, make_
     box.close()
     assert len(messages) == 1
     assert messages[0]["To"] == "kim@example.org"
-    body = messages[0].get_payload(decode=True).decode()
+    body = cast(bytes, messages[0].get_payload(decode=True)).decode()
     assert all(code in body for code in got)
 
 

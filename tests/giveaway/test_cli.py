@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from bastion.cli import app
 from bastion.config import Settings
@@ -26,7 +26,7 @@ def env(settings: Settings, services: Services) -> dict[str, str]:
     }
 
 
-def invoke(env: dict[str, str], *args: str):  # type: ignore[no-untyped-def]
+def invoke(env: dict[str, str], *args: str) -> Result:
     return runner.invoke(app, ["giveaway", *args], env=env)
 
 

@@ -6,16 +6,17 @@ import pytest
 from sqlalchemy import func, select
 
 from bastion.errors import BadRequest, NotFound
-from bastion.giveaway.codes_loader import load_codes, read_codes
+from bastion.giveaway.codes_loader import LoadReport, load_codes, read_codes
 from bastion.giveaway.models import PromoCode
+from bastion.services import Services
 
 
-async def load(services, program_id: int, text: str):  # type: ignore[no-untyped-def]
+async def load(services: Services, program_id: int, text: str) -> LoadReport:
     async with services.db.transaction() as session:
         return await load_codes(session, services, program_id, text)
 
 
-async def stored(services, program_id: int) -> int:  # type: ignore[no-untyped-def]
+async def stored(services: Services, program_id: int) -> int:
     async with services.db.session() as session:
         count = await session.scalar(
             select(func.count()).select_from(PromoCode).where(PromoCode.program_id == program_id)

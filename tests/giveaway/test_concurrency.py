@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Sequence
 
 from sqlalchemy import func, select
 
+from bastion.accounts.models import User
 from bastion.errors import BadRequest, BastionError, Conflict, Forbidden
 from bastion.giveaway.claims import claim
 from bastion.giveaway.eligibility import keys_claimed
@@ -18,12 +20,16 @@ from bastion.giveaway.models import GiveawayClaim, PromoCode
 from bastion.services import Services
 
 
-async def claim_one(services: Services, user, program_id: int, quantity: int = 1):  # type: ignore[no-untyped-def]
+async def claim_one(
+    services: Services, user: User, program_id: int, quantity: int = 1
+) -> list[str]:
     async with services.db.transaction() as session:
         return await claim(session, services, user, program_id, quantity, "DE")
 
 
-def split(results: list[object]) -> tuple[list[list[str]], list[BaseException]]:
+def split(
+    results: Sequence[list[str] | BaseException],
+) -> tuple[list[list[str]], list[BaseException]]:
     won = [r for r in results if isinstance(r, list)]
     lost = [r for r in results if isinstance(r, BaseException)]
     for error in lost:  # only clear refusals; never a deadlock or "database is locked"

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bastion.accounts.models import User
 from bastion.clock import MovableClock
 from bastion.giveaway.claims import claim
-from bastion.giveaway.eligibility import check_eligibility
+from bastion.giveaway.eligibility import Eligibility, check_eligibility
+from bastion.giveaway.models import GiveawayProgram
 from bastion.packaging.models import Role
 from bastion.services import Services
+from tests.conftest import MakeUser
+from tests.giveaway.conftest import MakeProgram
 
 
-async def verdict(services: Services, user, program, region=None):  # type: ignore[no-untyped-def]
+async def verdict(
+    services: Services, user: User, program: GiveawayProgram, region: str | None = None
+) -> Eligibility:
     async with services.db.session() as session:
         return await check_eligibility(session, services, user, program, region)
 
@@ -52,8 +58,9 @@ async def test_region_not_served(services, make_maintainer, make_program):
 
 
 async def test_program_not_open_yet_and_closed(
-    services, clock: MovableClock, make_maintainer, make_program
-):
+    services: Services, clock: MovableClock, make_maintainer: MakeUser,
+    make_program: MakeProgram,
+) -> None:
     user = await make_maintainer("erin")
     now = clock.now()
     program = await make_program(

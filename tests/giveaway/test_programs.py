@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -10,11 +11,12 @@ from sqlalchemy import func, select
 from bastion.errors import BadRequest, Conflict
 from bastion.giveaway.models import GiveawayProgram
 from bastion.giveaway.programs import create_program
+from bastion.services import Services
 
 
-async def create(services, **kw):  # type: ignore[no-untyped-def]
+async def create(services: Services, **kw: Any) -> GiveawayProgram:
     now = services.clock.now()
-    fields = {
+    fields: dict[str, Any] = {
         "name": "Keys", "vendor": "Yubico", "key_model": "YubiKey 5", "pool_size": 4000,
         "opens_at": now, "closes_at": now + timedelta(days=30),
     }

@@ -160,7 +160,7 @@ async def test_admin_report_and_csv(services, client, make_maintainer, make_prog
         await claim(session, services, maintainer, program.id, 2, "FR")
     admin = await make_maintainer("root", critical=False)
     async with services.db.transaction() as session:
-        (await session.get(User, admin.id)).is_admin = True  # type: ignore[union-attr]
+        (await session.get(User, admin.id)).is_admin = True
     await sign_in_as(services, client, admin)
 
     page = await client.get("/admin/giveaway/")
@@ -190,7 +190,9 @@ async def test_admin_pages_refuse_other_users(services, client, make_maintainer,
 async def test_the_form_offers_no_more_than_the_pool_holds_and_links_the_vendor(
     services, client, make_maintainer, make_program
 ):
-    services.settings.giveaway_redeem_url = "https://vendor.example/redeem"
+    services.settings = services.settings.model_copy(
+        update={"giveaway_redeem_url": "https://vendor.example/redeem"}
+    )
     user = await make_maintainer("alice")
     program = await make_program(codes_loaded=1)
     token = await sign_in_as(services, client, user)

@@ -61,7 +61,7 @@ async def test_empty_index_page_and_json(client: httpx.AsyncClient) -> None:
 async def test_history_is_limited_to_the_configured_days(
     client: httpx.AsyncClient, services: Services, clock: MovableClock
 ) -> None:
-    services.settings.metrics_history_days = 2
+    services.settings = services.settings.model_copy(update={"metrics_history_days": 2})
     clock.set(datetime(2024, 6, 1, 1, 0, tzinfo=UTC))
     for _ in range(4):
         await snapshot_job(services)

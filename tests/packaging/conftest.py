@@ -63,7 +63,7 @@ def post_upload(client: httpx.AsyncClient) -> PostUpload:
                 "application/octet-stream",
             )
         }
-        auth = (user, password) if user is not None else None
+        auth = (user, password) if user is not None else httpx.USE_CLIENT_DEFAULT
         return await client.post(
             "/legacy/", data=form_for(path, **overrides), files=files, auth=auth
         )
@@ -85,8 +85,11 @@ async def stored_paths(services: Services) -> list[str]:
     return [p async for p in services.store.iter_paths()]
 
 
+NothingStored = Callable[..., Awaitable[None]]
+
+
 @pytest.fixture
-def assert_nothing_stored(services: Services) -> Callable[..., Awaitable[None]]:
+def assert_nothing_stored(services: Services) -> NothingStored:
     """Assert no release, file or blob exists (projects too unless ``projects`` is given)."""
 
     async def check(projects: int = 0) -> None:

@@ -195,7 +195,7 @@ async def test_private_index_setting_lets_owners_delete_critical_projects(
     alice = await make_user("alice")
     await index.publish("famous", "1.0")
     await index.make_critical("famous")
-    services.settings.critical_deletion_admin_only = False
+    services.settings = services.settings.model_copy(update={"critical_deletion_admin_only": False})
 
     await delete_release(services, "famous", "1.0", by=as_user(alice))
     assert await index.simple_files("famous") == []
@@ -227,8 +227,10 @@ async def test_the_2fa_mandate_applies_to_deletion(
 ) -> None:
     alice = await make_user("alice")
     await index.publish("demo", "1.0")
-    services.settings.mandate_scope = "all"
-    services.settings.mandate_enforced_from = date(2000, 1, 1)
+    services.settings = services.settings.model_copy(update={
+        "mandate_scope": "all",
+        "mandate_enforced_from": date(2000, 1, 1),
+    })
     before = await index.snapshot()
 
     with pytest.raises(Forbidden) as refused:

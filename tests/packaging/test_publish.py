@@ -12,6 +12,7 @@ from bastion.audit.events import RequestContext
 from bastion.errors import BadRequest, Forbidden
 from bastion.packaging.publish import publish
 from bastion.services import Services
+from tests.conftest import MakeUser
 from tests.packaging.conftest import count_rows, received_form
 from tests.packaging.dists import make_sdist, make_wheel
 
@@ -19,7 +20,7 @@ CONTEXT = RequestContext(ip_address="192.0.2.1", user_agent="tests")
 
 
 @pytest.fixture
-async def alice(make_user) -> User:  # type: ignore[no-untyped-def]
+async def alice(make_user: MakeUser) -> User:
     user: User = await make_user("alice")
     return user
 
@@ -48,7 +49,7 @@ async def test_publish_returns_the_mandate_warnings(
 
 
 async def test_publish_refuses_at_the_first_failing_step(
-    services: Services, alice: User, tmp_path: Path, make_user  # type: ignore[no-untyped-def]
+    services: Services, alice: User, tmp_path: Path, make_user: MakeUser
 ) -> None:
     wheel = make_wheel(tmp_path, "demo", "1.0")
     with pytest.raises(BadRequest, match=r"Version in filename should be '1\.1'"):

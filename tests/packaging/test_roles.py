@@ -108,12 +108,16 @@ async def test_mandate_warns_before_and_refuses_after_the_date(
     await make_user("dave")
     await index.publish("demo", "1.0", sdist=False)
     await index.make_critical("demo")
-    services.settings.mandate_enforced_from = today(services.clock) + timedelta(days=3)
+    services.settings = services.settings.model_copy(
+        update={"mandate_enforced_from": today(services.clock) + timedelta(days=3)}
+    )
     async with services.db.transaction() as session:
         change = await add_role(session, services, "demo", "dave", "Maintainer",
                                 by=as_user(alice))
     assert "two-factor authentication will be required from" in change.warnings[0]
-    services.settings.mandate_enforced_from = today(services.clock)
+    services.settings = services.settings.model_copy(
+        update={"mandate_enforced_from": today(services.clock)}
+    )
     before = await index.snapshot()
     with pytest.raises(Forbidden, match="enable two-factor authentication"):
         async with services.db.transaction() as session:

@@ -22,7 +22,7 @@ DAY = 24 * 3600
 
 
 @pytest.fixture(autouse=True)
-async def alice(make_user):  # type: ignore[no-untyped-def]
+async def alice(make_user):
     return await make_user("alice")
 
 

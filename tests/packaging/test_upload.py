@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -15,14 +16,15 @@ from bastion.audit.models import AuditEvent
 from bastion.packaging.models import File, FilenameRegistry, JournalEntry, Project, Release, Role
 from bastion.services import Services
 from bastion.storage.interface import blob_path
-from tests.packaging.conftest import PostUpload, store_state
+from tests.conftest import MakeUser
+from tests.packaging.conftest import NothingStored, PostUpload, store_state
 from tests.packaging.dists import core_metadata, make_sdist, make_wheel, wheel_filename
 
 pytestmark = pytest.mark.usefixtures("alice")
 
 
 @pytest.fixture
-async def alice(make_user):  # type: ignore[no-untyped-def]
+async def alice(make_user):
     return await make_user("alice")
 
 
@@ -30,7 +32,10 @@ def reason(response: httpx.Response) -> str:
     return response.text.strip()
 
 
-async def one(services: Services, model: type) -> object:
+T = TypeVar("T")
+
+
+async def one(services: Services, model: type[T]) -> T:
     async with services.db.session() as session:
         return (await session.execute(select(model))).scalar_one()
 
@@ -220,7 +225,7 @@ async def test_each_upload_logs_one_json_line(
     ],
 )
 async def test_form_refusals(
-    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored,  # type: ignore[no-untyped-def]
+    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored: NothingStored,
     overrides: dict[str, str | None], status: int, message: str,
 ) -> None:
     response = await post_upload(make_wheel(tmp_path, "demo", "1.0"), **overrides)
@@ -230,7 +235,7 @@ async def test_form_refusals(
 
 
 async def test_missing_file_is_refused(
-    client: httpx.AsyncClient, tmp_path: Path, assert_nothing_stored  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient, tmp_path: Path, assert_nothing_stored: NothingStored
 ) -> None:
     from tests.conftest import PASSWORD
     from tests.packaging.conftest import form_for
@@ -254,7 +259,7 @@ async def test_missing_file_is_refused(
     ],
 )
 async def test_bad_filenames_are_refused(
-    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored,  # type: ignore[no-untyped-def]
+    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored: NothingStored,
     filename: str, message: str,
 ) -> None:
     response = await post_upload(make_wheel(tmp_path, "demo", "1.0"), filename=filename)
@@ -265,9 +270,9 @@ async def test_bad_filenames_are_refused(
 
 async def test_oversized_upload_is_refused_with_413(
     post_upload: PostUpload, services: Services, tmp_path: Path,
-    assert_nothing_stored,  # type: ignore[no-untyped-def]
+    assert_nothing_stored: NothingStored,
 ) -> None:
-    services.settings.max_upload_size = 1000
+    services.settings = services.settings.model_copy(update={"max_upload_size": 1000})
     wheel = make_wheel(tmp_path, "demo", "1.0", extra_files={"demo/data.bin": b"x" * 5000})
     response = await post_upload(wheel)
     assert response.status_code == 413
@@ -277,7 +282,7 @@ async def test_oversized_upload_is_refused_with_413(
 
 
 async def test_missing_credentials_get_401_with_a_challenge(
-    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored  # type: ignore[no-untyped-def]
+    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored: NothingStored
 ) -> None:
     response = await post_upload(make_wheel(tmp_path, "demo", "1.0"), user=None)
     assert response.status_code == 401
@@ -287,7 +292,7 @@ async def test_missing_credentials_get_401_with_a_challenge(
 
 
 async def test_wrong_password_gets_401(
-    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored  # type: ignore[no-untyped-def]
+    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored: NothingStored
 ) -> None:
     response = await post_upload(make_wheel(tmp_path, "demo", "1.0"), password="nope")
     assert response.status_code == 401
@@ -297,9 +302,9 @@ async def test_wrong_password_gets_401(
 
 async def test_password_uploads_can_be_switched_off(
     post_upload: PostUpload, services: Services, tmp_path: Path,
-    assert_nothing_stored,  # type: ignore[no-untyped-def]
+    assert_nothing_stored: NothingStored,
 ) -> None:
-    services.settings.allow_password_upload = False
+    services.settings = services.settings.model_copy(update={"allow_password_upload": False})
     response = await post_upload(make_wheel(tmp_path, "demo", "1.0"))
     assert response.status_code == 403
     assert "Username/password authentication is disabled" in reason(response)
@@ -367,7 +372,7 @@ async def test_deleted_filename_can_never_be_reused(
 
 
 async def test_user_without_a_role_gets_403(
-    post_upload: PostUpload, services: Services, tmp_path: Path, make_user  # type: ignore[no-untyped-def]
+    post_upload: PostUpload, services: Services, tmp_path: Path, make_user: MakeUser
 ) -> None:
     await make_user("mallory")
     assert (await post_upload(make_wheel(tmp_path, "Demo", "1.0"))).status_code == 200
@@ -379,7 +384,7 @@ async def test_user_without_a_role_gets_403(
 
 
 async def test_maintainer_may_upload(
-    post_upload: PostUpload, services: Services, tmp_path: Path, make_user  # type: ignore[no-untyped-def]
+    post_upload: PostUpload, services: Services, tmp_path: Path, make_user: MakeUser
 ) -> None:
     bob = await make_user("bob")
     assert (await post_upload(make_wheel(tmp_path, "demo", "1.0"))).status_code == 200
@@ -403,7 +408,7 @@ async def test_maintainer_may_upload(
     ],
 )
 async def test_metadata_disagreeing_with_the_form_is_refused(
-    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored,  # type: ignore[no-untyped-def]
+    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored: NothingStored,
     metadata: str, message: str,
 ) -> None:
     response = await post_upload(make_wheel(tmp_path, "demo", "1.0", metadata=metadata))
@@ -413,7 +418,7 @@ async def test_metadata_disagreeing_with_the_form_is_refused(
 
 
 async def test_sdist_without_pkg_info_is_refused(
-    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored  # type: ignore[no-untyped-def]
+    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored: NothingStored
 ) -> None:
     response = await post_upload(make_sdist(tmp_path, "demo", "1.0", omit_metadata=True))
     assert response.status_code == 400
@@ -422,7 +427,7 @@ async def test_sdist_without_pkg_info_is_refused(
 
 
 async def test_unsafe_wheel_is_refused(
-    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored  # type: ignore[no-untyped-def]
+    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored: NothingStored
 ) -> None:
     wheel = make_wheel(tmp_path, "demo", "1.0", extra_files={"../../etc/evil": b"x"})
     response = await post_upload(wheel)
@@ -432,7 +437,7 @@ async def test_unsafe_wheel_is_refused(
 
 
 async def test_not_a_zip_is_refused(
-    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored  # type: ignore[no-untyped-def]
+    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored: NothingStored
 ) -> None:
     fake = tmp_path / wheel_filename("demo", "1.0")
     fake.write_bytes(b"this is not a zip file")
@@ -443,7 +448,7 @@ async def test_not_a_zip_is_refused(
 
 
 async def test_non_multipart_body_is_refused(
-    client: httpx.AsyncClient, assert_nothing_stored  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient, assert_nothing_stored: NothingStored
 ) -> None:
     from tests.conftest import PASSWORD
 
@@ -459,7 +464,7 @@ async def test_non_multipart_body_is_refused(
 
 async def test_sdist_filename_too_long_for_its_metadata_file_is_refused(
     post_upload: PostUpload, services: Services, tmp_path: Path,
-    assert_nothing_stored,  # type: ignore[no-untyped-def]
+    assert_nothing_stored: NothingStored,
 ) -> None:
     """250 characters: the file fits the 255-byte limit of a file name but its
     ``.metadata`` beside it does not (was a 500 with the blob left behind)."""
@@ -474,7 +479,7 @@ async def test_sdist_filename_too_long_for_its_metadata_file_is_refused(
 
 
 async def test_metadata_name_too_long_for_the_column_is_refused(
-    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored  # type: ignore[no-untyped-def]
+    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored: NothingStored
 ) -> None:
     """``de___...___mo`` normalises to ``de-mo`` like the form's name, but is 304 long."""
     long_name = "de" + "_" * 300 + "mo"
@@ -495,7 +500,7 @@ async def test_metadata_name_too_long_for_the_column_is_refused(
     ],
 )
 async def test_wheels_with_invalid_tags_are_refused(
-    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored,  # type: ignore[no-untyped-def]
+    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored: NothingStored,
     tag: str, message: str,
 ) -> None:
     wheel = make_wheel(tmp_path, "demo", "1.0", filename=wheel_filename("demo", "1.0", tag))
@@ -527,7 +532,7 @@ async def test_sdist_without_pyversion_is_accepted_as_flit_sends_it(
 
 
 async def test_sdist_names_must_be_normalised(
-    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored  # type: ignore[no-untyped-def]
+    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored: NothingStored
 ) -> None:
     sdist = make_sdist(tmp_path, "Raw_Sdist.Name", "1.0", filename="Raw_Sdist.Name-1.0.tar.gz")
     response = await post_upload(sdist, name="Raw_Sdist.Name")
@@ -555,7 +560,7 @@ LICENSE = b"Copyright (c) the authors\n"
     ],
 )
 async def test_pep_639_licence_fields(
-    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored,  # type: ignore[no-untyped-def]
+    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored: NothingStored,
     metadata_version: str, extra: dict[str, str], files: dict[str, bytes], message: str | None,
 ) -> None:
     text = core_metadata("demo", "1.0", metadata_version=metadata_version, extra_metadata=extra)

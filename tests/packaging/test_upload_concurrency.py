@@ -16,7 +16,7 @@ from bastion.accounts.tokens import create_token
 from bastion.config import Settings
 from bastion.packaging.models import File, Project, Release, Role
 from bastion.services import Services
-from tests.conftest import free_port
+from tests.conftest import MakeUser, free_port
 from tests.packaging.conftest import form_for, stored_paths
 from tests.packaging.dists import make_wheel, wheel_filename
 from tests.server_process import ServerProcess, serve_process
@@ -32,7 +32,7 @@ def server(settings: Settings, services: Services, tmp_path: Path) -> Iterator[S
 
 
 @pytest.fixture
-async def token(make_user, services: Services) -> str:  # type: ignore[no-untyped-def]
+async def token(make_user: MakeUser, services: Services) -> str:
     """Alice's API token: CI matrices upload with one (password attempts are rate-limited,
     counted before they are checked, so a burst of them would meet the limit)."""
     user = await make_user("alice")

@@ -12,18 +12,19 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bastion.clock import MovableClock
 from bastion.config import Settings
 from bastion.services import Services
-from tests.conftest import PASSWORD, LiveServer, free_port, run_live_server
+from tests.conftest import PASSWORD, LiveServer, MakeUser, free_port, run_live_server
 from tests.e2e.clients import run_twine
-from tests.packaging.conftest import form_for
+from tests.packaging.conftest import NothingStored, form_for
 from tests.packaging.dists import make_sdist, make_wheel
 
 TWINE = Path(sys.executable).parent / "twine"
 
 
 @pytest.fixture
-async def alice(make_user):  # type: ignore[no-untyped-def]
+async def alice(make_user):
     return await make_user("alice")
 
 
@@ -79,7 +80,7 @@ def test_twine_upload_then_existing_then_skip_existing(
 
 @pytest.mark.usefixtures("alice")
 async def test_twine_prints_our_refusal(
-    live_server: LiveServer, tmp_path: Path, make_user  # type: ignore[no-untyped-def]
+    live_server: LiveServer, tmp_path: Path, make_user: MakeUser
 ) -> None:
     await make_user("bob")
     assert twine(live_server, make_wheel(tmp_path, "demo", "1.0"), user="bob").returncode == 0
@@ -100,7 +101,9 @@ SMALL_LIMIT = 64 * 1024
 
 
 @pytest.fixture
-def small_limit_server(settings, clock, services) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
+def small_limit_server(
+    settings: Settings, clock: MovableClock, services: Services
+) -> Iterator[LiveServer]:
     """A live server whose upload limit is 64 KiB (``services`` makes the schema)."""
     port = free_port()
     server_settings = settings.model_copy(
@@ -115,7 +118,7 @@ def small_limit_server(settings, clock, services) -> Iterator[LiveServer]:  # ty
 async def test_twine_gets_the_413_for_a_file_over_the_limit(
     small_limit_server: LiveServer, services: Services, settings: Settings,
     tmp_path: Path, size: int,
-    assert_nothing_stored,  # type: ignore[no-untyped-def]
+    assert_nothing_stored: NothingStored,
 ) -> None:
     """1 MiB passes the limit while streaming; 4 MiB is refused on its Content-Length.
     Either way twine reads our 413 and message, not a reset connection."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mailbox
 from dataclasses import dataclass
+from typing import cast
 
 import httpx
 import pytest
@@ -106,5 +107,5 @@ def mail_to(services: Services, address: str) -> list[tuple[str, str]]:
     path = services.mailer.mbox_path
     if not path.exists():
         return []
-    return [(str(m["Subject"]), m.get_payload(decode=True).decode())
+    return [(str(m["Subject"]), cast(bytes, m.get_payload(decode=True)).decode())
             for m in mailbox.mbox(path) if m["To"] == address]

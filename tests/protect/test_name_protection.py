@@ -13,6 +13,7 @@ from bastion.protect.models import NameReview, ReservedName
 from bastion.protect.review import approve_name, reject_name, review_queue
 from bastion.protect.status import ACTIVE, HELD
 from bastion.services import Services
+from tests.conftest import MakeUser
 from tests.packaging.conftest import PostUpload, stored_paths
 from tests.packaging.dists import make_wheel
 from tests.protect.conftest import audit_tags, cookie, hidden, mail_to, seen, served, web_session
@@ -27,7 +28,7 @@ async def _project(services: Services, name: str) -> Project | None:
 
 
 async def test_blocked_name_is_refused_with_the_reason_and_nothing_stored(
-    services: Services, make_user, post_upload: PostUpload, judge: ExpectingJudge,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, judge: ExpectingJudge,
     tmp_path: Path,
 ) -> None:
     await make_user("alice")
@@ -42,7 +43,7 @@ async def test_blocked_name_is_refused_with_the_reason_and_nothing_stored(
 
 
 async def test_allowed_name_is_created_as_before(
-    services: Services, make_user, post_upload: PostUpload, judge: ExpectingJudge,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, judge: ExpectingJudge,
     tmp_path: Path, client: httpx.AsyncClient,
 ) -> None:
     await make_user("alice")
@@ -58,7 +59,7 @@ async def test_allowed_name_is_created_as_before(
 
 
 async def test_review_holds_the_project_until_approved(
-    services: Services, make_user, post_upload: PostUpload, judge: ExpectingJudge,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, judge: ExpectingJudge,
     tmp_path: Path, client: httpx.AsyncClient,
 ) -> None:
     alice = await make_user("alice")
@@ -103,7 +104,7 @@ async def test_review_holds_the_project_until_approved(
 
 
 async def test_approve_can_allow_list_the_look_alike_pairs(
-    services: Services, make_user, post_upload: PostUpload, judge: ExpectingJudge,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, judge: ExpectingJudge,
     tmp_path: Path,
 ) -> None:
     from bastion.packaging.changes import Operator
@@ -119,7 +120,7 @@ async def test_approve_can_allow_list_the_look_alike_pairs(
 
 
 async def test_reject_deletes_the_project_and_reserves_the_name(
-    services: Services, make_user, post_upload: PostUpload, judge: ExpectingJudge,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, judge: ExpectingJudge,
     tmp_path: Path, client: httpx.AsyncClient,
 ) -> None:
     from bastion.packaging.changes import Operator
@@ -142,7 +143,7 @@ async def test_reject_deletes_the_project_and_reserves_the_name(
 
 
 async def test_a_reserved_name_is_refused_to_everyone(
-    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
 ) -> None:
     from bastion.protect.quarantine import reserve_name
 
@@ -158,7 +159,7 @@ async def test_a_reserved_name_is_refused_to_everyone(
 
 
 async def test_nothing_to_approve_is_a_conflict(
-    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
 ) -> None:
     import pytest
 

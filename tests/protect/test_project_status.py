@@ -11,6 +11,7 @@ import pytest
 from bastion.packaging.changes import Operator
 from bastion.protect.review import clear, quarantine
 from bastion.services import Services
+from tests.conftest import MakeUser
 from tests.packaging.conftest import PostUpload
 from tests.packaging.dists import make_wheel
 from tests.protect.detectors import ExpectingJudge
@@ -24,7 +25,7 @@ def judge() -> ExpectingJudge:
 
 
 async def test_listed_projects_carry_their_status(
-    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
     client: httpx.AsyncClient,
 ) -> None:
     await make_user("alice")

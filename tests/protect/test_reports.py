@@ -15,6 +15,7 @@ from bastion.packaging.changes import Operator
 from bastion.protect.reports import report_malware, set_trusted_reporter
 from bastion.protect.review import clear, review_queue
 from bastion.services import Services
+from tests.conftest import MakeUser
 from tests.packaging.conftest import PostUpload
 from tests.packaging.dists import make_wheel
 from tests.protect.conftest import audit_tags, hidden, mail_to, seen, served
@@ -27,13 +28,13 @@ def judge() -> ExpectingJudge:
     return ExpectingJudge(real=False)
 
 
-async def _publish(make_user, post_upload: PostUpload, tmp_path: Path, name: str) -> None:  # type: ignore[no-untyped-def]
+async def _publish(make_user: MakeUser, post_upload: PostUpload, tmp_path: Path, name: str) -> None:
     await make_user("alice")
     assert (await post_upload(make_wheel(tmp_path, name, "1.0"))).status_code == 200
 
 
 async def test_reports_are_recorded_once_and_weighted(
-    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
 ) -> None:
     await _publish(make_user, post_upload, tmp_path, "sketchy")
     bob, carol = await make_user("bob"), await make_user("carol")
@@ -54,11 +55,11 @@ async def test_reports_are_recorded_once_and_weighted(
 
 
 async def test_bad_reports_are_refused(
-    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
 ) -> None:
     await _publish(make_user, post_upload, tmp_path, "fine")
     bob = await make_user("bob")
-    services.settings.report_reason_max_length = 20
+    services.settings = services.settings.model_copy(update={"report_reason_max_length": 20})
     with pytest.raises(BadRequest, match="Say why"):
         await report_malware(services, "fine", None, reporter=bob, reason="  ")
     with pytest.raises(BadRequest, match="too long"):
@@ -72,7 +73,7 @@ async def test_bad_reports_are_refused(
 
 
 async def test_trusted_reports_quarantine_a_young_project(
-    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
     client: httpx.AsyncClient,
 ) -> None:
     await _publish(make_user, post_upload, tmp_path, "youngbad")
@@ -98,12 +99,12 @@ async def test_trusted_reports_quarantine_a_young_project(
 
 
 async def test_an_old_project_is_not_quarantined_automatically(
-    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
     clock: MovableClock, client: httpx.AsyncClient,
 ) -> None:
     await _publish(make_user, post_upload, tmp_path, "oldgood")
     clock.advance(timedelta(days=services.settings.report_young_project_days + 1))
-    services.settings.report_auto_quarantine_trusted = 1
+    services.settings = services.settings.model_copy(update={"report_auto_quarantine_trusted": 1})
     carol = await make_user("carol")
     await set_trusted_reporter(services, "carol", True, by="operator:test")
     result = await report_malware(services, "oldgood", None, reporter=carol, reason="hmm")
@@ -112,10 +113,10 @@ async def test_an_old_project_is_not_quarantined_automatically(
 
 
 async def test_the_automatic_quarantine_can_be_turned_off(
-    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
 ) -> None:
     await _publish(make_user, post_upload, tmp_path, "young")
-    services.settings.report_auto_quarantine_trusted = 0
+    services.settings = services.settings.model_copy(update={"report_auto_quarantine_trusted": 0})
     carol = await make_user("carol")
     await set_trusted_reporter(services, "carol", True, by="operator:test")
     assert not (await report_malware(services, "young", None, reporter=carol,

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from bastion.services import Services
-from tests.conftest import CliRun
+from tests.conftest import CliRun, MakeUser
 from tests.packaging.conftest import PostUpload
 from tests.packaging.dists import make_wheel
 from tests.protect.conftest import audit_tags, hidden, seen, served
@@ -23,7 +23,7 @@ def judge() -> ExpectingJudge:
     return ExpectingJudge(real=False)
 
 
-async def _queue(services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+async def _queue(services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
                  judge: ExpectingJudge, scanner: FixedScanner) -> None:
     """``requests`` held for its name; ``stealer`` quarantined by a malicious upload."""
     await make_user("alice")
@@ -35,7 +35,7 @@ async def _queue(services: Services, make_user, post_upload: PostUpload, tmp_pat
 
 
 async def test_list_show_and_decide(
-    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
     judge: ExpectingJudge, scanner: FixedScanner, cli: CliRun, client: httpx.AsyncClient,
 ) -> None:
     await _queue(services, make_user, post_upload, tmp_path, judge, scanner)
@@ -83,7 +83,7 @@ async def test_list_show_and_decide(
 
 
 async def test_errors_exit_1_with_a_message(
-    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
     judge: ExpectingJudge, scanner: FixedScanner, cli: CliRun,
 ) -> None:
     await _queue(services, make_user, post_upload, tmp_path, judge, scanner)
@@ -97,7 +97,7 @@ async def test_errors_exit_1_with_a_message(
     assert rejected.exit_code == 0, rejected.output
 
 
-async def test_trusted_reporters(services: Services, make_user, cli: CliRun) -> None:  # type: ignore[no-untyped-def]
+async def test_trusted_reporters(services: Services, make_user: MakeUser, cli: CliRun) -> None:
     await make_user("carol")
     granted = await cli("review", "trust", "carol")
     assert granted.output.strip() == "carol is now a trusted reporter"

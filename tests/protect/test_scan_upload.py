@@ -20,6 +20,7 @@ from bastion.protect.review import clear, quarantine, remove_project, review_det
 from bastion.protect.scan.report import Finding, ScanReport
 from bastion.protect.status import ACTIVE, HELD, QUARANTINED
 from bastion.services import Services
+from tests.conftest import MakeUser
 from tests.packaging.conftest import PostUpload
 from tests.packaging.dists import make_wheel
 from tests.protect.conftest import audit_tags, hidden, mail_to, seen, served
@@ -66,7 +67,7 @@ async def _mail(services: Services, address: str, count: int) -> list[tuple[str,
 
 
 async def test_every_upload_gets_a_stored_report(
-    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
 ) -> None:
     await make_user("alice")
     assert (await post_upload(make_wheel(tmp_path, "calm", "1.0"))).status_code == 200
@@ -77,7 +78,7 @@ async def test_every_upload_gets_a_stored_report(
 
 
 async def test_malicious_upload_is_accepted_and_the_project_quarantined(
-    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
     client: httpx.AsyncClient,
 ) -> None:
     await make_user("alice")
@@ -122,7 +123,7 @@ async def test_malicious_upload_is_accepted_and_the_project_quarantined(
 
 
 async def test_suspicious_is_published_and_queued_by_default(
-    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
     scanner: FixedScanner, client: httpx.AsyncClient,
 ) -> None:
     await make_user("alice")
@@ -142,11 +143,11 @@ async def test_suspicious_is_published_and_queued_by_default(
 
 
 async def test_suspicious_is_held_when_the_setting_says_hold(
-    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
     scanner: FixedScanner, client: httpx.AsyncClient,
 ) -> None:
     await make_user("alice")
-    services.settings.scan_suspicious_action = "hold"
+    services.settings = services.settings.model_copy(update={"scan_suspicious_action": "hold"})
     assert (await post_upload(make_wheel(tmp_path, "iffy", "1.0"))).status_code == 200
     wheel = make_wheel(tmp_path, "iffy", "1.1")
     scanner.verdicts[wheel.name] = ScanReport(wheel.name, "suspicious")
@@ -164,7 +165,7 @@ async def test_suspicious_is_held_when_the_setting_says_hold(
 
 
 async def test_a_scanner_error_goes_to_review(
-    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
     scanner: FixedScanner,
 ) -> None:
     await make_user("alice")
@@ -177,7 +178,7 @@ async def test_a_scanner_error_goes_to_review(
 
 
 async def test_the_version_diff_compares_with_the_previous_release(
-    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
     scanner: FixedScanner, comparer: RecordingComparer,
 ) -> None:
     """Turns bad in version 2: the new capability raises the verdict, and is stored."""
@@ -197,7 +198,7 @@ async def test_the_version_diff_compares_with_the_previous_release(
 
 
 async def test_quarantine_and_remove_with_forbid(
-    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
     client: httpx.AsyncClient, scanner: FixedScanner,
 ) -> None:
     await make_user("alice")
@@ -222,7 +223,7 @@ async def test_quarantine_and_remove_with_forbid(
 
 
 async def test_a_malicious_first_upload_quarantines_the_new_project(
-    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
     scanner: FixedScanner, client: httpx.AsyncClient,
 ) -> None:
     await make_user("alice")
@@ -239,7 +240,7 @@ class BrokenScanner:
 
 
 async def test_a_scanner_that_raises_does_not_fail_the_upload(
-    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
 ) -> None:
     await make_user("alice")
     services.protect = protection(scanner=BrokenScanner())
@@ -251,7 +252,7 @@ async def test_a_scanner_that_raises_does_not_fail_the_upload(
 
 
 async def test_clearing_a_quarantine_keeps_a_pending_name_review(
-    services: Services, make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
     judge: ExpectingJudge, scanner: FixedScanner,
 ) -> None:
     await make_user("alice")

@@ -47,7 +47,7 @@ async def _app(scope: Scope, receive: Receive, send: Send) -> None:
 def server_url() -> Iterator[str]:
     port = free_port()
     config = uvicorn.Config(
-        _app, host="127.0.0.1", port=port, http=ReasonPhraseProtocol,  # type: ignore[arg-type]
+        _app, host="127.0.0.1", port=port, http=ReasonPhraseProtocol,
         log_level="warning", lifespan="off",
     )
     server = uvicorn.Server(config)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,7 +20,7 @@ from bastion.app import create_app
 from bastion.clock import MovableClock
 from bastion.config import Settings
 from bastion.services import Services, build_services
-from tests.conftest import BACKEND, PASSWORD, free_port, run_live_server
+from tests.conftest import BACKEND, PASSWORD, MakeUser, free_port, run_live_server
 from tests.packaging.conftest import form_for
 from tests.packaging.dists import make_wheel
 
@@ -90,8 +91,8 @@ class TcpProxy:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
 
-    def _call(self, coro):  # type: ignore[no-untyped-def]
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
+    def _call(self, coro: Coroutine[Any, Any, None]) -> None:
+        asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -142,7 +143,8 @@ def proxy(settings: Settings) -> Iterator[TcpProxy]:
 
 
 async def test_postgresql_going_away_gives_503_then_recovers_by_itself(
-    services: Services, settings: Settings, clock: MovableClock, proxy: TcpProxy, make_user,  # type: ignore[no-untyped-def]
+    services: Services, settings: Settings, clock: MovableClock, proxy: TcpProxy,
+    make_user: MakeUser,
     tmp_path: Path,
 ) -> None:
     await make_user("alice")

@@ -10,6 +10,7 @@ import pytest
 from packaging.utils import canonicalize_name, canonicalize_version
 from packaging.version import Version
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.packaging.models import File, JournalEntry, Project, Release
 from bastion.services import Services
@@ -31,7 +32,9 @@ class Seeder:
     services: Services
     files: list[Seeded] = field(default_factory=list)
 
-    async def _bump(self, session, project: Project, version: str | None, action: str) -> None:  # type: ignore[no-untyped-def]
+    async def _bump(
+        self, session: AsyncSession, project: Project, version: str | None, action: str
+    ) -> None:
         entry = JournalEntry(
             name=project.name, version=version, action=action,
             submitted_date=self.services.clock.now(),

@@ -1,9 +1,16 @@
 from __future__ import annotations
 
-from bastion.simple.cache import INDEX, CachedFile, PageCache, build_page, etag_matches
+from bastion.simple.cache import (
+    INDEX,
+    CachedFile,
+    CachedPage,
+    PageCache,
+    build_page,
+    etag_matches,
+)
 
 
-def _page(serial: int, body: bytes = b"x", expires: float = 100.0):  # type: ignore[no-untyped-def]
+def _page(serial: int, body: bytes = b"x", expires: float = 100.0) -> CachedPage:
     return build_page(serial=serial, media_type="text/html", body=body, max_age=5,
                       expires=expires)
 

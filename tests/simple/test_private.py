@@ -16,6 +16,7 @@ from bastion.app import create_app
 from bastion.config import Settings
 from bastion.services import Services
 from bastion.simple.access import forget_read_token
+from tests.conftest import MakeUser
 
 from .conftest import Seeder
 
@@ -47,7 +48,7 @@ async def token(services: Services, user: User, **scopes: object) -> tuple[str, 
 def count_queries(services: Services) -> Iterator[list[str]]:
     statements: list[str] = []
 
-    def seen(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+    def seen(conn, cursor, statement, *args):
         statements.append(statement)
 
     engine = services.db.engine.sync_engine
@@ -59,7 +60,7 @@ def count_queries(services: Services) -> Iterator[list[str]]:
 
 
 async def test_reading_needs_a_read_token(
-    http: httpx.AsyncClient, services: Services, seed: Seeder, make_user,  # type: ignore[no-untyped-def]
+    http: httpx.AsyncClient, services: Services, seed: Seeder, make_user: MakeUser,
 ) -> None:
     await seed.release("private-lib", "1.0")
     seeded = await seed.file("private-lib", "1.0", "private_lib-1.0-py3-none-any.whl")
@@ -91,7 +92,7 @@ async def test_reading_needs_a_read_token(
 
 
 async def test_a_read_only_token_cannot_upload(
-    http: httpx.AsyncClient, services: Services, make_user,  # type: ignore[no-untyped-def]
+    http: httpx.AsyncClient, services: Services, make_user: MakeUser,
 ) -> None:
     reader, _ = await token(services, await make_user("alice"), can_read=True,
                             can_upload=False)
@@ -102,7 +103,7 @@ async def test_a_read_only_token_cannot_upload(
 
 
 async def test_read_tokens_limited_to_projects_and_patterns(
-    http: httpx.AsyncClient, services: Services, seed: Seeder, make_user,  # type: ignore[no-untyped-def]
+    http: httpx.AsyncClient, services: Services, seed: Seeder, make_user: MakeUser,
 ) -> None:
     for name in ("acme-one", "acme-two", "other"):
         await seed.release(name, "1.0")
@@ -121,7 +122,7 @@ async def test_read_tokens_limited_to_projects_and_patterns(
 
 
 async def test_warm_reads_make_no_query_and_revocation_bites_at_once(
-    http: httpx.AsyncClient, services: Services, seed: Seeder, make_user,  # type: ignore[no-untyped-def]
+    http: httpx.AsyncClient, services: Services, seed: Seeder, make_user: MakeUser,
 ) -> None:
     await seed.release("fast", "1.0")
     seeded = await seed.file("fast", "1.0", "fast-1.0-py3-none-any.whl")
@@ -143,7 +144,7 @@ async def test_warm_reads_make_no_query_and_revocation_bites_at_once(
 
 
 async def test_a_signed_in_browser_reads_pages_and_the_simple_api(
-    http: httpx.AsyncClient, seed: Seeder, make_user,  # type: ignore[no-untyped-def]
+    http: httpx.AsyncClient, seed: Seeder, make_user: MakeUser,
 ) -> None:
     from tests.web.account_helpers import sign_in
 

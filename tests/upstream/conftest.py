@@ -64,7 +64,7 @@ def start_proxy(services: Services, settings: Settings, clock: MovableClock) -> 
 async def add_publisher(services: Services, username: str) -> str:
     """A verified account on ``services``' database that may upload with PASSWORD."""
     async with services.db.transaction() as session:
-        await create_user(session, services.clock, username=username,
+        await create_user(session, services.clock, services.passwords, username=username,
                           email=f"{username}@example.org", password=PASSWORD,
                           email_verified=True)
     return username

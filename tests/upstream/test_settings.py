@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import pytest
 from pydantic import ValidationError
 
@@ -30,4 +32,4 @@ def test_defaults_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 ])
 def test_bad_values_are_refused(key: str, value: object) -> None:
     with pytest.raises(ValidationError):
-        Settings(**{key: value})
+        Settings(**cast(dict[str, Any], {key: value}))

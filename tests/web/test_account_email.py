@@ -12,6 +12,7 @@ from bastion.accounts.models import User
 from bastion.audit.models import AuditEvent
 from bastion.clock import MovableClock
 from bastion.services import Services
+from tests.conftest import MakeUser
 from tests.web.account_helpers import post_form, sign_in
 
 
@@ -21,7 +22,7 @@ def _messages(services: Services) -> list[tuple[str, str]]:
 
 
 async def test_change_email_needs_verification_and_tells_the_old_address(
-    client: httpx.AsyncClient, make_user, services: Services  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient, make_user: MakeUser, services: Services
 ) -> None:
     alice = await make_user("alice")
     await sign_in(client)
@@ -40,7 +41,7 @@ async def test_change_email_needs_verification_and_tells_the_old_address(
 
 
 async def test_change_email_refuses_bad_or_same_address(
-    client: httpx.AsyncClient, make_user, services: Services  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient, make_user: MakeUser, services: Services
 ) -> None:
     alice = await make_user("alice")
     await sign_in(client)
@@ -54,7 +55,7 @@ async def test_change_email_refuses_bad_or_same_address(
 
 
 async def test_change_email_needs_a_fresh_confirmation(
-    client: httpx.AsyncClient, make_user, services: Services, clock: MovableClock  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient, make_user: MakeUser, services: Services, clock: MovableClock
 ) -> None:
     await make_user("alice")
     await sign_in(client)

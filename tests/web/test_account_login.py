@@ -7,12 +7,12 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import select
 
-from bastion.accounts.passwords import hash_password
 from bastion.accounts.session_models import WebSession
 from bastion.accounts.sessions import hash_session_id
 from bastion.audit.models import AuditEvent
 from bastion.clock import MovableClock
 from bastion.services import Services
+from tests.conftest import MakeUser
 from tests.web.account_helpers import csrf, post_form, session_cookie, sign_in
 
 
@@ -21,7 +21,9 @@ async def _tags(services: Services) -> list[str]:
         return list((await db.execute(select(AuditEvent.tag).order_by(AuditEvent.id))).scalars())
 
 
-async def test_sign_in_rotates_the_session_id(client: httpx.AsyncClient, make_user) -> None:
+async def test_sign_in_rotates_the_session_id(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
     await make_user("alice")
     await csrf(client)
     before = session_cookie(client)
@@ -34,7 +36,9 @@ async def test_sign_in_rotates_the_session_id(client: httpx.AsyncClient, make_us
     assert (await client.get("/account/")).status_code == 200
 
 
-async def test_old_session_id_is_dead_after_sign_in(client: httpx.AsyncClient, make_user) -> None:
+async def test_old_session_id_is_dead_after_sign_in(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
     """Session fixation: an id planted before sign-in is worth nothing afterwards."""
     await make_user("alice")
     await csrf(client)
@@ -47,7 +51,7 @@ async def test_old_session_id_is_dead_after_sign_in(client: httpx.AsyncClient, m
     assert response.headers["location"].startswith("/account/login/")
 
 
-async def test_session_cookie_flags(client: httpx.AsyncClient, make_user) -> None:
+async def test_session_cookie_flags(client: httpx.AsyncClient, make_user: MakeUser) -> None:
     await make_user("alice")
     response = await client.get("/account/login/")
     cookie = response.headers["set-cookie"].lower()
@@ -56,13 +60,15 @@ async def test_session_cookie_flags(client: httpx.AsyncClient, make_user) -> Non
 
 
 async def test_secure_cookie_when_https(client: httpx.AsyncClient, services: Services) -> None:
-    services.settings.base_url = "https://index.example.org"
+    services.settings = services.settings.model_copy(
+        update={"base_url": "https://index.example.org"}
+    )
     response = await client.get("/account/login/")
     assert "secure" in response.headers["set-cookie"].lower()
 
 
 async def test_session_id_is_stored_hashed(
-    client: httpx.AsyncClient, make_user, services: Services
+    client: httpx.AsyncClient, make_user: MakeUser, services: Services
 ) -> None:
     await make_user("alice")
     await sign_in(client)
@@ -75,7 +81,7 @@ async def test_session_id_is_stored_hashed(
 
 
 async def test_wrong_password_is_refused_and_audited(
-    client: httpx.AsyncClient, make_user, services: Services
+    client: httpx.AsyncClient, make_user: MakeUser, services: Services
 ) -> None:
     await make_user("alice")
     response = await sign_in(client, password="not the password")
@@ -88,7 +94,7 @@ async def test_wrong_password_is_refused_and_audited(
 
 
 async def test_sign_in_audits_ip_and_user_agent(
-    client: httpx.AsyncClient, make_user, services: Services
+    client: httpx.AsyncClient, make_user: MakeUser, services: Services
 ) -> None:
     await make_user("alice")
     client.headers["User-Agent"] = "TestBrowser/1.0"
@@ -102,13 +108,13 @@ async def test_sign_in_audits_ip_and_user_agent(
 
 
 async def test_forged_forwarded_for_is_ignored_without_trusted_proxy(
-    client: httpx.AsyncClient, make_user, services: Services
+    client: httpx.AsyncClient, make_user: MakeUser, services: Services
 ) -> None:
     await make_user("alice")
     await post_form(client, "/account/login/", {"username": "alice", "password": "x"})
     client.headers["X-Forwarded-For"] = "203.0.113.9"
     await post_form(client, "/account/login/", {"username": "alice", "password": "x"})
-    services.settings.trusted_proxies = ["127.0.0.1"]
+    services.settings = services.settings.model_copy(update={"trusted_proxies": ["127.0.0.1"]})
     await post_form(client, "/account/login/", {"username": "alice", "password": "x"})
     async with services.db.session() as db:
         ips = list((await db.execute(
@@ -119,7 +125,7 @@ async def test_forged_forwarded_for_is_ignored_without_trusted_proxy(
 
 
 async def test_rehash_on_login_when_parameters_changed(
-    client: httpx.AsyncClient, make_user, services: Services
+    client: httpx.AsyncClient, make_user: MakeUser, services: Services
 ) -> None:
     from argon2 import PasswordHasher
 
@@ -134,10 +140,10 @@ async def test_rehash_on_login_when_parameters_changed(
     async with services.db.session() as db:
         stored = (await db.get(User, user.id)).password_hash  # type: ignore[union-attr]
     assert stored != weak
-    assert stored.startswith(hash_password("x")[:30].rsplit("$", 1)[0])
+    assert stored.startswith(services.passwords.hash("x")[:30].rsplit("$", 1)[0])
 
 
-async def test_sign_out(client: httpx.AsyncClient, make_user) -> None:
+async def test_sign_out(client: httpx.AsyncClient, make_user: MakeUser) -> None:
     await make_user("alice")
     await sign_in(client)
     response = await post_form(client, "/account/logout/", {}, form_page="/account/")
@@ -146,7 +152,7 @@ async def test_sign_out(client: httpx.AsyncClient, make_user) -> None:
 
 
 async def test_idle_timeout(
-    client: httpx.AsyncClient, make_user, clock: MovableClock, services: Services
+    client: httpx.AsyncClient, make_user: MakeUser, clock: MovableClock, services: Services
 ) -> None:
     await make_user("alice")
     await sign_in(client)
@@ -162,7 +168,7 @@ async def test_idle_timeout(
 
 
 async def test_absolute_timeout(
-    client: httpx.AsyncClient, make_user, clock: MovableClock, services: Services
+    client: httpx.AsyncClient, make_user: MakeUser, clock: MovableClock, services: Services
 ) -> None:
     await make_user("alice")
     await sign_in(client)
@@ -175,7 +181,9 @@ async def test_absolute_timeout(
     assert (await client.get("/account/")).status_code == 303
 
 
-async def test_next_only_goes_to_local_paths(client: httpx.AsyncClient, make_user) -> None:
+async def test_next_only_goes_to_local_paths(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
     await make_user("alice")
     response = await sign_in(client, next="https://evil.example/")
     assert response.headers["location"] == "/account/"
@@ -187,7 +195,7 @@ async def test_next_only_goes_to_local_paths(client: httpx.AsyncClient, make_use
     assert response.headers["location"] == "/account/tokens/"
 
 
-async def test_csrf_missing_is_403(client: httpx.AsyncClient, make_user) -> None:
+async def test_csrf_missing_is_403(client: httpx.AsyncClient, make_user: MakeUser) -> None:
     await make_user("alice")
     await csrf(client)
     response = await client.post("/account/login/", data={"username": "alice", "password": "x"})
@@ -195,7 +203,7 @@ async def test_csrf_missing_is_403(client: httpx.AsyncClient, make_user) -> None
     assert "CSRF" in response.text
 
 
-async def test_csrf_forged_is_403(client: httpx.AsyncClient, make_user) -> None:
+async def test_csrf_forged_is_403(client: httpx.AsyncClient, make_user: MakeUser) -> None:
     await make_user("alice")
     await sign_in(client)
     response = await client.post(
@@ -207,7 +215,7 @@ async def test_csrf_forged_is_403(client: httpx.AsyncClient, make_user) -> None:
 
 
 async def test_csrf_token_of_another_session_is_403(
-    client: httpx.AsyncClient, make_user
+    client: httpx.AsyncClient, make_user: MakeUser
 ) -> None:
     await make_user("alice")
     other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")

@@ -10,13 +10,13 @@ import httpx
 
 from bastion.clock import MovableClock
 from bastion.services import Services
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, MakeUser
 from tests.web.account_helpers import post_form, sign_in
 
 TOKEN_RE = re.compile(r"bastion-[0-9a-f]{16}-[A-Za-z0-9_\-]{43}")
 
 
-async def test_create_list_and_revoke(client: httpx.AsyncClient, make_user) -> None:
+async def test_create_list_and_revoke(client: httpx.AsyncClient, make_user: MakeUser) -> None:
     await make_user("alice")
     await sign_in(client)
     response = await post_form(
@@ -43,7 +43,7 @@ async def test_create_list_and_revoke(client: httpx.AsyncClient, make_user) -> N
 
 
 async def test_creating_needs_a_fresh_confirmation(
-    client: httpx.AsyncClient, make_user, clock: MovableClock, services: Services
+    client: httpx.AsyncClient, make_user: MakeUser, clock: MovableClock, services: Services
 ) -> None:
     await make_user("alice")
     await sign_in(client)
@@ -61,7 +61,9 @@ async def test_creating_needs_a_fresh_confirmation(
     assert TOKEN_RE.search(response.text)
 
 
-async def test_bad_token_form_says_what_to_fix(client: httpx.AsyncClient, make_user) -> None:
+async def test_bad_token_form_says_what_to_fix(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
     await make_user("alice")
     await sign_in(client)
     response = await post_form(client, "/account/tokens/", {"name": "x", "expires_days": "soon"})
@@ -72,7 +74,9 @@ async def test_bad_token_form_says_what_to_fix(client: httpx.AsyncClient, make_u
     assert "Give the token a name" in response.text
 
 
-async def test_revoking_someone_elses_token_is_404(client: httpx.AsyncClient, make_user) -> None:
+async def test_revoking_someone_elses_token_is_404(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
     await make_user("alice")
     await make_user("bob")
     other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
@@ -85,7 +89,7 @@ async def test_revoking_someone_elses_token_is_404(client: httpx.AsyncClient, ma
     assert "revoked" not in (await other.get("/account/tokens/")).text
 
 
-async def test_revoke_without_csrf_is_403(client: httpx.AsyncClient, make_user) -> None:
+async def test_revoke_without_csrf_is_403(client: httpx.AsyncClient, make_user: MakeUser) -> None:
     await make_user("alice")
     await sign_in(client)
     await post_form(client, "/account/tokens/", {"name": "ci"})
@@ -94,11 +98,11 @@ async def test_revoke_without_csrf_is_403(client: httpx.AsyncClient, make_user) 
 
 
 async def test_security_history_newest_first_and_paginated(
-    client: httpx.AsyncClient, make_user, services: Services, clock: MovableClock
+    client: httpx.AsyncClient, make_user: MakeUser, services: Services, clock: MovableClock
 ) -> None:
     await make_user("alice")
     await make_user("bob")
-    services.settings.security_history_page_size = 3
+    services.settings = services.settings.model_copy(update={"security_history_page_size": 3})
     for _ in range(3):
         clock.advance(timedelta(seconds=1))
         await sign_in(client, password="wrong password")
@@ -122,7 +126,7 @@ async def test_security_history_newest_first_and_paginated(
 
 
 async def test_create_a_read_token_limited_to_patterns(
-    client: httpx.AsyncClient, make_user  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient, make_user: MakeUser
 ) -> None:
     await make_user("alice")
     await sign_in(client)
@@ -136,7 +140,7 @@ async def test_create_a_read_token_limited_to_patterns(
 
 
 async def test_scope_is_picked_from_the_users_projects(
-    client: httpx.AsyncClient, make_user, services: Services  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient, make_user: MakeUser, services: Services
 ) -> None:
     from tests.web.seed import make_add_release
 

@@ -29,7 +29,9 @@ MESSAGE = (
 
 
 @pytest.fixture
-async def stored_under_old_key(alice_2fa, services: Services) -> tuple[User, list[str]]:  # type: ignore[no-untyped-def]
+async def stored_under_old_key(
+    alice_2fa: tuple[User, list[str]], services: Services
+) -> tuple[User, list[str]]:
     """alice's TOTP secret as if stored before ``secret_key`` was changed."""
     user, codes = alice_2fa
     old = services.settings.model_copy(update={"secret_key": "the-key-before-rotation"})
@@ -42,7 +44,7 @@ async def stored_under_old_key(alice_2fa, services: Services) -> tuple[User, lis
 
 
 async def test_sign_in_page_explains_and_the_recovery_code_still_works(
-    client: httpx.AsyncClient, stored_under_old_key, clock: MovableClock,
+    client: httpx.AsyncClient, stored_under_old_key: tuple[User, list[str]], clock: MovableClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     _, codes = stored_under_old_key
@@ -66,13 +68,16 @@ async def test_sign_in_page_explains_and_the_recovery_code_still_works(
 
 
 async def test_reauth_page_explains(
-    client: httpx.AsyncClient, alice_2fa, services: Services, clock: MovableClock
+    client: httpx.AsyncClient, alice_2fa: tuple[User, list[str]], services: Services,
+    clock: MovableClock
 ) -> None:
     await sign_in(client)
     await post_form(client, "/account/login/two-factor/totp/", {"code": code_now(clock)},
                     form_page="/account/login/two-factor/")
     assert (await client.get("/account/")).status_code == 200
-    services.settings.totp_encryption_key = "a-new-key-after-rotation"
+    services.settings = services.settings.model_copy(
+        update={"totp_encryption_key": "a-new-key-after-rotation"}
+    )
     clock.advance(timedelta(seconds=60))
     response = await post_form(
         client, "/account/reauth/",

@@ -4,6 +4,7 @@ reset does not bypass 2FA, fresh confirmation."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import cast
 from urllib.parse import urlsplit
 
 import httpx
@@ -14,6 +15,7 @@ from bastion.accounts.models import User
 from bastion.accounts.twofactor import totp
 from bastion.clock import MovableClock
 from bastion.services import Services
+from tests.conftest import MakeUser
 from tests.web.account_helpers import csrf_from, post_form, session_cookie, sign_in
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -24,7 +26,9 @@ def code_now(clock: MovableClock) -> str:
 
 
 @pytest.fixture
-async def alice_2fa(services: Services, make_user, clock: MovableClock) -> tuple[User, list[str]]:
+async def alice_2fa(
+    services: Services, make_user: MakeUser, clock: MovableClock
+) -> tuple[User, list[str]]:
     """alice with a confirmed authenticator app; returns her recovery codes."""
     user = await make_user("alice")
     async with services.db.transaction() as db:
@@ -42,7 +46,7 @@ async def _pending(client: httpx.AsyncClient) -> httpx.Response:
 
 
 async def test_password_alone_leaves_the_session_pending(
-    client: httpx.AsyncClient, alice_2fa
+    client: httpx.AsyncClient, alice_2fa: tuple[User, list[str]]
 ) -> None:
     response = await _pending(client)
     chooser = await client.get(response.headers["location"])
@@ -67,7 +71,7 @@ async def test_password_alone_leaves_the_session_pending(
 
 
 async def test_totp_completes_sign_in_with_a_new_session_id(
-    client: httpx.AsyncClient, alice_2fa, clock: MovableClock
+    client: httpx.AsyncClient, alice_2fa: tuple[User, list[str]], clock: MovableClock
 ) -> None:
     await _pending(client)
     pending_id = session_cookie(client)
@@ -81,7 +85,7 @@ async def test_totp_completes_sign_in_with_a_new_session_id(
 
 
 async def test_wrong_and_replayed_totp_codes(
-    client: httpx.AsyncClient, alice_2fa, clock: MovableClock
+    client: httpx.AsyncClient, alice_2fa: tuple[User, list[str]], clock: MovableClock
 ) -> None:
     await _pending(client)
     response = await post_form(
@@ -102,7 +106,7 @@ async def test_wrong_and_replayed_totp_codes(
 
 
 async def test_recovery_code_signs_in_and_works_once(
-    client: httpx.AsyncClient, alice_2fa, services: Services
+    client: httpx.AsyncClient, alice_2fa: tuple[User, list[str]], services: Services
 ) -> None:
     _, codes = alice_2fa
     await _pending(client)
@@ -124,13 +128,13 @@ async def test_two_factor_pages_need_a_pending_session(client: httpx.AsyncClient
 
 
 async def test_password_reset_does_not_bypass_two_factor(
-    client: httpx.AsyncClient, alice_2fa, services: Services
+    client: httpx.AsyncClient, alice_2fa: tuple[User, list[str]], services: Services
 ) -> None:
     await post_form(client, "/account/password/reset/", {"username_or_email": "alice"})
     import mailbox
 
     box = mailbox.mbox(services.mailer.mbox_path)
-    body = list(box)[-1].get_payload(decode=True).decode()
+    body = cast(bytes, list(box)[-1].get_payload(decode=True)).decode()
     link = next(word for word in body.split() if "/account/password/reset/" in word)
     new = "another fine passphrase"
     response = await post_form(
@@ -144,7 +148,8 @@ async def test_password_reset_does_not_bypass_two_factor(
 
 
 async def test_reauth_needs_the_second_factor(
-    client: httpx.AsyncClient, alice_2fa, clock: MovableClock, services: Services
+    client: httpx.AsyncClient, alice_2fa: tuple[User, list[str]], clock: MovableClock,
+    services: Services
 ) -> None:
     from tests.conftest import PASSWORD
 

@@ -21,7 +21,7 @@ from bastion.critical.models import CriticalProject
 from bastion.packaging.models import Project, Role
 from bastion.services import Services
 from tests.accounts.twofactor.soft_authenticator import SoftAuthenticator
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, MakeUser
 from tests.web.account_helpers import csrf, csrf_from, post_form, session_cookie, sign_in
 
 ORIGIN = "http://testserver"
@@ -32,12 +32,11 @@ ADD_KEY = "/account/two-factor/keys/add/"
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    settings.webauthn_rp_id = "testserver"
-    return settings
+    return settings.model_copy(update={"webauthn_rp_id": "testserver"})
 
 
 @pytest.fixture
-async def alice(make_user) -> User:  # type: ignore[no-untyped-def]
+async def alice(make_user: MakeUser) -> User:
     return await make_user("alice")
 
 

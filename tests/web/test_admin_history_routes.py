@@ -17,7 +17,7 @@ async def test_own_history_as_json_with_pages(
     client: httpx.AsyncClient, services: Services, make_user: MakeUser
 ) -> None:
     await make_user("alice")
-    services.settings.security_history_page_size = 2
+    services.settings = services.settings.model_copy(update={"security_history_page_size": 2})
     for _ in range(2):
         client.cookies.clear()
         await sign_in(client, "alice")
@@ -62,7 +62,9 @@ async def test_project_token_for_a_critical_project_needs_two_factor(
     await make_user("alice")
     await index.publish("demo", "1.0", sdist=False)
     await index.make_critical("demo")
-    services.settings.mandate_enforced_from = today(services.clock) - timedelta(days=1)
+    services.settings = services.settings.model_copy(
+        update={"mandate_enforced_from": today(services.clock) - timedelta(days=1)}
+    )
     await sign_in(index.client, "alice")
     token = await csrf(index.client, "/account/tokens/")
     refused = await index.client.post("/account/tokens/", data={

@@ -19,7 +19,9 @@ async def test_mandate_turns_yank_and_delete_off_with_the_reason(
     await make_user("alice")
     await index.publish("demo", "1.0", sdist=False)
     await index.make_critical("demo")
-    index.services.settings.mandate_enforced_from = today(index.services.clock) - timedelta(days=1)
+    index.services.settings = index.services.settings.model_copy(
+        update={"mandate_enforced_from": today(index.services.clock) - timedelta(days=1)}
+    )
     await sign_in(index.client, "alice")
     page = await index.client.get("/manage/project/demo/")
     assert page.status_code == 200

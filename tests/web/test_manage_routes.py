@@ -184,7 +184,9 @@ async def test_yank_before_the_mandate_date_flashes_its_warning(
     await make_user("alice")
     await index.publish("famous", "1.0", sdist=False)
     await index.make_critical("famous")
-    services.settings.mandate_enforced_from = date(2099, 1, 1)
+    services.settings = services.settings.model_copy(
+        update={"mandate_enforced_from": date(2099, 1, 1)}
+    )
     await sign_in(index.client, "alice")
     page = await index.client.get("/manage/project/famous/")
     assert 'id="actions-blocked"' not in page.text  # not enforced yet: the buttons work

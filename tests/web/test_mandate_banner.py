@@ -94,7 +94,7 @@ async def test_signing_out_from_a_public_page(
 async def test_a_critical_maintainer_without_2fa_is_warned_on_every_page(
     client: httpx.AsyncClient, services: Services, alice: User,
 ) -> None:
-    services.settings.mandate_enforced_from = DATE
+    services.settings = services.settings.model_copy(update={"mandate_enforced_from": DATE})
     await add_project(services, alice, "Critical-Lib", critical=True)
     await add_project(services, alice, "Plain", critical=False)
     await sign_in(client)
@@ -111,7 +111,7 @@ async def test_a_critical_maintainer_without_2fa_is_warned_on_every_page(
 async def test_after_the_date_it_says_required(
     client: httpx.AsyncClient, services: Services, clock: MovableClock, alice: User,
 ) -> None:
-    services.settings.mandate_enforced_from = DATE
+    services.settings = services.settings.model_copy(update={"mandate_enforced_from": DATE})
     await add_project(services, alice, "Critical-Lib", critical=True)
     await add_project(services, alice, "Other-Lib", critical=True)
     await sign_in(client)
@@ -137,7 +137,7 @@ async def test_without_a_date_it_announces(
 async def test_no_banner_with_a_second_factor_or_when_signed_out(
     client: httpx.AsyncClient, services: Services, alice: User,
 ) -> None:
-    services.settings.mandate_enforced_from = DATE
+    services.settings = services.settings.model_copy(update={"mandate_enforced_from": DATE})
     await add_project(services, alice, "Critical-Lib", critical=True)
     await sign_in(client)
     assert banner_of((await client.get("/")).text) is not None
@@ -176,7 +176,7 @@ async def test_machine_paths_and_posts_never_look_the_user_up(
     calls: list[str] = []
     real = viewer_module.load_viewer
 
-    async def counting(session, services, raw_id):  # type: ignore[no-untyped-def]
+    async def counting(session, services, raw_id):
         calls.append("x")
         return await real(session, services, raw_id)
 

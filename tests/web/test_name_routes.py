@@ -8,6 +8,7 @@ from sqlalchemy import select
 from bastion.audit.models import AuditEvent
 from bastion.protect.names import admin
 from bastion.services import Services
+from tests.conftest import MakeUser
 from tests.web.account_helpers import csrf, sign_in
 
 PAGE = "/admin/names/"
@@ -22,7 +23,7 @@ async def tags(services: Services) -> list[str]:
 
 
 async def test_only_admins_see_and_change_name_protection(
-    client: httpx.AsyncClient, services: Services, make_user,  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient, services: Services, make_user: MakeUser,
 ) -> None:
     await make_user("alice")
     await make_user("root", admin=True)
@@ -43,7 +44,7 @@ async def test_only_admins_see_and_change_name_protection(
 
 
 async def test_admins_grant_prohibit_and_protect_then_remove(
-    client: httpx.AsyncClient, services: Services, make_user,  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient, services: Services, make_user: MakeUser,
 ) -> None:
     await make_user("alice")
     await make_user("root", admin=True)
@@ -89,7 +90,7 @@ async def test_admins_grant_prohibit_and_protect_then_remove(
 
 
 async def test_bad_input_is_refused_with_a_message_and_nothing_written(
-    client: httpx.AsyncClient, services: Services, make_user,  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient, services: Services, make_user: MakeUser,
 ) -> None:
     await make_user("alice")
     await make_user("bob")

@@ -6,11 +6,12 @@ import httpx
 
 from bastion.services import Services
 from bastion.upstream.rules import list_rules
+from tests.conftest import MakeUser
 from tests.web.account_helpers import csrf, sign_in
 
 
 async def test_admins_list_set_and_clear_origin_rules(
-    client: httpx.AsyncClient, services: Services, make_user,  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient, services: Services, make_user: MakeUser,
 ) -> None:
     await make_user("alice")
     await make_user("root", admin=True)

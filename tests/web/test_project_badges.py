@@ -117,7 +117,9 @@ async def test_downloads_of_a_new_project_are_zero(
 async def test_help_explains_critical_with_the_settings_rule(
     client: httpx.AsyncClient, services: Services,
 ) -> None:
-    services.settings.mandate_enforced_from = date(2030, 1, 1)
+    services.settings = services.settings.model_copy(
+        update={"mandate_enforced_from": date(2030, 1, 1)}
+    )
     page = (await client.get("/help/")).text
     assert 'href="#critical"' in page and '<section id="critical">' in page
     section = page[page.index('<section id="critical">'):]
@@ -130,10 +132,12 @@ async def test_help_explains_critical_with_the_settings_rule(
 async def test_help_follows_other_settings(
     client: httpx.AsyncClient, services: Services,
 ) -> None:
-    services.settings.critical_window_days = 90
-    services.settings.critical_share = 0.005
-    services.settings.critical_min_downloads = 5000
-    services.settings.mandate_scope = "all"
+    services.settings = services.settings.model_copy(update={
+        "critical_window_days": 90,
+        "critical_share": 0.005,
+        "critical_min_downloads": 5000,
+        "mandate_scope": "all",
+    })
     section = (await client.get("/help/")).text.split('<section id="critical">')[1]
     assert "last 90 days" in section
     assert "top 0.5% of projects" in section

@@ -11,6 +11,7 @@ import pytest
 from bastion.accounts.models import User
 from bastion.accounts.tokens import create_token
 from bastion.services import Services
+from tests.conftest import MakeUser
 from tests.packaging.conftest import PostUpload, post_upload
 from tests.packaging.dists import make_wheel
 from tests.protect.conftest import cookie, hidden, seen, served, web_session
@@ -36,7 +37,7 @@ def scanner(services: Services) -> FixedScanner:
 
 
 @pytest.fixture
-async def people(make_user, post_upload: PostUpload, tmp_path: Path,  # type: ignore[no-untyped-def]
+async def people(make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
                  scanner: FixedScanner) -> dict[str, User]:
     """alice publishes ``demo`` and a held ``requests`` and a quarantined ``stealer``; bob
     reads; root is an admin."""

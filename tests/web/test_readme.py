@@ -3,6 +3,7 @@ from __future__ import annotations
 from unittest import mock
 
 import pytest
+import readme_renderer.markdown
 
 from bastion.web import readme
 from bastion.web.readme import parse_content_type, render_readme
@@ -93,7 +94,7 @@ def test_renderer_crash_falls_back_to_escaped_text() -> None:
 
 
 def test_markdown_renderer_missing_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(readme.readme_renderer.markdown, "render", lambda *a, **k: None)
+    monkeypatch.setattr(readme_renderer.markdown, "render", lambda *a, **k: None)
     html = str(render_readme("<i>x</i>", "text/markdown"))
     assert "&lt;i&gt;x&lt;/i&gt;" in html
 

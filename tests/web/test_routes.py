@@ -8,7 +8,6 @@ from typing import Any
 import httpx
 import pytest
 
-from bastion.config import Settings
 from bastion.services import Services
 
 AddRelease = Callable[..., Awaitable[Any]]
@@ -41,9 +40,9 @@ async def test_home_on_an_empty_index(client: httpx.AsyncClient) -> None:
 
 
 async def test_recent_projects_are_limited_by_setting(
-    client: httpx.AsyncClient, add_release: AddRelease, settings: Settings
+    client: httpx.AsyncClient, add_release: AddRelease, services: Services
 ) -> None:
-    settings.web_recent_projects = 2
+    services.settings = services.settings.model_copy(update={"web_recent_projects": 2})
     for i in range(4):
         await add_release(f"proj{i}", "1.0")
     text = (await client.get("/")).text
@@ -90,9 +89,9 @@ async def test_search_treats_like_wildcards_literally(
 
 
 async def test_search_is_paginated(
-    client: httpx.AsyncClient, add_release: AddRelease, settings: Settings
+    client: httpx.AsyncClient, add_release: AddRelease, services: Services
 ) -> None:
-    settings.web_page_size = 2
+    services.settings = services.settings.model_copy(update={"web_page_size": 2})
     for i in range(5):
         await add_release(f"pkg{i}", "1.0")
     first = await client.get("/search", params={"q": "pkg"})

@@ -29,7 +29,7 @@ from bastion.clock import MovableClock
 from bastion.config import Settings
 from bastion.services import Services
 from tests.accounts.twofactor.conftest import wrong_code
-from tests.conftest import PASSWORD, LiveServer, free_port, run_live_server
+from tests.conftest import PASSWORD, LiveServer, MakeUser, free_port, run_live_server
 
 SECRET = pyotp.random_base32()
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -54,7 +54,7 @@ def workers(
         yield [first, second]
 
 
-async def _two_factor_user(services: Services, make_user, clock: MovableClock) -> User:  # type: ignore[no-untyped-def]
+async def _two_factor_user(services: Services, make_user: MakeUser, clock: MovableClock) -> User:
     user: User = await make_user("alice")
     async with services.db.transaction() as session:
         await totp.begin_enrollment(session, services, user, secret=SECRET)
@@ -100,7 +100,8 @@ async def _failures(services: Services, user_id: int) -> int:
 
 @pytest.mark.parametrize("kind", ["totp", "recovery", "webauthn"])
 async def test_a_hundred_second_factor_guesses_at_once(
-    workers: list[LiveServer], services: Services, make_user, clock: MovableClock, kind: str  # type: ignore[no-untyped-def]
+    workers: list[LiveServer], services: Services, make_user: MakeUser, clock: MovableClock,
+    kind: str
 ) -> None:
     user = await _two_factor_user(services, make_user, clock)
     async with httpx.AsyncClient(timeout=30) as client:
@@ -139,7 +140,7 @@ async def test_a_hundred_second_factor_guesses_at_once(
 
 
 async def test_a_hundred_passwords_at_once_on_the_sign_in_form(
-    workers: list[LiveServer], services: Services, make_user  # type: ignore[no-untyped-def]
+    workers: list[LiveServer], services: Services, make_user: MakeUser
 ) -> None:
     await make_user("alice")
     async with httpx.AsyncClient(timeout=30) as client:
@@ -181,7 +182,7 @@ def _basic(password: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("path", ["/legacy/", "/api/projects/demo/releases/1.0/yank"])
 async def test_a_hundred_basic_auth_passwords_at_once(
-    workers: list[LiveServer], services: Services, make_user, path: str  # type: ignore[no-untyped-def]
+    workers: list[LiveServer], services: Services, make_user: MakeUser, path: str
 ) -> None:
     await make_user("alice")
     requests: list[tuple[str, dict[str, object]]] = [

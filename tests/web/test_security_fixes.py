@@ -14,12 +14,13 @@ from sqlalchemy import func, select
 
 from bastion.accounts.models import User
 from bastion.audit.models import AuditEvent
+from bastion.clock import MovableClock
 from bastion.config import Settings
 from bastion.services import Services
 from bastion.web.current_user import safe_next
 from tests.accounts.twofactor.conftest import full_width
 from tests.accounts.twofactor.soft_authenticator import SoftAuthenticator
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, LiveServer, MakeUser
 from tests.web.account_helpers import post_form, sign_in
 from tests.web.test_account_two_factor_pages import (
     HOME,
@@ -34,12 +35,11 @@ EVIL = "/\t/evil.example/pwned"
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    settings.webauthn_rp_id = "testserver"
-    return settings
+    return settings.model_copy(update={"webauthn_rp_id": "testserver"})
 
 
 @pytest.fixture
-async def alice(make_user) -> User:  # type: ignore[no-untyped-def]
+async def alice(make_user: MakeUser) -> User:
     return await make_user("alice")
 
 
@@ -117,8 +117,8 @@ async def test_security_key_sign_in_answers_a_local_redirect(
 
 
 async def test_every_security_change_is_mailed_and_in_the_history(
-    client: httpx.AsyncClient, signed_in: User, services: Services, clock
-) -> None:  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient, signed_in: User, services: Services, clock: MovableClock
+) -> None:
     await enable_totp(client, clock)
     assert (await register_key(client, SoftAuthenticator(), "Blue key")).status_code == 200
     response = await post_form(client, "/account/two-factor/recovery-codes/", {},
@@ -163,7 +163,7 @@ async def test_every_security_change_is_mailed_and_in_the_history(
 async def test_password_guesses_on_the_form_are_limited_with_retry_after(
     client: httpx.AsyncClient, alice: User, services: Services
 ) -> None:
-    services.settings.password_user_limits = ["3/600"]
+    services.settings = services.settings.model_copy(update={"password_user_limits": ["3/600"]})
     for n in range(3):
         response = await sign_in(client, password=f"guess {n}")
         assert response.status_code == 401
@@ -177,7 +177,7 @@ async def test_password_guesses_on_the_form_are_limited_with_retry_after(
 async def test_reauth_password_counts_against_the_same_limit(
     client: httpx.AsyncClient, signed_in: User, services: Services
 ) -> None:
-    services.settings.password_user_limits = ["2/600"]
+    services.settings = services.settings.model_copy(update={"password_user_limits": ["2/600"]})
     for _ in range(2):
         response = await post_form(client, "/account/reauth/", {"password": "wrong"})
         assert response.status_code == 401
@@ -188,17 +188,15 @@ async def test_reauth_password_counts_against_the_same_limit(
 async def test_a_flood_over_the_limit_costs_no_password_hash(
     client: httpx.AsyncClient, alice: User, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bastion.accounts import signin
-
-    services.settings.password_user_limits = ["2/600"]
+    services.settings = services.settings.model_copy(update={"password_user_limits": ["2/600"]})
     hashed: list[str] = []
-    real = signin.verify_password
+    real = services.passwords.verify
 
     def counting(password_hash: str | None, password: str) -> bool:
         hashed.append(password)
         return real(password_hash, password)
 
-    monkeypatch.setattr(signin, "verify_password", counting)
+    monkeypatch.setattr(services.passwords, "verify", counting)
     for n in range(10):
         await sign_in(client, password=f"guess {n}")
     assert hashed == ["guess 0", "guess 1"]
@@ -208,8 +206,8 @@ async def test_a_flood_over_the_limit_costs_no_password_hash(
 
 
 async def test_full_width_recovery_code_works_in_reauth(
-    client: httpx.AsyncClient, signed_in: User, services: Services, clock
-) -> None:  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient, signed_in: User, services: Services, clock: MovableClock
+) -> None:
     codes = await enable_totp(client, clock)
     wide = full_width(codes[0][:8]) + " " + full_width(codes[0][8:])
     response = await post_form(client, "/account/reauth/", {"password": PASSWORD, "code": wide})
@@ -230,8 +228,8 @@ async def test_one_account_per_email_address(
 
 
 async def test_email_change_to_an_address_in_use_is_refused(
-    client: httpx.AsyncClient, signed_in: User, make_user, services: Services
-) -> None:  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient, signed_in: User, make_user: MakeUser, services: Services
+) -> None:
     await make_user("bob")
     response = await post_form(client, "/account/email/", {"email": "Bob@example.org"})
     assert response.status_code == 409 and "already used by another account" in response.text
@@ -266,8 +264,8 @@ async def test_token_scopes_refuse_names_no_project_can_have(
 
 
 async def test_password_reset_answers_as_fast_for_a_known_account(
-    live_server, alice: User, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+    live_server: LiveServer, alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The mail goes out after the answer: a slow mail server does not tell an observer
     that the account exists (item 7)."""
     import asyncio

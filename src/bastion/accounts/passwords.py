@@ -1,57 +1,47 @@
 """Password hashing with argon2id (argon2-cffi); never hand-rolled.
 
-The cost parameters come from Settings (``password_hash_*``) through :func:`configure`,
-called once when services are built; hashes made with other parameters are upgraded
-on the next successful sign-in (see :func:`needs_rehash`).
+One :class:`Passwords` per service registry, built from Settings (``password_hash_*``);
+hashes made with other parameters are upgraded on the next successful sign-in (see
+:meth:`Passwords.needs_rehash`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-
-@dataclass
-class _State:
-    hasher: PasswordHasher
-    dummy_hash: str  # verifying against it keeps "no such user" as slow as "wrong password"
+from bastion.config import Settings
 
 
-def _make(hasher: PasswordHasher) -> _State:
-    return _State(hasher, hasher.hash("bastion-dummy-password"))
+class Passwords:
+    """Hashes and checks passwords with one set of argon2id costs."""
 
+    def __init__(self, *, time_cost: int, memory_kib: int, parallelism: int) -> None:
+        self.hasher = PasswordHasher(
+            time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism
+        )
+        # Verifying against it keeps "no such user" as slow as "wrong password".
+        self.dummy_hash = self.hasher.hash("bastion-dummy-password")
 
-_state = _make(PasswordHasher())
-
-
-def configure(*, time_cost: int, memory_kib: int, parallelism: int) -> None:
-    """Use these argon2id costs from now on (no-op when they are already in force)."""
-    global _state
-    current = _state.hasher
-    if (current.time_cost, current.memory_cost, current.parallelism) != (
-        time_cost, memory_kib, parallelism,
-    ):
-        _state = _make(
-            PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Passwords:
+        return cls(
+            time_cost=settings.password_hash_time_cost,
+            memory_kib=settings.password_hash_memory_kib,
+            parallelism=settings.password_hash_parallelism,
         )
 
+    def hash(self, password: str) -> str:
+        return self.hasher.hash(password)
 
-def hash_password(password: str) -> str:
-    return _state.hasher.hash(password)
+    def verify(self, password_hash: str | None, password: str) -> bool:
+        """True if ``password`` matches; constant work even when there is no hash."""
+        try:
+            matched = self.hasher.verify(password_hash or self.dummy_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+        return matched and password_hash is not None
 
-
-def verify_password(password_hash: str | None, password: str) -> bool:
-    """True if ``password`` matches; constant work even when there is no hash."""
-    state = _state
-    try:
-        matched = state.hasher.verify(password_hash or state.dummy_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
-    return matched and password_hash is not None
-
-
-def needs_rehash(password_hash: str) -> bool:
-    """True when the hash was made with parameters other than the current ones."""
-    return _state.hasher.check_needs_rehash(password_hash)
+    def needs_rehash(self, password_hash: str) -> bool:
+        """True when the hash was made with parameters other than these."""
+        return self.hasher.check_needs_rehash(password_hash)

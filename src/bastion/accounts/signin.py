@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bastion.accounts import limits, notices
 from bastion.accounts.limits import parse_limits
 from bastion.accounts.models import User
-from bastion.accounts.passwords import hash_password, needs_rehash, verify_password
 from bastion.accounts.twofactor import looks_like_recovery_code, recovery, totp
 from bastion.accounts.twofactor.status import has_two_factor
 from bastion.accounts.users import get_user
@@ -85,7 +84,7 @@ async def check_password(
         async with services.db.session() as session:
             user = await get_user(session, username) if username else None
         password_hash = user.password_hash if user is not None else None
-        ok = await anyio.to_thread.run_sync(verify_password, password_hash, password)
+        ok = await anyio.to_thread.run_sync(services.passwords.verify, password_hash, password)
     except BaseException:
         await limits.finish(services.db, attempt, limits.REFUSED)
         raise
@@ -141,8 +140,8 @@ async def sign_in(
             reason="inactive" if check.correct else "bad credentials",
         )
         raise WrongPassword(WRONG_SIGN_IN)
-    if needs_rehash(user.password_hash):
-        user.password_hash = await anyio.to_thread.run_sync(hash_password, password)
+    if services.passwords.needs_rehash(user.password_hash):
+        user.password_hash = await anyio.to_thread.run_sync(services.passwords.hash, password)
     owed = await has_two_factor(session, user.id)
     if owed:
         record(session, tag="login:password_ok", when=now, context=context, user_id=user.id)

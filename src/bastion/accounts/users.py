@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.accounts.models import User, email_key
-from bastion.accounts.passwords import hash_password
+from bastion.accounts.passwords import Passwords
 from bastion.audit.events import RequestContext, record
 from bastion.clock import Clock
 from bastion.errors import BadRequest, Conflict
@@ -75,6 +75,7 @@ async def change_email(session: AsyncSession, user: User, email: str) -> str:
 async def create_user(
     session: AsyncSession,
     clock: Clock,
+    passwords: Passwords,
     *,
     username: str,
     email: str,
@@ -95,7 +96,7 @@ async def create_user(
         email=email,
         email_key=email_key(email),
         email_verified=email_verified,
-        password_hash=hash_password(password),
+        password_hash=passwords.hash(password),
         is_admin=is_admin,
         created=clock.now(),
     )

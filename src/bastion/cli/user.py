@@ -31,7 +31,8 @@ def user_create(
     async def work(services: Services) -> None:
         async with services.db.transaction() as session:
             user = await create_user(
-                session, services.clock, username=name, email=email, password=secret,
+                session, services.clock, services.passwords, username=name, email=email,
+                password=secret,
                 is_admin=admin, email_verified=True,
             )
         err.print(f"created user {user.username}")

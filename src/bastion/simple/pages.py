@@ -71,7 +71,7 @@ class SimplePages:
         self.db = services.db
         self.cache = services.pages
         self.max_age = services.settings.simple_cache_max_age
-        self.settings = services.settings
+        self.services = services
         self.clock = services.clock
         self.proxy = upstream_proxy(services)
         self.access = read_access(services)
@@ -188,10 +188,10 @@ class SimplePages:
                     return stale
             listing = await queries.project_listing(session, name)
             plan = await plan_for(session, name, listing, book, proxy=self.proxy,
-                                  settings=self.settings)
+                                  settings=self.services.settings)
         if plan.refusal is not None:
             await audit_refusal(self.db, self.proxy, self.clock, name, plan.refusal)
-        composed = await compose(name, plan, proxy=self.proxy, settings=self.settings,
+        composed = await compose(name, plan, proxy=self.proxy, settings=self.services.settings,
                                  clock=self.clock)
         if composed is None:
             cache.drop_page(name, media_type)

@@ -20,7 +20,6 @@ from starlette.responses import RedirectResponse, Response
 from bastion.accounts import email_links, notices, signin
 from bastion.accounts.models import User
 from bastion.accounts.password_policy import check_new_password
-from bastion.accounts.passwords import hash_password
 from bastion.accounts.sessions import SessionState, end_session, end_user_sessions
 from bastion.accounts.users import change_email as change_user_email
 from bastion.accounts.users import create_user, find_by_email, get_user
@@ -135,7 +134,7 @@ async def register(
         await release_writes(request)
         async with services.db.transaction() as session:  # a lost race rolls back only this
             created = await create_user(
-                session, services.clock, username=username.strip(), email=email,
+                session, services.clock, services.passwords, username=username.strip(), email=email,
                 password=password, context=request_context(request),
             )
     except BastionError as exc:
@@ -378,7 +377,9 @@ async def change_password(
         _check_new_password(request, new_password, new_password_confirm, username=user.username)
     except BastionError as exc:
         return await form_error(request, "account/password.html", exc)
-    user.password_hash = await anyio.to_thread.run_sync(hash_password, new_password)
+    user.password_hash = await anyio.to_thread.run_sync(
+        services_of(request).passwords.hash, new_password
+    )
     audit(request, "password:change", user_id=user.id)
     current = await start_session(request, user, SessionState.FULL, fresh=True)
     await end_user_sessions(db_of(request), user.id, keep=current)
@@ -496,7 +497,9 @@ async def reset_password(
         _check_new_password(request, new_password, new_password_confirm, username=user.username)
     except BastionError as exc:
         return await form_error(request, "account/reset_form.html", exc, {"token": token})
-    user.password_hash = await anyio.to_thread.run_sync(hash_password, new_password)
+    user.password_hash = await anyio.to_thread.run_sync(
+        services_of(request).passwords.hash, new_password
+    )
     audit(request, "password:reset", user_id=user.id)
     await end_user_sessions(db_of(request), user.id)
     return await page(request, "account/reset_done.html")

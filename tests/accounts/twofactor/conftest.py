@@ -10,24 +10,23 @@ from bastion.accounts.models import User
 from bastion.audit.events import RequestContext
 from bastion.config import Settings
 from bastion.services import Services
+from tests.conftest import MakeUser
 
 ORIGIN = "http://localhost:8080"
 
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    settings.base_url = ORIGIN
-    settings.webauthn_rp_id = "localhost"
-    return settings
+    return settings.model_copy(update={"base_url": ORIGIN, "webauthn_rp_id": "localhost"})
 
 
 @pytest.fixture
-async def alice(make_user) -> User:  # type: ignore[no-untyped-def]
+async def alice(make_user: MakeUser) -> User:
     return await make_user("alice")
 
 
 @pytest.fixture
-async def bob(make_user) -> User:  # type: ignore[no-untyped-def]
+async def bob(make_user: MakeUser) -> User:
     return await make_user("bob")
 
 

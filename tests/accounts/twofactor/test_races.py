@@ -20,6 +20,7 @@ from bastion.errors import Forbidden
 from bastion.services import Services
 from tests.accounts.twofactor.test_status import add_key, summary
 from tests.accounts.twofactor.test_status_policy import make_project
+from tests.conftest import MakeUser
 
 ROUNDS = 15
 
@@ -35,7 +36,7 @@ async def _remove_key(services: Services, user: User, key_id: int) -> None:
 
 
 async def test_removing_the_app_and_the_last_key_at_once_leaves_a_factor(
-    services: Services, make_user, clock: MovableClock  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, clock: MovableClock
 ) -> None:
     """A critical maintainer with an app and one key removes both at the same moment:
     exactly one removal wins and the other is refused; a factor is always left."""

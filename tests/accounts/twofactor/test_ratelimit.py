@@ -17,6 +17,7 @@ from bastion.config import Settings
 from bastion.errors import TooManyRequests
 from bastion.services import Services
 from tests.accounts.twofactor.conftest import audit_tags, wrong_code
+from tests.conftest import MakeUser
 
 SECRET = pyotp.random_base32()
 
@@ -84,7 +85,7 @@ async def test_brute_force_gets_at_most_fifty_guesses_a_day(
 
 
 async def test_per_address_limit_across_accounts(
-    services: Services, make_user, clock: MovableClock  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, clock: MovableClock
 ) -> None:
     users = [await make_user(f"user{n}") for n in range(4)]
     for user in users:
@@ -103,7 +104,7 @@ async def test_per_address_limit_across_accounts(
 
 
 async def test_per_address_hourly_limit(
-    services: Services, make_user, clock: MovableClock  # type: ignore[no-untyped-def]
+    services: Services, make_user: MakeUser, clock: MovableClock
 ) -> None:
     users = [await make_user(f"user{n}") for n in range(12)]
     for user in users:
@@ -136,7 +137,7 @@ async def test_failures_are_audited(
 async def test_limits_come_from_settings(
     services: Services, alice: User, clock: MovableClock
 ) -> None:
-    services.settings.twofactor_user_limits = ["2/60"]
+    services.settings = services.settings.model_copy(update={"twofactor_user_limits": ["2/60"]})
     await enable(services, alice, clock)
     for _ in range(2):
         with pytest.raises(FactorRejected):

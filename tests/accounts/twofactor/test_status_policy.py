@@ -104,7 +104,9 @@ async def test_two_factor_enabled_at(
 async def test_gate_refuses_tokens_older_than_two_factor(
     services: Services, alice: User, clock: MovableClock
 ) -> None:
-    services.settings.mandate_enforced_from = date(2000, 1, 1)
+    services.settings = services.settings.model_copy(
+        update={"mandate_enforced_from": date(2000, 1, 1)}
+    )
     await make_project(services, "Big-Lib", alice, critical=True)
     token_time = clock.now()
     clock.advance(timedelta(minutes=5))

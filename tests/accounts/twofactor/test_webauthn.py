@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy import select
 from bastion.accounts.models import User
 from bastion.accounts.twofactor import FactorRejected, PossibleClonedKey, webauthn
 from bastion.accounts.twofactor.models import WebAuthnCredential
-from bastion.accounts.twofactor.status import factor_summary
+from bastion.accounts.twofactor.status import FactorAdded, factor_summary
 from bastion.audit.events import RequestContext
 from bastion.clock import MovableClock
 from bastion.errors import BadRequest, Conflict, NotFound, TooManyRequests
@@ -42,7 +43,7 @@ async def auth_options(
 
 async def register(
     services: Services, user: User, key: SoftAuthenticator, label: str = "Blue key"
-) -> webauthn.FactorAdded:
+) -> FactorAdded:
     options = await reg_options(services, user)
     response = key.create(options, origin=ORIGIN)
     return await webauthn.verify_registration(
@@ -329,7 +330,7 @@ async def test_credential_registered_to_another_account_is_refused(
 
 
 def _mangle(response: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
-    copy = json.loads(json.dumps(response))
+    copy: dict[str, Any] = json.loads(json.dumps(response))
     target = copy
     for part in path[:-1]:
         target = target[part]
@@ -404,8 +405,8 @@ async def test_malformed_assertion_is_refused_cleanly(
     lambda data: data[:-77] + b"\xff" * 77,  # the COSE key's CBOR garbled
 ])
 async def test_cose_key_garbage_in_attested_data_is_bad_request(
-    services: Services, alice: User, damage
-) -> None:  # type: ignore[no-untyped-def]
+    services: Services, alice: User, damage: Callable[[bytes], bytes]
+) -> None:
     key = SoftAuthenticator(fmt="none")
     options = await reg_options(services, alice)
     response = key.create(options, origin=ORIGIN)
@@ -477,10 +478,14 @@ async def test_remove_key(services: Services, alice: User, bob: User) -> None:
 
 
 async def test_origins_default_to_base_url(services: Services) -> None:
-    services.settings.webauthn_origins = []
-    services.settings.base_url = "https://pkgs.example.org:8443/some/path"
+    services.settings = services.settings.model_copy(update={
+        "webauthn_origins": [],
+        "base_url": "https://pkgs.example.org:8443/some/path",
+    })
     assert webauthn.expected_origins(services.settings) == ["https://pkgs.example.org:8443"]
-    services.settings.webauthn_origins = ["https://a.example", "https://b.example"]
+    services.settings = services.settings.model_copy(
+        update={"webauthn_origins": ["https://a.example", "https://b.example"]}
+    )
     assert webauthn.expected_origins(services.settings) == ["https://a.example", "https://b.example"]
 
 

@@ -12,9 +12,10 @@ from typer.testing import CliRunner, Result
 from bastion.audit.models import AuditEvent
 from bastion.cli import app as cli_app
 from bastion.services import Services
+from tests.conftest import CliRun, MakeUser
 
 
-async def test_check_json_one_object_a_line(cli) -> None:  # type: ignore[no-untyped-def]
+async def test_check_json_one_object_a_line(cli: CliRun) -> None:
     result = await cli("names", "check", "--json", "reqeusts", "my-little-tool", "os")
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.output.splitlines()]
@@ -27,7 +28,7 @@ async def test_check_json_one_object_a_line(cli) -> None:  # type: ignore[no-unt
     assert set(lines[2]["reasons"][0]) == {"rule", "similar_to", "detail"}
 
 
-async def test_check_reads_stdin(services: Services, cli) -> None:  # type: ignore[no-untyped-def]
+async def test_check_reads_stdin(services: Services, cli: CliRun) -> None:
     env = {
         "BASTION_DATA_DIR": str(services.settings.data_dir),
         "BASTION_DATABASE_URL": services.settings.resolved_database_url,
@@ -47,7 +48,7 @@ async def test_check_reads_stdin(services: Services, cli) -> None:  # type: igno
     assert plain.output.startswith("colorrama\treview\ttypo: colorama")
 
 
-async def test_prohibit_grant_revoke(cli, make_user, services: Services) -> None:  # type: ignore[no-untyped-def]
+async def test_prohibit_grant_revoke(cli: CliRun, make_user: MakeUser, services: Services) -> None:
     await make_user("acme")
     assert (await cli("names", "prohibit", "Evil_Pkg", "--reason", "malware")).output == (
         "evil-pkg is prohibited\n"
@@ -68,7 +69,7 @@ async def test_prohibit_grant_revoke(cli, make_user, services: Services) -> None
     assert {"names:prohibit", "names:grant", "names:revoke"} <= tags
 
 
-async def test_update_popular_replaces_the_list(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_update_popular_replaces_the_list(cli: CliRun, tmp_path: Path) -> None:
     listing = tmp_path / "top.tsv"
     listing.write_text("rank\tname\n1\tZz_Frobnicatorr\n2\tsix\n")
     result = await cli("names", "update-popular", str(listing))

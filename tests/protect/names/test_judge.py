@@ -13,6 +13,7 @@ from bastion.protect.names import allow_pair, is_official, judge_new_name, recor
 from bastion.protect.names.popular import popular_index, replace_popular
 from bastion.protect.names.rules import NameRules
 from bastion.services import Services
+from tests.conftest import MakeUser
 
 
 async def add_project(services: Services, name: str, owner_id: int | None = None) -> None:
@@ -72,8 +73,8 @@ async def test_bad_names_are_refused_with_a_message(services: Services) -> None:
             await names_admin.unprohibit(session, "never-added", by="a", now=services.clock.now())
 
 
-async def test_typosquats_go_to_review_and_maintainers_are_not_flagged(  # type: ignore[no-untyped-def]
-    services: Services, make_user
+async def test_typosquats_go_to_review_and_maintainers_are_not_flagged(
+    services: Services, make_user: MakeUser
 ) -> None:
     assert (await verdict(services, "reqeusts"))[0] == "review"
     assert (await verdict(services, "requests")) == (
@@ -92,7 +93,7 @@ async def test_an_allowed_pair_is_not_flagged_again(services: Services) -> None:
     assert (await verdict(services, "colorrama"))[0] == "allow"
 
 
-async def test_namespace_grants(services: Services, make_user) -> None:  # type: ignore[no-untyped-def]
+async def test_namespace_grants(services: Services, make_user: MakeUser) -> None:
     acme = await make_user("acme")
     bob = await make_user("bob")
     now = services.clock.now()
@@ -119,7 +120,7 @@ async def test_namespace_grants(services: Services, make_user) -> None:  # type:
         assert not await is_official(session, "acme-official")
 
 
-async def test_protected_words_need_the_grant(services: Services, make_user) -> None:  # type: ignore[no-untyped-def]
+async def test_protected_words_need_the_grant(services: Services, make_user: MakeUser) -> None:
     owner = await make_user("gcorp")
     now = services.clock.now()
     async with services.db.transaction() as session:

@@ -6,7 +6,7 @@ import pytest
 from bastion.services import Services
 from tests.simple.conftest import Seeder
 
-META = {
+META: dict[str, object] = {
     "author": "Ada",
     "classifiers": ["Programming Language :: Python :: 3"],
     "requires_dist": ["requests>=2"],
