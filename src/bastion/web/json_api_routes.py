@@ -73,7 +73,7 @@ def _json(document: dict[str, Any], serial: int) -> Response:
     return JSONResponse(document, headers={"X-PyPI-Last-Serial": str(serial)})
 
 
-@router.get("/pypi/{name}/json")
+@router.get("/pypi/{name}/json", name="api.project_json")
 async def project_json(name: str, request: Request) -> Response:
     """The project with its latest release's metadata and every release's files."""
     if redirect := _redirect_if_not_canonical(request, name):
@@ -89,7 +89,7 @@ async def project_json(name: str, request: Request) -> Response:
     return _json(document, data.project.last_serial)
 
 
-@router.get("/pypi/{name}/{version}/json")
+@router.get("/pypi/{name}/{version}/json", name="api.release_json")
 async def release_json(name: str, version: str, request: Request) -> Response:
     """One release's metadata and files."""
     if redirect := _redirect_if_not_canonical(request, name):
