@@ -50,7 +50,7 @@ from bastion.web.current_user import (
 )
 from bastion.web.flash import flash
 from bastion.web.session_route import Redirect, SessionRoute
-from bastion.web.urls import path_for
+from bastion.web.urls import path_for, site_url
 
 router = APIRouter(route_class=SessionRoute, include_in_schema=False)
 
@@ -152,7 +152,8 @@ async def add(request: Request, name: str, username: Text = "", role: Text = "",
     await notices.send(services.mailer, invitation.email, "role_invitation", user_id=invitee_id,
                       username=invitation.username, invited_by=user.username,
                       project=invitation.project, role=invitation.role,
-                      expires=invitation.expires)
+                      expires=invitation.expires,
+                      link=site_url(request, "account.invitations"))
     return await _after(
         request, user, name, warnings,
         f"Invited {invitation.username} to be {invitation.role}. They have "

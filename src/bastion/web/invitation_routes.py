@@ -23,7 +23,7 @@ from bastion.web.client_ip import request_context
 from bastion.web.current_user import db_of, release_writes, require_user, services_of
 from bastion.web.flash import flash
 from bastion.web.session_route import SessionRoute
-from bastion.web.urls import path_for
+from bastion.web.urls import path_for, site_url
 
 router = APIRouter(prefix="/account", route_class=SessionRoute, include_in_schema=False)
 
@@ -44,7 +44,8 @@ async def _tell_owners(request: Request, invitation: Invitation, answer: str) ->
                                user_id=owner_id, owner=owner,
                               username=invitation.username, answer=answer,
                               project=invitation.project, role=invitation.role,
-                              normalized_name=invitation.normalized_name)
+                              link=site_url(request, "manage.collaborators",
+                                            name=invitation.normalized_name))
 
 
 @router.post(
