@@ -16,6 +16,7 @@ from bastion.packaging.queries import pick_latest
 from bastion.packaging.release_listing import ProjectReleases, project_releases, with_files
 from bastion.services import Services
 from bastion.simple.render import version_key
+from bastion.web.urls import path_for
 
 router = APIRouter()
 
@@ -27,14 +28,16 @@ def _services(request: Request) -> Services:
     return services
 
 
-def _redirect_if_not_canonical(request: Request, name: str) -> Response | None:
+def _redirect_if_not_canonical(
+    request: Request, route: str, name: str, **params: str
+) -> Response | None:
+    """A redirect to the same ``route`` under the project's normalised name, if it differs."""
     canonical = canonical_or_none(name)
     if canonical is None:
         raise NotFound(NOT_FOUND)
     if canonical == name:
         return None
-    path = request.url.path.replace(f"/pypi/{name}/", f"/pypi/{canonical}/", 1)
-    return RedirectResponse(path, status_code=301)
+    return RedirectResponse(path_for(request, route, name=canonical, **params), status_code=301)
 
 
 def _find_release(releases: list[Release], version: str) -> Release | None:
@@ -76,7 +79,7 @@ def _json(document: dict[str, Any], serial: int) -> Response:
 @router.get("/pypi/{name}/json", name="api.project_json")
 async def project_json(name: str, request: Request) -> Response:
     """The project with its latest release's metadata and every release's files."""
-    if redirect := _redirect_if_not_canonical(request, name):
+    if redirect := _redirect_if_not_canonical(request, "api.project_json", name):
         return redirect
     services = _services(request)
     async with services.db.session() as session:
@@ -92,7 +95,7 @@ async def project_json(name: str, request: Request) -> Response:
 @router.get("/pypi/{name}/{version}/json", name="api.release_json")
 async def release_json(name: str, version: str, request: Request) -> Response:
     """One release's metadata and files."""
-    if redirect := _redirect_if_not_canonical(request, name):
+    if redirect := _redirect_if_not_canonical(request, "api.release_json", name, version=version):
         return redirect
     services = _services(request)
     async with services.db.session() as session:
