@@ -8,9 +8,12 @@ import re
 from pathlib import Path
 
 from fastapi.routing import iter_route_contexts
+from starlette.convertors import IntegerConvertor
+from starlette.requests import HTTPConnection
 from starlette.routing import Route
 
 from bastion.app import Bastion
+from bastion.web.urls import path_for
 
 WEB = Path(__file__).parents[2] / "src" / "bastion" / "web"
 METHODS = {"get", "post", "put", "patch", "delete", "api_route"}
@@ -66,6 +69,20 @@ def test_names_give_the_documented_paths(app: Bastion) -> None:
     assert web.url_path_for("stats.two_factor") == "/stats/2fa"
     assert web.url_path_for("api.project_json", name="demo") == "/pypi/demo/json"
     assert web.url_path_for("static", path="bastion.css") == "/static/bastion.css"
+
+
+def test_path_for_agrees_with_the_router(app: Bastion) -> None:
+    """The name → path table :func:`path_for` keeps gives what Starlette's own (slower)
+    ``url_path_for`` gives, for every route."""
+    request = HTTPConnection({"type": "http", "app": app.web, "headers": []})
+    for route in routes(app):
+        params: dict[str, object] = {
+            key: 7 if isinstance(convertor, IntegerConvertor) else "v1.0"
+            for key, convertor in route.param_convertors.items()
+        }
+        expected = app.web.url_path_for(route.name, **params)
+        assert path_for(request, route.name, **params) == expected, route.path
+    assert path_for(request, "static", path="copy.js") == "/static/copy.js"
 
 
 def test_templates_write_no_site_paths_by_hand() -> None:
