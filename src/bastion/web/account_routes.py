@@ -116,7 +116,7 @@ def _check_new_password(
 @router.get("/register/", name="account.register")
 async def register_form(request: Request) -> Response:
     if await optional_user(request) is not None:
-        return redirect("/account/")
+        return redirect(path_for(request, "account"))
     return await page(request, "account/register.html")
 
 
