@@ -32,6 +32,7 @@ from bastion.web.current_user import (
     confirm_fresh,
     db_of,
     finish_sign_in,
+    next_or_account,
     optional_user,
     release_writes,
     require_fresh,
@@ -44,6 +45,7 @@ from bastion.web.current_user import (
 )
 from bastion.web.session_route import SessionRoute
 from bastion.web.templating import render
+from bastion.web.urls import path_for, site_url
 
 router = APIRouter(prefix="/account", route_class=SessionRoute, include_in_schema=False)
 
@@ -92,7 +94,7 @@ async def _send_verification(request: Request, user: User) -> bool:
     token = email_links.make_verify_token(services.settings.secret_key, services.clock, user)
     return await notices.send(
         services.mailer, user.email, "verify_email", user_id=user.id, username=user.username,
-        link=f"{services.settings.base_url}/account/verify-email/{token}/",
+        link=site_url(request, "account.verify_email", token=token),
         hours=services.settings.email_verify_hours,
     )
 
@@ -110,14 +112,14 @@ def _check_new_password(
 # ---------------------------------------------------------------- register, verify email
 
 
-@router.get("/register/")
+@router.get("/register/", name="account.register")
 async def register_form(request: Request) -> Response:
     if await optional_user(request) is not None:
-        return redirect("/account/")
+        return redirect(path_for(request, "account"))
     return await page(request, "account/register.html")
 
 
-@router.post("/register/", dependencies=CSRF)
+@router.post("/register/", name="account.register", dependencies=CSRF)
 async def register(
     request: Request,
     username: Text = "",
@@ -147,10 +149,10 @@ async def register(
     await finish_sign_in(request, user, "registration")
     sent = await _send_verification(request, user)
     notice = "verification-sent" if sent else "verification-failed"
-    return redirect(f"/account/?notice={notice}")
+    return redirect(f"{path_for(request, 'account')}?notice={notice}")
 
 
-@router.get("/verify-email/{token}/")
+@router.get("/verify-email/{token}/", name="account.verify_email")
 async def verify_email(request: Request, token: str) -> Response:
     services = services_of(request)
     db = db_of(request)
@@ -167,25 +169,26 @@ async def verify_email(request: Request, token: str) -> Response:
     return await page(request, "account/verified.html", {"email": email})
 
 
-@router.post("/verify-email/resend/", dependencies=CSRF)
+@router.post("/verify-email/resend/", name="account.verify_email_resend", dependencies=CSRF)
 async def resend_verification(request: Request, user: User = Depends(require_user)) -> Response:
     if user.email_verified:
-        return redirect("/account/")
+        return redirect(path_for(request, "account"))
     sent = await _send_verification(request, user)
-    return redirect(f"/account/?notice={'verification-sent' if sent else 'verification-failed'}")
+    notice = "verification-sent" if sent else "verification-failed"
+    return redirect(f"{path_for(request, 'account')}?notice={notice}")
 
 
 # ---------------------------------------------------------------- sign in and out
 
 
-@router.get("/login/")
+@router.get("/login/", name="account.login")
 async def login_form(request: Request, next: str = "") -> Response:
     if await optional_user(request) is not None:
-        return redirect(safe_next(next))
+        return redirect(next_or_account(request, next))
     return await page(request, "account/login.html", {"next": safe_next(next, "")})
 
 
-@router.post("/login/", dependencies=CSRF)
+@router.post("/login/", name="account.login", dependencies=CSRF)
 async def login(
     request: Request,
     username: Text = "",
@@ -203,15 +206,16 @@ async def login(
             request, "account/login.html", exc,
             {"form": {"username": username}, "next": safe_next(next, "")},
         )
-    target = safe_next(next)
+    target = next_or_account(request, next)
     if accepted.needs_second_factor:
         await start_session(request, accepted.user, SessionState.PASSWORD_OK)
-        return redirect(f"/account/login/two-factor/?next={quote(target, safe='')}")
+        chooser = path_for(request, "account.login_two_factor")
+        return redirect(f"{chooser}?next={quote(target, safe='')}")
     await finish_sign_in(request, accepted.user, "password")
     return redirect(target)
 
 
-@router.get("/login/two-factor/")
+@router.get("/login/two-factor/", name="account.login_two_factor")
 async def two_factor_chooser(
     request: Request, user: User = Depends(require_pending), next: str = ""
 ) -> Response:
@@ -249,12 +253,12 @@ async def _second_factor_attempt(
             request, f"You signed in with a recovery code: {codes_left} "
             f"code{'s' if codes_left != 1 else ''} left. If you lost your device, set up a "
             "new second factor and generate new codes.", "warning" if codes_left < 3 else "info",
-            link=("/account/two-factor/recovery-codes/", "Generate new recovery codes"),
+            link=(path_for(request, "two_factor.recovery_codes"), "Generate new recovery codes"),
         )
-    return redirect(safe_next(next_url))
+    return redirect(next_or_account(request, next_url))
 
 
-@router.post("/login/two-factor/totp/", dependencies=CSRF)
+@router.post("/login/two-factor/totp/", name="account.login_totp", dependencies=CSRF)
 async def two_factor_totp(
     request: Request, user: User = Depends(require_pending), code: Text = "",
     next: Text = "",
@@ -262,7 +266,7 @@ async def two_factor_totp(
     return await _second_factor_attempt(request, user, "totp", code, next)
 
 
-@router.post("/login/two-factor/recovery/", dependencies=CSRF)
+@router.post("/login/two-factor/recovery/", name="account.login_recovery", dependencies=CSRF)
 async def two_factor_recovery(
     request: Request, user: User = Depends(require_pending), code: Text = "",
     next: Text = "",
@@ -270,7 +274,7 @@ async def two_factor_recovery(
     return await _second_factor_attempt(request, user, "recovery", code, next)
 
 
-@router.post("/logout/", dependencies=CSRF)
+@router.post("/logout/", name="account.logout", dependencies=CSRF)
 async def logout(request: Request) -> Response:
     row = await web_session(request)
     if row is not None:
@@ -279,13 +283,13 @@ async def logout(request: Request) -> Response:
         await end_session(db_of(request), row)
     request.state.clear_session_cookie = True
     request.state.new_session_cookie = None
-    return redirect("/")
+    return redirect(path_for(request, "home"))
 
 
 # ---------------------------------------------------------------- fresh confirmation
 
 
-@router.get("/reauth/")
+@router.get("/reauth/", name="account.reauth")
 async def reauth_form(
     request: Request, user: User = Depends(require_user), next: str = ""
 ) -> Response:
@@ -295,7 +299,7 @@ async def reauth_form(
     )
 
 
-@router.post("/reauth/", dependencies=CSRF)
+@router.post("/reauth/", name="account.reauth", dependencies=CSRF)
 async def reauth(
     request: Request,
     user: User = Depends(require_user),
@@ -321,7 +325,7 @@ async def reauth(
         )
     await confirm_fresh(request)
     audit(request, "reauth:success", user_id=user.id)
-    return redirect(safe_next(next))
+    return redirect(next_or_account(request, next))
 
 
 # ---------------------------------------------------------------- settings, password
@@ -339,7 +343,7 @@ NOTICES = {
 }
 
 
-@router.get("/")
+@router.get("/", name="account")
 async def overview(
     request: Request, user: User = Depends(require_user), notice: str = ""
 ) -> Response:
@@ -350,12 +354,12 @@ async def overview(
     )
 
 
-@router.get("/password/")
+@router.get("/password/", name="account.password")
 async def password_form(request: Request, user: User = Depends(require_user)) -> Response:
     return await page(request, "account/password.html")
 
 
-@router.post("/password/", dependencies=CSRF)
+@router.post("/password/", name="account.password", dependencies=CSRF)
 async def change_password(
     request: Request,
     user: User = Depends(require_user),
@@ -384,17 +388,17 @@ async def change_password(
     current = await start_session(request, user, SessionState.FULL, fresh=True)
     await end_user_sessions(db_of(request), user.id, keep=current)
     return tell_owner(
-        request, redirect("/account/?notice=password-changed"), user,
+        request, redirect(f"{path_for(request, 'account')}?notice=password-changed"), user,
         notices.Change.PASSWORD_CHANGED,
     )
 
 
-@router.get("/email/")
+@router.get("/email/", name="account.email")
 async def email_form(request: Request, user: User = Depends(require_fresh)) -> Response:
     return await page(request, "account/email.html", {"user": user})
 
 
-@router.post("/email/", dependencies=CSRF)
+@router.post("/email/", name="account.email", dependencies=CSRF)
 async def change_email(
     request: Request, user: User = Depends(require_fresh), email: Text = ""
 ) -> Response:
@@ -413,15 +417,15 @@ async def change_email(
         new_email=new,
     )
     await _send_verification(request, user)
-    return redirect("/account/?notice=email-changed")
+    return redirect(f"{path_for(request, 'account')}?notice=email-changed")
 
 
-@router.get("/password/reset/")
+@router.get("/password/reset/", name="account.password_reset")
 async def reset_request_form(request: Request) -> Response:
     return await page(request, "account/reset_request.html")
 
 
-@router.post("/password/reset/", dependencies=CSRF)
+@router.post("/password/reset/", name="account.password_reset", dependencies=CSRF)
 async def reset_request(request: Request, username_or_email: Text = "") -> Response:
     """Mail a reset link; the answer, its work and its timing are the same whether or not
     the account exists: the mail goes out after the response (a background task)."""
@@ -437,7 +441,7 @@ async def reset_request(request: Request, username_or_email: Text = "") -> Respo
     response.background = BackgroundTask(
         notices.send, services.mailer, user.email, "password_reset", user_id=user.id,
         username=user.username, minutes=services.settings.password_reset_minutes,
-        link=f"{services.settings.base_url}/account/password/reset/{token}/",
+        link=site_url(request, "account.password_reset_form", token=token),
     )
     return response
 
@@ -481,13 +485,13 @@ async def _reset_user(request: Request, token: str) -> User:
     return user
 
 
-@router.get("/password/reset/{token}/")
+@router.get("/password/reset/{token}/", name="account.password_reset_form")
 async def reset_form(request: Request, token: str) -> Response:
     await _reset_user(request, token)
     return await page(request, "account/reset_form.html", {"token": token})
 
 
-@router.post("/password/reset/{token}/", dependencies=CSRF)
+@router.post("/password/reset/{token}/", name="account.password_reset_form", dependencies=CSRF)
 async def reset_password(
     request: Request, token: str, new_password: Text = "", new_password_confirm: Text = ""
 ) -> Response:

@@ -17,7 +17,7 @@ from bastion.web.token_routes import history_response
 router = APIRouter(route_class=SessionRoute, include_in_schema=False)
 
 
-@router.get("/admin/users/{username}/history/")
+@router.get("/admin/users/{username}/history/", name="admin.user_history")
 async def user_history_page(request: Request, username: str,
                             user: User = Depends(require_user)) -> Response:
     if not user.is_admin:

@@ -50,12 +50,13 @@ from bastion.web.current_user import (
 )
 from bastion.web.flash import flash
 from bastion.web.session_route import Redirect, SessionRoute
+from bastion.web.urls import path_for, site_url
 
 router = APIRouter(route_class=SessionRoute, include_in_schema=False)
 
 
-def _url(name: str) -> str:
-    return f"/manage/project/{canonicalize_name(name)}/collaborators/"
+def _url(request: Request, name: str) -> str:
+    return path_for(request, "manage.collaborators", name=canonicalize_name(name))
 
 
 async def require_fresh_here(request: Request, name: str) -> User:
@@ -65,7 +66,8 @@ async def require_fresh_here(request: Request, name: str) -> User:
     row = await web_session(request)
     services = services_of(request)
     if row is None or not is_fresh(row, services.settings, services.clock.now()):
-        raise Redirect(f"/account/reauth/?next={quote(_url(name), safe='')}")
+        back = quote(_url(request, name), safe="")
+        raise Redirect(f"{path_for(request, 'account.reauth')}?next={back}")
     return user
 
 
@@ -114,7 +116,7 @@ async def _after(request: Request, user: User, name: str, warnings: list[str],
     if warnings:
         return await _page(request, user, name, warnings=warnings, done=done)
     await flash(request, done)
-    return redirect(_url(name))
+    return redirect(_url(request, name))
 
 
 async def _failed(request: Request, user: User, name: str, exc: BastionError,
@@ -123,13 +125,15 @@ async def _failed(request: Request, user: User, name: str, exc: BastionError,
                        form=form)
 
 
-@router.get("/manage/project/{name}/collaborators/")
+@router.get("/manage/project/{name}/collaborators/", name="manage.collaborators")
 async def collaborators(request: Request, name: str,
                         user: User = Depends(require_user)) -> Response:
     return await _page(request, user, name)
 
 
-@router.post("/manage/project/{name}/collaborators/", dependencies=CSRF)
+@router.post(
+    "/manage/project/{name}/collaborators/", name="manage.collaborators", dependencies=CSRF
+)
 async def add(request: Request, name: str, username: Text = "", role: Text = "",
               user: User = Depends(require_fresh_here)) -> Response:
     """Invite ``username``: they get an email and accept or decline on their account."""
@@ -148,7 +152,8 @@ async def add(request: Request, name: str, username: Text = "", role: Text = "",
     await notices.send(services.mailer, invitation.email, "role_invitation", user_id=invitee_id,
                       username=invitation.username, invited_by=user.username,
                       project=invitation.project, role=invitation.role,
-                      expires=invitation.expires)
+                      expires=invitation.expires,
+                      link=site_url(request, "account.invitations"))
     return await _after(
         request, user, name, warnings,
         f"Invited {invitation.username} to be {invitation.role}. They have "
@@ -156,7 +161,10 @@ async def add(request: Request, name: str, username: Text = "", role: Text = "",
     )
 
 
-@router.post("/manage/project/{name}/invitations/{username}/revoke/", dependencies=CSRF)
+@router.post(
+    "/manage/project/{name}/invitations/{username}/revoke/",
+    name="manage.invitation_revoke", dependencies=CSRF,
+)
 async def revoke_invitation(request: Request, name: str, username: str,
                             user: User = Depends(require_fresh_here)) -> Response:
     await _viewable(request, user, name)
@@ -176,7 +184,10 @@ async def revoke_invitation(request: Request, name: str, username: str,
                         f"Withdrew the invitation of {invitation.username}.")
 
 
-@router.post("/manage/project/{name}/collaborators/{username}/role/", dependencies=CSRF)
+@router.post(
+    "/manage/project/{name}/collaborators/{username}/role/",
+    name="manage.collaborator_role", dependencies=CSRF,
+)
 async def change(request: Request, name: str, username: str, role: Text = "",
                  user: User = Depends(require_fresh_here)) -> Response:
     await _viewable(request, user, name)
@@ -190,7 +201,9 @@ async def change(request: Request, name: str, username: str, role: Text = "",
                         f"{result.username} is now {result.role}.")
 
 
-@router.get("/manage/project/{name}/collaborators/{username}/remove/")
+@router.get(
+    "/manage/project/{name}/collaborators/{username}/remove/", name="manage.collaborator_remove"
+)
 async def confirm_remove(request: Request, name: str, username: str,
                          user: User = Depends(require_user)) -> Response:
     """Removing someone asks first: who, what they lose, and a button to go ahead."""
@@ -205,7 +218,10 @@ async def confirm_remove(request: Request, name: str, username: str,
                       {"project": project, "person": person, "me": user.username})
 
 
-@router.post("/manage/project/{name}/collaborators/{username}/remove/", dependencies=CSRF)
+@router.post(
+    "/manage/project/{name}/collaborators/{username}/remove/",
+    name="manage.collaborator_remove", dependencies=CSRF,
+)
 async def remove(request: Request, name: str, username: str,
                  user: User = Depends(require_fresh_here)) -> Response:
     await _viewable(request, user, name)
@@ -225,6 +241,6 @@ async def remove(request: Request, name: str, username: str,
                           role=result.previous)
     if result.username == user.username:  # they left: the page is no longer theirs to see
         await flash(request, f"You left {project_name}.")
-        return redirect("/manage/projects/")
+        return redirect(path_for(request, "manage.projects"))
     return await _after(request, user, name, result.warnings,
                         f"Removed {result.username} ({result.previous}) from {project_name}.")

@@ -26,6 +26,7 @@ from bastion.accounts.sessions import (
 )
 from bastion.services import Services
 from bastion.web.session_route import Redirect
+from bastion.web.urls import path_for
 
 _UNSET: Any = object()
 
@@ -112,6 +113,12 @@ def safe_next(target: str | None, default: str = "/account/") -> str:
     return target
 
 
+def next_or_account(request: Request, target: str | None) -> str:
+    """Where to go after signing in or confirming: ``target`` if :func:`safe_next` accepts
+    it, else the account page."""
+    return safe_next(target, path_for(request, "account"))
+
+
 def _here(request: Request) -> str:
     path = request.url.path
     if request.url.query:
@@ -129,7 +136,7 @@ async def require_user(request: Request) -> User:
     user = await optional_user(request)
     if user is None:
         target = _here(request) if request.method == "GET" else quote(request.url.path, safe="")
-        raise Redirect(f"/account/login/?next={target}")
+        raise Redirect(f"{path_for(request, 'account.login')}?next={target}")
     return user
 
 
@@ -137,7 +144,7 @@ async def require_pending(request: Request) -> User:
     """The user who gave a correct password and still owes a second factor."""
     user = await _session_user(request, SessionState.PASSWORD_OK)
     if user is None:
-        raise Redirect("/account/login/")
+        raise Redirect(path_for(request, "account.login"))
     return user
 
 
@@ -148,7 +155,7 @@ async def require_fresh(request: Request) -> User:
     services = services_of(request)
     if row is None or not is_fresh(row, services.settings, services.clock.now()):
         target = _here(request) if request.method == "GET" else quote(request.url.path, safe="")
-        raise Redirect(f"/account/reauth/?next={target}")
+        raise Redirect(f"{path_for(request, 'account.reauth')}?next={target}")
     return user
 
 

@@ -17,23 +17,23 @@ from bastion.web.session_route import SessionRoute
 
 router = APIRouter(route_class=SessionRoute, include_in_schema=False)
 
-# The admin area's pages, as the /admin/ index lists them: (path, title, what it is for).
+# The admin area's pages, as the /admin/ index lists them: (route name, title, what for).
 ADMIN_PAGES = (
-    ("/admin/deleted/", "Deleted projects, releases and files",
+    ("admin.deleted", "Deleted projects, releases and files",
      "See what maintainers deleted and restore it within the retention period."),
-    ("/admin/giveaway/", "Security-key giveaway",
+    ("admin.giveaway", "Security-key giveaway",
      "Programs, remaining codes and the claims report."),
-    ("/admin/review/", "Review queue",
+    ("admin.review", "Review queue",
      "Held names, malware scan findings, reports and quarantines."),
-    ("/admin/names/", "Name protection",
+    ("admin.names", "Name protection",
      "Namespace grants, prohibited names and protected words."),
-    ("/admin/origins/", "Origin controls",
+    ("admin.origins", "Origin controls",
      "Which names take local uploads and which are served from the upstream index."),
-    ("/stats/2fa", "Two-factor statistics", "How many users and critical projects use 2FA."),
+    ("stats.two_factor", "Two-factor statistics", "How many users and critical projects use 2FA."),
 )
 
 
-@router.get("/manage/projects/")
+@router.get("/manage/projects/", name="manage.projects")
 async def your_projects(request: Request, user: User = Depends(require_user)) -> Response:
     projects = await projects_of_user(db_of(request), user.id)
     invitations = await user_invitations(db_of(request), user.id,
@@ -42,7 +42,7 @@ async def your_projects(request: Request, user: User = Depends(require_user)) ->
                       {"projects": projects, "invitations": invitations})
 
 
-@router.get("/admin/")
+@router.get("/admin/", name="admin")
 async def admin_index(request: Request, user: User = Depends(require_user)) -> Response:
     if not user.is_admin:
         raise Forbidden("Only administrators can see the admin area.")

@@ -25,6 +25,7 @@ from bastion.web.csrf import csrf_input, verify_csrf
 from bastion.web.current_user import db_of, release_writes, require_user, services_of
 from bastion.web.session_route import SessionRoute
 from bastion.web.templating import render
+from bastion.web.urls import path_for
 
 PAGE = "/account/security-keys/giveaway/"
 
@@ -68,7 +69,7 @@ async def _offer_page(
     return render(request, "giveaway/offer.html", context, status_code=status_code)
 
 
-@router.get(PAGE)
+@router.get(PAGE, name="giveaway.offer")
 async def offer_page(
     request: Request, user: User = Depends(require_user), claimed: str = ""
 ) -> Response:
@@ -81,7 +82,7 @@ async def offer_page(
     return await _offer_page(request, user, notice=notice)
 
 
-@router.post(PAGE, dependencies=[Depends(verify_csrf)])
+@router.post(PAGE, name="giveaway.offer", dependencies=[Depends(verify_csrf)])
 async def claim_keys(
     request: Request,
     program_id: Text,
@@ -99,10 +100,11 @@ async def claim_keys(
         )
     except BastionError as exc:
         return await _offer_page(request, user, error=exc.message, status_code=exc.status_code)
-    return RedirectResponse(f"{PAGE}?claimed={program}", status_code=303)
+    page = path_for(request, "giveaway.offer")
+    return RedirectResponse(f"{page}?claimed={program}", status_code=303)
 
 
-@router.get("/admin/giveaway/")
+@router.get("/admin/giveaway/", name="admin.giveaway")
 async def admin_report(request: Request, user: User = Depends(require_admin)) -> Response:
     db = db_of(request)
     reports = [await program_report(db, program.id) for program in await list_programs(db)]
@@ -114,7 +116,7 @@ async def admin_report(request: Request, user: User = Depends(require_admin)) ->
     )
 
 
-@router.get("/admin/giveaway/{program_id:int}/report.csv")
+@router.get("/admin/giveaway/{program_id:int}/report.csv", name="admin.giveaway_report")
 async def admin_report_csv(
     request: Request, program_id: int, user: User = Depends(require_admin)
 ) -> Response:

@@ -13,7 +13,7 @@ router = APIRouter(prefix="/_health", include_in_schema=False)
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-@router.get("/")
+@router.get("/", name="health")
 async def ready(request: Request) -> JSONResponse:
     """200 when this process can serve; 503 when the database or the store fails."""
     services: Services = request.app.state.services
@@ -22,7 +22,7 @@ async def ready(request: Request) -> JSONResponse:
                         headers=NO_STORE)
 
 
-@router.get("/live")
+@router.get("/live", name="health.live")
 async def live() -> JSONResponse:
     """200 while the process answers at all (no dependency is checked)."""
     return JSONResponse({"status": "ok"}, headers=NO_STORE)

@@ -23,11 +23,12 @@ from bastion.web.client_ip import request_context
 from bastion.web.current_user import db_of, release_writes, require_user, services_of
 from bastion.web.flash import flash
 from bastion.web.session_route import SessionRoute
+from bastion.web.urls import path_for, site_url
 
 router = APIRouter(prefix="/account", route_class=SessionRoute, include_in_schema=False)
 
 
-@router.get("/invitations/")
+@router.get("/invitations/", name="account.invitations")
 async def invitations(request: Request, user: User = Depends(require_user)) -> Response:
     pending = await user_invitations(db_of(request), user.id, services_of(request).clock.now())
     return await page(request, "account/invitations.html", {"invitations": pending})
@@ -43,10 +44,13 @@ async def _tell_owners(request: Request, invitation: Invitation, answer: str) ->
                                user_id=owner_id, owner=owner,
                               username=invitation.username, answer=answer,
                               project=invitation.project, role=invitation.role,
-                              normalized_name=invitation.normalized_name)
+                              link=site_url(request, "manage.collaborators",
+                                            name=invitation.normalized_name))
 
 
-@router.post("/invitations/{invitation_id}/accept/", dependencies=CSRF)
+@router.post(
+    "/invitations/{invitation_id}/accept/", name="account.invitation_accept", dependencies=CSRF
+)
 async def accept_invitation(request: Request, invitation_id: int,
                             user: User = Depends(require_user)) -> Response:
     services = services_of(request)
@@ -56,10 +60,12 @@ async def accept_invitation(request: Request, invitation_id: int,
                                   context=request_context(request))
     await _tell_owners(request, invitation, "accepted")
     await flash(request, f"You are now {invitation.role} of {invitation.project}.")
-    return redirect("/manage/projects/")
+    return redirect(path_for(request, "manage.projects"))
 
 
-@router.post("/invitations/{invitation_id}/decline/", dependencies=CSRF)
+@router.post(
+    "/invitations/{invitation_id}/decline/", name="account.invitation_decline", dependencies=CSRF
+)
 async def decline_invitation(request: Request, invitation_id: int,
                              user: User = Depends(require_user)) -> Response:
     services = services_of(request)
@@ -69,4 +75,4 @@ async def decline_invitation(request: Request, invitation_id: int,
                                    context=request_context(request))
     await _tell_owners(request, invitation, "declined")
     await flash(request, f"Declined the invitation to {invitation.project}.", "info")
-    return redirect("/account/invitations/")
+    return redirect(path_for(request, "account.invitations"))

@@ -19,6 +19,7 @@ from bastion.simple.proxied import proxied_listing
 from bastion.simple.proxied_json import proxied_document
 from bastion.simple.render import version_key
 from bastion.simple.upstream_state import upstream_proxy
+from bastion.web.urls import path_for
 
 router = APIRouter()
 
@@ -30,14 +31,16 @@ def _services(request: Request) -> Services:
     return services
 
 
-def _redirect_if_not_canonical(request: Request, name: str) -> Response | None:
+def _redirect_if_not_canonical(
+    request: Request, route: str, name: str, **params: str
+) -> Response | None:
+    """A redirect to the same ``route`` under the project's normalised name, if it differs."""
     canonical = canonical_or_none(name)
     if canonical is None:
         raise NotFound(NOT_FOUND)
     if canonical == name:
         return None
-    path = request.url.path.replace(f"/pypi/{name}/", f"/pypi/{canonical}/", 1)
-    return RedirectResponse(path, status_code=301)
+    return RedirectResponse(path_for(request, route, name=canonical, **params), status_code=301)
 
 
 def _find_release(releases: list[Release], version: str) -> Release | None:
@@ -76,10 +79,10 @@ def _json(document: dict[str, Any], serial: int) -> Response:
     return JSONResponse(document, headers={"X-PyPI-Last-Serial": str(serial)})
 
 
-@router.get("/pypi/{name}/json")
+@router.get("/pypi/{name}/json", name="api.project_json")
 async def project_json(name: str, request: Request) -> Response:
     """The project with its latest release's metadata and every release's files."""
-    if redirect := _redirect_if_not_canonical(request, name):
+    if redirect := _redirect_if_not_canonical(request, "api.project_json", name):
         return redirect
     services = _services(request)
     async with services.db.session() as session:
@@ -112,10 +115,10 @@ async def _proxied_json(services: Services, name: str, version: str | None = Non
     return _json(document, composed.listing.project.last_serial)
 
 
-@router.get("/pypi/{name}/{version}/json")
+@router.get("/pypi/{name}/{version}/json", name="api.release_json")
 async def release_json(name: str, version: str, request: Request) -> Response:
     """One release's metadata and files."""
-    if redirect := _redirect_if_not_canonical(request, name):
+    if redirect := _redirect_if_not_canonical(request, "api.release_json", name, version=version):
         return redirect
     services = _services(request)
     async with services.db.session() as session:

@@ -52,11 +52,12 @@ from bastion.web.errors import sentence
 from bastion.web.flash import flash
 from bastion.web.history_view import view
 from bastion.web.session_route import SessionRoute
+from bastion.web.urls import path_for
 
 router = APIRouter(route_class=SessionRoute, include_in_schema=False)
 
-def _manage_url(name: str) -> str:
-    return f"/manage/project/{name}/"
+def _manage_url(request: Request, name: str) -> str:
+    return path_for(request, "manage.project", name=name)
 
 
 async def _managed_project(request: Request, user: User, name: str) -> tuple[Project, str]:
@@ -103,7 +104,7 @@ async def _manage_context(request: Request, user: User, name: str) -> dict[str, 
     }
 
 
-@router.get("/manage/project/{name}/")
+@router.get("/manage/project/{name}/", name="manage.project")
 async def manage_project(request: Request, name: str,
                          user: User = Depends(require_user)) -> Response:
     ctx = await _manage_context(request, user, name)
@@ -111,7 +112,7 @@ async def manage_project(request: Request, name: str,
     return await page(request, "manage/project.html", ctx)
 
 
-@router.get("/manage/project/{name}/release/{version}/")
+@router.get("/manage/project/{name}/release/{version}/", name="manage.release")
 async def manage_release(request: Request, name: str, version: str,
                          user: User = Depends(require_user)) -> Response:
     ctx = await _manage_context(request, user, name)
@@ -124,7 +125,9 @@ async def manage_release(request: Request, name: str, version: str,
                        {**ctx, "release": release, "files": list(files)})
 
 
-@router.post("/manage/project/{name}/release/{version}/yank/", dependencies=CSRF)
+@router.post(
+    "/manage/project/{name}/release/{version}/yank/", name="manage.yank", dependencies=CSRF
+)
 async def yank(request: Request, name: str, version: str, reason: Text = "",
                user: User = Depends(require_user)) -> Response:
     await release_writes(request)
@@ -134,17 +137,19 @@ async def yank(request: Request, name: str, version: str, reason: Text = "",
                 "it is pinned. You can un-yank it at any time.")
     for warning in result.warnings:  # the 2FA mandate, before it is enforced
         await flash(request, sentence(warning), "warning")
-    return redirect(_manage_url(canonicalize_name(name)))
+    return redirect(_manage_url(request, canonicalize_name(name)))
 
 
-@router.post("/manage/project/{name}/release/{version}/unyank/", dependencies=CSRF)
+@router.post(
+    "/manage/project/{name}/release/{version}/unyank/", name="manage.unyank", dependencies=CSRF
+)
 async def unyank(request: Request, name: str, version: str,
                  user: User = Depends(require_user)) -> Response:
     await release_writes(request)
     await unyank_release(services_of(request), name, version, by=Principal(user=user),
                          context=request_context(request))
     await flash(request, f"Un-yanked release {version} of {name}: installers choose it again.")
-    return redirect(_manage_url(canonicalize_name(name)))
+    return redirect(_manage_url(request, canonicalize_name(name)))
 
 
 # -- Deleting: a confirmation page (impact, type the name), then the POST. ----------------
@@ -191,7 +196,7 @@ async def _do_delete(request: Request, user: User, name: str, confirm_name: str,
         await delete_project(services, name, by=by, reason=reason, context=context)
         await flash(request, f"Deleted project {project.name}. An administrator can restore "
                     f"it for {days} days.")
-        return redirect("/manage/projects/")
+        return redirect(path_for(request, "manage.projects"))
     if kind == "release":
         assert version is not None
         await delete_release(services, name, version, by=by, reason=reason, context=context)
@@ -201,29 +206,32 @@ async def _do_delete(request: Request, user: User, name: str, confirm_name: str,
         await delete_file(services, filename, by=by, reason=reason, context=context)
         what = f"file {filename}"
     await flash(request, f"Deleted {what}. An administrator can restore it for {days} days.")
-    return redirect(_manage_url(project.normalized_name))
+    return redirect(_manage_url(request, project.normalized_name))
 
 
-@router.get("/manage/project/{name}/delete/")
+@router.get("/manage/project/{name}/delete/", name="manage.project_delete")
 async def confirm_delete_project(request: Request, name: str,
                                  user: User = Depends(require_fresh)) -> Response:
     return await _confirm_page(request, user, name, kind="project")
 
 
-@router.post("/manage/project/{name}/delete/", dependencies=CSRF)
+@router.post("/manage/project/{name}/delete/", name="manage.project_delete", dependencies=CSRF)
 async def delete_project_route(request: Request, name: str, confirm_name: Text = "",
                                reason: Text = "",
                                user: User = Depends(require_fresh)) -> Response:
     return await _do_delete(request, user, name, confirm_name, reason, kind="project")
 
 
-@router.get("/manage/project/{name}/release/{version}/delete/")
+@router.get("/manage/project/{name}/release/{version}/delete/", name="manage.release_delete")
 async def confirm_delete_release(request: Request, name: str, version: str,
                                  user: User = Depends(require_fresh)) -> Response:
     return await _confirm_page(request, user, name, kind="release", version=version)
 
 
-@router.post("/manage/project/{name}/release/{version}/delete/", dependencies=CSRF)
+@router.post(
+    "/manage/project/{name}/release/{version}/delete/",
+    name="manage.release_delete", dependencies=CSRF,
+)
 async def delete_release_route(request: Request, name: str, version: str,
                                confirm_name: Text = "", reason: Text = "",
                                user: User = Depends(require_fresh)) -> Response:
@@ -231,13 +239,15 @@ async def delete_release_route(request: Request, name: str, version: str,
                             version=version)
 
 
-@router.get("/manage/project/{name}/file/{filename}/delete/")
+@router.get("/manage/project/{name}/file/{filename}/delete/", name="manage.file_delete")
 async def confirm_delete_file(request: Request, name: str, filename: str,
                               user: User = Depends(require_fresh)) -> Response:
     return await _confirm_page(request, user, name, kind="file", filename=filename)
 
 
-@router.post("/manage/project/{name}/file/{filename}/delete/", dependencies=CSRF)
+@router.post(
+    "/manage/project/{name}/file/{filename}/delete/", name="manage.file_delete", dependencies=CSRF
+)
 async def delete_file_route(request: Request, name: str, filename: str,
                             confirm_name: Text = "", reason: Text = "",
                             user: User = Depends(require_fresh)) -> Response:
@@ -252,7 +262,7 @@ def _require_admin(user: User) -> None:
         raise Forbidden("Only administrators can see and restore deleted projects.")
 
 
-@router.get("/admin/deleted/")
+@router.get("/admin/deleted/", name="admin.deleted")
 async def deleted_list(request: Request, user: User = Depends(require_user)) -> Response:
     _require_admin(user)
     db = db_of(request)
@@ -275,7 +285,7 @@ async def deleted_list(request: Request, user: User = Depends(require_user)) -> 
     })
 
 
-@router.post("/admin/deleted/restore/", dependencies=CSRF)
+@router.post("/admin/deleted/restore/", name="admin.restore", dependencies=CSRF)
 async def restore(request: Request, kind: Text = "", name: Text = "", version: Text = "",
                   filename: Text = "", user: User = Depends(require_fresh)) -> Response:
     _require_admin(user)
@@ -293,7 +303,7 @@ async def restore(request: Request, kind: Text = "", name: Text = "", version: T
     else:
         raise BadRequest("Choose what to restore: a project, a release or a file.")
     await flash(request, f"Restored {what}.")
-    return redirect("/admin/deleted/")
+    return redirect(path_for(request, "admin.deleted"))
 
 
 # -- Security history of a project. ----------------------------------------------------
@@ -312,7 +322,7 @@ async def _history(request: Request, user: User, name: str) -> tuple[str, Any]:
     return display or canonical, history
 
 
-@router.get("/project/{name}/history/")
+@router.get("/project/{name}/history/", name="project.history")
 async def history_page(request: Request, name: str,
                        user: User = Depends(require_user)) -> Response:
     display, history = await _history(request, user, name)
@@ -323,7 +333,7 @@ async def history_page(request: Request, name: str,
         "lines": view(history.events, services_of(request).clock.now())})
 
 
-@router.get("/project/{name}/history.json")
+@router.get("/project/{name}/history.json", name="project.history_json")
 async def history_json(request: Request, name: str,
                        user: User = Depends(require_user)) -> Response:
     _display, history = await _history(request, user, name)

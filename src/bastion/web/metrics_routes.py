@@ -70,7 +70,7 @@ def percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
 
-@router.get("/stats/2fa")
+@router.get("/stats/2fa", name="stats.two_factor")
 async def two_factor_page(request: Request) -> Response:
     services = _services(request)
     current = await current_figures(services)
@@ -88,7 +88,7 @@ async def two_factor_page(request: Request) -> Response:
     return render(request, "metrics/two_factor.html", context, headers=_cache_headers(services))
 
 
-@router.get("/stats/2fa.json")
+@router.get("/stats/2fa.json", name="stats.two_factor_json")
 async def two_factor_json(request: Request) -> Response:
     services = _services(request)
     current = await current_figures(services)
@@ -96,7 +96,7 @@ async def two_factor_json(request: Request) -> Response:
     return JSONResponse(document, headers=_cache_headers(services))
 
 
-@router.get("/metrics")
+@router.get("/metrics", name="metrics")
 async def prometheus_metrics(request: Request) -> Response:
     services = _services(request)
     state = services.metrics

@@ -25,12 +25,11 @@ from bastion.web.current_user import (
 )
 from bastion.web.flash import flash
 from bastion.web.session_route import SessionRoute
+from bastion.web.urls import path_for
 
 router = APIRouter(route_class=SessionRoute, include_in_schema=False)
 TEMPLATE = "manage/names.html"
 # The page's forms post to these routes (by name).
-ACTIONS = ("admin_names_grant", "admin_names_revoke", "admin_names_prohibit",
-           "admin_names_unprohibit", "admin_names_protect_word", "admin_names_unprotect_word")
 KINDS = {"restricted": False, "open": True}
 
 
@@ -46,7 +45,6 @@ async def _page(request: Request, *, error: str = "", status_code: int = 200,
         "grants": await admin.list_grants(session),
         "prohibited": await admin.list_prohibited(session),
         "words": await admin.list_protected_words(session),
-        "urls": {name: request.url_for(name).path for name in ACTIONS},
         "error": error, "form": form or {},
     }, status_code=status_code)
 
@@ -66,16 +64,16 @@ async def _change(request: Request, user: User, change: Change, done: str,
     except BastionError as exc:
         return await _page(request, error=exc.message, status_code=exc.status_code, form=form)
     await flash(request, done)
-    return redirect(request.url_for("admin_names").path)
+    return redirect(path_for(request, "admin.names"))
 
 
-@router.get("/admin/names/", name="admin_names")
+@router.get("/admin/names/", name="admin.names")
 async def names(request: Request, user: User = Depends(require_user)) -> Response:
     _require_admin(user)
     return await _page(request)
 
 
-@router.post("/admin/names/grants/", dependencies=CSRF, name="admin_names_grant")
+@router.post("/admin/names/grants/", dependencies=CSRF, name="admin.names_grant")
 async def grant(request: Request, prefix: Text = "", username: Text = "",
                 kind: Text = "restricted", user: User = Depends(require_fresh)) -> Response:
     now = services_of(request).clock.now()
@@ -93,7 +91,7 @@ async def grant(request: Request, prefix: Text = "", username: Text = "",
                          {"prefix": prefix, "username": username, "kind": kind})
 
 
-@router.post("/admin/names/grants/revoke/", dependencies=CSRF, name="admin_names_revoke")
+@router.post("/admin/names/grants/revoke/", dependencies=CSRF, name="admin.names_revoke")
 async def revoke(request: Request, prefix: Text = "",
                  user: User = Depends(require_fresh)) -> Response:
     now = services_of(request).clock.now()
@@ -105,7 +103,7 @@ async def revoke(request: Request, prefix: Text = "",
                          {})
 
 
-@router.post("/admin/names/prohibited/", dependencies=CSRF, name="admin_names_prohibit")
+@router.post("/admin/names/prohibited/", dependencies=CSRF, name="admin.names_prohibit")
 async def prohibit(request: Request, name: Text = "", reason: Text = "",
                    user: User = Depends(require_fresh)) -> Response:
     now = services_of(request).clock.now()
@@ -118,7 +116,7 @@ async def prohibit(request: Request, name: Text = "", reason: Text = "",
 
 
 @router.post("/admin/names/prohibited/remove/", dependencies=CSRF,
-             name="admin_names_unprohibit")
+             name="admin.names_unprohibit")
 async def unprohibit(request: Request, name: Text = "",
                      user: User = Depends(require_fresh)) -> Response:
     now = services_of(request).clock.now()
@@ -130,7 +128,7 @@ async def unprohibit(request: Request, name: Text = "",
                          f"{name.strip()} is no longer prohibited.", {})
 
 
-@router.post("/admin/names/words/", dependencies=CSRF, name="admin_names_protect_word")
+@router.post("/admin/names/words/", dependencies=CSRF, name="admin.names_protect_word")
 async def protect_word(request: Request, word: Text = "",
                        user: User = Depends(require_fresh)) -> Response:
     now = services_of(request).clock.now()
@@ -143,7 +141,7 @@ async def protect_word(request: Request, word: Text = "",
 
 
 @router.post("/admin/names/words/remove/", dependencies=CSRF,
-             name="admin_names_unprotect_word")
+             name="admin.names_unprotect_word")
 async def unprotect_word(request: Request, word: Text = "",
                          user: User = Depends(require_fresh)) -> Response:
     now = services_of(request).clock.now()

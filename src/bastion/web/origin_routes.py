@@ -15,6 +15,7 @@ from bastion.web.account_routes import CSRF, Text, page, redirect
 from bastion.web.client_ip import request_context
 from bastion.web.current_user import db_of, require_fresh, require_user, services_of
 from bastion.web.session_route import SessionRoute
+from bastion.web.urls import path_for
 
 router = APIRouter(route_class=SessionRoute, include_in_schema=False)
 CHOICES = {"default": None, "allow": True, "block": False}
@@ -50,13 +51,13 @@ async def _page(request: Request, *, error: str = "", status_code: int = 200,
     }, status_code=status_code)
 
 
-@router.get("/admin/origins/")
+@router.get("/admin/origins/", name="admin.origins")
 async def origins(request: Request, user: User = Depends(require_user)) -> Response:
     _require_admin(user)
     return await _page(request)
 
 
-@router.post("/admin/origins/", dependencies=CSRF)
+@router.post("/admin/origins/", name="admin.origins", dependencies=CSRF)
 async def origin_set(request: Request, pattern: Text = "", publish: Text = "default",
                      upstream: Text = "default", cooldown_days: Text = "",
                      user: User = Depends(require_fresh)) -> Response:
@@ -75,10 +76,10 @@ async def origin_set(request: Request, pattern: Text = "", publish: Text = "defa
             "cooldown_days": cooldown_days})
     await db_of(request).commit()
     forget_rules(services)
-    return redirect("/admin/origins/")
+    return redirect(path_for(request, "admin.origins"))
 
 
-@router.post("/admin/origins/clear/", dependencies=CSRF)
+@router.post("/admin/origins/clear/", name="admin.origins_clear", dependencies=CSRF)
 async def origin_clear(request: Request, pattern: Text = "",
                        user: User = Depends(require_fresh)) -> Response:
     _require_admin(user)
@@ -87,4 +88,4 @@ async def origin_clear(request: Request, pattern: Text = "",
                      user_id=user.id, context=request_context(request))
     await db_of(request).commit()
     forget_rules(services)
-    return redirect("/admin/origins/")
+    return redirect(path_for(request, "admin.origins"))

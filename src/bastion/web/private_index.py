@@ -10,6 +10,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from packaging.utils import canonicalize_name
+from starlette.requests import HTTPConnection
 from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -18,6 +19,7 @@ from bastion.accounts.read_access import ReadAccess
 from bastion.errors import BastionError
 from bastion.serve.errors import plain_error
 from bastion.simple.access import credentials
+from bastion.web.urls import path_for
 
 OPEN_PREFIXES = ("/account/", "/static/", "/legacy/", "/api/", "/metrics")
 PROJECT_PREFIXES = ("/project/", "/pypi/")
@@ -59,7 +61,8 @@ class PrivateIndexMiddleware:
                 grant.check(name)
         except AuthenticationRequired as exc:
             if scope["method"] == "GET" and _is_browser(scope):
-                target = f"/account/login/?next={quote(path, safe='')}"
+                login = path_for(HTTPConnection(scope), "account.login")
+                target = f"{login}?next={quote(path, safe='')}"
                 await RedirectResponse(target, status_code=303)(scope, receive, send)
                 return
             await plain_error(exc.status_code, exc.message, exc.headers)(scope, receive, send)

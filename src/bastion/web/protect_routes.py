@@ -36,6 +36,7 @@ from bastion.web.current_user import (
     services_of,
 )
 from bastion.web.session_route import SessionRoute
+from bastion.web.urls import path_for
 
 router = APIRouter(route_class=SessionRoute, include_in_schema=False)
 api_router = APIRouter(include_in_schema=False)
@@ -49,7 +50,7 @@ EXPECTED_BODY = (
 
 # -- Reports. ------------------------------------------------------------------------
 
-@router.post("/report/", dependencies=CSRF)
+@router.post("/report/", name="report", dependencies=CSRF)
 async def report_form(request: Request, project: Text = "", version: Text = "",
                       reason: Text = "", user: User = Depends(require_user)) -> Response:
     await release_writes(request)
@@ -74,7 +75,7 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return data
 
 
-@api_router.post("/api/reports")
+@api_router.post("/api/reports", name="api.reports")
 async def report_api(request: Request) -> JSONResponse:
     """A report with an API token (HTTP Basic ``__token__``) or a password: 201 and the id."""
     services: Services = request.app.state.services
@@ -100,11 +101,7 @@ def _require_admin(user: User) -> None:
         raise Forbidden("Only administrators can review projects.")
 
 
-def _review_url(name: str) -> str:
-    return f"/admin/review/{name}/"
-
-
-@router.get("/admin/review/")
+@router.get("/admin/review/", name="admin.review")
 async def queue_page(request: Request, user: User = Depends(require_user)) -> Response:
     _require_admin(user)
     items = await review.review_queue(
@@ -115,7 +112,7 @@ async def queue_page(request: Request, user: User = Depends(require_user)) -> Re
     return await page(request, "protect/queue.html", {"items": items})
 
 
-@router.get("/admin/review/{name}/")
+@router.get("/admin/review/{name}/", name="admin.review_detail")
 async def detail_page(request: Request, name: str,
                       user: User = Depends(require_user)) -> Response:
     _require_admin(user)
@@ -143,44 +140,46 @@ async def _decide(request: Request, user: User, name: str, decision: str,
     else:
         await review.remove_project(services, normalized, by=by, context=context, **kwargs)
     if decision in ("reject", "remove"):
-        return redirect("/admin/review/")
-    return redirect(_review_url(normalized))
+        return redirect(path_for(request, "admin.review"))
+    return redirect(path_for(request, "admin.review_detail", name=normalized))
 
 
-@router.post("/admin/review/{name}/approve/", dependencies=CSRF)
+@router.post("/admin/review/{name}/approve/", name="admin.review_approve", dependencies=CSRF)
 async def approve(request: Request, name: str, reason: Text = "", allow_pairs: Text = "",
                   user: User = Depends(require_user)) -> Response:
     return await _decide(request, user, name, "approve", reason=reason,
                          allow_pairs=bool(allow_pairs))
 
 
-@router.post("/admin/review/{name}/reject/", dependencies=CSRF)
+@router.post("/admin/review/{name}/reject/", name="admin.review_reject", dependencies=CSRF)
 async def reject(request: Request, name: str, reason: Text = "",
                  user: User = Depends(require_fresh)) -> Response:
     return await _decide(request, user, name, "reject", reason=reason)
 
 
-@router.post("/admin/review/{name}/clear/", dependencies=CSRF)
+@router.post("/admin/review/{name}/clear/", name="admin.review_clear", dependencies=CSRF)
 async def clear(request: Request, name: str, version: Text = "", reason: Text = "",
                 user: User = Depends(require_user)) -> Response:
     return await _decide(request, user, name, "clear", version=version.strip() or None,
                          reason=reason)
 
 
-@router.post("/admin/review/{name}/quarantine/", dependencies=CSRF)
+@router.post("/admin/review/{name}/quarantine/", name="admin.review_quarantine", dependencies=CSRF)
 async def quarantine(request: Request, name: str, version: Text = "", reason: Text = "",
                      user: User = Depends(require_user)) -> Response:
     return await _decide(request, user, name, "quarantine", version=version.strip() or None,
                          reason=reason)
 
 
-@router.post("/admin/review/{name}/remove/", dependencies=CSRF)
+@router.post("/admin/review/{name}/remove/", name="admin.review_remove", dependencies=CSRF)
 async def remove(request: Request, name: str, reason: Text = "", forbid: Text = "",
                  user: User = Depends(require_fresh)) -> Response:
     return await _decide(request, user, name, "remove", reason=reason, forbid=bool(forbid))
 
 
-@router.post("/admin/users/{username}/trusted-reporter/", dependencies=CSRF)
+@router.post(
+    "/admin/users/{username}/trusted-reporter/", name="admin.trusted_reporter", dependencies=CSRF
+)
 async def trusted_reporter(request: Request, username: str, trusted: Text = "",
                            user: User = Depends(require_user)) -> Response:
     """``username`` "-" takes the user from the form (the queue page's form)."""
@@ -191,4 +190,4 @@ async def trusted_reporter(request: Request, username: str, trusted: Text = "",
     await set_trusted_reporter(services_of(request), username, trusted == "1",
                                by=user.username, by_user_id=user.id,
                                context=request_context(request))
-    return redirect("/admin/review/")
+    return redirect(path_for(request, "admin.review"))

@@ -6,7 +6,7 @@ Thin routes: parse the request, call a read query, render a template.
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
@@ -26,6 +26,7 @@ from bastion.stats.queries import download_summary
 from bastion.web.project_meta import sidebar
 from bastion.web.readme import render_readme
 from bastion.web.templating import render
+from bastion.web.urls import path_for, read_path, site_url
 from bastion.web.viewer import viewer_of
 
 router = APIRouter(include_in_schema=False)
@@ -35,12 +36,14 @@ def _services(request: Request) -> Services:
     return services
 
 
-def project_url(name: str, version: str | None = None) -> str:
-    url = f"/project/{quote(name, safe='')}/"
-    return url + f"{quote(version, safe='')}/" if version is not None else url
+def project_path(request: Request, name: str, version: str | None = None) -> str:
+    """The project's page, or one release's page."""
+    if version is None:
+        return path_for(request, "project", name=name)
+    return path_for(request, "project.version", name=name, version=version)
 
 
-@router.get("/")
+@router.get("/", name="home")
 async def home(request: Request) -> Response:
     services = _services(request)
     async with services.db.session() as session:
@@ -49,7 +52,7 @@ async def home(request: Request) -> Response:
     return render(request, "home.html", {"counts": counts, "recent": recent})
 
 
-@router.get("/search")
+@router.get("/search", name="search")
 async def search(request: Request, q: str = "", page: str | None = None) -> Response:
     services = _services(request)
     number = page_number(page)
@@ -64,7 +67,8 @@ async def search(request: Request, q: str = "", page: str | None = None) -> Resp
         {
             "q": query,
             "results": results,
-            "page_url": lambda n: "/search?" + urlencode({"q": query, "page": n}),
+            "page_url": lambda n: path_for(request, "search")
+            + "?" + urlencode({"q": query, "page": n}),
         },
     )
 
@@ -74,7 +78,7 @@ async def _project_page(request: Request, name: str, version: str | None) -> Res
     if canonical is None:
         raise NotFound(f"There is no project named '{name}' on this index.")
     if canonical != name:
-        return RedirectResponse(project_url(canonical, version), status_code=301)
+        return RedirectResponse(project_path(request, canonical, version), status_code=301)
     services = _services(request)
     viewer = viewer_of(request.scope)
     async with services.db.session() as session:
@@ -109,9 +113,7 @@ async def _project_page(request: Request, name: str, version: str | None) -> Res
             "downloads": downloads,
             "people": people,
             "can_manage": can_manage,
-            "index_url": _services(request).settings.base_url.rstrip("/") + "/simple/",
-            "project_url": project_url,
-            "file_url": lambda path: "/files/" + quote(path),
+            "index_url": _services(request).settings.base_url.rstrip("/") + read_path("simple"),
             "status_message": (
                 status_message(project.name, project.status, project.status_reason)
                 if project.status != "active" else None
@@ -120,21 +122,24 @@ async def _project_page(request: Request, name: str, version: str | None) -> Res
     )
 
 
-@router.get("/project/{name}/")
+@router.get("/project/{name}/", name="project")
 async def project(request: Request, name: str) -> Response:
     return await _project_page(request, name, None)
 
 
-@router.get("/project/{name}/{version:version}/")
+@router.get("/project/{name}/{version:version}/", name="project.version")
 async def project_version(request: Request, name: str, version: str) -> Response:
     return await _project_page(request, name, version)
 
 
-@router.get("/help/")
+@router.get("/help/", name="help")
 async def help_page(request: Request) -> Response:
     base_url = _services(request).settings.base_url.rstrip("/")
     return render(
         request,
         "help.html",
-        {"index_url": f"{base_url}/simple/", "upload_url": f"{base_url}/legacy/"},
+        {
+            "index_url": base_url + read_path("simple"),
+            "upload_url": site_url(request, "upload"),
+        },
     )

@@ -11,6 +11,8 @@ from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from bastion.web.urls import read_path, template_url_for
+
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 env = Environment(
@@ -56,6 +58,8 @@ def error_field(message: str | None, *fields: tuple[str, str]) -> str:
 
 
 env.globals["error_field"] = error_field
+env.globals["url_for"] = template_url_for  # a route's path: url_for("project", name=...)
+env.globals["read_path"] = read_path  # links into /simple/ and /files/
 env.filters["sentence"] = lambda text: str(text)[:1].upper() + str(text)[1:]
 
 

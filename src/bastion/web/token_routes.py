@@ -29,6 +29,7 @@ from bastion.web.current_user import db_of, require_fresh, require_user, service
 from bastion.web.flash import flash
 from bastion.web.history_view import view
 from bastion.web.session_route import SessionRoute
+from bastion.web.urls import path_for, site_url
 
 router = APIRouter(prefix="/account", route_class=SessionRoute, include_in_schema=False)
 
@@ -41,23 +42,22 @@ async def _tokens_page(
     tokens = await list_tokens(db_of(request), user.id)
     now = services.clock.now()
     rows = [{"token": t, "expired": is_expired(t, now)} for t in tokens]
-    base = services.settings.base_url.rstrip("/")
     return await page(
         request, "account/tokens.html",
         {"rows": rows, "secret": secret, "error": error, "form": form or {},
          "projects": await projects_of_user(db_of(request), user.id),
-         "upload_url": f"{base}/legacy/", "index_name": canonicalize_name(
+         "upload_url": site_url(request, "upload"), "index_name": canonicalize_name(
              services.settings.site_name) or "bastion"},
         status_code=status_code,
     )
 
 
-@router.get("/tokens/")
+@router.get("/tokens/", name="account.tokens")
 async def tokens(request: Request, user: User = Depends(require_user)) -> Response:
     return await _tokens_page(request, user)
 
 
-@router.post("/tokens/", dependencies=CSRF)
+@router.post("/tokens/", name="account.tokens", dependencies=CSRF)
 async def create(
     request: Request,
     user: User = Depends(require_fresh),
@@ -97,7 +97,7 @@ async def create(
     )
 
 
-@router.post("/tokens/{token_id}/revoke/", dependencies=CSRF)
+@router.post("/tokens/{token_id}/revoke/", name="account.token_revoke", dependencies=CSRF)
 async def revoke(request: Request, token_id: int, user: User = Depends(require_user)) -> Response:
     token = await revoke_token(
         db_of(request), services_of(request).clock, token_id=token_id, user_id=user.id,
@@ -105,10 +105,10 @@ async def revoke(request: Request, token_id: int, user: User = Depends(require_u
     )
     forget_read_token(services_of(request), token_id)  # a private index stops honouring it
     await flash(request, f"Revoked the token '{token.name}': it no longer works.")
-    return redirect("/account/tokens/")
+    return redirect(path_for(request, "account.tokens"))
 
 
-@router.get("/security-history/")
+@router.get("/security-history/", name="account.security_history")
 async def security_history(request: Request, user: User = Depends(require_user)) -> Response:
     """The user's audit events, newest first; ``?format=json`` for the JSON export."""
     return await history_response(request, user, own=True)

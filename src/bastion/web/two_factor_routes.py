@@ -36,10 +36,11 @@ from bastion.web.current_user import (
 )
 from bastion.web.flash import flash
 from bastion.web.session_route import Redirect, SessionRoute
+from bastion.web.urls import path_for
 
 router = APIRouter(prefix="/account/two-factor", route_class=SessionRoute, include_in_schema=False)
 
-HOME = "/account/two-factor/"
+HOME = "two_factor"  # the overview's route name
 CONFIRM_LAST = "yes"
 
 NOTICES = {
@@ -54,15 +55,16 @@ def fresh_then(
     back: str, dependency: Callable[[Request], Awaitable[User]] = require_fresh
 ) -> Callable[[Request], Awaitable[User]]:
     """``dependency`` (default ``require_fresh``), but after signing in or confirming, come
-    back to the page ``back`` rather than to this request's URL (a POST-only or JSON
-    endpoint that a browser cannot simply open)."""
+    back to the page of the route named ``back`` rather than to this request's URL (a
+    POST-only or JSON endpoint that a browser cannot simply open)."""
 
     async def wrapped(request: Request) -> User:
         try:
             return await dependency(request)
         except Redirect as sent:
             target = sent.url.partition("?")[0]
-            raise Redirect(f"{target}?next={quote(back, safe='')}") from None
+            back_path = path_for(request, back)
+            raise Redirect(f"{target}?next={quote(back_path, safe='')}") from None
 
     return wrapped
 
@@ -89,7 +91,7 @@ async def _codes_page(
     )
 
 
-@router.get("/")
+@router.get("/", name="two_factor")
 async def overview(
     request: Request, user: User = Depends(require_user), notice: str = ""
 ) -> Response:
@@ -104,19 +106,19 @@ def _setup_context(start: totp.TOTPEnrollmentStart) -> dict[str, Any]:
     return {"start": start, "qr_svg": Markup(start.qr_svg), "intro": False}  # noqa: S704
 
 
-@router.get("/totp/")
+@router.get("/totp/", name="two_factor.totp")
 async def totp_intro(request: Request, user: User = Depends(require_fresh)) -> Response:
     """The pending secret's QR code when setup has begun (a reload keeps it), else the
     introduction."""
     if await totp.is_enabled(db_of(request), user.id):
-        return redirect(HOME)
+        return redirect(path_for(request, HOME))
     start = await totp.pending_enrollment(db_of(request), services_of(request), user)
     if start is not None:
         return await page(request, "account/totp_setup.html", _setup_context(start))
     return await page(request, "account/totp_setup.html", {"start": None, "intro": True})
 
 
-@router.post("/totp/", dependencies=CSRF)
+@router.post("/totp/", name="two_factor.totp", dependencies=CSRF)
 async def totp_begin(request: Request, user: User = Depends(require_fresh)) -> Response:
     """A new secret (on purpose: the first, or "Show a new QR code"), then the setup page,
     which shows it until it is confirmed or replaced."""
@@ -126,13 +128,13 @@ async def totp_begin(request: Request, user: User = Depends(require_fresh)) -> R
         )
     except BastionError as exc:
         return await _overview(request, user, error=exc.message, status_code=exc.status_code)
-    return redirect("/account/two-factor/totp/")
+    return redirect(path_for(request, "two_factor.totp"))
 
 
-@router.post("/totp/confirm/", dependencies=CSRF)
+@router.post("/totp/confirm/", name="two_factor.totp_confirm", dependencies=CSRF)
 async def totp_confirm(
     request: Request,
-    user: User = Depends(fresh_then("/account/two-factor/totp/")),
+    user: User = Depends(fresh_then("two_factor.totp")),
     code: Annotated[str, Form()] = "",
 ) -> Response:
     services = services_of(request)
@@ -150,7 +152,7 @@ async def totp_confirm(
     if added.recovery_codes:
         response = await _codes_page(request, added.recovery_codes, "first-factor")
     else:
-        response = redirect(f"{HOME}?notice=totp-added")
+        response = redirect(f"{path_for(request, HOME)}?notice=totp-added")
     return tell_owner(request, response, user, notices.Change.TOTP_ADDED)
 
 
@@ -209,23 +211,24 @@ async def _removal(
             status_code=exc.status_code,
         )
     await rotate_after_factor_change(request, user)
-    return tell_owner(request, redirect(f"{HOME}?notice={notice}"), user, change, detail)
+    back = redirect(f"{path_for(request, HOME)}?notice={notice}")
+    return tell_owner(request, back, user, change, detail)
 
 
-TOTP_REMOVE = "/account/two-factor/totp/remove/"
 
 
-@router.get("/totp/remove/")
+@router.get("/totp/remove/", name="two_factor.totp_remove")
 async def totp_remove_form(request: Request, user: User = Depends(require_user)) -> Response:
     if not await totp.is_enabled(db_of(request), user.id):
-        return redirect(HOME)
+        return redirect(path_for(request, HOME))
     last = await _is_last(request, user, totp_app=True)
     return await _remove_page(
-        request, user, what="your authenticator app", action=TOTP_REMOVE, last=last
+        request, user, what="your authenticator app",
+        action=path_for(request, "two_factor.totp_remove"), last=last,
     )
 
 
-@router.post("/totp/remove/", dependencies=CSRF)
+@router.post("/totp/remove/", name="two_factor.totp_remove", dependencies=CSRF)
 async def totp_remove(
     request: Request,
     user: User = Depends(require_fresh),
@@ -239,7 +242,8 @@ async def totp_remove(
 
     last = await totp.is_enabled(db, user.id) and await _is_last(request, user, totp_app=True)
     return await _removal(
-        request, user, what="your authenticator app", action=TOTP_REMOVE, last=last,
+        request, user, what="your authenticator app",
+        action=path_for(request, "two_factor.totp_remove"), last=last,
         confirm_last=confirm_last, remove=remove, notice="totp-removed",
         change=notices.Change.TOTP_REMOVED,
     )
@@ -248,7 +252,7 @@ async def totp_remove(
 # ---------------------------------------------------------------- security keys
 
 
-@router.get("/keys/add/")
+@router.get("/keys/add/", name="two_factor.key_add")
 async def key_add_form(request: Request, user: User = Depends(require_fresh)) -> Response:
     keys = await webauthn.list_credentials(db_of(request), user.id)
     return await page(request, "account/security_key_add.html", {"keys": keys})
@@ -261,23 +265,19 @@ async def _key(request: Request, user: User, key_id: int) -> webauthn.Credential
     raise NotFound("No such security key on this account.")
 
 
-def _key_remove_url(key_id: int) -> str:
-    return f"/account/two-factor/keys/{key_id}/remove/"
-
-
-@router.get("/keys/{key_id}/remove/")
+@router.get("/keys/{key_id}/remove/", name="two_factor.key_remove")
 async def key_remove_form(
     request: Request, key_id: int, user: User = Depends(require_user)
 ) -> Response:
     key = await _key(request, user, key_id)
     last = await _is_last(request, user, keys=1)
     return await _remove_page(
-        request, user, what=f"the security key “{key.label}”", action=_key_remove_url(key_id),
-        last=last,
+        request, user, what=f"the security key “{key.label}”",
+        action=path_for(request, "two_factor.key_remove", key_id=key_id), last=last,
     )
 
 
-@router.post("/keys/{key_id}/remove/", dependencies=CSRF)
+@router.post("/keys/{key_id}/remove/", name="two_factor.key_remove", dependencies=CSRF)
 async def key_remove(
     request: Request,
     key_id: int,
@@ -294,7 +294,8 @@ async def key_remove(
         )
 
     return await _removal(
-        request, user, what=f"the security key “{key.label}”", action=_key_remove_url(key_id),
+        request, user, what=f"the security key “{key.label}”",
+        action=path_for(request, "two_factor.key_remove", key_id=key_id),
         last=await _is_last(request, user, keys=1), confirm_last=confirm_last, remove=remove,
         notice="key-removed", change=notices.Change.KEY_REMOVED, detail=f"“{key.label}”",
     )
@@ -303,14 +304,14 @@ async def key_remove(
 # ---------------------------------------------------------------- recovery codes
 
 
-@router.get("/recovery-codes/")
+@router.get("/recovery-codes/", name="two_factor.recovery_codes")
 async def recovery_codes_form(request: Request, user: User = Depends(require_user)) -> Response:
     summary = await status.factor_summary(db_of(request), user.id)
     context: dict[str, Any] = {"codes": [], "summary": summary, "reason": None}
     return await page(request, "account/recovery_codes.html", context)
 
 
-@router.post("/recovery-codes/", dependencies=CSRF)
+@router.post("/recovery-codes/", name="two_factor.recovery_codes", dependencies=CSRF)
 async def recovery_codes_regenerate(
     request: Request, user: User = Depends(require_fresh)
 ) -> Response:
@@ -328,7 +329,9 @@ async def recovery_codes_regenerate(
     )
 
 
-@router.post("/recovery-codes/confirm/", dependencies=CSRF)
+@router.post(
+    "/recovery-codes/confirm/", name="two_factor.recovery_codes_confirm", dependencies=CSRF
+)
 async def recovery_codes_confirm(
     request: Request, user: User = Depends(require_user),
     code: Annotated[str, Form()] = "",
@@ -338,7 +341,7 @@ async def recovery_codes_confirm(
     if await recovery.is_unused_code(db_of(request), user.id, code):
         await flash(request, "Your recovery codes are saved. Keep them somewhere safe: each "
                     "works once, when you cannot use your other factors.")
-        return redirect(HOME)
+        return redirect(path_for(request, HOME))
     return await page(request, "account/recovery_codes.html", {
         "codes": [], "reason": "confirm", "confirm_error":
             "That is not one of your unused recovery codes. Check the copy you saved; if you "

@@ -67,7 +67,7 @@ def ok_text(result: PublishResult) -> str:
     return f"OK: uploaded {upload.filename} to {upload.project_name} {upload.version}.\n" + warnings
 
 
-@router.post("/legacy/")
+@router.post("/legacy/", name="upload")
 async def legacy_upload(request: Request) -> Response:
     services: Services = request.app.state.services
     log = UploadLog()

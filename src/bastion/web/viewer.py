@@ -15,7 +15,6 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
@@ -26,7 +25,7 @@ from bastion.accounts.session_models import WebSession
 from bastion.accounts.sessions import COOKIE_NAME, SessionState, hash_session_id, is_expired
 from bastion.accounts.twofactor.status import has_two_factor
 from bastion.clock import today
-from bastion.critical.mandate_notice import TWO_FACTOR_PATH, requirement
+from bastion.critical.mandate_notice import requirement
 from bastion.critical.policy import critical_projects_of
 
 if TYPE_CHECKING:
@@ -54,10 +53,9 @@ class Viewer:
 def mandate_banner(projects: list[str], services: Services) -> dict[str, Any]:
     """The warning banner for a maintainer of critical ``projects`` without 2FA."""
     sentence = requirement(projects, services.settings, today(services.clock))
-    message = Markup('{} Enable it at <a href="{}">{}</a>.').format(
-        sentence, TWO_FACTOR_PATH, TWO_FACTOR_PATH
-    )
-    return {"level": "warning", "message": message}
+    # base.html adds " Enable it at <a href=PATH>PATH</a>." with the route's path
+    return {"level": "warning", "message": sentence, "route": "two_factor",
+            "route_words": "Enable it at"}
 
 
 async def load_viewer(

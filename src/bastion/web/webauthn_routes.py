@@ -32,6 +32,7 @@ from bastion.web.current_user import (
     confirm_fresh,
     db_of,
     finish_sign_in,
+    next_or_account,
     release_writes,
     require_pending,
     require_user,
@@ -42,13 +43,14 @@ from bastion.web.current_user import (
 )
 from bastion.web.session_route import SessionRoute
 from bastion.web.two_factor_routes import fresh_then
+from bastion.web.urls import path_for
 
 router = APIRouter(prefix="/account", route_class=SessionRoute, include_in_schema=False)
 
 CSRF_HEADER = "X-CSRF-Token"
 MAX_BODY = 64 * 1024
-ADD_PAGE = "/account/two-factor/keys/add/"
-REAUTH_PAGE = "/account/reauth/webauthn/"
+ADD_PAGE = "two_factor.key_add"  # route names: where to come back after confirming
+REAUTH_PAGE = "account.reauth_webauthn"
 
 
 async def verify_csrf_header(request: Request) -> None:
@@ -124,14 +126,14 @@ async def _options(request: Request, user: User, make: OptionsMaker) -> Response
 # ---------------------------------------------------------------- registering a key
 
 
-@router.post("/two-factor/keys/options/", dependencies=CSRF_JSON)
+@router.post("/two-factor/keys/options/", name="two_factor.key_options", dependencies=CSRF_JSON)
 async def registration_options(
     request: Request, user: User = Depends(fresh_then(ADD_PAGE))
 ) -> Response:
     return await _options(request, user, webauthn.registration_options)
 
 
-@router.post("/two-factor/keys/verify/", dependencies=CSRF_JSON)
+@router.post("/two-factor/keys/verify/", name="two_factor.key_verify", dependencies=CSRF_JSON)
 async def registration_verify(
     request: Request, user: User = Depends(fresh_then(ADD_PAGE))
 ) -> Response:
@@ -149,7 +151,7 @@ async def registration_verify(
         return _error(exc)
     await rotate_after_factor_change(request, user)
     return tell_owner(request, JSONResponse({
-        "redirect": "/account/two-factor/?notice=key-added",
+        "redirect": f"{path_for(request, 'two_factor')}?notice=key-added",
         "recovery_codes": list(added.recovery_codes),
     }), user, notices.Change.KEY_ADDED, detail=f"“{added.label}”" if added.label else "")
 
@@ -157,7 +159,7 @@ async def registration_verify(
 # ---------------------------------------------------------------- signing in with a key
 
 
-@router.get("/login/two-factor/webauthn/")
+@router.get("/login/two-factor/webauthn/", name="account.login_webauthn")
 async def login_page(
     request: Request, user: User = Depends(require_pending), next: str = ""
 ) -> Response:
@@ -167,12 +169,18 @@ async def login_page(
     )
 
 
-@router.post("/login/two-factor/webauthn/options/", dependencies=CSRF_JSON)
+@router.post(
+    "/login/two-factor/webauthn/options/",
+    name="account.login_webauthn_options", dependencies=CSRF_JSON,
+)
 async def login_options(request: Request, user: User = Depends(require_pending)) -> Response:
     return await _options(request, user, webauthn.authentication_options)
 
 
-@router.post("/login/two-factor/webauthn/verify/", dependencies=CSRF_JSON)
+@router.post(
+    "/login/two-factor/webauthn/verify/",
+    name="account.login_webauthn_verify", dependencies=CSRF_JSON,
+)
 async def login_verify(request: Request, user: User = Depends(require_pending)) -> Response:
     """The key's assertion completes the sign-in: a new, full session id."""
     key = await _session_key(request)
@@ -187,27 +195,31 @@ async def login_verify(request: Request, user: User = Depends(require_pending)) 
     except BastionError as exc:
         return _error(exc)
     await finish_sign_in(request, user, "password+webauthn")
-    return JSONResponse({"redirect": safe_next(next_url)})
+    return JSONResponse({"redirect": next_or_account(request, next_url)})
 
 
 # ---------------------------------------------------------------- fresh confirmation
 
 
-@router.get("/reauth/webauthn/")
+@router.get("/reauth/webauthn/", name="account.reauth_webauthn")
 async def reauth_page(
     request: Request, user: User = Depends(require_user), next: str = ""
 ) -> Response:
     return await page(request, "account/security_key_reauth.html", {"next": safe_next(next, "")})
 
 
-@router.post("/reauth/webauthn/options/", dependencies=CSRF_JSON)
+@router.post(
+    "/reauth/webauthn/options/", name="account.reauth_webauthn_options", dependencies=CSRF_JSON
+)
 async def reauth_options(
     request: Request, user: User = Depends(fresh_then(REAUTH_PAGE, require_user))
 ) -> Response:
     return await _options(request, user, webauthn.authentication_options)
 
 
-@router.post("/reauth/webauthn/verify/", dependencies=CSRF_JSON)
+@router.post(
+    "/reauth/webauthn/verify/", name="account.reauth_webauthn_verify", dependencies=CSRF_JSON
+)
 async def reauth_verify(
     request: Request, user: User = Depends(fresh_then(REAUTH_PAGE, require_user))
 ) -> Response:
@@ -235,4 +247,4 @@ async def reauth_verify(
         return _error(exc)
     await confirm_fresh(request)
     audit(request, "reauth:success", user_id=user.id, method="webauthn")
-    return JSONResponse({"redirect": safe_next(next_url)})
+    return JSONResponse({"redirect": next_or_account(request, next_url)})

@@ -54,7 +54,7 @@ def _response(result: YankResult) -> JSONResponse:
     })
 
 
-@router.post("/{name}/releases/{version}/yank")
+@router.post("/{name}/releases/{version}/yank", name="api.yank")
 async def yank(request: Request, name: str, version: str) -> JSONResponse:
     services: Services = request.app.state.services
     principal = await _principal(request, services)
@@ -64,7 +64,7 @@ async def yank(request: Request, name: str, version: str) -> JSONResponse:
     return _response(result)
 
 
-@router.post("/{name}/releases/{version}/unyank")
+@router.post("/{name}/releases/{version}/unyank", name="api.unyank")
 async def unyank(request: Request, name: str, version: str) -> JSONResponse:
     services: Services = request.app.state.services
     principal = await _principal(request, services)

@@ -149,7 +149,7 @@
     } catch (ignored) {
       // not a URL at all
     }
-    return "/account/";
+    return form.dataset.homeUrl;  // the account page (the template names its route)
   }
 
   function showCodes(codes, next) {
