@@ -349,6 +349,36 @@ CASES = [
         "malicious",
         frozenset({"oversized-code", "exec-decoded-text"}),
     ),
+    Case(
+        "exec-aliased-among-builtins",
+        "demo-1.0.tar.gz",
+        demo_sdist({"demo/__init__.py": code("""
+            Run, Text = exec, str
+            Run(Text("x = 1"))
+            """)}),
+        "suspicious",
+        frozenset({"exec-alias"}),
+    ),
+    Case(
+        "import-time-recon",
+        "demo-1.0.tar.gz",
+        demo_sdist({"demo/__init__.py": code("""
+            import getpass, subprocess
+            subprocess.run(["echo", getpass.getuser()])
+            """)}),
+        "suspicious",
+        frozenset({"import-recon"}),
+    ),
+    Case(
+        "typosquat-home-calls-on-import",
+        "demo-1.0.tar.gz",
+        demo_sdist(
+            {"demo/__init__.py": f"import urllib.request\nurllib.request.urlopen('{LOOPBACK}/hi')\n"},
+            info=pkg_info("demo", "1.0", home="https://github.com/someone/requests"),
+        ),
+        "suspicious",
+        frozenset({"foreign-home-import-network", "import-network"}),
+    ),
 ]
 
 
@@ -415,3 +445,11 @@ def test_metadata_of_archives_carried_as_test_data_is_not_the_distributions() ->
     report = scan(data, "demo-1.0.tar.gz")
     assert "metadata-empty-description" not in {f.rule for f in report.findings}
     assert report.verdict == "clean"
+
+
+def test_prebuilt_library_in_an_sdist_is_a_medium_finding() -> None:
+    data = demo_sdist({"setup.py": PLAIN_SETUP, "demo/_core.so": b"\x7fELF\x02\x01\x01" + bytes(64)})
+    rules = {f.rule: f.severity for f in scan(data, "demo-1.0.tar.gz").findings}
+    assert rules.get("native-in-sdist") == "medium"
+    wheel_data = wheel("demo", "1.0", {"demo/__init__.py": "", "demo/_core.so": b"\x7fELF" + bytes(64)})
+    assert "native-in-sdist" not in {f.rule for f in scan(wheel_data, "demo-1.0-py3-none-any.whl").findings}
