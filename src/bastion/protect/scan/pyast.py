@@ -58,6 +58,16 @@ KEY_LIKE = re.compile(
     r"^aws_|^gh_|github_|gitlab_|npm_|pypi|twine|azure_|gcp_|google_app|slack|discord|"
     r"webhook|ssh|cookie|auth)"
 )
+# Names of key material a library has no reason to send anywhere (wallet keys, seed phrases).
+KEY_MATERIAL = re.compile(
+    r"(?i)^_*(?:\w*_)?(?:private_?key|priv_?key|secret_?key|mnemonic|seed_?phrase|seed_?words|"
+    r"recovery_?phrase|secret_?phrase|wallet_?key|keypair|wif)s?$"
+)
+# Name lookups: a literal host name resolved by install/import-time code is a DNS beacon.
+DNS_CALLS = frozenset(
+    {"socket.gethostbyname", "socket.gethostbyname_ex", "socket.getaddrinfo",
+     "dns.resolver.resolve", "dns.resolver.query", "dns.resolver.Resolver.resolve"}
+)
 B64_CHARS = re.compile(r"^[A-Za-z0-9+/=_\-\s]+$")
 HEX_CHARS = re.compile(r"^[0-9a-fA-Fx\\\s]+$")
 BLOB_MIN = 256
@@ -302,6 +312,13 @@ class _Analyser(ast.NodeVisitor):
                 ]
                 if any("decode" in self.kinds_in(arg) for arg in endpoint):
                     self.hit("hidden-endpoint", node)
+            if name in DNS_CALLS and node.args and self.names_a_host(node.args[0]):
+                self.hit("dns-beacon", node)
+            if capability == "network" and any(
+                self.carries_key_material(arg)
+                for arg in [*node.args[1:], *(k.value for k in node.keywords if k.arg != "url")]
+            ):
+                self.hit("key-exfil", node)
             if capability == "network" and any(
                 "environ" in self.kinds_in(arg)
                 for arg in [*node.args, *(k.value for k in node.keywords)]
@@ -357,6 +374,33 @@ class _Analyser(ast.NodeVisitor):
             self.hit("exec-decoded", node)
         else:
             self.hit("exec-dynamic", node)
+
+    def names_a_host(self, node: ast.AST) -> bool:
+        """A literal (or f-string) host name with a dot that is not localhost or an address."""
+        if isinstance(node, ast.Name):
+            value = self.assigned.get(node.id)
+            return value is not None and value is not node and self.names_a_host(value)
+        parts = [node] if isinstance(node, ast.Constant) else []
+        if isinstance(node, ast.JoinedStr):
+            parts = [v for v in node.values if isinstance(v, ast.Constant)]
+        text = "".join(p.value for p in parts if isinstance(p.value, str))
+        return "." in text.strip(".") and not re.match(r"^[\d.:]*$|^localhost\b", text)
+
+    def carries_key_material(self, node: ast.AST, depth: int = 0) -> bool:
+        """Does ``node`` (or a name it uses) hold a variable named like wallet key material?"""
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name):
+                if KEY_MATERIAL.match(sub.id):
+                    return True
+                value = self.assigned.get(sub.id)
+                if (
+                    value is not None
+                    and value is not node
+                    and depth < FOLLOW_DEPTH
+                    and self.carries_key_material(value, depth + 1)
+                ):
+                    return True
+        return False
 
     def decodes_literal(self, node: ast.AST, depth: int = 0) -> bool:
         """Is a decoding call applied straight to a literal in ``node`` (or names it uses)?"""

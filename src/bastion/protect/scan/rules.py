@@ -57,6 +57,7 @@ class Rule:
     keywords: tuple[str, ...] = ()
     requires: tuple[Requirement, ...] = ()
     per_file: bool = False  # a combination met within one file
+    comments: bool = False  # a pattern that counts in Python comments too (obfuscator banners)
 
     def search(self, text: str, offsets: list[int] | None) -> re.Match[str] | None:
         """The first match; with keywords, tried only in windows around their ``offsets``."""
@@ -140,6 +141,7 @@ def _rule(raw: dict[str, Any], source: Path) -> Rule:
         keywords=tuple(str(k).lower() for k in raw.get("keywords", ())),
         requires=tuple(_requirement(item) for item in raw.get("all", ())),
         per_file=raw.get("scope", "archive") == "file",
+        comments=bool(raw.get("comments", False)),
     )
 
 
