@@ -11,7 +11,7 @@ from bastion.clock import MovableClock
 from bastion.critical.policy import mark
 from bastion.errors import Forbidden
 from bastion.services import Services
-from tests.factories import add_totp
+from tests.support.factories import add_totp
 
 TODAY = date(2025, 3, 10)
 ENFORCED = {"past": TODAY - timedelta(days=1), "today": TODAY,

@@ -13,7 +13,7 @@ from bastion.accounts.auth import (
     parse_basic,
 )
 from bastion.services import Services
-from tests.conftest import PASSWORD
+from tests.support.factories import PASSWORD
 
 
 def basic(user: str, password: str) -> str:

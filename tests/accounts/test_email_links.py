@@ -16,8 +16,9 @@ from bastion.clock import MovableClock
 from bastion.config import Settings
 from bastion.services import Services
 from tests.accounts.smtp import Inbox
-from tests.conftest import PASSWORD
-from tests.web.account_helpers import post_form, sign_in
+from tests.support.factories import PASSWORD
+from tests.support.types import NewClient
+from tests.support.web import post_form, sign_in
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -136,11 +137,12 @@ async def test_reset_for_unknown_account_sends_nothing_and_says_the_same(
 
 
 async def test_reset_signs_out_every_session(
-    smtp_settings: Settings, smtp_server: Inbox, client: httpx.AsyncClient, make_user
+    smtp_settings: Settings, smtp_server: Inbox, client: httpx.AsyncClient, make_user,
+    new_client: NewClient,
 ) -> None:
     await make_user("alice")
     await sign_in(client)
-    other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    other = new_client()
     await post_form(other, "/account/password/reset/", {"username_or_email": "alice"})
     path = urlsplit(smtp_server.wait_for(1) and smtp_server.last_link("/reset/")).path
     await post_form(

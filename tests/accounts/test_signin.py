@@ -13,7 +13,7 @@ from bastion.accounts.models import User
 from bastion.audit.events import RequestContext
 from bastion.clock import MovableClock
 from bastion.services import Services
-from tests.conftest import PASSWORD
+from tests.support.factories import PASSWORD
 
 
 def at(n: int) -> RequestContext:

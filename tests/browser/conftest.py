@@ -27,7 +27,7 @@ import pytest
 from bastion.clock import MovableClock
 from bastion.config import Settings
 from bastion.services import Services
-from tests.conftest import LiveServer, free_port, run_live_server
+from tests.support.servers import LiveServer, free_port, run_live_server
 
 CHROMIUM = os.environ.get("BASTION_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

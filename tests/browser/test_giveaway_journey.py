@@ -11,8 +11,8 @@ from bastion.clock import MovableClock
 from bastion.critical.policy import mark
 from bastion.packaging.models import Role
 from bastion.services import Services
-from tests.conftest import LiveServer
 from tests.giveaway.conftest import make_program  # noqa: F401  (fixture)
+from tests.support.servers import LiveServer
 
 from .conftest import CHROMIUM_ARGS
 from .journeys import fits, seed_project, shoot, sign_in

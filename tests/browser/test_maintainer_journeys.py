@@ -13,7 +13,7 @@ from playwright.async_api import async_playwright
 from bastion.clock import MovableClock, today
 from bastion.packaging.models import Role
 from bastion.services import Services
-from tests.conftest import LiveServer
+from tests.support.servers import LiveServer
 
 from .conftest import CHROMIUM_ARGS
 from .journeys import WIDTHS, fits, seed_project, shoot, sign_in

@@ -12,8 +12,8 @@ from playwright.async_api import async_playwright
 from bastion.clock import MovableClock
 from bastion.metrics.snapshots import snapshot_job
 from bastion.services import Services
-from tests.conftest import LiveServer
 from tests.metrics.conftest import MIXED, build
+from tests.support.servers import LiveServer
 
 from .conftest import CHROMIUM_ARGS
 

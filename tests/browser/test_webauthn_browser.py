@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from playwright.async_api import CDPSession, Page, async_playwright
 
 from bastion.clock import MovableClock
-from tests.conftest import PASSWORD, LiveServer
+from tests.support.factories import PASSWORD
+from tests.support.servers import LiveServer
 
 from .conftest import CHROMIUM_ARGS
 

@@ -17,7 +17,7 @@ from bastion.packaging.models import Project
 from bastion.services import Services
 from bastion.stats.importer import write as import_counts
 from bastion.stats.models import ProjectWindowSum
-from tests.conftest import AddDownloads
+from tests.support.types import AddDownloads
 
 DAY = date(2024, 6, 1)
 

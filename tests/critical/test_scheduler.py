@@ -12,7 +12,7 @@ from bastion.critical.policy import critical_names
 from bastion.jobs import JOBS
 from bastion.scheduling import daily
 from bastion.services import Services
-from tests.conftest import AddDownloads
+from tests.support.types import AddDownloads
 
 
 @pytest.mark.parametrize(("now", "expected"), [

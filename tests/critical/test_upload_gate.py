@@ -12,10 +12,9 @@ from bastion.accounts.models import User
 from bastion.accounts.tokens import create_token
 from bastion.clock import MovableClock, today
 from bastion.services import Services
-from tests.conftest import PASSWORD
-from tests.factories import add_project
-from tests.packaging.conftest import form_for
-from tests.packaging.dists import make_wheel
+from tests.support.dists import make_wheel
+from tests.support.factories import PASSWORD, add_project
+from tests.support.web import form_for
 
 URL = "http://testserver/account/two-factor/"
 

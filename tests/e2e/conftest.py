@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from bastion.packaging.models import JournalEntry, Project, Release
 from bastion.services import Services
-from tests.conftest import PASSWORD, LiveServer
+from tests.support.factories import PASSWORD
+from tests.support.servers import LiveServer
 
 from .clients import Run, run_twine
 

@@ -14,10 +14,7 @@ from bastion.accounts.sessions import COOKIE_NAME, SessionState, create_session
 from bastion.audit.models import AuditEvent
 from bastion.packaging.models import File, Project, Release
 from bastion.services import Services
-from tests.packaging.conftest import post_upload
 from tests.protect.detectors import ExpectingJudge, FixedScanner, RecordingComparer, protection
-
-__all__ = ["post_upload"]
 
 
 @pytest.fixture

@@ -13,10 +13,11 @@ from bastion.protect.models import NameReview, ReservedName
 from bastion.protect.review import approve_name, reject_name, review_queue
 from bastion.protect.status import ACTIVE, HELD
 from bastion.services import Services
-from tests.packaging.conftest import PostUpload, stored_paths
-from tests.packaging.dists import make_wheel
 from tests.protect.conftest import audit_tags, cookie, hidden, mail_to, seen, served, web_session
 from tests.protect.detectors import ExpectingJudge, RecordingPairs, block, protection, review
+from tests.support.dists import make_wheel
+from tests.support.types import PostUpload
+from tests.support.web import stored_paths
 
 OPERATOR_REASON = "checked with the requests maintainers"
 

@@ -15,10 +15,10 @@ from bastion.packaging.changes import Operator
 from bastion.protect.reports import report_malware, set_trusted_reporter
 from bastion.protect.review import clear, review_queue
 from bastion.services import Services
-from tests.packaging.conftest import PostUpload
-from tests.packaging.dists import make_wheel
 from tests.protect.conftest import audit_tags, hidden, mail_to, seen, served
 from tests.protect.detectors import ExpectingJudge
+from tests.support.dists import make_wheel
+from tests.support.types import PostUpload
 
 
 @pytest.fixture

@@ -9,12 +9,11 @@ import httpx
 import pytest
 
 from bastion.services import Services
-from tests.conftest import CliRun
-from tests.packaging.conftest import PostUpload
-from tests.packaging.dists import make_wheel
 from tests.protect.conftest import audit_tags, hidden, seen, served
 from tests.protect.demonstrators import malicious_wheel
 from tests.protect.detectors import ExpectingJudge, FixedScanner, malicious_report, review
+from tests.support.dists import make_wheel
+from tests.support.types import CliRun, PostUpload
 
 
 @pytest.fixture

@@ -19,8 +19,6 @@ from bastion.protect.review import clear, quarantine, remove_project, review_det
 from bastion.protect.scan.report import Finding, ScanReport
 from bastion.protect.status import ACTIVE, HELD, QUARANTINED
 from bastion.services import Services
-from tests.packaging.conftest import PostUpload
-from tests.packaging.dists import make_wheel
 from tests.protect.conftest import audit_tags, hidden, mail_to, seen, served
 from tests.protect.demonstrators import malicious_wheel
 from tests.protect.detectors import (
@@ -32,6 +30,8 @@ from tests.protect.detectors import (
     protection,
     review,
 )
+from tests.support.dists import make_wheel
+from tests.support.types import PostUpload
 
 OPERATOR = Operator("test")
 

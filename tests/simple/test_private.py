@@ -16,8 +16,7 @@ from bastion.app import create_app
 from bastion.config import Settings
 from bastion.services import Services
 from bastion.simple.access import forget_read_token
-
-from .conftest import Seeder
+from tests.support.factories import Seeder
 
 
 @pytest.fixture
@@ -145,7 +144,7 @@ async def test_warm_reads_make_no_query_and_revocation_bites_at_once(
 async def test_a_signed_in_browser_reads_pages_and_the_simple_api(
     http: httpx.AsyncClient, seed: Seeder, make_user,  # type: ignore[no-untyped-def]
 ) -> None:
-    from tests.web.account_helpers import sign_in
+    from tests.support.web import sign_in
 
     await seed.release("team-lib", "1.0")
     seeded = await seed.file("team-lib", "1.0", "team_lib-1.0-py3-none-any.whl")

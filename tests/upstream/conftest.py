@@ -15,7 +15,8 @@ from bastion.clock import MovableClock
 from bastion.config import Settings
 from bastion.services import Services
 from bastion.simple.upstream_state import forget_rules
-from tests.conftest import PASSWORD, LiveServer, free_port, run_live_server
+from tests.support.factories import PASSWORD
+from tests.support.servers import LiveServer, free_port, run_live_server
 
 from .servers import StaticIndex, UpstreamBastion, static_index, upstream_bastion
 

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bastion.clock import MovableClock
 from bastion.config import Settings
 from bastion.db.models import load_all
-from tests.conftest import LiveServer, free_port, run_live_server
+from tests.support.servers import LiveServer, free_port, run_live_server
 
 PROXY_AGENT = "bastion-upstream-proxy"
 

@@ -13,7 +13,8 @@ from bastion.accounts.sessions import hash_session_id
 from bastion.audit.models import AuditEvent
 from bastion.clock import MovableClock
 from bastion.services import Services
-from tests.web.account_helpers import csrf, post_form, session_cookie, sign_in
+from tests.support.types import NewClient
+from tests.support.web import csrf, post_form, session_cookie, sign_in
 
 
 async def _tags(services: Services) -> list[str]:
@@ -34,13 +35,15 @@ async def test_sign_in_rotates_the_session_id(client: httpx.AsyncClient, make_us
     assert (await client.get("/account/")).status_code == 200
 
 
-async def test_old_session_id_is_dead_after_sign_in(client: httpx.AsyncClient, make_user) -> None:
+async def test_old_session_id_is_dead_after_sign_in(
+    client: httpx.AsyncClient, make_user, new_client: NewClient
+) -> None:
     """Session fixation: an id planted before sign-in is worth nothing afterwards."""
     await make_user("alice")
     await csrf(client)
     planted = session_cookie(client)
     await sign_in(client)
-    attacker = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    attacker = new_client()
     attacker.cookies.set("bastion_session", planted or "")
     response = await attacker.get("/account/")
     assert response.status_code == 303
@@ -124,7 +127,7 @@ async def test_rehash_on_login_when_parameters_changed(
     from argon2 import PasswordHasher
 
     from bastion.accounts.models import User
-    from tests.conftest import PASSWORD
+    from tests.support.factories import PASSWORD
 
     user = await make_user("alice")
     weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
@@ -207,10 +210,10 @@ async def test_csrf_forged_is_403(client: httpx.AsyncClient, make_user) -> None:
 
 
 async def test_csrf_token_of_another_session_is_403(
-    client: httpx.AsyncClient, make_user
+    client: httpx.AsyncClient, make_user, new_client: NewClient
 ) -> None:
     await make_user("alice")
-    other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    other = new_client()
     foreign = await csrf(other)
     await csrf(client)
     response = await client.post(

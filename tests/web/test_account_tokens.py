@@ -10,8 +10,9 @@ import httpx
 
 from bastion.clock import MovableClock
 from bastion.services import Services
-from tests.conftest import PASSWORD
-from tests.web.account_helpers import post_form, sign_in
+from tests.support.factories import PASSWORD
+from tests.support.types import NewClient
+from tests.support.web import post_form, sign_in
 
 TOKEN_RE = re.compile(r"bastion-[0-9a-f]{16}-[A-Za-z0-9_\-]{43}")
 
@@ -72,10 +73,12 @@ async def test_bad_token_form_says_what_to_fix(client: httpx.AsyncClient, make_u
     assert "Give the token a name" in response.text
 
 
-async def test_revoking_someone_elses_token_is_404(client: httpx.AsyncClient, make_user) -> None:
+async def test_revoking_someone_elses_token_is_404(
+    client: httpx.AsyncClient, make_user, new_client: NewClient
+) -> None:
     await make_user("alice")
     await make_user("bob")
-    other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    other = new_client()
     await sign_in(other, "bob")
     await post_form(other, "/account/tokens/", {"name": "bobs"})
     await sign_in(client, "alice")
@@ -138,7 +141,7 @@ async def test_create_a_read_token_limited_to_patterns(
 async def test_scope_is_picked_from_the_users_projects(
     client: httpx.AsyncClient, make_user, services: Services  # type: ignore[no-untyped-def]
 ) -> None:
-    from tests.web.seed import make_add_release
+    from tests.support.factories import make_add_release
 
     alice = await make_user("alice")
     await make_user("bob")

@@ -14,7 +14,8 @@ from bastion.accounts.models import User
 from bastion.accounts.twofactor import totp
 from bastion.clock import MovableClock
 from bastion.services import Services
-from tests.web.account_helpers import csrf_from, post_form, session_cookie, sign_in
+from tests.support.types import NewClient
+from tests.support.web import csrf_from, post_form, session_cookie, sign_in
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
@@ -81,7 +82,7 @@ async def test_totp_completes_sign_in_with_a_new_session_id(
 
 
 async def test_wrong_and_replayed_totp_codes(
-    client: httpx.AsyncClient, alice_2fa, clock: MovableClock
+    client: httpx.AsyncClient, alice_2fa, clock: MovableClock, new_client: NewClient
 ) -> None:
     await _pending(client)
     response = await post_form(
@@ -93,7 +94,7 @@ async def test_wrong_and_replayed_totp_codes(
     used = code_now(clock)
     assert (await post_form(client, "/account/login/two-factor/totp/", {"code": used},
                             form_page="/account/login/two-factor/")).status_code == 303
-    other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    other = new_client()
     await _pending(other)
     response = await post_form(other, "/account/login/two-factor/totp/", {"code": used},
                                form_page="/account/login/two-factor/")
@@ -102,7 +103,7 @@ async def test_wrong_and_replayed_totp_codes(
 
 
 async def test_recovery_code_signs_in_and_works_once(
-    client: httpx.AsyncClient, alice_2fa, services: Services
+    client: httpx.AsyncClient, alice_2fa, services: Services, new_client: NewClient
 ) -> None:
     _, codes = alice_2fa
     await _pending(client)
@@ -110,7 +111,7 @@ async def test_recovery_code_signs_in_and_works_once(
                                form_page="/account/login/two-factor/")
     assert response.status_code == 303
     assert (await client.get("/account/")).status_code == 200
-    other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    other = new_client()
     await _pending(other)
     response = await post_form(other, "/account/login/two-factor/recovery/", {"code": codes[0]},
                                form_page="/account/login/two-factor/")
@@ -146,7 +147,7 @@ async def test_password_reset_does_not_bypass_two_factor(
 async def test_reauth_needs_the_second_factor(
     client: httpx.AsyncClient, alice_2fa, clock: MovableClock, services: Services
 ) -> None:
-    from tests.conftest import PASSWORD
+    from tests.support.factories import PASSWORD
 
     await _pending(client)
     await post_form(client, "/account/login/two-factor/totp/", {"code": code_now(clock)},

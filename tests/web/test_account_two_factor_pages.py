@@ -21,8 +21,8 @@ from bastion.critical.models import CriticalProject
 from bastion.packaging.models import Project, Role
 from bastion.services import Services
 from tests.accounts.twofactor.soft_authenticator import SoftAuthenticator
-from tests.conftest import PASSWORD
-from tests.web.account_helpers import csrf, csrf_from, post_form, session_cookie, sign_in
+from tests.support.factories import PASSWORD
+from tests.support.web import csrf, csrf_from, post_form, session_cookie, sign_in
 
 ORIGIN = "http://testserver"
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"

@@ -9,8 +9,9 @@ import httpx
 
 from bastion.clock import today
 from bastion.services import Services
-from tests.packaging.lifecycle import Index, MakeUser, index_fixture  # noqa: F401
-from tests.web.account_helpers import csrf, csrf_from, sign_in
+from tests.support.index import Index
+from tests.support.types import MakeUser
+from tests.support.web import csrf, csrf_from, sign_in
 
 
 async def test_own_history_as_json_with_pages(

@@ -11,8 +11,9 @@ from email.message import Message
 from bastion.clock import MovableClock
 from bastion.packaging.models import Role
 from bastion.services import Services
-from tests.packaging.lifecycle import Index, MakeUser, index_fixture  # noqa: F401
-from tests.web.account_helpers import csrf_from, sign_in
+from tests.support.index import Index
+from tests.support.types import MakeUser
+from tests.support.web import csrf_from, sign_in
 
 URL = "/manage/project/demo/collaborators/"
 

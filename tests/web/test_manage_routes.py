@@ -9,8 +9,9 @@ from bastion.clock import MovableClock
 from bastion.packaging.models import Role
 from bastion.services import Services
 from bastion.stats.importer import write as import_counts
-from tests.packaging.lifecycle import Index, MakeUser, index_fixture  # noqa: F401
-from tests.web.account_helpers import csrf_from, sign_in
+from tests.support.index import Index
+from tests.support.types import MakeUser
+from tests.support.web import csrf_from, sign_in
 
 
 async def test_yank_from_the_ui_explains_the_safe_alternative(

@@ -6,7 +6,7 @@ import httpx
 
 from bastion.services import Services
 from bastion.upstream.rules import list_rules
-from tests.web.account_helpers import csrf, sign_in
+from tests.support.web import csrf, sign_in
 
 
 async def test_admins_list_set_and_clear_origin_rules(

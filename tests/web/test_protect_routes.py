@@ -11,8 +11,6 @@ import pytest
 from bastion.accounts.models import User
 from bastion.accounts.tokens import create_token
 from bastion.services import Services
-from tests.packaging.conftest import PostUpload, post_upload
-from tests.packaging.dists import make_wheel
 from tests.protect.conftest import cookie, hidden, seen, served, web_session
 from tests.protect.demonstrators import malicious_wheel
 from tests.protect.detectors import (
@@ -22,8 +20,8 @@ from tests.protect.detectors import (
     protection,
     review,
 )
-
-__all__ = ["post_upload"]
+from tests.support.dists import make_wheel
+from tests.support.types import PostUpload
 
 
 @pytest.fixture

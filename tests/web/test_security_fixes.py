@@ -19,8 +19,8 @@ from bastion.services import Services
 from bastion.web.current_user import safe_next
 from tests.accounts.twofactor.conftest import full_width
 from tests.accounts.twofactor.soft_authenticator import SoftAuthenticator
-from tests.conftest import PASSWORD
-from tests.web.account_helpers import post_form, sign_in
+from tests.support.factories import PASSWORD
+from tests.support.web import post_form, sign_in
 from tests.web.test_account_two_factor_pages import (
     HOME,
     ORIGIN,
