@@ -24,13 +24,15 @@ from bastion.cli import app as cli_app
 from bastion.clock import MovableClock
 from bastion.config import Settings
 from bastion.db.models import load_all
+from bastion.giveaway.models import GiveawayProgram
 from bastion.services import Services, build_services
 from bastion.stats.rollup import add_live_counts
 from tests.support.database import BACKEND, PG_ADMIN_DSN, pg_admin, reset_schema
 from tests.support.factories import Seeder, add_user, make_add_release
+from tests.support.giveaway import add_program
 from tests.support.index import Index
 from tests.support.servers import LiveServer, free_port, run_live_server
-from tests.support.types import AddDownloads, AddRelease, CliRun, NewClient, PostUpload
+from tests.support.types import AddDownloads, AddRelease, CliRun, MakeProgram, NewClient, PostUpload
 from tests.support.web import app_client, upload
 
 # Settings built from the environment (CLI tests) also get cheap argon2 costs.
@@ -206,3 +208,29 @@ def post_upload(client: httpx.AsyncClient) -> PostUpload:
         return await upload(client, path, **kw)
 
     return post
+
+
+@pytest.fixture
+def make_program(services: Services) -> MakeProgram:
+    """``await make_program(codes_loaded=10)``: an open program holding that many codes."""
+
+    async def make(**kw: Any) -> GiveawayProgram:
+        return await add_program(services, **kw)
+
+    return make
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """An empty HOME for pip, uv and twine: no ~/.pypirc, ~/.netrc, pip config or caches."""
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def dist_dir(tmp_path: Path) -> Path:
+    """An empty directory for the distributions a test builds."""
+    path = tmp_path / "dist"
+    path.mkdir()
+    return path

@@ -11,10 +11,9 @@ from bastion.clock import MovableClock
 from bastion.critical.policy import mark
 from bastion.packaging.models import Role
 from bastion.services import Services
-from tests.giveaway.conftest import make_program  # noqa: F401  (fixture)
+from tests.support.browser import CHROMIUM_ARGS
 from tests.support.servers import LiveServer
 
-from .conftest import CHROMIUM_ARGS
 from .journeys import fits, seed_project, shoot, sign_in
 
 pytestmark = pytest.mark.browser
@@ -22,7 +21,7 @@ pytestmark = pytest.mark.browser
 
 async def test_claiming_keys_reads_as_success(
     live_server: LiveServer, services: Services, clock: MovableClock, chromium: str,
-    make_user, make_program,  # type: ignore[no-untyped-def]  # noqa: F811
+    make_user, make_program,  # type: ignore[no-untyped-def]
 ) -> None:
     alice = await make_user("alice")
     await seed_project(services, clock, "vital", ["1.0"], {alice: Role.OWNER})

@@ -18,10 +18,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from playwright.async_api import CDPSession, Page, async_playwright
 
 from bastion.clock import MovableClock
+from tests.support.browser import CHROMIUM_ARGS
 from tests.support.factories import PASSWORD
 from tests.support.servers import LiveServer
-
-from .conftest import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 

@@ -24,10 +24,9 @@ from bastion.services import Services
 from tests.support.dists import Dist
 from tests.support.factories import PASSWORD
 from tests.support.servers import LiveServer
-from tests.support.types import MakeUser
+from tests.support.types import MakeUser, Upload
 
 from .clients import run_pip, run_twine, sha256_file
-from .conftest import Upload
 
 pytestmark = pytest.mark.e2e
 

@@ -14,11 +14,11 @@ from bastion.accounts.twofactor import totp, webauthn
 from bastion.clock import today
 from bastion.critical.policy import mark
 from bastion.services import Services
-from tests.accounts.twofactor.soft_authenticator import SoftAuthenticator
 from tests.e2e.clients import run_twine
 from tests.support.dists import make_wheel
 from tests.support.factories import PASSWORD
 from tests.support.servers import LiveServer
+from tests.support.soft_authenticator import SoftAuthenticator
 
 pytestmark = pytest.mark.e2e
 

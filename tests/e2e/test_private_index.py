@@ -9,10 +9,9 @@ import pytest
 from bastion.config import Settings
 from tests.support.dists import Dist
 from tests.support.servers import LiveServer
-from tests.support.types import CliRun
+from tests.support.types import CliRun, Upload
 
 from .clients import run_pip, run_uv
-from .conftest import Upload
 
 pytestmark = pytest.mark.e2e
 

@@ -14,9 +14,9 @@ from packaging.version import Version
 from tests.support.dists import Dist
 from tests.support.factories import PASSWORD
 from tests.support.servers import LiveServer
+from tests.support.types import Upload
 
 from .clients import run_pip, run_twine
-from .conftest import Upload
 
 pytestmark = pytest.mark.e2e
 MakeUser = Callable[[str], Awaitable[object]]

@@ -8,9 +8,9 @@ import pytest
 
 from tests.support.dists import Dist
 from tests.support.servers import LiveServer
+from tests.support.types import Upload
 
 from .clients import run_pip, run_uv, sha256_file
-from .conftest import Upload
 
 pytestmark = pytest.mark.e2e
 

@@ -9,10 +9,11 @@ import httpx
 import pytest
 
 from bastion.services import Services
-from tests.protect.conftest import audit_tags, hidden, seen, served
 from tests.protect.demonstrators import malicious_wheel
 from tests.protect.detectors import ExpectingJudge, FixedScanner, malicious_report, review
+from tests.support.audit import audit_tags
 from tests.support.dists import make_wheel
+from tests.support.protect import hidden, seen, served
 from tests.support.types import CliRun, PostUpload
 
 
@@ -76,7 +77,7 @@ async def test_list_show_and_decide(
     assert "stealer\toperator:cli\tremove: malware" in reserved.output
 
     assert (await cli("review", "list")).output.strip() == "nothing to review"
-    tags = await audit_tags(services)
+    tags = await audit_tags(services, prefix="protect:")
     for tag in ("approve", "clear", "quarantine", "remove"):
         assert f"protect:review-{tag}" in tags
 

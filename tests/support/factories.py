@@ -16,13 +16,15 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.accounts.models import User
-from bastion.accounts.twofactor import totp
+from bastion.accounts.twofactor import totp, webauthn
 from bastion.accounts.users import create_user
 from bastion.clock import MovableClock
 from bastion.critical.policy import mark
 from bastion.packaging.models import File, JournalEntry, Project, Release, Role
 from bastion.services import Services
 from bastion.storage.interface import blob_path
+from tests.support.soft_authenticator import SoftAuthenticator
+from tests.support.twofactor import ORIGIN
 from tests.support.types import AddRelease
 
 PASSWORD = "correct horse battery staple"
@@ -40,9 +42,11 @@ async def add_user(
 
 
 async def add_project(
-    services: Services, name: str, *people: User, critical: bool = False
+    services: Services, name: str, *people: User, critical: bool = False,
+    first_role: str = Role.OWNER,
 ) -> Project:
-    """A project with no releases; the first person is its owner, the others maintainers."""
+    """A project with no releases; the first person has ``first_role`` (its owner), the
+    others are maintainers; ``critical`` designates it as an administrator does."""
     async with services.db.transaction() as session:
         project = Project(
             name=name, normalized_name=canonicalize_name(name),
@@ -53,7 +57,7 @@ async def add_project(
         for i, user in enumerate(people):
             session.add(Role(
                 user_id=user.id, project_id=project.id,
-                role_name=Role.OWNER if i == 0 else Role.MAINTAINER,
+                role_name=first_role if i == 0 else Role.MAINTAINER,
             ))
         if critical:
             await mark(session, name, "tests", True, now=services.clock.now())
@@ -74,6 +78,35 @@ async def make_critical(services: Services, name: str, reason: str = "tests") ->
     """Designate ``name`` critical, as an administrator does."""
     async with services.db.transaction() as session:
         await mark(session, name, reason, now=services.clock.now())
+
+
+async def mark_yanked(services: Services, name: str, version: str, reason: str) -> None:
+    """Mark a release yanked in the database, with its journal entry (no page cache told)."""
+    async with services.db.transaction() as session:
+        project = (await session.execute(
+            select(Project).where(Project.normalized_name == canonicalize_name(name))
+        )).scalar_one()
+        release = (await session.execute(
+            select(Release).where(Release.project_id == project.id, Release.version == version)
+        )).scalar_one()
+        release.yanked = True
+        release.yanked_reason = reason
+        entry = JournalEntry(
+            name=project.name, version=version, action="yank release",
+            submitted_date=services.clock.now(),
+        )
+        session.add(entry)
+        await session.flush()
+        project.last_serial = entry.id
+
+
+async def add_key(services: Services, user: User, origin: str = ORIGIN) -> None:
+    """Register a security key (a software authenticator) for ``user``, as the page does."""
+    async with services.db.transaction() as session:
+        options = await webauthn.registration_options(session, services, user, session_key="s")
+    await webauthn.verify_registration(
+        services, user, SoftAuthenticator().create(options, origin=origin), label="k",
+        session_key="s")
 
 
 async def add_totp(services: Services, user: User) -> str:

@@ -12,7 +12,8 @@ import httpx
 from sqlalchemy import func, select
 from starlette.types import ASGIApp
 
-from bastion.accounts.sessions import COOKIE_NAME
+from bastion.accounts.models import User
+from bastion.accounts.sessions import COOKIE_NAME, SessionState, create_session
 from bastion.packaging.form import UploadedFile, UploadForm
 from bastion.packaging.models import File, FilenameRegistry, Project, Release
 from bastion.services import Services
@@ -140,3 +141,15 @@ async def stored_paths(services: Services) -> list[str]:
 async def store_state(services: Services) -> tuple[dict[str, int], list[str]]:
     """Row counts and stored blobs: compare before and after a refused upload."""
     return await count_rows(services), sorted(await stored_paths(services))
+
+
+async def web_session(services: Services, user: User) -> tuple[str, str]:
+    """A signed-in, fresh browser session: (cookie value, CSRF token)."""
+    async with services.db.transaction() as session:
+        raw, row = await create_session(session, services.clock, user_id=user.id,
+                                        state=SessionState.FULL, fresh=True)
+    return raw, row.csrf_secret
+
+
+def cookie(raw: str) -> dict[str, str]:
+    return {"Cookie": f"{COOKIE_NAME}={raw}"}

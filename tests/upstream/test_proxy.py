@@ -143,8 +143,7 @@ async def test_revalidation_uses_the_upstream_etag(
 ) -> None:
     from tests.e2e.clients import run_twine
     from tests.support.factories import PASSWORD
-
-    from .conftest import add_publisher
+    from tests.upstream.servers import add_publisher
 
     up = bastion_upstream
     await add_publisher(up.server.services, "bob")

@@ -16,9 +16,9 @@ from tests.e2e.clients import run_pip, run_twine, run_uv, sha256_file
 from tests.support.dists import Dist
 from tests.support.factories import PASSWORD
 from tests.support.servers import LiveServer
-from tests.support.types import CliRun
+from tests.support.types import CliRun, StartProxy
+from tests.upstream.servers import add_publisher, rules_changed
 
-from .conftest import StartProxy, add_publisher, rules_changed
 from .servers import StaticIndex, UpstreamBastion
 
 pytestmark = pytest.mark.e2e

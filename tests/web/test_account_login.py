@@ -13,6 +13,8 @@ from bastion.accounts.sessions import hash_session_id
 from bastion.audit.models import AuditEvent
 from bastion.clock import MovableClock
 from bastion.services import Services
+from tests.support.audit import audit_tags
+from tests.support.state import password_hash
 from tests.support.types import NewClient
 from tests.support.web import csrf, post_form, session_cookie, sign_in
 
@@ -190,27 +192,35 @@ async def test_next_only_goes_to_local_paths(client: httpx.AsyncClient, make_use
     assert response.headers["location"] == "/account/tokens/"
 
 
-async def test_csrf_missing_is_403(client: httpx.AsyncClient, make_user) -> None:
+async def test_csrf_missing_is_403(
+    client: httpx.AsyncClient, make_user, services: Services
+) -> None:
     await make_user("alice")
     await csrf(client)
+    before = await audit_tags(services)
     response = await client.post("/account/login/", data={"username": "alice", "password": "x"})
     assert response.status_code == 403
     assert "CSRF" in response.text
+    assert await audit_tags(services) == before  # not even counted as a failed sign-in
 
 
-async def test_csrf_forged_is_403(client: httpx.AsyncClient, make_user) -> None:
+async def test_csrf_forged_is_403(
+    client: httpx.AsyncClient, make_user, services: Services
+) -> None:
     await make_user("alice")
     await sign_in(client)
+    before = await password_hash(services, "alice")
     response = await client.post(
         "/account/password/",
         data={"csrf_token": "forged", "current_password": "x", "new_password": "y",
               "new_password_confirm": "y"},
     )
     assert response.status_code == 403
+    assert await password_hash(services, "alice") == before
 
 
 async def test_csrf_token_of_another_session_is_403(
-    client: httpx.AsyncClient, make_user, new_client: NewClient
+    client: httpx.AsyncClient, make_user, new_client: NewClient, services: Services
 ) -> None:
     await make_user("alice")
     other = new_client()
@@ -221,6 +231,7 @@ async def test_csrf_token_of_another_session_is_403(
         data={"csrf_token": foreign, "username": "alice", "password": "x"},
     )
     assert response.status_code == 403
+    assert await audit_tags(services) == ["account:create"]  # no sign-in, not even failed
 
 
 async def test_strict_csp_on_sign_in_pages(client: httpx.AsyncClient) -> None:

@@ -7,32 +7,12 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import httpx
-import pyotp
-import pytest
 
-from bastion.accounts.models import User
-from bastion.accounts.twofactor import totp
 from bastion.clock import MovableClock
 from bastion.services import Services
+from tests.support.twofactor import code_now
 from tests.support.types import NewClient
 from tests.support.web import csrf_from, post_form, session_cookie, sign_in
-
-SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-
-
-def code_now(clock: MovableClock) -> str:
-    return pyotp.TOTP(SECRET).at(clock.now())
-
-
-@pytest.fixture
-async def alice_2fa(services: Services, make_user, clock: MovableClock) -> tuple[User, list[str]]:
-    """alice with a confirmed authenticator app; returns her recovery codes."""
-    user = await make_user("alice")
-    async with services.db.transaction() as db:
-        await totp.begin_enrollment(db, services, user, secret=SECRET)
-    added = await totp.confirm_enrollment(services, user, code_now(clock))
-    clock.advance(timedelta(seconds=30))
-    return user, list(added.recovery_codes)
 
 
 async def _pending(client: httpx.AsyncClient) -> httpx.Response:

@@ -20,8 +20,10 @@ from bastion.config import Settings
 from bastion.critical.models import CriticalProject
 from bastion.packaging.models import Project, Role
 from bastion.services import Services
-from tests.accounts.twofactor.soft_authenticator import SoftAuthenticator
+from tests.support.audit import audit_tags
 from tests.support.factories import PASSWORD
+from tests.support.soft_authenticator import SoftAuthenticator
+from tests.support.state import second_factors
 from tests.support.web import csrf, csrf_from, post_form, session_cookie, sign_in
 
 ORIGIN = "http://testserver"
@@ -298,12 +300,14 @@ async def test_confirm_after_the_window_returns_to_the_setup_page(
     "/account/two-factor/keys/1/remove/",
 ])
 async def test_forms_without_a_csrf_token_are_refused(
-    client: httpx.AsyncClient, signed_in: User, path: str
+    client: httpx.AsyncClient, signed_in: User, services: Services, path: str
 ) -> None:
+    before = (await second_factors(services), await audit_tags(services))
     response = await client.post(path, data={"code": "123456", "confirm_last": "yes"})
     assert response.status_code == 403 and "CSRF" in response.text
     response = await client.post(path, data={"csrf_token": "forged", "confirm_last": "yes"})
     assert response.status_code == 403
+    assert (await second_factors(services), await audit_tags(services)) == before
 
 
 @pytest.mark.parametrize("path", [

@@ -11,7 +11,6 @@ import pytest
 from bastion.accounts.models import User
 from bastion.accounts.tokens import create_token
 from bastion.services import Services
-from tests.protect.conftest import cookie, hidden, seen, served, web_session
 from tests.protect.demonstrators import malicious_wheel
 from tests.protect.detectors import (
     ExpectingJudge,
@@ -21,7 +20,9 @@ from tests.protect.detectors import (
     review,
 )
 from tests.support.dists import make_wheel
+from tests.support.protect import hidden, seen, served
 from tests.support.types import PostUpload
+from tests.support.web import cookie, web_session
 
 
 @pytest.fixture

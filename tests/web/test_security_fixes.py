@@ -17,9 +17,9 @@ from bastion.audit.models import AuditEvent
 from bastion.config import Settings
 from bastion.services import Services
 from bastion.web.current_user import safe_next
-from tests.accounts.twofactor.conftest import full_width
-from tests.accounts.twofactor.soft_authenticator import SoftAuthenticator
 from tests.support.factories import PASSWORD
+from tests.support.soft_authenticator import SoftAuthenticator
+from tests.support.twofactor import full_width
 from tests.support.web import post_form, sign_in
 from tests.web.test_account_two_factor_pages import (
     HOME,

@@ -17,9 +17,10 @@ from bastion.accounts.models import User
 from bastion.accounts.twofactor import FactorRejected, totp, webauthn
 from bastion.clock import MovableClock
 from bastion.errors import Forbidden
+from bastion.packaging.models import Role
 from bastion.services import Services
-from tests.accounts.twofactor.test_status import add_key, summary
-from tests.accounts.twofactor.test_status_policy import make_project
+from tests.accounts.twofactor.test_status import summary
+from tests.support.factories import add_key, add_project
 
 ROUNDS = 15
 
@@ -41,7 +42,7 @@ async def test_removing_the_app_and_the_last_key_at_once_leaves_a_factor(
     exactly one removal wins and the other is refused; a factor is always left."""
     for n in range(ROUNDS):
         user = await make_user(f"maint{n}")
-        await make_project(services, f"crit{n}", user, critical=True)
+        await add_project(services, f"crit{n}", user, critical=True, first_role=Role.MAINTAINER)
         secret = pyotp.random_base32()
         async with services.db.transaction() as session:
             await totp.begin_enrollment(session, services, user, secret=secret)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pyotp
 import pytest
 
 from bastion.accounts.models import User
@@ -10,23 +9,7 @@ from bastion.accounts.twofactor import status, totp, webauthn
 from bastion.clock import MovableClock
 from bastion.errors import Forbidden
 from bastion.services import Services
-from tests.accounts.twofactor.conftest import ORIGIN
-from tests.accounts.twofactor.soft_authenticator import SoftAuthenticator
-
-
-async def add_totp(services: Services, user: User, clock: MovableClock) -> None:
-    secret = pyotp.random_base32()
-    async with services.db.transaction() as session:
-        await totp.begin_enrollment(session, services, user, secret=secret)
-    await totp.confirm_enrollment(services, user, pyotp.TOTP(secret).at(clock.now()))
-
-
-async def add_key(services: Services, user: User) -> None:
-    async with services.db.transaction() as session:
-        options = await webauthn.registration_options(session, services, user, session_key="s")
-    await webauthn.verify_registration(
-        services, user, SoftAuthenticator().create(options, origin=ORIGIN), label="k",
-        session_key="s")
+from tests.support.factories import add_key, add_totp
 
 
 async def summary(services: Services, user: User) -> status.FactorSummary:
@@ -43,7 +26,7 @@ async def test_summary_and_has_two_factor(
         assert not await status.has_two_factor(session, alice.id)
     async with services.db.transaction() as session:
         await totp.disable(session, services, alice)
-    await add_totp(services, alice, clock)
+    await add_totp(services, alice)
     await add_key(services, alice)
     assert await summary(services, alice) == status.FactorSummary(True, 1, 8)
     async with services.db.session() as session:
@@ -65,7 +48,7 @@ async def test_hook_can_forbid_removing_the_last_factor(
         return False
 
     monkeypatch.setattr(status, "remove_factor_allowed", forbid)
-    await add_totp(services, alice, clock)
+    await add_totp(services, alice)
     await add_key(services, alice)
     async with services.db.transaction() as session:  # not the last one: no policy call
         await totp.disable(session, services, alice)
@@ -85,7 +68,7 @@ async def test_hook_guards_the_last_totp_too(
     async def forbid(session: object, services: object, user: User) -> bool:
         return False
 
-    await add_totp(services, alice, clock)
+    await add_totp(services, alice)
     monkeypatch.setattr(status, "remove_factor_allowed", forbid)
     async with services.db.transaction() as session:
         with pytest.raises(Forbidden):
