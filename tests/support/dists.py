@@ -207,3 +207,17 @@ class Dist:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+    @property
+    def metadata(self) -> str:
+        """The core metadata inside: the wheel's METADATA or the sdist's PKG-INFO."""
+        if self.path.name.endswith(".whl"):
+            with zipfile.ZipFile(self.path) as zf:
+                name = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
+                return zf.read(name).decode()
+        with tarfile.open(self.path) as tf:
+            member = next(m for m in tf.getmembers() if m.name.count("/") == 1
+                          and m.name.endswith("/PKG-INFO"))
+            data = tf.extractfile(member)
+            assert data is not None
+            return data.read().decode()
