@@ -17,6 +17,7 @@ from bastion.config import Settings
 from bastion.services import Services
 from tests.accounts.smtp import Inbox
 from tests.support.factories import PASSWORD
+from tests.support.state import password_hash
 from tests.support.types import NewClient
 from tests.support.web import post_form, sign_in
 
@@ -161,3 +162,10 @@ async def test_reset_link_expires(
     clock.advance(timedelta(minutes=services.settings.password_reset_minutes, seconds=1))
     response = await client.get(path)
     assert response.status_code == 400 and "expired" in response.text
+    before = await password_hash(services, "alice")
+    refused = await post_form(
+        client, path, {"new_password": NEW_PASSWORD, "new_password_confirm": NEW_PASSWORD},
+        form_page="/account/login/",
+    )
+    assert refused.status_code == 400 and "expired" in refused.text
+    assert await password_hash(services, "alice") == before

@@ -17,6 +17,7 @@ from bastion.config import Settings
 from bastion.services import Services
 from bastion.simple.access import forget_read_token
 from tests.support.factories import Seeder
+from tests.support.web import store_state
 
 
 @pytest.fixture
@@ -94,10 +95,12 @@ async def test_a_read_only_token_cannot_upload(
 ) -> None:
     reader, _ = await token(services, await make_user("alice"), can_read=True,
                             can_upload=False)
+    before = await store_state(services)
     response = await http.post("/legacy/", headers=basic(reader),
                                 files={"content": ("x.whl", b"x")},
                                 data={":action": "file_upload", "name": "x", "version": "1"})
     assert response.status_code == 403 and "can only read" in response.text
+    assert await store_state(services) == before
 
 
 async def test_read_tokens_limited_to_projects_and_patterns(

@@ -10,6 +10,7 @@ import httpx
 
 from bastion.clock import MovableClock
 from bastion.services import Services
+from tests.support.state import api_tokens, second_factors
 from tests.support.twofactor import code_now
 from tests.support.types import NewClient
 from tests.support.web import csrf_from, post_form, session_cookie, sign_in
@@ -93,9 +94,12 @@ async def test_recovery_code_signs_in_and_works_once(
     assert (await client.get("/account/")).status_code == 200
     other = new_client()
     await _pending(other)
+    before = await second_factors(services)
     response = await post_form(other, "/account/login/two-factor/recovery/", {"code": codes[0]},
                                form_page="/account/login/two-factor/")
     assert response.status_code == 401
+    assert await second_factors(services) == before
+    assert before["recovery_codes_used"] == 1
     assert (await other.get("/account/")).status_code == 303
 
 
@@ -138,6 +142,7 @@ async def test_reauth_needs_the_second_factor(
     assert response.headers["location"].startswith("/account/reauth/")
     response = await post_form(client, "/account/reauth/", {"password": PASSWORD, "code": ""})
     assert response.status_code in (400, 401)
+    assert await api_tokens(services) == []
     response = await post_form(
         client, "/account/reauth/",
         {"password": PASSWORD, "code": code_now(clock), "next": "/account/tokens/"},
