@@ -7,9 +7,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from bastion.accounts.models import User
 from bastion.accounts.tokens import create_token
+from bastion.protect.models import MalwareReport
 from bastion.services import Services
 from tests.protect.demonstrators import malicious_wheel
 from tests.protect.detectors import (
@@ -19,6 +21,7 @@ from tests.protect.detectors import (
     protection,
     review,
 )
+from tests.support.audit import audit_tags
 from tests.support.dists import make_wheel
 from tests.support.protect import hidden, seen, served
 from tests.support.types import PostUpload
@@ -72,6 +75,9 @@ async def test_report_form_on_the_project_page(
     hidden_project = await client.post(
         "/report/", data={**form, "project": "requests"}, headers=cookie(raw))
     assert hidden_project.status_code == 404
+    async with services.db.session() as session:  # only the first report was kept
+        assert await session.scalar(select(func.count()).select_from(MalwareReport)) == 1
+    assert await audit_tags(services, prefix="protect:report") == ["protect:report"]
 
 
 async def test_report_api_with_a_token(
