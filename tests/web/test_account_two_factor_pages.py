@@ -12,9 +12,11 @@ import httpx
 import pyotp
 import pytest
 from packaging.utils import canonicalize_name
+from sqlalchemy import select
 
 from bastion.accounts.models import User
 from bastion.accounts.twofactor import FactorRejected, recovery, status, totp
+from bastion.accounts.twofactor.models import WebAuthnCredential
 from bastion.clock import MovableClock
 from bastion.config import Settings
 from bastion.critical.models import CriticalProject
@@ -476,6 +478,8 @@ async def test_security_key_sign_in_refusals(
     assert response.status_code == 401
     assert "counter went backwards" in response.json()["message"]
     assert (await client.get("/account/")).status_code == 303  # still not signed in
+    async with services.db.session() as session:  # the clone did not lower the count
+        assert await session.scalar(select(WebAuthnCredential.sign_count)) == 10
 
 
 async def test_a_challenge_from_another_session_is_refused(
