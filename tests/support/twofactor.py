@@ -1,4 +1,4 @@
-"""Second factors in tests: the site's origin, codes that never match, full-width text."""
+"""Second factors in tests: the WebAuthn origin, codes that never match, full-width text."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from datetime import datetime
 
 import pyotp
 
-from bastion.accounts.twofactor import totp
+from bastion.accounts.models import User
+from bastion.accounts.twofactor import status, totp
 from bastion.clock import MovableClock
+from bastion.services import Services
 
 ORIGIN = "http://localhost:8080"
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # a fixed authenticator-app secret
@@ -28,3 +30,9 @@ def wrong_code(secret: str, now: datetime) -> str:
 def full_width(text: str) -> str:
     """ASCII digits and letters as their full-width forms (U+FF10..., U+FF41...)."""
     return "".join(chr(ord(c) + 0xFEE0) if c.isascii() and c.isalnum() else c for c in text)
+
+
+async def factor_summary(services: Services, user: User) -> status.FactorSummary:
+    """What second factors ``user`` has, as the account pages count them."""
+    async with services.db.session() as db:
+        return await status.factor_summary(db, user.id)

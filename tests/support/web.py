@@ -1,25 +1,33 @@
 """Driving the app over HTTP in tests: clients, CSRF forms, sign-in, twine's upload form,
-and what an upload leaves behind (rows and blobs)."""
+what an upload leaves behind (rows and blobs), and the two-factor pages as the browser
+drives them (JSON posts, security keys, authenticator apps)."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pyotp
 from sqlalchemy import func, select
 from starlette.types import ASGIApp
 
 from bastion.accounts.models import User
 from bastion.accounts.sessions import COOKIE_NAME, SessionState, create_session
+from bastion.clock import MovableClock
 from bastion.packaging.form import UploadedFile, UploadForm
 from bastion.packaging.models import File, FilenameRegistry, Project, Release
 from bastion.services import Services
 from tests.support.factories import PASSWORD
+from tests.support.soft_authenticator import SoftAuthenticator
 
 BASE_URL = "http://testserver"
+WEB_ORIGIN = BASE_URL  # the WebAuthn origin of the in-process site (RP ID "testserver")
+HOME = "/account/two-factor/"
+ADD_KEY = "/account/two-factor/keys/add/"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -153,3 +161,55 @@ async def web_session(services: Services, user: User) -> tuple[str, str]:
 
 def cookie(raw: str) -> dict[str, str]:
     return {"Cookie": f"{COOKIE_NAME}={raw}"}
+
+
+async def json_post(
+    client: httpx.AsyncClient, path: str, body: Any = None, *, token: str | None = "",
+    page: str = HOME, raw: bytes | None = None,
+) -> httpx.Response:
+    """POST JSON as webauthn.js does; ``token`` "" takes the CSRF token from ``page``."""
+    if token == "":
+        token = await csrf(client, page)
+    headers = {"Accept": "application/json", "Content-Type": "application/json"}
+    if token is not None:
+        headers["X-CSRF-Token"] = token
+    if raw is not None:
+        return await client.post(path, content=raw, headers=headers)
+    return await client.post(path, json=body if body is not None else {}, headers=headers)
+
+
+async def register_key(
+    client: httpx.AsyncClient, key: SoftAuthenticator, label: str = "Blue key"
+) -> httpx.Response:
+    options = await json_post(client, "/account/two-factor/keys/options/", page=ADD_KEY)
+    assert options.status_code == 200, options.text
+    credential = key.create(options.json(), origin=WEB_ORIGIN)
+    return await json_post(
+        client, "/account/two-factor/keys/verify/", {"credential": credential, "label": label},
+        page=ADD_KEY,
+    )
+
+
+async def begin_totp(client: httpx.AsyncClient) -> httpx.Response:
+    """Ask for a new secret (POST), then the setup page that shows it (GET)."""
+    begun = await post_form(client, "/account/two-factor/totp/", {})
+    assert begun.status_code == 303, begun.text
+    assert begun.headers["location"] == "/account/two-factor/totp/"
+    page = await client.get("/account/two-factor/totp/")
+    assert page.status_code == 200, page.text
+    return page
+
+
+async def enable_totp(client: httpx.AsyncClient, clock: MovableClock) -> list[str]:
+    """Enrol through the pages; returns the recovery codes shown (if any)."""
+    begin = await begin_totp(client)
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', begin.text)
+    assert secret
+    response = await client.post(
+        "/account/two-factor/totp/confirm/",
+        data={"csrf_token": csrf_from(begin.text),
+              "code": pyotp.TOTP(secret.group(1)).at(clock.now())},
+    )
+    assert response.status_code in (200, 303), response.text
+    clock.advance(timedelta(seconds=30))
+    return re.findall(r'<li>([0-9a-f]{16})</li>', response.text)

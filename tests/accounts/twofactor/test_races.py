@@ -19,8 +19,8 @@ from bastion.clock import MovableClock
 from bastion.errors import Forbidden
 from bastion.packaging.models import Role
 from bastion.services import Services
-from tests.accounts.twofactor.test_status import summary
 from tests.support.factories import add_key, add_project
+from tests.support.twofactor import factor_summary
 
 ROUNDS = 15
 
@@ -59,7 +59,7 @@ async def test_removing_the_app_and_the_last_key_at_once_leaves_a_factor(
         refused = [r for r in results if isinstance(r, BaseException)]
         assert len(refused) == 1, results
         assert isinstance(refused[0], Forbidden), repr(refused[0])
-        assert (await summary(services, user)).enabled
+        assert (await factor_summary(services, user)).enabled
 
 
 @pytest.mark.parametrize("order", ["T first", "T-1 first"])

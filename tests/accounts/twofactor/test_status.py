@@ -10,17 +10,13 @@ from bastion.clock import MovableClock
 from bastion.errors import Forbidden
 from bastion.services import Services
 from tests.support.factories import add_key, add_totp
-
-
-async def summary(services: Services, user: User) -> status.FactorSummary:
-    async with services.db.session() as session:
-        return await status.factor_summary(session, user.id)
+from tests.support.twofactor import factor_summary
 
 
 async def test_summary_and_has_two_factor(
     services: Services, alice: User, clock: MovableClock
 ) -> None:
-    assert await summary(services, alice) == status.FactorSummary(False, 0, 0)
+    assert await factor_summary(services, alice) == status.FactorSummary(False, 0, 0)
     async with services.db.transaction() as session:  # a started enrolment is not a factor
         await totp.begin_enrollment(session, services, alice)
         assert not await status.has_two_factor(session, alice.id)
@@ -28,7 +24,7 @@ async def test_summary_and_has_two_factor(
         await totp.disable(session, services, alice)
     await add_totp(services, alice)
     await add_key(services, alice)
-    assert await summary(services, alice) == status.FactorSummary(True, 1, 8)
+    assert await factor_summary(services, alice) == status.FactorSummary(True, 1, 8)
     async with services.db.session() as session:
         assert await status.has_two_factor(session, alice.id)
 
@@ -59,7 +55,7 @@ async def test_hook_can_forbid_removing_the_last_factor(
         with pytest.raises(Forbidden, match="at least one second factor"):
             await webauthn.remove_credential(session, services, alice, key.id)
     assert calls == [alice.id]
-    assert await summary(services, alice) == status.FactorSummary(False, 1, 8)
+    assert await factor_summary(services, alice) == status.FactorSummary(False, 1, 8)
 
 
 async def test_hook_guards_the_last_totp_too(
@@ -73,4 +69,4 @@ async def test_hook_guards_the_last_totp_too(
     async with services.db.transaction() as session:
         with pytest.raises(Forbidden):
             await totp.disable(session, services, alice)
-    assert (await summary(services, alice)).totp
+    assert (await factor_summary(services, alice)).totp

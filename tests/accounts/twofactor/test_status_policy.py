@@ -15,8 +15,8 @@ from bastion.clock import MovableClock
 from bastion.errors import Forbidden
 from bastion.packaging.models import Role
 from bastion.services import Services
-from tests.accounts.twofactor.test_status import summary
 from tests.support.factories import add_key, add_project, add_totp
+from tests.support.twofactor import factor_summary
 
 
 async def allowed(services: Services, user: User) -> bool:
@@ -57,7 +57,7 @@ async def test_last_totp_and_last_key_of_a_critical_maintainer_stay(
     async with services.db.transaction() as session:
         with pytest.raises(Forbidden, match="you cannot remove your last second factor"):
             await webauthn.remove_credential(session, services, alice, key.id)
-    assert await summary(services, alice) == status.FactorSummary(False, 1, 8)
+    assert await factor_summary(services, alice) == status.FactorSummary(False, 1, 8)
 
 
 async def test_two_factor_enabled_at(
