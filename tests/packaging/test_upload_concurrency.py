@@ -16,8 +16,8 @@ from bastion.accounts.tokens import create_token
 from bastion.config import Settings
 from bastion.packaging.models import File, Project, Release, Role
 from bastion.services import Services
-from tests.server_process import ServerProcess, serve_process
 from tests.support.dists import make_wheel, wheel_filename
+from tests.support.server_process import ServerProcess, serve_process
 from tests.support.servers import free_port
 from tests.support.web import form_for, stored_paths
 

@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 import pyotp
 import pytest
-from packaging.utils import canonicalize_name
 from sqlalchemy import select
 
 from bastion.accounts.models import User
@@ -19,11 +18,9 @@ from bastion.accounts.twofactor import FactorRejected, recovery, status, totp
 from bastion.accounts.twofactor.models import WebAuthnCredential
 from bastion.clock import MovableClock
 from bastion.config import Settings
-from bastion.critical.models import CriticalProject
-from bastion.packaging.models import Project, Role
 from bastion.services import Services
 from tests.support.audit import audit_tags
-from tests.support.factories import PASSWORD
+from tests.support.factories import PASSWORD, add_project
 from tests.support.soft_authenticator import SoftAuthenticator
 from tests.support.state import second_factors
 from tests.support.twofactor import factor_summary
@@ -63,17 +60,6 @@ async def signed_in(client: httpx.AsyncClient, alice: User) -> User:
 def stale(services: Services, clock: MovableClock) -> None:
     """Move past the fresh-confirmation window (still inside the idle timeout)."""
     clock.advance(timedelta(minutes=services.settings.reauth_minutes + 1))
-
-
-async def make_critical(services: Services, user: User, name: str = "Critical-Lib") -> None:
-    async with services.db.transaction() as db:
-        project = Project(name=name, normalized_name=canonicalize_name(name),
-                          created=services.clock.now(), last_serial=0)
-        db.add(project)
-        await db.flush()
-        db.add(Role(user_id=user.id, project_id=project.id, role_name=Role.OWNER))
-        db.add(CriticalProject(normalized_name=canonicalize_name(name), reason="top downloads",
-                               source="auto", designated_at=services.clock.now()))
 
 
 # ---------------------------------------------------------------- overview
@@ -170,7 +156,7 @@ async def test_critical_maintainer_cannot_remove_the_last_factor(
     client: httpx.AsyncClient, signed_in: User, services: Services, clock: MovableClock
 ) -> None:
     await enable_totp(client, clock)
-    await make_critical(services, signed_in)
+    await add_project(services, "Critical-Lib", signed_in, critical=True)
     message = ("You maintain critical project(s) critical-lib: you cannot remove your last "
                "second factor.")
     page = await client.get("/account/two-factor/totp/remove/")
