@@ -8,40 +8,40 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import threading
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
-import asyncpg
 import httpx
 import pytest
-import uvicorn
-from sqlalchemy import text
-from starlette.types import ASGIApp
 from typer.testing import CliRunner, Result
 
 from bastion.accounts.models import User
-from bastion.accounts.users import create_user
 from bastion.app import Bastion, create_app
 from bastion.cli import app as cli_app
 from bastion.clock import MovableClock
 from bastion.config import Settings
-from bastion.db.engine import Database
 from bastion.db.models import load_all
-from bastion.protect.seams import Protection
-from bastion.serve.reason import ReasonPhraseProtocol
+from bastion.giveaway.models import GiveawayProgram
 from bastion.services import Services, build_services
 from bastion.stats.rollup import add_live_counts
-
-PG_ADMIN_DSN = os.environ.get("BASTION_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-BACKEND = os.environ.get("BASTION_TEST_DB", "sqlite")
-PASSWORD = "correct horse battery staple"
+from tests.support.database import BACKEND, PG_ADMIN_DSN, pg_admin, reset_schema
+from tests.support.factories import Seeder, add_user, make_add_release
+from tests.support.giveaway import add_program
+from tests.support.index import Index
+from tests.support.servers import LiveServer, free_port, run_live_server
+from tests.support.types import (
+    AddDownloads,
+    AddRelease,
+    CliRun,
+    MakeProgram,
+    MakeUser,
+    NewClient,
+    PostUpload,
+)
+from tests.support.web import app_client, upload
 
 # Settings built from the environment (CLI tests) also get cheap argon2 costs.
 for _key, _value in {"TIME_COST": "1", "MEMORY_KIB": "1024", "PARALLELISM": "1"}.items():
@@ -52,14 +52,6 @@ def pytest_report_header() -> str:
     return f"bastion database backend: {BACKEND}"
 
 
-async def _pg_admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="session")
 def pg_database_url() -> Iterator[str | None]:
     """A PostgreSQL database for this run (and xdist worker), dropped at the end."""
@@ -67,9 +59,9 @@ def pg_database_url() -> Iterator[str | None]:
         yield None
         return
     name = f"bastion_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
     # Durability is not under test: commits need not wait for the disk.
-    asyncio.run(_pg_admin(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
+    asyncio.run(pg_admin(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     base = PG_ADMIN_DSN.rsplit("/", 1)[0]
     url = f"{base}/{name}".replace("postgresql://", "postgresql+asyncpg://")
     from sqlalchemy.ext.asyncio import create_async_engine
@@ -84,7 +76,7 @@ def pg_database_url() -> Iterator[str | None]:
     try:
         yield url
     finally:
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
@@ -110,28 +102,10 @@ def settings(tmp_path: Path, pg_database_url: str | None) -> Settings:
     )
 
 
-async def _reset_schema(services: Services) -> None:
-    """An empty schema: created on SQLite; on PostgreSQL, rows deleted and sequences reset.
-
-    DELETE on small tables is ~20x faster than TRUNCATE of every table per test.
-    """
-    metadata = load_all()
-    async with services.db.engine.begin() as conn:
-        if services.db.is_sqlite:
-            await conn.run_sync(metadata.create_all)
-            return
-        sequences = (
-            await conn.execute(text("SELECT sequence_name FROM information_schema.sequences"))
-        ).scalars()
-        statements = [f'DELETE FROM "{t.name}"' for t in reversed(metadata.sorted_tables)]
-        statements += [f'ALTER SEQUENCE "{name}" RESTART' for name in sequences]
-        await conn.exec_driver_sql("DO $$BEGIN " + "; ".join(statements) + "; END$$")
-
-
 @pytest.fixture
 async def services(settings: Settings, clock: MovableClock) -> AsyncIterator[Services]:
     services = build_services(settings, clock=clock)
-    await _reset_schema(services)
+    await reset_schema(services)
     yield services
     await services.close()
 
@@ -143,12 +117,22 @@ def app(services: Services) -> Bastion:
 
 @pytest.fixture
 async def client(app: Bastion) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+    async with app_client(app) as c:
         yield c
 
 
-MakeUser = Callable[..., Awaitable[User]]
+@pytest.fixture
+async def new_client(app: Bastion) -> AsyncIterator[NewClient]:
+    """``other = new_client()``: another browser on the same app, with its own cookies."""
+    made: list[httpx.AsyncClient] = []
+
+    def make() -> httpx.AsyncClient:
+        made.append(app_client(app))
+        return made[-1]
+
+    yield make
+    for c in made:
+        await c.aclose()
 
 
 @pytest.fixture
@@ -156,39 +140,9 @@ def make_user(services: Services) -> MakeUser:
     """Factory: ``await make_user("alice")`` adds a verified user with PASSWORD."""
 
     async def make(username: str = "alice", *, admin: bool = False) -> User:
-        async with services.db.transaction() as session:
-            return await create_user(
-                session,
-                services.clock,
-                services.passwords,
-                username=username,
-                email=f"{username}@example.org",
-                password=PASSWORD,
-                is_admin=admin,
-                email_verified=True,
-            )
+        return await add_user(services, username, admin=admin)
 
     return make
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class LiveServer:
-    url: str
-    services: Services
-
-    @property
-    def index_url(self) -> str:
-        return f"{self.url}/simple/"
-
-    @property
-    def upload_url(self) -> str:
-        return f"{self.url}/legacy/"
 
 
 @pytest.fixture
@@ -200,51 +154,6 @@ def live_server(
     url = f"http://127.0.0.1:{port}"
     with run_live_server(settings.model_copy(update={"base_url": url}), clock, port) as server:
         yield server
-
-
-@contextmanager
-def run_live_server(
-    server_settings: Settings, clock: MovableClock, port: int, *,
-    protect: Protection | None = None, pooled: bool = False,
-    wrap: Callable[[ASGIApp], ASGIApp] = lambda app: app,
-) -> Iterator[LiveServer]:
-    """Serve the app for ``server_settings`` (its ``base_url`` is the server's URL) with
-    uvicorn on 127.0.0.1:``port`` in a thread; stopped when the block ends. ``wrap``
-    may put ASGI middleware around the app (e.g. to count requests).
-
-    Unpooled, so a test may also use the server's services from its own event loop;
-    ``pooled`` gives it a bounded connection pool as in production (concurrency tests).
-    ``protect``: the name judge and scanner the server uses (default: the real ones).
-    """
-    server_services = build_services(server_settings, clock=clock)
-    if protect is not None:
-        server_services.protect = protect
-    if not pooled:
-        server_services.db = Database(server_settings.resolved_database_url, pooled=False)
-    config = uvicorn.Config(
-        wrap(create_app(services=server_services)),
-        host="127.0.0.1",
-        port=port,
-        http=ReasonPhraseProtocol,
-        log_level="warning",
-        lifespan="on",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError(f"live server {server_settings.base_url} did not start")
-        time.sleep(0.02)
-    try:
-        yield LiveServer(url=server_settings.base_url, services=server_services)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-CliRun = Callable[..., Awaitable[Result]]
 
 
 @pytest.fixture
@@ -265,9 +174,6 @@ def cli(settings: Settings, services: Services, tmp_path: Path) -> CliRun:
     return run
 
 
-AddDownloads = Callable[[Mapping[tuple[str, date], int]], Awaitable[None]]
-
-
 @pytest.fixture
 def add_downloads(services: Services) -> AddDownloads:
     """``await add_downloads({(project, day): n})`` adds live counts, as a flush would."""
@@ -280,3 +186,59 @@ def add_downloads(services: Services) -> AddDownloads:
             )
 
     return add
+
+
+@pytest.fixture
+async def index(services: Services, client: httpx.AsyncClient, tmp_path: Path) -> Index:
+    """The index driven through the app: publish, add roles, list files, snapshot rows."""
+    directory = tmp_path / "dists"
+    directory.mkdir()
+    return Index(services=services, client=client, directory=directory)
+
+
+@pytest.fixture
+def add_release(services: Services, clock: MovableClock) -> AddRelease:
+    """Seed a release (and its project and files) straight through the models."""
+    return make_add_release(services, clock)
+
+
+@pytest.fixture
+def seed(services: Services) -> Seeder:
+    """Projects, releases and files with blobs and journal entries (the read path)."""
+    return Seeder(services)
+
+
+@pytest.fixture
+def post_upload(client: httpx.AsyncClient) -> PostUpload:
+    """``await post_upload(path, user="alice", **field_overrides)`` -> the response."""
+
+    async def post(path: Path, **kw: Any) -> httpx.Response:
+        return await upload(client, path, **kw)
+
+    return post
+
+
+@pytest.fixture
+def make_program(services: Services) -> MakeProgram:
+    """``await make_program(codes_loaded=10)``: an open program holding that many codes."""
+
+    async def make(**kw: Any) -> GiveawayProgram:
+        return await add_program(services, **kw)
+
+    return make
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """An empty HOME for pip, uv and twine: no ~/.pypirc, ~/.netrc, pip config or caches."""
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def dist_dir(tmp_path: Path) -> Path:
+    """An empty directory for the distributions a test builds."""
+    path = tmp_path / "dist"
+    path.mkdir()
+    return path

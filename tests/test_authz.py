@@ -11,8 +11,8 @@ from bastion.clock import MovableClock
 from bastion.critical.policy import mark
 from bastion.errors import Forbidden
 from bastion.services import Services
-from tests.conftest import MakeUser
-from tests.factories import add_totp
+from tests.support.factories import add_totp
+from tests.support.types import MakeUser
 
 TODAY = date(2025, 3, 10)
 ENFORCED = {"past": TODAY - timedelta(days=1), "today": TODAY,

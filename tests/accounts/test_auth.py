@@ -13,7 +13,8 @@ from bastion.accounts.auth import (
     parse_basic,
 )
 from bastion.services import Services
-from tests.conftest import PASSWORD, MakeUser
+from tests.support.factories import PASSWORD
+from tests.support.types import MakeUser
 
 
 def basic(user: str, password: str) -> str:

@@ -12,9 +12,11 @@ from bastion.accounts.tokens import create_token, revoke_token
 from bastion.accounts.twofactor import totp
 from bastion.accounts.users import get_user
 from bastion.services import Services
-from tests.conftest import PASSWORD, LiveServer, MakeUser
 from tests.e2e.clients import run_twine
-from tests.packaging.dists import make_wheel
+from tests.support.dists import make_wheel
+from tests.support.factories import PASSWORD
+from tests.support.servers import LiveServer
+from tests.support.types import MakeUser
 
 pytestmark = pytest.mark.e2e
 

@@ -16,8 +16,10 @@ from bastion.clock import MovableClock
 from bastion.config import Settings
 from bastion.services import Services
 from tests.accounts.smtp import Inbox
-from tests.conftest import PASSWORD, MakeUser
-from tests.web.account_helpers import post_form, sign_in
+from tests.support.factories import PASSWORD
+from tests.support.state import password_hash
+from tests.support.types import MakeUser, NewClient
+from tests.support.web import post_form, sign_in
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -140,11 +142,12 @@ async def test_reset_for_unknown_account_sends_nothing_and_says_the_same(
 
 
 async def test_reset_signs_out_every_session(
-    smtp_settings: Settings, smtp_server: Inbox, client: httpx.AsyncClient, make_user: MakeUser
+    smtp_settings: Settings, smtp_server: Inbox, client: httpx.AsyncClient, make_user: MakeUser,
+    new_client: NewClient,
 ) -> None:
     await make_user("alice")
     await sign_in(client)
-    other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    other = new_client()
     await post_form(other, "/account/password/reset/", {"username_or_email": "alice"})
     smtp_server.wait_for(1)
     path = urlsplit(smtp_server.last_link("/reset/")).path
@@ -165,3 +168,10 @@ async def test_reset_link_expires(
     clock.advance(timedelta(minutes=services.settings.password_reset_minutes, seconds=1))
     response = await client.get(path)
     assert response.status_code == 400 and "expired" in response.text
+    before = await password_hash(services, "alice")
+    refused = await post_form(
+        client, path, {"new_password": NEW_PASSWORD, "new_password_confirm": NEW_PASSWORD},
+        form_page="/account/login/",
+    )
+    assert refused.status_code == 400 and "expired" in refused.text
+    assert await password_hash(services, "alice") == before

@@ -13,7 +13,8 @@ from bastion.accounts.models import User
 from bastion.audit.events import RequestContext
 from bastion.clock import MovableClock
 from bastion.services import Services
-from tests.conftest import PASSWORD, MakeUser
+from tests.support.factories import PASSWORD
+from tests.support.types import MakeUser
 
 
 def at(n: int) -> RequestContext:

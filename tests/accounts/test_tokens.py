@@ -24,7 +24,7 @@ from bastion.clock import MovableClock
 from bastion.errors import BadRequest, Forbidden, NotFound
 from bastion.packaging.models import Project, Role
 from bastion.services import Services
-from tests.conftest import MakeUser
+from tests.support.types import MakeUser
 
 
 async def _create(services: Services, user: User, **kwargs: Any) -> tuple[str, ApiToken]:

@@ -18,8 +18,9 @@ from bastion.packaging.deletion import delete_project
 from bastion.packaging.restore import restore_project
 from bastion.packaging.yank import yank_release
 from bastion.services import Services
-from tests.packaging.lifecycle import Index, MakeUser, as_user, index_fixture  # noqa: F401
-from tests.web.account_helpers import sign_in
+from tests.support.index import Index, as_user
+from tests.support.types import MakeUser
+from tests.support.web import sign_in
 
 
 async def test_project_history_lists_lifecycle_events_newest_first(

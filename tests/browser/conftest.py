@@ -17,7 +17,6 @@ How to write a browser test (what works with pytest-asyncio in auto mode):
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,20 +26,8 @@ import pytest
 from bastion.clock import MovableClock
 from bastion.config import Settings
 from bastion.services import Services
-from tests.conftest import LiveServer, free_port, run_live_server
-
-CHROMIUM = os.environ.get("BASTION_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+from tests.support.browser import ARTIFACTS, CHROMIUM
+from tests.support.servers import LiveServer, free_port, run_live_server
 
 
 @pytest.fixture(scope="session")

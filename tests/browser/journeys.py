@@ -13,8 +13,7 @@ from sqlalchemy import select
 from bastion.clock import MovableClock
 from bastion.packaging.models import Project, Role
 from bastion.services import Services
-from tests.conftest import PASSWORD
-from tests.web.seed import make_add_release
+from tests.support.factories import PASSWORD, make_add_release
 
 # Screenshots of the main pages at both widths, for a person to look at.
 SCREENSHOTS = Path(tempfile.gettempdir()) / "bastion-screenshots"

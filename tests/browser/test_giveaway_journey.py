@@ -11,13 +11,10 @@ from bastion.clock import MovableClock
 from bastion.critical.policy import mark
 from bastion.packaging.models import Role
 from bastion.services import Services
-from tests.conftest import LiveServer, MakeUser
-from tests.giveaway.conftest import (
-    MakeProgram,
-    make_program,  # noqa: F401  (fixture)
-)
+from tests.support.browser import CHROMIUM_ARGS
+from tests.support.servers import LiveServer
+from tests.support.types import MakeProgram, MakeUser
 
-from .conftest import CHROMIUM_ARGS
 from .journeys import fits, seed_project, shoot, sign_in
 
 pytestmark = pytest.mark.browser
@@ -25,7 +22,7 @@ pytestmark = pytest.mark.browser
 
 async def test_claiming_keys_reads_as_success(
     live_server: LiveServer, services: Services, clock: MovableClock, chromium: str,
-    make_user: MakeUser, make_program: MakeProgram,  # noqa: F811
+    make_user: MakeUser, make_program: MakeProgram,
 ) -> None:
     alice = await make_user("alice")
     await seed_project(services, clock, "vital", ["1.0"], {alice: Role.OWNER})

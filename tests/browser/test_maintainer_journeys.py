@@ -13,9 +13,10 @@ from playwright.async_api import async_playwright
 from bastion.clock import MovableClock, today
 from bastion.packaging.models import Role
 from bastion.services import Services
-from tests.conftest import LiveServer, MakeUser
+from tests.support.browser import CHROMIUM_ARGS
+from tests.support.servers import LiveServer
+from tests.support.types import MakeUser
 
-from .conftest import CHROMIUM_ARGS
 from .journeys import WIDTHS, fits, seed_project, shoot, sign_in
 
 pytestmark = pytest.mark.browser

@@ -12,10 +12,9 @@ from playwright.async_api import async_playwright
 from bastion.clock import MovableClock
 from bastion.metrics.snapshots import snapshot_job
 from bastion.services import Services
-from tests.conftest import LiveServer
-from tests.metrics.conftest import MIXED, build
-
-from .conftest import CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM_ARGS
+from tests.support.population import MIXED, build
+from tests.support.servers import LiveServer
 
 pytestmark = pytest.mark.browser
 

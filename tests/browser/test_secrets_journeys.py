@@ -14,9 +14,11 @@ from playwright.async_api import async_playwright
 from bastion.clock import MovableClock
 from bastion.packaging.models import Role
 from bastion.services import Services
-from tests.conftest import PASSWORD, LiveServer, MakeUser
+from tests.support.browser import CHROMIUM_ARGS
+from tests.support.factories import PASSWORD
+from tests.support.servers import LiveServer
+from tests.support.types import MakeUser
 
-from .conftest import CHROMIUM_ARGS
 from .journeys import fits, seed_project, shoot, sign_in
 
 pytestmark = pytest.mark.browser

@@ -18,9 +18,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from playwright.async_api import CDPSession, Page, async_playwright
 
 from bastion.clock import MovableClock
-from tests.conftest import PASSWORD, LiveServer
-
-from .conftest import CHROMIUM_ARGS
+from tests.support.browser import CHROMIUM_ARGS
+from tests.support.factories import PASSWORD
+from tests.support.servers import LiveServer
 
 pytestmark = pytest.mark.browser
 

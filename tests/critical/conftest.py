@@ -7,11 +7,10 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from bastion.accounts.models import User
-from bastion.packaging.models import Project, Role
+from bastion.packaging.models import Project
 from bastion.services import Services
-from tests.factories import add_totp
-
-MakeProject = Callable[..., Awaitable[Project]]
+from tests.support.factories import add_project, add_totp
+from tests.support.types import MakeProject
 
 
 @pytest.fixture
@@ -19,21 +18,7 @@ def make_project(services: Services) -> MakeProject:
     """``await make_project("Name", owner, maintainer...)`` adds a project with roles."""
 
     async def make(name: str, *people: User) -> Project:
-        from packaging.utils import canonicalize_name
-
-        async with services.db.transaction() as session:
-            project = Project(
-                name=name, normalized_name=canonicalize_name(name),
-                created=services.clock.now(), last_serial=0,
-            )
-            session.add(project)
-            await session.flush()
-            for i, user in enumerate(people):
-                session.add(Role(
-                    user_id=user.id, project_id=project.id,
-                    role_name=Role.OWNER if i == 0 else Role.MAINTAINER,
-                ))
-            return project
+        return await add_project(services, name, *people)
 
     return make
 

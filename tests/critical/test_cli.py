@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from tests.conftest import AddDownloads, CliRun
+from tests.support.types import AddDownloads, CliRun
 
 DAY = date(2024, 6, 1)
 

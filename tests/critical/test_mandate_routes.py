@@ -57,10 +57,10 @@ from bastion.packaging.models import (
 )
 from bastion.packaging.yank import yank_release
 from bastion.services import Services
-from tests.conftest import PASSWORD
-from tests.packaging.conftest import form_for
-from tests.packaging.dists import make_wheel
 from tests.protect.factories import hold_name, pending_scan
+from tests.support.dists import make_wheel
+from tests.support.factories import PASSWORD
+from tests.support.web import form_for
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PROJECT = "demo"  # Owner alice, Maintainer carol; 1.0 live, 1.1 yanked; name held for review,

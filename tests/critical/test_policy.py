@@ -24,8 +24,7 @@ from bastion.packaging.models import Project
 from bastion.services import Services
 from bastion.stats.importer import write as import_counts
 from bastion.stats.models import ProjectWindowSum
-from tests.conftest import AddDownloads, MakeUser
-from tests.critical.conftest import MakeProject
+from tests.support.types import AddDownloads, MakeProject, MakeUser
 
 DAY = date(2024, 6, 1)
 

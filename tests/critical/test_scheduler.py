@@ -12,8 +12,7 @@ from bastion.critical.policy import critical_names
 from bastion.jobs import JOBS
 from bastion.scheduling import daily
 from bastion.services import Services
-from tests.conftest import AddDownloads, MakeUser
-from tests.critical.conftest import MakeProject
+from tests.support.types import AddDownloads, MakeProject, MakeUser
 
 
 @pytest.mark.parametrize(("now", "expected"), [

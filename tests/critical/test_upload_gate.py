@@ -12,21 +12,12 @@ from bastion.accounts.models import User
 from bastion.accounts.tokens import create_token
 from bastion.clock import MovableClock, today
 from bastion.services import Services
-from tests.conftest import PASSWORD, MakeUser
-from tests.factories import add_project
-from tests.packaging.conftest import form_for
-from tests.packaging.dists import make_wheel
+from tests.support.dists import make_wheel
+from tests.support.factories import add_project
+from tests.support.types import MakeUser
+from tests.support.web import store_state, upload
 
 URL = "http://testserver/account/two-factor/"
-
-
-async def upload(
-    client: httpx.AsyncClient, path: Path, auth: tuple[str, str] = ("alice", PASSWORD)
-) -> httpx.Response:
-    return await client.post(
-        "/legacy/", data=form_for(path), auth=auth,
-        files={"content": (path.name, path.read_bytes(), "application/octet-stream")},
-    )
 
 
 async def setup(services: Services, make_user: MakeUser, enforced: date | None) -> User:
@@ -55,8 +46,10 @@ async def test_upload_refused_after_the_date_unless_2fa(
 ) -> None:
     alice = await setup(services, make_user, today(clock))
     wheel = make_wheel(tmp_path, "guarded", "1.0")
+    before = await store_state(services)
     response = await upload(client, wheel)
     assert response.status_code == 403
+    assert await store_state(services) == before
     assert f"project guarded is critical: enable two-factor authentication at {URL}" in (
         response.text
     )
@@ -65,6 +58,6 @@ async def test_upload_refused_after_the_date_unless_2fa(
         token, _ = await create_token(
             session, services.clock, services.settings, user=alice, name="ci"
         )
-    response = await upload(client, wheel, auth=("__token__", token))
+    response = await upload(client, wheel, user="__token__", password=token)
     assert response.status_code == 200, response.text
     assert "WARNING" not in response.text

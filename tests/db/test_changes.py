@@ -18,7 +18,8 @@ from bastion.db.changes import (
     ring_path,
 )
 from bastion.services import Services
-from tests.conftest import BACKEND, free_port
+from tests.support.database import BACKEND
+from tests.support.servers import free_port
 
 
 class Recorder:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bastion.db.migrate import upgrade
-from tests.conftest import BACKEND, PG_ADMIN_DSN, _pg_admin
+from tests.support.database import BACKEND, PG_ADMIN_DSN, pg_admin
 
 USERS = """INSERT INTO users (id, username, username_key, email, email_verified, password_hash,
     is_active, is_admin, created) VALUES
@@ -38,7 +38,7 @@ async def _run(url: str, *statements: str) -> list[tuple[object, ...]]:
 def test_existing_shared_addresses_are_resolved(tmp_path: Path) -> None:
     if BACKEND == "postgresql":
         name = f"bastion_migrate_{uuid.uuid4().hex[:10]}"
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
         base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
         url = f"{base}/{name}"
     else:
@@ -59,4 +59,4 @@ def test_existing_shared_addresses_are_resolved(tmp_path: Path) -> None:
             asyncio.run(_run(url, "UPDATE users SET email_key = 'bob@example.org' WHERE id = 1"))
     finally:
         if BACKEND == "postgresql":
-            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bastion.db.migrate import upgrade
 from bastion.db.models import load_all
-from tests.conftest import BACKEND, PG_ADMIN_DSN, _pg_admin
+from tests.support.database import BACKEND, PG_ADMIN_DSN, pg_admin
 
 
 def _diff(connection: Connection) -> list[object]:
@@ -34,7 +34,7 @@ async def _compare(url: str) -> list[object]:
 def test_migrations_match_models(tmp_path: Path) -> None:
     if BACKEND == "postgresql":
         name = f"bastion_migrate_{uuid.uuid4().hex[:10]}"
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        asyncio.run(pg_admin(f'CREATE DATABASE "{name}"'))
         url = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
         url = f"{url}/{name}"
     else:
@@ -45,7 +45,7 @@ def test_migrations_match_models(tmp_path: Path) -> None:
         diff = asyncio.run(_compare(url))
     finally:
         if BACKEND == "postgresql":
-            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            asyncio.run(pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     assert diff == [], "models changed without a migration: run the revision helper"
 
 

@@ -1,4 +1,4 @@
-"""Fixtures for the end-to-end tests: a publisher account, a build dir, yanking a release."""
+"""Fixtures for the end-to-end tests: a publisher account, twine uploads, yanking a release."""
 
 from __future__ import annotations
 
@@ -7,30 +7,13 @@ from pathlib import Path
 
 import pytest
 from packaging.utils import canonicalize_name
-from sqlalchemy import select
 
-from bastion.packaging.models import JournalEntry, Project, Release
 from bastion.services import Services
-from tests.conftest import PASSWORD, LiveServer, MakeUser
+from tests.support.factories import PASSWORD, mark_yanked
+from tests.support.servers import LiveServer
+from tests.support.types import MakeUser, Upload
 
 from .clients import Run, run_twine
-
-Upload = Callable[..., Run]
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    """An empty HOME for the clients: no ~/.pypirc, ~/.config/pip, keyring or caches."""
-    path = tmp_path / "home"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-def dist_dir(tmp_path: Path) -> Path:
-    path = tmp_path / "dist"
-    path.mkdir()
-    return path
 
 
 @pytest.fixture
@@ -62,27 +45,7 @@ def yank(services: Services, live_server: LiveServer) -> Callable[[str, str, str
     """
 
     async def do(name: str, version: str, reason: str) -> None:
-        normalized = canonicalize_name(name)
-        async with services.db.transaction() as session:
-            project = (
-                await session.execute(select(Project).where(Project.normalized_name == normalized))
-            ).scalar_one()
-            release = (
-                await session.execute(
-                    select(Release).where(
-                        Release.project_id == project.id, Release.version == version
-                    )
-                )
-            ).scalar_one()
-            release.yanked = True
-            release.yanked_reason = reason
-            entry = JournalEntry(
-                name=project.name, version=version, action="yank release",
-                submitted_date=services.clock.now(),
-            )
-            session.add(entry)
-            await session.flush()
-            project.last_serial = entry.id
-        live_server.services.pages.invalidate(normalized)
+        await mark_yanked(services, name, version, reason)
+        live_server.services.pages.invalidate(canonicalize_name(name))
 
     return do

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import LiveServer
+from tests.support.dists import Dist
+from tests.support.servers import LiveServer
+from tests.support.types import Upload
 
-from .builders import make_wheel
 from .clients import run_pip, run_uv
-from .conftest import Upload
 
 pytestmark = pytest.mark.e2e
 
@@ -29,8 +29,8 @@ async def test_yanked_release_is_chosen_only_when_pinned(
     live_server: LiveServer, upload: Upload, yank: Yank, dist_dir: Path, tmp_path: Path,
     home: Path,
 ) -> None:
-    old = make_wheel(dist_dir, "yanky", "1.0")
-    new = make_wheel(dist_dir, "yanky", "2.0")
+    old = Dist.wheel(dist_dir, "yanky", "1.0")
+    new = Dist.wheel(dist_dir, "yanky", "2.0")
     upload(old.path, new.path).check()
     reason = 'broken <build> & "bad" import'
     await yank("yanky", "2.0", reason)
@@ -62,8 +62,8 @@ async def test_requires_python_excludes_a_release(
     live_server: LiveServer, upload: Upload, dist_dir: Path, tmp_path: Path, home: Path
 ) -> None:
     # "<" must survive the HTML/JSON escaping of the page.
-    old = make_wheel(dist_dir, "pychooser", "1.0", requires_python=">=3.8,<4")
-    new = make_wheel(dist_dir, "pychooser", "2.0", requires_python=">=4")
+    old = Dist.wheel(dist_dir, "pychooser", "1.0", requires_python=">=3.8,<4")
+    new = Dist.wheel(dist_dir, "pychooser", "2.0", requires_python=">=4")
     upload(old.path, new.path).check()
 
     downloads = tmp_path / "downloads"
@@ -90,8 +90,8 @@ async def test_pip_resolves_from_pep658_metadata(
     live_server: LiveServer, upload: Upload, dist_dir: Path, tmp_path: Path, home: Path
 ) -> None:
     """pip reads each wheel's METADATA from ``<file>.metadata`` before downloading it."""
-    dependency = make_wheel(dist_dir, "meta-dep", "1.1")
-    app = make_wheel(dist_dir, "meta-app", "3.0", requires_dist=("meta-dep>=1",))
+    dependency = Dist.wheel(dist_dir, "meta-dep", "1.1")
+    app = Dist.wheel(dist_dir, "meta-app", "3.0", requires_dist=("meta-dep>=1",))
     upload(dependency.path, app.path).check()
 
     downloads = tmp_path / "downloads"

@@ -21,12 +21,12 @@ from bastion.critical.policy import mark
 from bastion.packaging.deletion import delete_project
 from bastion.packaging.restore import restore_project
 from bastion.services import Services
-from tests.conftest import PASSWORD, LiveServer
-from tests.packaging.lifecycle import MakeUser
+from tests.support.dists import Dist
+from tests.support.factories import PASSWORD
+from tests.support.servers import LiveServer
+from tests.support.types import MakeUser, Upload
 
-from .builders import make_sdist, make_wheel
 from .clients import run_pip, run_twine, sha256_file
-from .conftest import Upload
 
 pytestmark = pytest.mark.e2e
 
@@ -77,8 +77,8 @@ async def test_critical_project_survives_its_maintainer_and_is_restored_byte_ide
     dist_dir: Path, tmp_path: Path, home: Path,
 ) -> None:
     # alice (the publisher) owns "vital" with two releases, uploaded with real twine.
-    dists = [make_wheel(dist_dir, "vital", "1.0"), make_sdist(dist_dir, "vital", "1.0"),
-             make_wheel(dist_dir, "vital", "2.0"), make_sdist(dist_dir, "vital", "2.0")]
+    dists = [Dist.wheel(dist_dir, "vital", "1.0"), Dist.sdist(dist_dir, "vital", "1.0"),
+             Dist.wheel(dist_dir, "vital", "2.0"), Dist.sdist(dist_dir, "vital", "2.0")]
     upload(*(d.path for d in dists)).check()
     root = await make_user("root", admin=True)
     await make_user("mallory")
@@ -112,7 +112,7 @@ async def test_critical_project_survives_its_maintainer_and_is_restored_byte_ide
     assert "No matching distribution found for vital" in gone.output
 
     # Another user cannot take the name.
-    squat = make_wheel(tmp_path, "vital", "9.0")
+    squat = Dist.wheel(tmp_path, "vital", "9.0")
     taken = run_twine(squat.path, upload_url=live_server.upload_url, username="mallory",
                       password=PASSWORD, home=home)
     assert taken.returncode != 0

@@ -14,10 +14,12 @@ from bastion.accounts.twofactor import totp, webauthn
 from bastion.clock import today
 from bastion.critical.policy import mark
 from bastion.services import Services
-from tests.accounts.twofactor.soft_authenticator import SoftAuthenticator
-from tests.conftest import PASSWORD, LiveServer, MakeUser
 from tests.e2e.clients import run_twine
-from tests.packaging.dists import make_wheel
+from tests.support.dists import make_wheel
+from tests.support.factories import PASSWORD
+from tests.support.servers import LiveServer
+from tests.support.soft_authenticator import SoftAuthenticator
+from tests.support.types import MakeUser
 
 pytestmark = pytest.mark.e2e
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from bastion.config import Settings
-from tests.conftest import CliRun, LiveServer
+from tests.support.dists import Dist
+from tests.support.servers import LiveServer
+from tests.support.types import CliRun, Upload
 
-from .builders import make_wheel
 from .clients import run_pip, run_uv
-from .conftest import Upload
 
 pytestmark = pytest.mark.e2e
 
@@ -29,7 +29,7 @@ async def test_pip_and_uv_read_a_private_index_with_a_read_token(
     live_server: LiveServer, upload: Upload, publisher: str, cli: CliRun, dist_dir: Path,
     tmp_path: Path, home: Path,
 ) -> None:
-    upload(make_wheel(dist_dir, "secret-sauce", "1.0").path).check()
+    upload(Dist.wheel(dist_dir, "secret-sauce", "1.0").path).check()
     created = await cli("token", "create", publisher, "--scope", "read",
                         "--read-project", "secret-*")
     assert created.exit_code == 0, created.output

@@ -20,12 +20,13 @@ import pytest
 
 from bastion.clock import MovableClock
 from bastion.config import Settings
-from tests.conftest import PASSWORD, LiveServer, free_port, run_live_server
-from tests.packaging.lifecycle import MakeUser
 from tests.protect.demonstrators import malicious_wheel
 from tests.protect.detectors import ExpectingJudge, ExpectingScanner, protection, review
+from tests.support.dists import Dist
+from tests.support.factories import PASSWORD
+from tests.support.servers import LiveServer, free_port, run_live_server
+from tests.support.types import MakeUser
 
-from .builders import make_wheel
 from .clients import Run, run_pip, run_twine
 
 pytestmark = pytest.mark.e2e
@@ -76,7 +77,7 @@ async def test_held_name_and_quarantined_upload_are_invisible_to_pip_until_revie
     server = protected_server
     await make_user("alice")
     await make_user("root", admin=True)
-    held = make_wheel(dist_dir, "requests", "99.0")
+    held = Dist.wheel(dist_dir, "requests", "99.0")
     bad = malicious_wheel(dist_dir, "stealer", "1.0")
     assert bad.name == STEALER
 
@@ -98,7 +99,7 @@ async def test_held_name_and_quarantined_upload_are_invisible_to_pip_until_revie
         assert listed.returncode != 0, listed.output
 
     # The frozen project refuses more uploads, twine shows why.
-    frozen = run_twine(make_wheel(dist_dir, "stealer", "1.1").path, upload_url=server.upload_url,
+    frozen = run_twine(Dist.wheel(dist_dir, "stealer", "1.1").path, upload_url=server.upload_url,
                        username="alice", password=PASSWORD, home=home)
     assert frozen.returncode != 0 and "403" in frozen.output, frozen.output
 

@@ -11,11 +11,12 @@ import httpx
 import pytest
 from packaging.version import Version
 
-from tests.conftest import PASSWORD, LiveServer
+from tests.support.dists import Dist
+from tests.support.factories import PASSWORD
+from tests.support.servers import LiveServer
+from tests.support.types import Upload
 
-from .builders import make_wheel
 from .clients import run_pip, run_twine
-from .conftest import Upload
 
 pytestmark = pytest.mark.e2e
 MakeUser = Callable[[str], Awaitable[object]]
@@ -31,13 +32,13 @@ TWINE_SKIPS_FOR_ANY_INDEX = Version(installed_version("twine")) < Version("6.2")
 async def test_skip_existing_on_a_second_upload(
     live_server: LiveServer, upload: Upload, dist_dir: Path, tmp_path: Path, home: Path
 ) -> None:
-    first = make_wheel(dist_dir, "again", "1.0")
+    first = Dist.wheel(dist_dir, "again", "1.0")
     upload(first.path).check()
     upload(first.path).check()  # the very same file again: 200, as on PyPI (CI retries)
 
     rebuilt_dir = dist_dir / "rebuilt"
     rebuilt_dir.mkdir()
-    wheel = make_wheel(rebuilt_dir, "again", "1.0", requires_dist=("idna",))  # other bytes
+    wheel = Dist.wheel(rebuilt_dir, "again", "1.0", requires_dist=("idna",))  # other bytes
     refused = upload(wheel.path)
     assert refused.returncode != 0
     assert "400" in refused.output
@@ -47,7 +48,7 @@ async def test_skip_existing_on_a_second_upload(
     assert f"Skipping {wheel.filename}" in one_line(skipped.output), skipped.output
 
     # A new file goes up in the same run as the skipped one.
-    newer = make_wheel(dist_dir, "again", "1.1")
+    newer = Dist.wheel(dist_dir, "again", "1.1")
     both = upload(wheel.path, newer.path, extra=("--skip-existing",)).check()
     assert "Skipping" in both.output
     downloads = tmp_path / "downloads"
@@ -59,7 +60,7 @@ async def test_skip_existing_on_a_second_upload(
 async def test_wrong_password_is_refused_with_our_message(
     live_server: LiveServer, upload: Upload, dist_dir: Path
 ) -> None:
-    wheel = make_wheel(dist_dir, "nopass", "1.0")
+    wheel = Dist.wheel(dist_dir, "nopass", "1.0")
     refused = upload(wheel.path, password="not the password")
     assert refused.returncode != 0
     output = one_line(refused.output)
@@ -73,7 +74,7 @@ async def test_mismatched_filename_is_refused_with_our_message(
     live_server: LiveServer, upload: Upload, dist_dir: Path
 ) -> None:
     """A wheel whose filename names another project than its metadata."""
-    built = make_wheel(dist_dir, "realname", "1.0")
+    built = Dist.wheel(dist_dir, "realname", "1.0")
     renamed = dist_dir / "othername-1.0-py3-none-any.whl"
     shutil.move(built.path, renamed)
     refused = upload(renamed)
@@ -92,11 +93,11 @@ async def test_mismatched_filename_is_refused_with_our_message(
 async def test_upload_to_another_users_project_is_refused(
     live_server: LiveServer, upload: Upload, make_user: MakeUser, dist_dir: Path, home: Path
 ) -> None:
-    first = make_wheel(dist_dir, "owned", "1.0")
+    first = Dist.wheel(dist_dir, "owned", "1.0")
     upload(first.path).check()
     before = stored_blobs(live_server)
     await make_user("mallory")
-    second = make_wheel(dist_dir, "owned", "1.1")
+    second = Dist.wheel(dist_dir, "owned", "1.1")
     refused = run_twine(
         second.path, upload_url=live_server.upload_url, username="mallory",
         password=PASSWORD, home=home,

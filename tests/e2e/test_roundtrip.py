@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import LiveServer
+from tests.support.dists import Dist
+from tests.support.servers import LiveServer
+from tests.support.types import Upload
 
-from .builders import make_sdist, make_wheel
 from .clients import run_pip, run_uv, sha256_file
-from .conftest import Upload
 
 pytestmark = pytest.mark.e2e
 
@@ -24,7 +24,7 @@ def installed_version(target: Path, module: str) -> str:
 async def test_wheel_round_trip(
     live_server: LiveServer, upload: Upload, dist_dir: Path, tmp_path: Path, home: Path
 ) -> None:
-    wheel = make_wheel(dist_dir, "Round.Trip_Wheel", "1.0")
+    wheel = Dist.wheel(dist_dir, "Round.Trip_Wheel", "1.0")
     result = upload(wheel.path).check()
     assert wheel.filename in result.output
 
@@ -57,7 +57,7 @@ async def test_wheel_round_trip(
 async def test_sdist_round_trip(
     live_server: LiveServer, upload: Upload, dist_dir: Path, tmp_path: Path, home: Path
 ) -> None:
-    sdist = make_sdist(dist_dir, "round-trip-sdist", "2.0")
+    sdist = Dist.sdist(dist_dir, "round-trip-sdist", "2.0")
     upload(sdist.path).check()
 
     downloads = tmp_path / "downloads"
@@ -92,8 +92,8 @@ async def test_wheel_and_sdist_of_one_release(
     live_server: LiveServer, upload: Upload, dist_dir: Path, tmp_path: Path, home: Path
 ) -> None:
     """Both files of a release in one twine run; pip prefers the wheel, and can get the sdist."""
-    wheel = make_wheel(dist_dir, "both-kinds", "0.3")
-    sdist = make_sdist(dist_dir, "both-kinds", "0.3")
+    wheel = Dist.wheel(dist_dir, "both-kinds", "0.3")
+    sdist = Dist.sdist(dist_dir, "both-kinds", "0.3")
     upload(sdist.path, wheel.path).check()
 
     wheels = tmp_path / "wheels"

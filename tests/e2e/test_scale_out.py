@@ -23,9 +23,12 @@ from bastion.db.locks import lock_file
 from bastion.jobs import JOBS
 from bastion.scheduling.models import JobRun
 from bastion.services import Services
-from tests.conftest import BACKEND, PASSWORD, MakeUser, free_port
-from tests.packaging.conftest import form_for
-from tests.packaging.dists import make_wheel
+from tests.support.database import BACKEND
+from tests.support.dists import make_wheel
+from tests.support.factories import PASSWORD
+from tests.support.servers import free_port
+from tests.support.types import MakeUser
+from tests.support.web import form_for
 
 from .workers import BASTION, Cluster, Worker, run_workers, shared_env
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 from bastion.config import Settings
-from tests.conftest import free_port
+from tests.support.servers import free_port
 
 BASTION = Path(sys.executable).parent / "bastion"
 

@@ -11,8 +11,7 @@ from bastion.giveaway.eligibility import Eligibility, check_eligibility
 from bastion.giveaway.models import GiveawayProgram
 from bastion.packaging.models import Role
 from bastion.services import Services
-from tests.conftest import MakeUser
-from tests.giveaway.conftest import MakeProgram
+from tests.support.types import MakeProgram, MakeUser
 
 
 async def verdict(

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from bastion.accounts.models import User
 from bastion.accounts.sessions import COOKIE_NAME, SessionState, create_session
-from bastion.giveaway.models import PromoCode
+from bastion.giveaway.models import GiveawayClaim, PromoCode
 from bastion.services import Services
 
 PAGE = "/account/security-keys/giveaway/"
@@ -143,6 +143,8 @@ async def test_pool_exhausted_page(services, client, make_maintainer, make_progr
     )
     assert response.status_code == 409
     assert "is exhausted" in response.text
+    async with services.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(GiveawayClaim)) == 0
 
 
 async def test_no_program_running(services, client, make_maintainer):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from bastion.clock import today
 from bastion.metrics.snapshots import history
 from bastion.services import Services
-from tests.conftest import CliRun
+from tests.support.types import CliRun
 
 
 async def test_snapshot_command_stores_today_once(

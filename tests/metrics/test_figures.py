@@ -8,8 +8,7 @@ from bastion.accounts.models import User
 from bastion.accounts.twofactor.status import factor_summary
 from bastion.metrics.figures import TwoFactorFigures, compute_figures
 from bastion.services import Services
-
-from .conftest import MIXED_FIGURES, Person, Population, build
+from tests.support.population import MIXED_FIGURES, Person, Population, build
 
 
 async def figures(services: Services) -> TwoFactorFigures:

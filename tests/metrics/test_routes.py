@@ -10,8 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bastion.clock import MovableClock
 from bastion.metrics.snapshots import snapshot_job
 from bastion.services import Services
-
-from .conftest import MIXED, MIXED_FIGURES
+from tests.support.population import MIXED, MIXED_FIGURES
 
 FIGURE = re.compile(r'data-figure="([a-z0-9_]+)" data-value="(\d+)"')
 SHARE = re.compile(r'data-share="([a-z0-9_]+)" data-value="([0-9.]*)"')

@@ -9,8 +9,7 @@ from bastion.metrics.figures import TwoFactorFigures
 from bastion.metrics.models import TwoFactorSnapshot
 from bastion.metrics.snapshots import history, recent_history, snapshot_job
 from bastion.services import Services
-
-from .conftest import MIXED_FIGURES, Person, Population, build
+from tests.support.population import MIXED_FIGURES, Person, Population, build
 
 
 async def rows(services: Services) -> int:

@@ -20,7 +20,7 @@ from bastion.packaging.archives import (
     read_sdist_metadata,
     read_wheel_metadata,
 )
-from tests.packaging.dists import make_sdist, make_wheel, sdist_filename, wheel_filename
+from tests.support.dists import make_sdist, make_wheel, sdist_filename, wheel_filename
 
 LIMITS = ArchiveLimits(
     max_members=50, max_uncompressed_size=10_000_000, max_compression_ratio=200,

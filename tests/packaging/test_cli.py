@@ -10,7 +10,7 @@ from bastion.accounts.session_models import WebSession
 from bastion.accounts.sessions import create_session
 from bastion.clock import MovableClock
 from bastion.services import Services
-from tests.conftest import CliRun
+from tests.support.types import CliRun
 
 
 async def test_purge_sessions_removes_only_expired_ones(services: Services, cli: CliRun) -> None:

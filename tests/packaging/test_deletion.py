@@ -19,8 +19,9 @@ from bastion.packaging.deletion import (
 from bastion.packaging.models import File, Project, Release, Role
 from bastion.packaging.tombstones import check_release_not_deleted
 from bastion.services import Services
-from tests.packaging.dists import make_wheel
-from tests.packaging.lifecycle import Index, MakeUser, as_user, index_fixture  # noqa: F401
+from tests.support.dists import make_wheel
+from tests.support.index import Index, as_user
+from tests.support.types import MakeUser
 
 
 async def test_owner_deletes_a_file_and_it_disappears_but_stays_as_a_tombstone(

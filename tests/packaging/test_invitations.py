@@ -14,7 +14,8 @@ from bastion.packaging import invitations
 from bastion.packaging.changes import Operator
 from bastion.packaging.models import Role
 from bastion.services import Services
-from tests.packaging.lifecycle import Index, MakeUser, as_user, index_fixture  # noqa: F401
+from tests.support.index import Index, as_user
+from tests.support.types import MakeUser
 
 
 async def test_invite_accept_and_the_checks_on_the_way(

@@ -12,9 +12,9 @@ from bastion.audit.events import RequestContext
 from bastion.errors import BadRequest, Forbidden
 from bastion.packaging.publish import publish
 from bastion.services import Services
-from tests.conftest import MakeUser
-from tests.packaging.conftest import count_rows, received_form
-from tests.packaging.dists import make_sdist, make_wheel
+from tests.support.dists import make_sdist, make_wheel
+from tests.support.types import MakeUser
+from tests.support.web import count_rows, received_form
 
 CONTEXT = RequestContext(ip_address="192.0.2.1", user_agent="tests")
 

@@ -14,7 +14,8 @@ from bastion.packaging.deletion import delete_file, delete_project, delete_relea
 from bastion.packaging.models import File, FilenameRegistry, Project, Release
 from bastion.packaging.purge import purge
 from bastion.services import Services
-from tests.packaging.lifecycle import Index, MakeUser, index_fixture  # noqa: F401
+from tests.support.index import Index
+from tests.support.types import MakeUser
 
 OP = Operator()
 

@@ -11,9 +11,7 @@ from bastion.clock import MovableClock
 from bastion.errors import NotFound
 from bastion.packaging import queries
 from bastion.services import Services
-from tests.web.seed import AddRelease, add_release
-
-__all__ = ["add_release"]
+from tests.support.types import AddRelease
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 

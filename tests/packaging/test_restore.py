@@ -15,8 +15,8 @@ from bastion.packaging.models import File, Role
 from bastion.packaging.purge import purge
 from bastion.packaging.restore import restore_file, restore_project, restore_release
 from bastion.services import Services
-from tests.conftest import CliRun
-from tests.packaging.lifecycle import Index, MakeUser, as_user, index_fixture  # noqa: F401
+from tests.support.index import Index, as_user
+from tests.support.types import CliRun, MakeUser
 
 OP = Operator()
 
@@ -198,7 +198,7 @@ async def test_critical_project_purged_keeps_its_name_and_cannot_be_restored(
         "an administrator can release the name for a new project "
         "(bastion admin release-name famous --reason TEXT)."
     )
-    from tests.packaging.dists import make_wheel
+    from tests.support.dists import make_wheel
 
     response = await index.upload(make_wheel(index.directory, "famous", "2.0"), "bob")
     assert response.status_code == 403
@@ -216,7 +216,7 @@ async def test_admin_releases_the_name_of_a_purged_critical_project(
     """The name is freed (audited), stays critical, and its old filenames stay unusable."""
     from bastion.audit.models import AuditEvent
     from bastion.critical.policy import is_critical
-    from tests.packaging.dists import make_wheel
+    from tests.support.dists import make_wheel
 
     await make_user("alice")
     await make_user("bob")

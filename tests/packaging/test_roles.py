@@ -23,7 +23,8 @@ from bastion.packaging.roles import (
     role_name,
 )
 from bastion.services import Services
-from tests.packaging.lifecycle import Index, MakeUser, as_user, index_fixture  # noqa: F401
+from tests.support.index import Index, as_user
+from tests.support.types import MakeUser
 
 
 async def people(services: Services, name: str = "demo") -> dict[str, str]:

@@ -14,9 +14,10 @@ from bastion.clock import MovableClock
 from bastion.packaging.models import File
 from bastion.packaging.sweep import sweep
 from bastion.services import Services
-from tests.conftest import CliRun, free_port, run_live_server
-from tests.packaging.conftest import PostUpload, stored_paths
-from tests.packaging.dists import make_wheel
+from tests.support.dists import make_wheel
+from tests.support.servers import free_port, run_live_server
+from tests.support.types import CliRun, PostUpload
+from tests.support.web import stored_paths
 
 DAY = 24 * 3600
 

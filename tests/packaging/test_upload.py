@@ -16,9 +16,9 @@ from bastion.audit.models import AuditEvent
 from bastion.packaging.models import File, FilenameRegistry, JournalEntry, Project, Release, Role
 from bastion.services import Services
 from bastion.storage.interface import blob_path
-from tests.conftest import MakeUser
-from tests.packaging.conftest import NothingStored, PostUpload, store_state
-from tests.packaging.dists import core_metadata, make_sdist, make_wheel, wheel_filename
+from tests.support.dists import core_metadata, make_sdist, make_wheel, wheel_filename
+from tests.support.types import MakeUser, NothingStored, PostUpload
+from tests.support.web import store_state
 
 pytestmark = pytest.mark.usefixtures("alice")
 
@@ -237,8 +237,8 @@ async def test_form_refusals(
 async def test_missing_file_is_refused(
     client: httpx.AsyncClient, tmp_path: Path, assert_nothing_stored: NothingStored
 ) -> None:
-    from tests.conftest import PASSWORD
-    from tests.packaging.conftest import form_for
+    from tests.support.factories import PASSWORD
+    from tests.support.web import form_for
 
     wheel = make_wheel(tmp_path, "demo", "1.0")
     response = await client.post(
@@ -450,7 +450,7 @@ async def test_not_a_zip_is_refused(
 async def test_non_multipart_body_is_refused(
     client: httpx.AsyncClient, assert_nothing_stored: NothingStored
 ) -> None:
-    from tests.conftest import PASSWORD
+    from tests.support.factories import PASSWORD
 
     response = await client.post("/legacy/", content=b"{}", auth=("alice", PASSWORD),
                                  headers={"Content-Type": "application/json"})

@@ -16,10 +16,11 @@ from bastion.accounts.tokens import create_token
 from bastion.config import Settings
 from bastion.packaging.models import File, Project, Release, Role
 from bastion.services import Services
-from tests.conftest import MakeUser, free_port
-from tests.packaging.conftest import form_for, stored_paths
-from tests.packaging.dists import make_wheel, wheel_filename
-from tests.server_process import ServerProcess, serve_process
+from tests.support.dists import make_wheel, wheel_filename
+from tests.support.server_process import ServerProcess, serve_process
+from tests.support.servers import free_port
+from tests.support.types import MakeUser
+from tests.support.web import form_for, stored_paths
 
 PYTHONS = ("cp39", "cp310", "cp311", "cp312", "cp313")
 PLATFORMS = ("manylinux_2_17_x86_64", "win_amd64", "macosx_11_0_arm64", "musllinux_1_2_aarch64")

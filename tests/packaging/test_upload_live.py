@@ -15,10 +15,12 @@ import pytest
 from bastion.clock import MovableClock
 from bastion.config import Settings
 from bastion.services import Services
-from tests.conftest import PASSWORD, LiveServer, MakeUser, free_port, run_live_server
 from tests.e2e.clients import run_twine
-from tests.packaging.conftest import NothingStored, form_for
-from tests.packaging.dists import make_sdist, make_wheel
+from tests.support.dists import make_sdist, make_wheel
+from tests.support.factories import PASSWORD
+from tests.support.servers import LiveServer, free_port, run_live_server
+from tests.support.types import MakeUser, NothingStored
+from tests.support.web import form_for
 
 TWINE = Path(sys.executable).parent / "twine"
 

@@ -11,8 +11,9 @@ from bastion.packaging.changes import Operator
 from bastion.packaging.models import Role
 from bastion.packaging.yank import unyank_release, yank_release
 from bastion.services import Services
-from tests.conftest import PASSWORD
-from tests.packaging.lifecycle import Index, MakeUser, as_user, index_fixture  # noqa: F401
+from tests.support.factories import PASSWORD
+from tests.support.index import Index, as_user
+from tests.support.types import MakeUser
 
 
 async def simple_yanked(index: Index, name: str) -> dict[str, object]:

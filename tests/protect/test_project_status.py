@@ -11,10 +11,9 @@ import pytest
 from bastion.packaging.changes import Operator
 from bastion.protect.review import clear, quarantine
 from bastion.services import Services
-from tests.conftest import MakeUser
-from tests.packaging.conftest import PostUpload
-from tests.packaging.dists import make_wheel
 from tests.protect.detectors import ExpectingJudge
+from tests.support.dists import make_wheel
+from tests.support.types import MakeUser, PostUpload
 
 JSON = {"Accept": "application/vnd.pypi.simple.v1+json"}
 

@@ -15,11 +15,11 @@ from bastion.packaging.changes import Operator
 from bastion.protect.reports import report_malware, set_trusted_reporter
 from bastion.protect.review import clear, review_queue
 from bastion.services import Services
-from tests.conftest import MakeUser
-from tests.packaging.conftest import PostUpload
-from tests.packaging.dists import make_wheel
-from tests.protect.conftest import audit_tags, hidden, mail_to, seen, served
 from tests.protect.detectors import ExpectingJudge
+from tests.support.audit import audit_tags, mail_to
+from tests.support.dists import make_wheel
+from tests.support.protect import hidden, seen, served
+from tests.support.types import MakeUser, PostUpload
 
 
 @pytest.fixture
@@ -51,7 +51,9 @@ async def test_reports_are_recorded_once_and_weighted(
         [item] = await review_queue(session, trusted_weight=5)
     assert (item.reports, item.trusted_reports) == (3, 1)
     assert item.weight == 5 + 2
-    assert await audit_tags(services) == ["protect:trusted-reporter:grant"] + ["protect:report"] * 3
+    assert await audit_tags(services, prefix="protect:") == (
+        ["protect:trusted-reporter:grant"] + ["protect:report"] * 3
+    )
 
 
 async def test_bad_reports_are_refused(
@@ -89,7 +91,7 @@ async def test_trusted_reports_quarantine_a_young_project(
     result = await report_malware(services, "youngbad", "1.0", reporter=dave, reason="same")
     assert result.quarantined
     assert hidden(await seen(client, services, "youngbad"))
-    assert "protect:auto-quarantine" in await audit_tags(services)
+    assert "protect:auto-quarantine" in await audit_tags(services, prefix="protect:")
     assert mail_to(services, "alice@example.org")[-1][0] == (
         "youngbad is quarantined after malware reports")
     await clear(services, "youngbad", by=Operator("test"), reason="reviewed: harmless")

@@ -9,12 +9,12 @@ import httpx
 import pytest
 
 from bastion.services import Services
-from tests.conftest import CliRun, MakeUser
-from tests.packaging.conftest import PostUpload
-from tests.packaging.dists import make_wheel
-from tests.protect.conftest import audit_tags, hidden, seen, served
 from tests.protect.demonstrators import malicious_wheel
 from tests.protect.detectors import ExpectingJudge, FixedScanner, malicious_report, review
+from tests.support.audit import audit_tags
+from tests.support.dists import make_wheel
+from tests.support.protect import hidden, seen, served
+from tests.support.types import CliRun, MakeUser, PostUpload
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ async def test_list_show_and_decide(
     assert "stealer\toperator:cli\tremove: malware" in reserved.output
 
     assert (await cli("review", "list")).output.strip() == "nothing to review"
-    tags = await audit_tags(services)
+    tags = await audit_tags(services, prefix="protect:")
     for tag in ("approve", "clear", "quarantine", "remove"):
         assert f"protect:review-{tag}" in tags
 

@@ -20,10 +20,6 @@ from bastion.protect.review import clear, quarantine, remove_project, review_det
 from bastion.protect.scan.report import Finding, ScanReport
 from bastion.protect.status import ACTIVE, HELD, QUARANTINED
 from bastion.services import Services
-from tests.conftest import MakeUser
-from tests.packaging.conftest import PostUpload
-from tests.packaging.dists import make_wheel
-from tests.protect.conftest import audit_tags, hidden, mail_to, seen, served
 from tests.protect.demonstrators import malicious_wheel
 from tests.protect.detectors import (
     ExpectingJudge,
@@ -34,6 +30,10 @@ from tests.protect.detectors import (
     protection,
     review,
 )
+from tests.support.audit import audit_tags, mail_to
+from tests.support.dists import make_wheel
+from tests.support.protect import hidden, seen, served
+from tests.support.types import MakeUser, PostUpload
 
 OPERATOR = Operator("test")
 
@@ -74,7 +74,7 @@ async def test_every_upload_gets_a_stored_report(
     [scan] = await _scans(services)
     assert (scan.filename, scan.verdict, scan.action, scan.review_state) == (
         "calm-1.0-py3-none-any.whl", "clean", "published", "none")
-    assert await audit_tags(services) == []
+    assert await audit_tags(services, prefix="protect:") == []
 
 
 async def test_malicious_upload_is_accepted_and_the_project_quarantined(
@@ -96,7 +96,7 @@ async def test_malicious_upload_is_accepted_and_the_project_quarantined(
     assert (scan.verdict, scan.action, scan.review_state) == ("malicious", "quarantined", "pending")
     assert scan.findings and scan.findings[0]["rule"]
     assert scan.previous_filename == "stealer-1.0-py3-none-any.whl"
-    assert await audit_tags(services) == ["protect:scan-malicious"]
+    assert await audit_tags(services, prefix="protect:") == ["protect:scan-malicious"]
     [(subject, body)] = await _mail(services, "alice@example.org", 1)
     assert subject == "stealer-2.0-py3-none-any.whl: the malware scan says malicious"
     assert "quarantined" in body
@@ -105,7 +105,7 @@ async def test_malicious_upload_is_accepted_and_the_project_quarantined(
     frozen = await post_upload(make_wheel(tmp_path, "stealer", "3.0"))
     assert frozen.status_code == 403
     assert "quarantined" in frozen.text and "refused" in frozen.text
-    assert "protect:upload-refused" in await audit_tags(services)
+    assert "protect:upload-refused" in await audit_tags(services, prefix="protect:")
 
     async with services.db.session() as session:
         [item] = await review_queue(session, trusted_weight=5)
@@ -136,7 +136,7 @@ async def test_suspicious_is_published_and_queued_by_default(
     assert served(await seen(client, services, "iffy"))
     [scan] = await _scans(services)
     assert (scan.verdict, scan.action, scan.review_state) == ("suspicious", "published", "pending")
-    assert await audit_tags(services) == ["protect:scan-suspicious"]
+    assert await audit_tags(services, prefix="protect:") == ["protect:scan-suspicious"]
     await clear(services, "iffy", by=OPERATOR)
     with pytest.raises(Conflict):
         await clear(services, "iffy", by=OPERATOR)
@@ -218,7 +218,7 @@ async def test_quarantine_and_remove_with_forbid(
     async with services.db.session() as session:
         reserved = await session.get(ReservedName, "twice")
     assert reserved is not None and reserved.reason == "remove: malware"
-    tags = await audit_tags(services)
+    tags = await audit_tags(services, prefix="protect:")
     assert tags.count("protect:review-quarantine") == 2 and "protect:review-remove" in tags
 
 

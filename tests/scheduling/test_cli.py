@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bastion.jobs import JOBS
-from tests.conftest import CliRun
+from tests.support.types import CliRun
 
 
 async def test_run_all_then_again_skips_what_is_done(cli: CliRun) -> None:

@@ -12,7 +12,7 @@ import uvicorn
 from starlette.types import Receive, Scope, Send
 
 from bastion.serve.reason import PreparedHeaders, ReasonPhraseProtocol, reason_header
-from tests.conftest import free_port
+from tests.support.servers import free_port
 
 
 async def _app(scope: Scope, receive: Receive, send: Send) -> None:

@@ -20,9 +20,12 @@ from bastion.app import create_app
 from bastion.clock import MovableClock
 from bastion.config import Settings
 from bastion.services import Services, build_services
-from tests.conftest import BACKEND, PASSWORD, MakeUser, free_port, run_live_server
-from tests.packaging.conftest import form_for
-from tests.packaging.dists import make_wheel
+from tests.support.database import BACKEND
+from tests.support.dists import make_wheel
+from tests.support.factories import PASSWORD
+from tests.support.servers import free_port, run_live_server
+from tests.support.types import MakeUser
+from tests.support.web import form_for
 
 ROUTES = [
     ("GET", "/simple/"), ("GET", "/simple/demo/"), ("GET", "/files/ab/cd/abcd/demo-1.0.tar.gz"),

@@ -6,7 +6,7 @@ from sqlalchemy import delete
 
 from bastion.packaging.models import File
 from bastion.services import Services
-from tests.simple.conftest import Seeder
+from tests.support.factories import Seeder
 
 METADATA = b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.simple.conftest import Seeder
+from tests.support.factories import Seeder
 
 
 async def test_every_read_path_answer_is_nosniff(client: httpx.AsyncClient, seed: Seeder) -> None:

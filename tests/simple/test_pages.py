@@ -8,7 +8,7 @@ import pytest
 
 from bastion.services import Services
 from bastion.simple.negotiation import V1_HTML, V1_JSON
-from tests.simple.conftest import Seeder
+from tests.support.factories import Seeder
 
 JSON = {"Accept": V1_JSON}
 METADATA = b"Metadata-Version: 2.1\nName: foo-bar\nVersion: 1.0\n"

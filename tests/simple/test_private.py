@@ -16,9 +16,9 @@ from bastion.app import create_app
 from bastion.config import Settings
 from bastion.services import Services
 from bastion.simple.access import forget_read_token
-from tests.conftest import MakeUser
-
-from .conftest import Seeder
+from tests.support.factories import Seeder
+from tests.support.types import MakeUser
+from tests.support.web import store_state
 
 
 @pytest.fixture
@@ -96,10 +96,12 @@ async def test_a_read_only_token_cannot_upload(
 ) -> None:
     reader, _ = await token(services, await make_user("alice"), can_read=True,
                             can_upload=False)
+    before = await store_state(services)
     response = await http.post("/legacy/", headers=basic(reader),
                                 files={"content": ("x.whl", b"x")},
                                 data={":action": "file_upload", "name": "x", "version": "1"})
     assert response.status_code == 403 and "can only read" in response.text
+    assert await store_state(services) == before
 
 
 async def test_read_tokens_limited_to_projects_and_patterns(
@@ -146,7 +148,7 @@ async def test_warm_reads_make_no_query_and_revocation_bites_at_once(
 async def test_a_signed_in_browser_reads_pages_and_the_simple_api(
     http: httpx.AsyncClient, seed: Seeder, make_user: MakeUser,
 ) -> None:
-    from tests.web.account_helpers import sign_in
+    from tests.support.web import sign_in
 
     await seed.release("team-lib", "1.0")
     seeded = await seed.file("team-lib", "1.0", "team_lib-1.0-py3-none-any.whl")

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from bastion.services import Services
 from bastion.stats.models import ProjectDayDownloads
-from tests.conftest import CliRun
+from tests.support.types import CliRun
 
 
 async def total(services: Services) -> int:

@@ -10,7 +10,7 @@ from bastion.errors import BadRequest
 from bastion.services import Services
 from bastion.stats import importer
 from bastion.stats.models import IMPORT, LIVE, ProjectDayDownloads
-from tests.conftest import AddDownloads
+from tests.support.types import AddDownloads
 
 TODAY = date(2026, 1, 1)
 

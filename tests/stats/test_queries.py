@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from bastion.services import Services
 from bastion.stats.importer import write as import_counts
 from bastion.stats.queries import DownloadSummary, download_summary
-from tests.conftest import AddDownloads
+from tests.support.types import AddDownloads
 
 TODAY = date(2024, 7, 31)
 

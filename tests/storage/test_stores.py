@@ -18,7 +18,7 @@ SHA = "ab" * 32
 def s3_endpoint() -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
-    from tests.conftest import free_port
+    from tests.support.servers import free_port
 
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -11,17 +11,15 @@ from typing import Any
 import httpx
 import pytest
 
-from bastion.accounts.users import create_user
 from bastion.app import create_app
 from bastion.clock import MovableClock
 from bastion.config import Settings
 from bastion.services import Services, build_services
-from bastion.simple.upstream_state import forget_rules, upstream_proxy
-from tests.conftest import PASSWORD, LiveServer, free_port, run_live_server
+from bastion.simple.upstream_state import upstream_proxy
+from tests.support.servers import LiveServer, free_port, run_live_server
+from tests.support.types import StartProxy
 
 from .servers import StaticIndex, UpstreamBastion, static_index, upstream_bastion
-
-StartProxy = Callable[..., AbstractContextManager[LiveServer]]
 
 
 @pytest.fixture
@@ -59,35 +57,6 @@ def start_proxy(services: Services, settings: Settings, clock: MovableClock) -> 
             yield server
 
     return start
-
-
-async def add_publisher(services: Services, username: str) -> str:
-    """A verified account on ``services``' database that may upload with PASSWORD."""
-    async with services.db.transaction() as session:
-        await create_user(session, services.clock, services.passwords, username=username,
-                          email=f"{username}@example.org", password=PASSWORD,
-                          email_verified=True)
-    return username
-
-
-def rules_changed(server: LiveServer) -> None:
-    """What a CLI change needs to show at once in a running server (else: the cache TTL)."""
-    forget_rules(server.services)
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    """An empty HOME for the clients: no ~/.pypirc, ~/.netrc, pip config or caches."""
-    path = tmp_path / "home"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-def dist_dir(tmp_path: Path) -> Path:
-    path = tmp_path / "dist"
-    path.mkdir()
-    return path
 
 
 @pytest.fixture

@@ -23,7 +23,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bastion.clock import MovableClock
 from bastion.config import Settings
 from bastion.db.models import load_all
-from tests.conftest import LiveServer, free_port, run_live_server
+from bastion.services import Services
+from bastion.simple.upstream_state import forget_rules
+from tests.support.factories import add_user
+from tests.support.servers import LiveServer, free_port, run_live_server
 
 PROXY_AGENT = "bastion-upstream-proxy"
 
@@ -171,3 +174,13 @@ def upstream_bastion(data_dir: Path, clock: MovableClock) -> Iterator[UpstreamBa
     with run_live_server(settings, clock, port,
                          wrap=lambda app: CountingApp(app, requests)) as server:
         yield UpstreamBastion(server=server, requests=requests, clock=clock)
+
+
+async def add_publisher(services: Services, username: str) -> str:
+    """A verified account on ``services``' database that may upload with PASSWORD."""
+    return (await add_user(services, username)).username
+
+
+def rules_changed(server: LiveServer) -> None:
+    """What a CLI change needs to show at once in a running server (else: the cache TTL)."""
+    forget_rules(server.services)

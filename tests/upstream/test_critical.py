@@ -7,7 +7,7 @@ from datetime import date
 from bastion.critical.policy import recompute
 from bastion.services import Services
 from bastion.upstream.models import UpstreamProject
-from tests.conftest import AddDownloads
+from tests.support.types import AddDownloads
 
 DAY = date(2024, 6, 1)
 

@@ -8,9 +8,9 @@ import httpx
 
 from bastion.clock import MovableClock
 from bastion.services import Services
-from tests.conftest import CliRun
-from tests.e2e.builders import make_wheel
-from tests.web.seed import make_add_release
+from tests.support.dists import Dist
+from tests.support.factories import make_add_release
+from tests.support.types import CliRun
 
 from .servers import StaticIndex
 
@@ -18,7 +18,7 @@ from .servers import StaticIndex
 async def test_a_proxied_project_has_a_json_document_of_what_the_index_serves(
     http: httpx.AsyncClient, static_upstream: StaticIndex, tmp_path: Path,
 ) -> None:
-    wheels = [make_wheel(tmp_path / v, "left-pad", v) for v in ("1.0", "2.0", "3.0b1")]
+    wheels = [Dist.wheel(tmp_path / v, "left-pad", v) for v in ("1.0", "2.0", "3.0b1")]
     static_upstream.publish("left-pad", *(w.path for w in wheels))
     response = await http.get("/pypi/left-pad/json")
     assert response.status_code == 200, response.text
@@ -53,7 +53,7 @@ async def test_json_follows_the_origin_rules_and_name_protection(
     async with services.db.transaction() as session:
         await record_name(session, "acme-utils")
     for name in ("acme-utiis", "private-thing"):
-        static_upstream.publish(name, make_wheel(tmp_path / name, name, "9.0").path)
+        static_upstream.publish(name, Dist.wheel(tmp_path / name, name, "9.0").path)
     assert (await cli("origin", "set", "private-thing", "--upstream", "block")).exit_code == 0
     refused = await http.get("/pypi/acme-utiis/json")
     assert refused.status_code == 404 and "acme-utils" in refused.text

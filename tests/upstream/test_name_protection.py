@@ -13,13 +13,12 @@ from bastion.protect.names import record_name
 from bastion.protect.names.admin import grant_namespace
 from bastion.services import Services
 from bastion.simple.upstream_state import forget_rules
-from tests.conftest import CliRun
-from tests.e2e.builders import make_wheel
 from tests.e2e.clients import run_pip, run_uv
-from tests.web.seed import make_add_release
+from tests.support.dists import Dist
+from tests.support.factories import make_add_release
+from tests.support.types import CliRun, StartProxy
 
-from .conftest import StartProxy, add_publisher
-from .servers import StaticIndex
+from .servers import StaticIndex, add_publisher
 
 JSON = {"accept": "application/vnd.pypi.simple.v1+json"}
 
@@ -45,7 +44,7 @@ async def test_lookalikes_of_local_names_are_refused_before_any_upstream_request
 ) -> None:
     await local_project(services, clock, "acme-utils")
     for name in ("acme-utiis", "acme-uti1s", "acme-utils2", "acmeutils-dev"):
-        static_upstream.publish(name, make_wheel(tmp_path / name, name, "99.0").path)
+        static_upstream.publish(name, Dist.wheel(tmp_path / name, name, "99.0").path)
         page = await http.get(f"/simple/{name}/", headers=JSON)
         assert page.status_code == 200  # a page, so uv does not fall through to another index
         assert page.json()["files"] == []
@@ -76,7 +75,7 @@ async def test_other_names_are_still_looked_up(
     static_upstream: StaticIndex, tmp_path: Path,
 ) -> None:
     await local_project(services, clock, "acme-utils")
-    static_upstream.publish("leftpad", make_wheel(tmp_path, "leftpad", "1.0").path)
+    static_upstream.publish("leftpad", Dist.wheel(tmp_path, "leftpad", "1.0").path)
     page = await http.get("/simple/leftpad/", headers=JSON)
     assert [f["filename"] for f in page.json()["files"]] == ["leftpad-1.0-py3-none-any.whl"]
     assert (await http.get("/simple/acme/")).status_code == 404  # the local name's stem
@@ -89,7 +88,7 @@ async def test_an_exact_rule_lets_an_admin_allow_a_lookalike(
     clock: MovableClock, static_upstream: StaticIndex, cli: CliRun, tmp_path: Path,
 ) -> None:
     await local_project(services, clock, "acme-utils")
-    static_upstream.publish("acme-utils2", make_wheel(tmp_path, "acme-utils2", "1.0").path)
+    static_upstream.publish("acme-utils2", Dist.wheel(tmp_path, "acme-utils2", "1.0").path)
     assert (await cli("origin", "set", "acme-*", "--upstream", "allow")).exit_code == 0
     forget_rules(proxy_services)
     assert (await http.get("/simple/acme-utils2/", headers=JSON)).json()["files"] == []
@@ -121,7 +120,7 @@ async def test_uv_and_pip_do_not_install_an_upstream_lookalike(
     static_upstream: StaticIndex, tmp_path: Path, home: Path,
 ) -> None:
     await local_project(services, clock, "acme-utils")
-    static_upstream.publish("acme-utiis", make_wheel(tmp_path, "acme-utiis", "99.0").path)
+    static_upstream.publish("acme-utiis", Dist.wheel(tmp_path, "acme-utiis", "99.0").path)
     with start_proxy([static_upstream.index_url]) as server:
         # uv asks --extra-index-url first, the default index only after it: Bastion first,
         # and Bastion's refused page stops uv there instead of falling through.

@@ -14,8 +14,8 @@ from bastion.clock import MovableClock
 from bastion.config import Settings
 from bastion.services import Services, build_services
 from bastion.simple.upstream_state import forget_rules, upstream_proxy
-from tests.conftest import CliRun
-from tests.e2e.builders import make_wheel
+from tests.support.dists import Dist
+from tests.support.types import CliRun
 
 from .servers import StaticIndex, UpstreamBastion
 
@@ -46,7 +46,7 @@ async def http(proxy_services: Services) -> AsyncIterator[httpx.AsyncClient]:
 async def test_concurrent_requests_for_one_uncached_name_make_one_upstream_request(
     http: httpx.AsyncClient, static_upstream: StaticIndex, tmp_path: Path
 ) -> None:
-    static_upstream.publish("busy", make_wheel(tmp_path, "busy", "1.0").path)
+    static_upstream.publish("busy", Dist.wheel(tmp_path, "busy", "1.0").path)
     static_upstream.requests.delay = 0.3
     responses = await asyncio.gather(*(
         http.get("/simple/busy/", headers=JSON if i % 2 else {}) for i in range(20)
@@ -59,12 +59,12 @@ async def test_stale_pages_are_served_at_once_and_revalidated_in_the_background(
     http: httpx.AsyncClient, proxy_services: Services, static_upstream: StaticIndex,
     tmp_path: Path,
 ) -> None:
-    static_upstream.publish("moving", make_wheel(tmp_path, "moving", "1.0").path)
+    static_upstream.publish("moving", Dist.wheel(tmp_path, "moving", "1.0").path)
     first = await http.get("/simple/moving/", headers=JSON)
     assert [f["filename"] for f in first.json()["files"]] == ["moving-1.0-py3-none-any.whl"]
 
-    static_upstream.publish("moving", make_wheel(tmp_path, "moving", "1.0").path,
-                            make_wheel(tmp_path, "moving", "2.0").path)
+    static_upstream.publish("moving", Dist.wheel(tmp_path, "moving", "1.0").path,
+                            Dist.wheel(tmp_path, "moving", "2.0").path)
     static_upstream.requests.delay = 0.5
     proxy = upstream_proxy(proxy_services)
     proxy._docs["moving"].fresh_until = 0  # the TTL has passed
@@ -121,7 +121,7 @@ async def test_files_are_pulled_once_and_stop_being_served_when_upstream_is_bloc
     http: httpx.AsyncClient, proxy_services: Services, static_upstream: StaticIndex,
     cli: CliRun, tmp_path: Path,
 ) -> None:
-    wheel = make_wheel(tmp_path, "pulled", "1.0")
+    wheel = Dist.wheel(tmp_path, "pulled", "1.0")
     static_upstream.publish("pulled", wheel.path)
     page = await http.get("/simple/pulled/", headers=JSON)
     url = page.json()["files"][0]["url"]
@@ -141,14 +141,13 @@ async def test_revalidation_uses_the_upstream_etag(
     services: Services, settings: Settings, clock: MovableClock,
     bastion_upstream: UpstreamBastion, home: Path, tmp_path: Path,
 ) -> None:
-    from tests.conftest import PASSWORD
     from tests.e2e.clients import run_twine
-
-    from .conftest import add_publisher
+    from tests.support.factories import PASSWORD
+    from tests.upstream.servers import add_publisher
 
     up = bastion_upstream
     await add_publisher(up.server.services, "bob")
-    run_twine(make_wheel(tmp_path, "etagged", "1.0").path, upload_url=up.server.upload_url,
+    run_twine(Dist.wheel(tmp_path, "etagged", "1.0").path, upload_url=up.server.upload_url,
               username="bob", password=PASSWORD, home=home).check()
     proxied = build_services(settings.model_copy(update={"upstream_urls": [up.index_url]}),
                              clock=clock)

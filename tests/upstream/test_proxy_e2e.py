@@ -12,11 +12,13 @@ from sqlalchemy import select
 from bastion.services import Services
 from bastion.stats.models import ProjectDayDownloads
 from bastion.upstream.models import UpstreamFile
-from tests.conftest import PASSWORD, CliRun, LiveServer
-from tests.e2e.builders import Dist, make_wheel
 from tests.e2e.clients import run_pip, run_twine, run_uv, sha256_file
+from tests.support.dists import Dist
+from tests.support.factories import PASSWORD
+from tests.support.servers import LiveServer
+from tests.support.types import CliRun, StartProxy
+from tests.upstream.servers import add_publisher, rules_changed
 
-from .conftest import StartProxy, add_publisher, rules_changed
 from .servers import StaticIndex, UpstreamBastion
 
 pytestmark = pytest.mark.e2e
@@ -50,10 +52,10 @@ async def test_internal_name_wins_and_is_never_looked_up_upstream(
 ) -> None:
     up = bastion_upstream
     await add_publisher(up.server.services, "mallory")
-    publish(up.server, "mallory", make_wheel(dist_dir / "evil", "acme-utils", "99.0"), home)
+    publish(up.server, "mallory", Dist.wheel(dist_dir / "evil", "acme-utils", "99.0"), home)
     with start_proxy([up.index_url]) as server:
         await add_publisher(services, "alice")
-        publish(server, "alice", make_wheel(dist_dir / "good", "acme-utils", "1.0"), home)
+        publish(server, "alice", Dist.wheel(dist_dir / "good", "acme-utils", "1.0"), home)
         up.requests.clear()
 
         pip_install(server, "acme-utils", tmp_path / "pip", home)
@@ -65,7 +67,7 @@ async def test_internal_name_wins_and_is_never_looked_up_upstream(
         # A reserved pattern: a private name with nothing local yet answers 200, empty,
         # so uv does not fall through to the next index (where the attacker waits).
         publish(up.server, "mallory",
-                make_wheel(dist_dir / "evil2", "acme-secret", "99.0"), home)
+                Dist.wheel(dist_dir / "evil2", "acme-secret", "99.0"), home)
         assert (await cli("origin", "set", "acme-*", "--upstream", "block")).exit_code == 0
         rules_changed(server)
         up.requests.clear()
@@ -91,7 +93,7 @@ async def test_public_package_through_the_proxy_with_verified_hashes(
     start_proxy: StartProxy, static_upstream: StaticIndex, services: Services,
     dist_dir: Path, tmp_path: Path, home: Path,
 ) -> None:
-    wheel = make_wheel(dist_dir, "leftpad", "1.0")
+    wheel = Dist.wheel(dist_dir, "leftpad", "1.0")
     static_upstream.publish("leftpad", wheel.path)
     with start_proxy([static_upstream.index_url]) as server:
         downloads = tmp_path / "downloads"
@@ -129,7 +131,7 @@ async def test_pep_658_metadata_from_an_upstream_bastion(
 ) -> None:
     up = bastion_upstream
     await add_publisher(up.server.services, "bob")
-    wheel = make_wheel(dist_dir, "public-meta", "2.0", requires_python=">=3.8")
+    wheel = Dist.wheel(dist_dir, "public-meta", "2.0", requires_python=">=3.8")
     publish(up.server, "bob", wheel, home)
     with start_proxy([up.index_url]) as server:
         async with httpx.AsyncClient(base_url=server.url) as http:
@@ -152,7 +154,7 @@ async def test_a_tampered_upstream_file_is_refused(
     start_proxy: StartProxy, static_upstream: StaticIndex, services: Services,
     dist_dir: Path, tmp_path: Path, home: Path,
 ) -> None:
-    wheel = make_wheel(dist_dir, "tampered", "1.0")
+    wheel = Dist.wheel(dist_dir, "tampered", "1.0")
     static_upstream.publish("tampered", wheel.path,
                             serve_instead={wheel.filename: b"PK\x03\x04 not what was listed"})
     with start_proxy([static_upstream.index_url]) as server:
@@ -173,9 +175,9 @@ async def test_upstream_down_cached_still_installs_uncached_fails_fast(
     start_proxy: StartProxy, static_upstream: StaticIndex, dist_dir: Path,
     tmp_path: Path, home: Path,
 ) -> None:
-    cached = make_wheel(dist_dir, "cached-pkg", "1.0")
+    cached = Dist.wheel(dist_dir, "cached-pkg", "1.0")
     static_upstream.publish("cached-pkg", cached.path)
-    static_upstream.publish("never-fetched", make_wheel(dist_dir, "never-fetched", "1.0").path)
+    static_upstream.publish("never-fetched", Dist.wheel(dist_dir, "never-fetched", "1.0").path)
     with start_proxy([static_upstream.index_url], upstream_ttl=0.0) as server:
         pip_install(server, "cached-pkg", tmp_path / "first", home)
         static_upstream.stop()
@@ -226,9 +228,9 @@ async def test_cooldown_holds_back_young_upstream_releases(
 ) -> None:
     up = bastion_upstream
     await add_publisher(up.server.services, "bob")
-    publish(up.server, "bob", make_wheel(dist_dir, "cool-pkg", "1.0"), home)  # 30 days ago
+    publish(up.server, "bob", Dist.wheel(dist_dir, "cool-pkg", "1.0"), home)  # 30 days ago
     up.clock.set(up.clock.now() + __import__("datetime").timedelta(days=29))
-    fresh = make_wheel(dist_dir, "cool-pkg", "2.0")
+    fresh = Dist.wheel(dist_dir, "cool-pkg", "2.0")
     publish(up.server, "bob", fresh, home)  # a day ago
     with start_proxy([up.index_url], upstream_cooldown_days=3) as server:
         pip_install(server, "cool-pkg", tmp_path / "pip", home)
@@ -249,12 +251,12 @@ async def test_a_name_pulled_from_upstream_refuses_local_uploads_until_allowed(
     start_proxy: StartProxy, static_upstream: StaticIndex, services: Services, cli: CliRun,
     dist_dir: Path, tmp_path: Path, home: Path,
 ) -> None:
-    static_upstream.publish("shared-name", make_wheel(dist_dir / "up", "shared-name", "1.0").path)
+    static_upstream.publish("shared-name", Dist.wheel(dist_dir / "up", "shared-name", "1.0").path)
     with start_proxy([static_upstream.index_url]) as server:
         await add_publisher(services, "alice")
         async with httpx.AsyncClient(base_url=server.url) as http:
             assert (await http.get("/simple/shared-name/")).status_code == 200  # pulled
-        local = make_wheel(dist_dir / "local", "shared-name", "2.0")
+        local = Dist.wheel(dist_dir / "local", "shared-name", "2.0")
         refused = run_twine(local.path, upload_url=server.upload_url, username="alice",
                             password=PASSWORD, home=home)
         assert refused.returncode != 0

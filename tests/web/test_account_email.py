@@ -12,8 +12,8 @@ from bastion.accounts.models import User
 from bastion.audit.models import AuditEvent
 from bastion.clock import MovableClock
 from bastion.services import Services
-from tests.conftest import MakeUser
-from tests.web.account_helpers import post_form, sign_in
+from tests.support.types import MakeUser
+from tests.support.web import post_form, sign_in
 
 
 def _messages(services: Services) -> list[tuple[str, str]]:

@@ -12,8 +12,10 @@ from bastion.accounts.sessions import hash_session_id
 from bastion.audit.models import AuditEvent
 from bastion.clock import MovableClock
 from bastion.services import Services
-from tests.conftest import MakeUser
-from tests.web.account_helpers import csrf, post_form, session_cookie, sign_in
+from tests.support.audit import audit_tags
+from tests.support.state import password_hash
+from tests.support.types import MakeUser, NewClient
+from tests.support.web import csrf, post_form, session_cookie, sign_in
 
 
 async def _tags(services: Services) -> list[str]:
@@ -37,14 +39,14 @@ async def test_sign_in_rotates_the_session_id(
 
 
 async def test_old_session_id_is_dead_after_sign_in(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, make_user: MakeUser, new_client: NewClient
 ) -> None:
     """Session fixation: an id planted before sign-in is worth nothing afterwards."""
     await make_user("alice")
     await csrf(client)
     planted = session_cookie(client)
     await sign_in(client)
-    attacker = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    attacker = new_client()
     attacker.cookies.set("bastion_session", planted or "")
     response = await attacker.get("/account/")
     assert response.status_code == 303
@@ -130,7 +132,7 @@ async def test_rehash_on_login_when_parameters_changed(
     from argon2 import PasswordHasher
 
     from bastion.accounts.models import User
-    from tests.conftest import PASSWORD
+    from tests.support.factories import PASSWORD
 
     user = await make_user("alice")
     weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
@@ -195,30 +197,38 @@ async def test_next_only_goes_to_local_paths(
     assert response.headers["location"] == "/account/tokens/"
 
 
-async def test_csrf_missing_is_403(client: httpx.AsyncClient, make_user: MakeUser) -> None:
+async def test_csrf_missing_is_403(
+    client: httpx.AsyncClient, make_user: MakeUser, services: Services
+) -> None:
     await make_user("alice")
     await csrf(client)
+    before = await audit_tags(services)
     response = await client.post("/account/login/", data={"username": "alice", "password": "x"})
     assert response.status_code == 403
     assert "CSRF" in response.text
+    assert await audit_tags(services) == before  # not even counted as a failed sign-in
 
 
-async def test_csrf_forged_is_403(client: httpx.AsyncClient, make_user: MakeUser) -> None:
+async def test_csrf_forged_is_403(
+    client: httpx.AsyncClient, make_user: MakeUser, services: Services
+) -> None:
     await make_user("alice")
     await sign_in(client)
+    before = await password_hash(services, "alice")
     response = await client.post(
         "/account/password/",
         data={"csrf_token": "forged", "current_password": "x", "new_password": "y",
               "new_password_confirm": "y"},
     )
     assert response.status_code == 403
+    assert await password_hash(services, "alice") == before
 
 
 async def test_csrf_token_of_another_session_is_403(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, make_user: MakeUser, new_client: NewClient, services: Services
 ) -> None:
     await make_user("alice")
-    other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    other = new_client()
     foreign = await csrf(other)
     await csrf(client)
     response = await client.post(
@@ -226,6 +236,7 @@ async def test_csrf_token_of_another_session_is_403(
         data={"csrf_token": foreign, "username": "alice", "password": "x"},
     )
     assert response.status_code == 403
+    assert await audit_tags(services) == ["account:create"]  # no sign-in, not even failed
 
 
 async def test_strict_csp_on_sign_in_pages(client: httpx.AsyncClient) -> None:

@@ -10,8 +10,10 @@ import httpx
 
 from bastion.clock import MovableClock
 from bastion.services import Services
-from tests.conftest import PASSWORD, MakeUser
-from tests.web.account_helpers import post_form, sign_in
+from tests.support.factories import PASSWORD
+from tests.support.state import api_tokens
+from tests.support.types import MakeUser, NewClient
+from tests.support.web import post_form, sign_in
 
 TOKEN_RE = re.compile(r"bastion-[0-9a-f]{16}-[A-Za-z0-9_\-]{43}")
 
@@ -51,6 +53,7 @@ async def test_creating_needs_a_fresh_confirmation(
     response = await post_form(client, "/account/tokens/", {"name": "late"})
     assert response.status_code == 303
     assert response.headers["location"] == "/account/reauth/?next=%2Faccount%2Ftokens%2F"
+    assert await api_tokens(services) == []
     response = await post_form(client, "/account/reauth/", {"password": "wrong password"})
     assert response.status_code == 401
     response = await post_form(
@@ -62,7 +65,7 @@ async def test_creating_needs_a_fresh_confirmation(
 
 
 async def test_bad_token_form_says_what_to_fix(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, make_user: MakeUser, services: Services
 ) -> None:
     await make_user("alice")
     await sign_in(client)
@@ -72,14 +75,15 @@ async def test_bad_token_form_says_what_to_fix(
     response = await post_form(client, "/account/tokens/", {"name": ""})
     assert response.status_code == 400
     assert "Give the token a name" in response.text
+    assert await api_tokens(services) == []
 
 
 async def test_revoking_someone_elses_token_is_404(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, make_user: MakeUser, new_client: NewClient, services: Services
 ) -> None:
     await make_user("alice")
     await make_user("bob")
-    other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    other = new_client()
     await sign_in(other, "bob")
     await post_form(other, "/account/tokens/", {"name": "bobs"})
     await sign_in(client, "alice")
@@ -87,14 +91,20 @@ async def test_revoking_someone_elses_token_is_404(
                                form_page="/account/tokens/")
     assert response.status_code == 404
     assert "revoked" not in (await other.get("/account/tokens/")).text
+    assert [revoked for _user, _name, revoked in await api_tokens(services)] == [False]
 
 
-async def test_revoke_without_csrf_is_403(client: httpx.AsyncClient, make_user: MakeUser) -> None:
+async def test_revoke_without_csrf_is_403(
+    client: httpx.AsyncClient, make_user: MakeUser, services: Services
+) -> None:
     await make_user("alice")
     await sign_in(client)
     await post_form(client, "/account/tokens/", {"name": "ci"})
+    before = await api_tokens(services)
     response = await client.post("/account/tokens/1/revoke/")
     assert response.status_code == 403
+    assert await api_tokens(services) == before
+    assert [revoked for _user, _name, revoked in before] == [False]
 
 
 async def test_security_history_newest_first_and_paginated(
@@ -142,7 +152,7 @@ async def test_create_a_read_token_limited_to_patterns(
 async def test_scope_is_picked_from_the_users_projects(
     client: httpx.AsyncClient, make_user: MakeUser, services: Services
 ) -> None:
-    from tests.web.seed import make_add_release
+    from tests.support.factories import make_add_release
 
     alice = await make_user("alice")
     await make_user("bob")

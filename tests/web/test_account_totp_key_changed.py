@@ -15,11 +15,9 @@ from bastion.accounts.twofactor.crypto import encrypt_secret
 from bastion.accounts.twofactor.models import TOTPEnrollment
 from bastion.clock import MovableClock
 from bastion.services import Services
-from tests.conftest import PASSWORD
-from tests.web.account_helpers import post_form, sign_in
-from tests.web.test_account_two_factor import SECRET, alice_2fa, code_now
-
-__all__ = ["alice_2fa"]
+from tests.support.factories import PASSWORD
+from tests.support.twofactor import SECRET, code_now
+from tests.support.web import post_form, sign_in
 
 MESSAGE = (
     "Your authenticator app can't be checked right now because the server's encryption "

@@ -8,34 +8,14 @@ from typing import cast
 from urllib.parse import urlsplit
 
 import httpx
-import pyotp
-import pytest
 
 from bastion.accounts.models import User
-from bastion.accounts.twofactor import totp
 from bastion.clock import MovableClock
 from bastion.services import Services
-from tests.conftest import MakeUser
-from tests.web.account_helpers import csrf_from, post_form, session_cookie, sign_in
-
-SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-
-
-def code_now(clock: MovableClock) -> str:
-    return pyotp.TOTP(SECRET).at(clock.now())
-
-
-@pytest.fixture
-async def alice_2fa(
-    services: Services, make_user: MakeUser, clock: MovableClock
-) -> tuple[User, list[str]]:
-    """alice with a confirmed authenticator app; returns her recovery codes."""
-    user = await make_user("alice")
-    async with services.db.transaction() as db:
-        await totp.begin_enrollment(db, services, user, secret=SECRET)
-    added = await totp.confirm_enrollment(services, user, code_now(clock))
-    clock.advance(timedelta(seconds=30))
-    return user, list(added.recovery_codes)
+from tests.support.state import api_tokens, second_factors
+from tests.support.twofactor import code_now
+from tests.support.types import NewClient
+from tests.support.web import csrf_from, post_form, session_cookie, sign_in
 
 
 async def _pending(client: httpx.AsyncClient) -> httpx.Response:
@@ -85,7 +65,8 @@ async def test_totp_completes_sign_in_with_a_new_session_id(
 
 
 async def test_wrong_and_replayed_totp_codes(
-    client: httpx.AsyncClient, alice_2fa: tuple[User, list[str]], clock: MovableClock
+    client: httpx.AsyncClient, alice_2fa: tuple[User, list[str]], clock: MovableClock,
+    new_client: NewClient,
 ) -> None:
     await _pending(client)
     response = await post_form(
@@ -97,7 +78,7 @@ async def test_wrong_and_replayed_totp_codes(
     used = code_now(clock)
     assert (await post_form(client, "/account/login/two-factor/totp/", {"code": used},
                             form_page="/account/login/two-factor/")).status_code == 303
-    other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    other = new_client()
     await _pending(other)
     response = await post_form(other, "/account/login/two-factor/totp/", {"code": used},
                                form_page="/account/login/two-factor/")
@@ -106,7 +87,8 @@ async def test_wrong_and_replayed_totp_codes(
 
 
 async def test_recovery_code_signs_in_and_works_once(
-    client: httpx.AsyncClient, alice_2fa: tuple[User, list[str]], services: Services
+    client: httpx.AsyncClient, alice_2fa: tuple[User, list[str]], services: Services,
+    new_client: NewClient,
 ) -> None:
     _, codes = alice_2fa
     await _pending(client)
@@ -114,11 +96,14 @@ async def test_recovery_code_signs_in_and_works_once(
                                form_page="/account/login/two-factor/")
     assert response.status_code == 303
     assert (await client.get("/account/")).status_code == 200
-    other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    other = new_client()
     await _pending(other)
+    before = await second_factors(services)
     response = await post_form(other, "/account/login/two-factor/recovery/", {"code": codes[0]},
                                form_page="/account/login/two-factor/")
     assert response.status_code == 401
+    assert await second_factors(services) == before
+    assert before["recovery_codes_used"] == 1
     assert (await other.get("/account/")).status_code == 303
 
 
@@ -151,7 +136,7 @@ async def test_reauth_needs_the_second_factor(
     client: httpx.AsyncClient, alice_2fa: tuple[User, list[str]], clock: MovableClock,
     services: Services
 ) -> None:
-    from tests.conftest import PASSWORD
+    from tests.support.factories import PASSWORD
 
     await _pending(client)
     await post_form(client, "/account/login/two-factor/totp/", {"code": code_now(clock)},
@@ -162,6 +147,7 @@ async def test_reauth_needs_the_second_factor(
     assert response.headers["location"].startswith("/account/reauth/")
     response = await post_form(client, "/account/reauth/", {"password": PASSWORD, "code": ""})
     assert response.status_code in (400, 401)
+    assert await api_tokens(services) == []
     response = await post_form(
         client, "/account/reauth/",
         {"password": PASSWORD, "code": code_now(clock), "next": "/account/tokens/"},

@@ -11,23 +11,33 @@ from typing import Any
 import httpx
 import pyotp
 import pytest
-from packaging.utils import canonicalize_name
+from sqlalchemy import select
 
 from bastion.accounts.models import User
 from bastion.accounts.twofactor import FactorRejected, recovery, status, totp
+from bastion.accounts.twofactor.models import WebAuthnCredential
 from bastion.clock import MovableClock
 from bastion.config import Settings
-from bastion.critical.models import CriticalProject
-from bastion.packaging.models import Project, Role
 from bastion.services import Services
-from tests.accounts.twofactor.soft_authenticator import SoftAuthenticator
-from tests.conftest import PASSWORD, MakeUser
-from tests.web.account_helpers import csrf, csrf_from, post_form, session_cookie, sign_in
-
-ORIGIN = "http://testserver"
-SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-HOME = "/account/two-factor/"
-ADD_KEY = "/account/two-factor/keys/add/"
+from tests.support.audit import audit_tags
+from tests.support.factories import PASSWORD, add_project
+from tests.support.soft_authenticator import SoftAuthenticator
+from tests.support.state import second_factors
+from tests.support.twofactor import factor_summary
+from tests.support.types import MakeUser
+from tests.support.web import (
+    ADD_KEY,
+    HOME,
+    WEB_ORIGIN,
+    begin_totp,
+    csrf_from,
+    enable_totp,
+    json_post,
+    post_form,
+    register_key,
+    session_cookie,
+    sign_in,
+)
 
 
 @pytest.fixture
@@ -50,74 +60,6 @@ async def signed_in(client: httpx.AsyncClient, alice: User) -> User:
 def stale(services: Services, clock: MovableClock) -> None:
     """Move past the fresh-confirmation window (still inside the idle timeout)."""
     clock.advance(timedelta(minutes=services.settings.reauth_minutes + 1))
-
-
-async def json_post(
-    client: httpx.AsyncClient, path: str, body: Any = None, *, token: str | None = "",
-    page: str = HOME, raw: bytes | None = None,
-) -> httpx.Response:
-    """POST JSON as webauthn.js does; ``token`` "" takes the CSRF token from ``page``."""
-    if token == "":
-        token = await csrf(client, page)
-    headers = {"Accept": "application/json", "Content-Type": "application/json"}
-    if token is not None:
-        headers["X-CSRF-Token"] = token
-    if raw is not None:
-        return await client.post(path, content=raw, headers=headers)
-    return await client.post(path, json=body if body is not None else {}, headers=headers)
-
-
-async def register_key(
-    client: httpx.AsyncClient, key: SoftAuthenticator, label: str = "Blue key"
-) -> httpx.Response:
-    options = await json_post(client, "/account/two-factor/keys/options/", page=ADD_KEY)
-    assert options.status_code == 200, options.text
-    credential = key.create(options.json(), origin=ORIGIN)
-    return await json_post(
-        client, "/account/two-factor/keys/verify/", {"credential": credential, "label": label},
-        page=ADD_KEY,
-    )
-
-
-async def summary(services: Services, user: User) -> status.FactorSummary:
-    async with services.db.session() as db:
-        return await status.factor_summary(db, user.id)
-
-
-async def begin_totp(client: httpx.AsyncClient) -> httpx.Response:
-    """Ask for a new secret (POST), then the setup page that shows it (GET)."""
-    begun = await post_form(client, "/account/two-factor/totp/", {})
-    assert begun.status_code == 303, begun.text
-    assert begun.headers["location"] == "/account/two-factor/totp/"
-    page = await client.get("/account/two-factor/totp/")
-    assert page.status_code == 200, page.text
-    return page
-
-
-async def enable_totp(client: httpx.AsyncClient, clock: MovableClock) -> list[str]:
-    """Enrol through the pages; returns the recovery codes shown (if any)."""
-    begin = await begin_totp(client)
-    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', begin.text)
-    assert secret
-    response = await client.post(
-        "/account/two-factor/totp/confirm/",
-        data={"csrf_token": csrf_from(begin.text),
-              "code": pyotp.TOTP(secret.group(1)).at(clock.now())},
-    )
-    assert response.status_code in (200, 303), response.text
-    clock.advance(timedelta(seconds=30))
-    return re.findall(r'<li>([0-9a-f]{16})</li>', response.text)
-
-
-async def make_critical(services: Services, user: User, name: str = "Critical-Lib") -> None:
-    async with services.db.transaction() as db:
-        project = Project(name=name, normalized_name=canonicalize_name(name),
-                          created=services.clock.now(), last_serial=0)
-        db.add(project)
-        await db.flush()
-        db.add(Role(user_id=user.id, project_id=project.id, role_name=Role.OWNER))
-        db.add(CriticalProject(normalized_name=canonicalize_name(name), reason="top downloads",
-                               source="auto", designated_at=services.clock.now()))
 
 
 # ---------------------------------------------------------------- overview
@@ -152,7 +94,7 @@ async def test_totp_enrolment_shows_qr_and_recovery_codes_once(
     assert '<svg' in begin.text and "Authenticator app QR code" in begin.text
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', begin.text)
     assert secret and "otpauth://totp/" in begin.text
-    assert not (await summary(services, signed_in)).totp  # not active before confirming
+    assert not (await factor_summary(services, signed_in)).totp  # not active before confirming
     before = session_cookie(client)
     response = await client.post(
         "/account/two-factor/totp/confirm/",
@@ -164,7 +106,7 @@ async def test_totp_enrolment_shows_qr_and_recovery_codes_once(
     assert len(codes) == services.settings.recovery_code_count
     assert "only time they are shown" in response.text
     assert session_cookie(client) != before
-    assert await summary(services, signed_in) == status.FactorSummary(True, 0, len(codes))
+    assert await factor_summary(services, signed_in) == status.FactorSummary(True, 0, len(codes))
     overview = await client.get(HOME)
     assert "Two-factor authentication is <strong>on</strong>" in overview.text
     assert not any(code in overview.text for code in codes)  # shown once, never again
@@ -188,7 +130,7 @@ async def test_totp_confirmation_reports_clock_skew_and_wrong_codes(
         form_page="/account/two-factor/totp/",
     )
     assert response.status_code == 401 and "6-digit code" in response.text
-    assert not (await summary(services, signed_in)).totp
+    assert not (await factor_summary(services, signed_in)).totp
 
 
 async def test_removing_the_last_factor_needs_an_explicit_confirmation(
@@ -199,7 +141,7 @@ async def test_removing_the_last_factor_needs_an_explicit_confirmation(
     assert page.status_code == 200 and "last second factor" in page.text
     response = await post_form(client, "/account/two-factor/totp/remove/", {})
     assert response.status_code == 400 and "tick the box" in response.text
-    assert (await summary(services, signed_in)).totp
+    assert (await factor_summary(services, signed_in)).totp
     before = session_cookie(client)
     response = await post_form(
         client, "/account/two-factor/totp/remove/", {"confirm_last": "yes"}
@@ -207,14 +149,14 @@ async def test_removing_the_last_factor_needs_an_explicit_confirmation(
     assert response.status_code == 303
     assert response.headers["location"] == f"{HOME}?notice=totp-removed"
     assert session_cookie(client) != before
-    assert await summary(services, signed_in) == status.FactorSummary(False, 0, 0)
+    assert await factor_summary(services, signed_in) == status.FactorSummary(False, 0, 0)
 
 
 async def test_critical_maintainer_cannot_remove_the_last_factor(
     client: httpx.AsyncClient, signed_in: User, services: Services, clock: MovableClock
 ) -> None:
     await enable_totp(client, clock)
-    await make_critical(services, signed_in)
+    await add_project(services, "Critical-Lib", signed_in, critical=True)
     message = ("You maintain critical project(s) critical-lib: you cannot remove your last "
                "second factor.")
     page = await client.get("/account/two-factor/totp/remove/")
@@ -224,7 +166,7 @@ async def test_critical_maintainer_cannot_remove_the_last_factor(
         form_page=HOME,
     )
     assert response.status_code == 403 and message in response.text
-    assert (await summary(services, signed_in)).totp
+    assert (await factor_summary(services, signed_in)).totp
     # With a security key as well, the app is not the last factor: removal is allowed.
     assert (await register_key(client, SoftAuthenticator())).status_code == 200
     response = await post_form(client, "/account/two-factor/totp/remove/", {}, form_page=HOME)
@@ -237,7 +179,7 @@ async def test_critical_maintainer_cannot_remove_the_last_factor(
         form_page=HOME,
     )
     assert response.status_code == 403 and message in response.text
-    assert (await summary(services, signed_in)).webauthn_count == 1
+    assert (await factor_summary(services, signed_in)).webauthn_count == 1
 
 
 # ---------------------------------------------------------------- fresh confirmation, CSRF
@@ -297,12 +239,14 @@ async def test_confirm_after_the_window_returns_to_the_setup_page(
     "/account/two-factor/keys/1/remove/",
 ])
 async def test_forms_without_a_csrf_token_are_refused(
-    client: httpx.AsyncClient, signed_in: User, path: str
+    client: httpx.AsyncClient, signed_in: User, services: Services, path: str
 ) -> None:
+    before = (await second_factors(services), await audit_tags(services))
     response = await client.post(path, data={"code": "123456", "confirm_last": "yes"})
     assert response.status_code == 403 and "CSRF" in response.text
     response = await client.post(path, data={"csrf_token": "forged", "confirm_last": "yes"})
     assert response.status_code == 403
+    assert (await second_factors(services), await audit_tags(services)) == before
 
 
 @pytest.mark.parametrize("path", [
@@ -353,7 +297,7 @@ async def test_register_a_security_key(
     assert second.status_code == 200 and second.json()["recovery_codes"] == []
     overview = await client.get(HOME)
     assert "Spare key" in overview.text and "second-key-banner" not in overview.text
-    assert await summary(services, signed_in) == status.FactorSummary(False, 2, 8)
+    assert await factor_summary(services, signed_in) == status.FactorSummary(False, 2, 8)
 
 
 async def test_registration_refusals(
@@ -362,7 +306,7 @@ async def test_registration_refusals(
     key = SoftAuthenticator()
     options = (await json_post(client, "/account/two-factor/keys/options/")).json()
     assert options["rp"]["id"] == "testserver" and options["challenge"]
-    credential = key.create(options, origin=ORIGIN)
+    credential = key.create(options, origin=WEB_ORIGIN)
     response = await json_post(client, "/account/two-factor/keys/verify/",
                                {"credential": credential, "label": ""})
     assert response.status_code == 400 and "name" in response.json()["message"]
@@ -379,7 +323,7 @@ async def test_registration_refusals(
     response = await json_post(client, "/account/two-factor/keys/verify/",
                                {"credential": other, "label": "Key"})
     assert response.status_code == 401
-    assert (await summary(services, signed_in)).webauthn_count == 1
+    assert (await factor_summary(services, signed_in)).webauthn_count == 1
 
 
 @pytest.mark.parametrize("body", [
@@ -426,7 +370,7 @@ async def test_security_key_sign_in(
     pending = session_cookie(client)
     options = await json_post(client, f"{login}options/", page=login)
     assert options.status_code == 200
-    credential = key.get(options.json(), origin=ORIGIN)
+    credential = key.get(options.json(), origin=WEB_ORIGIN)
     response = await json_post(
         client, f"{login}verify/", {"credential": credential, "next": "/account/tokens/"},
         page=login,
@@ -456,7 +400,7 @@ async def test_security_key_sign_in_refusals(
 
     async def attempt(**overrides: Any) -> httpx.Response:
         options = (await json_post(client, f"{login}options/", page=login)).json()
-        credential = key.get(options, origin=overrides.pop("origin", ORIGIN), **overrides)
+        credential = key.get(options, origin=overrides.pop("origin", WEB_ORIGIN), **overrides)
         return await json_post(client, f"{login}verify/", {"credential": credential},
                                page=login)
 
@@ -471,6 +415,8 @@ async def test_security_key_sign_in_refusals(
     assert response.status_code == 401
     assert "counter went backwards" in response.json()["message"]
     assert (await client.get("/account/")).status_code == 303  # still not signed in
+    async with services.db.session() as session:  # the clone did not lower the count
+        assert await session.scalar(select(WebAuthnCredential.sign_count)) == 10
 
 
 async def test_a_challenge_from_another_session_is_refused(
@@ -480,9 +426,9 @@ async def test_a_challenge_from_another_session_is_refused(
     login = await _pending_with_key(client, key)
     options = (await json_post(client, f"{login}options/", page=login)).json()
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url=ORIGIN) as other:
+    async with httpx.AsyncClient(transport=transport, base_url=WEB_ORIGIN) as other:
         await sign_in(other)
-        credential = key.get(options, origin=ORIGIN)
+        credential = key.get(options, origin=WEB_ORIGIN)
         response = await json_post(other, f"{login}verify/", {"credential": credential},
                                    page=login)
     assert response.status_code == 401 and "expired or was already used" in response.text
@@ -501,7 +447,7 @@ async def test_reauth_with_a_security_key(
     page = "/account/reauth/webauthn/"
     assert (await client.get(f"{page}?next={ADD_KEY}")).status_code == 200
     options = (await json_post(client, f"{page}options/", page=page)).json()
-    credential = key.get(options, origin=ORIGIN)
+    credential = key.get(options, origin=WEB_ORIGIN)
     response = await json_post(
         client, f"{page}verify/", {"credential": credential, "password": "wrong", "next": ADD_KEY},
         page=page,
@@ -530,14 +476,14 @@ async def test_remove_security_keys(
                                form_page=HOME)
     assert response.status_code == 303
     assert session_cookie(client) != before
-    assert (await summary(services, signed_in)) == status.FactorSummary(False, 1, 8)
+    assert (await factor_summary(services, signed_in)) == status.FactorSummary(False, 1, 8)
     response = await post_form(client, f"/account/two-factor/keys/{ids[1]}/remove/", {},
                                form_page=HOME)
     assert response.status_code == 400
     response = await post_form(client, f"/account/two-factor/keys/{ids[1]}/remove/",
                                {"confirm_last": "yes"}, form_page=HOME)
     assert response.status_code == 303
-    assert (await summary(services, signed_in)) == status.FactorSummary(False, 0, 0)
+    assert (await factor_summary(services, signed_in)) == status.FactorSummary(False, 0, 0)
     response = await post_form(client, f"/account/two-factor/keys/{ids[1]}/remove/",
                                {"confirm_last": "yes"}, form_page=HOME)
     assert response.status_code == 404
@@ -554,7 +500,7 @@ async def test_another_users_key_cannot_be_removed(
     response = await post_form(client, f"/account/two-factor/keys/{key_id}/remove/",
                                {"confirm_last": "yes"}, form_page=HOME)
     assert response.status_code == 404
-    assert (await summary(services, signed_in)).webauthn_count == 1
+    assert (await factor_summary(services, signed_in)).webauthn_count == 1
 
 
 # ---------------------------------------------------------------- recovery codes
@@ -634,7 +580,8 @@ async def test_recovery_codes_count_as_saved_once_one_is_typed_back(
                               data={"csrf_token": token, "code": codes[3].upper()})
     assert right.status_code == 303 and right.headers["location"] == HOME
     assert "Your recovery codes are saved." in (await client.get(HOME)).text
-    assert (await summary(services, signed_in)).recovery_codes_left == len(codes)  # not spent
+    left = (await factor_summary(services, signed_in)).recovery_codes_left
+    assert left == len(codes)  # not spent
 
 
 async def test_recovery_code_sign_in_tells_how_many_remain_and_offers_new_ones(

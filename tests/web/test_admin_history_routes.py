@@ -9,8 +9,10 @@ import httpx
 
 from bastion.clock import today
 from bastion.services import Services
-from tests.packaging.lifecycle import Index, MakeUser, index_fixture  # noqa: F401
-from tests.web.account_helpers import csrf, csrf_from, sign_in
+from tests.support.index import Index
+from tests.support.state import api_tokens
+from tests.support.types import MakeUser
+from tests.support.web import csrf, csrf_from, sign_in
 
 
 async def test_own_history_as_json_with_pages(
@@ -71,6 +73,7 @@ async def test_project_token_for_a_critical_project_needs_two_factor(
         "csrf_token": token, "name": "ci", "project": "Demo"})
     assert refused.status_code == 403
     assert "enable two-factor authentication" in refused.text
+    assert await api_tokens(services) == []
     anywhere = await index.client.post("/account/tokens/", data={
         "csrf_token": csrf_from(refused.text), "name": "ci", "project": ""})
     assert anywhere.status_code == 200 and "bastion-" in anywhere.text

@@ -11,8 +11,9 @@ from email.message import Message
 from bastion.clock import MovableClock
 from bastion.packaging.models import Role
 from bastion.services import Services
-from tests.packaging.lifecycle import Index, MakeUser, index_fixture  # noqa: F401
-from tests.web.account_helpers import csrf_from, sign_in
+from tests.support.index import Index
+from tests.support.types import MakeUser
+from tests.support.web import csrf_from, sign_in
 
 URL = "/manage/project/demo/collaborators/"
 
@@ -40,9 +41,11 @@ async def test_owner_invites_a_collaborator_who_accepts(
     assert "Invited carol to be Maintainer. They have 7 days to accept." in page.text
     assert 'id="pending-invitations"' in page.text
     assert "carol</td>" in page.text and f"{URL}carol/remove/" not in page.text  # no role yet
+    before = await index.snapshot()
     again = await index.client.post(URL, data={"csrf_token": token, "username": "carol",
                                                "role": "Owner"})
     assert again.status_code == 409 and "already has a pending invitation" in again.text
+    assert await index.snapshot() == before
     mail = mails(index.services)
     assert mail[-1]["To"] == "carol@example.org"
     assert mail[-1]["Subject"] == "alice invited you to demo on Bastion"
@@ -117,8 +120,10 @@ async def test_invitations_can_be_revoked_declined_and_expire(
     await sign_in(index.client, "carol")
     listing = await index.client.get("/account/invitations/")
     assert "no pending invitations" in listing.text  # expired: no longer offered
+    before = await index.snapshot()
     late = await index.client.post(accept.group(0), data={"csrf_token": csrf_from(listing.text)})
     assert late.status_code == 410 and "expired" in late.text
+    assert await index.snapshot() == before  # no role given
     index.client.cookies.clear()
     await sign_in(index.client, "alice")
     page = await index.client.get(URL)

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from bastion.clock import MovableClock
 from bastion.packaging.models import Role
-from tests.packaging.lifecycle import Index, MakeUser, index_fixture  # noqa: F401
-from tests.web.account_helpers import sign_in
+from tests.support.index import Index
+from tests.support.types import MakeUser
+from tests.support.web import sign_in
 
 
 async def test_your_projects_lists_roles_and_last_release(

@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bastion.clock import today
-from tests.packaging.lifecycle import Index, MakeUser, index_fixture  # noqa: F401
-from tests.web.account_helpers import csrf_from, sign_in
+from tests.support.index import Index
+from tests.support.types import MakeUser
+from tests.support.web import csrf_from, sign_in
 
 SIGNED_IN = 'action="/account/logout/"'
 

@@ -9,7 +9,8 @@ import httpx
 
 from bastion.clock import MovableClock
 from bastion.config import Settings
-from tests.conftest import BACKEND, LiveServer, free_port, run_live_server
+from tests.support.database import BACKEND
+from tests.support.servers import LiveServer, free_port, run_live_server
 
 
 def test_ready_with_database_and_store(live_server: LiveServer) -> None:

@@ -9,8 +9,9 @@ from bastion.clock import MovableClock
 from bastion.packaging.models import Role
 from bastion.services import Services
 from bastion.stats.importer import write as import_counts
-from tests.packaging.lifecycle import Index, MakeUser, index_fixture  # noqa: F401
-from tests.web.account_helpers import csrf_from, sign_in
+from tests.support.index import Index
+from tests.support.types import MakeUser
+from tests.support.web import csrf_from, sign_in
 
 
 async def test_yank_from_the_ui_explains_the_safe_alternative(
@@ -27,9 +28,11 @@ async def test_yank_from_the_ui_explains_the_safe_alternative(
     assert response.status_code == 303
     page = await index.client.get("/manage/project/demo/")
     assert "typo in metadata" in page.text and "Un-yank" in page.text
+    before = await index.snapshot()
     refused = await index.client.post("/manage/project/demo/release/1.0/unyank/",
                                       data={"csrf_token": "forged"})
     assert refused.status_code == 403 and "CSRF" in refused.text
+    assert await index.snapshot() == before  # still yanked, nothing journaled or audited
 
 
 async def test_strangers_cannot_manage(index: Index, make_user: MakeUser) -> None:

@@ -17,7 +17,8 @@ from bastion.critical.models import CriticalProject
 from bastion.packaging.models import Project, Role
 from bastion.services import Services
 from bastion.web import viewer as viewer_module
-from tests.web.account_helpers import csrf_from, sign_in
+from tests.support.types import NewClient
+from tests.support.web import csrf_from, sign_in
 
 NOW = datetime(2029, 12, 1, 12, 0, tzinfo=UTC)
 DATE = date(2030, 1, 1)
@@ -135,7 +136,7 @@ async def test_without_a_date_it_announces(
 
 
 async def test_no_banner_with_a_second_factor_or_when_signed_out(
-    client: httpx.AsyncClient, services: Services, alice: User,
+    client: httpx.AsyncClient, services: Services, alice: User, new_client: NewClient,
 ) -> None:
     services.settings = services.settings.model_copy(update={"mandate_enforced_from": DATE})
     await add_project(services, alice, "Critical-Lib", critical=True)
@@ -143,7 +144,7 @@ async def test_no_banner_with_a_second_factor_or_when_signed_out(
     assert banner_of((await client.get("/")).text) is not None
     await give_totp(services, alice)
     assert banner_of((await client.get("/")).text) is None
-    anonymous = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    anonymous = new_client()
     async with anonymous:
         assert banner_of((await anonymous.get("/")).text) is None
 
@@ -207,6 +208,7 @@ async def test_a_failing_lookup_still_serves_the_page(
 
 async def test_the_account_pages_link_the_giveaway(
     client: httpx.AsyncClient, services: Services, alice: User, make_user: Any,
+    new_client: NewClient,
 ) -> None:
     await add_project(services, alice, "Critical-Lib", critical=True)
     await sign_in(client)
@@ -215,7 +217,7 @@ async def test_the_account_pages_link_the_giveaway(
         assert 'href="/account/security-keys/giveaway/"' in page, path
         assert "you may" in page.split('id="giveaway-offer"')[1][:200], path
     await make_user("bob")
-    other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    other = new_client()
     async with other:
         await sign_in(other, "bob")
         page = (await other.get("/account/")).text

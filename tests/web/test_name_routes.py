@@ -8,8 +8,8 @@ from sqlalchemy import select
 from bastion.audit.models import AuditEvent
 from bastion.protect.names import admin
 from bastion.services import Services
-from tests.conftest import MakeUser
-from tests.web.account_helpers import csrf, sign_in
+from tests.support.types import MakeUser
+from tests.support.web import csrf, sign_in
 
 PAGE = "/admin/names/"
 

@@ -6,8 +6,8 @@ import httpx
 
 from bastion.services import Services
 from bastion.upstream.rules import list_rules
-from tests.conftest import MakeUser
-from tests.web.account_helpers import csrf, sign_in
+from tests.support.types import MakeUser
+from tests.support.web import csrf, sign_in
 
 
 async def test_admins_list_set_and_clear_origin_rules(

@@ -11,7 +11,7 @@ from bastion.critical.policy import mark
 from bastion.packaging.models import Project
 from bastion.services import Services
 from bastion.stats.rollup import add_live_counts
-from tests.web.seed import AddRelease
+from tests.support.types import AddRelease
 
 NOW = datetime(2024, 6, 15, 12, 0, tzinfo=UTC)
 TODAY = NOW.date()

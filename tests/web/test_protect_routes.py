@@ -7,14 +7,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from bastion.accounts.models import User
 from bastion.accounts.tokens import create_token
+from bastion.protect.models import MalwareReport
 from bastion.services import Services
-from tests.conftest import MakeUser
-from tests.packaging.conftest import PostUpload, post_upload
-from tests.packaging.dists import make_wheel
-from tests.protect.conftest import cookie, hidden, seen, served, web_session
 from tests.protect.demonstrators import malicious_wheel
 from tests.protect.detectors import (
     ExpectingJudge,
@@ -23,8 +21,11 @@ from tests.protect.detectors import (
     protection,
     review,
 )
-
-__all__ = ["post_upload"]
+from tests.support.audit import audit_tags
+from tests.support.dists import make_wheel
+from tests.support.protect import hidden, seen, served
+from tests.support.types import MakeUser, PostUpload
+from tests.support.web import cookie, web_session
 
 
 @pytest.fixture
@@ -74,6 +75,9 @@ async def test_report_form_on_the_project_page(
     hidden_project = await client.post(
         "/report/", data={**form, "project": "requests"}, headers=cookie(raw))
     assert hidden_project.status_code == 404
+    async with services.db.session() as session:  # only the first report was kept
+        assert await session.scalar(select(func.count()).select_from(MalwareReport)) == 1
+    assert await audit_tags(services, prefix="protect:report") == ["protect:report"]
 
 
 async def test_report_api_with_a_token(

@@ -28,8 +28,10 @@ from bastion.audit.models import AuditEvent
 from bastion.clock import MovableClock
 from bastion.config import Settings
 from bastion.services import Services
-from tests.accounts.twofactor.conftest import wrong_code
-from tests.conftest import PASSWORD, LiveServer, MakeUser, free_port, run_live_server
+from tests.support.factories import PASSWORD
+from tests.support.servers import LiveServer, free_port, run_live_server
+from tests.support.twofactor import wrong_code
+from tests.support.types import MakeUser
 
 SECRET = pyotp.random_base32()
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')

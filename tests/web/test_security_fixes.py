@@ -18,16 +18,19 @@ from bastion.clock import MovableClock
 from bastion.config import Settings
 from bastion.services import Services
 from bastion.web.current_user import safe_next
-from tests.accounts.twofactor.conftest import full_width
-from tests.accounts.twofactor.soft_authenticator import SoftAuthenticator
-from tests.conftest import PASSWORD, LiveServer, MakeUser
-from tests.web.account_helpers import post_form, sign_in
-from tests.web.test_account_two_factor_pages import (
+from tests.support.factories import PASSWORD
+from tests.support.servers import LiveServer
+from tests.support.soft_authenticator import SoftAuthenticator
+from tests.support.twofactor import full_width
+from tests.support.types import MakeUser
+from tests.support.web import (
     HOME,
-    ORIGIN,
+    WEB_ORIGIN,
     enable_totp,
     json_post,
+    post_form,
     register_key,
+    sign_in,
 )
 
 EVIL = "/\t/evil.example/pwned"
@@ -105,7 +108,7 @@ async def test_security_key_sign_in_answers_a_local_redirect(
     await sign_in(client, next=EVIL)
     login = "/account/login/two-factor/webauthn/"
     options = await json_post(client, f"{login}options/", page=login)
-    credential = key.get(options.json(), origin=ORIGIN)
+    credential = key.get(options.json(), origin=WEB_ORIGIN)
     response = await json_post(
         client, f"{login}verify/", {"credential": credential, "next": EVIL}, page=login
     )

@@ -17,10 +17,11 @@ from bastion.accounts.models import User
 from bastion.accounts.twofactor import FactorRejected, totp, webauthn
 from bastion.clock import MovableClock
 from bastion.errors import Forbidden
+from bastion.packaging.models import Role
 from bastion.services import Services
-from tests.accounts.twofactor.test_status import add_key, summary
-from tests.accounts.twofactor.test_status_policy import make_project
-from tests.conftest import MakeUser
+from tests.support.factories import add_key, add_project
+from tests.support.twofactor import factor_summary
+from tests.support.types import MakeUser
 
 ROUNDS = 15
 
@@ -42,7 +43,7 @@ async def test_removing_the_app_and_the_last_key_at_once_leaves_a_factor(
     exactly one removal wins and the other is refused; a factor is always left."""
     for n in range(ROUNDS):
         user = await make_user(f"maint{n}")
-        await make_project(services, f"crit{n}", user, critical=True)
+        await add_project(services, f"crit{n}", user, critical=True, first_role=Role.MAINTAINER)
         secret = pyotp.random_base32()
         async with services.db.transaction() as session:
             await totp.begin_enrollment(session, services, user, secret=secret)
@@ -59,7 +60,7 @@ async def test_removing_the_app_and_the_last_key_at_once_leaves_a_factor(
         refused = [r for r in results if isinstance(r, BaseException)]
         assert len(refused) == 1, results
         assert isinstance(refused[0], Forbidden), repr(refused[0])
-        assert (await summary(services, user)).enabled
+        assert (await factor_summary(services, user)).enabled
 
 
 @pytest.mark.parametrize("order", ["T first", "T-1 first"])

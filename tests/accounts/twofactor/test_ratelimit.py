@@ -16,8 +16,9 @@ from bastion.clock import MovableClock
 from bastion.config import Settings
 from bastion.errors import TooManyRequests
 from bastion.services import Services
-from tests.accounts.twofactor.conftest import audit_tags, wrong_code
-from tests.conftest import MakeUser
+from tests.support.audit import audit_tags
+from tests.support.twofactor import wrong_code
+from tests.support.types import MakeUser
 
 SECRET = pyotp.random_base32()
 

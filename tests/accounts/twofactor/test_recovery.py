@@ -17,7 +17,8 @@ from bastion.audit.events import RequestContext
 from bastion.clock import MovableClock
 from bastion.errors import BadRequest, TooManyRequests
 from bastion.services import Services
-from tests.accounts.twofactor.conftest import audit_tags, full_width, wrong_code
+from tests.support.audit import audit_tags
+from tests.support.twofactor import full_width, wrong_code
 
 SECRET = pyotp.random_base32()
 

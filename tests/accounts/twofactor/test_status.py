@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pyotp
 import pytest
 
 from bastion.accounts.models import User
@@ -10,42 +9,22 @@ from bastion.accounts.twofactor import status, totp, webauthn
 from bastion.clock import MovableClock
 from bastion.errors import Forbidden
 from bastion.services import Services
-from tests.accounts.twofactor.conftest import ORIGIN
-from tests.accounts.twofactor.soft_authenticator import SoftAuthenticator
-
-
-async def add_totp(services: Services, user: User, clock: MovableClock) -> None:
-    secret = pyotp.random_base32()
-    async with services.db.transaction() as session:
-        await totp.begin_enrollment(session, services, user, secret=secret)
-    await totp.confirm_enrollment(services, user, pyotp.TOTP(secret).at(clock.now()))
-
-
-async def add_key(services: Services, user: User) -> None:
-    async with services.db.transaction() as session:
-        options = await webauthn.registration_options(session, services, user, session_key="s")
-    await webauthn.verify_registration(
-        services, user, SoftAuthenticator().create(options, origin=ORIGIN), label="k",
-        session_key="s")
-
-
-async def summary(services: Services, user: User) -> status.FactorSummary:
-    async with services.db.session() as session:
-        return await status.factor_summary(session, user.id)
+from tests.support.factories import add_key, add_totp
+from tests.support.twofactor import factor_summary
 
 
 async def test_summary_and_has_two_factor(
     services: Services, alice: User, clock: MovableClock
 ) -> None:
-    assert await summary(services, alice) == status.FactorSummary(False, 0, 0)
+    assert await factor_summary(services, alice) == status.FactorSummary(False, 0, 0)
     async with services.db.transaction() as session:  # a started enrolment is not a factor
         await totp.begin_enrollment(session, services, alice)
         assert not await status.has_two_factor(session, alice.id)
     async with services.db.transaction() as session:
         await totp.disable(session, services, alice)
-    await add_totp(services, alice, clock)
+    await add_totp(services, alice)
     await add_key(services, alice)
-    assert await summary(services, alice) == status.FactorSummary(True, 1, 8)
+    assert await factor_summary(services, alice) == status.FactorSummary(True, 1, 8)
     async with services.db.session() as session:
         assert await status.has_two_factor(session, alice.id)
 
@@ -65,7 +44,7 @@ async def test_hook_can_forbid_removing_the_last_factor(
         return False
 
     monkeypatch.setattr(status, "remove_factor_allowed", forbid)
-    await add_totp(services, alice, clock)
+    await add_totp(services, alice)
     await add_key(services, alice)
     async with services.db.transaction() as session:  # not the last one: no policy call
         await totp.disable(session, services, alice)
@@ -76,7 +55,7 @@ async def test_hook_can_forbid_removing_the_last_factor(
         with pytest.raises(Forbidden, match="at least one second factor"):
             await webauthn.remove_credential(session, services, alice, key.id)
     assert calls == [alice.id]
-    assert await summary(services, alice) == status.FactorSummary(False, 1, 8)
+    assert await factor_summary(services, alice) == status.FactorSummary(False, 1, 8)
 
 
 async def test_hook_guards_the_last_totp_too(
@@ -85,9 +64,9 @@ async def test_hook_guards_the_last_totp_too(
     async def forbid(session: object, services: object, user: User) -> bool:
         return False
 
-    await add_totp(services, alice, clock)
+    await add_totp(services, alice)
     monkeypatch.setattr(status, "remove_factor_allowed", forbid)
     async with services.db.transaction() as session:
         with pytest.raises(Forbidden):
             await totp.disable(session, services, alice)
-    assert (await summary(services, alice)).totp
+    assert (await factor_summary(services, alice)).totp

@@ -6,34 +6,17 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from packaging.utils import canonicalize_name
 
 from bastion.accounts.auth import Principal
 from bastion.accounts.models import User
 from bastion.accounts.twofactor import status, totp, webauthn
 from bastion.authz import Action, mandate
 from bastion.clock import MovableClock
-from bastion.critical.models import CriticalProject
 from bastion.errors import Forbidden
-from bastion.packaging.models import Project, Role
+from bastion.packaging.models import Role
 from bastion.services import Services
-from tests.accounts.twofactor.test_status import add_key, add_totp, summary
-
-
-async def make_project(
-    services: Services, name: str, user: User, *, critical: bool, role: str = Role.MAINTAINER
-) -> None:
-    async with services.db.transaction() as session:
-        project = Project(name=name, normalized_name=canonicalize_name(name),
-                          created=services.clock.now(), last_serial=0)
-        session.add(project)
-        await session.flush()
-        session.add(Role(user_id=user.id, project_id=project.id, role_name=role))
-        if critical:
-            session.add(CriticalProject(
-                normalized_name=canonicalize_name(name), reason="test", source="admin",
-                designated_at=services.clock.now(),
-            ))
+from tests.support.factories import add_key, add_project, add_totp
+from tests.support.twofactor import factor_summary
 
 
 async def allowed(services: Services, user: User) -> bool:
@@ -44,10 +27,10 @@ async def allowed(services: Services, user: User) -> bool:
 async def test_only_critical_maintainers_are_refused(
     services: Services, alice: User, bob: User
 ) -> None:
-    await make_project(services, "Plain", alice, critical=False)
+    await add_project(services, "Plain", alice, critical=False, first_role=Role.MAINTAINER)
     assert await allowed(services, alice)
-    await make_project(services, "Big_Lib", alice, critical=True)
-    await make_project(services, "another", alice, critical=True, role=Role.OWNER)
+    await add_project(services, "Big_Lib", alice, critical=True, first_role=Role.MAINTAINER)
+    await add_project(services, "another", alice, critical=True)
     assert not await allowed(services, alice)
     assert await allowed(services, bob)
     async with services.db.session() as session:
@@ -61,8 +44,8 @@ async def test_only_critical_maintainers_are_refused(
 async def test_last_totp_and_last_key_of_a_critical_maintainer_stay(
     services: Services, alice: User, clock: MovableClock
 ) -> None:
-    await add_totp(services, alice, clock)
-    await make_project(services, "Big-Lib", alice, critical=True)
+    await add_totp(services, alice)
+    await add_project(services, "Big-Lib", alice, critical=True, first_role=Role.MAINTAINER)
     async with services.db.transaction() as session:
         with pytest.raises(Forbidden, match=r"critical project\(s\) big-lib"):
             await totp.disable(session, services, alice)
@@ -74,7 +57,7 @@ async def test_last_totp_and_last_key_of_a_critical_maintainer_stay(
     async with services.db.transaction() as session:
         with pytest.raises(Forbidden, match="you cannot remove your last second factor"):
             await webauthn.remove_credential(session, services, alice, key.id)
-    assert await summary(services, alice) == status.FactorSummary(False, 1, 8)
+    assert await factor_summary(services, alice) == status.FactorSummary(False, 1, 8)
 
 
 async def test_two_factor_enabled_at(
@@ -91,7 +74,7 @@ async def test_two_factor_enabled_at(
     first = clock.now()
     await add_key(services, alice)
     clock.advance(timedelta(hours=1))
-    await add_totp(services, alice, clock)
+    await add_totp(services, alice)
     async with services.db.session() as session:
         assert await status.two_factor_enabled_at(session, alice.id) == first
         [key] = await webauthn.list_credentials(session, alice.id)
@@ -107,7 +90,7 @@ async def test_gate_refuses_tokens_older_than_two_factor(
     services.settings = services.settings.model_copy(
         update={"mandate_enforced_from": date(2000, 1, 1)}
     )
-    await make_project(services, "Big-Lib", alice, critical=True)
+    await add_project(services, "Big-Lib", alice, critical=True, first_role=Role.MAINTAINER)
     token_time = clock.now()
     clock.advance(timedelta(minutes=5))
     await add_key(services, alice)

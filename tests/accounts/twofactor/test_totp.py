@@ -27,7 +27,8 @@ from bastion.audit.events import RequestContext
 from bastion.clock import MovableClock
 from bastion.errors import BadRequest, BastionError, Conflict, NotFound
 from bastion.services import Services
-from tests.accounts.twofactor.conftest import audit_tags, full_width, wrong_code
+from tests.support.audit import audit_tags
+from tests.support.twofactor import full_width, wrong_code
 
 RFC_SECRET = base64.b32encode(b"12345678901234567890").decode()
 

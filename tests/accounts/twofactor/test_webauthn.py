@@ -21,8 +21,9 @@ from bastion.audit.events import RequestContext
 from bastion.clock import MovableClock
 from bastion.errors import BadRequest, Conflict, NotFound, TooManyRequests
 from bastion.services import Services
-from tests.accounts.twofactor.conftest import ORIGIN, audit_tags
-from tests.accounts.twofactor.soft_authenticator import UV, SoftAuthenticator, b64url
+from tests.support.audit import audit_tags
+from tests.support.soft_authenticator import UV, SoftAuthenticator, b64url
+from tests.support.twofactor import ORIGIN
 
 SESSION = "session-key-of-the-browser"
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner, Result
 from bastion.audit.models import AuditEvent
 from bastion.cli import app as cli_app
 from bastion.services import Services
-from tests.conftest import CliRun, MakeUser
+from tests.support.types import CliRun, MakeUser
 
 
 async def test_check_json_one_object_a_line(cli: CliRun) -> None:

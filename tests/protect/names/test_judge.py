@@ -13,7 +13,7 @@ from bastion.protect.names import allow_pair, is_official, judge_new_name, recor
 from bastion.protect.names.popular import popular_index, replace_popular
 from bastion.protect.names.rules import NameRules
 from bastion.services import Services
-from tests.conftest import MakeUser
+from tests.support.types import MakeUser
 
 
 async def add_project(services: Services, name: str, owner_id: int | None = None) -> None:

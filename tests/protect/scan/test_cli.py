@@ -8,9 +8,9 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from bastion.cli import app
-from tests.conftest import CliRun
-from tests.packaging.lifecycle import Index, MakeUser, index_fixture  # noqa: F401
 from tests.protect.scan.builders import LOOPBACK, PLAIN_SETUP, code, sdist, wheel
+from tests.support.index import Index
+from tests.support.types import CliRun, MakeUser
 
 KEYS = {"file", "verdict", "findings", "seconds"}
 FINDING_KEYS = {"rule", "severity", "path", "line", "excerpt"}

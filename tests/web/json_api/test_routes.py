@@ -4,7 +4,7 @@ import httpx
 import pytest
 
 from bastion.services import Services
-from tests.simple.conftest import Seeder
+from tests.support.factories import Seeder
 
 META: dict[str, object] = {
     "author": "Ada",

@@ -1,35 +1,24 @@
-"""Helpers for the deletion, restore, purge and yank tests: publish, roles, snapshots."""
+"""The index as the management tests drive it: publish through the app, add roles,
+list what the simple API serves, and snapshot every row an action may touch."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from packaging.utils import canonicalize_name
 from sqlalchemy import func, select
 
 from bastion.accounts.auth import Principal
 from bastion.accounts.models import User
 from bastion.audit.models import AuditEvent
-from bastion.critical.policy import mark
-from bastion.packaging.models import (
-    File,
-    JournalEntry,
-    Project,
-    Release,
-    Role,
-    RoleInvitation,
-)
+from bastion.packaging.models import File, JournalEntry, Project, Release, Role, RoleInvitation
 from bastion.services import Services
-from tests.conftest import PASSWORD
-from tests.packaging.conftest import form_for
-from tests.packaging.dists import make_sdist, make_wheel
-
-MakeUser = Callable[..., Awaitable[User]]
+from tests.support.dists import make_sdist, make_wheel
+from tests.support.factories import add_role, make_critical
+from tests.support.web import upload
 
 
 def as_user(user: User) -> Principal:
@@ -56,23 +45,13 @@ class Index:
         return paths
 
     async def upload(self, path: Path, user: str) -> httpx.Response:
-        return await self.client.post(
-            "/legacy/", data=form_for(path),
-            files={"content": (path.name, path.read_bytes(), "application/octet-stream")},
-            auth=(user, PASSWORD),
-        )
+        return await upload(self.client, path, user=user)
 
     async def add_role(self, name: str, user: User, role: str = Role.MAINTAINER) -> None:
-        async with self.services.db.transaction() as session:
-            project_id = await session.scalar(
-                select(Project.id).where(Project.normalized_name == canonicalize_name(name))
-            )
-            assert project_id is not None
-            session.add(Role(user_id=user.id, project_id=project_id, role_name=role))
+        await add_role(self.services, name, user, role)
 
     async def make_critical(self, name: str) -> None:
-        async with self.services.db.transaction() as session:
-            await mark(session, name, "many builds depend on it", now=self.services.clock.now())
+        await make_critical(self.services, name, "many builds depend on it")
 
     async def simple_files(self, name: str) -> list[str] | None:
         """The filenames the simple API lists for ``name`` (None: 404)."""
@@ -117,11 +96,3 @@ class Index:
         blobs = sorted([p async for p in self.services.store.iter_paths()])
         return {"projects": projects, "releases": releases, "files": files, "roles": roles,
                 "counts": counts, "blobs": blobs}
-
-
-@pytest.fixture(name="index")
-async def index_fixture(services: Services, client: httpx.AsyncClient, tmp_path: Path) -> Index:
-    """The index with users alice (owner of what she publishes), bob and admin ``root``."""
-    directory = tmp_path / "dists"
-    directory.mkdir()
-    return Index(services=services, client=client, directory=directory)

@@ -1,0 +1,38 @@
+"""Second factors in tests: the WebAuthn origin, codes that never match, full-width text."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pyotp
+
+from bastion.accounts.models import User
+from bastion.accounts.twofactor import status, totp
+from bastion.clock import MovableClock
+from bastion.services import Services
+
+ORIGIN = "http://localhost:8080"
+SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # a fixed authenticator-app secret
+
+
+def code_now(clock: MovableClock, secret: str = SECRET) -> str:
+    """The code an authenticator app holding ``secret`` shows at ``clock``'s time."""
+    return pyotp.TOTP(secret).at(clock.now())
+
+
+def wrong_code(secret: str, now: datetime) -> str:
+    """A well-formed code that matches no step within ±20 of ``now``."""
+    step = totp.time_step(now)
+    near = {totp.code_at(secret, step + k) for k in range(-20, 21)}
+    return next(c for c in (f"{n:06d}" for n in range(1000)) if c not in near)
+
+
+def full_width(text: str) -> str:
+    """ASCII digits and letters as their full-width forms (U+FF10..., U+FF41...)."""
+    return "".join(chr(ord(c) + 0xFEE0) if c.isascii() and c.isalnum() else c for c in text)
+
+
+async def factor_summary(services: Services, user: User) -> status.FactorSummary:
+    """What second factors ``user`` has, as the account pages count them."""
+    async with services.db.session() as db:
+        return await status.factor_summary(db, user.id)
