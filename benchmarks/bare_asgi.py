@@ -55,8 +55,13 @@ def app_factory() -> Any:
                 gz = b"gzip" in value
         found = pages.get((scope["path"], is_json, gz))
         if found is None:
-            await send({"type": "http.response.start", "status": 404,
-                        "headers": [(b"content-length", b"0")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 404,
+                    "headers": [(b"content-length", b"0")],
+                }
+            )
             await send({"type": "http.response.body", "body": b""})
             return
         headers, body = found

@@ -70,7 +70,7 @@ def make_wheel(name: str, version: str, payload: bytes) -> Wheel:
             f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: crash test\n"
         ).encode(),
         f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: crash\nRoot-Is-Purelib: true\n"
-                              b"Tag: py3-none-any\n",
+        b"Tag: py3-none-any\n",
     }
     record = []
     for path, data in members.items():
@@ -118,7 +118,10 @@ class Run:
 
     def bastion(self, *args: str, **extra: str) -> str:
         result = subprocess.run(
-            [BASTION, *args], env={**self.env, **extra}, capture_output=True, text=True,
+            [BASTION, *args],
+            env={**self.env, **extra},
+            capture_output=True,
+            text=True,
             check=False,
         )
         if result.returncode != 0:
@@ -130,7 +133,10 @@ class Run:
         out = self.log.open("ab")
         self.process = subprocess.Popen(
             [BASTION, "serve", "--port", port, "--workers", "2", "--no-migrate"],
-            env=self.env, stdout=out, stderr=out, start_new_session=True,
+            env=self.env,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -164,10 +170,16 @@ async def client(run: Run, queue: asyncio.Queue[Wheel], token: str) -> None:
                 try:
                     response = await http.post(
                         f"{run.url}/legacy/",
-                        data={":action": "file_upload", "protocol_version": "1",
-                              "name": wheel.name, "version": wheel.version,
-                              "filetype": "bdist_wheel", "pyversion": "py3",
-                              "metadata_version": "2.1", "sha256_digest": wheel.sha256},
+                        data={
+                            ":action": "file_upload",
+                            "protocol_version": "1",
+                            "name": wheel.name,
+                            "version": wheel.version,
+                            "filetype": "bdist_wheel",
+                            "pyversion": "py3",
+                            "metadata_version": "2.1",
+                            "sha256_digest": wheel.sha256,
+                        },
                         files={"content": (wheel.filename, wheel.data, "application/octet-stream")},
                     )
                 except httpx.TransportError:
@@ -197,8 +209,9 @@ async def killer(run: Run, kill_after: int, kills: int) -> None:
         await loop.run_in_executor(None, run.start)
 
 
-async def upload_all(run: Run, wheels: list[Wheel], token: str, clients: int,
-                     kill_after: int, kills: int) -> float:
+async def upload_all(
+    run: Run, wheels: list[Wheel], token: str, clients: int, kill_after: int, kills: int
+) -> float:
     queue: asyncio.Queue[Wheel] = asyncio.Queue()
     for wheel in wheels:
         queue.put_nowait(wheel)
@@ -219,9 +232,11 @@ async def verify(
 
     engine = create_async_engine(database_url)
     async with engine.connect() as conn:
-        rows = (await conn.execute(text(
-            "SELECT filename, sha256_digest, path, metadata_sha256 FROM files"
-        ))).all()
+        rows = (
+            await conn.execute(
+                text("SELECT filename, sha256_digest, path, metadata_sha256 FROM files")
+            )
+        ).all()
     await engine.dispose()
     by_name = {w.filename: w for w in wheels}
     stored = {r.filename: r for r in rows}
@@ -246,8 +261,12 @@ async def verify(
             if not ok or row.filename not in by_name:
                 half_visible += 1
     referenced = {r.path for r in rows} | {r.path + ".metadata" for r in rows if r.metadata_sha256}
-    return {"rows": len(rows), "lost": lost, "half_visible": half_visible,
-            "referenced": len(referenced)}
+    return {
+        "rows": len(rows),
+        "lost": lost,
+        "half_visible": half_visible,
+        "referenced": len(referenced),
+    }
 
 
 def leftovers(files_dir: Path, data_dir: Path, referenced: set[str]) -> tuple[int, int]:
@@ -280,12 +299,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--uploads", type=int, default=600)
     parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--kill-after", type=int, default=200,
-                        help="acknowledged uploads before each kill -9")
+    parser.add_argument(
+        "--kill-after", type=int, default=200, help="acknowledged uploads before each kill -9"
+    )
     parser.add_argument("--kills", type=int, default=1)
-    parser.add_argument("--database-url", default="",
-                        help="a PostgreSQL server URL (a database is created and dropped); "
-                             "default: SQLite in the data dir")
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="a PostgreSQL server URL (a database is created and dropped); "
+        "default: SQLite in the data dir",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     random.seed(args.seed)
@@ -314,40 +337,50 @@ def main() -> None:
         async_url = f"sqlite+aiosqlite:///{data_dir / 'bastion.sqlite3'}"
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BASTION_")}
-    env.update({
-        "BASTION_DATA_DIR": str(data_dir), "BASTION_DATABASE_URL": database_url,
-        "BASTION_BASE_URL": f"http://127.0.0.1:{port}", "BASTION_EMBEDDED_JOBS": "false",
-        "BASTION_CONFIG": str(data_dir / "none.toml"),
-        "BASTION_SECRET_KEY": "crash-test-secret-key-not-for-production",
-    })
+    env.update(
+        {
+            "BASTION_DATA_DIR": str(data_dir),
+            "BASTION_DATABASE_URL": database_url,
+            "BASTION_BASE_URL": f"http://127.0.0.1:{port}",
+            "BASTION_EMBEDDED_JOBS": "false",
+            "BASTION_CONFIG": str(data_dir / "none.toml"),
+            "BASTION_SECRET_KEY": "crash-test-secret-key-not-for-production",
+        }
+    )
     run = Run(f"http://127.0.0.1:{port}", env, data_dir / "server.log")
     try:
         run.bastion("db", "upgrade")
-        run.bastion("user", "create", "bench", "--email", "bench@example.org",
-                    "--password", PASSWORD)
+        run.bastion(
+            "user", "create", "bench", "--email", "bench@example.org", "--password", PASSWORD
+        )
         token = run.bastion("token", "create", "bench").strip().splitlines()[-1]
         wheels = make_wheels(args.uploads, args.seed)
         run.start()
-        seconds = asyncio.run(upload_all(
-            run, wheels, token, args.clients, args.kill_after, args.kills
-        ))
+        seconds = asyncio.run(
+            upload_all(run, wheels, token, args.clients, args.kill_after, args.kills)
+        )
         figures = asyncio.run(verify(run, async_url, data_dir / "files", wheels))
         run.stop()
         referenced = asyncio.run(referenced_paths(async_url))
         orphans_before, temp_before = leftovers(data_dir / "files", data_dir, referenced)
-        swept = run.bastion("admin", "sweep", BASTION_ORPHAN_GRACE_MINUTES="0",
-                            BASTION_TEMP_GRACE_MINUTES="0")
+        swept = run.bastion(
+            "admin", "sweep", BASTION_ORPHAN_GRACE_MINUTES="0", BASTION_TEMP_GRACE_MINUTES="0"
+        )
         orphans_after, temp_after = leftovers(data_dir / "files", data_dir, referenced)
         # The sweep must not have taken anything a row serves.
         swept_away = sum(not (data_dir / "files" / path).is_file() for path in referenced)
         backend = "PostgreSQL" if pg_name else "SQLite"
-        print(f"backend: {backend}, bastion serve --workers 2, {args.clients} clients, "
-              f"{args.uploads} uploads, kill -9 x{run.kills} (after every "
-              f"{args.kill_after} acknowledged)")
+        print(
+            f"backend: {backend}, bastion serve --workers 2, {args.clients} clients, "
+            f"{args.uploads} uploads, kill -9 x{run.kills} (after every "
+            f"{args.kill_after} acknowledged)"
+        )
         print(f"elapsed: {seconds:.1f} s; connection errors/5xx retried: {run.retries}")
         print(f"acknowledged: {len(run.acknowledged)}")
-        print(f"refused (4xx): {len(run.refused)}"
-              + (f" e.g. {next(iter(run.refused.values()))}" if run.refused else ""))
+        print(
+            f"refused (4xx): {len(run.refused)}"
+            + (f" e.g. {next(iter(run.refused.values()))}" if run.refused else "")
+        )
         print(f"file rows: {figures['rows']}")
         print(f"lost: {figures['lost']}")
         print(f"half-visible: {figures['half_visible']}")
@@ -355,9 +388,13 @@ def main() -> None:
         print(f"sweep: {swept.strip().splitlines()[-1]}")
         print(f"orphans left after the sweep: {orphans_after + temp_after}")
         print(f"referenced blobs removed by the sweep: {swept_away}")
-        ok = (figures["lost"] == 0 and figures["half_visible"] == 0
-              and orphans_after + temp_after == 0 and swept_away == 0
-              and len(run.acknowledged) == args.uploads)
+        ok = (
+            figures["lost"] == 0
+            and figures["half_visible"] == 0
+            and orphans_after + temp_after == 0
+            and swept_away == 0
+            and len(run.acknowledged) == args.uploads
+        )
         print("OK" if ok else "FAILED")
         if not ok:
             sys.exit(1)
@@ -367,8 +404,9 @@ def main() -> None:
             import asyncpg
 
             async def drop() -> None:
-                conn = await asyncpg.connect(admin_url.replace("postgresql+asyncpg://",
-                                                               "postgresql://"))
+                conn = await asyncpg.connect(
+                    admin_url.replace("postgresql+asyncpg://", "postgresql://")
+                )
                 try:
                     await conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
                 finally:

@@ -116,7 +116,8 @@ async def _load_pg(url: str, projects: int, days: int, seed: int) -> int:
     try:
         for rows in chunks(projects, days, seed):
             await conn.copy_records_to_table(
-                "download_project_days", records=rows,
+                "download_project_days",
+                records=rows,
                 columns=["day", "project", "source", "downloads"],
             )
             total += len(rows)
@@ -160,8 +161,9 @@ async def measure(url: str, as_of: date) -> dict[str, object]:
 
         started = time.perf_counter()
         async with db.transaction() as session:
-            again = await recompute(session, as_of + timedelta(days=1), settings, full=True,
-                                    now=now)
+            again = await recompute(
+                session, as_of + timedelta(days=1), settings, full=True, now=now
+            )
         out["full_again"] = time.perf_counter() - started
         out["agree"] = daily.selected == again.selected
         out["selected"] = len(daily.selected)
@@ -181,15 +183,21 @@ def run_backend(backend: str, url: str, args: argparse.Namespace) -> bool:
     as_of = FIRST_DAY + timedelta(days=args.days - 1)
     result = asyncio.run(measure(url, as_of))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"   projects with downloads in window: {result['projects_with_downloads']:,}; "
-          f"critical: {result['critical']:,}")
+    print(
+        f"   projects with downloads in window: {result['projects_with_downloads']:,}; "
+        f"critical: {result['critical']:,}"
+    )
     print(f"   full recompute      {result['full']:7.2f} s   (goal <= 30 s)")
     print(f"   daily incremental   {result['daily']:7.2f} s   (goal <= 2 s)")
     print(f"   full recompute (2)  {result['full_again']:7.2f} s")
     print(f"   peak memory         {peak_mb:7.0f} MB  (goal <= 1024 MB)")
     print(f"   incremental and full agree on the top {result['selected']:,}: {result['agree']}")
-    ok = (bool(result["agree"]) and float(result["daily"]) <= 2  # type: ignore[arg-type]
-          and float(result["full"]) <= 30 and peak_mb <= 1024)  # type: ignore[arg-type]
+    ok = (
+        bool(result["agree"])
+        and float(result["daily"]) <= 2  # type: ignore[arg-type]
+        and float(result["full"]) <= 30
+        and peak_mb <= 1024
+    )  # type: ignore[arg-type]
     print("   " + ("all goals met" if ok else "GOALS MISSED"))
     return ok
 
@@ -209,14 +217,22 @@ def main() -> int:
     parser.add_argument("--projects", type=int, default=350_000)
     parser.add_argument("--days", type=int, default=183)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--database-url", default="",
-                        help="a PostgreSQL server URL; a scratch database is made and dropped")
-    parser.add_argument("--backends", default="",
-                        help="comma list of sqlite,postgresql (default: sqlite, plus "
-                             "postgresql when --database-url is given)")
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="a PostgreSQL server URL; a scratch database is made and dropped",
+    )
+    parser.add_argument(
+        "--backends",
+        default="",
+        help="comma list of sqlite,postgresql (default: sqlite, plus "
+        "postgresql when --database-url is given)",
+    )
     args = parser.parse_args()
-    backends = args.backends.split(",") if args.backends else (
-        ["sqlite", "postgresql"] if args.database_url else ["sqlite"]
+    backends = (
+        args.backends.split(",")
+        if args.backends
+        else (["sqlite", "postgresql"] if args.database_url else ["sqlite"])
     )
     ok = True
     for backend in backends:

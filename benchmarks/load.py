@@ -58,8 +58,9 @@ def free_port() -> int:
 
 
 def start(args: Sequence[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(list(args), stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                            env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        list(args), stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env, start_new_session=True
+    )
     PROCESSES.append(proc)
     return proc
 
@@ -96,24 +97,32 @@ def wheel(name: str, version: str) -> tuple[str, bytes]:
     info = f"{module}-{version}.dist-info"
     members = {
         f"{module}/__init__.py": b"",
-        f"{info}/METADATA": (f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-                             "Summary: load test\n").encode(),
+        f"{info}/METADATA": (
+            f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: load test\n"
+        ).encode(),
         f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: load\nRoot-Is-Purelib: true\n"
-                         b"Tag: py3-none-any\n",
+        b"Tag: py3-none-any\n",
     }
     raw = io.BytesIO()
     with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
         for path, data in members.items():
             zf.writestr(zipfile.ZipInfo(path, (2020, 1, 1, 0, 0, 0)), data)
-        zf.writestr(zipfile.ZipInfo(f"{info}/RECORD", (2020, 1, 1, 0, 0, 0)),
-                    "".join(f"{p},,\n" for p in members) + f"{info}/RECORD,,\n")
+        zf.writestr(
+            zipfile.ZipInfo(f"{info}/RECORD", (2020, 1, 1, 0, 0, 0)),
+            "".join(f"{p},,\n" for p in members) + f"{info}/RECORD,,\n",
+        )
     return f"{module}-{version}-py3-none-any.whl", raw.getvalue()
 
 
 def form(name: str, version: str, content: bytes) -> dict[str, str]:
     return {
-        ":action": "file_upload", "protocol_version": "1", "name": name, "version": version,
-        "filetype": "bdist_wheel", "pyversion": "py3", "metadata_version": "2.1",
+        ":action": "file_upload",
+        "protocol_version": "1",
+        "name": name,
+        "version": version,
+        "filetype": "bdist_wheel",
+        "pyversion": "py3",
+        "metadata_version": "2.1",
         "sha256_digest": hashlib.sha256(content).hexdigest(),
     }
 
@@ -148,8 +157,7 @@ class Load:
         self.acknowledged: list[Upload] = []
         self.stop_at = 0.0
 
-    async def timed(self, route: str, request: Awaitable[httpx.Response]
-                    ) -> httpx.Response | None:
+    async def timed(self, route: str, request: Awaitable[httpx.Response]) -> httpx.Response | None:
         start = time.perf_counter()
         self.stats.requests[route] += 1
         try:
@@ -166,8 +174,10 @@ class Load:
     async def installer(self, http: httpx.AsyncClient) -> None:
         while time.monotonic() < self.stop_at:
             target = random.choice(self.installable)
-            page = await self.timed("simple page", http.get(
-                f"{self.base}/simple/{target.name}/", headers={"Accept": JSON_ACCEPT}))
+            page = await self.timed(
+                "simple page",
+                http.get(f"{self.base}/simple/{target.name}/", headers={"Accept": JSON_ACCEPT}),
+            )
             if page is None:
                 continue
             files = page.json()["files"]
@@ -179,8 +189,10 @@ class Load:
             if await self.timed("metadata", http.get(str(url) + ".metadata")) is None:
                 continue
             blob = await self.timed("file", http.get(url))
-            if blob is not None and hashlib.sha256(blob.content).hexdigest() != \
-                    newest["hashes"]["sha256"]:
+            if (
+                blob is not None
+                and hashlib.sha256(blob.content).hexdigest() != newest["hashes"]["sha256"]
+            ):
                 self.stats.error("file", f"{newest['filename']}: wrong sha256")
 
     async def uploader(self, http: httpx.AsyncClient, n: int) -> None:
@@ -190,9 +202,15 @@ class Load:
             release += 1
             version = f"1.0.{release}"
             filename, content = wheel(name, version)
-            response = await self.timed("upload", http.post(
-                f"{self.base}/legacy/", data=form(name, version, content),
-                files={"content": (filename, content)}, auth=("__token__", self.token)))
+            response = await self.timed(
+                "upload",
+                http.post(
+                    f"{self.base}/legacy/",
+                    data=form(name, version, content),
+                    files={"content": (filename, content)},
+                    auth=("__token__", self.token),
+                ),
+            )
             if response is not None:
                 done = Upload(name, version, filename, hashlib.sha256(content).hexdigest())
                 self.acknowledged.append(done)
@@ -204,8 +222,9 @@ class Load:
         pages: dict[str, dict[str, object]] = {}
         for upload in self.acknowledged:
             if upload.name not in pages:
-                response = await http.get(f"{self.base}/simple/{upload.name}/",
-                                          headers={"Accept": JSON_ACCEPT})
+                response = await http.get(
+                    f"{self.base}/simple/{upload.name}/", headers={"Accept": JSON_ACCEPT}
+                )
                 pages[upload.name] = response.json() if response.status_code == 200 else {}
             listed = {f["filename"]: f for f in pages[upload.name].get("files", [])}  # type: ignore[attr-defined]
             entry = listed.get(upload.filename)
@@ -215,11 +234,9 @@ class Load:
             url = httpx.URL(f"{self.base}/simple/{upload.name}/").join(entry["url"])
             blob = await http.get(url)
             meta = await http.get(str(url) + ".metadata")
-            if blob.status_code != 200 or hashlib.sha256(blob.content).hexdigest() != \
-                    upload.sha256:
+            if blob.status_code != 200 or hashlib.sha256(blob.content).hexdigest() != upload.sha256:
                 problems.append(f"{upload.filename}: file {blob.status_code} or bad digest")
-            if meta.status_code != 200 or f"Version: {upload.version}".encode() not in \
-                    meta.content:
+            if meta.status_code != 200 or f"Version: {upload.version}".encode() not in meta.content:
                 problems.append(f"{upload.filename}: metadata {meta.status_code}")
         return problems
 
@@ -231,8 +248,10 @@ def percentile(values: list[float], q: float) -> float:
 
 async def drive(args: argparse.Namespace, base: str, token: str, seeds: list[Upload]) -> int:
     load = Load(base, token, seeds)
-    limits = httpx.Limits(max_connections=args.installers + args.uploaders + 10,
-                          max_keepalive_connections=args.installers + args.uploaders + 10)
+    limits = httpx.Limits(
+        max_connections=args.installers + args.uploaders + 10,
+        max_keepalive_connections=args.installers + args.uploaders + 10,
+    )
     async with httpx.AsyncClient(timeout=60, limits=limits) as http:
         load.stop_at = time.monotonic() + args.duration
         started = time.monotonic()
@@ -246,22 +265,28 @@ async def drive(args: argparse.Namespace, base: str, token: str, seeds: list[Upl
     stats = load.stats
     total = sum(stats.requests.values())
     errors = sum(stats.errors.values())
-    print(f"\n{args.installers} installers + {args.uploaders} uploaders for {elapsed:.0f}s "
-          f"against bastion serve --workers {args.workers} (PostgreSQL + S3 on moto), "
-          f"{os.cpu_count()} CPUs shared with the load generator")
+    print(
+        f"\n{args.installers} installers + {args.uploaders} uploaders for {elapsed:.0f}s "
+        f"against bastion serve --workers {args.workers} (PostgreSQL + S3 on moto), "
+        f"{os.cpu_count()} CPUs shared with the load generator"
+    )
     print(f"{'route':<12} {'requests':>9} {'req/s':>8} {'errors':>7} {'p50 ms':>8} {'p99 ms':>8}")
     for route in ("simple page", "metadata", "file", "upload"):
         values = stats.latencies.get(route, [])
         count = stats.requests.get(route, 0)
-        print(f"{route:<12} {count:>9,} {count / elapsed:>8,.0f} "
-              f"{stats.errors.get(route, 0):>7} {percentile(values, 0.5):>8.1f} "
-              f"{percentile(values, 0.99):>8.1f}")
+        print(
+            f"{route:<12} {count:>9,} {count / elapsed:>8,.0f} "
+            f"{stats.errors.get(route, 0):>7} {percentile(values, 0.5):>8.1f} "
+            f"{percentile(values, 0.99):>8.1f}"
+        )
     print(f"requests: {total:,}, errors: {errors} (goal 0)")
     for sample in stats.samples:
         print("  error:", sample)
-    print(f"acknowledged uploads: {len(load.acknowledged)}; installable afterwards: "
-          f"{len(load.acknowledged) - len({p.split(':')[0] for p in problems})}"
-          f" ({'all' if not problems else 'NOT all'})")
+    print(
+        f"acknowledged uploads: {len(load.acknowledged)}; installable afterwards: "
+        f"{len(load.acknowledged) - len({p.split(':')[0] for p in problems})}"
+        f" ({'all' if not problems else 'NOT all'})"
+    )
     for problem in problems[:20]:
         print("  lost:", problem)
     return 0 if not problems and not errors else 1
@@ -274,8 +299,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--uploaders", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed-projects", type=int, default=20)
-    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
-                        help="a PostgreSQL server; a database of the run's own is made there")
+    parser.add_argument(
+        "--database-url",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="a PostgreSQL server; a database of the run's own is made there",
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     OUT.mkdir(parents=True, exist_ok=True)
@@ -299,30 +327,66 @@ def main(argv: Sequence[str] | None = None) -> None:
     s3 = f"http://127.0.0.1:{s3_port}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("BASTION_")}
     env.update(
-        BASTION_DATA_DIR=str(OUT / "data"), BASTION_DATABASE_URL=f"{base_dsn}/{name}",
-        BASTION_STORAGE_BACKEND="s3", BASTION_S3_BUCKET="bastion-load",
-        BASTION_S3_ENDPOINT_URL=s3, BASTION_S3_PREFIX="blobs",
-        BASTION_SECRET_KEY="load-test-secret-key", BASTION_CONFIG=str(OUT / "no-such.toml"),
-        BASTION_BASE_URL=f"http://127.0.0.1:{port}", BASTION_EMBEDDED_JOBS="false",
+        BASTION_DATA_DIR=str(OUT / "data"),
+        BASTION_DATABASE_URL=f"{base_dsn}/{name}",
+        BASTION_STORAGE_BACKEND="s3",
+        BASTION_S3_BUCKET="bastion-load",
+        BASTION_S3_ENDPOINT_URL=s3,
+        BASTION_S3_PREFIX="blobs",
+        BASTION_SECRET_KEY="load-test-secret-key",
+        BASTION_CONFIG=str(OUT / "no-such.toml"),
+        BASTION_BASE_URL=f"http://127.0.0.1:{port}",
+        BASTION_EMBEDDED_JOBS="false",
         # Longer than the client keeps idle connections: the client closes first, so a
         # request never races the server closing an idle connection (as behind nginx).
         BASTION_KEEP_ALIVE_SECONDS="120",
-        AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1",
+        AWS_ACCESS_KEY_ID="test",
+        AWS_SECRET_ACCESS_KEY="test",
+        AWS_DEFAULT_REGION="us-east-1",
     )
-    moto = start([str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(s3_port)],
-                 OUT / "moto.log", env)
+    moto = start(
+        [str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(s3_port)],
+        OUT / "moto.log",
+        env,
+    )
     wait_up(s3, moto, OUT / "moto.log")
     httpx.put(f"{s3}/bastion-load")  # create the bucket
 
     bastion = str(VENV_BIN / "bastion")
     subprocess.run([bastion, "db", "upgrade"], env=env, check=True)
-    subprocess.run([bastion, "user", "create", "loader", "--email", "loader@example.org",
-                    "--password", "a long load-test passphrase"], env=env, check=True,
-                   capture_output=True)
-    token = subprocess.run([bastion, "token", "create", "loader"], env=env, check=True,
-                           capture_output=True, text=True).stdout.strip()
-    server = start([bastion, "serve", "--host", "127.0.0.1", "--port", str(port),
-                    "--workers", str(args.workers), "--no-migrate"], OUT / "bastion.log", env)
+    subprocess.run(
+        [
+            bastion,
+            "user",
+            "create",
+            "loader",
+            "--email",
+            "loader@example.org",
+            "--password",
+            "a long load-test passphrase",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    token = subprocess.run(
+        [bastion, "token", "create", "loader"], env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    server = start(
+        [
+            bastion,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+            "--no-migrate",
+        ],
+        OUT / "bastion.log",
+        env,
+    )
     base = f"http://127.0.0.1:{port}"
     wait_up(f"{base}/_health/", server, OUT / "bastion.log")
 
@@ -331,9 +395,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         for n in range(args.seed_projects):
             pname = f"load-seed-{n:02d}"
             filename, content = wheel(pname, "1.0")
-            response = http.post(f"{base}/legacy/", data=form(pname, "1.0", content),
-                                 files={"content": (filename, content)},
-                                 auth=("__token__", token))
+            response = http.post(
+                f"{base}/legacy/",
+                data=form(pname, "1.0", content),
+                files={"content": (filename, content)},
+                auth=("__token__", token),
+            )
             response.raise_for_status()
             seeds.append(Upload(pname, "1.0", filename, hashlib.sha256(content).hexdigest()))
     print(f"seeded {len(seeds)} projects; load for {args.duration:g}s", flush=True)

@@ -107,17 +107,26 @@ def main() -> None:
     mean = statistics.fmean(times) * 1000
 
     print(f"popular names      {len(index):,}   existing names {len(existing_names):,}")
-    print(f"build              popular index {popular_build:.2f} s, "
-          f"existing keys {keys_build:.2f} s")
+    print(
+        f"build              popular index {popular_build:.2f} s, existing keys {keys_build:.2f} s"
+    )
     print(f"memory             +{after - before:.0f} MB (peak RSS {after:.0f} MB)")
-    print(f"per check          p50 {p50:.3f} ms, p99 {p99:.3f} ms, mean {mean:.3f} ms "
-          f"over {len(times):,} checks (half typos), wall clock")
-    print(f"per check, CPU     p50 {cpu50:.3f} ms, p99 {cpu99:.3f} ms (time on the CPU: what a "
-          f"busy shared machine does not distort; load average {os.getloadavg()[0]:.1f})")
-    print(f"brute force        rapidfuzz scan of the popular keys {brute_popular:.2f} ms, "
-          f"of the existing keys {brute_existing:.1f} ms per check")
-    print(f"speed-up           {brute_popular / mean:.0f}x (popular rules alone), "
-          f"{(brute_popular + brute_existing) / mean:.0f}x (with the existing scan)")
+    print(
+        f"per check          p50 {p50:.3f} ms, p99 {p99:.3f} ms, mean {mean:.3f} ms "
+        f"over {len(times):,} checks (half typos), wall clock"
+    )
+    print(
+        f"per check, CPU     p50 {cpu50:.3f} ms, p99 {cpu99:.3f} ms (time on the CPU: what a "
+        f"busy shared machine does not distort; load average {os.getloadavg()[0]:.1f})"
+    )
+    print(
+        f"brute force        rapidfuzz scan of the popular keys {brute_popular:.2f} ms, "
+        f"of the existing keys {brute_existing:.1f} ms per check"
+    )
+    print(
+        f"speed-up           {brute_popular / mean:.0f}x (popular rules alone), "
+        f"{(brute_popular + brute_existing) / mean:.0f}x (with the existing scan)"
+    )
 
 
 if __name__ == "__main__":

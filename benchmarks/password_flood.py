@@ -34,22 +34,31 @@ async def run(data: Path, attempts: int) -> None:
     services = build_services(settings)
     try:
         async with services.db.transaction() as session:
-            await create_user(session, services.clock, services.passwords, username="victim",
-                              email="victim@example.org", password="the right passphrase")
+            await create_user(
+                session,
+                services.clock,
+                services.passwords,
+                username="victim",
+                email="victim@example.org",
+                password="the right passphrase",
+            )
         checked: list[float] = []
         refused: list[float] = []
         for n in range(attempts):
             context = RequestContext(ip_address=f"198.51.100.{n % 200}")
             start = time.perf_counter()
             try:
-                await check_password(services, "victim", f"guess {n}", context=context,
-                                     kind="bench")
+                await check_password(
+                    services, "victim", f"guess {n}", context=context, kind="bench"
+                )
                 checked.append(time.perf_counter() - start)
             except RateLimited:
                 refused.append(time.perf_counter() - start)
-        print(f"attempts: {attempts}; checked (argon2): {len(checked)}, "
-              f"mean {mean_ms(checked):.1f} ms; refused before hashing: {len(refused)}, "
-              f"mean {mean_ms(refused):.2f} ms")
+        print(
+            f"attempts: {attempts}; checked (argon2): {len(checked)}, "
+            f"mean {mean_ms(checked):.1f} ms; refused before hashing: {len(refused)}, "
+            f"mean {mean_ms(refused):.2f} ms"
+        )
     finally:
         await services.close()
 

@@ -59,8 +59,16 @@ GOAL_WITHIN = 0.10
 
 def project_files(name: str, count: int) -> list[DistFile]:
     module = name.replace("-", "_")
-    return [DistFile(name, f"1.{i}.0", f"{module}-1.{i}.0-py3-none-any.whl", "bdist_wheel",
-                     dummy_wheel(name, f"1.{i}.0")) for i in range(count)]
+    return [
+        DistFile(
+            name,
+            f"1.{i}.0",
+            f"{module}-1.{i}.0-py3-none-any.whl",
+            "bdist_wheel",
+            dummy_wheel(name, f"1.{i}.0"),
+        )
+        for i in range(count)
+    ]
 
 
 def write_static_index(root: Path, names: list[str], files: int) -> None:
@@ -74,17 +82,30 @@ def write_static_index(root: Path, names: list[str], files: int) -> None:
         for dist in project_files(name, files):
             (packages / dist.filename).write_bytes(dist.content)
             digest = hashlib.sha256(dist.content).hexdigest()
-            links.append(f'<a href="../../packages/{dist.filename}#sha256={digest}">'
-                         f"{dist.filename}</a><br/>")
+            links.append(
+                f'<a href="../../packages/{dist.filename}#sha256={digest}">{dist.filename}</a><br/>'
+            )
         (page / "index.html").write_text(
-            "<!DOCTYPE html><html><body>\n" + "\n".join(links) + "\n</body></html>\n")
+            "<!DOCTYPE html><html><body>\n" + "\n".join(links) + "\n</body></html>\n"
+        )
 
 
 def start_upstream(root: Path) -> str:
     port = free_port()
     log = OUT / "upstream.log"
-    proc = PROCESSES.start([sys.executable, "-m", "http.server", str(port), "--bind",
-                            "127.0.0.1", "--directory", str(root)], log=log)
+    proc = PROCESSES.start(
+        [
+            sys.executable,
+            "-m",
+            "http.server",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+            str(root),
+        ],
+        log=log,
+    )
     url = f"http://127.0.0.1:{port}"
     wait_until_up(f"{url}/simple/", proc, log)
     return url
@@ -103,14 +124,28 @@ def start_bastion(data_dir: Path, upstream_index: str) -> str:
     )
     log = OUT / "bastion.log"
     proc = PROCESSES.start(
-        [str(VENV_BIN / "bastion"), "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", "1", "--no-migrate"], log=log, env=env, cwd=OUT)
+        [
+            str(VENV_BIN / "bastion"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--no-migrate",
+        ],
+        log=log,
+        env=env,
+        cwd=OUT,
+    )
     wait_until_up(f"{url}/simple/", proc, log)
     return url
 
 
-async def _connection(host: str, port: int, request: bytes, until: float,
-                      latencies: list[float]) -> int:
+async def _connection(
+    host: str, port: int, request: bytes, until: float, latencies: list[float]
+) -> int:
     reader, writer = await asyncio.open_connection(host, port)
     done = 0
     try:
@@ -137,18 +172,25 @@ async def load(base_url: str, path: str, seconds: float, connections: int) -> di
     """Requests/s and latency percentiles for GET ``path`` over keep-alive connections."""
     url = httpx.URL(base_url)
     host, port = url.host, url.port or 80
-    request = (f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-               "Accept: application/vnd.pypi.simple.v1+json\r\n\r\n").encode()
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        "Accept: application/vnd.pypi.simple.v1+json\r\n\r\n"
+    ).encode()
     latencies: list[float] = []
     started = time.perf_counter()
-    counts = await asyncio.gather(*(
-        _connection(host, port, request, started + seconds, latencies)
-        for _ in range(connections)))
+    counts = await asyncio.gather(
+        *(
+            _connection(host, port, request, started + seconds, latencies)
+            for _ in range(connections)
+        )
+    )
     elapsed = time.perf_counter() - started
     latencies.sort()
-    return {"rps": sum(counts) / elapsed,
-            "p50_ms": latencies[len(latencies) // 2] * 1000,
-            "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000}
+    return {
+        "rps": sum(counts) / elapsed,
+        "p50_ms": latencies[len(latencies) // 2] * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000,
+    }
 
 
 def timed_get(client: httpx.Client, url: str) -> float:
@@ -184,39 +226,55 @@ def main() -> None:
     with httpx.Client(timeout=30) as client:
         for name in (LOCAL, PROXIED):  # fill the caches
             timed_get(client, f"{bastion}/simple/{name}/")
-        sizes = {name: len(client.get(f"{bastion}/simple/{name}/", headers={
-            "accept": "application/vnd.pypi.simple.v1+json"}).content) for name in (LOCAL, PROXIED)}
+        sizes = {
+            name: len(
+                client.get(
+                    f"{bastion}/simple/{name}/",
+                    headers={"accept": "application/vnd.pypi.simple.v1+json"},
+                ).content
+            )
+            for name in (LOCAL, PROXIED)
+        }
 
         runs: dict[str, list[dict[str, float]]] = {LOCAL: [], PROXIED: []}
         for _ in range(args.rounds):
             for name in (LOCAL, PROXIED):
-                runs[name].append(asyncio.run(
-                    load(bastion, f"/simple/{name}/", args.duration, args.connections)))
+                runs[name].append(
+                    asyncio.run(load(bastion, f"/simple/{name}/", args.duration, args.connections))
+                )
 
         upstream_ms, cold_ms = [], []
         for name in cold:
             upstream_ms.append(timed_get(client, f"{upstream}/simple/{name}/"))
             cold_ms.append(timed_get(client, f"{bastion}/simple/{name}/"))
 
-    print(f"\nwarm /simple/<name>/ (JSON, {args.files} files, {sizes[LOCAL]:,} vs "
-          f"{sizes[PROXIED]:,} bytes): {args.connections} keep-alive connections, "
-          f"{args.rounds} x {args.duration:g}s each, alternating; {os.cpu_count()} CPUs")
+    print(
+        f"\nwarm /simple/<name>/ (JSON, {args.files} files, {sizes[LOCAL]:,} vs "
+        f"{sizes[PROXIED]:,} bytes): {args.connections} keep-alive connections, "
+        f"{args.rounds} x {args.duration:g}s each, alternating; {os.cpu_count()} CPUs"
+    )
     best = {}
     for name in (LOCAL, PROXIED):
         rps = [r["rps"] for r in runs[name]]
         best[name] = statistics.median(rps)
         p99 = statistics.median(r["p99_ms"] for r in runs[name])
-        print(f"  {name:<16} median {best[name]:>9,.0f} req/s  (rounds: "
-              f"{', '.join(f'{v:,.0f}' for v in rps)})  p99 {p99:.2f} ms")
+        print(
+            f"  {name:<16} median {best[name]:>9,.0f} req/s  (rounds: "
+            f"{', '.join(f'{v:,.0f}' for v in rps)})  p99 {p99:.2f} ms"
+        )
     gap = 1 - best[PROXIED] / best[LOCAL]
-    print(f"goal {'HOLDS' if gap <= GOAL_WITHIN else 'FAILS'}: proxied at "
-          f"{best[PROXIED] / best[LOCAL]:.1%} of local req/s (goal: within "
-          f"{GOAL_WITHIN:.0%})")
+    print(
+        f"goal {'HOLDS' if gap <= GOAL_WITHIN else 'FAILS'}: proxied at "
+        f"{best[PROXIED] / best[LOCAL]:.1%} of local req/s (goal: within "
+        f"{GOAL_WITHIN:.0%})"
+    )
     up, cf = statistics.median(upstream_ms), statistics.median(cold_ms)
-    print(f"\ncold fetch of {len(cold)} uncached names: upstream's own latency median "
-          f"{up:.2f} ms (p90 {statistics.quantiles(upstream_ms, n=10)[-1]:.2f}); "
-          f"through Bastion median {cf:.2f} ms (p90 "
-          f"{statistics.quantiles(cold_ms, n=10)[-1]:.2f}); overhead {cf - up:.2f} ms")
+    print(
+        f"\ncold fetch of {len(cold)} uncached names: upstream's own latency median "
+        f"{up:.2f} ms (p90 {statistics.quantiles(upstream_ms, n=10)[-1]:.2f}); "
+        f"through Bastion median {cf:.2f} ms (p90 "
+        f"{statistics.quantiles(cold_ms, n=10)[-1]:.2f}); overhead {cf - up:.2f} ms"
+    )
 
 
 if __name__ == "__main__":

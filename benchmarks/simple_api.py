@@ -75,11 +75,21 @@ class Processes:
     def __init__(self) -> None:
         self.running: list[subprocess.Popen[bytes]] = []
 
-    def start(self, args: Sequence[str], *, log: Path, env: dict[str, str] | None = None,
-              cwd: Path | None = None) -> subprocess.Popen[bytes]:
+    def start(
+        self,
+        args: Sequence[str],
+        *,
+        log: Path,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> subprocess.Popen[bytes]:
         out = log.open("wb")
         proc = subprocess.Popen(
-            list(args), stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+            list(args),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd,
             start_new_session=True,
         )
         out.close()
@@ -122,8 +132,10 @@ def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: f
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"server exited early ({proc.returncode}); see {log}:\n"
-                             + log.read_text(errors="replace")[-3000:])
+            raise SystemExit(
+                f"server exited early ({proc.returncode}); see {log}:\n"
+                + log.read_text(errors="replace")[-3000:]
+            )
         with suppress(httpx.HTTPError):
             if httpx.get(url, timeout=2).status_code < 500:
                 return
@@ -170,15 +182,32 @@ def data_set(projects: int, files_per_project: int, big_releases: int) -> list[D
         module = name.replace("-", "_")
         for r in range(max(1, files_per_project // 2)):  # a wheel and an sdist per release
             version = f"1.{r}.0"
-            files.append(DistFile(name, version, f"{module}-{version}-py3-none-any.whl",
-                                  "bdist_wheel", dummy_wheel(name, version)))
-            files.append(DistFile(name, version, f"{module}-{version}.tar.gz", "sdist",
-                                  dummy_sdist(name, version)))
+            files.append(
+                DistFile(
+                    name,
+                    version,
+                    f"{module}-{version}-py3-none-any.whl",
+                    "bdist_wheel",
+                    dummy_wheel(name, version),
+                )
+            )
+            files.append(
+                DistFile(
+                    name, version, f"{module}-{version}.tar.gz", "sdist", dummy_sdist(name, version)
+                )
+            )
     module = BIG_PROJECT.replace("-", "_")
     for r in range(big_releases):
         version = f"{r // 100}.{r % 100}.0"
-        files.append(DistFile(BIG_PROJECT, version, f"{module}-{version}-py3-none-any.whl",
-                              "bdist_wheel", dummy_wheel(BIG_PROJECT, version)))
+        files.append(
+            DistFile(
+                BIG_PROJECT,
+                version,
+                f"{module}-{version}-py3-none-any.whl",
+                "bdist_wheel",
+                dummy_wheel(BIG_PROJECT, version),
+            )
+        )
     return files
 
 
@@ -205,34 +234,67 @@ async def seed(database_url: str, files: list[DistFile]) -> None:
         when = start + timedelta(minutes=n)
         if f.project not in projects:
             projects[f.project] = len(projects) + 1
-            project_rows.append(dict(
-                id=projects[f.project], name=f.project, normalized_name=f.project,
-                created=when, last_serial=0,
-            ))
+            project_rows.append(
+                dict(
+                    id=projects[f.project],
+                    name=f.project,
+                    normalized_name=f.project,
+                    created=when,
+                    last_serial=0,
+                )
+            )
         if (f.project, f.version) not in releases:
             releases[(f.project, f.version)] = rid = len(releases) + 1
-            release_rows.append(dict(
-                id=rid, project_id=projects[f.project], version=f.version,
-                canonical_version=f.version, created=when, is_prerelease=False,
-                yanked=False, yanked_reason="", requires_python=">=3.8",
-                summary=f"{f.project} for benchmarks", description=None,
-                description_content_type=None, meta={}, uploader_id=None,
-            ))
+            release_rows.append(
+                dict(
+                    id=rid,
+                    project_id=projects[f.project],
+                    version=f.version,
+                    canonical_version=f.version,
+                    created=when,
+                    is_prerelease=False,
+                    yanked=False,
+                    yanked_reason="",
+                    requires_python=">=3.8",
+                    summary=f"{f.project} for benchmarks",
+                    description=None,
+                    description_content_type=None,
+                    meta={},
+                    uploader_id=None,
+                )
+            )
         sha256 = f.sha256
         wheel = f.packagetype == "bdist_wheel"
         metadata_sha = hashlib.sha256(f.content[:64]).hexdigest() if wheel else None
-        file_rows.append(dict(
-            id=n, release_id=releases[(f.project, f.version)], filename=f.filename,
-            packagetype=f.packagetype, python_version="py3" if wheel else "source",
-            requires_python=">=3.8", size=len(f.content), sha256_digest=sha256,
-            blake2_256_digest=hashlib.blake2b(f.content, digest_size=32).hexdigest(),
-            md5_digest=_md5(f.content), upload_time=when, path=blob_path(sha256, f.filename),
-            metadata_sha256=metadata_sha, metadata_blake2_256=None, uploader_id=None,
-        ))
-        journal_rows.append(dict(
-            id=n, name=f.project, version=f.version, action=f"add {f.packagetype} file",
-            submitted_date=when, submitted_by_id=None,
-        ))
+        file_rows.append(
+            dict(
+                id=n,
+                release_id=releases[(f.project, f.version)],
+                filename=f.filename,
+                packagetype=f.packagetype,
+                python_version="py3" if wheel else "source",
+                requires_python=">=3.8",
+                size=len(f.content),
+                sha256_digest=sha256,
+                blake2_256_digest=hashlib.blake2b(f.content, digest_size=32).hexdigest(),
+                md5_digest=_md5(f.content),
+                upload_time=when,
+                path=blob_path(sha256, f.filename),
+                metadata_sha256=metadata_sha,
+                metadata_blake2_256=None,
+                uploader_id=None,
+            )
+        )
+        journal_rows.append(
+            dict(
+                id=n,
+                name=f.project,
+                version=f.version,
+                action=f"add {f.packagetype} file",
+                submitted_date=when,
+                submitted_by_id=None,
+            )
+        )
     last_serial: dict[str, int] = {}
     for row in journal_rows:
         last_serial[str(row["name"])] = int(row["id"])  # type: ignore[call-overload]
@@ -240,8 +302,12 @@ async def seed(database_url: str, files: list[DistFile]) -> None:
         prow["last_serial"] = last_serial[str(prow["normalized_name"])]
 
     async with engine.begin() as conn:
-        for model, rows in ((Project, project_rows), (Release, release_rows),
-                            (File, file_rows), (JournalEntry, journal_rows)):
+        for model, rows in (
+            (Project, project_rows),
+            (Release, release_rows),
+            (File, file_rows),
+            (JournalEntry, journal_rows),
+        ):
             for chunk in _chunks(rows, 2000):
                 await conn.execute(insert(model), chunk)
     await engine.dispose()
@@ -294,9 +360,20 @@ def start_bastion(data_dir: Path, database_url: str, workers: int) -> str:
     )
     log = OUT / "bastion.log"
     proc = PROCESSES.start(
-        [str(VENV_BIN / "bastion"), "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers), "--no-migrate"],
-        log=log, env=env, cwd=OUT,
+        [
+            str(VENV_BIN / "bastion"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-migrate",
+        ],
+        log=log,
+        env=env,
+        cwd=OUT,
     )
     wait_until_up(f"{url}/simple/", proc, log)
     return url
@@ -320,8 +397,9 @@ def save_static_pages(bastion_url: str, names: list[str], static_root: Path) -> 
                     raise SystemExit(f"{path} with Accept {accept}: {response.status_code}")
                 expected = "json" if accept == JSON_ACCEPT else "html"
                 if expected not in response.headers.get("content-type", ""):
-                    raise SystemExit(f"{path} with Accept {accept} gave "
-                                     f"{response.headers.get('content-type')}")
+                    raise SystemExit(
+                        f"{path} with Accept {accept} gave {response.headers.get('content-type')}"
+                    )
                 if response.headers.get("content-encoding") == "gzip":
                     (target / (filename + ".gz")).write_bytes(raw)
                     raw = gzip.decompress(raw)
@@ -335,8 +413,9 @@ def page_sizes(static_root: Path, path: str) -> str:
     for filename in ("index.html", "index.v1.json"):
         plain = (folder / filename).stat().st_size
         gz = folder / (filename + ".gz")
-        parts.append(f"{filename}: {plain:,} B" + (f" ({gz.stat().st_size:,} B gzip)"
-                                                  if gz.exists() else ""))
+        parts.append(
+            f"{filename}: {plain:,} B" + (f" ({gz.stat().st_size:,} B gzip)" if gz.exists() else "")
+        )
     return ", ".join(parts)
 
 
@@ -384,16 +463,33 @@ http {{
 def start_bare(static_root: Path, workers: int) -> str:
     """benchmarks/bare_asgi.py on the same uvicorn, protocol and worker count as Bastion."""
     port = free_port()
-    env = {**os.environ, "BENCH_STATIC_SIMPLE": str(static_root / "simple"),
-           "PYTHONPATH": os.pathsep.join([str(ROOT / "benchmarks"),
-                                          os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "BENCH_STATIC_SIMPLE": str(static_root / "simple"),
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "benchmarks"), os.environ.get("PYTHONPATH", "")]),
+    }
     log = OUT / "bare.log"
     proc = PROCESSES.start(
-        [str(VENV_BIN / "python"), "-m", "uvicorn", "bare_asgi:app_factory", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-         "--http", "bastion.serve.reason:ReasonPhraseProtocol", "--no-access-log",
-         "--log-level", "warning"],
-        log=log, env=env,
+        [
+            str(VENV_BIN / "python"),
+            "-m",
+            "uvicorn",
+            "bare_asgi:app_factory",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--http",
+            "bastion.serve.reason:ReasonPhraseProtocol",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        log=log,
+        env=env,
     )
     url = f"http://127.0.0.1:{port}"
     wait_until_up(f"{url}/simple/", proc, log)
@@ -408,15 +504,23 @@ def start_nginx(static_root: Path) -> str:
         import grp
         import pwd
 
-        user = (f"user {pwd.getpwuid(os.getuid()).pw_name} "
-                f"{grp.getgrgid(os.getgid()).gr_name};")
+        user = f"user {pwd.getpwuid(os.getuid()).pw_name} {grp.getgrgid(os.getgid()).gr_name};"
     conf = OUT / "nginx.conf"
     conf.write_text(NGINX_CONF.format(out=OUT, port=port, root=static_root, user=user))
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     log = OUT / "nginx.log"
     proc = PROCESSES.start(
-        [nginx, "-p", str(OUT), "-e", str(OUT / "nginx-error.log"), "-c", str(conf),
-         "-g", "daemon off;"],
+        [
+            nginx,
+            "-p",
+            str(OUT),
+            "-e",
+            str(OUT / "nginx-error.log"),
+            "-c",
+            str(conf),
+            "-g",
+            "daemon off;",
+        ],
         log=log,
     )
     url = f"http://127.0.0.1:{port}"
@@ -430,8 +534,18 @@ def start_pypiserver(files: list[DistFile]) -> tuple[str, int]:
     if not server.exists():
         print("installing pypiserver into", venv, flush=True)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
-                        "--disable-pip-version-check", "pypiserver"], check=True)
+        subprocess.run(
+            [
+                str(venv / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "pypiserver",
+            ],
+            check=True,
+        )
     packages = OUT / "pypiserver-packages"
     shutil.rmtree(packages, ignore_errors=True)
     packages.mkdir(parents=True)
@@ -440,8 +554,20 @@ def start_pypiserver(files: list[DistFile]) -> tuple[str, int]:
     port = free_port()
     log = OUT / "pypiserver.log"
     proc = PROCESSES.start(
-        [str(server), "run", "--host", "127.0.0.1", "--port", str(port), "--disable-fallback",
-         "-a", ".", "-P", ".", str(packages)],
+        [
+            str(server),
+            "run",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--disable-fallback",
+            "-a",
+            ".",
+            "-P",
+            ".",
+            str(packages),
+        ],
         log=log,
     )
     url = f"http://127.0.0.1:{port}"
@@ -502,43 +628,71 @@ class Endpoint:
     connections: int = 0  # 0: --connections
 
 
-def run_wrk(server: str, base_url: str, endpoint: Endpoint, args: argparse.Namespace,
-            duration: float | None = None) -> Result:
+def run_wrk(
+    server: str,
+    base_url: str,
+    endpoint: Endpoint,
+    args: argparse.Namespace,
+    duration: float | None = None,
+) -> Result:
     work = OUT / "wrk"
     work.mkdir(exist_ok=True)
     paths_file = work / f"{endpoint.key}.paths"
     paths_file.write_text("\n".join(endpoint.paths) + "\n")
     script = work / f"{endpoint.key}.lua"
     encoding = 'wrk.headers["Accept-Encoding"] = "gzip"\n' if args.gzip else ""
-    script.write_text(WRK_SCRIPT.format(paths=paths_file, accept=endpoint.accept,
-                                        encoding=encoding))
+    script.write_text(
+        WRK_SCRIPT.format(paths=paths_file, accept=endpoint.accept, encoding=encoding)
+    )
     seconds = max(1, round(duration if duration is not None else args.duration))  # wrk: whole s
     connections = endpoint.connections or args.connections
     threads = min(args.threads, connections)
     command = [
-        "wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
-        "--timeout", f"{args.wrk_timeout:g}s", "-s", str(script), base_url + "/",
+        "wrk",
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{seconds}s",
+        "--timeout",
+        f"{args.wrk_timeout:g}s",
+        "-s",
+        str(script),
+        base_url + "/",
     ]
-    completed = subprocess.run(command, capture_output=True, text=True,
-                               timeout=seconds + 60, check=False)
+    completed = subprocess.run(
+        command, capture_output=True, text=True, timeout=seconds + 60, check=False
+    )
     line = next((ln for ln in completed.stdout.splitlines() if ln.startswith("BENCH ")), None)
     if completed.returncode != 0 or line is None:
         raise SystemExit(f"wrk failed: {' '.join(command)}\n{completed.stdout}{completed.stderr}")
     data = json.loads(line.removeprefix("BENCH "))
     rps = data["requests"] / (data["duration_us"] / 1e6)
-    return Result(server, endpoint.label, rps, data["p50_us"] / 1000, data["p99_us"] / 1000,
-                  data["non2xx"], data["errors"])
+    return Result(
+        server,
+        endpoint.label,
+        rps,
+        data["p50_us"] / 1000,
+        data["p99_us"] / 1000,
+        data["non2xx"],
+        data["errors"],
+    )
 
 
-def measure(server: str, base_url: str, endpoints: list[Endpoint],
-            args: argparse.Namespace) -> list[Result]:
+def measure(
+    server: str, base_url: str, endpoints: list[Endpoint], args: argparse.Namespace
+) -> list[Result]:
     results = []
     for endpoint in endpoints:
         if args.warmup > 0:
             run_wrk(server, base_url, endpoint, args, duration=args.warmup)  # warm up
         result = run_wrk(server, base_url, endpoint, args)
-        print(f"  {server:<11} {endpoint.label:<34} {result.rps:>10,.0f} req/s "
-              f"p99 {result.p99_ms:8.2f} ms", flush=True)
+        print(
+            f"  {server:<11} {endpoint.label:<34} {result.rps:>10,.0f} req/s "
+            f"p99 {result.p99_ms:8.2f} ms",
+            flush=True,
+        )
         results.append(result)
     return results
 
@@ -549,12 +703,16 @@ def measure(server: str, base_url: str, endpoints: list[Endpoint],
 def print_report(results: list[Result], args: argparse.Namespace, notes: list[str]) -> None:
     nginx = {r.endpoint: r for r in results if r.server == "nginx"}
     print()
-    print(f"wrk: {args.threads} threads, {args.connections} connections (unless the endpoint "
-          f"says), {args.duration:g}s per endpoint after {args.warmup:g}s warm-up, "
-          f"Accept-Encoding: {'gzip' if args.gzip else 'identity'}; "
-          f"bastion serve --workers {args.workers}; {os.cpu_count()} CPUs")
-    header = (f"{'server':<11} {'endpoint':<34} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} "
-              f"{'bastion/nginx':>13} {'non-2xx':>8} {'errors':>7}")
+    print(
+        f"wrk: {args.threads} threads, {args.connections} connections (unless the endpoint "
+        f"says), {args.duration:g}s per endpoint after {args.warmup:g}s warm-up, "
+        f"Accept-Encoding: {'gzip' if args.gzip else 'identity'}; "
+        f"bastion serve --workers {args.workers}; {os.cpu_count()} CPUs"
+    )
+    header = (
+        f"{'server':<11} {'endpoint':<34} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'bastion/nginx':>13} {'non-2xx':>8} {'errors':>7}"
+    )
     print(header)
     print("-" * len(header))
     order = ["bastion", "bare-asgi", "nginx", "pypiserver"]
@@ -562,34 +720,48 @@ def print_report(results: list[Result], args: argparse.Namespace, notes: list[st
         ratio = ""
         if r.server in ("bastion", "bare-asgi") and r.endpoint in nginx and nginx[r.endpoint].rps:
             ratio = f"{r.rps / nginx[r.endpoint].rps:.0%}"
-        print(f"{r.server:<11} {r.endpoint:<34} {r.rps:>10,.0f} {r.p50_ms:>8.2f} "
-              f"{r.p99_ms:>8.2f} {ratio:>13} {r.non2xx:>8} {r.errors:>7}")
+        print(
+            f"{r.server:<11} {r.endpoint:<34} {r.rps:>10,.0f} {r.p50_ms:>8.2f} "
+            f"{r.p99_ms:>8.2f} {ratio:>13} {r.non2xx:>8} {r.errors:>7}"
+        )
     print()
     bastion = [r for r in results if r.server == "bastion"]
     all_hold = True
     for r in bastion:
         if r.endpoint in nginx:
             share = r.rps / nginx[r.endpoint].rps if nginx[r.endpoint].rps else 0.0
-            goal = (GOAL_PROJECT_SHARE_OF_NGINX if r.endpoint.startswith(PROJECT_ENDPOINT)
-                    else GOAL_SHARE_OF_NGINX)
+            goal = (
+                GOAL_PROJECT_SHARE_OF_NGINX
+                if r.endpoint.startswith(PROJECT_ENDPOINT)
+                else GOAL_SHARE_OF_NGINX
+            )
             ok = share >= goal
             all_hold &= ok
-            print(f"goal {'HOLDS' if ok else 'FAILS'}: {r.endpoint}: {share:.1%} of nginx "
-                  f"req/s (goal >= {goal:.0%})")
+            print(
+                f"goal {'HOLDS' if ok else 'FAILS'}: {r.endpoint}: {share:.1%} of nginx "
+                f"req/s (goal >= {goal:.0%})"
+            )
     for r in bastion:
         if r.endpoint.startswith(BIG_PROJECT):
             ok = r.p99_ms < GOAL_BIG_P99_MS
             all_hold &= ok
-            print(f"goal {'HOLDS' if ok else 'FAILS'}: {r.endpoint}: p99 {r.p99_ms:.2f} ms "
-                  f"(goal < {GOAL_BIG_P99_MS:g} ms)")
+            print(
+                f"goal {'HOLDS' if ok else 'FAILS'}: {r.endpoint}: p99 {r.p99_ms:.2f} ms "
+                f"(goal < {GOAL_BIG_P99_MS:g} ms)"
+            )
     bad = [r for r in results if r.non2xx or r.errors]
     for r in bad:
-        print(f"warning: {r.server} {r.endpoint}: {r.non2xx} non-2xx responses, "
-              f"{r.errors} socket errors/timeouts")
+        print(
+            f"warning: {r.server} {r.endpoint}: {r.non2xx} non-2xx responses, "
+            f"{r.errors} socket errors/timeouts"
+        )
     for note in notes:
         print("note:", note)
-    print("all goals hold" if all_hold and not any(r.server == "bastion" for r in bad)
-          else "some goals do not hold")
+    print(
+        "all goals hold"
+        if all_hold and not any(r.server == "bastion" for r in bad)
+        else "some goals do not hold"
+    )
 
 
 # --------------------------------------------------------------------------- main
@@ -607,24 +779,43 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--projects", type=int, default=1000)
     parser.add_argument("--files-per-project", type=int, default=10)
     parser.add_argument("--big-releases", type=int, default=2000)
-    parser.add_argument("--database-url", default="",
-                        help="a PostgreSQL server URL; a fresh database is made there")
+    parser.add_argument(
+        "--database-url", default="", help="a PostgreSQL server URL; a fresh database is made there"
+    )
     parser.add_argument("--skip-pypiserver", action="store_true")
-    parser.add_argument("--endpoints", default="",
-                        help="only these, comma-separated (project-html,project-json,"
-                             "index-html,big-html,big-json,big-html-low,big-json-low)")
-    parser.add_argument("--bare", action="store_true",
-                        help="also measure a bare ASGI callable on the same server (the floor)")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="alternate the servers this many times per endpoint and keep "
-                             "each one's median run (steadier on a shared machine)")
+    parser.add_argument(
+        "--endpoints",
+        default="",
+        help="only these, comma-separated (project-html,project-json,"
+        "index-html,big-html,big-json,big-html-low,big-json-low)",
+    )
+    parser.add_argument(
+        "--bare",
+        action="store_true",
+        help="also measure a bare ASGI callable on the same server (the floor)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="alternate the servers this many times per endpoint and keep "
+        "each one's median run (steadier on a shared machine)",
+    )
     parser.add_argument("--skip-nginx", action="store_true")
     parser.add_argument("--pypiserver-duration", type=int, default=15)
     parser.add_argument("--pypiserver-connections", type=int, default=4)
-    parser.add_argument("--latency-connections", type=int, default=4,
-                        help="connections for the big page's low-concurrency latency runs")
-    parser.add_argument("--gzip", action=argparse.BooleanOptionalAction, default=True,
-                        help="send Accept-Encoding: gzip as pip and uv do")
+    parser.add_argument(
+        "--latency-connections",
+        type=int,
+        default=4,
+        help="connections for the big page's low-concurrency latency runs",
+    )
+    parser.add_argument(
+        "--gzip",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="send Accept-Encoding: gzip as pip and uv do",
+    )
     return parser.parse_args(argv)
 
 
@@ -650,16 +841,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     names = sorted({f.project for f in files if f.project != BIG_PROJECT})
     t0 = time.monotonic()
     asyncio.run(seed(database_url, files))
-    print(f"seeded {backend}: {len(names)} projects + {BIG_PROJECT} "
-          f"({args.big_releases} releases), {len(files):,} files in "
-          f"{time.monotonic() - t0:.1f}s", flush=True)
+    print(
+        f"seeded {backend}: {len(names)} projects + {BIG_PROJECT} "
+        f"({args.big_releases} releases), {len(files):,} files in "
+        f"{time.monotonic() - t0:.1f}s",
+        flush=True,
+    )
 
     bastion_url = start_bastion(data_dir, database_url, args.workers)
     static_root = OUT / "static"
     t0 = time.monotonic()
     save_static_pages(bastion_url, [*names, BIG_PROJECT], static_root)
-    print(f"bastion on {bastion_url}: warmed and saved {2 * (len(names) + 2)} pages in "
-          f"{time.monotonic() - t0:.1f}s", flush=True)
+    print(
+        f"bastion on {bastion_url}: warmed and saved {2 * (len(names) + 2)} pages in "
+        f"{time.monotonic() - t0:.1f}s",
+        flush=True,
+    )
 
     project_paths = [f"/simple/{quote(n)}/" for n in names]
     big = [f"/simple/{BIG_PROJECT}/"]
@@ -677,8 +874,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     ]
     if args.endpoints:
         endpoints = [e for e in endpoints if e.key in args.endpoints.split(",")]
-    notes = [f"{BIG_PROJECT} page: {page_sizes(static_root, big[0])}",
-             f"/simple/ page: {page_sizes(static_root, '/simple/')}"]
+    notes = [
+        f"{BIG_PROJECT} page: {page_sizes(static_root, big[0])}",
+        f"/simple/ page: {page_sizes(static_root, '/simple/')}",
+    ]
 
     servers: list[tuple[str, str, argparse.Namespace]] = [("bastion", bastion_url, args)]
     if not args.skip_nginx:
@@ -691,10 +890,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         pypi_args.duration = args.pypiserver_duration
         pypi_args.connections = args.pypiserver_connections
         servers.append(("pypiserver", pypi_url, pypi_args))
-        notes.append(f"pypiserver served {count:,} dummy files from one directory, HTML only "
-                     f"(no PEP 691 JSON), with {args.pypiserver_connections} connections for "
-                     f"{args.pypiserver_duration:g}s per endpoint (it rescans the directory and "
-                     "hashes the listed files on every request, so more only times out).")
+        notes.append(
+            f"pypiserver served {count:,} dummy files from one directory, HTML only "
+            f"(no PEP 691 JSON), with {args.pypiserver_connections} connections for "
+            f"{args.pypiserver_duration:g}s per endpoint (it rescans the directory and "
+            "hashes the listed files on every request, so more only times out)."
+        )
 
     # Endpoint by endpoint, the servers back to back: load from elsewhere on the machine
     # then skews a ratio less than if each server ran all its endpoints in turn.

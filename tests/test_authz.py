@@ -15,8 +15,12 @@ from tests.support.factories import add_totp
 from tests.support.types import MakeUser
 
 TODAY = date(2025, 3, 10)
-ENFORCED = {"past": TODAY - timedelta(days=1), "today": TODAY,
-            "future": TODAY + timedelta(days=30), "none": None}
+ENFORCED = {
+    "past": TODAY - timedelta(days=1),
+    "today": TODAY,
+    "future": TODAY + timedelta(days=30),
+    "none": None,
+}
 URL = "http://testserver/account/two-factor/"
 
 
@@ -40,10 +44,14 @@ async def check(
 ) -> list[str]:
     async with services.db.session() as session:
         return await mandate(
-            session, services.settings, services.clock,
-            Principal(user=user, token_id=None if via_token is None else 1,
-                      token_created=via_token),
-            project, Action.UPLOAD,
+            session,
+            services.settings,
+            services.clock,
+            Principal(
+                user=user, token_id=None if via_token is None else 1, token_created=via_token
+            ),
+            project,
+            Action.UPLOAD,
         )
 
 
@@ -52,8 +60,12 @@ async def check(
 @pytest.mark.parametrize("has_2fa", [True, False])
 @pytest.mark.parametrize("project", ["critical_lib", "ordinary"])
 async def test_gate_matrix(
-    services: Services, alice: User,
-    scope: str, enforced: str, has_2fa: bool, project: str,
+    services: Services,
+    alice: User,
+    scope: str,
+    enforced: str,
+    has_2fa: bool,
+    project: str,
 ) -> None:
     configure(services, scope, enforced)
     if has_2fa:
@@ -62,8 +74,11 @@ async def test_gate_matrix(
     if has_2fa or not covered:
         assert await check(services, alice, project) == []
         return
-    subject = ("project critical-lib is critical" if project == "critical_lib"
-               else "changes to project ordinary need two-factor authentication")
+    subject = (
+        "project critical-lib is critical"
+        if project == "critical_lib"
+        else "changes to project ordinary need two-factor authentication"
+    )
     if enforced in ("past", "today"):
         with pytest.raises(Forbidden) as refused:
             await check(services, alice, project)
@@ -86,7 +101,9 @@ async def test_the_name_is_normalised(services: Services, alice: User) -> None:
 
 
 async def test_token_made_before_2fa_stops_working(
-    services: Services, alice: User, clock: MovableClock,
+    services: Services,
+    alice: User,
+    clock: MovableClock,
 ) -> None:
     configure(services, "critical", "past")
     enabled_at = clock.now()

@@ -84,7 +84,10 @@ RULES: dict[Action, Rule] = {
     Action.UPLOAD: Rule(MAINTAINER, "upload to"),
     Action.YANK: Rule(MAINTAINER, "yank releases of", admins=True),
     Action.DELETE: Rule(
-        OWNER, "delete anything of", admins=True, critical_admins_only=True,
+        OWNER,
+        "delete anything of",
+        admins=True,
+        critical_admins_only=True,
         reason=frozenset({"critical", "operator"}),
     ),
     Action.RESTORE: Rule(
@@ -97,7 +100,8 @@ RULES: dict[Action, Rule] = {
     Action.MANAGE_ROLES: Rule(OWNER, "manage the collaborators of"),
     # A token may also be limited to a name that is not a project yet (the first upload).
     Action.CREATE_TOKEN: Rule(
-        MAINTAINER, "limit a token to",
+        MAINTAINER,
+        "limit a token to",
         refusal="You are not a maintainer of '{project}', so a token cannot be limited to it.",
     ),
 }
@@ -165,8 +169,13 @@ async def authorize(
 
 
 async def _check_role(
-    session: AsyncSession, settings: Settings, actor: Principal, project: Project, rule: Rule,
-    critical: bool, reason: str,
+    session: AsyncSession,
+    settings: Settings,
+    actor: Principal,
+    project: Project,
+    rule: Rule,
+    critical: bool,
+    reason: str,
 ) -> None:
     if rule.admins_only:
         if not actor.user.is_admin:
@@ -218,24 +227,36 @@ async def mandate(
     if not await has_two_factor(session, actor.user.id):
         url = f"{base}/account/two-factor/"
         return _refuse_or_warn(
-            settings, clock, mandate_subject(name, critical),
+            settings,
+            clock,
+            mandate_subject(name, critical),
             problem=f"{action} needs a second factor",
-            fix=f"enable two-factor authentication at {url}", warn_fix=f"enable it at {url}",
+            fix=f"enable two-factor authentication at {url}",
+            warn_fix=f"enable it at {url}",
         )
     if actor.token_created is not None:
         enabled_at = await two_factor_enabled_at(session, actor.user.id)
         if enabled_at is not None and actor.token_created < enabled_at:
             fix = f"create a new API token at {base}/account/tokens/"
             return _refuse_or_warn(
-                settings, clock, mandate_subject(name, critical),
+                settings,
+                clock,
+                mandate_subject(name, critical),
                 problem="this API token was created before two-factor authentication was enabled",
-                fix=fix, warn_fix=fix,
+                fix=fix,
+                warn_fix=fix,
             )
     return []
 
 
 def _refuse_or_warn(
-    settings: Settings, clock: Clock, subject: str, *, problem: str, fix: str, warn_fix: str,
+    settings: Settings,
+    clock: Clock,
+    subject: str,
+    *,
+    problem: str,
+    fix: str,
+    warn_fix: str,
 ) -> list[str]:
     enforced_from: date | None = settings.mandate_enforced_from
     if enforced_from is not None and today(clock) >= enforced_from:

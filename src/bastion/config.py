@@ -58,13 +58,25 @@ class Settings(BaseSettings):
     # Wheel tags accepted, as PyPI accepts them (regular expressions matched in full): a
     # wheel whose filename carries another interpreter or platform tag is refused.
     wheel_interpreter_tags: list[str] = Field(
-        default_factory=lambda: [r"py[23]\d{0,2}", r"cp[23]\d{0,2}", r"pp[23]\d{0,3}",
-                                 r"pp7\d", r"ip\d{0,3}", r"jy\d{0,3}", r"graalpy\d{2,4}"]
+        default_factory=lambda: [
+            r"py[23]\d{0,2}",
+            r"cp[23]\d{0,2}",
+            r"pp[23]\d{0,3}",
+            r"pp7\d",
+            r"ip\d{0,3}",
+            r"jy\d{0,3}",
+            r"graalpy\d{2,4}",
+        ]
     )
     wheel_platform_tags: list[str] = Field(
         default_factory=lambda: [
-            r"any", r"win32", r"win_amd64", r"win_arm64", r"win_ia64",
-            r"manylinux1_(x86_64|i686)", r"manylinux2010_(x86_64|i686)",
+            r"any",
+            r"win32",
+            r"win_amd64",
+            r"win_arm64",
+            r"win_ia64",
+            r"manylinux1_(x86_64|i686)",
+            r"manylinux2010_(x86_64|i686)",
             r"manylinux2014_(x86_64|i686|aarch64|armv7l|ppc64|ppc64le|s390x)",
             r"linux_(armv6l|armv7l)",
             r"manylinux_\d+_\d+_(x86_64|i686|aarch64|armv7l|ppc64|ppc64le|s390x|riscv64)",
@@ -101,9 +113,7 @@ class Settings(BaseSettings):
     password_user_limits: list[str] = Field(
         default_factory=lambda: ["10/300", "30/3600", "100/86400"]
     )
-    password_address_limits: list[str] = Field(
-        default_factory=lambda: ["30/300", "100/3600"]
-    )
+    password_address_limits: list[str] = Field(default_factory=lambda: ["30/300", "100/3600"])
     webauthn_rp_id: str = ""  # empty: the host of base_url ("localhost" for 127.0.0.1)
     webauthn_rp_name: str = "Bastion"
     webauthn_origins: list[str] = Field(default_factory=list)  # empty: the origin of base_url
@@ -111,7 +121,9 @@ class Settings(BaseSettings):
     webauthn_challenge_seconds: int = Field(default=300, ge=30, le=3600)
 
     @field_validator(
-        "twofactor_user_limits", "twofactor_address_limits", "password_user_limits",
+        "twofactor_user_limits",
+        "twofactor_address_limits",
+        "password_user_limits",
         "password_address_limits",
     )
     @classmethod
@@ -237,15 +249,37 @@ class Settings(BaseSettings):
     names_popular_file: Path | None = None
     # Popular names also include this many of the index's own most downloaded projects.
     names_local_top: int = Field(default=1000, ge=0)
-    names_affixes: list[str] = Field(
-        default_factory=lambda: ["python", "py", "lib", "dev", "sdk"]
-    )
+    names_affixes: list[str] = Field(default_factory=lambda: ["python", "py", "lib", "dev", "sdk"])
     # One of these words (or a number) added to a very popular name makes a look-alike.
     names_filler_words: list[str] = Field(
         default_factory=lambda: [
-            "new", "update", "updated", "updater", "latest", "official", "sdk", "lib", "dev",
-            "fix", "fixed", "secure", "fast", "py", "python", "beta", "next", "free", "lite",
-            "master", "main", "dl", "download", "installer", "upgrade", "v2", "v3",
+            "new",
+            "update",
+            "updated",
+            "updater",
+            "latest",
+            "official",
+            "sdk",
+            "lib",
+            "dev",
+            "fix",
+            "fixed",
+            "secure",
+            "fast",
+            "py",
+            "python",
+            "beta",
+            "next",
+            "free",
+            "lite",
+            "master",
+            "main",
+            "dl",
+            "download",
+            "installer",
+            "upgrade",
+            "v2",
+            "v3",
         ]
     )
     # Stdlib module names (sys.stdlib_module_names) are refused like prohibited names.
@@ -276,6 +310,7 @@ class Settings(BaseSettings):
     report_young_project_days: int = Field(default=30, ge=0)
     report_reason_max_length: int = Field(default=2000, ge=10, le=20000)
     review_page_size: int = Field(default=100, ge=1, le=1000)
+
     @field_validator("upstream_urls")
     @classmethod
     def _upstream_urls_are_http(cls, value: list[str]) -> list[str]:

@@ -30,8 +30,12 @@ class Readiness:
         return self.database == "ok" and self.store == "ok"
 
     def as_dict(self) -> dict[str, str]:
-        return {"status": "ok" if self.ready else "unavailable", "database": self.database,
-                "store": self.store, "change_feed": self.change_feed}
+        return {
+            "status": "ok" if self.ready else "unavailable",
+            "database": self.database,
+            "store": self.store,
+            "change_feed": self.change_feed,
+        }
 
 
 async def _check_database(services: Services) -> None:

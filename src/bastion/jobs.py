@@ -32,8 +32,10 @@ from bastion.services import Services
 async def critical_recompute(services: Services) -> str:
     await services.downloads.flush(services.db)
     result = await recompute_and_notify(services, remind=False)
-    return (f"critical recompute to {result.as_of}: {result.total_critical} critical, "
-            f"new: {', '.join(result.newly_critical) or 'none'}")
+    return (
+        f"critical recompute to {result.as_of}: {result.total_critical} critical, "
+        f"new: {', '.join(result.newly_critical) or 'none'}"
+    )
 
 
 async def mandate_reminders(services: Services) -> str:
@@ -53,27 +55,32 @@ async def purge_sessions(services: Services) -> str:
 
 async def purge_deletions(services: Services) -> str:
     items = await purge(services)
-    return (f"deletion purge: {len(items)} tombstone(s) past "
-            f"{services.settings.deletion_retention_days} days removed")
+    return (
+        f"deletion purge: {len(items)} tombstone(s) past "
+        f"{services.settings.deletion_retention_days} days removed"
+    )
 
 
 async def orphan_sweep(services: Services) -> str:
     result = await sweep(services.db, services.store, services.settings, services.clock.now())
-    return (f"orphan sweep: {len(result.orphans)} blob(s) and {len(result.temp_files)} "
-            "temp file(s) removed")
+    return (
+        f"orphan sweep: {len(result.orphans)} blob(s) and {len(result.temp_files)} "
+        "temp file(s) removed"
+    )
 
 
 JOBS: tuple[Job, ...] = (
-    Job("critical-recompute", "designate critical projects, email the newly critical",
-        critical_recompute),
+    Job(
+        "critical-recompute",
+        "designate critical projects, email the newly critical",
+        critical_recompute,
+    ),
     Job("mandate-reminders", "send the one-time 2FA-mandate reminders", mandate_reminders),
     Job("metrics-snapshot", "store today's 2FA figures", metrics_snapshot),
     Job("purge-sessions", "delete expired web sessions", purge_sessions),
-    Job("purge-deletions", "remove deletions past retention, with their blobs",
-        purge_deletions),
+    Job("purge-deletions", "remove deletions past retention, with their blobs", purge_deletions),
     # Last: after the purge, whose blobs go with their rows.
-    Job("orphan-sweep", "delete blobs no file row points to, and crash leftovers",
-        orphan_sweep),
+    Job("orphan-sweep", "delete blobs no file row points to, and crash leftovers", orphan_sweep),
 )
 
 

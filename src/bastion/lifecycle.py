@@ -25,7 +25,8 @@ def start_feed(services: Services) -> ChangeFeed:
     """Subscribe this process's caches to every process's changes."""
     settings = services.settings
     feed = ChangeFeed(
-        settings.resolved_database_url, [services.pages],
+        settings.resolved_database_url,
+        [services.pages],
         keepalive_seconds=settings.change_feed_keepalive_seconds,
         retry_seconds=settings.change_feed_retry_seconds,
         settle_seconds=settings.change_feed_settle_seconds,

@@ -90,7 +90,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     return Services(
         settings=settings,
         db=Database(
-            settings.resolved_database_url, pool_size=settings.database_pool_size,
+            settings.resolved_database_url,
+            pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
         ),
         store=make_store(settings),

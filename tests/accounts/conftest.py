@@ -14,8 +14,11 @@ __all__ = ["smtp_server", "smtp_settings"]
 @pytest.fixture
 def smtp_settings(services: Services, smtp_server: Inbox) -> Settings:
     """The test services' settings, now pointed at the loopback SMTP server."""
-    services.settings = services.settings.model_copy(update={
-        "smtp_host": smtp_server.host, "smtp_port": smtp_server.port,
-        "smtp_from": "index@example.org",
-    })
+    services.settings = services.settings.model_copy(
+        update={
+            "smtp_host": smtp_server.host,
+            "smtp_port": smtp_server.port,
+            "smtp_from": "index@example.org",
+        }
+    )
     return services.settings

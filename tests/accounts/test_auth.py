@@ -32,8 +32,10 @@ def test_parse_basic_splits_on_the_first_colon() -> None:
         (None, "Authentication required: send a username and password."),
         ("Bearer abc", "Authentication required: use HTTP Basic authentication."),
         ("Basic !!!notbase64", "Malformed Basic authentication header."),
-        ("Basic " + base64.b64encode(b"no-colon").decode(),
-         "Malformed Basic authentication header."),
+        (
+            "Basic " + base64.b64encode(b"no-colon").decode(),
+            "Malformed Basic authentication header.",
+        ),
     ],
 )
 def test_bad_headers_get_a_401_challenge(header: str | None, message: str) -> None:
@@ -71,4 +73,3 @@ async def test_inactive_user_is_refused(services: Services, make_user: MakeUser)
     async with services.db.session() as session:
         with pytest.raises(AuthenticationRequired):
             await authenticate(session, basic("alice", PASSWORD), services=services)
-

@@ -42,11 +42,19 @@ async def test_project_scoped_token_uploads_to_its_project_only(
 ) -> None:
     await make_user("alice")
     secret, _ = await _token(services, "alice", project="alpha-pkg")
-    ok = run_twine(make_wheel(tmp_path, "alpha_pkg", "1.0"), upload_url=live_server.upload_url,
-                   username="__token__", password=secret)
+    ok = run_twine(
+        make_wheel(tmp_path, "alpha_pkg", "1.0"),
+        upload_url=live_server.upload_url,
+        username="__token__",
+        password=secret,
+    )
     ok.check()
-    refused = run_twine(make_wheel(tmp_path, "beta-pkg", "1.0"),
-                        upload_url=live_server.upload_url, username="__token__", password=secret)
+    refused = run_twine(
+        make_wheel(tmp_path, "beta-pkg", "1.0"),
+        upload_url=live_server.upload_url,
+        username="__token__",
+        password=secret,
+    )
     assert refused.returncode != 0
     assert "403" in refused.output
     assert (
@@ -62,8 +70,12 @@ async def test_revoked_token_is_refused_by_twine(
     secret, token_id = await _token(services, "alice")
     async with services.db.transaction() as db:
         await revoke_token(db, services.clock, token_id=token_id)
-    run = run_twine(make_wheel(tmp_path, "gamma", "1.0"), upload_url=live_server.upload_url,
-                    username="__token__", password=secret)
+    run = run_twine(
+        make_wheel(tmp_path, "gamma", "1.0"),
+        upload_url=live_server.upload_url,
+        username="__token__",
+        password=secret,
+    )
     assert run.returncode != 0
     assert "has been revoked" in said(run.output)
 
@@ -76,16 +88,24 @@ async def test_password_upload_refused_for_a_two_factor_account(
     async with services.db.transaction() as db:
         await totp.begin_enrollment(db, services, user, secret=secret)
     await totp.confirm_enrollment(services, user, pyotp.TOTP(secret).at(services.clock.now()))
-    run = run_twine(make_wheel(tmp_path, "delta", "1.0"), upload_url=live_server.upload_url,
-                    username="alice", password=PASSWORD)
+    run = run_twine(
+        make_wheel(tmp_path, "delta", "1.0"),
+        upload_url=live_server.upload_url,
+        username="alice",
+        password=PASSWORD,
+    )
     assert run.returncode != 0
     assert (
         "Password uploads are not allowed for accounts with two-factor authentication: "
         f"create an API token at {live_server.url}/account/tokens/" in said(run.output)
     )
     token, _ = await _token(services, "alice")
-    run_twine(make_wheel(tmp_path, "delta", "1.0"), upload_url=live_server.upload_url,
-              username="__token__", password=token).check()
+    run_twine(
+        make_wheel(tmp_path, "delta", "1.0"),
+        upload_url=live_server.upload_url,
+        username="__token__",
+        password=token,
+    ).check()
 
 
 async def test_password_uploads_can_be_refused_for_everyone(
@@ -95,7 +115,11 @@ async def test_password_uploads_can_be_refused_for_everyone(
     live_server.services.settings = live_server.services.settings.model_copy(
         update={"allow_password_upload": False}
     )
-    run = run_twine(make_wheel(tmp_path, "epsilon", "1.0"), upload_url=live_server.upload_url,
-                    username="alice", password=PASSWORD)
+    run = run_twine(
+        make_wheel(tmp_path, "epsilon", "1.0"),
+        upload_url=live_server.upload_url,
+        username="alice",
+        password=PASSWORD,
+    )
     assert run.returncode != 0
     assert "use an API token" in said(run.output)

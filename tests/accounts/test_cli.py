@@ -28,8 +28,16 @@ def cli(settings: Settings, services: Services, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("BASTION_SECRET_KEY", settings.secret_key)
     runner = CliRunner()
     result = runner.invoke(
-        app, ["user", "create", "alice", "--email", "alice@example.org",
-              "--password", "a long enough passphrase"],
+        app,
+        [
+            "user",
+            "create",
+            "alice",
+            "--email",
+            "alice@example.org",
+            "--password",
+            "a long enough passphrase",
+        ],
     )
     assert result.exit_code == 0, result.output
     return runner
@@ -51,8 +59,18 @@ def _tokens(settings: Settings) -> list[ApiToken]:
 
 def test_create_prints_exactly_the_token(cli: CliRunner, settings: Settings) -> None:
     result = cli.invoke(
-        app, ["token", "create", "alice", "--project", "My_Pkg", "--expires-days", "7",
-              "--name", "deploy"],
+        app,
+        [
+            "token",
+            "create",
+            "alice",
+            "--project",
+            "My_Pkg",
+            "--expires-days",
+            "7",
+            "--name",
+            "deploy",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert TOKEN_RE.match(result.stdout), repr(result.stdout)
@@ -85,8 +103,16 @@ def test_errors_go_to_stderr_with_exit_1(cli: CliRunner) -> None:
 
 def test_create_refuses_an_email_address_already_in_use(cli: CliRunner) -> None:
     result = cli.invoke(
-        app, ["user", "create", "mallory", "--email", "Alice@Example.ORG",
-              "--password", "a long enough passphrase"],
+        app,
+        [
+            "user",
+            "create",
+            "mallory",
+            "--email",
+            "Alice@Example.ORG",
+            "--password",
+            "a long enough passphrase",
+        ],
     )
     assert result.exit_code == 1
     assert "already used by another account" in result.stderr

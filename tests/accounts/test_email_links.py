@@ -25,9 +25,13 @@ NEW_PASSWORD = "a brand new passphrase"
 
 
 async def _register(client: httpx.AsyncClient, **overrides: str) -> httpx.Response:
-    data = {"username": "carol", "email": "carol@example.org",
-            "password": "purple monkey dishwasher",
-            "password_confirm": "purple monkey dishwasher", **overrides}
+    data = {
+        "username": "carol",
+        "email": "carol@example.org",
+        "password": "purple monkey dishwasher",
+        "password_confirm": "purple monkey dishwasher",
+        **overrides,
+    }
     return await post_form(client, "/account/register/", data)
 
 
@@ -53,8 +57,11 @@ async def test_sign_up_and_verify_email(
 
 
 async def test_verification_link_expires(
-    smtp_settings: Settings, smtp_server: Inbox, client: httpx.AsyncClient,
-    services: Services, clock: MovableClock,
+    smtp_settings: Settings,
+    smtp_server: Inbox,
+    client: httpx.AsyncClient,
+    services: Services,
+    clock: MovableClock,
 ) -> None:
     await _register(client)
     smtp_server.wait_for(1)
@@ -95,11 +102,13 @@ async def test_registration_errors_leave_nothing_behind(
 async def test_smtp_down_still_registers_and_says_so(
     client: httpx.AsyncClient, services: Services
 ) -> None:
-    services.settings = services.settings.model_copy(update={
-        "smtp_host": "127.0.0.1",
-        "smtp_port": 9,
-        "smtp_timeout": 2,
-    })
+    services.settings = services.settings.model_copy(
+        update={
+            "smtp_host": "127.0.0.1",
+            "smtp_port": 9,
+            "smtp_timeout": 2,
+        }
+    )
     response = await _register(client)
     assert response.headers["location"] == "/account/?notice=verification-failed"
     page = await client.get(response.headers["location"])
@@ -107,8 +116,11 @@ async def test_smtp_down_still_registers_and_says_so(
 
 
 async def test_password_reset(
-    smtp_settings: Settings, smtp_server: Inbox, client: httpx.AsyncClient,
-    services: Services, make_user: MakeUser,
+    smtp_settings: Settings,
+    smtp_server: Inbox,
+    client: httpx.AsyncClient,
+    services: Services,
+    make_user: MakeUser,
 ) -> None:
     await make_user("alice")
     response = await post_form(
@@ -142,7 +154,10 @@ async def test_reset_for_unknown_account_sends_nothing_and_says_the_same(
 
 
 async def test_reset_signs_out_every_session(
-    smtp_settings: Settings, smtp_server: Inbox, client: httpx.AsyncClient, make_user: MakeUser,
+    smtp_settings: Settings,
+    smtp_server: Inbox,
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
     new_client: NewClient,
 ) -> None:
     await make_user("alice")
@@ -158,8 +173,12 @@ async def test_reset_signs_out_every_session(
 
 
 async def test_reset_link_expires(
-    smtp_settings: Settings, smtp_server: Inbox, client: httpx.AsyncClient,
-    make_user: MakeUser, clock: MovableClock, services: Services,
+    smtp_settings: Settings,
+    smtp_server: Inbox,
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
+    clock: MovableClock,
+    services: Services,
 ) -> None:
     await make_user("alice")
     await post_form(client, "/account/password/reset/", {"username_or_email": "alice"})
@@ -170,7 +189,9 @@ async def test_reset_link_expires(
     assert response.status_code == 400 and "expired" in response.text
     before = await password_hash(services, "alice")
     refused = await post_form(
-        client, path, {"new_password": NEW_PASSWORD, "new_password_confirm": NEW_PASSWORD},
+        client,
+        path,
+        {"new_password": NEW_PASSWORD, "new_password_confirm": NEW_PASSWORD},
         form_page="/account/login/",
     )
     assert refused.status_code == 400 and "expired" in refused.text

@@ -13,8 +13,13 @@ from bastion.config import Settings
 
 def test_render_splits_subject_and_body(settings: Settings) -> None:
     mail = notices.render(
-        "security_changed", settings, username="alice", summary="A security key was added",
-        detail="“Blue”", when=datetime(2026, 1, 2, 3, 4, tzinfo=UTC), ip_address="192.0.2.1",
+        "security_changed",
+        settings,
+        username="alice",
+        summary="A security key was added",
+        detail="“Blue”",
+        when=datetime(2026, 1, 2, 3, 4, tzinfo=UTC),
+        ip_address="192.0.2.1",
         history_link="http://testserver/account/security-history/",
     )
     assert mail.subject == "[Bastion] A security key was added"

@@ -38,7 +38,8 @@ def test_changed_costs_mark_old_hashes_for_rehash() -> None:
 def test_costs_come_from_settings(settings: Settings, services: Services) -> None:
     hasher = services.passwords.hasher
     assert (hasher.time_cost, hasher.memory_cost, hasher.parallelism) == (
-        settings.password_hash_time_cost, settings.password_hash_memory_kib,
+        settings.password_hash_time_cost,
+        settings.password_hash_memory_kib,
         settings.password_hash_parallelism,
     )
     other = Passwords.from_settings(settings.model_copy(update={"password_hash_time_cost": 2}))

@@ -33,8 +33,11 @@ def open_umask() -> Iterator[None]:
 def test_secret_key_database_and_mailbox_are_private(tmp_path: Path) -> None:
     data = tmp_path / "data"
     settings = Settings(
-        data_dir=data, database_url=f"sqlite+aiosqlite:///{data / 'bastion.sqlite3'}",
-        password_hash_time_cost=1, password_hash_memory_kib=1024, password_hash_parallelism=1,
+        data_dir=data,
+        database_url=f"sqlite+aiosqlite:///{data / 'bastion.sqlite3'}",
+        password_hash_time_cost=1,
+        password_hash_memory_kib=1024,
+        password_hash_parallelism=1,
     )
     upgrade(settings.resolved_database_url)
 

@@ -29,8 +29,7 @@ async def test_unknown_names_are_limited_like_known_ones(
     services.settings = services.settings.model_copy(update={"password_user_limits": ["3/60"]})
     for name in ("alice", "ghost"):
         for n in range(3):
-            check = await signin.check_password(services, name, "wrong", context=at(n),
-                                                kind="test")
+            check = await signin.check_password(services, name, "wrong", context=at(n), kind="test")
             assert not check.correct
         with pytest.raises(RateLimited) as caught:
             await signin.check_password(services, name, PASSWORD, context=at(9), kind="test")
@@ -49,22 +48,19 @@ async def test_per_address_limit_across_names(
     with pytest.raises(RateLimited, match="from your network address"):
         await signin.check_password(services, "alice", PASSWORD, context=attacker, kind="test")
     # Another address may still sign alice in; the attacker's wait ends after the window.
-    assert (await signin.check_password(services, "alice", PASSWORD, context=at(1),
-                                        kind="test")).accepted is not None
+    assert (
+        await signin.check_password(services, "alice", PASSWORD, context=at(1), kind="test")
+    ).accepted is not None
     clock.advance(timedelta(seconds=121))
-    check = await signin.check_password(services, "alice", PASSWORD, context=attacker,
-                                        kind="test")
+    check = await signin.check_password(services, "alice", PASSWORD, context=attacker, kind="test")
     assert check.accepted is not None
 
 
-async def test_right_passwords_do_not_count(
-    services: Services, make_user: MakeUser
-) -> None:
+async def test_right_passwords_do_not_count(services: Services, make_user: MakeUser) -> None:
     await make_user("alice")
     services.settings = services.settings.model_copy(update={"password_user_limits": ["2/600"]})
     for _ in range(5):
-        check = await signin.check_password(services, "alice", PASSWORD, context=at(1),
-                                            kind="test")
+        check = await signin.check_password(services, "alice", PASSWORD, context=at(1), kind="test")
         assert check.accepted is not None
 
 
@@ -90,9 +86,14 @@ async def test_concurrent_sign_ups_with_one_address_make_one_account(services: S
 
     async def sign_up(n: int) -> User:
         async with services.db.transaction() as session:
-            return await create_user(session, services.clock, services.passwords,
-                                     username=f"user{n}", email="Same@example.org",
-                                     password=PASSWORD)
+            return await create_user(
+                session,
+                services.clock,
+                services.passwords,
+                username=f"user{n}",
+                email="Same@example.org",
+                password=PASSWORD,
+            )
 
     results = await asyncio.gather(*(sign_up(n) for n in range(8)), return_exceptions=True)
 

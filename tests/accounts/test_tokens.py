@@ -29,9 +29,14 @@ from tests.support.types import MakeUser
 
 async def _create(services: Services, user: User, **kwargs: Any) -> tuple[str, ApiToken]:
     async with services.db.transaction() as db:
-        return await create_token(db, services.clock, services.settings, user=user,
-                                  name=kwargs.pop("name", "ci"),
-                                  **kwargs)
+        return await create_token(
+            db,
+            services.clock,
+            services.settings,
+            user=user,
+            name=kwargs.pop("name", "ci"),
+            **kwargs,
+        )
 
 
 async def test_token_has_prefix_and_only_a_hash_is_stored(

@@ -69,8 +69,13 @@ async def test_history_pages_html_and_json(
     await make_user("bob")
     await index.publish("demo", "1.0", sdist=False)
     async with services.db.transaction() as session:
-        record(session, tag="project:critical", when=services.clock.now(), project_name="demo",
-               source="admin")
+        record(
+            session,
+            tag="project:critical",
+            when=services.clock.now(),
+            project_name="demo",
+            source="admin",
+        )
 
     assert (await index.client.get("/project/demo/history/")).status_code == 303  # sign in
     await sign_in(index.client, "bob")
@@ -84,7 +89,10 @@ async def test_history_pages_html_and_json(
     for url in ("/project/demo/history.json", "/project/demo/history/?format=json"):
         data = (await index.client.get(url)).json()
         assert [e["tag"] for e in data["events"]] == [
-            "project:critical", "project:upload", "project:create"]
+            "project:critical",
+            "project:upload",
+            "project:create",
+        ]
         assert data["project"] == "demo" and data["pages"] == 1
     bad = await index.client.get("/project/demo/history.json?page=x")
     assert bad.status_code == 400

@@ -37,17 +37,25 @@ OVERFLOW_JS = """() => {
 
 
 async def seed_project(
-    services: Services, clock: MovableClock, name: str, versions: list[str],
+    services: Services,
+    clock: MovableClock,
+    name: str,
+    versions: list[str],
     people: dict[Any, str],
 ) -> None:
     """A project with ``versions`` (one wheel each) and ``people`` {User: role}."""
     add = make_add_release(services, clock)
     for version in versions:
-        await add(name, version, files=[f"{name}-{version}-py3-none-any.whl"],
-                  summary=f"The {name} project")
+        await add(
+            name,
+            version,
+            files=[f"{name}-{version}-py3-none-any.whl"],
+            summary=f"The {name} project",
+        )
     async with services.db.transaction() as session:
         project_id = await session.scalar(
-            select(Project.id).where(Project.normalized_name == canonicalize_name(name)))
+            select(Project.id).where(Project.normalized_name == canonicalize_name(name))
+        )
         for user, role in people.items():
             session.add(Role(user_id=user.id, project_id=project_id, role_name=role))
 

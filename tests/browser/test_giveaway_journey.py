@@ -21,8 +21,12 @@ pytestmark = pytest.mark.browser
 
 
 async def test_claiming_keys_reads_as_success(
-    live_server: LiveServer, services: Services, clock: MovableClock, chromium: str,
-    make_user: MakeUser, make_program: MakeProgram,
+    live_server: LiveServer,
+    services: Services,
+    clock: MovableClock,
+    chromium: str,
+    make_user: MakeUser,
+    make_program: MakeProgram,
 ) -> None:
     alice = await make_user("alice")
     await seed_project(services, clock, "vital", ["1.0"], {alice: Role.OWNER})

@@ -23,13 +23,15 @@ pytestmark = pytest.mark.browser
 
 
 async def test_owner_finds_manages_and_invites(
-    live_server: LiveServer, services: Services, clock: MovableClock, chromium: str,
+    live_server: LiveServer,
+    services: Services,
+    clock: MovableClock,
+    chromium: str,
     make_user: MakeUser,
 ) -> None:
     alice = await make_user("alice")
     await make_user("carol")
-    await seed_project(services, clock, "tiny-tool", ["1.0", "1.1", "1.2"],
-                       {alice: Role.OWNER})
+    await seed_project(services, clock, "tiny-tool", ["1.0", "1.1", "1.2"], {alice: Role.OWNER})
     base = live_server.url
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
@@ -62,12 +64,13 @@ async def test_owner_finds_manages_and_invites(
             await owner.fill("#confirm_name", "tiny-tool")
             await owner.click("button:has-text('Delete')")
             assert await owner.get_attribute("#confirm_name", "aria-invalid") == "true"
-            assert "type the version exactly" in await owner.locator(
-                "#confirm_name-error").inner_text()
+            assert (
+                "type the version exactly"
+                in await owner.locator("#confirm_name-error").inner_text()
+            )
             await owner.fill("#confirm_name", "1.0")
             await owner.click("button:has-text('Delete')")
-            assert "Deleted release 1.0 of tiny-tool" in await owner.locator(
-                ".flash").inner_text()
+            assert "Deleted release 1.0 of tiny-tool" in await owner.locator(".flash").inner_text()
             # Invite carol.
             await owner.goto(f"{base}/manage/project/tiny-tool/collaborators/")
             await owner.fill("#username", "carol")
@@ -82,8 +85,10 @@ async def test_owner_finds_manages_and_invites(
             assert await fits(invitee) == []
             await shoot(invitee, "invitations-phone")
             await invitee.click("button:has-text('Accept')")
-            assert "You are now Maintainer of tiny-tool" in await invitee.locator(
-                ".flash").inner_text()
+            assert (
+                "You are now Maintainer of tiny-tool"
+                in await invitee.locator(".flash").inner_text()
+            )
             assert await invitee.locator("#your-projects >> text=tiny-tool").count() == 1
 
             # Removing asks to confirm.
@@ -108,7 +113,10 @@ async def test_owner_finds_manages_and_invites(
 
 
 async def test_mandate_turns_the_actions_off_with_the_reason(
-    live_server: LiveServer, services: Services, clock: MovableClock, chromium: str,
+    live_server: LiveServer,
+    services: Services,
+    clock: MovableClock,
+    chromium: str,
     make_user: MakeUser,
 ) -> None:
     from bastion.critical.policy import mark
@@ -157,13 +165,17 @@ PAGES = {
 
 
 async def test_main_pages_fit_a_phone_and_are_photographed(
-    live_server: LiveServer, services: Services, clock: MovableClock, chromium: str,
+    live_server: LiveServer,
+    services: Services,
+    clock: MovableClock,
+    chromium: str,
     make_user: MakeUser,
 ) -> None:
     alice = await make_user("alice")
     carol = await make_user("carol")
-    await seed_project(services, clock, "tiny-tool", ["1.0", "1.1"],
-                       {alice: Role.OWNER, carol: Role.MAINTAINER})
+    await seed_project(
+        services, clock, "tiny-tool", ["1.0", "1.1"], {alice: Role.OWNER, carol: Role.MAINTAINER}
+    )
     base = live_server.url
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)

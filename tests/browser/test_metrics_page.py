@@ -20,7 +20,10 @@ pytestmark = pytest.mark.browser
 
 
 async def test_stats_page_matches_json(
-    live_server: LiveServer, services: Services, chromium: str, artifacts_dir: Path,
+    live_server: LiveServer,
+    services: Services,
+    chromium: str,
+    artifacts_dir: Path,
     clock: MovableClock,
 ) -> None:
     # Seed through ``services`` (this loop's engine), never live_server.services: its
@@ -38,8 +41,14 @@ async def test_stats_page_matches_json(
             errors: list[str] = []  # console errors (a CSP violation would show here)
             failed: list[str] = []  # sub-resources that did not load (favicon aside)
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("response", lambda r: failed.append(r.url) if r.status >= 400
-                    and not r.url.endswith("/favicon.ico") else None)
+            page.on(
+                "response",
+                lambda r: (
+                    failed.append(r.url)
+                    if r.status >= 400 and not r.url.endswith("/favicon.ico")
+                    else None
+                ),
+            )
             response = await page.goto(f"{live_server.url}/stats/2fa")
             assert response is not None and response.status == 200
             counts = await page.eval_on_selector_all(

@@ -25,7 +25,10 @@ pytestmark = pytest.mark.browser
 
 
 async def test_codes_and_tokens_are_shown_legibly_once(
-    live_server: LiveServer, services: Services, clock: MovableClock, chromium: str,
+    live_server: LiveServer,
+    services: Services,
+    clock: MovableClock,
+    chromium: str,
     make_user: MakeUser,
 ) -> None:
     alice = await make_user("alice")
@@ -34,8 +37,9 @@ async def test_codes_and_tokens_are_shown_legibly_once(
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
-            context = await browser.new_context(viewport={"width": 1280, "height": 900},
-                                                accept_downloads=True)
+            context = await browser.new_context(
+                viewport={"width": 1280, "height": 900}, accept_downloads=True
+            )
             page = await context.new_page()
             errors: list[str] = []
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -83,8 +87,10 @@ async def test_codes_and_tokens_are_shown_legibly_once(
             await page.click("button:has-text('Use recovery code')")
             message = await page.locator(".flash").inner_text()
             assert f"{len(codes) - 1} codes left" in message
-            assert await page.locator(".flash a[href='/account/two-factor/recovery-codes/']") \
-                .count() == 1
+            assert (
+                await page.locator(".flash a[href='/account/two-factor/recovery-codes/']").count()
+                == 1
+            )
 
             # A token: scope from the projects, snippets, Copy; the long token wraps at 390 px.
             await page.goto(f"{base}/account/tokens/")

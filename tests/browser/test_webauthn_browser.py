@@ -44,8 +44,9 @@ async def add_authenticator(cdp: CDPSession, protocol: str) -> str:
 def other_private_key() -> str:
     """A new P-256 key as the DevTools protocol takes it (base64 PKCS#8 DER)."""
     key = ec.generate_private_key(ec.SECP256R1())
-    der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    der = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     return base64.b64encode(der).decode()
 
 
@@ -55,8 +56,9 @@ class Browser:
     def __init__(self, page: Page, base: str, shots: Path, prefix: str) -> None:
         self.page, self.base, self.shots, self.prefix = page, base, shots, prefix
         self.console_errors: list[str] = []
-        page.on("console", lambda m: self.console_errors.append(m.text)
-                if m.type == "error" else None)
+        page.on(
+            "console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None
+        )
 
     async def goto(self, path: str) -> None:
         response = await self.page.goto(self.base + path)
@@ -70,8 +72,9 @@ class Browser:
     async def wait_path(self, path: str) -> None:
         """Wait until the page is at ``path`` (any query string unless ``path`` has one)."""
         tail = "" if "?" in path else r"(\?.*)?"
-        await self.page.wait_for_url(re.compile(f"^{re.escape(self.base + path)}{tail}$"),
-                                     timeout=TIMEOUT_MS)
+        await self.page.wait_for_url(
+            re.compile(f"^{re.escape(self.base + path)}{tail}$"), timeout=TIMEOUT_MS
+        )
 
     async def error_text(self) -> str:
         box = self.page.locator("#webauthn-error")
@@ -92,7 +95,10 @@ class Browser:
 
 @pytest.mark.parametrize("protocol", ["ctap2", "u2f"])
 async def test_security_key_in_chromium(
-    localhost_server: LiveServer, chromium: str, artifacts_dir: Path, clock: MovableClock,
+    localhost_server: LiveServer,
+    chromium: str,
+    artifacts_dir: Path,
+    clock: MovableClock,
     protocol: str,
 ) -> None:
     server = localhost_server
@@ -140,8 +146,9 @@ async def test_security_key_in_chromium(
             assert await page.locator("#second-key-banner").count() == 1
             assert f"Virtual {protocol} key" in await page.inner_text("#security-keys")
             await b.shot("two-factor-on")
-            credentials = (await cdp.send("WebAuthn.getCredentials",
-                                          {"authenticatorId": authenticator}))["credentials"]
+            credentials = (
+                await cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})
+            )["credentials"]
             assert len(credentials) == 1
             remove_link = page.locator("#security-keys a.button-danger").first
             remove_path = await remove_link.get_attribute("href")
@@ -174,12 +181,21 @@ async def test_security_key_in_chromium(
             await page.click("#webauthn-form button[type=submit]")
             await b.wait_path("/account/two-factor/keys/add/")
 
-            [original] = (await cdp.send("WebAuthn.getCredentials",
-                                         {"authenticatorId": authenticator}))["credentials"]
+            [original] = (
+                await cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})
+            )["credentials"]
             assert original["signCount"] >= 2  # registration, sign-in and reauth
-            copy = {key: original[key] for key in (
-                "credentialId", "isResidentCredential", "rpId", "privateKey", "userHandle",
-            ) if key in original}
+            copy = {
+                key: original[key]
+                for key in (
+                    "credentialId",
+                    "isResidentCredential",
+                    "rpId",
+                    "privateKey",
+                    "userHandle",
+                )
+                if key in original
+            }
             copy.setdefault("rpId", "localhost")  # U2F credentials come back without it
 
             # A bogus signature is refused.
@@ -187,30 +203,44 @@ async def test_security_key_in_chromium(
             await b.sign_in_with_password()
             await b.goto("/account/login/two-factor/webauthn/")
             if protocol == "ctap2":
-                await cdp.send("WebAuthn.setResponseOverrideBits",
-                               {"authenticatorId": authenticator, "isBogusSignature": True})
+                await cdp.send(
+                    "WebAuthn.setResponseOverrideBits",
+                    {"authenticatorId": authenticator, "isBogusSignature": True},
+                )
             else:
                 # Chromium's virtual U2F device ignores isBogusSignature (its signature
                 # stays valid): sign with another key under the same credential id instead.
-                await cdp.send("WebAuthn.removeVirtualAuthenticator",
-                               {"authenticatorId": authenticator})
+                await cdp.send(
+                    "WebAuthn.removeVirtualAuthenticator", {"authenticatorId": authenticator}
+                )
                 authenticator = await add_authenticator(cdp, protocol)
-                await cdp.send("WebAuthn.addCredential", {
-                    "authenticatorId": authenticator,
-                    "credential": {**copy, "privateKey": other_private_key(),
-                                   "signCount": original["signCount"] + 100},
-                })
+                await cdp.send(
+                    "WebAuthn.addCredential",
+                    {
+                        "authenticatorId": authenticator,
+                        "credential": {
+                            **copy,
+                            "privateKey": other_private_key(),
+                            "signCount": original["signCount"] + 100,
+                        },
+                    },
+                )
             await page.click("#webauthn-form button[type=submit]")
             assert "was not accepted" in await b.error_text()
             await b.shot("login-security-key-refused")
 
             # A cloned key: the same credential on a fresh authenticator, lower counter.
-            await cdp.send("WebAuthn.removeVirtualAuthenticator",
-                           {"authenticatorId": authenticator})
+            await cdp.send(
+                "WebAuthn.removeVirtualAuthenticator", {"authenticatorId": authenticator}
+            )
             clone = await add_authenticator(cdp, protocol)
-            await cdp.send("WebAuthn.addCredential", {
-                "authenticatorId": clone, "credential": {**copy, "signCount": 0},
-            })
+            await cdp.send(
+                "WebAuthn.addCredential",
+                {
+                    "authenticatorId": clone,
+                    "credential": {**copy, "signCount": 0},
+                },
+            )
             await page.reload()
             await page.click("#webauthn-form button[type=submit]")
             assert "counter went backwards" in await b.error_text()

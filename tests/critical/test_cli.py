@@ -8,8 +8,9 @@ DAY = date(2024, 6, 1)
 
 
 async def test_recompute_list_and_mark(cli: CliRun, add_downloads: AddDownloads) -> None:
-    await add_downloads({(f"pkg-{i}", DAY): 1 for i in range(150)}
-                        | {("big", DAY): 100, ("bigger", DAY): 200})
+    await add_downloads(
+        {(f"pkg-{i}", DAY): 1 for i in range(150)} | {("big", DAY): 100, ("bigger", DAY): 200}
+    )
     result = await cli("critical", "recompute", "--as-of", "2024-06-01")
     assert result.exit_code == 0, result.output
     assert "2 projects are critical" in result.output

@@ -87,8 +87,9 @@ class World:
             secret, _ = await create_token(
                 session, self.services.clock, self.services.settings, user=user, name="walk"
             )
-            raw, row = await create_session(session, self.services.clock, user_id=user.id,
-                                            state=SessionState.FULL, fresh=True)
+            raw, row = await create_session(
+                session, self.services.clock, user_id=user.id, state=SessionState.FULL, fresh=True
+            )
             self.tokens[username] = secret
             self.sessions[username] = (raw, row.csrf_secret)
 
@@ -101,8 +102,12 @@ class World:
 
 
 async def build_world(
-    services: Services, client: httpx.AsyncClient, clock: MovableClock, directory: Path,
-    *, critical: bool,
+    services: Services,
+    client: httpx.AsyncClient,
+    clock: MovableClock,
+    directory: Path,
+    *,
+    critical: bool,
 ) -> World:
     """alice owns ``demo`` (1.0, yanked 1.1) and ``relic`` (deleted); carol maintains demo;
     dave has no role; root is an admin. Nobody has a second factor."""
@@ -112,27 +117,41 @@ async def build_world(
     for name in ("alice", "carol", "dave", "erin", "root"):
         async with services.db.transaction() as session:
             world.users[name] = await create_user(
-                session, clock, services.passwords, username=name, email=f"{name}@example.org",
+                session,
+                clock,
+                services.passwords,
+                username=name,
+                email=f"{name}@example.org",
                 password=PASSWORD,
-                is_admin=name == "root", email_verified=True,
+                is_admin=name == "root",
+                email_verified=True,
             )
     for project, version in ((PROJECT, "1.0"), (PROJECT, "1.1"), (DELETED, "1.0")):
         wheel = make_wheel(directory, project, version)
         response = await client.post(
-            "/legacy/", data=form_for(wheel), auth=("alice", PASSWORD),
+            "/legacy/",
+            data=form_for(wheel),
+            auth=("alice", PASSWORD),
             files={"content": (wheel.name, wheel.read_bytes(), "application/octet-stream")},
         )
         assert response.status_code == 200, response.text
     async with services.db.transaction() as session:
         demo_id = await session.scalar(select(Project.id).where(Project.normalized_name == PROJECT))
         assert demo_id is not None
-        session.add(Role(user_id=world.users["carol"].id, project_id=demo_id,
-                         role_name=Role.MAINTAINER))
+        session.add(
+            Role(user_id=world.users["carol"].id, project_id=demo_id, role_name=Role.MAINTAINER)
+        )
         now = clock.now()  # erin has a pending invitation (for the revoke route)
-        session.add(RoleInvitation(project_id=demo_id, user_id=world.users["erin"].id,
-                                   invited_by_id=world.users["alice"].id,
-                                   role_name=Role.MAINTAINER, created=now,
-                                   expires=now + timedelta(days=7)))
+        session.add(
+            RoleInvitation(
+                project_id=demo_id,
+                user_id=world.users["erin"].id,
+                invited_by_id=world.users["alice"].id,
+                role_name=Role.MAINTAINER,
+                created=now,
+                expires=now + timedelta(days=7),
+            )
+        )
     await yank_release(services, PROJECT, "1.1", by=Operator(), reason="broken")
     await hold_name(services, PROJECT)
     await pending_scan(services, WHEEL_1_0)
@@ -143,10 +162,12 @@ async def build_world(
                 await mark(session, name, "many builds depend on it", now=clock.now())
     # The mandate is in force; deleting is left to owners (private-index setting) so that
     # what refuses an owner here is the mandate, not the critical-deletion safeguard.
-    services.settings = services.settings.model_copy(update={
-        "mandate_enforced_from": today(clock) - timedelta(days=1),
-        "critical_deletion_admin_only": False,
-    })
+    services.settings = services.settings.model_copy(
+        update={
+            "mandate_enforced_from": today(clock) - timedelta(days=1),
+            "critical_deletion_admin_only": False,
+        }
+    )
     clock.advance(timedelta(seconds=1))
     for name in ("alice", "root"):
         await world.credentials(name)
@@ -156,13 +177,15 @@ async def build_world(
 async def snapshot(services: Services) -> dict[str, Any]:
     """What a project change touches: serials, releases, files, roles, tokens, journal, blobs."""
     async with services.db.session() as session:
+
         def rows(*columns: Any) -> Any:
             return session.execute(select(*columns).order_by(columns[0]))
 
         state = {
             "projects": (await rows(Project.id, Project.last_serial, Project.deleted_at)).all(),
-            "releases": (await rows(Release.id, Release.yanked, Release.yanked_reason,
-                                    Release.deleted_at)).all(),
+            "releases": (
+                await rows(Release.id, Release.yanked, Release.yanked_reason, Release.deleted_at)
+            ).all(),
             "files": (await rows(File.id, File.filename, File.deleted_at)).all(),
             "roles": (await rows(Role.id, Role.user_id, Role.project_id, Role.role_name)).all(),
             "invitations": (await rows(RoleInvitation.id, RoleInvitation.user_id)).all(),
@@ -174,6 +197,7 @@ async def snapshot(services: Services) -> dict[str, Any]:
 
 
 # -- Ways of authenticating: how a request carries each. --------------------------------
+
 
 def _basic(username: str, password: str) -> dict[str, str]:
     raw = base64.b64encode(f"{username}:{password}".encode()).decode()
@@ -196,6 +220,7 @@ def _form(fields: dict[str, str]) -> Body:
     def body(world: World, user: str) -> dict[str, Any]:
         csrf = world.sessions[user][1] if user in world.sessions else ""
         return {"data": {"csrf_token": csrf, **fields}}
+
     return body
 
 
@@ -203,8 +228,10 @@ def _upload(world: World, _user: str) -> dict[str, Any]:
     wheel = world.directory / "demo-2.0-py3-none-any.whl"
     if not wheel.exists():
         wheel = make_wheel(world.directory, PROJECT, "2.0")
-    return {"data": form_for(wheel),
-            "files": {"content": (wheel.name, wheel.read_bytes(), "application/octet-stream")}}
+    return {
+        "data": form_for(wheel),
+        "files": {"content": (wheel.name, wheel.read_bytes(), "application/octet-stream")},
+    }
 
 
 def _json(data: dict[str, str]) -> Body:
@@ -226,103 +253,145 @@ BASIC = frozenset({"password", "token"})
 PROJECT_ROUTES: dict[tuple[str, str], RouteCall] = {
     ("POST", "/legacy/"): RouteCall("/legacy/", _upload, BASIC, 200),
     ("POST", "/api/projects/{name}/releases/{version}/yank"): RouteCall(
-        f"/api/projects/{PROJECT}/releases/1.0/yank", _json({"reason": "bad"}), BASIC, 200),
+        f"/api/projects/{PROJECT}/releases/1.0/yank", _json({"reason": "bad"}), BASIC, 200
+    ),
     ("POST", "/api/projects/{name}/releases/{version}/unyank"): RouteCall(
-        f"/api/projects/{PROJECT}/releases/1.1/unyank", _json({}), BASIC, 200),
+        f"/api/projects/{PROJECT}/releases/1.1/unyank", _json({}), BASIC, 200
+    ),
     ("POST", "/manage/project/{name}/release/{version}/yank/"): RouteCall(
-        f"/manage/project/{PROJECT}/release/1.0/yank/", _form({"reason": "bad"}), SESSION, 303),
+        f"/manage/project/{PROJECT}/release/1.0/yank/", _form({"reason": "bad"}), SESSION, 303
+    ),
     ("POST", "/manage/project/{name}/release/{version}/unyank/"): RouteCall(
-        f"/manage/project/{PROJECT}/release/1.1/unyank/", _form({}), SESSION, 303),
+        f"/manage/project/{PROJECT}/release/1.1/unyank/", _form({}), SESSION, 303
+    ),
     ("POST", "/manage/project/{name}/delete/"): RouteCall(
         f"/manage/project/{PROJECT}/delete/",
-        _form({"confirm_name": PROJECT, "reason": "done"}), SESSION, 303),
+        _form({"confirm_name": PROJECT, "reason": "done"}),
+        SESSION,
+        303,
+    ),
     ("POST", "/manage/project/{name}/release/{version}/delete/"): RouteCall(
         f"/manage/project/{PROJECT}/release/1.0/delete/",
-        _form({"confirm_name": "1.0", "reason": "done"}), SESSION, 303),
+        _form({"confirm_name": "1.0", "reason": "done"}),
+        SESSION,
+        303,
+    ),
     ("POST", "/manage/project/{name}/file/{filename}/delete/"): RouteCall(
         f"/manage/project/{PROJECT}/file/{WHEEL_1_0}/delete/",
-        _form({"confirm_name": PROJECT, "reason": "done"}), SESSION, 303),
+        _form({"confirm_name": PROJECT, "reason": "done"}),
+        SESSION,
+        303,
+    ),
     ("POST", "/admin/deleted/restore/"): RouteCall(
-        "/admin/deleted/restore/", _form({"kind": "project", "name": DELETED}), SESSION, 303,
-        actor="root"),
+        "/admin/deleted/restore/",
+        _form({"kind": "project", "name": DELETED}),
+        SESSION,
+        303,
+        actor="root",
+    ),
     # Creating a token limited to a project is an action on that project.
     ("POST", "/account/tokens/"): RouteCall(
-        "/account/tokens/", _form({"name": "ci", "project": PROJECT}), SESSION, 200),
+        "/account/tokens/", _form({"name": "ci", "project": PROJECT}), SESSION, 200
+    ),
     ("POST", "/manage/project/{name}/collaborators/"): RouteCall(
         f"/manage/project/{PROJECT}/collaborators/",
-        _form({"username": "dave", "role": "Maintainer"}), SESSION, 303),
+        _form({"username": "dave", "role": "Maintainer"}),
+        SESSION,
+        303,
+    ),
     # The admins' review decisions (bastion.protect.review).
     ("POST", "/admin/review/{name}/approve/"): RouteCall(
-        f"/admin/review/{PROJECT}/approve/", _form({}), SESSION, 303, actor="root"),
+        f"/admin/review/{PROJECT}/approve/", _form({}), SESSION, 303, actor="root"
+    ),
     ("POST", "/admin/review/{name}/reject/"): RouteCall(
-        f"/admin/review/{PROJECT}/reject/", _form({"reason": "typosquat"}), SESSION, 303,
-        actor="root"),
+        f"/admin/review/{PROJECT}/reject/",
+        _form({"reason": "typosquat"}),
+        SESSION,
+        303,
+        actor="root",
+    ),
     ("POST", "/admin/review/{name}/clear/"): RouteCall(
-        f"/admin/review/{PROJECT}/clear/", _form({}), SESSION, 303, actor="root"),
+        f"/admin/review/{PROJECT}/clear/", _form({}), SESSION, 303, actor="root"
+    ),
     ("POST", "/admin/review/{name}/quarantine/"): RouteCall(
-        f"/admin/review/{PROJECT}/quarantine/", _form({"reason": "malware"}), SESSION, 303,
-        actor="root"),
+        f"/admin/review/{PROJECT}/quarantine/",
+        _form({"reason": "malware"}),
+        SESSION,
+        303,
+        actor="root",
+    ),
     ("POST", "/admin/review/{name}/remove/"): RouteCall(
-        f"/admin/review/{PROJECT}/remove/", _form({"reason": "malware", "forbid": "1"}),
-        SESSION, 303, actor="root"),
+        f"/admin/review/{PROJECT}/remove/",
+        _form({"reason": "malware", "forbid": "1"}),
+        SESSION,
+        303,
+        actor="root",
+    ),
     ("POST", "/manage/project/{name}/collaborators/{username}/role/"): RouteCall(
-        f"/manage/project/{PROJECT}/collaborators/carol/role/", _form({"role": "Owner"}),
-        SESSION, 303),
+        f"/manage/project/{PROJECT}/collaborators/carol/role/",
+        _form({"role": "Owner"}),
+        SESSION,
+        303,
+    ),
     ("POST", "/manage/project/{name}/collaborators/{username}/remove/"): RouteCall(
-        f"/manage/project/{PROJECT}/collaborators/carol/remove/", _form({}), SESSION, 303),
+        f"/manage/project/{PROJECT}/collaborators/carol/remove/", _form({}), SESSION, 303
+    ),
     ("POST", "/manage/project/{name}/invitations/{username}/revoke/"): RouteCall(
-        f"/manage/project/{PROJECT}/invitations/erin/revoke/", _form({}), SESSION, 303),
+        f"/manage/project/{PROJECT}/invitations/erin/revoke/", _form({}), SESSION, 303
+    ),
 }
 
 # State-changing routes that act on an account or a session, never on a project.
-NOT_PROJECT_ACTIONS: frozenset[tuple[str, str]] = frozenset({
-    ("POST", "/account/register/"),
-    ("POST", "/account/verify-email/resend/"),
-    ("POST", "/account/login/"),
-    ("POST", "/account/login/two-factor/totp/"),
-    ("POST", "/account/login/two-factor/recovery/"),
-    ("POST", "/account/login/two-factor/webauthn/options/"),
-    ("POST", "/account/login/two-factor/webauthn/verify/"),
-    ("POST", "/account/logout/"),
-    ("POST", "/account/reauth/"),
-    ("POST", "/account/reauth/webauthn/options/"),
-    ("POST", "/account/reauth/webauthn/verify/"),
-    ("POST", "/account/email/"),
-    ("POST", "/account/password/"),
-    ("POST", "/account/password/reset/"),
-    ("POST", "/account/password/reset/{token}/"),
-    ("POST", "/account/tokens/{token_id}/revoke/"),  # takes power away, never gives it
-    ("POST", "/account/two-factor/totp/"),
-    ("POST", "/account/two-factor/totp/confirm/"),
-    ("POST", "/account/two-factor/totp/remove/"),
-    ("POST", "/account/two-factor/keys/options/"),
-    ("POST", "/account/two-factor/keys/verify/"),
-    ("POST", "/account/two-factor/keys/{key_id}/remove/"),
-    ("POST", "/account/two-factor/recovery-codes/"),
-    ("POST", "/account/two-factor/recovery-codes/confirm/"),
-    ("POST", "/account/security-keys/giveaway/"),
-    # A malware report changes nothing of the project; the automatic quarantine trusted
-    # reports may cause is the index's decision and only takes power away. The project is
-    # named in the body, so these paths name none.
-    ("POST", "/report/"),
-    ("POST", "/api/reports"),
-    ("POST", "/admin/users/{username}/trusted-reporter/"),  # a role on an account
-    # Origin rules are index policy set by admins (names and patterns, not a project's files).
-    ("POST", "/admin/origins/"),
-    ("POST", "/admin/origins/clear/"),
-    # Name protection's lists are index policy set by admins too: they judge names not yet
-    # created; granting, prohibiting or protecting a word changes no existing project.
-    ("POST", "/admin/names/grants/"),
-    ("POST", "/admin/names/grants/revoke/"),
-    ("POST", "/admin/names/prohibited/"),
-    ("POST", "/admin/names/prohibited/remove/"),
-    ("POST", "/admin/names/words/"),
-    ("POST", "/admin/names/words/remove/"),
-    # The invitee answers an owner's invitation (the owner's invite passed the mandate);
-    # every later action of theirs on the project meets the mandate itself.
-    ("POST", "/account/invitations/{invitation_id}/accept/"),
-    ("POST", "/account/invitations/{invitation_id}/decline/"),
-})
+NOT_PROJECT_ACTIONS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("POST", "/account/register/"),
+        ("POST", "/account/verify-email/resend/"),
+        ("POST", "/account/login/"),
+        ("POST", "/account/login/two-factor/totp/"),
+        ("POST", "/account/login/two-factor/recovery/"),
+        ("POST", "/account/login/two-factor/webauthn/options/"),
+        ("POST", "/account/login/two-factor/webauthn/verify/"),
+        ("POST", "/account/logout/"),
+        ("POST", "/account/reauth/"),
+        ("POST", "/account/reauth/webauthn/options/"),
+        ("POST", "/account/reauth/webauthn/verify/"),
+        ("POST", "/account/email/"),
+        ("POST", "/account/password/"),
+        ("POST", "/account/password/reset/"),
+        ("POST", "/account/password/reset/{token}/"),
+        ("POST", "/account/tokens/{token_id}/revoke/"),  # takes power away, never gives it
+        ("POST", "/account/two-factor/totp/"),
+        ("POST", "/account/two-factor/totp/confirm/"),
+        ("POST", "/account/two-factor/totp/remove/"),
+        ("POST", "/account/two-factor/keys/options/"),
+        ("POST", "/account/two-factor/keys/verify/"),
+        ("POST", "/account/two-factor/keys/{key_id}/remove/"),
+        ("POST", "/account/two-factor/recovery-codes/"),
+        ("POST", "/account/two-factor/recovery-codes/confirm/"),
+        ("POST", "/account/security-keys/giveaway/"),
+        # A malware report changes nothing of the project; the automatic quarantine trusted
+        # reports may cause is the index's decision and only takes power away. The project is
+        # named in the body, so these paths name none.
+        ("POST", "/report/"),
+        ("POST", "/api/reports"),
+        ("POST", "/admin/users/{username}/trusted-reporter/"),  # a role on an account
+        # Origin rules are index policy set by admins (names and patterns, not a project's files).
+        ("POST", "/admin/origins/"),
+        ("POST", "/admin/origins/clear/"),
+        # Name protection's lists are index policy set by admins too: they judge names not yet
+        # created; granting, prohibiting or protecting a word changes no existing project.
+        ("POST", "/admin/names/grants/"),
+        ("POST", "/admin/names/grants/revoke/"),
+        ("POST", "/admin/names/prohibited/"),
+        ("POST", "/admin/names/prohibited/remove/"),
+        ("POST", "/admin/names/words/"),
+        ("POST", "/admin/names/words/remove/"),
+        # The invitee answers an owner's invitation (the owner's invite passed the mandate);
+        # every later action of theirs on the project meets the mandate itself.
+        ("POST", "/account/invitations/{invitation_id}/accept/"),
+        ("POST", "/account/invitations/{invitation_id}/decline/"),
+    }
+)
 
 # Routes that declare no methods (mounts, the fast read path): they must refuse writes.
 READ_ONLY_PREFIXES: dict[str, str] = {
@@ -330,8 +399,16 @@ READ_ONLY_PREFIXES: dict[str, str] = {
     "/files": f"/files/ab/cd/abcd/{WHEEL_1_0}",
     "/static": "/static/bastion.css",
 }
-PROJECT_HINTS = ("{name}", "{version}", "{filename}", "/legacy", "/manage/", "/api/projects/",
-                 "/admin/deleted/", "/admin/review/")
+PROJECT_HINTS = (
+    "{name}",
+    "{version}",
+    "{filename}",
+    "/legacy",
+    "/manage/",
+    "/api/projects/",
+    "/admin/deleted/",
+    "/admin/review/",
+)
 
 
 def mentions_a_project(path: str) -> bool:
@@ -399,8 +476,13 @@ def assert_not_let_in(response: httpx.Response) -> None:
 @pytest.mark.parametrize("scope", ["critical", "all"])
 @pytest.mark.parametrize(("key", "auth"), CASES, ids=CASE_IDS)
 async def test_refused_without_two_factor_and_nothing_changes(
-    services: Services, client: httpx.AsyncClient, clock: MovableClock, tmp_path: Path,
-    key: tuple[str, str], auth: str, scope: str,
+    services: Services,
+    client: httpx.AsyncClient,
+    clock: MovableClock,
+    tmp_path: Path,
+    key: tuple[str, str],
+    auth: str,
+    scope: str,
 ) -> None:
     """``critical``: the project is critical; ``all``: it is not, but the scope is every
     project (BASTION_MANDATE_SCOPE=all)."""
@@ -419,11 +501,16 @@ async def test_refused_without_two_factor_and_nothing_changes(
 POSITIVE = [(key, auth) for key, route in PROJECT_ROUTES.items() for auth in sorted(route.auth)]
 
 
-@pytest.mark.parametrize(("key", "auth"), POSITIVE,
-                         ids=[f"{m} {p} [{a}]" for (m, p), a in POSITIVE])
+@pytest.mark.parametrize(
+    ("key", "auth"), POSITIVE, ids=[f"{m} {p} [{a}]" for (m, p), a in POSITIVE]
+)
 async def test_positive_control(
-    services: Services, client: httpx.AsyncClient, clock: MovableClock, tmp_path: Path,
-    key: tuple[str, str], auth: str,
+    services: Services,
+    client: httpx.AsyncClient,
+    clock: MovableClock,
+    tmp_path: Path,
+    key: tuple[str, str],
+    auth: str,
 ) -> None:
     """The same call succeeds with a second factor on the critical project; a password
     (which accounts with 2FA may not use) succeeds on a project the mandate does not cover."""
@@ -440,7 +527,10 @@ async def test_positive_control(
 
 
 async def test_password_of_an_account_with_two_factor_cannot_change_a_project(
-    services: Services, client: httpx.AsyncClient, clock: MovableClock, tmp_path: Path,
+    services: Services,
+    client: httpx.AsyncClient,
+    clock: MovableClock,
+    tmp_path: Path,
 ) -> None:
     """Why the password positive control runs without 2FA: with 2FA, tokens only."""
     world = await build_world(services, client, clock, tmp_path, critical=True)
@@ -454,7 +544,10 @@ async def test_password_of_an_account_with_two_factor_cannot_change_a_project(
 
 
 async def test_token_created_before_two_factor_is_refused_on_every_token_route(
-    services: Services, client: httpx.AsyncClient, clock: MovableClock, tmp_path: Path,
+    services: Services,
+    client: httpx.AsyncClient,
+    clock: MovableClock,
+    tmp_path: Path,
 ) -> None:
     world = await build_world(services, client, clock, tmp_path, critical=True)
     clock.advance(timedelta(seconds=1))

@@ -34,11 +34,13 @@ def crowd(n: int, day: date, base: int = 10) -> dict[tuple[str, date], int]:
     return {(f"pkg-{i:04d}", day): base for i in range(n)}
 
 
-async def run(services: Services, as_of: date, settings: Settings | None = None, *,
-              full: bool = False) -> RecomputeResult:
+async def run(
+    services: Services, as_of: date, settings: Settings | None = None, *, full: bool = False
+) -> RecomputeResult:
     async with services.db.transaction() as session:
-        return await recompute(session, as_of, settings or services.settings, full=full,
-                               now=services.clock.now())
+        return await recompute(
+            session, as_of, settings or services.settings, full=full, now=services.clock.now()
+        )
 
 
 async def names(services: Services) -> set[str]:
@@ -48,8 +50,18 @@ async def names(services: Services) -> set[str]:
 
 @pytest.mark.parametrize(
     ("share", "projects", "expected"),
-    [(0.01, 0, 0), (0.01, 1, 1), (0.01, 99, 1), (0.01, 100, 1), (0.01, 101, 2),
-     (0.01, 350_000, 3500), (0.07, 100, 7), (0.5, 3, 2), (1.0, 5, 5), (0.0, 10, 0)],
+    [
+        (0.01, 0, 0),
+        (0.01, 1, 1),
+        (0.01, 99, 1),
+        (0.01, 100, 1),
+        (0.01, 101, 2),
+        (0.01, 350_000, 3500),
+        (0.07, 100, 7),
+        (0.5, 3, 2),
+        (1.0, 5, 5),
+        (0.0, 10, 0),
+    ],
 )
 def test_top_count_rounds_up(share: float, projects: int, expected: int) -> None:
     assert top_count(share, projects) == expected
@@ -92,9 +104,9 @@ async def test_designation_is_audited_with_reason(
     await run(services, DAY)
     await run(services, DAY)  # again: no second event
     async with services.db.session() as session:
-        events = (await session.scalars(
-            select(AuditEvent).where(AuditEvent.tag == "project:critical")
-        )).all()
+        events = (
+            await session.scalars(select(AuditEvent).where(AuditEvent.tag == "project:critical"))
+        ).all()
         row = await session.get(CriticalProject, "famous")
     assert [e.project_name for e in events] == ["famous"]
     assert events[0].details["source"] == AUTO
@@ -129,8 +141,9 @@ async def test_min_downloads_floor(services: Services, add_downloads: AddDownloa
 async def test_ties_at_the_boundary_go_by_name(
     services: Services, add_downloads: AddDownloads
 ) -> None:
-    await add_downloads({**crowd(98, DAY, base=1), ("zeta", DAY): 7, ("alpha", DAY): 7,
-                         ("mid", DAY): 7})
+    await add_downloads(
+        {**crowd(98, DAY, base=1), ("zeta", DAY): 7, ("alpha", DAY): 7, ("mid", DAY): 7}
+    )
     result = await run(services, DAY)  # 101 projects -> 2
     assert result.selected == ["alpha", "mid"]
 
@@ -207,23 +220,27 @@ async def test_import_makes_the_next_recompute_rebuild(
 
 async def test_mark_by_admin(services: Services) -> None:
     async with services.db.transaction() as session:
-        assert await mark(session, "My.Project", "core infrastructure", True,
-                          now=services.clock.now())
+        assert await mark(
+            session, "My.Project", "core infrastructure", True, now=services.clock.now()
+        )
     async with services.db.transaction() as session:
         assert not await mark(session, "my-project", "again", True, now=services.clock.now())
     async with services.db.session() as session:
         row = await session.get(CriticalProject, "my-project")
-        events = (await session.scalars(
-            select(AuditEvent).where(AuditEvent.tag == "project:critical")
-        )).all()
+        events = (
+            await session.scalars(select(AuditEvent).where(AuditEvent.tag == "project:critical"))
+        ).all()
     assert row is not None and row.source == ADMIN and row.reason == "core infrastructure"
     assert len(events) == 1
 
 
-@pytest.mark.parametrize(("name", "reason", "message"), [
-    ("ok", "  ", "Give a reason"),
-    ("-bad-", "why", "not a valid project name"),
-])
+@pytest.mark.parametrize(
+    ("name", "reason", "message"),
+    [
+        ("ok", "  ", "Give a reason"),
+        ("-bad-", "why", "not a valid project name"),
+    ],
+)
 async def test_mark_refuses_bad_input(
     services: Services, name: str, reason: str, message: str
 ) -> None:

@@ -15,12 +15,15 @@ from bastion.services import Services
 from tests.support.types import AddDownloads, MakeProject, MakeUser
 
 
-@pytest.mark.parametrize(("now", "expected"), [
-    (datetime(2024, 6, 1, 0, 0, tzinfo=UTC), 300.0),
-    (datetime(2024, 6, 1, 0, 4, 59, tzinfo=UTC), 1.0),
-    (datetime(2024, 6, 1, 0, 5, tzinfo=UTC), 86400.0),
-    (datetime(2024, 6, 1, 23, 0, tzinfo=UTC), 3900.0),
-])
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (datetime(2024, 6, 1, 0, 0, tzinfo=UTC), 300.0),
+        (datetime(2024, 6, 1, 0, 4, 59, tzinfo=UTC), 1.0),
+        (datetime(2024, 6, 1, 0, 5, tzinfo=UTC), 86400.0),
+        (datetime(2024, 6, 1, 23, 0, tzinfo=UTC), 3900.0),
+    ],
+)
 def test_next_run_is_after_utc_midnight(now: datetime, expected: float) -> None:
     assert daily.seconds_until_next_run(now, 300) == expected
 
@@ -31,8 +34,11 @@ async def critical(services: Services) -> set[str]:
 
 
 async def test_daily_job_catches_up_at_start_and_emails(
-    services: Services, clock: MovableClock, add_downloads: AddDownloads,
-    make_user: MakeUser, make_project: MakeProject,
+    services: Services,
+    clock: MovableClock,
+    add_downloads: AddDownloads,
+    make_user: MakeUser,
+    make_project: MakeProject,
 ) -> None:
     clock.set(datetime(2024, 6, 2, 8, 0, tzinfo=UTC))
     owner = await make_user("owner")

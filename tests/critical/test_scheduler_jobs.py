@@ -55,10 +55,14 @@ async def designate(services: Services, name: str) -> None:
 
 async def reminders_of(services: Services, user: User) -> int:
     async with services.db.session() as session:
-        return int(await session.scalar(
-            select(func.count()).select_from(AuditEvent)
-            .where(AuditEvent.tag == REMINDER_TAG, AuditEvent.user_id == user.id)
-        ) or 0)
+        return int(
+            await session.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.tag == REMINDER_TAG, AuditEvent.user_id == user.id)
+            )
+            or 0
+        )
 
 
 # ---------------------------------------------------------------- the "now critical" email
@@ -86,7 +90,10 @@ def test_the_critical_email_to_a_user_with_2fa_says_nothing_changes(
 
 
 async def test_notify_tailors_the_email_and_counts_as_the_reminder(
-    services: Services, make_user: Any, make_project: Any, enable_2fa: Any,
+    services: Services,
+    make_user: Any,
+    make_project: Any,
+    enable_2fa: Any,
 ) -> None:
     services.settings = services.settings.model_copy(update={"mandate_enforced_from": DATE})
     owner, helper = await make_user("owner"), await make_user("helper")
@@ -94,8 +101,9 @@ async def test_notify_tailors_the_email_and_counts_as_the_reminder(
     await make_project("Famous", owner, helper)
     await designate(services, "famous")
     async with services.db.session() as session:
-        sent = await notify_critical(session, ["famous"], services.settings,
-                                     services.mailer.send, now=services.clock.now())
+        sent = await notify_critical(
+            session, ["famous"], services.settings, services.mailer.send, now=services.clock.now()
+        )
     assert sent == 2
     bodies = {to: body for to, _, body in inbox(services)}
     assert "You have not enabled it yet" in bodies["owner@example.org"]
@@ -111,7 +119,9 @@ async def test_notify_tailors_the_email_and_counts_as_the_reminder(
 
 
 async def test_reminders_wait_for_the_date_setting(
-    services: Services, make_user: Any, make_project: Any,
+    services: Services,
+    make_user: Any,
+    make_project: Any,
 ) -> None:
     owner = await make_user("owner")
     await make_project("Famous", owner)
@@ -121,12 +131,17 @@ async def test_reminders_wait_for_the_date_setting(
 
 
 async def test_a_maintainer_without_2fa_is_reminded_once(
-    services: Services, clock: MovableClock, make_user: Any, make_project: Any,
+    services: Services,
+    clock: MovableClock,
+    make_user: Any,
+    make_project: Any,
     enable_2fa: Any,
 ) -> None:
     services.settings = services.settings.model_copy(update={"mandate_enforced_from": DATE})
     owner, secured, bystander = (
-        await make_user("owner"), await make_user("secured"), await make_user("bystander")
+        await make_user("owner"),
+        await make_user("secured"),
+        await make_user("bystander"),
     )
     await enable_2fa(secured)
     await make_project("Famous", owner, secured)
@@ -138,8 +153,10 @@ async def test_a_maintainer_without_2fa_is_reminded_once(
     [(to, subject, body)] = inbox(services)
     assert to == "owner@example.org"
     assert "Two-factor authentication is required" in subject
-    assert ("Projects also-famous, famous are critical: two-factor authentication is "
-            "required from 2030-01-01") in body
+    assert (
+        "Projects also-famous, famous are critical: two-factor authentication is "
+        "required from 2030-01-01"
+    ) in body
     assert "http://testserver/account/two-factor/" in body
     assert await reminders_of(services, owner) == 1
     # Once only: not again the next day, nor after the date.
@@ -149,7 +166,10 @@ async def test_a_maintainer_without_2fa_is_reminded_once(
 
 
 async def test_a_failed_reminder_is_retried_next_time(
-    services: Services, make_user: Any, make_project: Any, monkeypatch: pytest.MonkeyPatch,
+    services: Services,
+    make_user: Any,
+    make_project: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     services.settings = services.settings.model_copy(update={"mandate_enforced_from": DATE})
     owner = await make_user("owner")
@@ -182,10 +202,19 @@ async def add_tombstones(services: Services) -> None:
     """A project deleted past retention and one deleted yesterday."""
     retention = timedelta(days=services.settings.deletion_retention_days)
     async with services.db.transaction() as session:
-        for name, deleted in (("gone-long-ago", NOW - retention - timedelta(days=1)),
-                              ("gone-yesterday", NOW - timedelta(days=1))):
-            session.add(Project(name=name, normalized_name=name, created=NOW - 2 * retention,
-                                last_serial=0, deleted_at=deleted))
+        for name, deleted in (
+            ("gone-long-ago", NOW - retention - timedelta(days=1)),
+            ("gone-yesterday", NOW - timedelta(days=1)),
+        ):
+            session.add(
+                Project(
+                    name=name,
+                    normalized_name=name,
+                    created=NOW - 2 * retention,
+                    last_serial=0,
+                    deleted_at=deleted,
+                )
+            )
 
 
 async def project_names(services: Services) -> set[str]:
@@ -199,7 +228,10 @@ async def session_count(services: Services) -> int:
 
 
 async def test_one_daily_run_does_every_step(
-    services: Services, make_user: Any, make_project: Any, caplog: pytest.LogCaptureFixture,
+    services: Services,
+    make_user: Any,
+    make_project: Any,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     services.settings = services.settings.model_copy(update={"mandate_enforced_from": DATE})
     owner = await make_user("owner")
@@ -221,7 +253,9 @@ async def test_one_daily_run_does_every_step(
 
 
 async def test_a_failing_step_does_not_stop_the_others(
-    services: Services, make_user: Any, caplog: pytest.LogCaptureFixture,
+    services: Services,
+    make_user: Any,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     owner = await make_user("owner")
     await add_sessions(services, owner)
@@ -230,8 +264,12 @@ async def test_a_failing_step_does_not_stop_the_others(
     async def broken(_services: Services) -> str:
         raise RuntimeError("recompute exploded")
 
-    jobs = [Job(j.name, j.summary, broken)
-            if j.name in ("critical-recompute", "metrics-snapshot") else j for j in JOBS]
+    jobs = [
+        Job(j.name, j.summary, broken)
+        if j.name in ("critical-recompute", "metrics-snapshot")
+        else j
+        for j in JOBS
+    ]
     outcome = {o.job: o.ok for o in await run_all(services, jobs)}
     assert outcome["critical-recompute"] is False and outcome["metrics-snapshot"] is False
     assert outcome["purge-sessions"] and outcome["purge-deletions"]
@@ -241,7 +279,9 @@ async def test_a_failing_step_does_not_stop_the_others(
 
 
 async def test_the_cron_recompute_also_reminds(
-    services: Services, make_user: Any, make_project: Any,
+    services: Services,
+    make_user: Any,
+    make_project: Any,
 ) -> None:
     services.settings = services.settings.model_copy(update={"mandate_enforced_from": DATE})
     owner = await make_user("owner")

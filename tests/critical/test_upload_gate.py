@@ -29,20 +29,30 @@ async def setup(services: Services, make_user: MakeUser, enforced: date | None) 
 
 
 async def test_upload_warns_before_the_date(
-    services: Services, client: httpx.AsyncClient, make_user: MakeUser, tmp_path: Path,
-    enable_2fa: Any, clock: MovableClock,
+    services: Services,
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
+    tmp_path: Path,
+    enable_2fa: Any,
+    clock: MovableClock,
 ) -> None:
     enforced = today(clock) + timedelta(days=10)
     await setup(services, make_user, enforced)
     response = await upload(client, make_wheel(tmp_path, "guarded", "1.0"))
     assert response.status_code == 200, response.text
-    assert (f"WARNING: project guarded is critical: two-factor authentication will be "
-            f"required from {enforced.isoformat()}; enable it at {URL}") in response.text
+    assert (
+        f"WARNING: project guarded is critical: two-factor authentication will be "
+        f"required from {enforced.isoformat()}; enable it at {URL}"
+    ) in response.text
 
 
 async def test_upload_refused_after_the_date_unless_2fa(
-    services: Services, client: httpx.AsyncClient, make_user: MakeUser, tmp_path: Path,
-    enable_2fa: Any, clock: MovableClock,
+    services: Services,
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
+    tmp_path: Path,
+    enable_2fa: Any,
+    clock: MovableClock,
 ) -> None:
     alice = await setup(services, make_user, today(clock))
     wheel = make_wheel(tmp_path, "guarded", "1.0")

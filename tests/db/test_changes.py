@@ -119,8 +119,7 @@ async def test_a_write_answers_once_every_live_worker_dropped_the_page(
     acknowledged, so a read through the other worker right after sees the change."""
     writer, other = Recorder(), Recorder()
     url = services.settings.resolved_database_url
-    feeds = [ChangeFeed(url, [r], keepalive_seconds=5, settle_seconds=5)
-             for r in (writer, other)]
+    feeds = [ChangeFeed(url, [r], keepalive_seconds=5, settle_seconds=5) for r in (writer, other)]
     for feed in feeds:
         feed.start()
     try:
@@ -146,8 +145,10 @@ async def test_a_write_answers_once_every_live_worker_dropped_the_page(
 async def test_listener_falls_back_while_the_database_is_unreachable() -> None:
     seen = Recorder()
     listener = PostgresListener(
-        f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/x", [seen],
-        keepalive_seconds=0.5, retry_seconds=0.05,
+        f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/x",
+        [seen],
+        keepalive_seconds=0.5,
+        retry_seconds=0.05,
     )
     listener.start()
     await asyncio.sleep(0.3)

@@ -47,9 +47,9 @@ def test_existing_shared_addresses_are_resolved(tmp_path: Path) -> None:
         upgrade(url, "ad4eca3e4f9b")
         asyncio.run(_run(url, USERS))
         upgrade(url)
-        rows = asyncio.run(_run(
-            url, "SELECT id, email, email_key, email_verified FROM users ORDER BY id"
-        ))
+        rows = asyncio.run(
+            _run(url, "SELECT id, email, email_key, email_verified FROM users ORDER BY id")
+        )
         assert rows == [
             (1, "Alice@Example.org", "alice@example.org", True),
             (2, "alice@example.org ", "dup-2:alice@example.org", False),

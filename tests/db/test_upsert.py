@@ -15,8 +15,11 @@ KEY = ("day", "project", "source")
 async def stored(services: Services) -> list[tuple[str, str, int]]:
     async with services.db.session() as session:
         rows = await session.execute(
-            select(ProjectDayDownloads.project, ProjectDayDownloads.source,
-                   ProjectDayDownloads.downloads).order_by(ProjectDayDownloads.project)
+            select(
+                ProjectDayDownloads.project,
+                ProjectDayDownloads.source,
+                ProjectDayDownloads.downloads,
+            ).order_by(ProjectDayDownloads.project)
         )
         return [tuple(r) for r in rows.all()]  # type: ignore[misc]
 
@@ -29,8 +32,9 @@ async def test_add_replace_and_nothing(services: Services) -> None:
         await upsert(session, ProjectDayDownloads, [row], key=KEY, add=("downloads",))
     assert await stored(services) == [("a", "live", 6), ("b", "live", 1)]
     async with services.db.transaction() as session:
-        await upsert(session, ProjectDayDownloads, [{**row, "downloads": 2}], key=KEY,
-                     replace=("downloads",))
+        await upsert(
+            session, ProjectDayDownloads, [{**row, "downloads": 2}], key=KEY, replace=("downloads",)
+        )
         await upsert(session, ProjectDayDownloads, [{**other, "downloads": 9}], key=KEY)
         await upsert(session, ProjectDayDownloads, [], key=KEY)
     assert await stored(services) == [("a", "live", 2), ("b", "live", 1)]

@@ -36,7 +36,8 @@ class Run:
 def client_env(home: Path | None = None) -> dict[str, str]:
     """The environment for a client: no configuration but ours, no proxies."""
     env = {
-        k: v for k, v in os.environ.items()
+        k: v
+        for k, v in os.environ.items()
         if not k.upper().startswith(_DROPPED_PREFIXES) and "PROXY" not in k.upper()
     }
     env.update(
@@ -59,8 +60,13 @@ def client_env(home: Path | None = None) -> dict[str, str]:
 
 def run(args: list[str], *, home: Path | None = None, timeout: float = TIMEOUT) -> Run:
     completed = subprocess.run(
-        args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env=client_env(home), timeout=timeout, check=False,
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=client_env(home),
+        timeout=timeout,
+        check=False,
     )
     return Run(args=args, returncode=completed.returncode, output=completed.stdout)
 
@@ -70,9 +76,21 @@ def run_pip(*args: str, index_url: str, home: Path | None = None) -> Run:
     command, *rest = args
     return run(
         [
-            str(VENV_BIN / "python"), "-m", "pip", "--isolated", "--disable-pip-version-check",
-            "--no-input", command, "--no-cache-dir", "--index-url", index_url,
-            "--retries", "0", "--timeout", "15", *rest,
+            str(VENV_BIN / "python"),
+            "-m",
+            "pip",
+            "--isolated",
+            "--disable-pip-version-check",
+            "--no-input",
+            command,
+            "--no-cache-dir",
+            "--index-url",
+            index_url,
+            "--retries",
+            "0",
+            "--timeout",
+            "15",
+            *rest,
         ],
         home=home,
     )
@@ -83,23 +101,44 @@ def run_uv(*args: str, index_url: str, home: Path | None = None) -> Run:
     command, *rest = args
     return run(
         [
-            str(VENV_BIN / "uv"), "pip", command, "--no-config", "--no-cache",
-            "--python", str(VENV_BIN / "python"), "--index-url", index_url, *rest,
+            str(VENV_BIN / "uv"),
+            "pip",
+            command,
+            "--no-config",
+            "--no-cache",
+            "--python",
+            str(VENV_BIN / "python"),
+            "--index-url",
+            index_url,
+            *rest,
         ],
         home=home,
     )
 
 
 def run_twine(
-    *files: Path, upload_url: str, username: str, password: str, extra: tuple[str, ...] = (),
+    *files: Path,
+    upload_url: str,
+    username: str,
+    password: str,
+    extra: tuple[str, ...] = (),
     home: Path | None = None,
 ) -> Run:
     """``twine upload`` of ``files`` to ``upload_url`` with a username and password."""
     return run(
         [
-            str(VENV_BIN / "twine"), "upload", "--repository-url", upload_url,
-            "-u", username, "-p", password, "--non-interactive", "--disable-progress-bar",
-            *extra, *(str(f) for f in files),
+            str(VENV_BIN / "twine"),
+            "upload",
+            "--repository-url",
+            upload_url,
+            "-u",
+            username,
+            "-p",
+            password,
+            "--non-interactive",
+            "--disable-progress-bar",
+            *extra,
+            *(str(f) for f in files),
         ],
         home=home,
     )

@@ -29,8 +29,12 @@ def upload(live_server: LiveServer, publisher: str, home: Path) -> Upload:
 
     def do(*files: Path, extra: tuple[str, ...] = (), password: str = PASSWORD) -> Run:
         return run_twine(
-            *files, upload_url=live_server.upload_url, username=publisher,
-            password=password, extra=extra, home=home,
+            *files,
+            upload_url=live_server.upload_url,
+            username=publisher,
+            password=password,
+            extra=extra,
+            home=home,
         )
 
     return do

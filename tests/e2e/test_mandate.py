@@ -27,8 +27,11 @@ pytestmark = pytest.mark.e2e
 async def _critical_project(live: LiveServer, owner: User, tmp_path: Path) -> None:
     """``demo`` exists (1.0 uploaded by ``owner`` before any mandate) and is critical."""
     run_twine(
-        make_wheel(tmp_path, "demo", "1.0"), upload_url=live.upload_url,
-        username=owner.username, password=PASSWORD, home=tmp_path,
+        make_wheel(tmp_path, "demo", "1.0"),
+        upload_url=live.upload_url,
+        username=owner.username,
+        password=PASSWORD,
+        home=tmp_path,
     ).check()
     async with live.services.db.transaction() as session:
         await mark(session, "demo", "depended on by everyone", now=live.services.clock.now())
@@ -74,16 +77,23 @@ async def test_mandate_warns_then_refuses_twine_without_2fa(
 
     _enforce_from(live_server.services, days=7)
     announced = run_twine(
-        make_wheel(tmp_path, "demo", "1.1"), upload_url=live_server.upload_url,
-        username="alice", password=PASSWORD, home=tmp_path, extra=("--verbose",),
+        make_wheel(tmp_path, "demo", "1.1"),
+        upload_url=live_server.upload_url,
+        username="alice",
+        password=PASSWORD,
+        home=tmp_path,
+        extra=("--verbose",),
     ).check()
     assert "project demo is critical" in flat(announced.output)
     assert "two-factor authentication will be required from" in flat(announced.output)
 
     _enforce_from(live_server.services, days=0)
     refused = run_twine(
-        make_wheel(tmp_path, "demo", "1.2"), upload_url=live_server.upload_url,
-        username="alice", password=PASSWORD, home=tmp_path,
+        make_wheel(tmp_path, "demo", "1.2"),
+        upload_url=live_server.upload_url,
+        username="alice",
+        password=PASSWORD,
+        home=tmp_path,
     )
     assert refused.returncode != 0
     assert "403" in flat(refused.output)
@@ -93,8 +103,11 @@ async def test_mandate_warns_then_refuses_twine_without_2fa(
     # A token does not get around it either.
     token = await _token(live_server.services, alice)
     by_token = run_twine(
-        make_wheel(tmp_path, "demo", "1.3"), upload_url=live_server.upload_url,
-        username="__token__", password=token, home=tmp_path,
+        make_wheel(tmp_path, "demo", "1.3"),
+        upload_url=live_server.upload_url,
+        username="__token__",
+        password=token,
+        home=tmp_path,
     )
     assert by_token.returncode != 0
     assert "enable two-factor authentication" in flat(by_token.output)
@@ -114,14 +127,20 @@ async def test_mandate_lets_a_maintainer_with_2fa_publish(
 
     # With 2FA a password upload is refused (PyPI's rule) and a token is the way.
     by_password = run_twine(
-        make_wheel(tmp_path, "demo", "2.0"), upload_url=live_server.upload_url,
-        username="alice", password=PASSWORD, home=tmp_path,
+        make_wheel(tmp_path, "demo", "2.0"),
+        upload_url=live_server.upload_url,
+        username="alice",
+        password=PASSWORD,
+        home=tmp_path,
     )
     assert by_password.returncode != 0
     assert "create an API token" in flat(by_password.output)
 
     token = await _token(live_server.services, alice)
     run_twine(
-        make_wheel(tmp_path, "demo", "2.0"), upload_url=live_server.upload_url,
-        username="__token__", password=token, home=tmp_path,
+        make_wheel(tmp_path, "demo", "2.0"),
+        upload_url=live_server.upload_url,
+        username="__token__",
+        password=token,
+        home=tmp_path,
     ).check()

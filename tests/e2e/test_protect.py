@@ -43,8 +43,9 @@ def protected_server(settings: Settings, clock: MovableClock) -> Iterator[LiveSe
         judge=ExpectingJudge({"requests": review("requests", "requests")}),
         scanner=ExpectingScanner({STEALER: "malicious"}),
     )
-    with run_live_server(settings.model_copy(update={"base_url": url}), clock, port,
-                         protect=detectors) as server:
+    with run_live_server(
+        settings.model_copy(update={"base_url": url}), clock, port, protect=detectors
+    ) as server:
         yield server
 
 
@@ -58,20 +59,26 @@ def admin_decides(server: LiveServer, name: str, decision: str, **fields: str) -
         login = web.get("/account/login/")
         token = CSRF_RE.search(login.text)
         assert token, login.text
-        signed_in = web.post("/account/login/", data={
-            "csrf_token": token.group(1), "username": "root", "password": PASSWORD})
+        signed_in = web.post(
+            "/account/login/",
+            data={"csrf_token": token.group(1), "username": "root", "password": PASSWORD},
+        )
         assert signed_in.status_code == 303, signed_in.text
         page = web.get(f"/admin/review/{name}/")
         assert page.status_code == 200, page.text
         token = CSRF_RE.search(page.text)
         assert token
-        done = web.post(f"/admin/review/{name}/{decision}/",
-                        data={"csrf_token": token.group(1), **fields})
+        done = web.post(
+            f"/admin/review/{name}/{decision}/", data={"csrf_token": token.group(1), **fields}
+        )
         assert done.status_code == 303, done.text
 
 
 async def test_held_name_and_quarantined_upload_are_invisible_to_pip_until_reviewed(
-    protected_server: LiveServer, make_user: MakeUser, dist_dir: Path, tmp_path: Path,
+    protected_server: LiveServer,
+    make_user: MakeUser,
+    dist_dir: Path,
+    tmp_path: Path,
     home: Path,
 ) -> None:
     server = protected_server
@@ -82,8 +89,14 @@ async def test_held_name_and_quarantined_upload_are_invisible_to_pip_until_revie
     assert bad.name == STEALER
 
     def twine(path: Path) -> str:
-        result = run_twine(path, upload_url=server.upload_url, username="alice",
-                           password=PASSWORD, extra=("--verbose",), home=home).check()
+        result = run_twine(
+            path,
+            upload_url=server.upload_url,
+            username="alice",
+            password=PASSWORD,
+            extra=("--verbose",),
+            home=home,
+        ).check()
         return " ".join(result.output.split())
 
     assert "The project 'requests' is held for review" in twine(held.path)
@@ -99,15 +112,22 @@ async def test_held_name_and_quarantined_upload_are_invisible_to_pip_until_revie
         assert listed.returncode != 0, listed.output
 
     # The frozen project refuses more uploads, twine shows why.
-    frozen = run_twine(Dist.wheel(dist_dir, "stealer", "1.1").path, upload_url=server.upload_url,
-                       username="alice", password=PASSWORD, home=home)
+    frozen = run_twine(
+        Dist.wheel(dist_dir, "stealer", "1.1").path,
+        upload_url=server.upload_url,
+        username="alice",
+        password=PASSWORD,
+        home=home,
+    )
     assert frozen.returncode != 0 and "403" in frozen.output, frozen.output
 
     admin_decides(server, "requests", "approve", reason="we host our own requests")
     admin_decides(server, "stealer", "clear", reason="demonstrator, never run")
 
-    for name, spec, filename in (("requests", "requests==99.0", held.filename),
-                                 ("stealer", "stealer==1.0", STEALER)):
+    for name, spec, filename in (
+        ("requests", "requests==99.0", held.filename),
+        ("stealer", "stealer==1.0", STEALER),
+    ):
         target = tmp_path / f"{name}-after"
         pip(server, home, "download", "--no-deps", "-d", str(target), spec).check()
         assert [p.name for p in target.iterdir()] == [filename]

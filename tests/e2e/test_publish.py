@@ -52,8 +52,15 @@ async def test_skip_existing_on_a_second_upload(
     both = upload(wheel.path, newer.path, extra=("--skip-existing",)).check()
     assert "Skipping" in both.output
     downloads = tmp_path / "downloads"
-    run_pip("download", "--no-deps", "-d", str(downloads), "again",
-            index_url=live_server.index_url, home=home).check()
+    run_pip(
+        "download",
+        "--no-deps",
+        "-d",
+        str(downloads),
+        "again",
+        index_url=live_server.index_url,
+        home=home,
+    ).check()
     assert [p.name for p in downloads.iterdir()] == [newer.filename]
 
 
@@ -99,8 +106,11 @@ async def test_upload_to_another_users_project_is_refused(
     await make_user("mallory")
     second = Dist.wheel(dist_dir, "owned", "1.1")
     refused = run_twine(
-        second.path, upload_url=live_server.upload_url, username="mallory",
-        password=PASSWORD, home=home,
+        second.path,
+        upload_url=live_server.upload_url,
+        username="mallory",
+        password=PASSWORD,
+        home=home,
     )
     assert refused.returncode != 0
     output = one_line(refused.output)

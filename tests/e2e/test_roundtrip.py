@@ -30,16 +30,26 @@ async def test_wheel_round_trip(
 
     downloads = tmp_path / "downloads"
     run_pip(
-        "download", "--no-deps", "-d", str(downloads), "round-trip-wheel",
-        index_url=live_server.index_url, home=home,
+        "download",
+        "--no-deps",
+        "-d",
+        str(downloads),
+        "round-trip-wheel",
+        index_url=live_server.index_url,
+        home=home,
     ).check()
     assert [p.name for p in downloads.iterdir()] == [wheel.filename]
     assert sha256_file(downloads / wheel.filename) == wheel.sha256
 
     pip_target = tmp_path / "pip-target"
     run_pip(
-        "install", "--no-deps", "--target", str(pip_target), "Round_Trip.Wheel==1.0",
-        index_url=live_server.index_url, home=home,
+        "install",
+        "--no-deps",
+        "--target",
+        str(pip_target),
+        "Round_Trip.Wheel==1.0",
+        index_url=live_server.index_url,
+        home=home,
     ).check()
     assert installed_version(pip_target, wheel.module) == "1.0"
 
@@ -48,8 +58,15 @@ async def test_wheel_round_trip(
     requirements.write_text(f"round-trip-wheel==1.0 --hash=sha256:{wheel.sha256}\n")
     uv_target = tmp_path / "uv-target"
     run_uv(
-        "install", "--no-deps", "--require-hashes", "--target", str(uv_target),
-        "-r", str(requirements), index_url=live_server.index_url, home=home,
+        "install",
+        "--no-deps",
+        "--require-hashes",
+        "--target",
+        str(uv_target),
+        "-r",
+        str(requirements),
+        index_url=live_server.index_url,
+        home=home,
     ).check()
     assert installed_version(uv_target, wheel.module) == "1.0"
 
@@ -62,9 +79,16 @@ async def test_sdist_round_trip(
 
     downloads = tmp_path / "downloads"
     run_pip(
-        "download", "--no-deps", "--no-binary", ":all:", "--no-build-isolation",
-        "-d", str(downloads), "round-trip-sdist",
-        index_url=live_server.index_url, home=home,
+        "download",
+        "--no-deps",
+        "--no-binary",
+        ":all:",
+        "--no-build-isolation",
+        "-d",
+        str(downloads),
+        "round-trip-sdist",
+        index_url=live_server.index_url,
+        home=home,
     ).check()
     assert [p.name for p in downloads.iterdir()] == [sdist.filename]
     assert sha256_file(downloads / sdist.filename) == sdist.sha256
@@ -73,17 +97,31 @@ async def test_sdist_round_trip(
     requirements.write_text(f"round-trip-sdist==2.0 --hash=sha256:{sdist.sha256}\n")
     pip_target = tmp_path / "pip-target"
     run_pip(
-        "install", "--no-deps", "--no-build-isolation", "--require-hashes",
-        "--target", str(pip_target), "-r", str(requirements),
-        index_url=live_server.index_url, home=home,
+        "install",
+        "--no-deps",
+        "--no-build-isolation",
+        "--require-hashes",
+        "--target",
+        str(pip_target),
+        "-r",
+        str(requirements),
+        index_url=live_server.index_url,
+        home=home,
     ).check()
     assert installed_version(pip_target, sdist.module) == "2.0"
 
     uv_target = tmp_path / "uv-target"
     run_uv(
-        "install", "--no-deps", "--no-build-isolation", "--require-hashes",
-        "--target", str(uv_target), "-r", str(requirements),
-        index_url=live_server.index_url, home=home,
+        "install",
+        "--no-deps",
+        "--no-build-isolation",
+        "--require-hashes",
+        "--target",
+        str(uv_target),
+        "-r",
+        str(requirements),
+        index_url=live_server.index_url,
+        home=home,
     ).check()
     assert installed_version(uv_target, sdist.module) == "2.0"
 
@@ -98,14 +136,27 @@ async def test_wheel_and_sdist_of_one_release(
 
     wheels = tmp_path / "wheels"
     run_pip(
-        "download", "--no-deps", "-d", str(wheels), "both-kinds",
-        index_url=live_server.index_url, home=home,
+        "download",
+        "--no-deps",
+        "-d",
+        str(wheels),
+        "both-kinds",
+        index_url=live_server.index_url,
+        home=home,
     ).check()
     assert sha256_file(wheels / wheel.filename) == wheel.sha256
 
     sdists = tmp_path / "sdists"
     run_pip(
-        "download", "--no-deps", "--no-binary", ":all:", "--no-build-isolation",
-        "-d", str(sdists), "both-kinds", index_url=live_server.index_url, home=home,
+        "download",
+        "--no-deps",
+        "--no-binary",
+        ":all:",
+        "--no-build-isolation",
+        "-d",
+        str(sdists),
+        "both-kinds",
+        index_url=live_server.index_url,
+        home=home,
     ).check()
     assert sha256_file(sdists / sdist.filename) == sdist.sha256

@@ -48,19 +48,34 @@ def s3_env() -> Iterator[dict[str, str] | None]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
-    creds = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-             "AWS_DEFAULT_REGION": "us-east-1"}
-    boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="test",
-                 aws_secret_access_key="test", region_name="us-east-1"
-                 ).create_bucket(Bucket="bastion-scale")
-    yield {**creds, "BASTION_STORAGE_BACKEND": "s3", "BASTION_S3_BUCKET": "bastion-scale",
-           "BASTION_S3_ENDPOINT_URL": endpoint, "BASTION_S3_PREFIX": "blobs"}
+    creds = {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        region_name="us-east-1",
+    ).create_bucket(Bucket="bastion-scale")
+    yield {
+        **creds,
+        "BASTION_STORAGE_BACKEND": "s3",
+        "BASTION_S3_BUCKET": "bastion-scale",
+        "BASTION_S3_ENDPOINT_URL": endpoint,
+        "BASTION_S3_PREFIX": "blobs",
+    }
     server.stop()
 
 
 @pytest.fixture
 async def cluster(
-    services: Services, settings: Settings, tmp_path: Path, s3_env: dict[str, str] | None,
+    services: Services,
+    settings: Settings,
+    tmp_path: Path,
+    s3_env: dict[str, str] | None,
     make_user: MakeUser,
 ) -> AsyncIterator[Cluster]:
     await make_user("alice")
@@ -72,8 +87,13 @@ async def cluster(
 async def bastion(cluster: Cluster, *args: str) -> str:
     """Run the real ``bastion`` command as another process of the index."""
     done = await asyncio.to_thread(
-        subprocess.run, [str(BASTION), *args], env=cluster.env, capture_output=True,
-        text=True, timeout=60, check=False,
+        subprocess.run,
+        [str(BASTION), *args],
+        env=cluster.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
@@ -95,7 +115,9 @@ def files(page: dict[str, object]) -> dict[str, object]:
 
 async def upload(http: httpx.AsyncClient, worker: Worker, wheel: Path) -> None:
     response = await http.post(
-        f"{worker.url}/legacy/", data=form_for(wheel), auth=("alice", PASSWORD),
+        f"{worker.url}/legacy/",
+        data=form_for(wheel),
+        auth=("alice", PASSWORD),
         files={"content": (wheel.name, wheel.read_bytes())},
     )
     assert response.status_code == 200, response.text
@@ -132,8 +154,11 @@ async def test_every_change_shows_on_the_other_worker_at_once(
 
         # Yank through A's API: B shows the reason at once.
         await warm(http, cluster, "demo")
-        response = await http.post(f"{a.url}/api/projects/demo/releases/2.0/yank",
-                                   json={"reason": "broken"}, auth=("alice", PASSWORD))
+        response = await http.post(
+            f"{a.url}/api/projects/demo/releases/2.0/yank",
+            json={"reason": "broken"},
+            auth=("alice", PASSWORD),
+        )
         assert response.status_code == 200, response.text
         assert files(await listing(http, b, "demo"))[two.name] == "broken"
 
@@ -181,8 +206,9 @@ class WriteBlock:
     async def hold(self) -> None:
         url = make_url(self.settings.resolved_database_url)
         if BACKEND == "postgresql":
-            self.pg = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(
-                hide_password=False))
+            self.pg = await asyncpg.connect(
+                url.set(drivername="postgresql").render_as_string(hide_password=False)
+            )
             await self.pg.execute("BEGIN; LOCK TABLE job_runs IN EXCLUSIVE MODE")
         else:
             self.sqlite = sqlite3.connect(str(url.database), isolation_level=None)
@@ -199,10 +225,13 @@ class WriteBlock:
     async def job_locks_held(self) -> int:
         """How many processes hold a job's lock right now."""
         if self.pg is not None:
-            return int(await self.pg.fetchval(
-                "SELECT count(DISTINCT pid) FROM pg_locks WHERE locktype = 'advisory' "
-                "AND granted AND database = (SELECT oid FROM pg_database "
-                "WHERE datname = current_database())"))
+            return int(
+                await self.pg.fetchval(
+                    "SELECT count(DISTINCT pid) FROM pg_locks WHERE locktype = 'advisory' "
+                    "AND granted AND database = (SELECT oid FROM pg_database "
+                    "WHERE datname = current_database())"
+                )
+            )
         held = 0
         for job in JOBS:
             path = lock_file(self.settings.resolved_database_url, f"bastion-job:{job.name}")
@@ -218,7 +247,10 @@ class WriteBlock:
 
 
 async def test_jobs_started_in_both_workers_at_once_run_once(
-    services: Services, settings: Settings, tmp_path: Path, s3_env: dict[str, str] | None,
+    services: Services,
+    settings: Settings,
+    tmp_path: Path,
+    s3_env: dict[str, str] | None,
 ) -> None:
     """Both workers embed the daily jobs and catch up at start, at the same time (held
     inside their first job by the test's write lock): each job still runs once."""
@@ -235,9 +267,11 @@ async def test_jobs_started_in_both_workers_at_once_run_once(
             await block.release()
             for _ in range(600):  # generous: the CPU is shared
                 async with services.db.session() as session:
-                    done = set(await session.scalars(
-                        select(JobRun.name).where(JobRun.succeeded.is_not(None))
-                    ))
+                    done = set(
+                        await session.scalars(
+                            select(JobRun.name).where(JobRun.succeeded.is_not(None))
+                        )
+                    )
                 if done >= {job.name for job in JOBS}:
                     break
                 await asyncio.sleep(0.1)

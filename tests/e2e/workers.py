@@ -45,18 +45,21 @@ class Cluster:
 def shared_env(settings: Settings, tmp_path: Path, s3: Mapping[str, str] | None) -> dict[str, str]:
     """The settings every process of the index must share, as environment variables."""
     env = {
-        k: v for k, v in os.environ.items()
+        k: v
+        for k, v in os.environ.items()
         if not k.startswith("BASTION_") or k.startswith("BASTION_PASSWORD_HASH_")
     }
-    env.update({
-        "BASTION_DATA_DIR": str(settings.data_dir),
-        "BASTION_DATABASE_URL": settings.resolved_database_url,
-        "BASTION_SECRET_KEY": settings.secret_key,
-        "BASTION_CONFIG": str(tmp_path / "no-such.toml"),
-        "BASTION_EMBEDDED_JOBS": "false",
-        "BASTION_BASE_URL": "http://127.0.0.1",
-        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
-    })
+    env.update(
+        {
+            "BASTION_DATA_DIR": str(settings.data_dir),
+            "BASTION_DATABASE_URL": settings.resolved_database_url,
+            "BASTION_SECRET_KEY": settings.secret_key,
+            "BASTION_CONFIG": str(tmp_path / "no-such.toml"),
+            "BASTION_EMBEDDED_JOBS": "false",
+            "BASTION_BASE_URL": "http://127.0.0.1",
+            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+        }
+    )
     if s3 is not None:
         env.update(s3)
     else:
@@ -75,9 +78,10 @@ def run_workers(
             port = free_port()
             log = log_dir / f"worker-{n}.log"
             process = subprocess.Popen(
-                [str(BASTION), "serve", "--host", "127.0.0.1", "--port", str(port),
-                 "--no-migrate"],
-                env={**env, **(extra or {})}, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+                [str(BASTION), "serve", "--host", "127.0.0.1", "--port", str(port), "--no-migrate"],
+                env={**env, **(extra or {})},
+                stdout=log.open("wb"),
+                stderr=subprocess.STDOUT,
             )
             workers.append(Worker(f"http://127.0.0.1:{port}", process, log))
         for worker in workers:

@@ -28,9 +28,9 @@ async def do_claim(
 async def free_codes(services: Services, program_id: int) -> int:
     async with services.db.session() as session:
         count = await session.scalar(
-            select(func.count()).select_from(PromoCode).where(
-                PromoCode.program_id == program_id, PromoCode.claimed_at.is_(None)
-            )
+            select(func.count())
+            .select_from(PromoCode)
+            .where(PromoCode.program_id == program_id, PromoCode.claimed_at.is_(None))
         )
     return int(count or 0)
 
@@ -46,8 +46,10 @@ async def test_claim_hands_out_codes_and_records_it(services, make_maintainer, m
         entry = (await session.execute(select(GiveawayClaim))).scalar_one()
         assert (entry.user_id, entry.region, entry.quantity) == (user.id, "DE", 2)
         events = (
-            await session.execute(select(AuditEvent).where(AuditEvent.tag == "giveaway:claim"))
-        ).scalars().all()
+            (await session.execute(select(AuditEvent).where(AuditEvent.tag == "giveaway:claim")))
+            .scalars()
+            .all()
+        )
     assert len(events) == 1
     assert events[0].user_id == user.id
     assert events[0].details["quantity"] == 2

@@ -32,9 +32,23 @@ def invoke(env: dict[str, str], *args: str) -> Result:
 
 def test_create_load_and_report(env: dict[str, str], tmp_path: Path) -> None:
     created = invoke(
-        env, "create-program", "Spring keys", "--vendor", "Yubico", "--model", "YubiKey 5 NFC",
-        "--pool", "5", "--per-user", "1", "--regions", "de,fr", "--opens", "2030-01-01",
-        "--closes", "2030-02-28",
+        env,
+        "create-program",
+        "Spring keys",
+        "--vendor",
+        "Yubico",
+        "--model",
+        "YubiKey 5 NFC",
+        "--pool",
+        "5",
+        "--per-user",
+        "1",
+        "--regions",
+        "de,fr",
+        "--opens",
+        "2030-01-01",
+        "--closes",
+        "2030-02-28",
     )
     assert created.exit_code == 0, created.output
     program_id = created.stdout.strip()
@@ -56,7 +70,9 @@ def test_create_load_and_report(env: dict[str, str], tmp_path: Path) -> None:
     totals = next(csv.DictReader(io.StringIO(report.stdout.split("\n\n")[0])))
     assert totals["program"] == "Spring keys"
     assert (totals["pool_size"], totals["codes_loaded"], totals["codes_remaining"]) == (
-        "5", "3", "3"
+        "5",
+        "3",
+        "3",
     )
 
     table = invoke(env, "report", program_id)
@@ -66,15 +82,37 @@ def test_create_load_and_report(env: dict[str, str], tmp_path: Path) -> None:
 
 def test_bad_input_exits_with_a_message(env: dict[str, str], tmp_path: Path) -> None:
     bad_date = invoke(
-        env, "create-program", "X", "--vendor", "V", "--model", "M", "--pool", "1",
-        "--opens", "tomorrow", "--closes", "2030-01-01",
+        env,
+        "create-program",
+        "X",
+        "--vendor",
+        "V",
+        "--model",
+        "M",
+        "--pool",
+        "1",
+        "--opens",
+        "tomorrow",
+        "--closes",
+        "2030-01-01",
     )
     assert bad_date.exit_code == 2
     assert "is not a date: use YYYY-MM-DD" in bad_date.output
 
     reversed_dates = invoke(
-        env, "create-program", "X", "--vendor", "V", "--model", "M", "--pool", "1",
-        "--opens", "2030-02-01", "--closes", "2030-01-01",
+        env,
+        "create-program",
+        "X",
+        "--vendor",
+        "V",
+        "--model",
+        "M",
+        "--pool",
+        "1",
+        "--opens",
+        "2030-02-01",
+        "--closes",
+        "2030-01-01",
     )
     assert reversed_dates.exit_code == 1
     assert "must close after it opens" in reversed_dates.output

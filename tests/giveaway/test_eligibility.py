@@ -57,7 +57,9 @@ async def test_region_not_served(services, make_maintainer, make_program):
 
 
 async def test_program_not_open_yet_and_closed(
-    services: Services, clock: MovableClock, make_maintainer: MakeUser,
+    services: Services,
+    clock: MovableClock,
+    make_maintainer: MakeUser,
     make_program: MakeProgram,
 ) -> None:
     user = await make_maintainer("erin")

@@ -17,8 +17,12 @@ from bastion.services import Services
 async def create(services: Services, **kw: Any) -> GiveawayProgram:
     now = services.clock.now()
     fields: dict[str, Any] = {
-        "name": "Keys", "vendor": "Yubico", "key_model": "YubiKey 5", "pool_size": 4000,
-        "opens_at": now, "closes_at": now + timedelta(days=30),
+        "name": "Keys",
+        "vendor": "Yubico",
+        "key_model": "YubiKey 5",
+        "pool_size": 4000,
+        "opens_at": now,
+        "closes_at": now + timedelta(days=30),
     }
     fields.update(kw)
     async with services.db.transaction() as session:

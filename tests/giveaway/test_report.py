@@ -21,14 +21,17 @@ async def test_report_figures_and_csv(services, make_maintainer, make_program):
     assert (report.loaded, report.claimed, report.remaining) == (10, 5, 5)
     assert (report.claims, report.claimants) == (3, 3)
     assert [(r.region, r.claims, r.keys) for r in report.by_region] == [
-        ("DE", 2, 3), ("US", 1, 2),
+        ("DE", 2, 3),
+        ("US", 1, 2),
     ]
 
     totals, regions = report_csv(report).split("\n\n")
     head = next(csv.DictReader(io.StringIO(totals)))
     assert head["program"] == "'=Spring"  # no formula injection into spreadsheets
     assert (head["codes_loaded"], head["codes_claimed"], head["codes_remaining"]) == (
-        "10", "5", "5"
+        "10",
+        "5",
+        "5",
     )
     assert list(csv.DictReader(io.StringIO(regions))) == [
         {"region": "DE", "claims": "2", "keys": "3"},

@@ -202,8 +202,9 @@ async def test_the_form_offers_no_more_than_the_pool_holds_and_links_the_vendor(
     assert '<option value="1" selected>1</option>' in page.text
     assert '<option value="2"' not in page.text  # the pool holds one code
     assert "Only 1 promo code is left in this program." in page.text
-    response = await client.post(PAGE, data={
-        "csrf_token": token, "program_id": program.id, "quantity": "1", "region": "DE"})
+    response = await client.post(
+        PAGE, data={"csrf_token": token, "program_id": program.id, "quantity": "1", "region": "DE"}
+    )
     assert response.status_code == 303
     after = await client.get(response.headers["location"])
     assert "Your promo code</h3>" in after.text

@@ -13,9 +13,12 @@ SVG = "{http://www.w3.org/2000/svg}"
 def snap(day: int, users: int, with_2fa: int, maint: int = 0, maint_2fa: int = 0) -> Snapshot:
     return Snapshot(
         day=date(2024, 6, 1) + timedelta(days=day),
-        figures=TwoFactorFigures(users=users, users_with_2fa=with_2fa,
-                                 critical_maintainers=maint,
-                                 critical_maintainers_with_2fa=maint_2fa),
+        figures=TwoFactorFigures(
+            users=users,
+            users_with_2fa=with_2fa,
+            critical_maintainers=maint,
+            critical_maintainers_with_2fa=maint_2fa,
+        ),
     )
 
 

@@ -29,8 +29,10 @@ async def test_by_method_figures_partition_the_users_with_2fa(
     services: Services, mixed: dict[str, int]
 ) -> None:
     result = await figures(services)
-    assert (result.totp_only + result.security_key_only + result.totp_and_security_key
-            == result.users_with_2fa)
+    assert (
+        result.totp_only + result.security_key_only + result.totp_and_security_key
+        == result.users_with_2fa
+    )
 
 
 async def test_an_empty_index_has_zeros_and_no_shares(services: Services) -> None:
@@ -80,6 +82,12 @@ async def test_aggregates_agree_with_the_per_user_summary_the_gate_uses(
             expected["two_keys"] += s.webauthn_count >= 2
             expected["codes"] += s.recovery_codes_left > 0
     result = await figures(services)
-    assert (result.users, result.users_with_2fa, result.totp_only, result.security_key_only,
-            result.totp_and_security_key, result.two_or_more_security_keys,
-            result.with_recovery_codes) == tuple(expected.values())
+    assert (
+        result.users,
+        result.users_with_2fa,
+        result.totp_only,
+        result.security_key_only,
+        result.totp_and_security_key,
+        result.two_or_more_security_keys,
+        result.with_recovery_codes,
+    ) == tuple(expected.values())

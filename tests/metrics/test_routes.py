@@ -102,7 +102,8 @@ async def test_prometheus_gauges_and_request_metrics(
     assert by_method == {"totp_only": 2, "security_key_only": 2, "both": 1}
     requests = {
         (s[0]["method"], s[0]["route"], s[0]["status"]): s[1]
-        for s in metrics["bastion_http_requests"] if s[2] == "bastion_http_requests_total"
+        for s in metrics["bastion_http_requests"]
+        if s[2] == "bastion_http_requests_total"
     }
     assert requests[("GET", "/stats/2fa", "200")] == 1
     assert requests[("GET", "/project/{name}/", "404")] == 1

@@ -16,7 +16,10 @@ def assert_nothing_stored(services: Services) -> NothingStored:
     async def check(projects: int = 0) -> None:
         counts = await count_rows(services)
         assert counts == {
-            "projects": projects, "releases": 0, "files": 0, "filename_registry": 0
+            "projects": projects,
+            "releases": 0,
+            "files": 0,
+            "filename_registry": 0,
         }, counts
         assert await stored_paths(services) == []
 

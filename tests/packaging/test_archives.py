@@ -23,7 +23,9 @@ from bastion.packaging.archives import (
 from tests.support.dists import make_sdist, make_wheel, sdist_filename, wheel_filename
 
 LIMITS = ArchiveLimits(
-    max_members=50, max_uncompressed_size=10_000_000, max_compression_ratio=200,
+    max_members=50,
+    max_uncompressed_size=10_000_000,
+    max_compression_ratio=200,
     max_metadata_size=64 * 1024,
 )
 
@@ -100,9 +102,13 @@ def test_links_must_stay_inside() -> None:
 
 
 def test_wheel_with_path_traversal(tmp_path: Path) -> None:
-    path = write_zip(tmp_path / wheel_filename("demo", "1.0"), {
-        "demo-1.0.dist-info/METADATA": METADATA, "../../evil.py": b"boom",
-    })
+    path = write_zip(
+        tmp_path / wheel_filename("demo", "1.0"),
+        {
+            "demo-1.0.dist-info/METADATA": METADATA,
+            "../../evil.py": b"boom",
+        },
+    )
     with pytest.raises(UnsafeArchive) as excinfo:
         read_wheel_metadata(path, path.name, LIMITS)
     assert refused(excinfo) == (
@@ -123,9 +129,13 @@ def test_wheel_with_symlink_out(tmp_path: Path) -> None:
 
 
 def test_wheel_zip_bomb_by_ratio(tmp_path: Path) -> None:
-    path = write_zip(tmp_path / wheel_filename("demo", "1.0"), {
-        "demo-1.0.dist-info/METADATA": METADATA, "demo/zeros.bin": b"\0" * 5_000_000,
-    })
+    path = write_zip(
+        tmp_path / wheel_filename("demo", "1.0"),
+        {
+            "demo-1.0.dist-info/METADATA": METADATA,
+            "demo/zeros.bin": b"\0" * 5_000_000,
+        },
+    )
     with pytest.raises(UnsafeArchive) as excinfo:
         read_wheel_metadata(path, path.name, LIMITS)
     assert "compression ratio is above 200:1" in refused(excinfo)
@@ -141,8 +151,9 @@ def test_wheel_over_the_uncompressed_limit(tmp_path: Path) -> None:
 
 
 def test_wheel_with_too_many_members(tmp_path: Path) -> None:
-    path = make_wheel(tmp_path, "demo", "1.0",
-                      extra_files={f"demo/m{i}.py": b"" for i in range(60)})
+    path = make_wheel(
+        tmp_path, "demo", "1.0", extra_files={f"demo/m{i}.py": b"" for i in range(60)}
+    )
     with pytest.raises(UnsafeArchive) as excinfo:
         read_wheel_metadata(path, path.name, LIMITS)
     assert refused(excinfo) == "Invalid distribution file: too many members (the limit is 50)."
@@ -158,64 +169,91 @@ def test_wheel_without_metadata(tmp_path: Path) -> None:
 
 
 def test_wheel_with_huge_metadata(tmp_path: Path) -> None:
-    path = make_wheel(tmp_path, "demo", "1.0",
-                      metadata=METADATA.decode() + "\n" + "x" * 70_000)
+    path = make_wheel(tmp_path, "demo", "1.0", metadata=METADATA.decode() + "\n" + "x" * 70_000)
     with pytest.raises(UnsafeArchive, match="is larger than 65536 bytes"):
         read_wheel_metadata(path, path.name, LIMITS)
 
 
 def test_sdist_with_symlink_out(tmp_path: Path) -> None:
-    path = write_tar(tmp_path / sdist_filename("demo", "1.0"), [
-        tar_member("demo-1.0/PKG-INFO"),
-        tar_member("demo-1.0/evil", tarfile.SYMTYPE, "../../etc/passwd"),
-    ], {"demo-1.0/PKG-INFO": METADATA})
+    path = write_tar(
+        tmp_path / sdist_filename("demo", "1.0"),
+        [
+            tar_member("demo-1.0/PKG-INFO"),
+            tar_member("demo-1.0/evil", tarfile.SYMTYPE, "../../etc/passwd"),
+        ],
+        {"demo-1.0/PKG-INFO": METADATA},
+    )
     with pytest.raises(UnsafeArchive) as excinfo:
         read_sdist_metadata(path, path.name, LIMITS)
     assert "the link 'demo-1.0/evil' points outside the archive" in refused(excinfo)
 
 
 def test_sdist_with_hardlink_out(tmp_path: Path) -> None:
-    path = write_tar(tmp_path / sdist_filename("demo", "1.0"), [
-        tar_member("demo-1.0/PKG-INFO"),
-        tar_member("demo-1.0/evil", tarfile.LNKTYPE, "../etc/passwd"),
-    ], {"demo-1.0/PKG-INFO": METADATA})
+    path = write_tar(
+        tmp_path / sdist_filename("demo", "1.0"),
+        [
+            tar_member("demo-1.0/PKG-INFO"),
+            tar_member("demo-1.0/evil", tarfile.LNKTYPE, "../etc/passwd"),
+        ],
+        {"demo-1.0/PKG-INFO": METADATA},
+    )
     with pytest.raises(UnsafeArchive, match="has a path outside the archive"):
         read_sdist_metadata(path, path.name, LIMITS)
 
 
 def test_sdist_with_internal_symlink_is_fine(tmp_path: Path) -> None:
-    path = write_tar(tmp_path / sdist_filename("demo", "1.0"), [
-        tar_member("demo-1.0/PKG-INFO"),
-        tar_member("demo-1.0/LICENSE.txt", tarfile.SYMTYPE, "PKG-INFO"),
-    ], {"demo-1.0/PKG-INFO": METADATA})
+    path = write_tar(
+        tmp_path / sdist_filename("demo", "1.0"),
+        [
+            tar_member("demo-1.0/PKG-INFO"),
+            tar_member("demo-1.0/LICENSE.txt", tarfile.SYMTYPE, "PKG-INFO"),
+        ],
+        {"demo-1.0/PKG-INFO": METADATA},
+    )
     assert read_sdist_metadata(path, path.name, LIMITS) == METADATA
 
 
 def test_sdist_with_path_traversal_and_device(tmp_path: Path) -> None:
-    traversal = write_tar(tmp_path / sdist_filename("demo", "1.0"), [
-        tar_member("demo-1.0/PKG-INFO"), tar_member("../evil"),
-    ], {"demo-1.0/PKG-INFO": METADATA, "../evil": b"x"})
+    traversal = write_tar(
+        tmp_path / sdist_filename("demo", "1.0"),
+        [
+            tar_member("demo-1.0/PKG-INFO"),
+            tar_member("../evil"),
+        ],
+        {"demo-1.0/PKG-INFO": METADATA, "../evil": b"x"},
+    )
     with pytest.raises(UnsafeArchive, match=r"'\.\./evil' has a path outside"):
         read_sdist_metadata(traversal, traversal.name, LIMITS)
-    device = write_tar(tmp_path / "demo-2.0.tar.gz", [
-        tar_member("demo-2.0/PKG-INFO"), tar_member("demo-2.0/dev", tarfile.CHRTYPE),
-    ], {"demo-2.0/PKG-INFO": METADATA})
+    device = write_tar(
+        tmp_path / "demo-2.0.tar.gz",
+        [
+            tar_member("demo-2.0/PKG-INFO"),
+            tar_member("demo-2.0/dev", tarfile.CHRTYPE),
+        ],
+        {"demo-2.0/PKG-INFO": METADATA},
+    )
     with pytest.raises(UnsafeArchive, match="is not a file, directory or link"):
         read_sdist_metadata(device, device.name, LIMITS)
 
 
 def test_sdist_gzip_bomb_stops_early(tmp_path: Path) -> None:
-    path = write_tar(tmp_path / sdist_filename("demo", "1.0"), [
-        tar_member("demo-1.0/PKG-INFO"), tar_member("demo-1.0/zeros"),
-    ], {"demo-1.0/PKG-INFO": METADATA, "demo-1.0/zeros": b"\0" * 8_000_000})
+    path = write_tar(
+        tmp_path / sdist_filename("demo", "1.0"),
+        [
+            tar_member("demo-1.0/PKG-INFO"),
+            tar_member("demo-1.0/zeros"),
+        ],
+        {"demo-1.0/PKG-INFO": METADATA, "demo-1.0/zeros": b"\0" * 8_000_000},
+    )
     assert path.stat().st_size < 40_000
     with pytest.raises(UnsafeArchive, match=r"compression ratio is above 200:1"):
         read_sdist_metadata(path, path.name, LIMITS)
 
 
 def test_sdist_too_many_members(tmp_path: Path) -> None:
-    path = make_sdist(tmp_path, "demo", "1.0",
-                      extra_files={f"demo-1.0/m{i}.py": b"# x\n" for i in range(60)})
+    path = make_sdist(
+        tmp_path, "demo", "1.0", extra_files={f"demo-1.0/m{i}.py": b"# x\n" for i in range(60)}
+    )
     with pytest.raises(UnsafeArchive, match="too many members"):
         read_sdist_metadata(path, path.name, LIMITS)
 
@@ -234,13 +272,19 @@ def test_sdist_with_a_chain_of_links_out_is_refused(tmp_path: Path) -> None:
     """``up -> ..`` stays inside, ``up2 -> up/..`` looks inside one link at a time but
     resolves to the parent of the archive: refused at the second link."""
     root = "demo-1.0"
-    path = write_tar(tmp_path / sdist_filename("demo", "1.0"), [
-        tar_member(f"{root}/PKG-INFO"),
-        tar_member(f"{root}/up", tarfile.SYMTYPE, ".."),
-        tar_member(f"{root}/up2", tarfile.SYMTYPE, "up/.."),
-        tar_member(f"{root}/up2/evil"),
-    ], {f"{root}/PKG-INFO": b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
-        f"{root}/up2/evil": b"x"})
+    path = write_tar(
+        tmp_path / sdist_filename("demo", "1.0"),
+        [
+            tar_member(f"{root}/PKG-INFO"),
+            tar_member(f"{root}/up", tarfile.SYMTYPE, ".."),
+            tar_member(f"{root}/up2", tarfile.SYMTYPE, "up/.."),
+            tar_member(f"{root}/up2/evil"),
+        ],
+        {
+            f"{root}/PKG-INFO": b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
+            f"{root}/up2/evil": b"x",
+        },
+    )
     with pytest.raises(UnsafeArchive, match=r"the link 'demo-1\.0/up2' points outside"):
         read_sdist_metadata(path, path.name, LIMITS)
 
@@ -257,11 +301,15 @@ def test_wheel_with_a_chain_of_links_out_is_refused(tmp_path: Path) -> None:
 
 def test_links_that_loop_are_refused(tmp_path: Path) -> None:
     root = "demo-1.0"
-    path = write_tar(tmp_path / sdist_filename("demo", "1.0"), [
-        tar_member(f"{root}/a", tarfile.SYMTYPE, "b"),
-        tar_member(f"{root}/b", tarfile.SYMTYPE, "a"),
-        tar_member(f"{root}/a/x"),
-    ], {f"{root}/a/x": b"x"})
+    path = write_tar(
+        tmp_path / sdist_filename("demo", "1.0"),
+        [
+            tar_member(f"{root}/a", tarfile.SYMTYPE, "b"),
+            tar_member(f"{root}/b", tarfile.SYMTYPE, "a"),
+            tar_member(f"{root}/a/x"),
+        ],
+        {f"{root}/a/x": b"x"},
+    )
     with pytest.raises(UnsafeArchive, match="loops"):
         read_sdist_metadata(path, path.name, LIMITS)
 

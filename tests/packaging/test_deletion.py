@@ -41,8 +41,9 @@ async def test_owner_deletes_a_file_and_it_disappears_but_stays_as_a_tombstone(
     assert [u["filename"] for u in data["urls"]] == [sdist.name]
     async with services.db.session() as session:
         row = await session.scalar(select(File).where(File.filename == wheel.name))
-        event = await session.scalar(select(AuditEvent).where(
-            AuditEvent.tag == "project:file:delete"))
+        event = await session.scalar(
+            select(AuditEvent).where(AuditEvent.tag == "project:file:delete")
+        )
     assert row is not None and row.deleted_at == services.clock.now()
     assert row.deleted_by_id == alice.id and row.delete_reason == "broken build"
     assert event is not None and event.details["filename"] == wheel.name
@@ -73,8 +74,13 @@ async def test_deleting_a_release_hides_it_everywhere(
     new_serial = (await index.client.get("/pypi/demo/json")).headers["x-pypi-last-serial"]
     assert int(new_serial) > int(serial_before)
     # The version is reserved with its tombstone: no new files in it.
-    fresh = make_wheel(index.directory, "demo", "2.0", filename="demo-2.0-py2.py3-none-any.whl",
-                       extra_files={"demo/extra.py": b"x = 1\n"})
+    fresh = make_wheel(
+        index.directory,
+        "demo",
+        "2.0",
+        filename="demo-2.0-py2.py3-none-any.whl",
+        extra_files={"demo/extra.py": b"x = 1\n"},
+    )
     response = await index.upload(fresh, "alice")
     assert response.status_code == 400
     assert "was deleted" in response.text and "cannot be reused" in response.text
@@ -95,7 +101,8 @@ async def test_deleting_a_project_hides_it_from_every_read_path(
     for url in urls.values():
         assert (await index.client.get(url)).status_code == 404
     index_page = await index.client.get(
-        "/simple/", headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+        "/simple/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}
+    )
     assert [p["name"] for p in index_page.json()["projects"]] == ["other"]
     assert (await index.client.get("/pypi/demo/json")).status_code == 404
     assert (await index.client.get("/project/demo/")).status_code == 404
@@ -228,10 +235,12 @@ async def test_the_2fa_mandate_applies_to_deletion(
 ) -> None:
     alice = await make_user("alice")
     await index.publish("demo", "1.0")
-    services.settings = services.settings.model_copy(update={
-        "mandate_scope": "all",
-        "mandate_enforced_from": date(2000, 1, 1),
-    })
+    services.settings = services.settings.model_copy(
+        update={
+            "mandate_scope": "all",
+            "mandate_enforced_from": date(2000, 1, 1),
+        }
+    )
     before = await index.snapshot()
 
     with pytest.raises(Forbidden) as refused:

@@ -15,7 +15,9 @@ from bastion.packaging.form import receive_form
 
 def encode(fields: list[tuple[str, str]], content: bytes) -> tuple[str, bytes]:
     request = httpx.Request(
-        "POST", "http://x/", data=dict(_group(fields)),
+        "POST",
+        "http://x/",
+        data=dict(_group(fields)),
         files={"content": ("demo-1.0.tar.gz", content)},
     )
     return request.headers["content-type"], request.read()
@@ -38,8 +40,14 @@ async def test_fields_are_lists_and_the_file_is_hashed_on_disk(tmp_path: Path) -
     ctype, body = encode(
         [("name", "demo"), ("classifiers", "A :: B"), ("classifiers", "C :: D")], content
     )
-    async with receive_form(ctype, chunks(body), max_file_size=100_000,
-                            max_fields_size=10_000, max_parts=100, tmp_dir=tmp_path) as form:
+    async with receive_form(
+        ctype,
+        chunks(body),
+        max_file_size=100_000,
+        max_fields_size=10_000,
+        max_parts=100,
+        tmp_dir=tmp_path,
+    ) as form:
         assert form.get("name") == "demo"
         assert form.getlist("classifiers") == ["A :: B", "C :: D"]
         assert form.file is not None
@@ -56,8 +64,14 @@ async def test_fields_are_lists_and_the_file_is_hashed_on_disk(tmp_path: Path) -
 async def test_file_over_the_limit_stops_with_413_and_leaves_no_temp_file(tmp_path: Path) -> None:
     ctype, body = encode([("name", "demo")], b"x" * 5000)
     with pytest.raises(PayloadTooLarge, match="File too large"):
-        async with receive_form(ctype, chunks(body, 512), max_file_size=1000,
-                                max_fields_size=10_000, max_parts=100, tmp_dir=tmp_path):
+        async with receive_form(
+            ctype,
+            chunks(body, 512),
+            max_file_size=1000,
+            max_fields_size=10_000,
+            max_parts=100,
+            tmp_dir=tmp_path,
+        ):
             pass
     assert list(tmp_path.iterdir()) == []
 
@@ -68,17 +82,29 @@ async def test_declared_length_over_the_limit_is_refused_before_reading(tmp_path
         yield b""
 
     with pytest.raises(PayloadTooLarge):
-        async with receive_form("multipart/form-data; boundary=x", never(), max_file_size=10,
-                                max_fields_size=10, max_parts=100, tmp_dir=tmp_path,
-                                content_length="10000000"):
+        async with receive_form(
+            "multipart/form-data; boundary=x",
+            never(),
+            max_file_size=10,
+            max_fields_size=10,
+            max_parts=100,
+            tmp_dir=tmp_path,
+            content_length="10000000",
+        ):
             pass
 
 
 async def test_fields_over_the_cap_are_refused(tmp_path: Path) -> None:
     ctype, body = encode([("description", "x" * 2000)], b"x")
     with pytest.raises(BadRequest, match="The form fields are too large"):
-        async with receive_form(ctype, chunks(body, 100), max_file_size=1000,
-                                max_fields_size=1000, max_parts=100, tmp_dir=tmp_path):
+        async with receive_form(
+            ctype,
+            chunks(body, 100),
+            max_file_size=1000,
+            max_fields_size=1000,
+            max_parts=100,
+            tmp_dir=tmp_path,
+        ):
             pass
     assert list(tmp_path.iterdir()) == []
 
@@ -86,8 +112,14 @@ async def test_fields_over_the_cap_are_refused(tmp_path: Path) -> None:
 async def test_too_many_parts_are_refused_with_the_configured_limit(tmp_path: Path) -> None:
     ctype, body = encode([("classifiers", str(i)) for i in range(5)], b"x")
     with pytest.raises(BadRequest, match=r"Too many form fields \(the limit is 3\)"):
-        async with receive_form(ctype, chunks(body, 100), max_file_size=1000,
-                                max_fields_size=10_000, max_parts=3, tmp_dir=tmp_path):
+        async with receive_form(
+            ctype,
+            chunks(body, 100),
+            max_file_size=1000,
+            max_fields_size=10_000,
+            max_parts=3,
+            tmp_dir=tmp_path,
+        ):
             pass
     assert list(tmp_path.iterdir()) == []
 
@@ -95,7 +127,13 @@ async def test_too_many_parts_are_refused_with_the_configured_limit(tmp_path: Pa
 async def test_truncated_body_is_refused(tmp_path: Path) -> None:
     ctype, body = encode([("name", "demo")], b"x" * 100)
     with pytest.raises(BadRequest, match="ended early"):
-        async with receive_form(ctype, chunks(body[:-40]), max_file_size=1000,
-                                max_fields_size=1000, max_parts=100, tmp_dir=tmp_path):
+        async with receive_form(
+            ctype,
+            chunks(body[:-40]),
+            max_file_size=1000,
+            max_fields_size=1000,
+            max_parts=100,
+            tmp_dir=tmp_path,
+        ):
             pass
     assert list(tmp_path.iterdir()) == []

@@ -34,7 +34,10 @@ async def test_publish_stores_the_file_and_returns_what_it_did(
     assert (result.upload.project_name, result.upload.version) == ("Demo", "1.0")
     assert result.upload.created_project and result.warnings == ()
     assert await count_rows(services) == {
-        "projects": 1, "releases": 1, "files": 1, "filename_registry": 1
+        "projects": 1,
+        "releases": 1,
+        "files": 1,
+        "filename_registry": 1,
     }
 
 

@@ -23,13 +23,20 @@ OP = Operator()
 async def names(services: Services) -> dict[str, list[str]]:
     async with services.db.session() as session:
         return {
-            "projects": list(await session.scalars(select(Project.normalized_name)
-                                                   .order_by(Project.normalized_name))),
-            "releases": list(await session.scalars(select(Release.version)
-                                                   .order_by(Release.version))),
+            "projects": list(
+                await session.scalars(
+                    select(Project.normalized_name).order_by(Project.normalized_name)
+                )
+            ),
+            "releases": list(
+                await session.scalars(select(Release.version).order_by(Release.version))
+            ),
             "files": list(await session.scalars(select(File.filename).order_by(File.filename))),
-            "registry": list(await session.scalars(select(FilenameRegistry.filename)
-                                                   .order_by(FilenameRegistry.filename))),
+            "registry": list(
+                await session.scalars(
+                    select(FilenameRegistry.filename).order_by(FilenameRegistry.filename)
+                )
+            ),
         }
 
 
@@ -44,16 +51,18 @@ async def test_purge_removes_only_what_is_past_retention(
     await index.publish("live", "1.0")
     registry = (await names(services))["registry"]
 
-    await delete_project(services, "old", by=OP, reason="spam")            # day 0
-    await delete_release(services, "rel", "1.0", by=OP, reason="broken")    # day 0
+    await delete_project(services, "old", by=OP, reason="spam")  # day 0
+    await delete_release(services, "rel", "1.0", by=OP, reason="broken")  # day 0
     clock.advance(timedelta(days=60))
     await delete_file(services, young_wheel.name, by=OP, reason="bad tag")  # day 60
-    clock.advance(timedelta(days=30))                                       # day 90
+    clock.advance(timedelta(days=30))  # day 90
 
     before = await index.snapshot()
     planned = await purge(services, dry_run=True)
     assert [(i.kind, i.project, i.version) for i in planned] == [
-        ("project", "old", None), ("release", "rel", "1.0")]
+        ("project", "old", None),
+        ("release", "rel", "1.0"),
+    ]
     assert all(len(i.files) == 2 for i in planned)
     assert "project old: deleted" in planned[0].describe()
     assert await index.snapshot() == before  # the dry run changed nothing
@@ -69,9 +78,13 @@ async def test_purge_removes_only_what_is_past_retention(
     assert not any(old_wheel.name in p for p in blobs)
     assert any(young_wheel.name in p for p in blobs)
     async with services.db.session() as session:
-        tags = list(await session.scalars(
-            select(AuditEvent.project_name).where(AuditEvent.tag == "project:purge")
-            .order_by(AuditEvent.id)))
+        tags = list(
+            await session.scalars(
+                select(AuditEvent.project_name)
+                .where(AuditEvent.tag == "project:purge")
+                .order_by(AuditEvent.id)
+            )
+        )
     assert tags == ["old", "rel"]
     assert await index.simple_files("live") is not None
     # A purged filename still cannot be uploaded again.
@@ -120,13 +133,16 @@ async def test_admin_cli_delete_restore_and_purge(
     async def cli(*args: str, code: int = 0) -> str:
         return await anyio.to_thread.run_sync(lambda: invoke(*args, code=code))
 
-    assert "Give a reason" in await cli("admin", "delete", "project", "demo", "--reason", " ",
-                                        code=1)
+    assert "Give a reason" in await cli(
+        "admin", "delete", "project", "demo", "--reason", " ", code=1
+    )
     assert "deleted file" in await cli("admin", "delete", "file", wheel.name, "--reason", "x")
-    assert "deleted release demo 1.0" in await cli("admin", "delete", "release", "demo", "1.0",
-                                                   "--reason", "x")
-    assert "deleted project demo" in await cli("admin", "delete", "project", "demo",
-                                               "--reason", "x")
+    assert "deleted release demo 1.0" in await cli(
+        "admin", "delete", "release", "demo", "1.0", "--reason", "x"
+    )
+    assert "deleted project demo" in await cli(
+        "admin", "delete", "project", "demo", "--reason", "x"
+    )
     assert "0 tombstone(s) would purge" in await cli("admin", "purge", "--dry-run")
     assert "restored project demo" in await cli("admin", "restore", "project", "demo")
     assert "restored release demo 1.0" in await cli("admin", "restore", "release", "demo", "1.0")

@@ -32,14 +32,27 @@ def latest(rows: list[Row]) -> str:
 
 
 def test_pick_latest_prefers_stable_non_yanked() -> None:
-    rows = [Row("1.0"), Row("1.10"), Row("1.9"), Row("2.0rc1", is_prerelease=True),
-            Row("1.11", yanked=True)]
+    rows = [
+        Row("1.0"),
+        Row("1.10"),
+        Row("1.9"),
+        Row("2.0rc1", is_prerelease=True),
+        Row("1.11", yanked=True),
+    ]
     assert latest(rows) == "1.10"
 
 
 def test_pick_latest_falls_back_to_prereleases_then_yanked() -> None:
-    assert latest([Row("1.0a1", is_prerelease=True), Row("1.0b1", is_prerelease=True),
-                   Row("2.0", yanked=True)]) == "1.0b1"
+    assert (
+        latest(
+            [
+                Row("1.0a1", is_prerelease=True),
+                Row("1.0b1", is_prerelease=True),
+                Row("2.0", yanked=True),
+            ]
+        )
+        == "1.0b1"
+    )
     assert latest([Row("1.0", yanked=True), Row("0.9", yanked=True)]) == "1.0"
     assert queries.pick_latest([]) is None
 
@@ -47,7 +60,10 @@ def test_pick_latest_falls_back_to_prereleases_then_yanked() -> None:
 def test_version_key_orders_invalid_versions_last() -> None:
     versions = ["1.0", "not-a-version", "1.0.post1", "0.9"]
     assert sorted(versions, key=queries.version_key, reverse=True) == [
-        "1.0.post1", "1.0", "0.9", "not-a-version",
+        "1.0.post1",
+        "1.0",
+        "0.9",
+        "not-a-version",
     ]
 
 
@@ -70,7 +86,8 @@ async def test_recently_updated_is_newest_first_with_aware_times(
         recent = await queries.recently_updated(session, 2)
         assert await queries.recently_updated(session, 0) == []
     assert [(p.normalized_name, p.version, p.summary) for p in recent] == [
-        ("new", "1.0", "stable"), ("mid", "1.0", None),
+        ("new", "1.0", "stable"),
+        ("mid", "1.0", None),
     ]
     assert recent[0].updated == T0 + timedelta(days=2)
     assert recent[0].updated is not None and recent[0].updated.tzinfo is not None
@@ -104,8 +121,13 @@ async def test_search_pages(services: Services, add_release: AddRelease) -> None
 
 async def test_project_detail(services: Services, add_release: AddRelease) -> None:
     await add_release("Thing", "1.0", files=["thing-1.0.tar.gz"], meta={"author": "A"})
-    await add_release("Thing", "1.1", files=["thing-1.1-py3-none-any.whl", "thing-1.1.tar.gz"],
-                      yanked=True, yanked_reason="bad")
+    await add_release(
+        "Thing",
+        "1.1",
+        files=["thing-1.1-py3-none-any.whl", "thing-1.1.tar.gz"],
+        yanked=True,
+        yanked_reason="bad",
+    )
     async with services.db.session() as session:
         detail = await queries.project_detail(session, "thing")
         assert detail.name == "Thing" and detail.latest_version == "1.0" and detail.is_latest
@@ -115,7 +137,8 @@ async def test_project_detail(services: Services, add_release: AddRelease) -> No
         pinned = await queries.project_detail(session, "thing", "1.1")
         assert pinned.release is not None and not pinned.is_latest
         assert [f.filename for f in pinned.release.files] == [
-            "thing-1.1.tar.gz", "thing-1.1-py3-none-any.whl",
+            "thing-1.1.tar.gz",
+            "thing-1.1-py3-none-any.whl",
         ]
         with pytest.raises(NotFound, match=r"has no release '2\.0'"):
             await queries.project_detail(session, "thing", "2.0")

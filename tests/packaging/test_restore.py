@@ -27,17 +27,33 @@ def one_line(text: str) -> str:
 
 async def files_table(services: Services) -> list[tuple[object, ...]]:
     async with services.db.session() as session:
-        rows = (await session.execute(select(
-            File.filename, File.sha256_digest, File.blake2_256_digest, File.md5_digest,
-            File.size, File.upload_time, File.path, File.deleted_at,
-        ).order_by(File.filename))).all()
+        rows = (
+            await session.execute(
+                select(
+                    File.filename,
+                    File.sha256_digest,
+                    File.blake2_256_digest,
+                    File.md5_digest,
+                    File.size,
+                    File.upload_time,
+                    File.path,
+                    File.deleted_at,
+                ).order_by(File.filename)
+            )
+        ).all()
     return [tuple(r) for r in rows]
 
 
 async def roles_table(services: Services) -> list[tuple[object, ...]]:
     async with services.db.session() as session:
-        return [tuple(r) for r in (await session.execute(
-            select(Role.user_id, Role.project_id, Role.role_name).order_by(Role.id))).all()]
+        return [
+            tuple(r)
+            for r in (
+                await session.execute(
+                    select(Role.user_id, Role.project_id, Role.role_name).order_by(Role.id)
+                )
+            ).all()
+        ]
 
 
 async def test_restore_project_brings_back_files_hashes_times_and_roles(
@@ -52,8 +68,10 @@ async def test_restore_project_brings_back_files_hashes_times_and_roles(
     await index.add_role("demo", carol)
     listed = await index.simple_files("demo")
     files, roles = await files_table(services), await roles_table(services)
-    bodies = {name: (await index.client.get(url)).content
-              for name, url in (await index.file_urls("demo")).items()}
+    bodies = {
+        name: (await index.client.get(url)).content
+        for name, url in (await index.file_urls("demo")).items()
+    }
 
     await delete_project(services, "demo", by=as_user(alice), reason="oops")
     clock.advance(timedelta(days=30))
@@ -85,9 +103,7 @@ async def test_restore_keeps_separately_deleted_things_deleted(
     assert files is not None and len(files) == 4
 
 
-async def test_only_admins_restore(
-    index: Index, services: Services, make_user: MakeUser
-) -> None:
+async def test_only_admins_restore(index: Index, services: Services, make_user: MakeUser) -> None:
     alice = await make_user("alice")
     await index.publish("demo", "1.0")
     await delete_project(services, "demo", by=as_user(alice))

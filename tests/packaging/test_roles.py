@@ -42,10 +42,13 @@ async def test_owner_adds_changes_and_removes_and_each_is_audited(
     await make_user("carol")
     await index.publish("demo", "1.0", sdist=False)
     async with services.db.transaction() as session:
-        added = await add_role(session, services, "Demo", "Carol", "maintainer",
-                               by=as_user(alice))
+        added = await add_role(session, services, "Demo", "Carol", "maintainer", by=as_user(alice))
     assert (added.project, added.username, added.role, added.previous) == (
-        "demo", "carol", Role.MAINTAINER, None)
+        "demo",
+        "carol",
+        Role.MAINTAINER,
+        None,
+    )
     assert await people(services) == {"alice": "Owner", "carol": "Maintainer"}
     async with services.db.transaction() as session:
         await change_role(session, services, "demo", "carol", "Owner", by=as_user(alice))
@@ -54,8 +57,11 @@ async def test_owner_adds_changes_and_removes_and_each_is_audited(
     assert await people(services) == {"carol": "Owner"}
     async with services.db.session() as session:
         history = await project_history(session, "demo")
-    tags = [(e.tag, e.details.get("username"), e.details.get("role"), e.username)
-            for e in history.events if e.tag.startswith("project:role:")]
+    tags = [
+        (e.tag, e.details.get("username"), e.details.get("role"), e.username)
+        for e in history.events
+        if e.tag.startswith("project:role:")
+    ]
     assert tags == [
         ("project:role:remove", "alice", None, "alice"),
         ("project:role:change", "carol", "Owner", "alice"),
@@ -73,18 +79,37 @@ async def test_refusals_change_nothing(
     await index.add_role("demo", carol, Role.MAINTAINER)
     before = await index.snapshot()
     cases: list[tuple[type[Exception], str, Any, tuple[str, ...], Any]] = [
-        (BadRequest, "Unknown role 'Admin'",
-         add_role, ("demo", "dave", "Admin"), as_user(alice)),
-        (Forbidden, "isn't allowed to manage the collaborators of",
-         add_role, ("demo", "dave", "Owner"), as_user(carol)),
+        (BadRequest, "Unknown role 'Admin'", add_role, ("demo", "dave", "Admin"), as_user(alice)),
+        (
+            Forbidden,
+            "isn't allowed to manage the collaborators of",
+            add_role,
+            ("demo", "dave", "Owner"),
+            as_user(carol),
+        ),
         (NotFound, "no user named 'zed'", add_role, ("demo", "zed", "Owner"), as_user(alice)),
-        (NotFound, "no project named 'ghost'",
-         add_role, ("ghost", "dave", "Owner"), as_user(alice)),
+        (
+            NotFound,
+            "no project named 'ghost'",
+            add_role,
+            ("ghost", "dave", "Owner"),
+            as_user(alice),
+        ),
         (Conflict, "already Maintainer", add_role, ("demo", "carol", "Owner"), as_user(alice)),
-        (Conflict, "at least one owner",
-         change_role, ("demo", "alice", "Maintainer"), as_user(alice)),
-        (Conflict, "already Maintainer",
-         change_role, ("demo", "carol", "Maintainer"), as_user(alice)),
+        (
+            Conflict,
+            "at least one owner",
+            change_role,
+            ("demo", "alice", "Maintainer"),
+            as_user(alice),
+        ),
+        (
+            Conflict,
+            "already Maintainer",
+            change_role,
+            ("demo", "carol", "Maintainer"),
+            as_user(alice),
+        ),
         (NotFound, "has no role", change_role, ("demo", "dave", "Owner"), as_user(alice)),
         (Conflict, "at least one owner", remove_role, ("demo", "alice"), as_user(alice)),
         (NotFound, "has no role", remove_role, ("demo", "dave"), Operator()),
@@ -113,8 +138,7 @@ async def test_mandate_warns_before_and_refuses_after_the_date(
         update={"mandate_enforced_from": today(services.clock) + timedelta(days=3)}
     )
     async with services.db.transaction() as session:
-        change = await add_role(session, services, "demo", "dave", "Maintainer",
-                                by=as_user(alice))
+        change = await add_role(session, services, "demo", "dave", "Maintainer", by=as_user(alice))
     assert "two-factor authentication will be required from" in change.warnings[0]
     services.settings = services.settings.model_copy(
         update={"mandate_enforced_from": today(services.clock)}
@@ -131,9 +155,11 @@ async def test_cli_add_role_and_remove_role(
 ) -> None:
     from bastion.cli import app
 
-    for key, value in {"BASTION_DATA_DIR": str(services.settings.data_dir),
-                       "BASTION_DATABASE_URL": services.settings.resolved_database_url,
-                       "BASTION_SECRET_KEY": services.settings.secret_key}.items():
+    for key, value in {
+        "BASTION_DATA_DIR": str(services.settings.data_dir),
+        "BASTION_DATABASE_URL": services.settings.resolved_database_url,
+        "BASTION_SECRET_KEY": services.settings.secret_key,
+    }.items():
         monkeypatch.setenv(key, value)
     await make_user("alice")
     await make_user("carol")
@@ -149,11 +175,14 @@ async def test_cli_add_role_and_remove_role(
         return await anyio.to_thread.run_sync(lambda: invoke(*args, code=code))
 
     assert "added carol to demo as Maintainer" in await run(
-        "project", "add-role", "demo", "carol", "--role", "Maintainer")
+        "project", "add-role", "demo", "carol", "--role", "Maintainer"
+    )
     assert "already has that role" in await run(
-        "project", "add-role", "Demo", "carol", "--role", "maintainer")
+        "project", "add-role", "Demo", "carol", "--role", "maintainer"
+    )
     assert "Maintainer -> Owner" in await run(
-        "project", "add-role", "demo", "carol", "--role", "Owner")
+        "project", "add-role", "demo", "carol", "--role", "Owner"
+    )
     assert "removed alice (Owner) from demo" in await run("project", "remove-role", "demo", "alice")
     out = await run("project", "remove-role", "demo", "carol", code=1)
     assert "at least one owner" in " ".join(out.split())
@@ -163,5 +192,6 @@ async def test_cli_add_role_and_remove_role(
     assert await people(services) == {"carol": "Owner"}
     async with services.db.session() as session:
         history = await project_history(session, "demo")
-    assert {e.details.get("by") for e in history.events
-            if e.tag.startswith("project:role:")} == {"operator:cli"}
+    assert {e.details.get("by") for e in history.events if e.tag.startswith("project:role:")} == {
+        "operator:cli"
+    }

@@ -46,8 +46,12 @@ async def leftovers(services: Services) -> dict[str, Path]:
     part.write_bytes(b"half an upload")
     live_part = parts / "upload-in-flight.part"
     live_part.write_bytes(b"receiving")
-    for path in (files / "zz/zz/old/orphan-1.0.tar.gz",
-                 files / "zz/zz/old/orphan-1.0.tar.gz.metadata", temp, part):
+    for path in (
+        files / "zz/zz/old/orphan-1.0.tar.gz",
+        files / "zz/zz/old/orphan-1.0.tar.gz.metadata",
+        temp,
+        part,
+    ):
         age(path, 2 * DAY)
     return {"temp": temp, "part": part, "live_part": live_part}
 
@@ -78,7 +82,10 @@ async def test_sweep_removes_only_old_unreferenced_blobs_and_temp_files(
 
 
 async def test_soft_deleted_files_keep_their_blobs_until_purged(
-    post_upload: PostUpload, services: Services, tmp_path: Path, clock: MovableClock,
+    post_upload: PostUpload,
+    services: Services,
+    tmp_path: Path,
+    clock: MovableClock,
     cli: CliRun,
 ) -> None:
     assert (await post_upload(make_wheel(tmp_path, "demo", "1.0"))).status_code == 200

@@ -44,13 +44,17 @@ async def test_wheel_upload_creates_project_release_and_file(
     post_upload: PostUpload, services: Services, tmp_path: Path
 ) -> None:
     wheel = make_wheel(
-        tmp_path, "Demo.Pkg", "1.0rc1", requires_python=">=3.9",
+        tmp_path,
+        "Demo.Pkg",
+        "1.0rc1",
+        requires_python=">=3.9",
         extra_metadata={
             "Classifier": ["Programming Language :: Python :: 3", "License :: OSI Approved"],
             "Requires-Dist": ["httpx>=0.27", "rich; extra == 'cli'"],
             "Provides-Extra": "cli",
             "Project-URL": ["Homepage, https://example.org", "Source, https://example.org/src"],
-            "Author": "Ada", "Keywords": "demo,test",
+            "Author": "Ada",
+            "Keywords": "demo,test",
         },
     )
     response = await post_upload(wheel, name="Demo.Pkg")
@@ -64,12 +68,14 @@ async def test_wheel_upload_creates_project_release_and_file(
     assert release.is_prerelease and release.requires_python == ">=3.9"
     assert release.summary == "A package for tests"
     assert release.meta["classifiers"] == [
-        "Programming Language :: Python :: 3", "License :: OSI Approved"
+        "Programming Language :: Python :: 3",
+        "License :: OSI Approved",
     ]
     assert release.meta["requires_dist"] == ["httpx>=0.27", "rich; extra == 'cli'"]
     assert release.meta["provides_extra"] == ["cli"]
     assert release.meta["project_urls"] == {
-        "Homepage": "https://example.org", "Source": "https://example.org/src"
+        "Homepage": "https://example.org",
+        "Source": "https://example.org/src",
     }
     assert release.meta["author"] == "Ada" and release.meta["keywords"] == "demo,test"
     assert release.meta["metadata_version"] == "2.1"
@@ -82,7 +88,9 @@ async def test_wheel_upload_creates_project_release_and_file(
     assert file.blake2_256_digest == hashlib.blake2b(data, digest_size=32).hexdigest()
     assert file.md5_digest == hashlib.md5(data).hexdigest()
     assert (file.packagetype, file.python_version, file.requires_python) == (
-        "bdist_wheel", "py3", ">=3.9"
+        "bdist_wheel",
+        "py3",
+        ">=3.9",
     )
     assert file.path == blob_path(sha256, wheel.name)
     assert await services.store.read_bytes(file.path) == data
@@ -97,7 +105,10 @@ async def test_wheel_upload_creates_project_release_and_file(
         journal = (await session.execute(select(JournalEntry).order_by(JournalEntry.id))).scalars()
         entries = list(journal)
         assert [e.action for e in entries] == [
-            "create", "add Owner alice", "new release", f"add py3 file {wheel.name}"
+            "create",
+            "add Owner alice",
+            "new release",
+            f"add py3 file {wheel.name}",
         ]
         assert project.last_serial == entries[-1].id
         tags = (await session.execute(select(AuditEvent.tag))).scalars().all()
@@ -143,14 +154,17 @@ async def test_sdist_then_wheel_share_one_release_and_bump_the_serial(
     ],
 )
 async def test_sdist_metadata_is_served_only_when_reliable(
-    post_upload: PostUpload, services: Services, tmp_path: Path, client: httpx.AsyncClient,
-    metadata_version: str, extra: dict[str, str], served: bool,
+    post_upload: PostUpload,
+    services: Services,
+    tmp_path: Path,
+    client: httpx.AsyncClient,
+    metadata_version: str,
+    extra: dict[str, str],
+    served: bool,
 ) -> None:
     """PEP 658 metadata for an sdist only from Metadata-Version 2.2 (PEP 643) with no
     dependency field Dynamic; otherwise pip builds it and reads the real dependencies."""
-    text = core_metadata(
-        "demo", "1.0", metadata_version=metadata_version, extra_metadata=extra
-    )
+    text = core_metadata("demo", "1.0", metadata_version=metadata_version, extra_metadata=extra)
     response = await post_upload(make_sdist(tmp_path, "demo", "1.0", metadata=text))
     assert response.status_code == 200, response.text
     file = await one(services, File)
@@ -164,7 +178,9 @@ async def test_sdist_metadata_is_served_only_when_reliable(
 
 
 async def test_upload_invalidates_the_simple_page(
-    post_upload: PostUpload, services: Services, tmp_path: Path,
+    post_upload: PostUpload,
+    services: Services,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     invalidated: list[str] = []
@@ -185,8 +201,14 @@ async def test_each_upload_logs_one_json_line(
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "bastion.upload"]
     assert [line["outcome"] for line in lines] == ["accepted", "unchanged", "refused"]
     assert lines[0] | {"reason": None} == {
-        "outcome": "accepted", "project": "demo", "version": "1.0", "filename": wheel.name,
-        "user": "alice", "status": 200, "reason": None, "size": wheel.stat().st_size,
+        "outcome": "accepted",
+        "project": "demo",
+        "version": "1.0",
+        "filename": wheel.name,
+        "user": "alice",
+        "status": 200,
+        "reason": None,
+        "size": wheel.stat().st_size,
         "sha256": hashlib.sha256(wheel.read_bytes()).hexdigest(),
     }
     assert lines[2]["status"] == 400 and "already exists" in lines[2]["reason"]
@@ -211,22 +233,35 @@ async def test_each_upload_logs_one_json_line(
         ({"version": "1.0+local"}, 400, "Can't use PEP 440 local versions."),
         ({"version": "1." + "0" * 120}, 400, "is too long: use at most 100 characters."),
         ({"filetype": "bdist_egg"}, 400, "Unsupported filetype 'bdist_egg'"),
-        ({"filetype": "sdist", "pyversion": "source"}, 400,
-         "The filetype 'sdist' does not match the file extension"),
+        (
+            {"filetype": "sdist", "pyversion": "source"},
+            400,
+            "The filetype 'sdist' does not match the file extension",
+        ),
         ({"pyversion": "source"}, 400, "Use a Python tag such as 'py3'"),
         ({"name": "other"}, 400, "does not match the project name 'other'"),
         ({"version": "1.1"}, 400, "Version in filename should be '1.1' not '1.0'."),
-        ({"sha256_digest": None, "blake2_256_digest": None}, 400,
-         "Include at least one message digest"),
-        ({"sha256_digest": "0" * 64}, 400,
-         "The digest supplied does not match a digest calculated from the uploaded file."),
+        (
+            {"sha256_digest": None, "blake2_256_digest": None},
+            400,
+            "Include at least one message digest",
+        ),
+        (
+            {"sha256_digest": "0" * 64},
+            400,
+            "The digest supplied does not match a digest calculated from the uploaded file.",
+        ),
         ({"blake2_256_digest": "0" * 64}, 400, "The digest supplied does not match"),
         ({"md5_digest": "0" * 32}, 400, "The digest supplied does not match"),
     ],
 )
 async def test_form_refusals(
-    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored: NothingStored,
-    overrides: dict[str, str | None], status: int, message: str,
+    post_upload: PostUpload,
+    tmp_path: Path,
+    assert_nothing_stored: NothingStored,
+    overrides: dict[str, str | None],
+    status: int,
+    message: str,
 ) -> None:
     response = await post_upload(make_wheel(tmp_path, "demo", "1.0"), **overrides)
     assert response.status_code == status
@@ -259,8 +294,11 @@ async def test_missing_file_is_refused(
     ],
 )
 async def test_bad_filenames_are_refused(
-    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored: NothingStored,
-    filename: str, message: str,
+    post_upload: PostUpload,
+    tmp_path: Path,
+    assert_nothing_stored: NothingStored,
+    filename: str,
+    message: str,
 ) -> None:
     response = await post_upload(make_wheel(tmp_path, "demo", "1.0"), filename=filename)
     assert response.status_code == 400
@@ -269,7 +307,9 @@ async def test_bad_filenames_are_refused(
 
 
 async def test_oversized_upload_is_refused_with_413(
-    post_upload: PostUpload, services: Services, tmp_path: Path,
+    post_upload: PostUpload,
+    services: Services,
+    tmp_path: Path,
     assert_nothing_stored: NothingStored,
 ) -> None:
     services.settings = services.settings.model_copy(update={"max_upload_size": 1000})
@@ -301,7 +341,9 @@ async def test_wrong_password_gets_401(
 
 
 async def test_password_uploads_can_be_switched_off(
-    post_upload: PostUpload, services: Services, tmp_path: Path,
+    post_upload: PostUpload,
+    services: Services,
+    tmp_path: Path,
     assert_nothing_stored: NothingStored,
 ) -> None:
     services.settings = services.settings.model_copy(update={"allow_password_upload": False})
@@ -398,18 +440,27 @@ async def test_maintainer_may_upload(
 @pytest.mark.parametrize(
     ("metadata", "message"),
     [
-        (core_metadata("other", "1.0"),
-         "The name in the distribution's metadata ('other') does not match"),
-        (core_metadata("demo", "2.0"),
-         "The version in the distribution's metadata ('2.0') does not match"),
+        (
+            core_metadata("other", "1.0"),
+            "The name in the distribution's metadata ('other') does not match",
+        ),
+        (
+            core_metadata("demo", "2.0"),
+            "The version in the distribution's metadata ('2.0') does not match",
+        ),
         ("Metadata-Version: 2.1\nName: demo\n", "Invalid distribution metadata"),
-        (core_metadata("demo", "1.0", extra_metadata={"Requires-Dist": "not a requirement!"}),
-         "Invalid distribution metadata"),
+        (
+            core_metadata("demo", "1.0", extra_metadata={"Requires-Dist": "not a requirement!"}),
+            "Invalid distribution metadata",
+        ),
     ],
 )
 async def test_metadata_disagreeing_with_the_form_is_refused(
-    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored: NothingStored,
-    metadata: str, message: str,
+    post_upload: PostUpload,
+    tmp_path: Path,
+    assert_nothing_stored: NothingStored,
+    metadata: str,
+    message: str,
 ) -> None:
     response = await post_upload(make_wheel(tmp_path, "demo", "1.0", metadata=metadata))
     assert response.status_code == 400
@@ -452,8 +503,12 @@ async def test_non_multipart_body_is_refused(
 ) -> None:
     from tests.support.factories import PASSWORD
 
-    response = await client.post("/legacy/", content=b"{}", auth=("alice", PASSWORD),
-                                 headers={"Content-Type": "application/json"})
+    response = await client.post(
+        "/legacy/",
+        content=b"{}",
+        auth=("alice", PASSWORD),
+        headers={"Content-Type": "application/json"},
+    )
     assert response.status_code == 400
     assert "Expected a multipart/form-data request body" in reason(response)
     await assert_nothing_stored()
@@ -463,7 +518,9 @@ async def test_non_multipart_body_is_refused(
 
 
 async def test_sdist_filename_too_long_for_its_metadata_file_is_refused(
-    post_upload: PostUpload, services: Services, tmp_path: Path,
+    post_upload: PostUpload,
+    services: Services,
+    tmp_path: Path,
     assert_nothing_stored: NothingStored,
 ) -> None:
     """250 characters: the file fits the 255-byte limit of a file name but its
@@ -500,8 +557,11 @@ async def test_metadata_name_too_long_for_the_column_is_refused(
     ],
 )
 async def test_wheels_with_invalid_tags_are_refused(
-    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored: NothingStored,
-    tag: str, message: str,
+    post_upload: PostUpload,
+    tmp_path: Path,
+    assert_nothing_stored: NothingStored,
+    tag: str,
+    message: str,
 ) -> None:
     wheel = make_wheel(tmp_path, "demo", "1.0", filename=wheel_filename("demo", "1.0", tag))
     response = await post_upload(wheel)
@@ -511,8 +571,14 @@ async def test_wheels_with_invalid_tags_are_refused(
 
 
 @pytest.mark.parametrize(
-    "tag", ["cp312-cp312-manylinux_2_17_x86_64", "cp39-abi3-macosx_11_0_arm64", "py2.py3-none-any",
-            "pp310-pypy310_pp73-win_amd64", "cp313-cp313t-musllinux_1_2_aarch64"],
+    "tag",
+    [
+        "cp312-cp312-manylinux_2_17_x86_64",
+        "cp39-abi3-macosx_11_0_arm64",
+        "py2.py3-none-any",
+        "pp310-pypy310_pp73-win_amd64",
+        "cp313-cp313t-musllinux_1_2_aarch64",
+    ],
 )
 async def test_wheels_with_real_tags_are_accepted(
     post_upload: PostUpload, tmp_path: Path, tag: str
@@ -551,17 +617,30 @@ LICENSE = b"Copyright (c) the authors\n"
     ("metadata_version", "extra", "files", "message"),
     [
         ("2.1", {"License-Expression": "MIT"}, {}, "Metadata-Version 2.4 or later, PEP 639"),
-        ("2.4", {"License-Expression": "MIT", "License-File": "LICENSE"}, {},
-         "License-File 'LICENSE' is not in the distribution (PEP 639 puts it at "
-         "'demo-1.0.dist-info/licenses/LICENSE')"),
-        ("2.4", {"License-Expression": "MIT", "License-File": "LICENSE"},
-         {"demo-1.0.dist-info/licenses/LICENSE": LICENSE}, None),
+        (
+            "2.4",
+            {"License-Expression": "MIT", "License-File": "LICENSE"},
+            {},
+            "License-File 'LICENSE' is not in the distribution (PEP 639 puts it at "
+            "'demo-1.0.dist-info/licenses/LICENSE')",
+        ),
+        (
+            "2.4",
+            {"License-Expression": "MIT", "License-File": "LICENSE"},
+            {"demo-1.0.dist-info/licenses/LICENSE": LICENSE},
+            None,
+        ),
         ("2.1", {"License-File": "LICENSE"}, {}, None),  # setuptools' legacy field: tolerated
     ],
 )
 async def test_pep_639_licence_fields(
-    post_upload: PostUpload, tmp_path: Path, assert_nothing_stored: NothingStored,
-    metadata_version: str, extra: dict[str, str], files: dict[str, bytes], message: str | None,
+    post_upload: PostUpload,
+    tmp_path: Path,
+    assert_nothing_stored: NothingStored,
+    metadata_version: str,
+    extra: dict[str, str],
+    files: dict[str, bytes],
+    message: str | None,
 ) -> None:
     text = core_metadata("demo", "1.0", metadata_version=metadata_version, extra_metadata=extra)
     wheel = make_wheel(tmp_path, "demo", "1.0", metadata=text, extra_files=files)

@@ -38,20 +38,24 @@ async def token(make_user: MakeUser, services: Services) -> str:
     counted before they are checked, so a burst of them would meet the limit)."""
     user = await make_user("alice")
     async with services.db.transaction() as session:
-        secret, _ = await create_token(session, services.clock, services.settings, user=user,
-                                       name="ci")
+        secret, _ = await create_token(
+            session, services.clock, services.settings, user=user, name="ci"
+        )
     return secret
 
 
 async def post_all(server: ServerProcess, token: str, wheels: list[Path]) -> list[httpx.Response]:
     async with httpx.AsyncClient(timeout=60, auth=("__token__", token)) as client:
-        return await asyncio.gather(*(
-            client.post(
-                server.upload_url, data=form_for(wheel),
-                files={"content": (wheel.name, wheel.read_bytes(), "application/octet-stream")},
+        return await asyncio.gather(
+            *(
+                client.post(
+                    server.upload_url,
+                    data=form_for(wheel),
+                    files={"content": (wheel.name, wheel.read_bytes(), "application/octet-stream")},
+                )
+                for wheel in wheels
             )
-            for wheel in wheels
-        ))
+        )
 
 
 async def count(services: Services, model: type) -> int:
@@ -68,10 +72,15 @@ async def test_twenty_files_at_once_to_a_new_project_all_succeed(
             directory = tmp_path / f"{python}-{platform}"
             directory.mkdir()
             tag = f"{python}-{python}-{platform}"
-            wheels.append(make_wheel(
-                directory, "matrix", "1.0", filename=wheel_filename("matrix", "1.0", tag),
-                extra_files={"matrix/tag.txt": tag.encode()},
-            ))
+            wheels.append(
+                make_wheel(
+                    directory,
+                    "matrix",
+                    "1.0",
+                    filename=wheel_filename("matrix", "1.0", tag),
+                    extra_files={"matrix/tag.txt": tag.encode()},
+                )
+            )
 
     responses = await post_all(server, token, wheels)
 
@@ -95,16 +104,14 @@ async def test_same_filename_other_bytes_every_loser_gets_the_pypi_wording(
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200] + [400] * 19, [r.text for r in responses]
     losers = [r for r in responses if r.status_code == 400]
-    assert all(r.text.startswith("File already exists") for r in losers), [
-        r.text for r in losers
-    ]
+    assert all(r.text.startswith("File already exists") for r in losers), [r.text for r in losers]
     assert await count(services, File) == 1
     async with services.db.session() as session:
         sha256 = await session.scalar(select(File.sha256_digest))
     winner = next(w for w in wheels if hashlib.sha256(w.read_bytes()).hexdigest() == sha256)
-    assert winner.parent.name == str(responses.index(
-        next(r for r in responses if r.status_code == 200)
-    ))
+    assert winner.parent.name == str(
+        responses.index(next(r for r in responses if r.status_code == 200))
+    )
 
 
 async def test_the_same_file_twenty_times_at_once_all_succeed(

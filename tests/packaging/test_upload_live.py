@@ -30,15 +30,35 @@ async def alice(make_user):
     return await make_user("alice")
 
 
-def twine(live: LiveServer, *files: Path, user: str = "alice", password: str = PASSWORD,
-          extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+def twine(
+    live: LiveServer,
+    *files: Path,
+    user: str = "alice",
+    password: str = PASSWORD,
+    extra: tuple[str, ...] = (),
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TWINE_")}
     env.update(HOME=str(files[0].parent), NO_COLOR="1", PYTHONIOENCODING="utf-8")
     return subprocess.run(
-        [str(TWINE), "upload", "--repository-url", live.upload_url, "-u", user,
-         "-p", password, "--non-interactive", "--disable-progress-bar", *extra,
-         *map(str, files)],
-        capture_output=True, text=True, timeout=120, env=env, check=False,
+        [
+            str(TWINE),
+            "upload",
+            "--repository-url",
+            live.upload_url,
+            "-u",
+            user,
+            "-p",
+            password,
+            "--non-interactive",
+            "--disable-progress-bar",
+            *extra,
+            *map(str, files),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
     )
 
 
@@ -47,8 +67,10 @@ def test_refusal_reason_is_in_the_status_line(live_server: LiveServer, tmp_path:
     wheel = make_wheel(tmp_path, "demo", "1.0")
     with httpx.Client() as client:
         response = client.post(
-            live_server.upload_url, data=form_for(wheel, sha256_digest="0" * 64),
-            files={"content": (wheel.name, wheel.read_bytes())}, auth=("alice", PASSWORD),
+            live_server.upload_url,
+            data=form_for(wheel, sha256_digest="0" * 64),
+            files={"content": (wheel.name, wheel.read_bytes())},
+            auth=("alice", PASSWORD),
         )
     message = "The digest supplied does not match a digest calculated from the uploaded file."
     assert response.status_code == 400
@@ -118,16 +140,23 @@ def small_limit_server(
 @pytest.mark.usefixtures("alice")
 @pytest.mark.parametrize("size", [1024 * 1024, 4 * 1024 * 1024], ids=["streamed", "declared"])
 async def test_twine_gets_the_413_for_a_file_over_the_limit(
-    small_limit_server: LiveServer, services: Services, settings: Settings,
-    tmp_path: Path, size: int,
+    small_limit_server: LiveServer,
+    services: Services,
+    settings: Settings,
+    tmp_path: Path,
+    size: int,
     assert_nothing_stored: NothingStored,
 ) -> None:
     """1 MiB passes the limit while streaming; 4 MiB is refused on its Content-Length.
     Either way twine reads our 413 and message, not a reset connection."""
     wheel = make_wheel(tmp_path, "demo", "1.0", extra_files={"demo/blob.bin": os.urandom(size)})
     result = await asyncio.to_thread(
-        run_twine, wheel, upload_url=small_limit_server.upload_url, username="alice",
-        password=PASSWORD, home=tmp_path,
+        run_twine,
+        wheel,
+        upload_url=small_limit_server.upload_url,
+        username="alice",
+        password=PASSWORD,
+        home=tmp_path,
     )
     output = " ".join(result.output.split())
     assert result.returncode != 0, output
@@ -141,8 +170,11 @@ async def test_twine_gets_the_413_for_a_file_over_the_limit(
 @pytest.mark.usefixtures("alice")
 @pytest.mark.parametrize(
     ("field", "value", "escaped"),
-    [("name", "demo\x00x", "demo\\x00x"), ("version", "\x1b[31m1.0", "\\x1b[31m1.0"),
-     ("name", "demo\x9b\u202ex", "demo\\x9b\\u202ex")],
+    [
+        ("name", "demo\x00x", "demo\\x00x"),
+        ("version", "\x1b[31m1.0", "\\x1b[31m1.0"),
+        ("name", "demo\x9b\u202ex", "demo\\x9b\\u202ex"),
+    ],
 )
 def test_control_characters_never_reach_the_status_line_or_the_terminal(
     live_server: LiveServer, tmp_path: Path, field: str, value: str, escaped: str
@@ -152,8 +184,10 @@ def test_control_characters_never_reach_the_status_line_or_the_terminal(
     wheel = make_wheel(tmp_path, "demo", "1.0")
     with httpx.Client() as client:
         response = client.post(
-            live_server.upload_url, data=form_for(wheel, **{field: value}),
-            files={"content": (wheel.name, wheel.read_bytes())}, auth=("alice", PASSWORD),
+            live_server.upload_url,
+            data=form_for(wheel, **{field: value}),
+            files={"content": (wheel.name, wheel.read_bytes())},
+            auth=("alice", PASSWORD),
         )
     assert response.status_code == 400
     assert escaped in response.reason_phrase

@@ -18,7 +18,8 @@ from tests.support.types import MakeUser
 
 async def simple_yanked(index: Index, name: str) -> dict[str, object]:
     response = await index.client.get(
-        f"/simple/{name}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+        f"/simple/{name}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}
+    )
     return {f["filename"]: f.get("yanked", False) for f in response.json()["files"]}
 
 
@@ -70,13 +71,20 @@ async def test_yank_json_api_with_an_api_token(
     await make_user("bob")
     await index.publish("demo", "1.0", sdist=False)
     async with services.db.transaction() as session:
-        secret, _ = await create_token(session, services.clock, services.settings, user=alice,
-                                       name="ci",
-                                       project=None, expires_days=None)
+        secret, _ = await create_token(
+            session,
+            services.clock,
+            services.settings,
+            user=alice,
+            name="ci",
+            project=None,
+            expires_days=None,
+        )
     url = "/api/projects/demo/releases/1.0/yank"
 
-    response = await index.client.post(url, json={"reason": "CVE-2024-1"},
-                                       auth=("__token__", secret))
+    response = await index.client.post(
+        url, json={"reason": "CVE-2024-1"}, auth=("__token__", secret)
+    )
     assert response.status_code == 200, response.text
     assert response.json()["yanked"] is True and response.json()["reason"] == "CVE-2024-1"
     assert await simple_yanked(index, "demo") == {"demo-1.0-py3-none-any.whl": "CVE-2024-1"}
@@ -85,7 +93,8 @@ async def test_yank_json_api_with_an_api_token(
     refused = await index.client.post(url, json={"reason": "x"}, auth=("bob", PASSWORD))
     assert refused.status_code == 403
     assert refused.json()["message"] == (
-        "The user 'bob' isn't allowed to yank releases of project 'demo'.")
+        "The user 'bob' isn't allowed to yank releases of project 'demo'."
+    )
     bad = await index.client.post(url, content=b"not json", auth=("__token__", secret))
     assert bad.status_code == 400 and "JSON object" in bad.json()["message"]
     anonymous = await index.client.post(url, json={"reason": "x"})
@@ -95,8 +104,9 @@ async def test_yank_json_api_with_an_api_token(
     assert after.pop("counts")["journal_entries"] == before.pop("counts")["journal_entries"]
     assert after == before
 
-    response = await index.client.post("/api/projects/demo/releases/1.0/unyank",
-                                       auth=("__token__", secret))
+    response = await index.client.post(
+        "/api/projects/demo/releases/1.0/unyank", auth=("__token__", secret)
+    )
     assert response.status_code == 200 and response.json()["yanked"] is False
 
 
@@ -119,12 +129,14 @@ async def test_cli_yank_changes_the_release(
         return result.output
 
     out = await anyio.to_thread.run_sync(
-        lambda: invoke("project", "yank", "ghost", "1.0", "--reason", "x", code=1))
+        lambda: invoke("project", "yank", "ghost", "1.0", "--reason", "x", code=1)
+    )
     assert "There is no project named 'ghost'" in out
     await anyio.to_thread.run_sync(lambda: invoke("project", "yank", "demo", "1.0", code=2))
 
-    out = await anyio.to_thread.run_sync(invoke, "project", "yank", "demo", "1.0",
-                                         "--reason", "bad build")
+    out = await anyio.to_thread.run_sync(
+        invoke, "project", "yank", "demo", "1.0", "--reason", "bad build"
+    )
     assert "yanked demo 1.0: bad build" in out
     services.pages.invalidate("demo")
     assert await simple_yanked(index, "demo") == {"demo-1.0-py3-none-any.whl": "bad build"}

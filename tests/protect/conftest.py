@@ -24,7 +24,8 @@ def comparer() -> RecordingComparer:
 
 
 @pytest.fixture(autouse=True)
-def detectors(services: Services, judge: ExpectingJudge, scanner: FixedScanner,
-              comparer: RecordingComparer) -> None:
+def detectors(
+    services: Services, judge: ExpectingJudge, scanner: FixedScanner, comparer: RecordingComparer
+) -> None:
     """The services the app is built from carry the test detectors."""
     services.protect = protection(judge=judge, scanner=scanner, comparer=comparer)

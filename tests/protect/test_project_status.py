@@ -17,6 +17,7 @@ from tests.support.types import MakeUser, PostUpload
 
 JSON = {"Accept": "application/vnd.pypi.simple.v1+json"}
 
+
 @pytest.fixture
 def judge() -> ExpectingJudge:
     """Names are not under test here: only the expected verdicts, never the real judge's."""
@@ -24,7 +25,10 @@ def judge() -> ExpectingJudge:
 
 
 async def test_listed_projects_carry_their_status(
-    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
+    services: Services,
+    make_user: MakeUser,
+    post_upload: PostUpload,
+    tmp_path: Path,
     client: httpx.AsyncClient,
 ) -> None:
     await make_user("alice")

@@ -34,7 +34,10 @@ async def _publish(make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
 
 
 async def test_reports_are_recorded_once_and_weighted(
-    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
+    services: Services,
+    make_user: MakeUser,
+    post_upload: PostUpload,
+    tmp_path: Path,
 ) -> None:
     await _publish(make_user, post_upload, tmp_path, "sketchy")
     bob, carol = await make_user("bob"), await make_user("carol")
@@ -57,7 +60,10 @@ async def test_reports_are_recorded_once_and_weighted(
 
 
 async def test_bad_reports_are_refused(
-    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
+    services: Services,
+    make_user: MakeUser,
+    post_upload: PostUpload,
+    tmp_path: Path,
 ) -> None:
     await _publish(make_user, post_upload, tmp_path, "fine")
     bob = await make_user("bob")
@@ -75,7 +81,10 @@ async def test_bad_reports_are_refused(
 
 
 async def test_trusted_reports_quarantine_a_young_project(
-    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
+    services: Services,
+    make_user: MakeUser,
+    post_upload: PostUpload,
+    tmp_path: Path,
     client: httpx.AsyncClient,
 ) -> None:
     await _publish(make_user, post_upload, tmp_path, "youngbad")
@@ -93,7 +102,8 @@ async def test_trusted_reports_quarantine_a_young_project(
     assert hidden(await seen(client, services, "youngbad"))
     assert "protect:auto-quarantine" in await audit_tags(services, prefix="protect:")
     assert mail_to(services, "alice@example.org")[-1][0] == (
-        "youngbad is quarantined after malware reports")
+        "youngbad is quarantined after malware reports"
+    )
     await clear(services, "youngbad", by=Operator("test"), reason="reviewed: harmless")
     assert served(await seen(client, services, "youngbad"))
     async with services.db.session() as session:
@@ -101,8 +111,12 @@ async def test_trusted_reports_quarantine_a_young_project(
 
 
 async def test_an_old_project_is_not_quarantined_automatically(
-    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
-    clock: MovableClock, client: httpx.AsyncClient,
+    services: Services,
+    make_user: MakeUser,
+    post_upload: PostUpload,
+    tmp_path: Path,
+    clock: MovableClock,
+    client: httpx.AsyncClient,
 ) -> None:
     await _publish(make_user, post_upload, tmp_path, "oldgood")
     clock.advance(timedelta(days=services.settings.report_young_project_days + 1))
@@ -115,13 +129,17 @@ async def test_an_old_project_is_not_quarantined_automatically(
 
 
 async def test_the_automatic_quarantine_can_be_turned_off(
-    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
+    services: Services,
+    make_user: MakeUser,
+    post_upload: PostUpload,
+    tmp_path: Path,
 ) -> None:
     await _publish(make_user, post_upload, tmp_path, "young")
     services.settings = services.settings.model_copy(update={"report_auto_quarantine_trusted": 0})
     carol = await make_user("carol")
     await set_trusted_reporter(services, "carol", True, by="operator:test")
-    assert not (await report_malware(services, "young", None, reporter=carol,
-                                     reason="x")).quarantined
+    assert not (
+        await report_malware(services, "young", None, reporter=carol, reason="x")
+    ).quarantined
     assert not await set_trusted_reporter(services, "carol", True, by="operator:test")
     assert await set_trusted_reporter(services, "carol", False, by="operator:test")

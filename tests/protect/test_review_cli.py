@@ -23,8 +23,14 @@ def judge() -> ExpectingJudge:
     return ExpectingJudge(real=False)
 
 
-async def _queue(services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
-                 judge: ExpectingJudge, scanner: FixedScanner) -> None:
+async def _queue(
+    services: Services,
+    make_user: MakeUser,
+    post_upload: PostUpload,
+    tmp_path: Path,
+    judge: ExpectingJudge,
+    scanner: FixedScanner,
+) -> None:
     """``requests`` held for its name; ``stealer`` quarantined by a malicious upload."""
     await make_user("alice")
     judge.expected["requests"] = review("requests", "requests")
@@ -35,8 +41,14 @@ async def _queue(services: Services, make_user: MakeUser, post_upload: PostUploa
 
 
 async def test_list_show_and_decide(
-    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
-    judge: ExpectingJudge, scanner: FixedScanner, cli: CliRun, client: httpx.AsyncClient,
+    services: Services,
+    make_user: MakeUser,
+    post_upload: PostUpload,
+    tmp_path: Path,
+    judge: ExpectingJudge,
+    scanner: FixedScanner,
+    cli: CliRun,
+    client: httpx.AsyncClient,
 ) -> None:
     await _queue(services, make_user, post_upload, tmp_path, judge, scanner)
 
@@ -83,8 +95,13 @@ async def test_list_show_and_decide(
 
 
 async def test_errors_exit_1_with_a_message(
-    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
-    judge: ExpectingJudge, scanner: FixedScanner, cli: CliRun,
+    services: Services,
+    make_user: MakeUser,
+    post_upload: PostUpload,
+    tmp_path: Path,
+    judge: ExpectingJudge,
+    scanner: FixedScanner,
+    cli: CliRun,
 ) -> None:
     await _queue(services, make_user, post_upload, tmp_path, judge, scanner)
     missing = await cli("review", "show", "nothere")
@@ -102,10 +119,13 @@ async def test_trusted_reporters(services: Services, make_user: MakeUser, cli: C
     granted = await cli("review", "trust", "carol")
     assert granted.output.strip() == "carol is now a trusted reporter"
     assert (await cli("review", "trust", "carol")).output.strip() == (
-        "carol is already a trusted reporter")
+        "carol is already a trusted reporter"
+    )
     assert (await cli("review", "distrust", "carol")).output.strip() == (
-        "carol is no longer a trusted reporter")
+        "carol is no longer a trusted reporter"
+    )
     assert (await cli("review", "distrust", "carol")).output.strip() == (
-        "carol was not a trusted reporter")
+        "carol was not a trusted reporter"
+    )
     missing = await cli("review", "trust", "nobody")
     assert missing.exit_code == 1

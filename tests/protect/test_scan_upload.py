@@ -37,6 +37,7 @@ from tests.support.types import MakeUser, PostUpload
 
 OPERATOR = Operator("test")
 
+
 @pytest.fixture
 def judge() -> ExpectingJudge:
     """Names are not under test here: only the expected verdicts, never the real judge's."""
@@ -67,23 +68,34 @@ async def _mail(services: Services, address: str, count: int) -> list[tuple[str,
 
 
 async def test_every_upload_gets_a_stored_report(
-    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
+    services: Services,
+    make_user: MakeUser,
+    post_upload: PostUpload,
+    tmp_path: Path,
 ) -> None:
     await make_user("alice")
     assert (await post_upload(make_wheel(tmp_path, "calm", "1.0"))).status_code == 200
     [scan] = await _scans(services)
     assert (scan.filename, scan.verdict, scan.action, scan.review_state) == (
-        "calm-1.0-py3-none-any.whl", "clean", "published", "none")
+        "calm-1.0-py3-none-any.whl",
+        "clean",
+        "published",
+        "none",
+    )
     assert await audit_tags(services, prefix="protect:") == []
 
 
 async def test_malicious_upload_is_accepted_and_the_project_quarantined(
-    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
+    services: Services,
+    make_user: MakeUser,
+    post_upload: PostUpload,
+    tmp_path: Path,
     client: httpx.AsyncClient,
 ) -> None:
     await make_user("alice")
     services.protect = protection(
-        scanner=ExpectingScanner({"stealer-2.0-py3-none-any.whl": "malicious"}))
+        scanner=ExpectingScanner({"stealer-2.0-py3-none-any.whl": "malicious"})
+    )
     assert (await post_upload(make_wheel(tmp_path, "stealer", "1.0"))).status_code == 200
     response = await post_upload(malicious_wheel(tmp_path, "stealer", "2.0"))
     assert response.status_code == 200, response.text
@@ -123,13 +135,20 @@ async def test_malicious_upload_is_accepted_and_the_project_quarantined(
 
 
 async def test_suspicious_is_published_and_queued_by_default(
-    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
-    scanner: FixedScanner, client: httpx.AsyncClient,
+    services: Services,
+    make_user: MakeUser,
+    post_upload: PostUpload,
+    tmp_path: Path,
+    scanner: FixedScanner,
+    client: httpx.AsyncClient,
 ) -> None:
     await make_user("alice")
     wheel = make_wheel(tmp_path, "iffy", "1.0")
-    scanner.verdicts[wheel.name] = ScanReport(wheel.name, "suspicious", [Finding(
-        "network-at-import", "medium", "iffy/__init__.py", 1, "import socket")])
+    scanner.verdicts[wheel.name] = ScanReport(
+        wheel.name,
+        "suspicious",
+        [Finding("network-at-import", "medium", "iffy/__init__.py", 1, "import socket")],
+    )
     response = await post_upload(wheel)
     assert response.status_code == 200
     assert "published and queued for an administrator's review" in response.text
@@ -143,8 +162,12 @@ async def test_suspicious_is_published_and_queued_by_default(
 
 
 async def test_suspicious_is_held_when_the_setting_says_hold(
-    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
-    scanner: FixedScanner, client: httpx.AsyncClient,
+    services: Services,
+    make_user: MakeUser,
+    post_upload: PostUpload,
+    tmp_path: Path,
+    scanner: FixedScanner,
+    client: httpx.AsyncClient,
 ) -> None:
     await make_user("alice")
     services.settings = services.settings.model_copy(update={"scan_suspicious_action": "hold"})
@@ -165,7 +188,10 @@ async def test_suspicious_is_held_when_the_setting_says_hold(
 
 
 async def test_a_scanner_error_goes_to_review(
-    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
+    services: Services,
+    make_user: MakeUser,
+    post_upload: PostUpload,
+    tmp_path: Path,
     scanner: FixedScanner,
 ) -> None:
     await make_user("alice")
@@ -174,20 +200,30 @@ async def test_a_scanner_error_goes_to_review(
     assert (await post_upload(wheel)).status_code == 200
     [scan] = await _scans(services)
     assert (scan.scan_verdict, scan.verdict, scan.review_state, scan.error) == (
-        "error", "suspicious", "pending", "bad zip member")
+        "error",
+        "suspicious",
+        "pending",
+        "bad zip member",
+    )
 
 
 async def test_the_version_diff_compares_with_the_previous_release(
-    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
-    scanner: FixedScanner, comparer: RecordingComparer,
+    services: Services,
+    make_user: MakeUser,
+    post_upload: PostUpload,
+    tmp_path: Path,
+    scanner: FixedScanner,
+    comparer: RecordingComparer,
 ) -> None:
     """Turns bad in version 2: the new capability raises the verdict, and is stored."""
     await make_user("alice")
     first, second = make_wheel(tmp_path, "turn", "1.0"), make_wheel(tmp_path, "turn", "2.0")
-    scanner.verdicts[first.name] = ScanReport(first.name, "clean",
-                                              capabilities=frozenset({"network"}))
+    scanner.verdicts[first.name] = ScanReport(
+        first.name, "clean", capabilities=frozenset({"network"})
+    )
     scanner.verdicts[second.name] = ScanReport(
-        second.name, "clean", capabilities=frozenset({"network", "install-time:secrets"}))
+        second.name, "clean", capabilities=frozenset({"network", "install-time:secrets"})
+    )
     assert (await post_upload(first)).status_code == 200
     assert (await post_upload(second)).status_code == 200
     assert comparer.seen == [(None, first.name), (first.name, second.name)]
@@ -198,8 +234,12 @@ async def test_the_version_diff_compares_with_the_previous_release(
 
 
 async def test_quarantine_and_remove_with_forbid(
-    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
-    client: httpx.AsyncClient, scanner: FixedScanner,
+    services: Services,
+    make_user: MakeUser,
+    post_upload: PostUpload,
+    tmp_path: Path,
+    client: httpx.AsyncClient,
+    scanner: FixedScanner,
 ) -> None:
     await make_user("alice")
     assert (await post_upload(make_wheel(tmp_path, "twice", "1.0"))).status_code == 200
@@ -223,8 +263,12 @@ async def test_quarantine_and_remove_with_forbid(
 
 
 async def test_a_malicious_first_upload_quarantines_the_new_project(
-    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
-    scanner: FixedScanner, client: httpx.AsyncClient,
+    services: Services,
+    make_user: MakeUser,
+    post_upload: PostUpload,
+    tmp_path: Path,
+    scanner: FixedScanner,
+    client: httpx.AsyncClient,
 ) -> None:
     await make_user("alice")
     wheel = malicious_wheel(tmp_path, "fresh-stealer", "1.0")
@@ -240,7 +284,10 @@ class BrokenScanner:
 
 
 async def test_a_scanner_that_raises_does_not_fail_the_upload(
-    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
+    services: Services,
+    make_user: MakeUser,
+    post_upload: PostUpload,
+    tmp_path: Path,
 ) -> None:
     await make_user("alice")
     services.protect = protection(scanner=BrokenScanner())
@@ -248,12 +295,19 @@ async def test_a_scanner_that_raises_does_not_fail_the_upload(
     assert response.status_code == 200, response.text
     [scan] = await _scans(services)
     assert (scan.verdict, scan.review_state, scan.error) == (
-        "suspicious", "pending", "scanner failed: RuntimeError")
+        "suspicious",
+        "pending",
+        "scanner failed: RuntimeError",
+    )
 
 
 async def test_clearing_a_quarantine_keeps_a_pending_name_review(
-    services: Services, make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
-    judge: ExpectingJudge, scanner: FixedScanner,
+    services: Services,
+    make_user: MakeUser,
+    post_upload: PostUpload,
+    tmp_path: Path,
+    judge: ExpectingJudge,
+    scanner: FixedScanner,
 ) -> None:
     await make_user("alice")
     judge.expected["requests"] = review("requests", "requests")

@@ -51,7 +51,8 @@ async def test_once_per_day_then_again_the_next_day(
     assert (await run_once(services, job)).status is Status.RAN
     assert calls == ["run"] * 3
     assert await runs(services) == [
-        ("2030-03-01", True, "ran 1"), ("2030-03-01", True, "ran 2"),
+        ("2030-03-01", True, "ran 1"),
+        ("2030-03-01", True, "ran 2"),
         ("2030-03-02", True, "ran 3"),
     ]
     assert (await last_runs(services))["counting"].period == "2030-03-02"
@@ -74,7 +75,8 @@ async def test_a_job_that_dies_half_way_runs_again(services: Services) -> None:
     assert failed.detail == "died half-way"
     assert (await run_once(services, job)).status is Status.RAN
     assert [(ok, detail) for _, ok, detail in await runs(services)] == [
-        (False, "RuntimeError: died half-way"), (True, "ran 2"),
+        (False, "RuntimeError: died half-way"),
+        (True, "ran 2"),
     ]
 
 

@@ -47,8 +47,12 @@ async def _app(scope: Scope, receive: Receive, send: Send) -> None:
 def server_url() -> Iterator[str]:
     port = free_port()
     config = uvicorn.Config(
-        _app, host="127.0.0.1", port=port, http=ReasonPhraseProtocol,
-        log_level="warning", lifespan="off",
+        _app,
+        host="127.0.0.1",
+        port=port,
+        http=ReasonPhraseProtocol,
+        log_level="warning",
+        lifespan="off",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -28,10 +28,17 @@ from tests.support.types import MakeUser
 from tests.support.web import form_for
 
 ROUTES = [
-    ("GET", "/simple/"), ("GET", "/simple/demo/"), ("GET", "/files/ab/cd/abcd/demo-1.0.tar.gz"),
-    ("GET", "/files/ab/cd/abcd/demo-1.0.tar.gz.metadata"), ("GET", "/pypi/demo/json"),
-    ("GET", "/pypi/demo/1.0/json"), ("GET", "/project/demo/"), ("GET", "/"),
-    ("GET", "/search?q=demo"), ("GET", "/stats/2fa"), ("GET", "/stats/2fa.json"),
+    ("GET", "/simple/"),
+    ("GET", "/simple/demo/"),
+    ("GET", "/files/ab/cd/abcd/demo-1.0.tar.gz"),
+    ("GET", "/files/ab/cd/abcd/demo-1.0.tar.gz.metadata"),
+    ("GET", "/pypi/demo/json"),
+    ("GET", "/pypi/demo/1.0/json"),
+    ("GET", "/project/demo/"),
+    ("GET", "/"),
+    ("GET", "/search?q=demo"),
+    ("GET", "/stats/2fa"),
+    ("GET", "/stats/2fa.json"),
 ]
 
 
@@ -54,8 +61,9 @@ async def down(settings: Settings, clock: MovableClock) -> AsyncIterator[Service
         blocker.write_text("")
         url = f"sqlite+aiosqlite:///{blocker / 'db.sqlite3'}"
     services = build_services(
-        Settings(**{**settings.model_dump(), "database_url": url,
-                    "database_retry_after_seconds": 7}),
+        Settings(
+            **{**settings.model_dump(), "database_url": url, "database_retry_after_seconds": 7}
+        ),
         clock=clock,
     )
     yield services
@@ -71,7 +79,9 @@ async def test_every_route_answers_503_while_the_database_is_unreachable(
             assert_unavailable(await client.request(method, path))
         wheel = make_wheel(tmp_path, "demo", "1.0")
         upload = await client.post(
-            "/legacy/", data=form_for(wheel), auth=("alice", PASSWORD),
+            "/legacy/",
+            data=form_for(wheel),
+            auth=("alice", PASSWORD),
             files={"content": (wheel.name, wheel.read_bytes())},
         )
         assert_unavailable(upload)
@@ -146,7 +156,10 @@ def proxy(settings: Settings) -> Iterator[TcpProxy]:
 
 
 async def test_postgresql_going_away_gives_503_then_recovers_by_itself(
-    services: Services, settings: Settings, clock: MovableClock, proxy: TcpProxy,
+    services: Services,
+    settings: Settings,
+    clock: MovableClock,
+    proxy: TcpProxy,
     make_user: MakeUser,
     tmp_path: Path,
 ) -> None:
@@ -155,21 +168,29 @@ async def test_postgresql_going_away_gives_503_then_recovers_by_itself(
     host = settings.resolved_database_url.split("@", 1)[1].split("/")[0]
     url = settings.resolved_database_url.replace(host, f"127.0.0.1:{proxy.port}")
     # A fresh Settings: model_copy would keep the cached resolved_database_url.
-    server_settings = Settings(**{
-        **settings.model_dump(), "base_url": f"http://127.0.0.1:{port}", "database_url": url,
-        "embedded_jobs": False, "database_retry_after_seconds": 7,
-    })
+    server_settings = Settings(
+        **{
+            **settings.model_dump(),
+            "base_url": f"http://127.0.0.1:{port}",
+            "database_url": url,
+            "embedded_jobs": False,
+            "database_retry_after_seconds": 7,
+        }
+    )
     wheel = make_wheel(tmp_path, "demo", "1.0")
 
     def upload(client: httpx.Client) -> httpx.Response:
         return client.post(
-            "/legacy/", data=form_for(wheel), auth=("alice", PASSWORD),
+            "/legacy/",
+            data=form_for(wheel),
+            auth=("alice", PASSWORD),
             files={"content": (wheel.name, wheel.read_bytes())},
         )
 
-    with run_live_server(server_settings, clock, port) as live, httpx.Client(
-        base_url=live.url, timeout=30
-    ) as client:
+    with (
+        run_live_server(server_settings, clock, port) as live,
+        httpx.Client(base_url=live.url, timeout=30) as client,
+    ):
         assert client.get("/pypi/demo/json").status_code == 404  # up, talking to the database
         proxy.cut()
         for method, path in ROUTES:

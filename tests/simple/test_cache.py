@@ -11,14 +11,23 @@ from bastion.simple.cache import (
 
 
 def _page(serial: int, body: bytes = b"x", expires: float = 100.0) -> CachedPage:
-    return build_page(serial=serial, media_type="text/html", body=body, max_age=5,
-                      expires=expires)
+    return build_page(serial=serial, media_type="text/html", body=body, max_age=5, expires=expires)
 
 
 def _file(project: str) -> CachedFile:
-    return CachedFile(project=project, filename="f", blob_path="p", etag=b'"e"',
-                      media_type="application/octet-stream", size=1, is_metadata=False,
-                      local_path=None, stat=None, headers={}, expires=100.0)
+    return CachedFile(
+        project=project,
+        filename="f",
+        blob_path="p",
+        etag=b'"e"',
+        media_type="application/octet-stream",
+        size=1,
+        is_metadata=False,
+        local_path=None,
+        stat=None,
+        headers={},
+        expires=100.0,
+    )
 
 
 def test_page_headers_precomputed() -> None:
@@ -83,11 +92,15 @@ def test_feed_down_revalidates_every_hit_and_back_forgets_everything() -> None:
     from bastion.simple.cache import CachedFile, PageCache, build_page
 
     cache = PageCache(ttl=60)
-    page = build_page(serial=1, media_type="text/html", body=b"x", max_age=1,
-                      expires=cache.expiry())
+    page = build_page(
+        serial=1, media_type="text/html", body=b"x", max_age=1, expires=cache.expiry()
+    )
     cache.store_page("demo", "text/html", page, cache.generation)
-    cache.store_file("p", CachedFile("demo", "f", "p", b"", "", None, False, None, None, {},
-                                     cache.expiry()), cache.generation)
+    cache.store_file(
+        "p",
+        CachedFile("demo", "f", "p", b"", "", None, False, None, None, {}, cache.expiry()),
+        cache.generation,
+    )
     cache.feed_state(False)
     assert cache.fresh_page("demo", "text/html") is None  # kept, but revalidated
     assert cache.pages and not cache.files

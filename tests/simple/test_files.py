@@ -30,8 +30,13 @@ async def test_serves_wheel_bytes_and_headers(
     client: httpx.AsyncClient, seed: Seeder, services: Services, hits: Hits
 ) -> None:
     await seed.release("Demo_Pkg", "1.0")
-    wheel = await seed.file("Demo_Pkg", "1.0", "demo_pkg-1.0-py3-none-any.whl",
-                            data=b"\x00wheel bytes\xff" * 100, metadata=METADATA)
+    wheel = await seed.file(
+        "Demo_Pkg",
+        "1.0",
+        "demo_pkg-1.0-py3-none-any.whl",
+        data=b"\x00wheel bytes\xff" * 100,
+        metadata=METADATA,
+    )
     response = await client.get(f"/files/{wheel.path}")
     assert response.status_code == 200
     assert response.content == wheel.data
@@ -81,8 +86,9 @@ async def test_metadata_404_when_file_has_none(
 async def test_conditional_request(client: httpx.AsyncClient, seed: Seeder, hits: Hits) -> None:
     await seed.release("demo", "1.0")
     wheel = await seed.file("demo", "1.0", "demo-1.0-py3-none-any.whl")
-    response = await client.get(f"/files/{wheel.path}",
-                                headers={"If-None-Match": f'"{wheel.sha256}"'})
+    response = await client.get(
+        f"/files/{wheel.path}", headers={"If-None-Match": f'"{wheel.sha256}"'}
+    )
     assert response.status_code == 304 and response.content == b""
     assert hits.calls == []
 
@@ -182,9 +188,7 @@ async def test_unknown_paths_are_404(
         "/files/a%00b",
     ],
 )
-async def test_path_traversal_is_404(
-    client: httpx.AsyncClient, seed: Seeder, path: str
-) -> None:
+async def test_path_traversal_is_404(client: httpx.AsyncClient, seed: Seeder, path: str) -> None:
     await seed.release("demo", "1.0")
     await seed.file("demo", "1.0", "demo-1.0-py3-none-any.whl")
     response = await client.get(path)

@@ -12,8 +12,12 @@ async def test_every_read_path_answer_is_nosniff(client: httpx.AsyncClient, seed
     await seed.release("Demo_Pkg", "1.0")
     wheel = await seed.file("Demo_Pkg", "1.0", "demo_pkg-1.0-py3-none-any.whl", data=b"x" * 10)
     for path, status in [
-        ("/simple/", 200), ("/simple/demo-pkg/", 200), ("/simple/Demo_Pkg/", 301),
-        ("/simple/nothing-here/", 404), (f"/files/{wheel.path}", 200), ("/files/nope.whl", 404),
+        ("/simple/", 200),
+        ("/simple/demo-pkg/", 200),
+        ("/simple/Demo_Pkg/", 301),
+        ("/simple/nothing-here/", 404),
+        (f"/files/{wheel.path}", 200),
+        ("/files/nope.whl", 404),
     ]:
         response = await client.get(path)
         assert response.status_code == status, path

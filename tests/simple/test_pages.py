@@ -54,8 +54,10 @@ async def test_html_page(client: httpx.AsyncClient, seed: Seeder) -> None:
     # Version order (1.0 < 1.2 < 1.10), then filename within a version.
     names = re.findall(r">([^<>]+\.(?:whl|tar\.gz))</a>", body)
     assert names == [
-        "foo_bar-1.0-py3-none-any.whl", "foo_bar-1.0.tar.gz",
-        "foo_bar-1.2-py3-none-any.whl", "foo_bar-1.10-py3-none-any.whl",
+        "foo_bar-1.0-py3-none-any.whl",
+        "foo_bar-1.0.tar.gz",
+        "foo_bar-1.2-py3-none-any.whl",
+        "foo_bar-1.10-py3-none-any.whl",
     ]
     for href in re.findall(r'href="([^"]+)"', body):
         assert html.unescape(href).startswith("/files/") and "#sha256=" in href
@@ -306,8 +308,13 @@ async def test_large_project_page(
         session.add(project)
         await session.flush()
         releases = [
-            Release(project_id=project.id, version=f"{i // 100}.{i % 100}",
-                    canonical_version=f"{i // 100}.{i % 100}", created=when, meta={})
+            Release(
+                project_id=project.id,
+                version=f"{i // 100}.{i % 100}",
+                canonical_version=f"{i // 100}.{i % 100}",
+                created=when,
+                meta={},
+            )
             for i in range(2000)
         ]
         session.add_all(releases)
@@ -315,17 +322,28 @@ async def test_large_project_page(
         for release in releases:
             filename = f"big-{release.version}-py3-none-any.whl"
             sha = hashlib.sha256(filename.encode()).hexdigest()
-            session.add(File(
-                release_id=release.id, filename=filename, packagetype="bdist_wheel",
-                python_version="py3", size=10, sha256_digest=sha, blake2_256_digest=sha,
-                md5_digest=sha[:32], upload_time=when, path=blob_path(sha, filename),
-            ))
+            session.add(
+                File(
+                    release_id=release.id,
+                    filename=filename,
+                    packagetype="bdist_wheel",
+                    python_version="py3",
+                    size=10,
+                    sha256_digest=sha,
+                    blake2_256_digest=sha,
+                    md5_digest=sha[:32],
+                    upload_time=when,
+                    path=blob_path(sha, filename),
+                )
+            )
     response = await client.get("/simple/big/")
     assert response.status_code == 200
     assert response.headers["x-pypi-last-serial"] == "7"
     names = re.findall(r">(big-[^<]+\.whl)</a>", response.text)
-    expected = [f"big-{i // 100}.{i % 100}-py3-none-any.whl"
-                for i in sorted(range(2000), key=lambda i: (i // 100, i % 100))]
+    expected = [
+        f"big-{i // 100}.{i % 100}-py3-none-any.whl"
+        for i in sorted(range(2000), key=lambda i: (i // 100, i % 100))
+    ]
     assert names == expected
     doc = (await client.get("/simple/big/", headers=JSON)).json()
     assert len(doc["versions"]) == 2000 and doc["versions"][:3] == ["0.0", "0.1", "0.2"]
@@ -357,6 +375,8 @@ async def test_big_pages_are_gzipped_for_clients_that_ask(
     assert int(raw.headers["content-length"]) == len(compressed) < len(plain.content)
     refused = await client.get("/simple/foo-bar/", headers={"Accept-Encoding": "gzip;q=0"})
     assert "content-encoding" not in refused.headers
-    again = await client.get("/simple/foo-bar/", headers={
-        "Accept-Encoding": "gzip", "If-None-Match": stream.headers["etag"]})
+    again = await client.get(
+        "/simple/foo-bar/",
+        headers={"Accept-Encoding": "gzip", "If-None-Match": stream.headers["etag"]},
+    )
     assert again.status_code == 304

@@ -39,8 +39,14 @@ def basic(token: str, user: str = "__token__") -> dict[str, str]:
 
 async def token(services: Services, user: User, **scopes: object) -> tuple[str, int]:
     async with services.db.transaction() as session:
-        secret, row = await create_token(session, services.clock, services.settings,
-                                         user=user, name="t", **scopes)  # type: ignore[arg-type]
+        secret, row = await create_token(
+            session,
+            services.clock,
+            services.settings,
+            user=user,
+            name="t",
+            **scopes,  # type: ignore[arg-type]
+        )
         return secret, row.id
 
 
@@ -60,7 +66,10 @@ def count_queries(services: Services) -> Iterator[list[str]]:
 
 
 async def test_reading_needs_a_read_token(
-    http: httpx.AsyncClient, services: Services, seed: Seeder, make_user: MakeUser,
+    http: httpx.AsyncClient,
+    services: Services,
+    seed: Seeder,
+    make_user: MakeUser,
 ) -> None:
     await seed.release("private-lib", "1.0")
     seeded = await seed.file("private-lib", "1.0", "private_lib-1.0-py3-none-any.whl")
@@ -68,8 +77,12 @@ async def test_reading_needs_a_read_token(
     reader, _ = await token(services, alice, can_read=True, can_upload=False)
     uploader, _ = await token(services, alice)
 
-    for path in ("/simple/", "/simple/private-lib/", f"/files/{seeded.path}",
-                 "/pypi/private-lib/json"):
+    for path in (
+        "/simple/",
+        "/simple/private-lib/",
+        f"/files/{seeded.path}",
+        "/pypi/private-lib/json",
+    ):
         anonymous = await http.get(path)
         assert anonymous.status_code == 401, path
         assert anonymous.headers["www-authenticate"] == 'Basic realm="Bastion"'
@@ -80,10 +93,12 @@ async def test_reading_needs_a_read_token(
 
     page = await http.get("/simple/private-lib/", headers=basic(reader))
     assert page.headers["cache-control"].startswith("private")
-    assert (await http.get("/simple/private-lib/", headers=basic(reader, "alice"))
-            ).status_code == 401
-    assert (await http.get("/simple/private-lib/", headers=basic("bastion-nope-nope"))
-            ).status_code == 403
+    assert (
+        await http.get("/simple/private-lib/", headers=basic(reader, "alice"))
+    ).status_code == 401
+    assert (
+        await http.get("/simple/private-lib/", headers=basic("bastion-nope-nope"))
+    ).status_code == 403
     # A browser is sent to sign in; the sign-in page itself stays open.
     browser = await http.get("/project/private-lib/", headers={"accept": "text/html"})
     assert browser.status_code == 303
@@ -92,26 +107,34 @@ async def test_reading_needs_a_read_token(
 
 
 async def test_a_read_only_token_cannot_upload(
-    http: httpx.AsyncClient, services: Services, make_user: MakeUser,
+    http: httpx.AsyncClient,
+    services: Services,
+    make_user: MakeUser,
 ) -> None:
-    reader, _ = await token(services, await make_user("alice"), can_read=True,
-                            can_upload=False)
+    reader, _ = await token(services, await make_user("alice"), can_read=True, can_upload=False)
     before = await store_state(services)
-    response = await http.post("/legacy/", headers=basic(reader),
-                                files={"content": ("x.whl", b"x")},
-                                data={":action": "file_upload", "name": "x", "version": "1"})
+    response = await http.post(
+        "/legacy/",
+        headers=basic(reader),
+        files={"content": ("x.whl", b"x")},
+        data={":action": "file_upload", "name": "x", "version": "1"},
+    )
     assert response.status_code == 403 and "can only read" in response.text
     assert await store_state(services) == before
 
 
 async def test_read_tokens_limited_to_projects_and_patterns(
-    http: httpx.AsyncClient, services: Services, seed: Seeder, make_user: MakeUser,
+    http: httpx.AsyncClient,
+    services: Services,
+    seed: Seeder,
+    make_user: MakeUser,
 ) -> None:
     for name in ("acme-one", "acme-two", "other"):
         await seed.release(name, "1.0")
         await seed.file(name, "1.0", f"{name.replace('-', '_')}-1.0-py3-none-any.whl")
-    limited, _ = await token(services, await make_user("alice"), can_read=True,
-                             read_projects=["Acme_*"])
+    limited, _ = await token(
+        services, await make_user("alice"), can_read=True, read_projects=["Acme_*"]
+    )
     headers = basic(limited)
     assert (await http.get("/simple/acme-one/", headers=headers)).status_code == 200
     assert (await http.get("/simple/acme-two/", headers=headers)).status_code == 200
@@ -124,7 +147,10 @@ async def test_read_tokens_limited_to_projects_and_patterns(
 
 
 async def test_warm_reads_make_no_query_and_revocation_bites_at_once(
-    http: httpx.AsyncClient, services: Services, seed: Seeder, make_user: MakeUser,
+    http: httpx.AsyncClient,
+    services: Services,
+    seed: Seeder,
+    make_user: MakeUser,
 ) -> None:
     await seed.release("fast", "1.0")
     seeded = await seed.file("fast", "1.0", "fast-1.0-py3-none-any.whl")
@@ -146,7 +172,9 @@ async def test_warm_reads_make_no_query_and_revocation_bites_at_once(
 
 
 async def test_a_signed_in_browser_reads_pages_and_the_simple_api(
-    http: httpx.AsyncClient, seed: Seeder, make_user: MakeUser,
+    http: httpx.AsyncClient,
+    seed: Seeder,
+    make_user: MakeUser,
 ) -> None:
     from tests.support.web import sign_in
 
@@ -157,5 +185,6 @@ async def test_a_signed_in_browser_reads_pages_and_the_simple_api(
     await sign_in(http, "alice")
     assert (await http.get("/simple/team-lib/")).status_code == 200
     assert (await http.get(f"/files/{seeded.path}")).status_code == 200
-    assert (await http.get("/project/team-lib/", headers={"accept": "text/html"})
-            ).status_code == 200
+    assert (
+        await http.get("/project/team-lib/", headers={"accept": "text/html"})
+    ).status_code == 200

@@ -15,13 +15,12 @@ async def total(services: Services) -> int:
         return int(await session.scalar(select(func.sum(ProjectDayDownloads.downloads))) or 0)
 
 
-async def test_stats_import_twice(
-    cli: CliRun, services: Services, tmp_path: Path
-) -> None:
+async def test_stats_import_twice(cli: CliRun, services: Services, tmp_path: Path) -> None:
     path = tmp_path / "export.csv"
-    path.write_text("project,date,downloads\n" + "".join(
-        f"pkg-{i},2024-03-{d:02d},{i + d}\n" for i in range(200) for d in range(1, 11)
-    ))
+    path.write_text(
+        "project,date,downloads\n"
+        + "".join(f"pkg-{i},2024-03-{d:02d},{i + d}\n" for i in range(200) for d in range(1, 11))
+    )
     expected = sum(i + d for i in range(200) for d in range(1, 11))
     for _ in range(2):
         result = await cli("stats", "import", str(path))

@@ -38,26 +38,36 @@ async def test_reimporting_the_same_file_is_idempotent(
     services: Services, tmp_path: Path, add_downloads: AddDownloads
 ) -> None:
     await add_downloads({("requests", date(2024, 1, 1)): 7})
-    path = csv_file(tmp_path, "project,date,downloads\nRequests,2024-01-01,100\n"
-                              "requests,2024-01-02,50\nrequests,2024-01-02,5\n\nsix,2024-01-01,3\n")
+    path = csv_file(
+        tmp_path,
+        "project,date,downloads\nRequests,2024-01-01,100\n"
+        "requests,2024-01-02,50\nrequests,2024-01-02,5\n\nsix,2024-01-01,3\n",
+    )
     result = await load(services, path)
     first = await stored(services)
     assert result == importer.ImportResult(rows=4, project_days=3, projects=2, downloads=158)
     await load(services, path)
-    assert await stored(services) == first == {
-        ("requests", date(2024, 1, 1), LIVE): 7,  # live counts are untouched
-        ("requests", date(2024, 1, 1), IMPORT): 100,
-        ("requests", date(2024, 1, 2), IMPORT): 55,
-        ("six", date(2024, 1, 1), IMPORT): 3,
-    }
+    assert (
+        await stored(services)
+        == first
+        == {
+            ("requests", date(2024, 1, 1), LIVE): 7,  # live counts are untouched
+            ("requests", date(2024, 1, 1), IMPORT): 100,
+            ("requests", date(2024, 1, 2), IMPORT): 55,
+            ("six", date(2024, 1, 1), IMPORT): 3,
+        }
+    )
     # A corrected export replaces the imported figure rather than adding to it.
     await load(services, csv_file(tmp_path, "project,date,downloads\nrequests,2024-01-01,90\n"))
     assert (await stored(services))[("requests", date(2024, 1, 1), IMPORT)] == 90
 
 
 async def test_pypinfo_column_names(services: Services, tmp_path: Path) -> None:
-    path = csv_file(tmp_path, "download_date,file_project,download_count\n"
-                              "2024-02-03,Django,12\n2024-02-04 00:00:00 UTC,django,1\n")
+    path = csv_file(
+        tmp_path,
+        "download_date,file_project,download_count\n"
+        "2024-02-03,Django,12\n2024-02-04 00:00:00 UTC,django,1\n",
+    )
     await load(services, path)
     assert await stored(services) == {
         ("django", date(2024, 2, 3), IMPORT): 12,
@@ -65,17 +75,23 @@ async def test_pypinfo_column_names(services: Services, tmp_path: Path) -> None:
     }
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("", "is empty"),
-    ("name,date,downloads\nx,2024-01-01,1\n", "line 1: the header has no project column"),
-    ("project,date\nx,2024-01-01\n", "line 1: the header has no downloads column"),
-    ("project,date,downloads\nok,2024-01-01,1\nbad,2024-13-01,1\n", "line 3: '2024-13-01' is not"),
-    ("project,date,downloads\nok,2024-01-01,-4\n", "line 2: '-4' is not a whole number"),
-    ("project,date,downloads\nok,2024-01-01,many\n", "line 2: 'many' is not a whole number"),
-    ("project,date,downloads\n-bad-,2024-01-01,1\n", "line 2: '-bad-' is not a valid"),
-    ("project,date,downloads\nok,2024-01-01\n", "line 2: expected at least 3 fields"),
-    ("project,date,downloads\nok,2024-01-01,1\n\nok,x,1\n", "line 4: 'x' is not a date"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "is empty"),
+        ("name,date,downloads\nx,2024-01-01,1\n", "line 1: the header has no project column"),
+        ("project,date\nx,2024-01-01\n", "line 1: the header has no downloads column"),
+        (
+            "project,date,downloads\nok,2024-01-01,1\nbad,2024-13-01,1\n",
+            "line 3: '2024-13-01' is not",
+        ),
+        ("project,date,downloads\nok,2024-01-01,-4\n", "line 2: '-4' is not a whole number"),
+        ("project,date,downloads\nok,2024-01-01,many\n", "line 2: 'many' is not a whole number"),
+        ("project,date,downloads\n-bad-,2024-01-01,1\n", "line 2: '-bad-' is not a valid"),
+        ("project,date,downloads\nok,2024-01-01\n", "line 2: expected at least 3 fields"),
+        ("project,date,downloads\nok,2024-01-01,1\n\nok,x,1\n", "line 4: 'x' is not a date"),
+    ],
+)
 async def test_malformed_rows_name_the_line_and_write_nothing(
     services: Services, tmp_path: Path, text: str, message: str
 ) -> None:
@@ -105,5 +121,7 @@ def test_rows_dated_in_the_future_are_refused(tmp_path: Path) -> None:
     with pytest.raises(BadRequest) as refused:
         importer.parse(path, today=TODAY)
     assert "1 bad row(s), nothing imported" in refused.value.message
-    assert ("line 3: 2026-01-02 is in the future (today is 2026-01-01, UTC): only days that "
-            "have happened can be imported") in refused.value.message
+    assert (
+        "line 3: 2026-01-02 is in the future (today is 2026-01-01, UTC): only days that "
+        "have happened can be imported"
+    ) in refused.value.message

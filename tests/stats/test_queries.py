@@ -14,15 +14,17 @@ async def test_last_day_week_and_month(services: Services, add_downloads: AddDow
     def ago(days: int) -> date:
         return TODAY - timedelta(days=days)
 
-    await add_downloads({
-        ("demo", TODAY): 1000,  # today is not complete: left out
-        ("demo", ago(1)): 1,
-        ("demo", ago(7)): 10,
-        ("demo", ago(8)): 100,
-        ("demo", ago(30)): 1000,
-        ("demo", ago(31)): 10000,
-        ("other", ago(1)): 5,
-    })
+    await add_downloads(
+        {
+            ("demo", TODAY): 1000,  # today is not complete: left out
+            ("demo", ago(1)): 1,
+            ("demo", ago(7)): 10,
+            ("demo", ago(8)): 100,
+            ("demo", ago(30)): 1000,
+            ("demo", ago(31)): 10000,
+            ("other", ago(1)): 5,
+        }
+    )
     async with services.db.transaction() as session:
         await import_counts(session, {("demo", ago(2)): 20000})
     async with services.db.session() as session:

@@ -29,5 +29,8 @@ def mail_to(services: Services, address: str) -> list[tuple[str, str]]:
     path = services.mailer.mbox_path
     if not path.exists():
         return []
-    return [(str(m["Subject"]), cast(bytes, m.get_payload(decode=True)).decode())
-            for m in mailbox.mbox(path) if m["To"] == address]
+    return [
+        (str(m["Subject"]), cast(bytes, m.get_payload(decode=True)).decode())
+        for m in mailbox.mbox(path)
+        if m["To"] == address
+    ]

@@ -60,8 +60,12 @@ def core_metadata(
     description: str = "",
 ) -> str:
     """METADATA / PKG-INFO text; list values in ``extra_metadata`` repeat the header."""
-    lines = [f"Metadata-Version: {metadata_version}", f"Name: {name}", f"Version: {version}",
-             f"Summary: {summary}"]
+    lines = [
+        f"Metadata-Version: {metadata_version}",
+        f"Name: {name}",
+        f"Version: {version}",
+        f"Summary: {summary}",
+    ]
     if requires_python:
         lines.append(f"Requires-Python: {requires_python}")
     lines.extend(f"Requires-Dist: {req}" for req in requires_dist)
@@ -97,9 +101,16 @@ def make_wheel(
     dist_info = f"{stem}.dist-info"
     members: dict[str, bytes] = {f"{module}/__init__.py": f'__version__ = "{version}"\n'.encode()}
     if not omit_metadata:
-        text = metadata if metadata is not None else core_metadata(
-            metadata_name or name, version, requires_python=requires_python,
-            requires_dist=requires_dist, extra_metadata=extra_metadata,
+        text = (
+            metadata
+            if metadata is not None
+            else core_metadata(
+                metadata_name or name,
+                version,
+                requires_python=requires_python,
+                requires_dist=requires_dist,
+                extra_metadata=extra_metadata,
+            )
         )
         members[f"{dist_info}/METADATA"] = text.encode()
     members[f"{dist_info}/WHEEL"] = (
@@ -129,8 +140,9 @@ def tar_add(archive: tarfile.TarFile, arcname: str, data: bytes) -> None:
     archive.addfile(info, io.BytesIO(data))
 
 
-def _setup_cfg(name: str, version: str, module: str, requires_python: str | None,
-               requires_dist: Sequence[str]) -> bytes:
+def _setup_cfg(
+    name: str, version: str, module: str, requires_python: str | None, requires_dist: Sequence[str]
+) -> bytes:
     deps = "".join(f"\n    {req}" for req in requires_dist)
     return (
         f"[metadata]\nname = {name}\nversion = {version}\n"
@@ -160,17 +172,22 @@ def make_sdist(
     module = module_name(name)
     members: dict[str, bytes] = {}
     if not omit_metadata:
-        text = metadata if metadata is not None else core_metadata(
-            name, version, requires_python=requires_python, requires_dist=requires_dist,
-            extra_metadata=extra_metadata,
+        text = (
+            metadata
+            if metadata is not None
+            else core_metadata(
+                name,
+                version,
+                requires_python=requires_python,
+                requires_dist=requires_dist,
+                extra_metadata=extra_metadata,
+            )
         )
         members[f"{stem}/PKG-INFO"] = text.encode()
     members[f"{stem}/pyproject.toml"] = (
-        b'[build-system]\nrequires = ["setuptools>=61"]\n'
-        b'build-backend = "setuptools.build_meta"\n'
+        b'[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
     )
-    members[f"{stem}/setup.cfg"] = _setup_cfg(name, version, module, requires_python,
-                                             requires_dist)
+    members[f"{stem}/setup.cfg"] = _setup_cfg(name, version, module, requires_python, requires_dist)
     members[f"{stem}/setup.py"] = b"from setuptools import setup\n\nsetup()\n"
     members[f"{stem}/{module}/__init__.py"] = f'__version__ = "{version}"\n'.encode()
     members.update(extra_files or {})
@@ -216,8 +233,11 @@ class Dist:
                 name = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
                 return zf.read(name).decode()
         with tarfile.open(self.path) as tf:
-            member = next(m for m in tf.getmembers() if m.name.count("/") == 1
-                          and m.name.endswith("/PKG-INFO"))
+            member = next(
+                m
+                for m in tf.getmembers()
+                if m.name.count("/") == 1 and m.name.endswith("/PKG-INFO")
+            )
             data = tf.extractfile(member)
             assert data is not None
             return data.read().decode()

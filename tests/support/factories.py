@@ -29,37 +29,54 @@ from tests.support.types import AddRelease
 
 PASSWORD = "correct horse battery staple"
 
+
 async def add_user(
-    services: Services, username: str = "alice", *, admin: bool = False,
+    services: Services,
+    username: str = "alice",
+    *,
+    admin: bool = False,
     password: str = PASSWORD,
 ) -> User:
     """A verified user who signs in with ``password``."""
     async with services.db.transaction() as session:
         return await create_user(
-            session, services.clock, services.passwords, username=username,
+            session,
+            services.clock,
+            services.passwords,
+            username=username,
             email=f"{username}@example.org",
-            password=password, is_admin=admin, email_verified=True,
+            password=password,
+            is_admin=admin,
+            email_verified=True,
         )
 
 
 async def add_project(
-    services: Services, name: str, *people: User, critical: bool = False,
+    services: Services,
+    name: str,
+    *people: User,
+    critical: bool = False,
     first_role: str = Role.OWNER,
 ) -> Project:
     """A project with no releases; the first person has ``first_role`` (its owner), the
     others are maintainers; ``critical`` designates it as an administrator does."""
     async with services.db.transaction() as session:
         project = Project(
-            name=name, normalized_name=canonicalize_name(name),
-            created=services.clock.now(), last_serial=0,
+            name=name,
+            normalized_name=canonicalize_name(name),
+            created=services.clock.now(),
+            last_serial=0,
         )
         session.add(project)
         await session.flush()
         for i, user in enumerate(people):
-            session.add(Role(
-                user_id=user.id, project_id=project.id,
-                role_name=first_role if i == 0 else Role.MAINTAINER,
-            ))
+            session.add(
+                Role(
+                    user_id=user.id,
+                    project_id=project.id,
+                    role_name=first_role if i == 0 else Role.MAINTAINER,
+                )
+            )
         if critical:
             await mark(session, name, "tests", True, now=services.clock.now())
         return project
@@ -84,16 +101,22 @@ async def make_critical(services: Services, name: str, reason: str = "tests") ->
 async def mark_yanked(services: Services, name: str, version: str, reason: str) -> None:
     """Mark a release yanked in the database, with its journal entry (no page cache told)."""
     async with services.db.transaction() as session:
-        project = (await session.execute(
-            select(Project).where(Project.normalized_name == canonicalize_name(name))
-        )).scalar_one()
-        release = (await session.execute(
-            select(Release).where(Release.project_id == project.id, Release.version == version)
-        )).scalar_one()
+        project = (
+            await session.execute(
+                select(Project).where(Project.normalized_name == canonicalize_name(name))
+            )
+        ).scalar_one()
+        release = (
+            await session.execute(
+                select(Release).where(Release.project_id == project.id, Release.version == version)
+            )
+        ).scalar_one()
         release.yanked = True
         release.yanked_reason = reason
         entry = JournalEntry(
-            name=project.name, version=version, action="yank release",
+            name=project.name,
+            version=version,
+            action="yank release",
             submitted_date=services.clock.now(),
         )
         session.add(entry)
@@ -106,8 +129,12 @@ async def add_key(services: Services, user: User, origin: str = ORIGIN) -> None:
     async with services.db.transaction() as session:
         options = await webauthn.registration_options(session, services, user, session_key="s")
     await webauthn.verify_registration(
-        services, user, SoftAuthenticator().create(options, origin=origin), label="k",
-        session_key="s")
+        services,
+        user,
+        SoftAuthenticator().create(options, origin=origin),
+        label="k",
+        session_key="s",
+    )
 
 
 async def add_totp(services: Services, user: User) -> str:
@@ -154,12 +181,18 @@ def make_add_release(services: Services, clock: MovableClock) -> AddRelease:
                 session.add(project)
                 await session.flush()
             release = Release(
-                project_id=project.id, version=version,
-                canonical_version=canonicalize_version(version), created=when,
-                is_prerelease=Version(version).is_prerelease, yanked=yanked,
-                yanked_reason=yanked_reason, requires_python=requires_python,
-                summary=summary, description=description,
-                description_content_type=description_content_type, meta=meta or {},
+                project_id=project.id,
+                version=version,
+                canonical_version=canonicalize_version(version),
+                created=when,
+                is_prerelease=Version(version).is_prerelease,
+                yanked=yanked,
+                yanked_reason=yanked_reason,
+                requires_python=requires_python,
+                summary=summary,
+                description=description,
+                description_content_type=description_content_type,
+                meta=meta or {},
             )
             session.add(release)
             await session.flush()
@@ -168,13 +201,17 @@ def make_add_release(services: Services, clock: MovableClock) -> AddRelease:
                 blake = hashlib.blake2b(filename.encode(), digest_size=32).hexdigest()
                 session.add(
                     File(
-                        release_id=release.id, filename=filename,
+                        release_id=release.id,
+                        filename=filename,
                         packagetype="sdist" if filename.endswith(".tar.gz") else "bdist_wheel",
                         python_version="source" if filename.endswith(".tar.gz") else "py3",
-                        requires_python=requires_python, size=12_345, sha256_digest=sha,
+                        requires_python=requires_python,
+                        size=12_345,
+                        sha256_digest=sha,
                         blake2_256_digest=blake,
                         md5_digest=hashlib.md5(filename.encode()).hexdigest(),
-                        upload_time=when, path=f"{sha[:2]}/{sha[2:4]}/{sha}/{filename}",
+                        upload_time=when,
+                        path=f"{sha[:2]}/{sha[2:4]}/{sha}/{filename}",
                     )
                 )
         return release
@@ -204,7 +241,9 @@ class Seeder:
         self, session: AsyncSession, project: Project, version: str | None, action: str
     ) -> None:
         entry = JournalEntry(
-            name=project.name, version=version, action=action,
+            name=project.name,
+            version=version,
+            action=action,
             submitted_date=self.services.clock.now(),
         )
         session.add(entry)
@@ -218,17 +257,28 @@ class Seeder:
                 select(Project).where(Project.normalized_name == normalized)
             )
             if project is None:
-                project = Project(name=name, normalized_name=normalized,
-                                  created=self.services.clock.now(), last_serial=0)
+                project = Project(
+                    name=name,
+                    normalized_name=normalized,
+                    created=self.services.clock.now(),
+                    last_serial=0,
+                )
                 session.add(project)
                 await session.flush()
                 await self._bump(session, project, None, "create")
             return project
 
     async def release(
-        self, name: str, version: str, *, requires_python: str | None = None,
-        yanked: bool = False, yanked_reason: str = "", summary: str | None = None,
-        meta: dict[str, object] | None = None, description: str | None = None,
+        self,
+        name: str,
+        version: str,
+        *,
+        requires_python: str | None = None,
+        yanked: bool = False,
+        yanked_reason: str = "",
+        summary: str | None = None,
+        meta: dict[str, object] | None = None,
+        description: str | None = None,
     ) -> Release:
         await self.project(name)
         async with self.services.db.transaction() as session:
@@ -237,11 +287,17 @@ class Seeder:
             )
             assert project is not None
             release = Release(
-                project_id=project.id, version=version,
-                canonical_version=canonicalize_version(version), created=self.services.clock.now(),
-                is_prerelease=Version(version).is_prerelease, yanked=yanked,
-                yanked_reason=yanked_reason, requires_python=requires_python, summary=summary,
-                description=description, description_content_type="text/markdown",
+                project_id=project.id,
+                version=version,
+                canonical_version=canonicalize_version(version),
+                created=self.services.clock.now(),
+                is_prerelease=Version(version).is_prerelease,
+                yanked=yanked,
+                yanked_reason=yanked_reason,
+                requires_python=requires_python,
+                summary=summary,
+                description=description,
+                description_content_type="text/markdown",
                 meta=meta or {},
             )
             session.add(release)
@@ -250,9 +306,16 @@ class Seeder:
             return release
 
     async def file(
-        self, name: str, version: str, filename: str, *, data: bytes | None = None,
-        metadata: bytes | None = None, requires_python: str | None = None,
-        packagetype: str = "bdist_wheel", offset: timedelta = timedelta(0),
+        self,
+        name: str,
+        version: str,
+        filename: str,
+        *,
+        data: bytes | None = None,
+        metadata: bytes | None = None,
+        requires_python: str | None = None,
+        packagetype: str = "bdist_wheel",
+        offset: timedelta = timedelta(0),
     ) -> Seeded:
         data = data if data is not None else f"contents of {filename}".encode()
         sha256 = hashlib.sha256(data).hexdigest()
@@ -267,19 +330,29 @@ class Seeder:
             )
             assert project is not None
             release = await session.scalar(
-                select(Release).where(Release.project_id == project.id,
-                                      Release.canonical_version == canonicalize_version(version))
+                select(Release).where(
+                    Release.project_id == project.id,
+                    Release.canonical_version == canonicalize_version(version),
+                )
             )
             assert release is not None
-            session.add(File(
-                release_id=release.id, filename=filename, packagetype=packagetype,
-                python_version="py3" if packagetype == "bdist_wheel" else "source",
-                requires_python=requires_python, size=len(data), sha256_digest=sha256,
-                blake2_256_digest=hashlib.blake2b(data, digest_size=32).hexdigest(),
-                md5_digest=hashlib.md5(data).hexdigest(),
-                upload_time=self.services.clock.now() + offset, path=path,
-                metadata_sha256=meta_sha, metadata_blake2_256=None,
-            ))
+            session.add(
+                File(
+                    release_id=release.id,
+                    filename=filename,
+                    packagetype=packagetype,
+                    python_version="py3" if packagetype == "bdist_wheel" else "source",
+                    requires_python=requires_python,
+                    size=len(data),
+                    sha256_digest=sha256,
+                    blake2_256_digest=hashlib.blake2b(data, digest_size=32).hexdigest(),
+                    md5_digest=hashlib.md5(data).hexdigest(),
+                    upload_time=self.services.clock.now() + offset,
+                    path=path,
+                    metadata_sha256=meta_sha,
+                    metadata_blake2_256=None,
+                )
+            )
             await self._bump(session, project, version, f"add file {filename}")
         seeded = Seeded(filename, path, sha256, data, metadata, meta_sha)
         self.files.append(seeded)
@@ -289,7 +362,8 @@ class Seeder:
         async with self.services.db.session() as session:
             value = await session.scalar(
                 select(Project.last_serial).where(
-                    Project.normalized_name == canonicalize_name(name))
+                    Project.normalized_name == canonicalize_name(name)
+                )
             )
             return int(value or 0)
 

@@ -15,8 +15,13 @@ from bastion.services import Services
 
 
 async def add_maintainer(
-    services: Services, username: str, *, critical: bool = True, verified: bool = True,
-    role: str = Role.MAINTAINER, project: str | None = None,
+    services: Services,
+    username: str,
+    *,
+    critical: bool = True,
+    verified: bool = True,
+    role: str = Role.MAINTAINER,
+    project: str | None = None,
 ) -> User:
     """A verified user who maintains a critical project (no password: fast enough for
     50 users); ``critical=False`` makes the project ordinary, ``verified=False`` leaves the
@@ -25,9 +30,12 @@ async def add_maintainer(
     name = project or f"{username}-lib"
     async with services.db.transaction() as session:
         user = User(
-            username=username, username_key=username.lower(),
-            email=f"{username}@example.org", email_verified=verified,
-            password_hash="!", created=now,
+            username=username,
+            username_key=username.lower(),
+            email=f"{username}@example.org",
+            email_verified=verified,
+            password_hash="!",
+            created=now,
         )
         session.add(user)
         proj = Project(name=name, normalized_name=name.lower(), created=now)
@@ -37,7 +45,9 @@ async def add_maintainer(
         if critical:
             session.add(
                 CriticalProject(
-                    normalized_name=proj.normalized_name, reason="test", source=ADMIN,
+                    normalized_name=proj.normalized_name,
+                    reason="test",
+                    source=ADMIN,
                     designated_at=now,
                 )
             )
@@ -54,8 +64,11 @@ async def add_program(
     """An open program holding ``codes_loaded`` loaded codes."""
     now = services.clock.now()
     fields: dict[str, Any] = {
-        "vendor": "Yubico", "key_model": "YubiKey 5 NFC", "pool_size": 100,
-        "opens_at": now - timedelta(days=1), "closes_at": now + timedelta(days=30),
+        "vendor": "Yubico",
+        "key_model": "YubiKey 5 NFC",
+        "pool_size": 100,
+        "opens_at": now - timedelta(days=1),
+        "closes_at": now + timedelta(days=30),
     }
     fields.update(kw)
     async with services.db.transaction() as session:

@@ -32,7 +32,12 @@ class Index:
     directory: Path
 
     async def publish(
-        self, name: str, version: str, user: str = "alice", *, sdist: bool = True,
+        self,
+        name: str,
+        version: str,
+        user: str = "alice",
+        *,
+        sdist: bool = True,
         extra_metadata: dict[str, Any] | None = None,
     ) -> list[Path]:
         """Upload a wheel (and an sdist) of ``name`` ``version`` as ``user``; 200 expected."""
@@ -75,24 +80,44 @@ class Index:
     async def snapshot(self) -> dict[str, Any]:
         """Every row a management action touches, and the stored blobs: compare before/after."""
         async with self.services.db.session() as session:
-            projects = (await session.execute(select(
-                Project.normalized_name, Project.deleted_at, Project.last_serial
-            ).order_by(Project.id))).all()
-            releases = (await session.execute(select(
-                Release.version, Release.deleted_at, Release.yanked, Release.yanked_reason
-            ).order_by(Release.id))).all()
-            files = (await session.execute(select(
-                File.filename, File.deleted_at, File.sha256_digest, File.upload_time
-            ).order_by(File.id))).all()
-            roles = (await session.execute(select(
-                Role.user_id, Role.project_id, Role.role_name
-            ).order_by(Role.id))).all()
+            projects = (
+                await session.execute(
+                    select(
+                        Project.normalized_name, Project.deleted_at, Project.last_serial
+                    ).order_by(Project.id)
+                )
+            ).all()
+            releases = (
+                await session.execute(
+                    select(
+                        Release.version, Release.deleted_at, Release.yanked, Release.yanked_reason
+                    ).order_by(Release.id)
+                )
+            ).all()
+            files = (
+                await session.execute(
+                    select(
+                        File.filename, File.deleted_at, File.sha256_digest, File.upload_time
+                    ).order_by(File.id)
+                )
+            ).all()
+            roles = (
+                await session.execute(
+                    select(Role.user_id, Role.project_id, Role.role_name).order_by(Role.id)
+                )
+            ).all()
             counts = {
-                model.__tablename__: (await session.execute(
-                    select(func.count()).select_from(model)
-                )).scalar_one()
+                model.__tablename__: (
+                    await session.execute(select(func.count()).select_from(model))
+                ).scalar_one()
                 for model in (JournalEntry, AuditEvent, RoleInvitation)
             }
         blobs = sorted([p async for p in self.services.store.iter_paths()])
-        return {"projects": projects, "releases": releases, "files": files, "roles": roles,
-                "counts": counts, "blobs": blobs}
+        return {
+            "projects": projects,
+            "releases": releases,
+            "files": files,
+            "roles": roles,
+            "counts": counts,
+            "blobs": blobs,
+        }

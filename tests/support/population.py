@@ -44,49 +44,80 @@ async def build(services: Services, population: Population) -> dict[str, int]:
     async with services.db.transaction() as session:
         for person in population.people:
             user = User(
-                username=person.name, username_key=person.name.lower(),
-                email=f"{person.name}@example.org", email_verified=True,
-                password_hash="not-a-real-hash", is_active=person.active, created=now,
+                username=person.name,
+                username_key=person.name.lower(),
+                email=f"{person.name}@example.org",
+                email_verified=True,
+                password_hash="not-a-real-hash",
+                is_active=person.active,
+                created=now,
             )
             session.add(user)
             await session.flush()
             ids[person.name] = user.id
             if person.totp:
-                session.add(TOTPEnrollment(
-                    user_id=user.id, secret_encrypted="x", created=now,
-                    confirmed=person.totp == "confirmed",
-                    confirmed_at=now if person.totp == "confirmed" else None,
-                ))
+                session.add(
+                    TOTPEnrollment(
+                        user_id=user.id,
+                        secret_encrypted="x",
+                        created=now,
+                        confirmed=person.totp == "confirmed",
+                        confirmed_at=now if person.totp == "confirmed" else None,
+                    )
+                )
             for i in range(person.keys):
-                session.add(WebAuthnCredential(
-                    user_id=user.id, credential_id=f"{person.name}-{i}".encode(),
-                    public_key=b"pk", sign_count=0, transports=[], aaguid="0" * 36,
-                    attestation_format="none", label=f"key {i}", created=now,
-                ))
+                session.add(
+                    WebAuthnCredential(
+                        user_id=user.id,
+                        credential_id=f"{person.name}-{i}".encode(),
+                        public_key=b"pk",
+                        sign_count=0,
+                        transports=[],
+                        aaguid="0" * 36,
+                        attestation_format="none",
+                        label=f"key {i}",
+                        created=now,
+                    )
+                )
             for i in range(person.codes_unused + person.codes_used):
-                session.add(RecoveryCode(
-                    user_id=user.id, code_hash=f"salt${i}", created=now,
-                    used_at=now if i >= person.codes_unused else None,
-                ))
+                session.add(
+                    RecoveryCode(
+                        user_id=user.id,
+                        code_hash=f"salt${i}",
+                        created=now,
+                        used_at=now if i >= person.codes_unused else None,
+                    )
+                )
         for name, (critical, deleted, roles) in population.projects.items():
             project = Project(
-                name=name, normalized_name=canonicalize_name(name), created=now,
-                last_serial=0, deleted_at=now if deleted else None,
+                name=name,
+                normalized_name=canonicalize_name(name),
+                created=now,
+                last_serial=0,
+                deleted_at=now if deleted else None,
             )
             session.add(project)
             await session.flush()
             for person_name, role in roles:
                 session.add(Role(user_id=ids[person_name], project_id=project.id, role_name=role))
             if critical:
-                session.add(CriticalProject(
-                    normalized_name=project.normalized_name, reason="test", source=ADMIN,
-                    designated_at=now,
-                ))
+                session.add(
+                    CriticalProject(
+                        normalized_name=project.normalized_name,
+                        reason="test",
+                        source=ADMIN,
+                        designated_at=now,
+                    )
+                )
         for name in population.orphan_designations:
-            session.add(CriticalProject(
-                normalized_name=canonicalize_name(name), reason="test", source=ADMIN,
-                designated_at=now,
-            ))
+            session.add(
+                CriticalProject(
+                    normalized_name=canonicalize_name(name),
+                    reason="test",
+                    source=ADMIN,
+                    designated_at=now,
+                )
+            )
     return ids
 
 
@@ -108,10 +139,16 @@ MIXED = Population(
         Person("disabledbare", active=False),
     ],
     projects={
-        "AllGood": (True, False, [("totponly", OWNER), ("onekey", MAINTAINER),
-                                  ("disabledbare", MAINTAINER)]),
-        "Mixed": (True, False, [("everything", OWNER), ("nofactor", MAINTAINER),
-                                ("totponly", MAINTAINER)]),
+        "AllGood": (
+            True,
+            False,
+            [("totponly", OWNER), ("onekey", MAINTAINER), ("disabledbare", MAINTAINER)],
+        ),
+        "Mixed": (
+            True,
+            False,
+            [("everything", OWNER), ("nofactor", MAINTAINER), ("totponly", MAINTAINER)],
+        ),
         "Gone": (True, True, [("unconfirmed", OWNER)]),
         "Ordinary": (False, False, [("unconfirmed", OWNER), ("twokeys", MAINTAINER)]),
     },

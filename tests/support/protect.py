@@ -25,11 +25,14 @@ class Seen:
 async def seen(client: httpx.AsyncClient, services: Services, name: str) -> Seen:
     client.cookies.clear()
     async with services.db.session() as session:
-        paths = list(await session.scalars(
-            select(File.path).join(Release, File.release_id == Release.id)
-            .join(Project, Release.project_id == Project.id)
-            .where(Project.normalized_name == name)
-        ))
+        paths = list(
+            await session.scalars(
+                select(File.path)
+                .join(Release, File.release_id == Release.id)
+                .join(Project, Release.project_id == Project.id)
+                .where(Project.normalized_name == name)
+            )
+        )
     index = await client.get("/simple/", headers={"Accept": "application/vnd.pypi.simple.v1+json"})
     search = await client.get("/search", params={"q": name})
     return Seen(
@@ -42,10 +45,20 @@ async def seen(client: httpx.AsyncClient, services: Services, name: str) -> Seen
 
 
 def hidden(view: Seen) -> bool:
-    return (view.simple == 404 and not view.in_index and view.json == 404
-            and all(s == 404 for s in view.files) and not view.in_search)
+    return (
+        view.simple == 404
+        and not view.in_index
+        and view.json == 404
+        and all(s == 404 for s in view.files)
+        and not view.in_search
+    )
 
 
 def served(view: Seen) -> bool:
-    return (view.simple == 200 and view.in_index and view.json == 200
-            and all(s == 200 for s in view.files) and view.in_search)
+    return (
+        view.simple == 200
+        and view.in_index
+        and view.json == 200
+        and all(s == 200 for s in view.files)
+        and view.in_search
+    )

@@ -23,17 +23,19 @@ BASTION = Path(sys.executable).parent / "bastion"
 def server_env(settings: Settings, **extra: str) -> dict[str, str]:
     """The environment that configures a ``bastion`` process like ``settings``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BASTION_")}
-    env.update({
-        "BASTION_DATA_DIR": str(settings.data_dir),
-        "BASTION_DATABASE_URL": settings.resolved_database_url,
-        "BASTION_SECRET_KEY": settings.secret_key or "",
-        "BASTION_BASE_URL": settings.base_url,
-        "BASTION_CONFIG": str(settings.data_dir / "no-such.toml"),
-        "BASTION_EMBEDDED_JOBS": "false",
-        "BASTION_PASSWORD_HASH_TIME_COST": "1",
-        "BASTION_PASSWORD_HASH_MEMORY_KIB": "1024",
-        "BASTION_PASSWORD_HASH_PARALLELISM": "1",
-    })
+    env.update(
+        {
+            "BASTION_DATA_DIR": str(settings.data_dir),
+            "BASTION_DATABASE_URL": settings.resolved_database_url,
+            "BASTION_SECRET_KEY": settings.secret_key or "",
+            "BASTION_BASE_URL": settings.base_url,
+            "BASTION_CONFIG": str(settings.data_dir / "no-such.toml"),
+            "BASTION_EMBEDDED_JOBS": "false",
+            "BASTION_PASSWORD_HASH_TIME_COST": "1",
+            "BASTION_PASSWORD_HASH_MEMORY_KIB": "1024",
+            "BASTION_PASSWORD_HASH_PARALLELISM": "1",
+        }
+    )
     env.update(extra)
     return env
 
@@ -76,7 +78,9 @@ def serve_process(
     process = subprocess.Popen(
         [str(BASTION), "serve", "--port", str(port), "--workers", str(workers), "--no-migrate"],
         env=server_env(settings.model_copy(update={"base_url": url}), **env),
-        stdout=out, stderr=out, start_new_session=True,
+        stdout=out,
+        stderr=out,
+        start_new_session=True,
     )
     server = ServerProcess(url, process)
     try:

@@ -43,8 +43,12 @@ class LiveServer:
 
 @contextmanager
 def run_live_server(
-    server_settings: Settings, clock: MovableClock, port: int, *,
-    protect: Protection | None = None, pooled: bool = False,
+    server_settings: Settings,
+    clock: MovableClock,
+    port: int,
+    *,
+    protect: Protection | None = None,
+    pooled: bool = False,
     wrap: Callable[[ASGIApp], ASGIApp] = lambda app: app,
 ) -> Iterator[LiveServer]:
     """Serve the app for ``server_settings`` (its ``base_url`` is the server's URL) with

@@ -29,9 +29,14 @@ async def second_factors(services: Services) -> dict[str, int]:
             counts[model.__tablename__] = int(
                 await session.scalar(select(func.count()).select_from(model)) or 0
             )
-        counts["recovery_codes_used"] = int(await session.scalar(
-            select(func.count()).select_from(RecoveryCode).where(RecoveryCode.used_at.is_not(None))
-        ) or 0)
+        counts["recovery_codes_used"] = int(
+            await session.scalar(
+                select(func.count())
+                .select_from(RecoveryCode)
+                .where(RecoveryCode.used_at.is_not(None))
+            )
+            or 0
+        )
         return counts
 
 

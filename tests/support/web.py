@@ -154,8 +154,9 @@ async def store_state(services: Services) -> tuple[dict[str, int], list[str]]:
 async def web_session(services: Services, user: User) -> tuple[str, str]:
     """A signed-in, fresh browser session: (cookie value, CSRF token)."""
     async with services.db.transaction() as session:
-        raw, row = await create_session(session, services.clock, user_id=user.id,
-                                        state=SessionState.FULL, fresh=True)
+        raw, row = await create_session(
+            session, services.clock, user_id=user.id, state=SessionState.FULL, fresh=True
+        )
     return raw, row.csrf_secret
 
 
@@ -164,8 +165,13 @@ def cookie(raw: str) -> dict[str, str]:
 
 
 async def json_post(
-    client: httpx.AsyncClient, path: str, body: Any = None, *, token: str | None = "",
-    page: str = HOME, raw: bytes | None = None,
+    client: httpx.AsyncClient,
+    path: str,
+    body: Any = None,
+    *,
+    token: str | None = "",
+    page: str = HOME,
+    raw: bytes | None = None,
 ) -> httpx.Response:
     """POST JSON as webauthn.js does; ``token`` "" takes the CSRF token from ``page``."""
     if token == "":
@@ -185,7 +191,9 @@ async def register_key(
     assert options.status_code == 200, options.text
     credential = key.create(options.json(), origin=WEB_ORIGIN)
     return await json_post(
-        client, "/account/two-factor/keys/verify/", {"credential": credential, "label": label},
+        client,
+        "/account/two-factor/keys/verify/",
+        {"credential": credential, "label": label},
         page=ADD_KEY,
     )
 
@@ -207,9 +215,11 @@ async def enable_totp(client: httpx.AsyncClient, clock: MovableClock) -> list[st
     assert secret
     response = await client.post(
         "/account/two-factor/totp/confirm/",
-        data={"csrf_token": csrf_from(begin.text),
-              "code": pyotp.TOTP(secret.group(1)).at(clock.now())},
+        data={
+            "csrf_token": csrf_from(begin.text),
+            "code": pyotp.TOTP(secret.group(1)).at(clock.now()),
+        },
     )
     assert response.status_code in (200, 303), response.text
     clock.advance(timedelta(seconds=30))
-    return re.findall(r'<li>([0-9a-f]{16})</li>', response.text)
+    return re.findall(r"<li>([0-9a-f]{16})</li>", response.text)

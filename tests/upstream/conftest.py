@@ -48,11 +48,16 @@ def start_proxy(services: Services, settings: Settings, clock: MovableClock) -> 
     @contextmanager
     def start(urls: list[str], **overrides: Any) -> Iterator[LiveServer]:
         port = free_port()
-        server_settings = Settings(**{
-            **settings.model_dump(), "base_url": f"http://127.0.0.1:{port}",
-            "upstream_urls": urls, "upstream_timeout": 3.0, "embedded_jobs": False,
-            **overrides,
-        })
+        server_settings = Settings(
+            **{
+                **settings.model_dump(),
+                "base_url": f"http://127.0.0.1:{port}",
+                "upstream_urls": urls,
+                "upstream_timeout": 3.0,
+                "embedded_jobs": False,
+                **overrides,
+            }
+        )
         with run_live_server(server_settings, clock, port) as server:
             yield server
 

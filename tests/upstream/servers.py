@@ -70,8 +70,13 @@ class StaticIndex:
     def index_url(self) -> str:
         return f"{self.url}/simple/"
 
-    def publish(self, name: str, *files: Path, listed_sha256: dict[str, str] | None = None,
-                serve_instead: dict[str, bytes] | None = None) -> None:
+    def publish(
+        self,
+        name: str,
+        *files: Path,
+        listed_sha256: dict[str, str] | None = None,
+        serve_instead: dict[str, bytes] | None = None,
+    ) -> None:
         """Write the project page for ``files`` (copied under /packages/).
 
         ``listed_sha256`` overrides a file's digest on the page, ``serve_instead`` the
@@ -87,8 +92,10 @@ class StaticIndex:
             digest = (listed_sha256 or {}).get(file.name, hashlib.sha256(data).hexdigest())
             served = (serve_instead or {}).get(file.name, data)
             (packages / file.name).write_bytes(served)
-            links.append(f'<a href="../../packages/{escape(file.name)}#sha256={digest}">'
-                         f"{escape(file.name)}</a><br/>")
+            links.append(
+                f'<a href="../../packages/{escape(file.name)}#sha256={digest}">'
+                f"{escape(file.name)}</a><br/>"
+            )
         (page / "index.html").write_text(
             "<!DOCTYPE html><html><body>\n" + "\n".join(links) + "\n</body></html>\n"
         )
@@ -118,8 +125,9 @@ def static_index(root: Path) -> Iterator[StaticIndex]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    index = StaticIndex(root=root, url=f"http://127.0.0.1:{server.server_port}",
-                        requests=requests, server=server)
+    index = StaticIndex(
+        root=root, url=f"http://127.0.0.1:{server.server_port}", requests=requests, server=server
+    )
     try:
         yield index
     finally:
@@ -155,9 +163,12 @@ def upstream_settings(data_dir: Path, url: str) -> Settings:
     return Settings(
         data_dir=data_dir,
         database_url=f"sqlite+aiosqlite:///{data_dir / 'upstream.sqlite3'}",
-        secret_key="upstream-test-secret", base_url=url,
-        password_hash_time_cost=1, password_hash_memory_kib=1024,
-        password_hash_parallelism=1, embedded_jobs=False,
+        secret_key="upstream-test-secret",
+        base_url=url,
+        password_hash_time_cost=1,
+        password_hash_memory_kib=1024,
+        password_hash_parallelism=1,
+        embedded_jobs=False,
     )
 
 
@@ -171,8 +182,9 @@ def upstream_bastion(data_dir: Path, clock: MovableClock) -> Iterator[UpstreamBa
     port = free_port()
     settings = upstream_settings(data_dir, f"http://127.0.0.1:{port}")
     requests = Requests()
-    with run_live_server(settings, clock, port,
-                         wrap=lambda app: CountingApp(app, requests)) as server:
+    with run_live_server(
+        settings, clock, port, wrap=lambda app: CountingApp(app, requests)
+    ) as server:
         yield UpstreamBastion(server=server, requests=requests, clock=clock)
 
 

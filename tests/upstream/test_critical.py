@@ -17,10 +17,18 @@ async def test_upstream_projects_may_be_excluded_from_critical(
 ) -> None:
     now = services.clock.now()
     async with services.db.transaction() as session:
-        session.add(UpstreamProject(normalized_name="numpy", index_url="http://u/simple/",
-                                    first_fetched=now, fetched=now, document={}))
-    await add_downloads({("numpy", DAY): 1000, ("mine", DAY): 500,
-                         **{(f"pkg-{i}", DAY): 1 for i in range(150)}})
+        session.add(
+            UpstreamProject(
+                normalized_name="numpy",
+                index_url="http://u/simple/",
+                first_fetched=now,
+                fetched=now,
+                document={},
+            )
+        )
+    await add_downloads(
+        {("numpy", DAY): 1000, ("mine", DAY): 500, **{(f"pkg-{i}", DAY): 1 for i in range(150)}}
+    )
     excluded = services.settings.model_copy(update={"upstream_critical": False})
     async with services.db.transaction() as session:
         result = await recompute(session, DAY, excluded, now=now)

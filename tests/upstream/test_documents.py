@@ -14,21 +14,31 @@ INDEX = "https://up.example/simple/"
 
 
 def test_json_page() -> None:
-    body = json.dumps({
-        "meta": {"api-version": "1.1", "_last-serial": 7},
-        "name": "demo",
-        "files": [
-            {"filename": "demo-1.0-py3-none-any.whl",
-             "url": "../../files/demo-1.0-py3-none-any.whl",
-             "hashes": {"sha256": SHA}, "requires-python": ">=3.9", "yanked": "broken",
-             "core-metadata": {"sha256": META}, "size": 12,
-             "upload-time": "2026-01-02T03:04:05.000000Z"},
-            {"filename": "demo-0.9.tar.gz", "url": "https://cdn/demo-0.9.tar.gz",
-             "hashes": {"md5": "x"}},  # no sha256: cannot be verified, dropped
-            {"filename": "../evil-1.0.tar.gz", "url": "x", "hashes": {"sha256": SHA}},
-        ],
-        "versions": ["0.9", "1.0"],
-    }).encode()
+    body = json.dumps(
+        {
+            "meta": {"api-version": "1.1", "_last-serial": 7},
+            "name": "demo",
+            "files": [
+                {
+                    "filename": "demo-1.0-py3-none-any.whl",
+                    "url": "../../files/demo-1.0-py3-none-any.whl",
+                    "hashes": {"sha256": SHA},
+                    "requires-python": ">=3.9",
+                    "yanked": "broken",
+                    "core-metadata": {"sha256": META},
+                    "size": 12,
+                    "upload-time": "2026-01-02T03:04:05.000000Z",
+                },
+                {
+                    "filename": "demo-0.9.tar.gz",
+                    "url": "https://cdn/demo-0.9.tar.gz",
+                    "hashes": {"md5": "x"},
+                },  # no sha256: cannot be verified, dropped
+                {"filename": "../evil-1.0.tar.gz", "url": "x", "hashes": {"sha256": SHA}},
+            ],
+            "versions": ["0.9", "1.0"],
+        }
+    ).encode()
     doc = parse_json(body, name="demo", index_url=INDEX, serial=0, etag='"e"')
     (dist,) = doc.files
     assert dist.url == "https://up.example/files/demo-1.0-py3-none-any.whl"
@@ -36,8 +46,7 @@ def test_json_page() -> None:
     assert (dist.yanked, dist.yanked_reason, dist.metadata_sha256) == (True, "broken", META)
     assert dist.size == 12 and dist.upload_time is not None
     assert doc.serial == 7 and doc.page_url == "https://up.example/simple/demo/"
-    again = UpstreamDoc.from_json(doc.to_json(), name="demo", index_url=INDEX, serial=7,
-                                  etag='"e"')
+    again = UpstreamDoc.from_json(doc.to_json(), name="demo", index_url=INDEX, serial=7, etag='"e"')
     assert again == doc
 
 

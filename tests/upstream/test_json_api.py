@@ -16,7 +16,9 @@ from .servers import StaticIndex
 
 
 async def test_a_proxied_project_has_a_json_document_of_what_the_index_serves(
-    http: httpx.AsyncClient, static_upstream: StaticIndex, tmp_path: Path,
+    http: httpx.AsyncClient,
+    static_upstream: StaticIndex,
+    tmp_path: Path,
 ) -> None:
     wheels = [Dist.wheel(tmp_path / v, "left-pad", v) for v in ("1.0", "2.0", "3.0b1")]
     static_upstream.publish("left-pad", *(w.path for w in wheels))
@@ -44,8 +46,12 @@ async def test_a_proxied_project_has_a_json_document_of_what_the_index_serves(
 
 
 async def test_json_follows_the_origin_rules_and_name_protection(
-    http: httpx.AsyncClient, services: Services, clock: MovableClock,
-    static_upstream: StaticIndex, cli: CliRun, tmp_path: Path,
+    http: httpx.AsyncClient,
+    services: Services,
+    clock: MovableClock,
+    static_upstream: StaticIndex,
+    cli: CliRun,
+    tmp_path: Path,
 ) -> None:
     from bastion.protect.names import record_name
 

@@ -39,8 +39,11 @@ async def refusals(services: Services) -> list[AuditEvent]:
 
 
 async def test_lookalikes_of_local_names_are_refused_before_any_upstream_request(
-    http: httpx.AsyncClient, services: Services, clock: MovableClock,
-    static_upstream: StaticIndex, tmp_path: Path,
+    http: httpx.AsyncClient,
+    services: Services,
+    clock: MovableClock,
+    static_upstream: StaticIndex,
+    tmp_path: Path,
 ) -> None:
     await local_project(services, clock, "acme-utils")
     for name in ("acme-utiis", "acme-uti1s", "acme-utils2", "acmeutils-dev"):
@@ -60,7 +63,11 @@ async def test_lookalikes_of_local_names_are_refused_before_any_upstream_request
 
     events = await refusals(services)  # once per name (the retries are not re-audited)
     assert sorted(e.project_name or "" for e in events) == [
-        "acme-uti1s", "acme-utiis", "acme-utils2", "acmeutils-dev"]
+        "acme-uti1s",
+        "acme-utiis",
+        "acme-utils2",
+        "acmeutils-dev",
+    ]
     assert {e.details["similar_to"] for e in events} == {"acme-utils"}
     assert {e.details["rule"] for e in events} == {"lookalike-local"}
 
@@ -71,8 +78,11 @@ async def test_lookalikes_of_local_names_are_refused_before_any_upstream_request
 
 
 async def test_other_names_are_still_looked_up(
-    http: httpx.AsyncClient, services: Services, clock: MovableClock,
-    static_upstream: StaticIndex, tmp_path: Path,
+    http: httpx.AsyncClient,
+    services: Services,
+    clock: MovableClock,
+    static_upstream: StaticIndex,
+    tmp_path: Path,
 ) -> None:
     await local_project(services, clock, "acme-utils")
     static_upstream.publish("leftpad", Dist.wheel(tmp_path, "leftpad", "1.0").path)
@@ -84,8 +94,13 @@ async def test_other_names_are_still_looked_up(
 
 
 async def test_an_exact_rule_lets_an_admin_allow_a_lookalike(
-    http: httpx.AsyncClient, services: Services, proxy_services: Services,
-    clock: MovableClock, static_upstream: StaticIndex, cli: CliRun, tmp_path: Path,
+    http: httpx.AsyncClient,
+    services: Services,
+    proxy_services: Services,
+    clock: MovableClock,
+    static_upstream: StaticIndex,
+    cli: CliRun,
+    tmp_path: Path,
 ) -> None:
     await local_project(services, clock, "acme-utils")
     static_upstream.publish("acme-utils2", Dist.wheel(tmp_path, "acme-utils2", "1.0").path)
@@ -100,7 +115,9 @@ async def test_an_exact_rule_lets_an_admin_allow_a_lookalike(
 
 
 async def test_restricted_namespaces_are_not_looked_up_open_ones_are(
-    http: httpx.AsyncClient, services: Services, static_upstream: StaticIndex,
+    http: httpx.AsyncClient,
+    services: Services,
+    static_upstream: StaticIndex,
 ) -> None:
     await add_publisher(services, "carol")
     now = services.clock.now()
@@ -116,20 +133,39 @@ async def test_restricted_namespaces_are_not_looked_up_open_ones_are(
 
 
 async def test_uv_and_pip_do_not_install_an_upstream_lookalike(
-    start_proxy: StartProxy, services: Services, clock: MovableClock,
-    static_upstream: StaticIndex, tmp_path: Path, home: Path,
+    start_proxy: StartProxy,
+    services: Services,
+    clock: MovableClock,
+    static_upstream: StaticIndex,
+    tmp_path: Path,
+    home: Path,
 ) -> None:
     await local_project(services, clock, "acme-utils")
     static_upstream.publish("acme-utiis", Dist.wheel(tmp_path, "acme-utiis", "99.0").path)
     with start_proxy([static_upstream.index_url]) as server:
         # uv asks --extra-index-url first, the default index only after it: Bastion first,
         # and Bastion's refused page stops uv there instead of falling through.
-        refused = run_uv("install", "--no-deps", "--target", str(tmp_path / "uv"),
-                         "acme-utiIs", "--extra-index-url", server.index_url,
-                         index_url=static_upstream.index_url, home=home)
+        refused = run_uv(
+            "install",
+            "--no-deps",
+            "--target",
+            str(tmp_path / "uv"),
+            "acme-utiIs",
+            "--extra-index-url",
+            server.index_url,
+            index_url=static_upstream.index_url,
+            home=home,
+        )
         assert refused.returncode != 0, refused.output
         assert not (tmp_path / "uv" / "acme_utiis").exists()
-        refused = run_pip("install", "--no-deps", "--target", str(tmp_path / "pip"),
-                          "acme-utiis", index_url=server.index_url, home=home)
+        refused = run_pip(
+            "install",
+            "--no-deps",
+            "--target",
+            str(tmp_path / "pip"),
+            "acme-utiis",
+            index_url=server.index_url,
+            home=home,
+        )
         assert refused.returncode != 0
     assert static_upstream.requests.from_proxy() == []

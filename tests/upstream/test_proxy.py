@@ -27,8 +27,9 @@ async def proxy_services(
     services: Services, settings: Settings, clock: MovableClock, static_upstream: StaticIndex
 ) -> AsyncIterator[Services]:
     proxied = build_services(
-        settings.model_copy(update={"upstream_urls": [static_upstream.index_url],
-                                    "upstream_ttl": 60.0}),
+        settings.model_copy(
+            update={"upstream_urls": [static_upstream.index_url], "upstream_ttl": 60.0}
+        ),
         clock=clock,
     )
     yield proxied
@@ -48,23 +49,28 @@ async def test_concurrent_requests_for_one_uncached_name_make_one_upstream_reque
 ) -> None:
     static_upstream.publish("busy", Dist.wheel(tmp_path, "busy", "1.0").path)
     static_upstream.requests.delay = 0.3
-    responses = await asyncio.gather(*(
-        http.get("/simple/busy/", headers=JSON if i % 2 else {}) for i in range(20)
-    ))
+    responses = await asyncio.gather(
+        *(http.get("/simple/busy/", headers=JSON if i % 2 else {}) for i in range(20))
+    )
     assert {r.status_code for r in responses} == {200}
     assert static_upstream.requests.about("/simple/busy/") == ["/simple/busy/"]
 
 
 async def test_stale_pages_are_served_at_once_and_revalidated_in_the_background(
-    http: httpx.AsyncClient, proxy_services: Services, static_upstream: StaticIndex,
+    http: httpx.AsyncClient,
+    proxy_services: Services,
+    static_upstream: StaticIndex,
     tmp_path: Path,
 ) -> None:
     static_upstream.publish("moving", Dist.wheel(tmp_path, "moving", "1.0").path)
     first = await http.get("/simple/moving/", headers=JSON)
     assert [f["filename"] for f in first.json()["files"]] == ["moving-1.0-py3-none-any.whl"]
 
-    static_upstream.publish("moving", Dist.wheel(tmp_path, "moving", "1.0").path,
-                            Dist.wheel(tmp_path, "moving", "2.0").path)
+    static_upstream.publish(
+        "moving",
+        Dist.wheel(tmp_path, "moving", "1.0").path,
+        Dist.wheel(tmp_path, "moving", "2.0").path,
+    )
     static_upstream.requests.delay = 0.5
     proxy = upstream_proxy(proxy_services)
     proxy._docs["moving"].fresh_until = 0  # the TTL has passed
@@ -79,11 +85,15 @@ async def test_stale_pages_are_served_at_once_and_revalidated_in_the_background(
         if len(fresh.json()["files"]) == 2:
             break
     assert [f["filename"] for f in fresh.json()["files"]] == [
-        "moving-1.0-py3-none-any.whl", "moving-2.0-py3-none-any.whl"]
+        "moving-1.0-py3-none-any.whl",
+        "moving-2.0-py3-none-any.whl",
+    ]
 
 
 async def test_names_blocked_upstream_never_reach_it_not_even_typos(
-    http: httpx.AsyncClient, proxy_services: Services, static_upstream: StaticIndex,
+    http: httpx.AsyncClient,
+    proxy_services: Services,
+    static_upstream: StaticIndex,
     cli: CliRun,
 ) -> None:
     assert (await cli("origin", "set", "acme-*", "--upstream", "block")).exit_code == 0
@@ -101,8 +111,9 @@ async def test_origin_cli_contract(cli: CliRun) -> None:
     result = await cli("origin", "set", "Acme_*", "--publish", "allow", "--upstream", "block")
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == "acme-*: publish=allow upstream=block"
-    assert (await cli("origin", "set", "left-pad", "--upstream", "allow",
-                      "--cooldown-days", "7")).exit_code == 0
+    assert (
+        await cli("origin", "set", "left-pad", "--upstream", "allow", "--cooldown-days", "7")
+    ).exit_code == 0
     listing = await cli("origin", "list")
     assert listing.stdout.splitlines() == [
         "acme-* publish=allow upstream=block cooldown=default",
@@ -118,8 +129,11 @@ async def test_origin_cli_contract(cli: CliRun) -> None:
 
 
 async def test_files_are_pulled_once_and_stop_being_served_when_upstream_is_blocked(
-    http: httpx.AsyncClient, proxy_services: Services, static_upstream: StaticIndex,
-    cli: CliRun, tmp_path: Path,
+    http: httpx.AsyncClient,
+    proxy_services: Services,
+    static_upstream: StaticIndex,
+    cli: CliRun,
+    tmp_path: Path,
 ) -> None:
     wheel = Dist.wheel(tmp_path, "pulled", "1.0")
     static_upstream.publish("pulled", wheel.path)
@@ -138,8 +152,12 @@ async def test_files_are_pulled_once_and_stop_being_served_when_upstream_is_bloc
 
 
 async def test_revalidation_uses_the_upstream_etag(
-    services: Services, settings: Settings, clock: MovableClock,
-    bastion_upstream: UpstreamBastion, home: Path, tmp_path: Path,
+    services: Services,
+    settings: Settings,
+    clock: MovableClock,
+    bastion_upstream: UpstreamBastion,
+    home: Path,
+    tmp_path: Path,
 ) -> None:
     from tests.e2e.clients import run_twine
     from tests.support.factories import PASSWORD
@@ -147,10 +165,16 @@ async def test_revalidation_uses_the_upstream_etag(
 
     up = bastion_upstream
     await add_publisher(up.server.services, "bob")
-    run_twine(Dist.wheel(tmp_path, "etagged", "1.0").path, upload_url=up.server.upload_url,
-              username="bob", password=PASSWORD, home=home).check()
-    proxied = build_services(settings.model_copy(update={"upstream_urls": [up.index_url]}),
-                             clock=clock)
+    run_twine(
+        Dist.wheel(tmp_path, "etagged", "1.0").path,
+        upload_url=up.server.upload_url,
+        username="bob",
+        password=PASSWORD,
+        home=home,
+    ).check()
+    proxied = build_services(
+        settings.model_copy(update={"upstream_urls": [up.index_url]}), clock=clock
+    )
     transport = httpx.ASGITransport(app=create_app(services=proxied))
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:

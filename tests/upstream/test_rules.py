@@ -29,11 +29,13 @@ def test_patterns_are_normalised_like_names() -> None:
 
 
 def test_exact_name_beats_patterns_and_longer_patterns_beat_shorter() -> None:
-    book = RuleBook([
-        Rule("acme-*", publish=True, upstream=False, cooldown_days=None),
-        Rule("acme-public-*", publish=None, upstream=True, cooldown_days=None),
-        Rule("acme-public-cli", publish=False, upstream=None, cooldown_days=7),
-    ])
+    book = RuleBook(
+        [
+            Rule("acme-*", publish=True, upstream=False, cooldown_days=None),
+            Rule("acme-public-*", publish=None, upstream=True, cooldown_days=None),
+            Rule("acme-public-cli", publish=False, upstream=None, cooldown_days=7),
+        ]
+    )
     assert book.match("acme-secret").pattern == "acme-*"  # type: ignore[union-attr]
     assert book.match("acme-public-x").pattern == "acme-public-*"  # type: ignore[union-attr]
     assert book.match("acme-public-cli").pattern == "acme-public-cli"  # type: ignore[union-attr]
@@ -56,16 +58,23 @@ def test_defaults_follow_how_the_name_arrived_and_rules_override_one_switch() ->
 
 async def test_rules_are_stored_audited_and_cleared(services: Services) -> None:
     async with services.db.transaction() as session:
-        rule = await set_rule(session, services.clock, "Acme_*", publish=None,
-                              upstream=False, actor="cli")
+        rule = await set_rule(
+            session, services.clock, "Acme_*", publish=None, upstream=False, actor="cli"
+        )
     assert rule.pattern == "acme-*"
     async with services.db.transaction() as session:
         with pytest.raises(BadRequest):
-            await set_rule(session, services.clock, "x", publish=None, upstream=None,
-                           actor="cli")
+            await set_rule(session, services.clock, "x", publish=None, upstream=None, actor="cli")
         with pytest.raises(BadRequest):
-            await set_rule(session, services.clock, "x", publish=None, upstream=None,
-                           cooldown_days=-1, actor="cli")
+            await set_rule(
+                session,
+                services.clock,
+                "x",
+                publish=None,
+                upstream=None,
+                cooldown_days=-1,
+                actor="cli",
+            )
     async with services.db.transaction() as session:
         await clear_rule(session, services.clock, "acme-*", actor="cli")
         with pytest.raises(NotFound):
@@ -78,8 +87,15 @@ async def test_rules_are_stored_audited_and_cleared(services: Services) -> None:
 async def test_upload_hook_refuses_names_pulled_from_upstream(services: Services) -> None:
     now = services.clock.now()
     async with services.db.transaction() as session:
-        session.add(UpstreamProject(normalized_name="requests", index_url="http://u/simple/",
-                                    first_fetched=now, fetched=now, document={}))
+        session.add(
+            UpstreamProject(
+                normalized_name="requests",
+                index_url="http://u/simple/",
+                first_fetched=now,
+                fetched=now,
+                document={},
+            )
+        )
     async with services.db.session() as session:
         assert await origin_of(session, "requests") == "upstream"
         assert await origin_of(session, "brand-new") == "new"
@@ -87,10 +103,10 @@ async def test_upload_hook_refuses_names_pulled_from_upstream(services: Services
         with pytest.raises(Forbidden, match="first pulled from an upstream index"):
             await check_local_upload(session, "Requests")
     async with services.db.transaction() as session:
-        await set_rule(session, services.clock, "acme-*", publish=False, upstream=None,
-                       actor="cli")
-        await set_rule(session, services.clock, "requests", publish=True, upstream=None,
-                       actor="cli")
+        await set_rule(session, services.clock, "acme-*", publish=False, upstream=None, actor="cli")
+        await set_rule(
+            session, services.clock, "requests", publish=True, upstream=None, actor="cli"
+        )
     async with services.db.session() as session:
         await check_local_upload(session, "requests")
         with pytest.raises(Forbidden, match="origin rule 'acme-\\*' blocks local uploads"):

@@ -25,11 +25,14 @@ def test_defaults_and_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.upstream_cooldown_days == 3 and settings.private_index
 
 
-@pytest.mark.parametrize(("key", "value"), [
-    ("upstream_urls", ["ftp://mirror/simple/"]),
-    ("upstream_cooldown_days", -1),
-    ("upstream_timeout", 0),
-])
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("upstream_urls", ["ftp://mirror/simple/"]),
+        ("upstream_cooldown_days", -1),
+        ("upstream_timeout", 0),
+    ],
+)
 def test_bad_values_are_refused(key: str, value: object) -> None:
     with pytest.raises(ValidationError):
         Settings(**cast(dict[str, Any], {key: value}))

@@ -119,10 +119,15 @@ async def test_forged_forwarded_for_is_ignored_without_trusted_proxy(
     services.settings = services.settings.model_copy(update={"trusted_proxies": ["127.0.0.1"]})
     await post_form(client, "/account/login/", {"username": "alice", "password": "x"})
     async with services.db.session() as db:
-        ips = list((await db.execute(
-            select(AuditEvent.ip_address).where(AuditEvent.tag == "login:failure")
-            .order_by(AuditEvent.id)
-        )).scalars())
+        ips = list(
+            (
+                await db.execute(
+                    select(AuditEvent.ip_address)
+                    .where(AuditEvent.tag == "login:failure")
+                    .order_by(AuditEvent.id)
+                )
+            ).scalars()
+        )
     assert ips == ["127.0.0.1", "127.0.0.1", "203.0.113.9"]
 
 
@@ -217,8 +222,12 @@ async def test_csrf_forged_is_403(
     before = await password_hash(services, "alice")
     response = await client.post(
         "/account/password/",
-        data={"csrf_token": "forged", "current_password": "x", "new_password": "y",
-              "new_password_confirm": "y"},
+        data={
+            "csrf_token": "forged",
+            "current_password": "x",
+            "new_password": "y",
+            "new_password_confirm": "y",
+        },
     )
     assert response.status_code == 403
     assert await password_hash(services, "alice") == before

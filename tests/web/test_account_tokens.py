@@ -29,8 +29,10 @@ async def test_create_list_and_revoke(client: httpx.AsyncClient, make_user: Make
     assert len(set(secrets_shown)) == 1  # one token: in its block and the two snippets
     secret = secrets_shown[0]
     assert f'<p class="codes" id="new-token">{secret}</p>' in response.text
-    assert "repository = http://testserver/legacy/\nusername = __token__\npassword = " + secret \
+    assert (
+        "repository = http://testserver/legacy/\nusername = __token__\npassword = " + secret
         in response.text
+    )
     assert f"uv publish --publish-url http://testserver/legacy/ --token {secret}" in response.text
     assert 'data-copy="new-token"' in response.text and 'data-download="new-token"' in response.text
     listing = await client.get("/account/tokens/")
@@ -87,8 +89,9 @@ async def test_revoking_someone_elses_token_is_404(
     await sign_in(other, "bob")
     await post_form(other, "/account/tokens/", {"name": "bobs"})
     await sign_in(client, "alice")
-    response = await post_form(client, "/account/tokens/1/revoke/", {},
-                               form_page="/account/tokens/")
+    response = await post_form(
+        client, "/account/tokens/1/revoke/", {}, form_page="/account/tokens/"
+    )
     assert response.status_code == 404
     assert "revoked" not in (await other.get("/account/tokens/")).text
     assert [revoked for _user, _name, revoked in await api_tokens(services)] == [False]
@@ -125,12 +128,17 @@ async def test_security_history_newest_first_and_paginated(
     tags = re.findall(r'data-tag="([a-z:_\-]+)"', page1.text)
     assert tags == ["token:create", "login:success", "login:failure"]
     assert re.findall(r'<span class="event-what">([^<]+)</span>', page1.text) == [
-        "Created the API token “ci”", "Signed in with password", "Failed sign-in attempt"]
+        "Created the API token “ci”",
+        "Signed in with password",
+        "Failed sign-in attempt",
+    ]
     assert "just now" in page1.text and "<code>token:create</code>" not in page1.text
     assert "Page 1 of 2" in page1.text
     page2 = await client.get("/account/security-history/?page=2")
     assert re.findall(r'data-tag="([a-z:_\-]+)"', page2.text) == [
-        "login:failure", "login:failure", "account:create"
+        "login:failure",
+        "login:failure",
+        "account:create",
     ]
     assert (await client.get("/account/security-history/?page=x")).status_code == 400
 
@@ -140,8 +148,11 @@ async def test_create_a_read_token_limited_to_patterns(
 ) -> None:
     await make_user("alice")
     await sign_in(client)
-    response = await post_form(client, "/account/tokens/", {
-        "name": "laptop", "scope": "read", "read_projects": "Acme_*, tools"})
+    response = await post_form(
+        client,
+        "/account/tokens/",
+        {"name": "laptop", "scope": "read", "read_projects": "Acme_*, tools"},
+    )
     assert response.status_code == 200 and len(set(TOKEN_RE.findall(response.text))) == 1
     listing = (await client.get("/account/tokens/")).text
     assert "read: acme-*, tools" in listing and "upload:" not in listing

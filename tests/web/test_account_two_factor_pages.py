@@ -91,18 +91,20 @@ async def test_totp_enrolment_shows_qr_and_recovery_codes_once(
     intro = await client.get("/account/two-factor/totp/")
     assert intro.status_code == 200 and "Show the QR code" in intro.text
     begin = await begin_totp(client)
-    assert '<svg' in begin.text and "Authenticator app QR code" in begin.text
+    assert "<svg" in begin.text and "Authenticator app QR code" in begin.text
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', begin.text)
     assert secret and "otpauth://totp/" in begin.text
     assert not (await factor_summary(services, signed_in)).totp  # not active before confirming
     before = session_cookie(client)
     response = await client.post(
         "/account/two-factor/totp/confirm/",
-        data={"csrf_token": csrf_from(begin.text),
-              "code": pyotp.TOTP(secret.group(1)).at(clock.now())},
+        data={
+            "csrf_token": csrf_from(begin.text),
+            "code": pyotp.TOTP(secret.group(1)).at(clock.now()),
+        },
     )
     assert response.status_code == 200
-    codes = re.findall(r'<li>([0-9a-f]{16})</li>', response.text)
+    codes = re.findall(r"<li>([0-9a-f]{16})</li>", response.text)
     assert len(codes) == services.settings.recovery_code_count
     assert "only time they are shown" in response.text
     assert session_cookie(client) != before
@@ -126,7 +128,9 @@ async def test_totp_confirmation_reports_clock_skew_and_wrong_codes(
     assert response.status_code == 401
     assert "clock seems to be about 150 seconds ahead" in response.text
     response = await post_form(
-        client, "/account/two-factor/totp/confirm/", {"code": "abc"},
+        client,
+        "/account/two-factor/totp/confirm/",
+        {"code": "abc"},
         form_page="/account/two-factor/totp/",
     )
     assert response.status_code == 401 and "6-digit code" in response.text
@@ -143,9 +147,7 @@ async def test_removing_the_last_factor_needs_an_explicit_confirmation(
     assert response.status_code == 400 and "tick the box" in response.text
     assert (await factor_summary(services, signed_in)).totp
     before = session_cookie(client)
-    response = await post_form(
-        client, "/account/two-factor/totp/remove/", {"confirm_last": "yes"}
-    )
+    response = await post_form(client, "/account/two-factor/totp/remove/", {"confirm_last": "yes"})
     assert response.status_code == 303
     assert response.headers["location"] == f"{HOME}?notice=totp-removed"
     assert session_cookie(client) != before
@@ -157,12 +159,15 @@ async def test_critical_maintainer_cannot_remove_the_last_factor(
 ) -> None:
     await enable_totp(client, clock)
     await add_project(services, "Critical-Lib", signed_in, critical=True)
-    message = ("You maintain critical project(s) critical-lib: you cannot remove your last "
-               "second factor.")
+    message = (
+        "You maintain critical project(s) critical-lib: you cannot remove your last second factor."
+    )
     page = await client.get("/account/two-factor/totp/remove/")
     assert page.status_code == 403 and message in page.text
     response = await post_form(
-        client, "/account/two-factor/totp/remove/", {"confirm_last": "yes"},
+        client,
+        "/account/two-factor/totp/remove/",
+        {"confirm_last": "yes"},
         form_page=HOME,
     )
     assert response.status_code == 403 and message in response.text
@@ -175,7 +180,9 @@ async def test_critical_maintainer_cannot_remove_the_last_factor(
     key_id = re.search(r"/account/two-factor/keys/(\d+)/remove/", keys.text)
     assert key_id
     response = await post_form(
-        client, f"/account/two-factor/keys/{key_id.group(1)}/remove/", {"confirm_last": "yes"},
+        client,
+        f"/account/two-factor/keys/{key_id.group(1)}/remove/",
+        {"confirm_last": "yes"},
         form_page=HOME,
     )
     assert response.status_code == 403 and message in response.text
@@ -185,17 +192,24 @@ async def test_critical_maintainer_cannot_remove_the_last_factor(
 # ---------------------------------------------------------------- fresh confirmation, CSRF
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("GET", "/account/two-factor/totp/"),
-    ("POST", "/account/two-factor/totp/"),
-    ("POST", "/account/two-factor/totp/remove/"),
-    ("GET", ADD_KEY),
-    ("POST", "/account/two-factor/recovery-codes/"),
-    ("POST", "/account/two-factor/keys/1/remove/"),
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/account/two-factor/totp/"),
+        ("POST", "/account/two-factor/totp/"),
+        ("POST", "/account/two-factor/totp/remove/"),
+        ("GET", ADD_KEY),
+        ("POST", "/account/two-factor/recovery-codes/"),
+        ("POST", "/account/two-factor/keys/1/remove/"),
+    ],
+)
 async def test_factor_changes_need_a_fresh_confirmation(
-    client: httpx.AsyncClient, signed_in: User, services: Services, clock: MovableClock,
-    method: str, path: str,
+    client: httpx.AsyncClient,
+    signed_in: User,
+    services: Services,
+    clock: MovableClock,
+    method: str,
+    path: str,
 ) -> None:
     stale(services, clock)
     if method == "GET":
@@ -231,13 +245,16 @@ async def test_confirm_after_the_window_returns_to_the_setup_page(
     assert response.headers["location"] == "/account/reauth/?next=%2Faccount%2Ftwo-factor%2Ftotp%2F"
 
 
-@pytest.mark.parametrize("path", [
-    "/account/two-factor/totp/",
-    "/account/two-factor/totp/confirm/",
-    "/account/two-factor/totp/remove/",
-    "/account/two-factor/recovery-codes/",
-    "/account/two-factor/keys/1/remove/",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/account/two-factor/totp/",
+        "/account/two-factor/totp/confirm/",
+        "/account/two-factor/totp/remove/",
+        "/account/two-factor/recovery-codes/",
+        "/account/two-factor/keys/1/remove/",
+    ],
+)
 async def test_forms_without_a_csrf_token_are_refused(
     client: httpx.AsyncClient, signed_in: User, services: Services, path: str
 ) -> None:
@@ -249,14 +266,17 @@ async def test_forms_without_a_csrf_token_are_refused(
     assert (await second_factors(services), await audit_tags(services)) == before
 
 
-@pytest.mark.parametrize("path", [
-    "/account/two-factor/keys/options/",
-    "/account/two-factor/keys/verify/",
-    "/account/login/two-factor/webauthn/options/",
-    "/account/login/two-factor/webauthn/verify/",
-    "/account/reauth/webauthn/options/",
-    "/account/reauth/webauthn/verify/",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/account/two-factor/keys/options/",
+        "/account/two-factor/keys/verify/",
+        "/account/login/two-factor/webauthn/options/",
+        "/account/login/two-factor/webauthn/verify/",
+        "/account/reauth/webauthn/options/",
+        "/account/reauth/webauthn/verify/",
+    ],
+)
 async def test_json_endpoints_without_the_csrf_header_are_refused(
     client: httpx.AsyncClient, signed_in: User, services: Services, path: str
 ) -> None:
@@ -307,42 +327,53 @@ async def test_registration_refusals(
     options = (await json_post(client, "/account/two-factor/keys/options/")).json()
     assert options["rp"]["id"] == "testserver" and options["challenge"]
     credential = key.create(options, origin=WEB_ORIGIN)
-    response = await json_post(client, "/account/two-factor/keys/verify/",
-                               {"credential": credential, "label": ""})
+    response = await json_post(
+        client, "/account/two-factor/keys/verify/", {"credential": credential, "label": ""}
+    )
     assert response.status_code == 400 and "name" in response.json()["message"]
-    response = await json_post(client, "/account/two-factor/keys/verify/",
-                               {"credential": credential, "label": "Key"})
+    response = await json_post(
+        client, "/account/two-factor/keys/verify/", {"credential": credential, "label": "Key"}
+    )
     assert response.status_code == 200
-    response = await json_post(client, "/account/two-factor/keys/verify/",  # replayed
-                               {"credential": credential, "label": "Key"})
+    response = await json_post(
+        client,
+        "/account/two-factor/keys/verify/",  # replayed
+        {"credential": credential, "label": "Key"},
+    )
     assert response.status_code == 401 and "expired or was already used" in response.text
     other = key.create(
         (await json_post(client, "/account/two-factor/keys/options/")).json(),
         origin="http://testserver.evil.example",
     )
-    response = await json_post(client, "/account/two-factor/keys/verify/",
-                               {"credential": other, "label": "Key"})
+    response = await json_post(
+        client, "/account/two-factor/keys/verify/", {"credential": other, "label": "Key"}
+    )
     assert response.status_code == 401
     assert (await factor_summary(services, signed_in)).webauthn_count == 1
 
 
-@pytest.mark.parametrize("body", [
-    b"{not json",
-    b"[1, 2]",
-    b'{"credential": 5, "label": "x"}',
-    b'{"credential": {"id": "!!", "rawId": "%%", "type": "public-key"}, "label": "x"}',
-    b'{"credential": {"id": "AA", "rawId": "AA", "type": "public-key", "response": '
-    b'{"clientDataJSON": "AA", "attestationObject": "____"}}, "label": "x"}',
-    b'{"credential": "{\\"id\\": 1}", "label": "x"}',
-    b'{"credential": {}, "label": ["x"]}',
-    "{\"credential\": \"\u00ff\u00fe\", \"label\": \"x\"}".encode(),
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"[1, 2]",
+        b'{"credential": 5, "label": "x"}',
+        b'{"credential": {"id": "!!", "rawId": "%%", "type": "public-key"}, "label": "x"}',
+        b'{"credential": {"id": "AA", "rawId": "AA", "type": "public-key", "response": '
+        b'{"clientDataJSON": "AA", "attestationObject": "____"}}, "label": "x"}',
+        b'{"credential": "{\\"id\\": 1}", "label": "x"}',
+        b'{"credential": {}, "label": ["x"]}',
+        '{"credential": "\u00ff\u00fe", "label": "x"}'.encode(),
+    ],
+)
 async def test_malformed_credential_json_is_a_400(
     client: httpx.AsyncClient, signed_in: User, body: bytes
 ) -> None:
-    for path, page in (("/account/two-factor/keys/verify/", ADD_KEY),
-                       ("/account/reauth/webauthn/verify/", "/account/reauth/webauthn/")):
-        if path.startswith("/account/reauth/") and body.startswith(b"{\"credential"):
+    for path, page in (
+        ("/account/two-factor/keys/verify/", ADD_KEY),
+        ("/account/reauth/webauthn/verify/", "/account/reauth/webauthn/"),
+    ):
+        if path.startswith("/account/reauth/") and body.startswith(b'{"credential'):
             body = body[:-1] + f', "password": "{PASSWORD}"}}'.encode()  # past the password
         response = await json_post(client, path, raw=body, page=page)
         assert response.status_code == 400, (path, response.text)
@@ -366,13 +397,16 @@ async def test_security_key_sign_in(
     # Nothing privileged between password and second factor: no key registration.
     response = await json_post(client, "/account/two-factor/keys/options/", page=login)
     assert response.status_code == 303 and response.headers["location"].startswith(
-        "/account/login/")
+        "/account/login/"
+    )
     pending = session_cookie(client)
     options = await json_post(client, f"{login}options/", page=login)
     assert options.status_code == 200
     credential = key.get(options.json(), origin=WEB_ORIGIN)
     response = await json_post(
-        client, f"{login}verify/", {"credential": credential, "next": "/account/tokens/"},
+        client,
+        f"{login}verify/",
+        {"credential": credential, "next": "/account/tokens/"},
         page=login,
     )
     assert response.status_code == 200, response.text
@@ -383,9 +417,7 @@ async def test_security_key_sign_in(
     assert "never" not in overview.text.split("security-keys")[1].split("</table>")[0]
 
 
-async def _pending_with_key(
-    client: httpx.AsyncClient, key: SoftAuthenticator
-) -> str:
+async def _pending_with_key(client: httpx.AsyncClient, key: SoftAuthenticator) -> str:
     assert (await register_key(client, key)).status_code == 200
     await post_form(client, "/account/logout/", {}, form_page=HOME)
     await sign_in(client)
@@ -401,8 +433,7 @@ async def test_security_key_sign_in_refusals(
     async def attempt(**overrides: Any) -> httpx.Response:
         options = (await json_post(client, f"{login}options/", page=login)).json()
         credential = key.get(options, origin=overrides.pop("origin", WEB_ORIGIN), **overrides)
-        return await json_post(client, f"{login}verify/", {"credential": credential},
-                               page=login)
+        return await json_post(client, f"{login}verify/", {"credential": credential}, page=login)
 
     response = await attempt(bogus_signature=True)
     assert response.status_code == 401 and "not accepted" in response.json()["message"]
@@ -429,8 +460,7 @@ async def test_a_challenge_from_another_session_is_refused(
     async with httpx.AsyncClient(transport=transport, base_url=WEB_ORIGIN) as other:
         await sign_in(other)
         credential = key.get(options, origin=WEB_ORIGIN)
-        response = await json_post(other, f"{login}verify/", {"credential": credential},
-                                   page=login)
+        response = await json_post(other, f"{login}verify/", {"credential": credential}, page=login)
     assert response.status_code == 401 and "expired or was already used" in response.text
 
 
@@ -449,13 +479,17 @@ async def test_reauth_with_a_security_key(
     options = (await json_post(client, f"{page}options/", page=page)).json()
     credential = key.get(options, origin=WEB_ORIGIN)
     response = await json_post(
-        client, f"{page}verify/", {"credential": credential, "password": "wrong", "next": ADD_KEY},
+        client,
+        f"{page}verify/",
+        {"credential": credential, "password": "wrong", "next": ADD_KEY},
         page=page,
     )
     assert response.status_code == 401 and "password" in response.json()["message"]
     response = await json_post(
-        client, f"{page}verify/",
-        {"credential": credential, "password": PASSWORD, "next": ADD_KEY}, page=page,
+        client,
+        f"{page}verify/",
+        {"credential": credential, "password": PASSWORD, "next": ADD_KEY},
+        page=page,
     )
     assert response.status_code == 200, response.text
     assert response.json() == {"redirect": ADD_KEY}
@@ -472,20 +506,30 @@ async def test_remove_security_keys(
     page = await client.get(f"/account/two-factor/keys/{ids[0]}/remove/")
     assert "First" in page.text and "last second factor" not in page.text
     before = session_cookie(client)
-    response = await post_form(client, f"/account/two-factor/keys/{ids[0]}/remove/", {},
-                               form_page=HOME)
+    response = await post_form(
+        client, f"/account/two-factor/keys/{ids[0]}/remove/", {}, form_page=HOME
+    )
     assert response.status_code == 303
     assert session_cookie(client) != before
     assert (await factor_summary(services, signed_in)) == status.FactorSummary(False, 1, 8)
-    response = await post_form(client, f"/account/two-factor/keys/{ids[1]}/remove/", {},
-                               form_page=HOME)
+    response = await post_form(
+        client, f"/account/two-factor/keys/{ids[1]}/remove/", {}, form_page=HOME
+    )
     assert response.status_code == 400
-    response = await post_form(client, f"/account/two-factor/keys/{ids[1]}/remove/",
-                               {"confirm_last": "yes"}, form_page=HOME)
+    response = await post_form(
+        client,
+        f"/account/two-factor/keys/{ids[1]}/remove/",
+        {"confirm_last": "yes"},
+        form_page=HOME,
+    )
     assert response.status_code == 303
     assert (await factor_summary(services, signed_in)) == status.FactorSummary(False, 0, 0)
-    response = await post_form(client, f"/account/two-factor/keys/{ids[1]}/remove/",
-                               {"confirm_last": "yes"}, form_page=HOME)
+    response = await post_form(
+        client,
+        f"/account/two-factor/keys/{ids[1]}/remove/",
+        {"confirm_last": "yes"},
+        form_page=HOME,
+    )
     assert response.status_code == 404
 
 
@@ -497,8 +541,12 @@ async def test_another_users_key_cannot_be_removed(
     await post_form(client, "/account/logout/", {}, form_page=HOME)
     await make_user("bob")
     await sign_in(client, "bob")
-    response = await post_form(client, f"/account/two-factor/keys/{key_id}/remove/",
-                               {"confirm_last": "yes"}, form_page=HOME)
+    response = await post_form(
+        client,
+        f"/account/two-factor/keys/{key_id}/remove/",
+        {"confirm_last": "yes"},
+        form_page=HOME,
+    )
     assert response.status_code == 404
     assert (await factor_summary(services, signed_in)).webauthn_count == 1
 
@@ -516,7 +564,7 @@ async def test_regenerate_recovery_codes_voids_the_old_set(
     before = session_cookie(client)
     response = await post_form(client, "/account/two-factor/recovery-codes/", {})
     assert response.status_code == 200
-    new = re.findall(r'<li>([0-9a-f]{16})</li>', response.text)
+    new = re.findall(r"<li>([0-9a-f]{16})</li>", response.text)
     assert len(new) == 8 and not set(new) & set(old)
     assert "previous codes no longer work" in response.text
     assert session_cookie(client) != before
@@ -553,14 +601,20 @@ async def test_reloading_the_setup_page_keeps_the_pending_secret(
     assert secret
     reloaded = await client.get("/account/two-factor/totp/")
     assert f'id="totp-secret">{secret.group(1)}<' in reloaded.text  # same secret, same QR
-    wrong = await client.post("/account/two-factor/totp/confirm/", data={
-        "csrf_token": csrf_from(reloaded.text), "code": "000000"})
+    wrong = await client.post(
+        "/account/two-factor/totp/confirm/",
+        data={"csrf_token": csrf_from(reloaded.text), "code": "000000"},
+    )
     assert wrong.status_code == 401
     assert f'id="totp-secret">{secret.group(1)}<' in wrong.text  # still shown, error by field
     assert 'aria-invalid="true" aria-describedby="f-code-error"' in wrong.text
-    confirmed = await client.post("/account/two-factor/totp/confirm/", data={
-        "csrf_token": csrf_from(reloaded.text),
-        "code": pyotp.TOTP(secret.group(1)).at(clock.now())})
+    confirmed = await client.post(
+        "/account/two-factor/totp/confirm/",
+        data={
+            "csrf_token": csrf_from(reloaded.text),
+            "code": pyotp.TOTP(secret.group(1)).at(clock.now()),
+        },
+    )
     assert confirmed.status_code == 200 and 'id="recovery-codes"' in confirmed.text
     assert 'data-copy="recovery-codes"' in confirmed.text
     assert 'data-download="recovery-codes"' in confirmed.text
@@ -571,13 +625,17 @@ async def test_recovery_codes_count_as_saved_once_one_is_typed_back(
 ) -> None:
     codes = await enable_totp(client, clock)
     token = csrf_from((await client.get(HOME)).text)
-    wrong = await client.post("/account/two-factor/recovery-codes/confirm/",
-                              data={"csrf_token": token, "code": "0123456789abcdef"})
+    wrong = await client.post(
+        "/account/two-factor/recovery-codes/confirm/",
+        data={"csrf_token": token, "code": "0123456789abcdef"},
+    )
     assert wrong.status_code == 400 and "not one of your unused recovery codes" in wrong.text
     assert 'aria-invalid="true"' in wrong.text
     assert not any(code in wrong.text for code in codes)
-    right = await client.post("/account/two-factor/recovery-codes/confirm/",
-                              data={"csrf_token": token, "code": codes[3].upper()})
+    right = await client.post(
+        "/account/two-factor/recovery-codes/confirm/",
+        data={"csrf_token": token, "code": codes[3].upper()},
+    )
     assert right.status_code == 303 and right.headers["location"] == HOME
     assert "Your recovery codes are saved." in (await client.get(HOME)).text
     left = (await factor_summary(services, signed_in)).recovery_codes_left
@@ -594,11 +652,15 @@ async def test_recovery_code_sign_in_tells_how_many_remain_and_offers_new_ones(
     assert second.text.count('id="f-totp-code"') == 1
     assert second.text.count('id="f-recovery-code"') == 1
     assert 'id="f-code"' not in second.text  # one id per input
-    response = await client.post("/account/login/two-factor/recovery/", data={
-        "csrf_token": csrf_from(second.text), "code": codes[0]})
+    response = await client.post(
+        "/account/login/two-factor/recovery/",
+        data={"csrf_token": csrf_from(second.text), "code": codes[0]},
+    )
     assert response.status_code == 303
     landing = await client.get(response.headers["location"])
     left = len(codes) - 1
     assert f"You signed in with a recovery code: {left} codes left." in landing.text
-    assert '<a href="/account/two-factor/recovery-codes/">Generate new recovery codes</a>' \
+    assert (
+        '<a href="/account/two-factor/recovery-codes/">Generate new recovery codes</a>'
         in landing.text
+    )

@@ -30,10 +30,11 @@ async def test_own_history_as_json_with_pages(
     assert data["total"] >= 3 and len(data["events"]) == 2  # created + two sign-ins
     assert data["events"][0]["tag"] == "login:success"
     assert data["events"][0]["time"] >= data["events"][1]["time"]
-    last = (await client.get(f"/account/security-history/?format=json&page={data['pages']}"))
+    last = await client.get(f"/account/security-history/?format=json&page={data['pages']}")
     assert last.json()["events"][-1]["tag"] != "login:success"
-    bad = await client.get("/account/security-history/?format=json&page=0",
-                           headers={"Accept": "application/json"})
+    bad = await client.get(
+        "/account/security-history/?format=json&page=0", headers={"Accept": "application/json"}
+    )
     assert bad.status_code == 400 and "whole number" in bad.json()["message"]
 
 
@@ -69,11 +70,14 @@ async def test_project_token_for_a_critical_project_needs_two_factor(
     )
     await sign_in(index.client, "alice")
     token = await csrf(index.client, "/account/tokens/")
-    refused = await index.client.post("/account/tokens/", data={
-        "csrf_token": token, "name": "ci", "project": "Demo"})
+    refused = await index.client.post(
+        "/account/tokens/", data={"csrf_token": token, "name": "ci", "project": "Demo"}
+    )
     assert refused.status_code == 403
     assert "enable two-factor authentication" in refused.text
     assert await api_tokens(services) == []
-    anywhere = await index.client.post("/account/tokens/", data={
-        "csrf_token": csrf_from(refused.text), "name": "ci", "project": ""})
+    anywhere = await index.client.post(
+        "/account/tokens/",
+        data={"csrf_token": csrf_from(refused.text), "name": "ci", "project": ""},
+    )
     assert anywhere.status_code == 200 and "bastion-" in anywhere.text

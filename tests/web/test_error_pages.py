@@ -34,8 +34,10 @@ async def test_mandate_turns_yank_and_delete_off_with_the_reason(
     release = await index.client.get("/manage/project/demo/release/1.0/")
     assert 'id="actions-blocked"' in release.text
     # A forced POST is still refused, and the refusal keeps the signed-in header.
-    refused = await index.client.post("/manage/project/demo/release/1.0/yank/", data={
-        "csrf_token": csrf_from(page.text), "reason": "x"})
+    refused = await index.client.post(
+        "/manage/project/demo/release/1.0/yank/",
+        data={"csrf_token": csrf_from(page.text), "reason": "x"},
+    )
     assert refused.status_code == 403 and SIGNED_IN in refused.text
     message = refused.text.split('id="error-message">', 1)[1].split("</p>", 1)[0]
     assert message.startswith("Project demo is critical")
@@ -66,8 +68,9 @@ async def test_error_pages_keep_the_signed_in_header(index: Index, make_user: Ma
         message = response.text.split('id="error-message">', 1)[1]
         assert message[0].isupper(), (path, message[:40])
     token = csrf_from((await index.client.get("/account/")).text)
-    posted = await index.client.post("/account/two-factor/keys/abc/remove/",
-                                     data={"csrf_token": token})
+    posted = await index.client.post(
+        "/account/two-factor/keys/abc/remove/", data={"csrf_token": token}
+    )
     assert posted.status_code == 422 and SIGNED_IN in posted.text
     assert "text/html" in posted.headers["content-type"]
 
@@ -75,13 +78,22 @@ async def test_error_pages_keep_the_signed_in_header(index: Index, make_user: Ma
 async def test_form_errors_sit_next_to_their_field(index: Index, make_user: MakeUser) -> None:
     await make_user("alice")
     page = await index.client.get("/account/register/")
-    response = await index.client.post("/account/register/", data={
-        "csrf_token": csrf_from(page.text), "username": "bob", "email": "bob@example.org",
-        "password": "a long enough password 1", "password_confirm": "something else entirely"})
+    response = await index.client.post(
+        "/account/register/",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "username": "bob",
+            "email": "bob@example.org",
+            "password": "a long enough password 1",
+            "password_confirm": "something else entirely",
+        },
+    )
     assert response.status_code == 400
-    assert ('id="f-password_confirm" name="password_confirm" type="password" value="" '
-            'autocomplete="new-password" required aria-invalid="true" '
-            'aria-describedby="f-password_confirm-error"') in response.text
+    assert (
+        'id="f-password_confirm" name="password_confirm" type="password" value="" '
+        'autocomplete="new-password" required aria-invalid="true" '
+        'aria-describedby="f-password_confirm-error"'
+    ) in response.text
     assert '<p class="field-error" id="f-password_confirm-error">' in response.text
     assert '<a href="#f-password_confirm">' in response.text  # the summary links the field
     login = await index.client.get("/account/login/")

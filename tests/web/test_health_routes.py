@@ -23,8 +23,12 @@ def test_ready_with_database_and_store(live_server: LiveServer) -> None:
         time.sleep(0.05)  # PostgreSQL: the LISTEN connection is still opening
     assert response.status_code == 200
     assert response.headers["cache-control"] == "no-store"
-    assert body == {"status": "ok", "database": "ok", "store": "ok",
-                    "change_feed": "live" if BACKEND == "postgresql" else "polled"}
+    assert body == {
+        "status": "ok",
+        "database": "ok",
+        "store": "ok",
+        "change_feed": "live" if BACKEND == "postgresql" else "polled",
+    }
     assert httpx.get(f"{live_server.url}/_health/live").json() == {"status": "ok"}
 
 
@@ -32,11 +36,13 @@ def test_unavailable_while_the_database_is_unreachable(
     settings: Settings, clock: MovableClock
 ) -> None:
     port = free_port()  # nothing listens there
-    down = settings.model_copy(update={
-        "database_url": f"postgresql://postgres@127.0.0.1:{free_port()}/bastion",
-        "embedded_jobs": False,
-        "base_url": f"http://127.0.0.1:{port}",
-    })
+    down = settings.model_copy(
+        update={
+            "database_url": f"postgresql://postgres@127.0.0.1:{free_port()}/bastion",
+            "embedded_jobs": False,
+            "base_url": f"http://127.0.0.1:{port}",
+        }
+    )
     with run_live_server(down, clock, port) as server:
         response = httpx.get(f"{server.url}/_health/", timeout=10)
         assert response.status_code == 503

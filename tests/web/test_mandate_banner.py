@@ -23,8 +23,16 @@ from tests.support.web import csrf_from, sign_in
 NOW = datetime(2029, 12, 1, 12, 0, tzinfo=UTC)
 DATE = date(2030, 1, 1)
 BANNER = "two-factor authentication"
-PAGES = ("/", "/search?q=lib", "/project/critical-lib/", "/help/", "/account/",
-         "/account/two-factor/", "/stats/2fa", "/account/security-keys/giveaway/")
+PAGES = (
+    "/",
+    "/search?q=lib",
+    "/project/critical-lib/",
+    "/help/",
+    "/account/",
+    "/account/two-factor/",
+    "/stats/2fa",
+    "/account/security-keys/giveaway/",
+)
 
 
 @pytest.fixture
@@ -36,27 +44,44 @@ async def alice(make_user: Any, clock: MovableClock) -> User:
 
 async def add_project(services: Services, user: User, name: str, *, critical: bool) -> None:
     async with services.db.transaction() as db:
-        project = Project(name=name, normalized_name=canonicalize_name(name),
-                          created=services.clock.now(), last_serial=0)
+        project = Project(
+            name=name,
+            normalized_name=canonicalize_name(name),
+            created=services.clock.now(),
+            last_serial=0,
+        )
         db.add(project)
         await db.flush()
         db.add(Role(user_id=user.id, project_id=project.id, role_name=Role.MAINTAINER))
         if critical:
-            db.add(CriticalProject(normalized_name=canonicalize_name(name), reason="top",
-                                   source="auto", designated_at=services.clock.now()))
+            db.add(
+                CriticalProject(
+                    normalized_name=canonicalize_name(name),
+                    reason="top",
+                    source="auto",
+                    designated_at=services.clock.now(),
+                )
+            )
 
 
 async def give_totp(services: Services, user: User) -> None:
     async with services.db.transaction() as db:
-        db.add(TOTPEnrollment(user_id=user.id, secret_encrypted="x", created=services.clock.now(),
-                              confirmed=True, confirmed_at=services.clock.now()))
+        db.add(
+            TOTPEnrollment(
+                user_id=user.id,
+                secret_encrypted="x",
+                created=services.clock.now(),
+                confirmed=True,
+                confirmed_at=services.clock.now(),
+            )
+        )
 
 
 def banner_of(html: str) -> str | None:
     start = html.find('<div class="banner banner-warning" role="alert">')
-    if start < 0 or BANNER not in html[start:start + 600]:
+    if start < 0 or BANNER not in html[start : start + 600]:
         return None
-    return html[start: html.index("</div>", start)]
+    return html[start : html.index("</div>", start)]
 
 
 async def test_anonymous_visitors_see_sign_in_and_register(client: httpx.AsyncClient) -> None:
@@ -68,7 +93,8 @@ async def test_anonymous_visitors_see_sign_in_and_register(client: httpx.AsyncCl
 
 
 async def test_a_signed_in_user_sees_account_and_sign_out(
-    client: httpx.AsyncClient, alice: User,
+    client: httpx.AsyncClient,
+    alice: User,
 ) -> None:
     await sign_in(client)
     response = await client.get("/help/")
@@ -80,7 +106,8 @@ async def test_a_signed_in_user_sees_account_and_sign_out(
 
 
 async def test_signing_out_from_a_public_page(
-    client: httpx.AsyncClient, alice: User,
+    client: httpx.AsyncClient,
+    alice: User,
 ) -> None:
     await sign_in(client)
     page = await client.get("/project/nothing-here/")  # even an error page has the header
@@ -93,7 +120,9 @@ async def test_signing_out_from_a_public_page(
 
 
 async def test_a_critical_maintainer_without_2fa_is_warned_on_every_page(
-    client: httpx.AsyncClient, services: Services, alice: User,
+    client: httpx.AsyncClient,
+    services: Services,
+    alice: User,
 ) -> None:
     services.settings = services.settings.model_copy(update={"mandate_enforced_from": DATE})
     await add_project(services, alice, "Critical-Lib", critical=True)
@@ -104,13 +133,18 @@ async def test_a_critical_maintainer_without_2fa_is_warned_on_every_page(
         assert response.status_code == 200, path
         banner = banner_of(response.text)
         assert banner is not None, path
-        assert ("Project critical-lib is critical: two-factor authentication is required "
-                "from 2030-01-01 to upload to or change it.") in banner
+        assert (
+            "Project critical-lib is critical: two-factor authentication is required "
+            "from 2030-01-01 to upload to or change it."
+        ) in banner
         assert 'Enable it at <a href="/account/two-factor/">/account/two-factor/</a>.' in banner
 
 
 async def test_after_the_date_it_says_required(
-    client: httpx.AsyncClient, services: Services, clock: MovableClock, alice: User,
+    client: httpx.AsyncClient,
+    services: Services,
+    clock: MovableClock,
+    alice: User,
 ) -> None:
     services.settings = services.settings.model_copy(update={"mandate_enforced_from": DATE})
     await add_project(services, alice, "Critical-Lib", critical=True)
@@ -121,12 +155,16 @@ async def test_after_the_date_it_says_required(
     await sign_in(client)
     banner = banner_of((await client.get("/")).text)
     assert banner is not None
-    assert ("Projects critical-lib, other-lib are critical: two-factor authentication is "
-            "required (since 2030-01-01) to upload to or change them.") in banner
+    assert (
+        "Projects critical-lib, other-lib are critical: two-factor authentication is "
+        "required (since 2030-01-01) to upload to or change them."
+    ) in banner
 
 
 async def test_without_a_date_it_announces(
-    client: httpx.AsyncClient, services: Services, alice: User,
+    client: httpx.AsyncClient,
+    services: Services,
+    alice: User,
 ) -> None:
     assert services.settings.mandate_enforced_from is None
     await add_project(services, alice, "Critical-Lib", critical=True)
@@ -136,7 +174,10 @@ async def test_without_a_date_it_announces(
 
 
 async def test_no_banner_with_a_second_factor_or_when_signed_out(
-    client: httpx.AsyncClient, services: Services, alice: User, new_client: NewClient,
+    client: httpx.AsyncClient,
+    services: Services,
+    alice: User,
+    new_client: NewClient,
 ) -> None:
     services.settings = services.settings.model_copy(update={"mandate_enforced_from": DATE})
     await add_project(services, alice, "Critical-Lib", critical=True)
@@ -150,7 +191,10 @@ async def test_no_banner_with_a_second_factor_or_when_signed_out(
 
 
 async def test_an_expired_session_counts_as_signed_out(
-    client: httpx.AsyncClient, services: Services, clock: MovableClock, alice: User,
+    client: httpx.AsyncClient,
+    services: Services,
+    clock: MovableClock,
+    alice: User,
 ) -> None:
     await add_project(services, alice, "Critical-Lib", critical=True)
     await sign_in(client)
@@ -160,7 +204,9 @@ async def test_an_expired_session_counts_as_signed_out(
 
 
 async def test_a_pending_second_factor_session_is_not_signed_in(
-    client: httpx.AsyncClient, services: Services, alice: User,
+    client: httpx.AsyncClient,
+    services: Services,
+    alice: User,
 ) -> None:
     await add_project(services, alice, "Critical-Lib", critical=True)
     await give_totp(services, alice)
@@ -171,7 +217,10 @@ async def test_a_pending_second_factor_session_is_not_signed_in(
 
 
 async def test_machine_paths_and_posts_never_look_the_user_up(
-    client: httpx.AsyncClient, services: Services, alice: User, monkeypatch: pytest.MonkeyPatch,
+    client: httpx.AsyncClient,
+    services: Services,
+    alice: User,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     await sign_in(client)
     calls: list[str] = []
@@ -182,8 +231,13 @@ async def test_machine_paths_and_posts_never_look_the_user_up(
         return await real(session, services, raw_id)
 
     monkeypatch.setattr(viewer_module, "load_viewer", counting)
-    for path in ("/simple/", "/pypi/nothing/json", "/stats/2fa.json", "/static/bastion.css",
-                 "/metrics"):
+    for path in (
+        "/simple/",
+        "/pypi/nothing/json",
+        "/stats/2fa.json",
+        "/static/bastion.css",
+        "/metrics",
+    ):
         await client.get(path)
     assert calls == []
     await client.get("/")
@@ -194,7 +248,9 @@ async def test_machine_paths_and_posts_never_look_the_user_up(
 
 
 async def test_a_failing_lookup_still_serves_the_page(
-    client: httpx.AsyncClient, alice: User, monkeypatch: pytest.MonkeyPatch,
+    client: httpx.AsyncClient,
+    alice: User,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     await sign_in(client)
 
@@ -207,7 +263,10 @@ async def test_a_failing_lookup_still_serves_the_page(
 
 
 async def test_the_account_pages_link_the_giveaway(
-    client: httpx.AsyncClient, services: Services, alice: User, make_user: Any,
+    client: httpx.AsyncClient,
+    services: Services,
+    alice: User,
+    make_user: Any,
     new_client: NewClient,
 ) -> None:
     await add_project(services, alice, "Critical-Lib", critical=True)

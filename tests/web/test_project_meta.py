@@ -6,20 +6,30 @@ from bastion.web.project_meta import Link, safe_url, sidebar
 def test_safe_url_only_allows_absolute_http() -> None:
     assert safe_url("https://example.org/x") == "https://example.org/x"
     assert safe_url(" http://example.org ") == "http://example.org"
-    for bad in ("javascript:alert(1)", "JAVASCRIPT:alert(1)", "data:text/html,x", "//evil", "/x",
-                "http://", "http://[::1"):
+    for bad in (
+        "javascript:alert(1)",
+        "JAVASCRIPT:alert(1)",
+        "data:text/html,x",
+        "//evil",
+        "/x",
+        "http://",
+        "http://[::1",
+    ):
         assert safe_url(bad) is None, bad
 
 
 def test_full_sidebar() -> None:
     bar = sidebar(
         {
-            "author": "Ada", "author_email": "ada@example.org",
+            "author": "Ada",
+            "author_email": "ada@example.org",
             "maintainer_email": "team@example.org",
-            "license": "MIT", "license_expression": "MIT OR Apache-2.0",
+            "license": "MIT",
+            "license_expression": "MIT OR Apache-2.0",
             "home_page": "https://example.org",
             "project_urls": {
-                "Homepage": "https://example.org", "Source": "https://git.example.org",
+                "Homepage": "https://example.org",
+                "Source": "https://git.example.org",
                 "Evil": "javascript:alert(1)",
             },
             "classifiers": [
@@ -55,8 +65,11 @@ def test_missing_or_malformed_metadata_is_tolerated() -> None:
     assert empty.links == [] and empty.license is None and empty.classifiers == {}
     odd = sidebar(
         {
-            "author": 42, "license": "UNKNOWN", "project_urls": ["not", "a", "dict"],
-            "classifiers": "not a list", "requires_dist": [1, None, "ok"],
+            "author": 42,
+            "license": "UNKNOWN",
+            "project_urls": ["not", "a", "dict"],
+            "classifiers": "not a list",
+            "requires_dist": [1, None, "ok"],
             "keywords": ["a", " ", "b"],
         }
     )

@@ -38,12 +38,14 @@ def scanner(services: Services) -> FixedScanner:
 
 
 @pytest.fixture
-async def people(make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
-                 scanner: FixedScanner) -> dict[str, User]:
+async def people(
+    make_user: MakeUser, post_upload: PostUpload, tmp_path: Path, scanner: FixedScanner
+) -> dict[str, User]:
     """alice publishes ``demo`` and a held ``requests`` and a quarantined ``stealer``; bob
     reads; root is an admin."""
-    people = {name: await make_user(name, admin=name == "root")
-              for name in ("alice", "bob", "root")}
+    people = {
+        name: await make_user(name, admin=name == "root") for name in ("alice", "bob", "root")
+    }
     assert (await post_upload(make_wheel(tmp_path, "demo", "1.0"))).status_code == 200
     assert (await post_upload(make_wheel(tmp_path, "requests", "99.0"))).status_code == 200
     wheel = malicious_wheel(tmp_path, "stealer", "1.0")
@@ -53,7 +55,9 @@ async def people(make_user: MakeUser, post_upload: PostUpload, tmp_path: Path,
 
 
 async def test_report_form_on_the_project_page(
-    services: Services, client: httpx.AsyncClient, people: dict[str, User],
+    services: Services,
+    client: httpx.AsyncClient,
+    people: dict[str, User],
 ) -> None:
     raw, csrf = await web_session(services, people["bob"])
     page = await client.get("/project/demo/", headers=cookie(raw))
@@ -73,7 +77,8 @@ async def test_report_form_on_the_project_page(
     anonymous = await client.post("/report/", data=form)
     assert anonymous.status_code == 403  # no session, so no CSRF token: refused first
     hidden_project = await client.post(
-        "/report/", data={**form, "project": "requests"}, headers=cookie(raw))
+        "/report/", data={**form, "project": "requests"}, headers=cookie(raw)
+    )
     assert hidden_project.status_code == 404
     async with services.db.session() as session:  # only the first report was kept
         assert await session.scalar(select(func.count()).select_from(MalwareReport)) == 1
@@ -81,18 +86,25 @@ async def test_report_form_on_the_project_page(
 
 
 async def test_report_api_with_a_token(
-    services: Services, client: httpx.AsyncClient, people: dict[str, User],
+    services: Services,
+    client: httpx.AsyncClient,
+    people: dict[str, User],
 ) -> None:
     async with services.db.transaction() as session:
-        secret, _row = await create_token(session, services.clock, services.settings,
-                                          user=people["bob"],
-                                          name="reports")
+        secret, _row = await create_token(
+            session, services.clock, services.settings, user=people["bob"], name="reports"
+        )
     auth = ("__token__", secret)
     body = {"project": "demo", "version": "1.0", "reason": "exfiltrates ~/.ssh"}
     created = await client.post("/api/reports", json=body, auth=auth)
     assert created.status_code == 201, created.text
-    assert created.json() | {"id": 0} == {"id": 0, "project": "demo", "version": "1.0",
-                                          "trusted": False, "quarantined": False}
+    assert created.json() | {"id": 0} == {
+        "id": 0,
+        "project": "demo",
+        "version": "1.0",
+        "trusted": False,
+        "quarantined": False,
+    }
     assert (await client.post("/api/reports", json=body, auth=auth)).status_code == 409
     assert (await client.post("/api/reports", json=body)).status_code == 401
     bad = await client.post("/api/reports", content=b"[1]", auth=auth)
@@ -104,7 +116,9 @@ async def test_report_api_with_a_token(
 
 
 async def test_review_pages_are_for_admins(
-    services: Services, client: httpx.AsyncClient, people: dict[str, User],
+    services: Services,
+    client: httpx.AsyncClient,
+    people: dict[str, User],
 ) -> None:
     raw, _csrf = await web_session(services, people["bob"])
     assert (await client.get("/admin/review/", headers=cookie(raw))).status_code == 403
@@ -126,66 +140,100 @@ async def test_review_pages_are_for_admins(
 
 
 async def test_admin_decisions_from_the_web(
-    services: Services, client: httpx.AsyncClient, people: dict[str, User],
+    services: Services,
+    client: httpx.AsyncClient,
+    people: dict[str, User],
 ) -> None:
     raw, csrf = await web_session(services, people["root"])
-    approve = await client.post("/admin/review/requests/approve/", headers=cookie(raw),
-                                data={"csrf_token": csrf, "reason": "ours"})
+    approve = await client.post(
+        "/admin/review/requests/approve/",
+        headers=cookie(raw),
+        data={"csrf_token": csrf, "reason": "ours"},
+    )
     assert approve.status_code == 303 and approve.headers["location"] == "/admin/review/requests/"
     assert served(await seen(client, services, "requests"))
 
-    cleared = await client.post("/admin/review/stealer/clear/", headers=cookie(raw),
-                                data={"csrf_token": csrf})
+    cleared = await client.post(
+        "/admin/review/stealer/clear/", headers=cookie(raw), data={"csrf_token": csrf}
+    )
     assert cleared.status_code == 303
     assert served(await seen(client, services, "stealer"))
-    quarantined = await client.post("/admin/review/stealer/quarantine/", headers=cookie(raw),
-                                    data={"csrf_token": csrf, "reason": "bad"})
+    quarantined = await client.post(
+        "/admin/review/stealer/quarantine/",
+        headers=cookie(raw),
+        data={"csrf_token": csrf, "reason": "bad"},
+    )
     assert quarantined.status_code == 303
     assert hidden(await seen(client, services, "stealer"))
-    no_reason = await client.post("/admin/review/stealer/remove/", headers=cookie(raw),
-                                  data={"csrf_token": csrf, "reason": ""})
+    no_reason = await client.post(
+        "/admin/review/stealer/remove/",
+        headers=cookie(raw),
+        data={"csrf_token": csrf, "reason": ""},
+    )
     assert no_reason.status_code == 400 and "Give a reason" in no_reason.text
-    removed = await client.post("/admin/review/stealer/remove/", headers=cookie(raw),
-                                data={"csrf_token": csrf, "reason": "malware", "forbid": "1"})
+    removed = await client.post(
+        "/admin/review/stealer/remove/",
+        headers=cookie(raw),
+        data={"csrf_token": csrf, "reason": "malware", "forbid": "1"},
+    )
     assert removed.status_code == 303 and removed.headers["location"] == "/admin/review/"
     assert (await client.get("/admin/review/stealer/", headers=cookie(raw))).status_code == 404
 
     raw_bob, csrf_bob = await web_session(services, people["bob"])
-    refused = await client.post("/admin/review/demo/quarantine/", headers=cookie(raw_bob),
-                                data={"csrf_token": csrf_bob, "reason": "mine"})
+    refused = await client.post(
+        "/admin/review/demo/quarantine/",
+        headers=cookie(raw_bob),
+        data={"csrf_token": csrf_bob, "reason": "mine"},
+    )
     assert refused.status_code == 403
     assert served(await seen(client, services, "demo"))
 
 
 async def test_granting_the_trusted_reporter_role(
-    services: Services, client: httpx.AsyncClient, people: dict[str, User],
+    services: Services,
+    client: httpx.AsyncClient,
+    people: dict[str, User],
 ) -> None:
     from bastion.protect.reports import is_trusted
 
     raw, csrf = await web_session(services, people["root"])
-    granted = await client.post("/admin/users/bob/trusted-reporter/", headers=cookie(raw),
-                                data={"csrf_token": csrf, "trusted": "1"})
+    granted = await client.post(
+        "/admin/users/bob/trusted-reporter/",
+        headers=cookie(raw),
+        data={"csrf_token": csrf, "trusted": "1"},
+    )
     assert granted.status_code == 303
     async with services.db.session() as session:
         assert await is_trusted(session, people["bob"].id)
     queue = await client.get("/admin/review/", headers=cookie(raw))
     assert 'id="trusted-reporter-form"' in queue.text
-    revoked = await client.post("/admin/users/-/trusted-reporter/", headers=cookie(raw),
-                                data={"csrf_token": csrf, "username": "bob", "trusted": "0"})
+    revoked = await client.post(
+        "/admin/users/-/trusted-reporter/",
+        headers=cookie(raw),
+        data={"csrf_token": csrf, "username": "bob", "trusted": "0"},
+    )
     assert revoked.status_code == 303
     async with services.db.session() as session:
         assert not await is_trusted(session, people["bob"].id)
-    unknown = await client.post("/admin/users/-/trusted-reporter/", headers=cookie(raw),
-                                data={"csrf_token": csrf, "username": "nobody", "trusted": "1"})
+    unknown = await client.post(
+        "/admin/users/-/trusted-reporter/",
+        headers=cookie(raw),
+        data={"csrf_token": csrf, "username": "nobody", "trusted": "1"},
+    )
     assert unknown.status_code == 404
     raw_bob, csrf_bob = await web_session(services, people["bob"])
-    refused = await client.post("/admin/users/alice/trusted-reporter/", headers=cookie(raw_bob),
-                                data={"csrf_token": csrf_bob, "trusted": "1"})
+    refused = await client.post(
+        "/admin/users/alice/trusted-reporter/",
+        headers=cookie(raw_bob),
+        data={"csrf_token": csrf_bob, "trusted": "1"},
+    )
     assert refused.status_code == 403
 
 
 async def test_owner_sees_the_quarantined_project_with_its_reason(
-    services: Services, client: httpx.AsyncClient, people: dict[str, User],
+    services: Services,
+    client: httpx.AsyncClient,
+    people: dict[str, User],
 ) -> None:
     raw, _csrf = await web_session(services, people["alice"])
     page = await client.get("/project/stealer/", headers=cookie(raw))

@@ -16,7 +16,8 @@ def _fresh_cache() -> None:
 
 def test_parse_content_type() -> None:
     assert parse_content_type('text/markdown; charset=UTF-8; variant="GFM"') == (
-        "text/markdown", {"charset": "UTF-8", "variant": "GFM"},
+        "text/markdown",
+        {"charset": "UTF-8", "variant": "GFM"},
     )
     assert parse_content_type(None) == ("", {})
     assert parse_content_type("Text/X-RST") == ("text/x-rst", {})

@@ -29,9 +29,7 @@ def full_matches(routes: list[Route], path: str, method: str) -> list[Route]:
 
 
 def test_each_route_alone_serves_its_paths(app: Bastion) -> None:
-    routes = [
-        c.route for c in iter_route_contexts(app.web.routes) if isinstance(c.route, Route)
-    ]
+    routes = [c.route for c in iter_route_contexts(app.web.routes) if isinstance(c.route, Route)]
     assert len(routes) > 50
     clashes = []
     for route in routes:

@@ -16,8 +16,12 @@ AddRelease = Callable[..., Awaitable[Any]]
 async def test_home_shows_counts_and_recent_projects(
     client: httpx.AsyncClient, add_release: AddRelease
 ) -> None:
-    await add_release("alpha", "1.0", files=["alpha-1.0.tar.gz", "alpha-1.0-py3-none-any.whl"],
-                      summary="First project")
+    await add_release(
+        "alpha",
+        "1.0",
+        files=["alpha-1.0.tar.gz", "alpha-1.0-py3-none-any.whl"],
+        summary="First project",
+    )
     await add_release("beta", "0.1", files=["beta-0.1.tar.gz"])
     await add_release("alpha", "1.1", files=["alpha-1.1.tar.gz"])
     response = await client.get("/")
@@ -142,15 +146,22 @@ META = {
 async def seed_example(add_release: AddRelease) -> None:
     await add_release("Example_Pkg", "1.0", files=["example_pkg-1.0.tar.gz"], summary="Old one")
     await add_release(
-        "Example_Pkg", "1.10",
+        "Example_Pkg",
+        "1.10",
         files=["example_pkg-1.10.tar.gz", "example_pkg-1.10-py3-none-any.whl"],
-        summary="An example package", description=README,
-        description_content_type="text/markdown", meta=META, requires_python=">=3.11",
+        summary="An example package",
+        description=README,
+        description_content_type="text/markdown",
+        meta=META,
+        requires_python=">=3.11",
     )
     await add_release("Example_Pkg", "1.9", files=["example_pkg-1.9.tar.gz"])
     await add_release("Example_Pkg", "2.0b1", files=["example_pkg-2.0b1.tar.gz"])
     await add_release(
-        "Example_Pkg", "1.11", yanked=True, yanked_reason="Broke <everything>",
+        "Example_Pkg",
+        "1.11",
+        yanked=True,
+        yanked_reason="Broke <everything>",
         files=["example_pkg-1.11.tar.gz"],
     )
 
@@ -168,7 +179,8 @@ async def test_project_page(client: httpx.AsyncClient, add_release: AddRelease) 
     assert "<code>pip install Example_Pkg</code>" not in text
     first = text.index("<code>pip install --index-url http://testserver/simple/ Example_Pkg</code>")
     assert first < text.index(
-        "<code>uv pip install --index-url http://testserver/simple/ Example_Pkg</code>")
+        "<code>uv pip install --index-url http://testserver/simple/ Example_Pkg</code>"
+    )
     # Sidebar from Release.meta.
     assert "Ada Lovelace &lt;ada@example.org&gt;" in text
     assert '<a href="https://example.org" rel="nofollow noopener">Homepage</a>' in text
@@ -184,7 +196,7 @@ async def test_project_page(client: httpx.AsyncClient, add_release: AddRelease) 
     assert "Broke &lt;everything&gt;" in text
     assert 'href="/project/example-pkg/1.10/" aria-current="page"' in text
     # Files of the shown release with size, type, hashes and a download link.
-    section = text[text.index('id="files"'):]
+    section = text[text.index('id="files"') :]
     assert "example_pkg-1.10.tar.gz" in section and "example_pkg-1.10-py3-none-any.whl" in section
     assert "example_pkg-1.9.tar.gz" not in section
     assert section.index("example_pkg-1.10.tar.gz") < section.index("py3-none-any.whl")
@@ -226,7 +238,7 @@ async def test_yanked_version_page_has_a_banner(
 ) -> None:
     await seed_example(add_release)
     text = (await client.get("/project/example-pkg/1.11/")).text
-    banners = text[text.index('<div class="banners">'):text.index("<main")]
+    banners = text[text.index('<div class="banners">') : text.index("<main")]
     assert "This release has been yanked." in banners
     assert "Reason: Broke &lt;everything&gt;" in banners
 
@@ -293,17 +305,24 @@ async def test_hostile_strings_are_escaped_or_sanitised(
 ) -> None:
     evil = '<script>alert("x")</script>'
     await add_release(
-        "evil", "1.0", files=["evil-1.0.tar.gz"],
+        "evil",
+        "1.0",
+        files=["evil-1.0.tar.gz"],
         summary=evil,
         description=f"Hello\n\n{evil}\n\n<img src=x onerror=alert(1)>\n\n[x](javascript:alert(1))",
         description_content_type="text/markdown",
         meta={
-            "author": evil, "license": evil, "keywords": evil,
-            "classifiers": [f"Topic :: {evil}"], "requires_dist": [evil],
+            "author": evil,
+            "license": evil,
+            "keywords": evil,
+            "classifiers": [f"Topic :: {evil}"],
+            "requires_dist": [evil],
             "project_urls": {evil: "javascript:alert(1)", "Docs": 'https://x.example/"><script>'},
             "home_page": "javascript:alert(1)",
         },
-        requires_python=evil, yanked=True, yanked_reason=evil,
+        requires_python=evil,
+        yanked=True,
+        yanked_reason=evil,
     )
     text = (await client.get("/project/evil/")).text
     assert "<script" not in text.lower()

@@ -94,16 +94,23 @@ def _split(responses: list[httpx.Response], refused_status: set[int]) -> tuple[i
 
 async def _failures(services: Services, user_id: int) -> int:
     async with services.db.session() as session:
-        return await session.scalar(
-            select(func.count()).select_from(AuditEvent)
-            .where(AuditEvent.user_id == user_id, AuditEvent.tag == "2fa:failure")
-        ) or 0
+        return (
+            await session.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.user_id == user_id, AuditEvent.tag == "2fa:failure")
+            )
+            or 0
+        )
 
 
 @pytest.mark.parametrize("kind", ["totp", "recovery", "webauthn"])
 async def test_a_hundred_second_factor_guesses_at_once(
-    workers: list[LiveServer], services: Services, make_user: MakeUser, clock: MovableClock,
-    kind: str
+    workers: list[LiveServer],
+    services: Services,
+    make_user: MakeUser,
+    clock: MovableClock,
+    kind: str,
 ) -> None:
     user = await _two_factor_user(services, make_user, clock)
     async with httpx.AsyncClient(timeout=30) as client:
@@ -113,17 +120,23 @@ async def test_a_hundred_second_factor_guesses_at_once(
     for n in range(FIRED):
         server = workers[n % 2]
         if kind == "webauthn":
-            requests.append((
-                f"{server.url}/account/login/two-factor/webauthn/verify/",
-                {"json": {"credential": "not a credential"},
-                 "headers": {**headers, "X-CSRF-Token": token}},
-            ))
+            requests.append(
+                (
+                    f"{server.url}/account/login/two-factor/webauthn/verify/",
+                    {
+                        "json": {"credential": "not a credential"},
+                        "headers": {**headers, "X-CSRF-Token": token},
+                    },
+                )
+            )
         else:
             code = wrong_code(SECRET, clock.now()) if kind == "totp" else f"{n:016x}"
-            requests.append((
-                f"{server.url}/account/login/two-factor/{kind}/",
-                {"data": {"csrf_token": token, "code": code}, "headers": headers},
-            ))
+            requests.append(
+                (
+                    f"{server.url}/account/login/two-factor/{kind}/",
+                    {"data": {"csrf_token": token, "code": code}, "headers": headers},
+                )
+            )
 
     responses = await _fire(requests)
 
@@ -150,10 +163,13 @@ async def test_a_hundred_passwords_at_once_on_the_sign_in_form(
         token = CSRF_RE.search(page.text).group(1)  # type: ignore[union-attr]
         cookie = client.cookies["bastion_session"]
     requests: list[tuple[str, dict[str, object]]] = [
-        (f"{workers[n % 2].url}/account/login/", {
-            "data": {"csrf_token": token, "username": "alice", "password": f"guess {n}"},
-            "headers": {"cookie": f"bastion_session={cookie}"},
-        })
+        (
+            f"{workers[n % 2].url}/account/login/",
+            {
+                "data": {"csrf_token": token, "username": "alice", "password": f"guess {n}"},
+                "headers": {"cookie": f"bastion_session={cookie}"},
+            },
+        )
         for n in range(FIRED)
     ]
 
@@ -163,7 +179,8 @@ async def test_a_hundred_passwords_at_once_on_the_sign_in_form(
     assert evaluated == 10, evaluated  # password_user_limits: 10 in 5 minutes, exactly
     async with services.db.session() as session:
         hashed = await session.scalar(
-            select(func.count()).select_from(AuthAttempt)
+            select(func.count())
+            .select_from(AuthAttempt)
             .where(AuthAttempt.scope == "password", AuthAttempt.outcome == "failed")
         )
     assert hashed == evaluated

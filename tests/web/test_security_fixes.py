@@ -66,19 +66,35 @@ def body(message: Message) -> str:
 
 async def tags(services: Services, user_id: int) -> list[str]:
     async with services.db.session() as session:
-        return list(await session.scalars(
-            select(AuditEvent.tag).where(AuditEvent.user_id == user_id).order_by(AuditEvent.id)
-        ))
+        return list(
+            await session.scalars(
+                select(AuditEvent.tag).where(AuditEvent.user_id == user_id).order_by(AuditEvent.id)
+            )
+        )
 
 
 # ---------------------------------------------------------------- item 3: open redirect
 
 
-@pytest.mark.parametrize("target", [
-    EVIL, "/\n/evil.example", "/\r\n/evil.example", "//evil.example", "/\\evil.example",
-    "\\\\evil.example", "https://evil.example/", "javascript:alert(1)", " /account/",
-    "/account/\u202e", "/\x00/x", "evil.example", "/ /evil", "/\u3000/evil",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        EVIL,
+        "/\n/evil.example",
+        "/\r\n/evil.example",
+        "//evil.example",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "https://evil.example/",
+        "javascript:alert(1)",
+        " /account/",
+        "/account/\u202e",
+        "/\x00/x",
+        "evil.example",
+        "/ /evil",
+        "/\u3000/evil",
+    ],
+)
 def test_safe_next_refuses_anything_that_is_not_a_plain_local_path(target: str) -> None:
     assert safe_next(target) == "/account/"
 
@@ -124,19 +140,25 @@ async def test_every_security_change_is_mailed_and_in_the_history(
 ) -> None:
     await enable_totp(client, clock)
     assert (await register_key(client, SoftAuthenticator(), "Blue key")).status_code == 200
-    response = await post_form(client, "/account/two-factor/recovery-codes/", {},
-                               form_page=HOME)
+    response = await post_form(client, "/account/two-factor/recovery-codes/", {}, form_page=HOME)
     assert response.status_code == 200
     response = await post_form(client, "/account/tokens/", {"name": "ci"})
     assert response.status_code == 200
     key_id = re.findall(r"/account/two-factor/keys/(\d+)/remove/", (await client.get(HOME)).text)
-    assert (await post_form(client, f"/account/two-factor/keys/{key_id[0]}/remove/", {},
-                            form_page=HOME)).status_code == 303
-    assert (await post_form(client, "/account/two-factor/totp/remove/", {"confirm_last": "yes"},
-                            form_page=HOME)).status_code == 303
+    assert (
+        await post_form(client, f"/account/two-factor/keys/{key_id[0]}/remove/", {}, form_page=HOME)
+    ).status_code == 303
+    assert (
+        await post_form(
+            client, "/account/two-factor/totp/remove/", {"confirm_last": "yes"}, form_page=HOME
+        )
+    ).status_code == 303
     new = "a different long passphrase"
-    response = await post_form(client, "/account/password/", {
-        "current_password": PASSWORD, "new_password": new, "new_password_confirm": new})
+    response = await post_form(
+        client,
+        "/account/password/",
+        {"current_password": PASSWORD, "new_password": new, "new_password_confirm": new},
+    )
     assert response.status_code == 303
 
     mails = [m for m in messages(services) if m["To"] == "alice@example.org"]
@@ -153,8 +175,15 @@ async def test_every_security_change_is_mailed_and_in_the_history(
     assert "“Blue key”" in body(mails[1]) and "“ci”" in body(mails[3])
     assert "/account/security-history/" in body(mails[0])
     history = await tags(services, signed_in.id)
-    for tag in ("2fa:totp:enrolled", "2fa:webauthn:added", "2fa:recovery:generated",
-                "token:create", "2fa:webauthn:removed", "2fa:totp:removed", "password:change"):
+    for tag in (
+        "2fa:totp:enrolled",
+        "2fa:webauthn:added",
+        "2fa:recovery:generated",
+        "token:create",
+        "2fa:webauthn:removed",
+        "2fa:totp:removed",
+        "password:change",
+    ):
         assert tag in history, (tag, history)
     page = await client.get("/account/security-history/")
     assert "password:change" in page.text or "Password" in page.text
@@ -221,9 +250,16 @@ async def test_full_width_recovery_code_works_in_reauth(
 async def test_one_account_per_email_address(
     client: httpx.AsyncClient, alice: User, services: Services
 ) -> None:
-    response = await post_form(client, "/account/register/", {
-        "username": "mallory", "email": "ALICE@Example.org", "password": PASSWORD,
-        "password_confirm": PASSWORD})
+    response = await post_form(
+        client,
+        "/account/register/",
+        {
+            "username": "mallory",
+            "email": "ALICE@Example.org",
+            "password": PASSWORD,
+            "password_confirm": PASSWORD,
+        },
+    )
     assert response.status_code == 409
     assert "already used by another account" in response.text
     async with services.db.session() as session:
@@ -241,9 +277,15 @@ async def test_email_change_to_an_address_in_use_is_refused(
     assert user is not None and user.email == "alice@example.org"
 
 
-@pytest.mark.parametrize("label", [
-    "Key\u202egnp.exe", "Key\u2066x\u2069", "Zero\u200bwidth", "Bell\x07",
-])
+@pytest.mark.parametrize(
+    "label",
+    [
+        "Key\u202egnp.exe",
+        "Key\u2066x\u2069",
+        "Zero\u200bwidth",
+        "Bell\x07",
+    ],
+)
 async def test_key_labels_refuse_bidi_and_invisible_characters(
     client: httpx.AsyncClient, signed_in: User, services: Services, label: str
 ) -> None:

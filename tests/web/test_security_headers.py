@@ -9,8 +9,12 @@ from bastion.web.security_headers import SECURITY_HEADERS
 def assert_secure(response: httpx.Response) -> None:
     csp = response.headers["content-security-policy"]
     for directive in (
-        "default-src 'self'", "script-src 'self'", "object-src 'none'",
-        "frame-ancestors 'none'", "base-uri 'self'", "form-action 'self'",
+        "default-src 'self'",
+        "script-src 'self'",
+        "object-src 'none'",
+        "frame-ancestors 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
     ):
         assert directive in csp
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp

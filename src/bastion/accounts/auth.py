@@ -124,7 +124,9 @@ async def authenticate_token(
     async with services.db.transaction() as session:
         api_token, user = await check_token(session, services.clock, token, context=context)
     return Principal(
-        user=user, token_id=api_token.id, token_project=api_token.project_name,
+        user=user,
+        token_id=api_token.id,
+        token_project=api_token.project_name,
         token_created=api_token.created,
     )
 

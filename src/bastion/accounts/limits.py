@@ -112,31 +112,50 @@ async def begin(
     ip_address = ip_address[:64] if ip_address else None
     cutoff = now - timedelta(seconds=policy.longest)
     checks = [
-        (f"{policy.scope}:account:{account}", "for this account",
-         AuthAttempt.account == account, policy.account),
-        (f"{policy.scope}:address:{ip_address}", "from your network address",
-         AuthAttempt.ip_address == ip_address, policy.address),
+        (
+            f"{policy.scope}:account:{account}",
+            "for this account",
+            AuthAttempt.account == account,
+            policy.account,
+        ),
+        (
+            f"{policy.scope}:address:{ip_address}",
+            "from your network address",
+            AuthAttempt.ip_address == ip_address,
+            policy.address,
+        ),
     ]
     checks = [c for c, value in zip(checks, (account, ip_address), strict=True) if value]
     async with db.transaction() as session:
         dialect = dialect_name(session)
         for key, *_ in sorted(checks, key=lambda c: c[0]):  # one order: no deadlock
             await session.execute(
-                upsert_statement(dialect, AuthLock, key=["key"], add=["uses"], replace=["used"])
-                .values(key=key[:100], uses=1, used=now)
+                upsert_statement(
+                    dialect, AuthLock, key=["key"], add=["uses"], replace=["used"]
+                ).values(key=key[:100], uses=1, used=now)
             )
         for _key, who, owner, limits in checks:
-            times = list(await session.scalars(
-                select(AuthAttempt.time).where(
-                    AuthAttempt.scope == policy.scope, owner,
-                    AuthAttempt.outcome.in_(COUNTED), AuthAttempt.time > cutoff,
+            times = list(
+                await session.scalars(
+                    select(AuthAttempt.time).where(
+                        AuthAttempt.scope == policy.scope,
+                        owner,
+                        AuthAttempt.outcome.in_(COUNTED),
+                        AuthAttempt.time > cutoff,
+                    )
                 )
-            ))
+            )
             when = retry_at(times, limits, now)
             if when is not None:
                 raise refusal(policy, who, when, now)
-        row = AuthAttempt(scope=policy.scope, account=account, ip_address=ip_address,
-                          time=now, kind=kind, outcome=PENDING)
+        row = AuthAttempt(
+            scope=policy.scope,
+            account=account,
+            ip_address=ip_address,
+            time=now,
+            kind=kind,
+            outcome=PENDING,
+        )
         session.add(row)
         await session.flush()
     await _prune(db, policy, cutoff, account=account, ip_address=ip_address)
@@ -144,7 +163,11 @@ async def begin(
 
 
 async def _prune(
-    db: Database, policy: Policy, cutoff: datetime, *, account: str | None,
+    db: Database,
+    policy: Policy,
+    cutoff: datetime,
+    *,
+    account: str | None,
     ip_address: str | None,
 ) -> None:
     """Drop this account's and address's expired attempts, and counters idle for longer
@@ -158,8 +181,11 @@ async def _prune(
                 .with_for_update(skip_locked=True)
             )
             await session.execute(delete(AuthAttempt).where(AuthAttempt.id.in_(expired)))
-        idle = select(AuthLock.key).where(AuthLock.used < cutoff).limit(100).with_for_update(
-            skip_locked=True
+        idle = (
+            select(AuthLock.key)
+            .where(AuthLock.used < cutoff)
+            .limit(100)
+            .with_for_update(skip_locked=True)
         )
         await session.execute(delete(AuthLock).where(AuthLock.key.in_(idle)))
 

@@ -88,7 +88,14 @@ async def security_changed(
 ) -> bool:
     """Tell the account's owner about ``change`` (the history lists it too)."""
     return await send(
-        mailer, to, "security_changed", user_id=user_id, username=username,
-        summary=change.value, detail=detail, when=when, ip_address=ip_address,
+        mailer,
+        to,
+        "security_changed",
+        user_id=user_id,
+        username=username,
+        summary=change.value,
+        detail=detail,
+        when=when,
+        ip_address=ip_address,
         history_link=f"{mailer.settings.base_url}/account/security-history/",
     )

@@ -58,8 +58,13 @@ class ReadGrant:
 class ReadAccess:
     """The per-process table of verified read credentials."""
 
-    def __init__(self, settings: Settings, db: Database, clock: Clock,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        clock: Clock,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.settings, self.db, self.clock, self.monotonic = settings, db, clock, monotonic
         self.ttl = settings.read_token_cache_seconds
         self._grants: dict[bytes, tuple[ReadGrant, float]] = {}
@@ -117,8 +122,12 @@ class ReadAccess:
     async def _session(self, raw_id: str) -> ReadGrant | None:
         async with self.db.session() as session:
             row = await session.get(WebSession, hash_session_id(raw_id))
-            if (row is None or row.user_id is None or row.state != SessionState.FULL.value
-                    or is_expired(row, self.settings, self.clock.now())):
+            if (
+                row is None
+                or row.user_id is None
+                or row.state != SessionState.FULL.value
+                or is_expired(row, self.settings, self.clock.now())
+            ):
                 return None
             user = await session.get(User, row.user_id)
             if user is None or not user.is_active:

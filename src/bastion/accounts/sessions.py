@@ -129,12 +129,16 @@ async def purge_expired(db: AsyncSession, clock: Clock, settings: Settings) -> i
     idle_cutoff = now - timedelta(minutes=settings.session_idle_minutes)
     absolute_cutoff = now - timedelta(hours=settings.session_absolute_hours)
     rows = (
-        await db.execute(
-            select(WebSession).where(
-                (WebSession.last_seen < idle_cutoff) | (WebSession.created < absolute_cutoff)
+        (
+            await db.execute(
+                select(WebSession).where(
+                    (WebSession.last_seen < idle_cutoff) | (WebSession.created < absolute_cutoff)
+                )
             )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     for row in rows:
         await db.delete(row)
     return len(rows)

@@ -42,7 +42,8 @@ class WrongPassword(Unauthorized):
 
 def policy(settings: Settings) -> limits.Policy:
     return limits.Policy(
-        scope="password", what="password",
+        scope="password",
+        what="password",
         account=parse_limits(settings.password_user_limits),
         address=parse_limits(settings.password_address_limits),
     )
@@ -77,8 +78,12 @@ async def check_password(
     Runs short transactions of its own and holds no connection while hashing.
     """
     attempt = await limits.begin(
-        services.db, policy(services.settings), services.clock.now(),
-        account=username, ip_address=context.ip_address if context else None, kind=kind,
+        services.db,
+        policy(services.settings),
+        services.clock.now(),
+        account=username,
+        ip_address=context.ip_address if context else None,
+        kind=kind,
     )
     try:
         async with services.db.session() as session:
@@ -94,14 +99,17 @@ async def check_password(
 
 
 async def confirm_password(
-    services: Services, user: User, password: str, *, context: RequestContext | None,
-    kind: str = "reauth", message: str = WRONG_PASSWORD,
+    services: Services,
+    user: User,
+    password: str,
+    *,
+    context: RequestContext | None,
+    kind: str = "reauth",
+    message: str = WRONG_PASSWORD,
 ) -> None:
     """The signed-in user's own password again (re-auth, password change); WrongPassword if
     not."""
-    check = await check_password(
-        services, user.username_key, password, context=context, kind=kind
-    )
+    check = await check_password(services, user.username_key, password, context=context, kind=kind)
     if check.user is None or check.user.id != user.id or not check.correct:
         raise WrongPassword(message)
 
@@ -135,8 +143,12 @@ async def sign_in(
     user = await session.get(User, check.accepted.id) if check.accepted is not None else None
     if user is None or not user.is_active:
         record(
-            session, tag="login:failure", when=now, context=context,
-            user_id=check.user.id if check.user is not None else None, username=username[:50],
+            session,
+            tag="login:failure",
+            when=now,
+            context=context,
+            user_id=check.user.id if check.user is not None else None,
+            username=username[:50],
             reason="inactive" if check.correct else "bad credentials",
         )
         raise WrongPassword(WRONG_SIGN_IN)
@@ -149,14 +161,17 @@ async def sign_in(
 
 
 def complete_sign_in(
-    session: AsyncSession, services: Services, user: User, method: str, *,
+    session: AsyncSession,
+    services: Services,
+    user: User,
+    method: str,
+    *,
     context: RequestContext | None,
 ) -> None:
     """Every factor given: note the time and audit ``login:success`` (caller commits)."""
     now = services.clock.now()
     user.last_login = now
-    record(session, tag="login:success", when=now, context=context, user_id=user.id,
-           method=method)
+    record(session, tag="login:success", when=now, context=context, user_id=user.id, method=method)
 
 
 async def check_totp(
@@ -173,8 +188,13 @@ async def check_recovery_code(
     returns how many codes are left."""
     used = await recovery.use_code(services, user, code, context=context)
     await notices.send(
-        services.mailer, used.email, "recovery_code_used", user_id=used.user_id,
-        username=used.username, when=used.used_at, ip_address=used.ip_address,
+        services.mailer,
+        used.email,
+        "recovery_code_used",
+        user_id=used.user_id,
+        username=used.username,
+        when=used.used_at,
+        ip_address=used.ip_address,
         codes_left=used.codes_left,
     )
     return used.codes_left

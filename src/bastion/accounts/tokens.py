@@ -96,8 +96,15 @@ async def create_token(
     project_name = normalise_scope(project)
     if project_name is not None:
         existing = await db.scalar(select(Project).where(Project.normalized_name == project_name))
-        await authorize(db, settings, clock, Principal(user=user), Action.CREATE_TOKEN, existing,
-                        name=project_name)
+        await authorize(
+            db,
+            settings,
+            clock,
+            Principal(user=user),
+            Action.CREATE_TOKEN,
+            existing,
+            name=project_name,
+        )
     if not (can_upload or can_read):
         raise BadRequest("A token needs a scope: upload, read, or both.")
     patterns = normalise_read_projects(read_projects) if can_read else None
@@ -122,10 +129,18 @@ async def create_token(
     db.add(token)
     await db.flush()
     record(
-        db, tag="token:create", when=now, context=context, user_id=user.id,
-        project_name=project_name, token_id=token.id, token_name=name,
+        db,
+        tag="token:create",
+        when=now,
+        context=context,
+        user_id=user.id,
+        project_name=project_name,
+        token_id=token.id,
+        token_name=name,
         expires=token.expires.isoformat() if token.expires else None,
-        can_upload=can_upload, can_read=can_read, read_projects=patterns,
+        can_upload=can_upload,
+        can_read=can_read,
+        read_projects=patterns,
     )
     return f"{PREFIX}{public_id}-{secret}", token
 
@@ -164,8 +179,14 @@ async def revoke_token(
         token.revoked = True
         token.revoked_at = clock.now()
         record(
-            db, tag="token:revoke", when=clock.now(), context=context, user_id=token.user_id,
-            token_id=token.id, token_name=token.name, by_operator=user_id is None,
+            db,
+            tag="token:revoke",
+            when=clock.now(),
+            context=context,
+            user_id=token.user_id,
+            token_id=token.id,
+            token_name=token.name,
+            by_operator=user_id is None,
         )
     return token
 
@@ -189,9 +210,7 @@ async def verify_token(db: AsyncSession, clock: Clock, raw: str) -> tuple[ApiTok
         raise Forbidden("Invalid API token: it is not a token this index issued.")
     now = clock.now()
     if token.revoked:
-        raise Forbidden(
-            f"This API token ({token.name!r}) has been revoked: create a new one."
-        )
+        raise Forbidden(f"This API token ({token.name!r}) has been revoked: create a new one.")
     if is_expired(token, now):
         raise Forbidden(f"This API token ({token.name!r}) has expired: create a new one.")
     user = await db.get(User, token.user_id)
@@ -217,14 +236,18 @@ async def authenticate_token(
     """The live token and its user for an upload's password field, recording its use."""
     token, user = await verify_token(db, clock, raw)
     if not token.can_upload:
-        raise Forbidden(
-            f"This API token ({token.name!r}) can only read: create an upload token."
-        )
+        raise Forbidden(f"This API token ({token.name!r}) can only read: create an upload token.")
     now = clock.now()
     token.last_used = now
     record(
-        db, tag="token:use", when=now, context=context, user_id=user.id,
-        project_name=token.project_name, token_id=token.id, token_name=token.name,
+        db,
+        tag="token:use",
+        when=now,
+        context=context,
+        user_id=user.id,
+        project_name=token.project_name,
+        token_id=token.id,
+        token_name=token.name,
     )
     return token, user
 

@@ -43,7 +43,9 @@ class HistoryPage(Paged):
     def to_json(self) -> dict[str, Any]:
         return {
             "events": [e.to_json() for e in self.events],
-            "total": self.total, "page": self.page, "pages": self.pages,
+            "total": self.total,
+            "page": self.page,
+            "pages": self.pages,
             "per_page": self.per_page,
         }
 
@@ -51,21 +53,29 @@ class HistoryPage(Paged):
 async def _history(
     session: AsyncSession, where: ColumnElement[bool], page: int, per_page: int
 ) -> HistoryPage:
-    total = (await session.execute(
-        select(func.count()).select_from(AuditEvent).where(where)
-    )).scalar_one()
-    rows = (await session.execute(
-        select(AuditEvent, User.username)
-        .outerjoin(User, AuditEvent.user_id == User.id)
-        .where(where)
-        .order_by(AuditEvent.time.desc(), AuditEvent.id.desc())
-        .offset(offset(page, per_page))
-        .limit(per_page)
-    )).all()
+    total = (
+        await session.execute(select(func.count()).select_from(AuditEvent).where(where))
+    ).scalar_one()
+    rows = (
+        await session.execute(
+            select(AuditEvent, User.username)
+            .outerjoin(User, AuditEvent.user_id == User.id)
+            .where(where)
+            .order_by(AuditEvent.time.desc(), AuditEvent.id.desc())
+            .offset(offset(page, per_page))
+            .limit(per_page)
+        )
+    ).all()
     events = [
         HistoryEvent(
-            id=e.id, time=e.time, tag=e.tag, username=username, project=e.project_name,
-            ip_address=e.ip_address, user_agent=e.user_agent, details=dict(e.details or {}),
+            id=e.id,
+            time=e.time,
+            tag=e.tag,
+            username=username,
+            project=e.project_name,
+            ip_address=e.ip_address,
+            user_agent=e.user_agent,
+            details=dict(e.details or {}),
         )
         for e, username in rows
     ]
@@ -76,8 +86,9 @@ async def project_history(
     session: AsyncSession, name: str, *, page: int = 1, per_page: int = 50
 ) -> HistoryPage:
     """Every event about the project (uploads, yanks, deletions, restores, roles, critical)."""
-    return await _history(session, AuditEvent.project_name == canonicalize_name(name), page,
-                          per_page)
+    return await _history(
+        session, AuditEvent.project_name == canonicalize_name(name), page, per_page
+    )
 
 
 async def user_history(

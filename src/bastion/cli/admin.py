@@ -38,8 +38,10 @@ def delete_project_cmd(name: str, reason: Reason) -> None:
     """Delete a whole project (its name stays reserved)."""
     from bastion.packaging.deletion import delete_project
 
-    act(lambda s: delete_project(s, name, by=OPERATOR, reason=reason),
-         lambda s, r: f"deleted project {r.project} ({r.files} files; {_retention(s)})")
+    act(
+        lambda s: delete_project(s, name, by=OPERATOR, reason=reason),
+        lambda s, r: f"deleted project {r.project} ({r.files} files; {_retention(s)})",
+    )
 
 
 @delete_app.command("release")
@@ -47,9 +49,10 @@ def delete_release_cmd(name: str, version: str, reason: Reason) -> None:
     """Delete one release of a project."""
     from bastion.packaging.deletion import delete_release
 
-    act(lambda s: delete_release(s, name, version, by=OPERATOR, reason=reason),
-         lambda s, r: f"deleted release {r.project} {r.version} ({r.files} files; "
-                      f"{_retention(s)})")
+    act(
+        lambda s: delete_release(s, name, version, by=OPERATOR, reason=reason),
+        lambda s, r: f"deleted release {r.project} {r.version} ({r.files} files; {_retention(s)})",
+    )
 
 
 @delete_app.command("file")
@@ -57,9 +60,10 @@ def delete_file_cmd(filename: str, reason: Reason) -> None:
     """Delete one file (its filename can never be uploaded again)."""
     from bastion.packaging.deletion import delete_file
 
-    act(lambda s: delete_file(s, filename, by=OPERATOR, reason=reason),
-         lambda s, r: f"deleted file {r.filename} of {r.project} {r.version} "
-                      f"({_retention(s)})")
+    act(
+        lambda s: delete_file(s, filename, by=OPERATOR, reason=reason),
+        lambda s, r: f"deleted file {r.filename} of {r.project} {r.version} ({_retention(s)})",
+    )
 
 
 @restore_app.command("project")
@@ -67,8 +71,10 @@ def restore_project_cmd(name: str) -> None:
     """Restore a deleted project exactly as it was."""
     from bastion.packaging.restore import restore_project
 
-    act(lambda s: restore_project(s, name, by=OPERATOR),
-         lambda s, r: f"restored project {r.project} ({r.files} files)")
+    act(
+        lambda s: restore_project(s, name, by=OPERATOR),
+        lambda s, r: f"restored project {r.project} ({r.files} files)",
+    )
 
 
 @restore_app.command("release")
@@ -76,8 +82,10 @@ def restore_release_cmd(name: str, version: str) -> None:
     """Restore a deleted release."""
     from bastion.packaging.restore import restore_release
 
-    act(lambda s: restore_release(s, name, version, by=OPERATOR),
-         lambda s, r: f"restored release {r.project} {r.version} ({r.files} files)")
+    act(
+        lambda s: restore_release(s, name, version, by=OPERATOR),
+        lambda s, r: f"restored release {r.project} {r.version} ({r.files} files)",
+    )
 
 
 @restore_app.command("file")
@@ -85,8 +93,10 @@ def restore_file_cmd(filename: str) -> None:
     """Restore a deleted file."""
     from bastion.packaging.restore import restore_file
 
-    act(lambda s: restore_file(s, filename, by=OPERATOR),
-         lambda s, r: f"restored file {r.filename} of {r.project} {r.version}")
+    act(
+        lambda s: restore_file(s, filename, by=OPERATOR),
+        lambda s, r: f"restored file {r.filename} of {r.project} {r.version}",
+    )
 
 
 @admin_app.command("purge")
@@ -103,8 +113,10 @@ def purge_cmd(
         verb = "would purge" if dry_run else "purged"
         for item in items:
             typer.echo(f"{verb} {item.describe()}")
-        typer.echo(f"{len(items)} tombstone(s) {verb}"
-                   f" (retention {services.settings.deletion_retention_days} days)")
+        typer.echo(
+            f"{len(items)} tombstone(s) {verb}"
+            f" (retention {services.settings.deletion_retention_days} days)"
+        )
 
     run_with_services(work)
 
@@ -134,7 +146,10 @@ def sweep_cmd(
 
     async def work(services: Services) -> None:
         result = await sweep(
-            services.db, services.store, services.settings, services.clock.now(),
+            services.db,
+            services.store,
+            services.settings,
+            services.clock.now(),
             dry_run=dry_run,
         )
         verb = "would remove" if dry_run else "removed"
@@ -142,8 +157,9 @@ def sweep_cmd(
             typer.echo(f"{verb} orphan blob {path}")
         for path in result.temp_files:
             typer.echo(f"{verb} temp file {path}")
-        typer.echo(f"{len(result.orphans)} orphan blob(s) and {len(result.temp_files)} temp "
-                   f"file(s) {verb}")
+        typer.echo(
+            f"{len(result.orphans)} orphan blob(s) and {len(result.temp_files)} temp file(s) {verb}"
+        )
 
     run_with_services(work)
 
@@ -161,6 +177,11 @@ def release_name_cmd(name: str, reason: Reason) -> None:
         services.pages.invalidate(released.name)
         return released
 
-    act(action, lambda s, r: f"released the name {r.name} (deleted "
-                             f"{r.deleted_at.date().isoformat()}, purged "
-                             f"{r.purged_at.date().isoformat()}); it stays critical")
+    act(
+        action,
+        lambda s, r: (
+            f"released the name {r.name} (deleted "
+            f"{r.deleted_at.date().isoformat()}, purged "
+            f"{r.purged_at.date().isoformat()}); it stays critical"
+        ),
+    )

@@ -83,7 +83,10 @@ def critical_mark(
         if new:
             async with services.db.session() as session:
                 await notify_critical(
-                    session, [canonical], services.settings, services.mailer.send,
+                    session,
+                    [canonical],
+                    services.settings,
+                    services.mailer.send,
                     now=services.clock.now(),
                 )
         return new

@@ -53,8 +53,15 @@ def create_program_command(
     async def work(services: Services) -> int:
         async with services.db.transaction() as session:
             program = await create_program(
-                session, services, name=name, vendor=vendor, key_model=model, pool_size=pool,
-                opens_at=opens_at, closes_at=closes_at, per_user_limit=per_user,
+                session,
+                services,
+                name=name,
+                vendor=vendor,
+                key_model=model,
+                pool_size=pool,
+                opens_at=opens_at,
+                closes_at=closes_at,
+                per_user_limit=per_user,
                 regions=region_list,
             )
             err.print(
@@ -86,12 +93,12 @@ def load_codes_command(
             return await load_codes(session, services, program_id, text)
 
     report = run_with_services(work)
-    typer.echo(
-        f"loaded {report.loaded}, duplicates {report.duplicates}, invalid {report.invalid}"
-    )
+    typer.echo(f"loaded {report.loaded}, duplicates {report.duplicates}, invalid {report.invalid}")
     if report.invalid_examples:
-        err.print("invalid codes (4-128 visible characters, no spaces): "
-                  + ", ".join(repr(code) for code in report.invalid_examples))
+        err.print(
+            "invalid codes (4-128 visible characters, no spaces): "
+            + ", ".join(repr(code) for code in report.invalid_examples)
+        )
 
 
 @giveaway_app.command("report")

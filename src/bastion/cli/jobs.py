@@ -56,8 +56,10 @@ def jobs_run(
         try:
             jobs = [find(name)]
         except KeyError:
-            err.print(f"[red]error:[/red] there is no job named {name!r}; "
-                      f"the jobs are: {', '.join(j.name for j in JOBS)}")
+            err.print(
+                f"[red]error:[/red] there is no job named {name!r}; "
+                f"the jobs are: {', '.join(j.name for j in JOBS)}"
+            )
             raise typer.Exit(2) from None
 
     async def work(services: Services) -> bool:

@@ -59,9 +59,7 @@ def names_check(
 
     async def work(services: Services) -> list[NameVerdict]:
         async with services.db.session() as session:
-            return [
-                await assess(session, services.settings, name, user_id=None) for name in wanted
-            ]
+            return [await assess(session, services.settings, name, user_id=None) for name in wanted]
 
     for verdict in run_with_services(work):
         reasons = [
@@ -69,8 +67,9 @@ def names_check(
             for r in verdict.reasons
         ]
         if as_json:
-            typer.echo(json.dumps({"name": verdict.name, "verdict": verdict.verdict,
-                                   "reasons": reasons}))
+            typer.echo(
+                json.dumps({"name": verdict.name, "verdict": verdict.verdict, "reasons": reasons})
+            )
         else:
             why = "; ".join(f"{r['rule']}: {r['similar_to']} ({r['detail']})" for r in reasons)
             typer.echo(f"{verdict.name}\t{verdict.verdict}" + (f"\t{why}" if why else ""))
@@ -95,8 +94,14 @@ def names_update_popular(
         now = services.clock.now()
         async with services.db.transaction() as session:
             revision = await replace_popular(session, ranked, source=file.name, now=now)
-            record(session, tag="names:update-popular", when=now, by=BY, count=len(ranked),
-                   source=file.name)
+            record(
+                session,
+                tag="names:update-popular",
+                when=now,
+                by=BY,
+                count=len(ranked),
+                source=file.name,
+            )
         return len(ranked), revision
 
     count, revision = run_with_services(work)

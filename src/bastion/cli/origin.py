@@ -39,15 +39,27 @@ def _word(value: bool | None) -> str:
 
 @origin_app.command("set")
 def origin_set(
-    pattern: Annotated[str, typer.Argument(metavar="NAME-OR-PATTERN",
-                                           help="A project name or a pattern like 'acme-*'.")],
-    publish: Annotated[Switch | None, typer.Option(
-        help="Local uploads of the name: allow or block.")] = None,
-    upstream: Annotated[Switch | None, typer.Option(
-        help="Upstream versions of the name: allow or block (block: never looked up).")] = None,
-    cooldown_days: Annotated[int | None, typer.Option(
-        help="Hold upstream files back this many days after upload (overrides the setting).",
-    )] = None,
+    pattern: Annotated[
+        str,
+        typer.Argument(
+            metavar="NAME-OR-PATTERN", help="A project name or a pattern like 'acme-*'."
+        ),
+    ],
+    publish: Annotated[
+        Switch | None, typer.Option(help="Local uploads of the name: allow or block.")
+    ] = None,
+    upstream: Annotated[
+        Switch | None,
+        typer.Option(
+            help="Upstream versions of the name: allow or block (block: never looked up)."
+        ),
+    ] = None,
+    cooldown_days: Annotated[
+        int | None,
+        typer.Option(
+            help="Hold upstream files back this many days after upload (overrides the setting).",
+        ),
+    ] = None,
 ) -> None:
     """Add or replace the origin rule for a name or pattern."""
     from bastion.upstream.rules import set_rule
@@ -55,12 +67,16 @@ def origin_set(
     async def work(services: Services) -> str:
         async with services.db.transaction() as session:
             rule = await set_rule(
-                session, services.clock, pattern, publish=_flag(publish),
-                upstream=_flag(upstream), cooldown_days=cooldown_days, actor="cli",
+                session,
+                services.clock,
+                pattern,
+                publish=_flag(publish),
+                upstream=_flag(upstream),
+                cooldown_days=cooldown_days,
+                actor="cli",
                 context=CLI_CONTEXT,
             )
-        return (f"{rule.pattern}: publish={_word(rule.publish)} "
-                f"upstream={_word(rule.upstream)}")
+        return f"{rule.pattern}: publish={_word(rule.publish)} upstream={_word(rule.upstream)}"
 
     typer.echo(run_with_services(work))
 
@@ -92,8 +108,7 @@ def origin_clear(
 
     async def work(services: Services) -> str:
         async with services.db.transaction() as session:
-            await clear_rule(session, services.clock, pattern, actor="cli",
-                             context=CLI_CONTEXT)
+            await clear_rule(session, services.clock, pattern, actor="cli", context=CLI_CONTEXT)
         return f"cleared {normalise_pattern(pattern)}"
 
     typer.echo(run_with_services(work))

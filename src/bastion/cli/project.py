@@ -24,8 +24,10 @@ def project_yank(name: str, version: str, reason: Reason) -> None:
     """Yank a release: installers skip it unless it is pinned (PEP 592)."""
     from bastion.packaging.yank import yank_release
 
-    act(lambda s: yank_release(s, name, version, by=OPERATOR, reason=reason),
-         lambda s, r: f"yanked {r.project} {r.version}: {r.reason}")
+    act(
+        lambda s: yank_release(s, name, version, by=OPERATOR, reason=reason),
+        lambda s, r: f"yanked {r.project} {r.version}: {r.reason}",
+    )
 
 
 @project_app.command("unyank")
@@ -33,8 +35,10 @@ def project_unyank(name: str, version: str) -> None:
     """Un-yank a release: installers may choose it again."""
     from bastion.packaging.yank import unyank_release
 
-    act(lambda s: unyank_release(s, name, version, by=OPERATOR),
-         lambda s, r: f"un-yanked {r.project} {r.version}")
+    act(
+        lambda s: unyank_release(s, name, version, by=OPERATOR),
+        lambda s, r: f"un-yanked {r.project} {r.version}",
+    )
 
 
 RoleOption = Annotated[str, typer.Option("--role", help="Owner or Maintainer.")]
@@ -53,8 +57,9 @@ def project_add_role(name: str, user: str, role: RoleOption) -> None:
         elif change.previous is None:
             typer.echo(f"added {change.username} to {change.project} as {change.role}")
         else:
-            typer.echo(f"changed {change.username} on {change.project}: "
-                       f"{change.previous} -> {change.role}")
+            typer.echo(
+                f"changed {change.username} on {change.project}: {change.previous} -> {change.role}"
+            )
 
     run_with_services(work)
 

@@ -79,25 +79,32 @@ def review_show(name: str, as_json: JsonFlag = False) -> None:
         if as_json:
             typer.echo(json.dumps(detail, sort_keys=True))
             return
-        typer.echo(f"{detail['name']}: {detail['status']}"
-                   + (f" ({detail['status_reason']})" if detail["status_reason"] else ""))
+        typer.echo(
+            f"{detail['name']}: {detail['status']}"
+            + (f" ({detail['status_reason']})" if detail["status_reason"] else "")
+        )
         for review in detail["name_reviews"]:
             typer.echo(f"name review [{review['state']}]:")
             for reason in review["reasons"]:
-                typer.echo(f"  {reason.get('rule')}: {reason.get('detail')}"
-                           f" (similar to {reason.get('similar_to')})")
+                typer.echo(
+                    f"  {reason.get('rule')}: {reason.get('detail')}"
+                    f" (similar to {reason.get('similar_to')})"
+                )
         for scan in detail["scans"]:
             typer.echo(f"scan {scan['filename']}: {scan['verdict']} [{scan['review_state']}]")
             for f in scan["findings"]:
-                typer.echo(f"  {f['severity']} {f['rule']} {f['path']}:{f['line']}  "
-                           f"{f['excerpt']}")
+                typer.echo(f"  {f['severity']} {f['rule']} {f['path']}:{f['line']}  {f['excerpt']}")
             diff = scan["diff"]
             if diff["previous"] or diff["new_capabilities"]:
-                typer.echo(f"  diff to {diff['previous'] or 'nothing'}: new "
-                           f"{', '.join(diff['new_capabilities']) or 'nothing'}")
+                typer.echo(
+                    f"  diff to {diff['previous'] or 'nothing'}: new "
+                    f"{', '.join(diff['new_capabilities']) or 'nothing'}"
+                )
         for report in detail["reports"]:
-            typer.echo(f"report by {report['reporter']}{' (trusted)' if report['trusted'] else ''}"
-                       f" [{report['state']}]: {report['reason']}")
+            typer.echo(
+                f"report by {report['reporter']}{' (trusted)' if report['trusted'] else ''}"
+                f" [{report['state']}]: {report['reason']}"
+            )
         for release in detail["releases"]:
             files = ", ".join(f"{f['filename']} ({f['status']})" for f in release["files"])
             typer.echo(f"release {release['version']} ({release['status']}): {files}")
@@ -108,16 +115,18 @@ def review_show(name: str, as_json: JsonFlag = False) -> None:
 @review_app.command("approve")
 def review_approve(
     name: str,
-    allow_pair: Annotated[bool, typer.Option(
-        "--allow-pair", help="Also allow-list the name beside each look-alike it was held for."
-    )] = False,
+    allow_pair: Annotated[
+        bool,
+        typer.Option(
+            "--allow-pair", help="Also allow-list the name beside each look-alike it was held for."
+        ),
+    ] = False,
     reason: OptionalReason = "",
 ) -> None:
     """Approve a held name: the project is served."""
     from bastion.protect.review import approve_name
 
-    act(lambda s: approve_name(s, name, by=OPERATOR, reason=reason, allow_pairs=allow_pair),
-        _said)
+    act(lambda s: approve_name(s, name, by=OPERATOR, reason=reason, allow_pairs=allow_pair), _said)
 
 
 @review_app.command("reject")
@@ -146,9 +155,11 @@ def review_quarantine(name: str, reason: RequiredReason, version: Version = None
 
 @review_app.command("remove")
 def review_remove(
-    name: str, reason: RequiredReason,
-    forbid: Annotated[bool, typer.Option("--forbid", help="Nobody may use the name again.")]
-    = False,
+    name: str,
+    reason: RequiredReason,
+    forbid: Annotated[
+        bool, typer.Option("--forbid", help="Nobody may use the name again.")
+    ] = False,
 ) -> None:
     """Delete the project (restorable during retention); --forbid reserves its name."""
     from bastion.protect.review import remove_project
@@ -160,12 +171,15 @@ def _trust(username: str, trusted: bool) -> None:
     from bastion.protect.reports import set_trusted_reporter
 
     said = {
-        (True, True): "is now a trusted reporter", (True, False): "is already a trusted reporter",
+        (True, True): "is now a trusted reporter",
+        (True, False): "is already a trusted reporter",
         (False, True): "is no longer a trusted reporter",
         (False, False): "was not a trusted reporter",
     }
-    act(lambda s: set_trusted_reporter(s, username, trusted, by="operator:cli"),
-        lambda _s, changed: f"{username} {said[(trusted, changed)]}")
+    act(
+        lambda s: set_trusted_reporter(s, username, trusted, by="operator:cli"),
+        lambda _s, changed: f"{username} {said[(trusted, changed)]}",
+    )
 
 
 @review_app.command("trust")

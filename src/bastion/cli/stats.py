@@ -34,8 +34,12 @@ def stats_import(
 
     async def work(services: Services) -> importer.ImportResult:
         with Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeRemainingColumn(), console=out, transient=True,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=out,
+            transient=True,
         ) as bar:
             reading = bar.add_task("reading", total=max(_count_lines(file) - 1, 0))
             counts, rows = importer.parse(

@@ -27,17 +27,17 @@ class Scope(StrEnum):
 @token_app.command("create")
 def token_create(
     user: Annotated[str, typer.Argument(help="The username the token acts for.")],
-    project: Annotated[
-        str | None, typer.Option(help="Limit the token to this project.")
-    ] = None,
+    project: Annotated[str | None, typer.Option(help="Limit the token to this project.")] = None,
     expires_days: Annotated[
         int | None, typer.Option(help="Expire the token after this many days.")
     ] = None,
     name: Annotated[str, typer.Option(help="A label to tell tokens apart.")] = "cli",
-    scope: Annotated[Scope, typer.Option(
-        help="upload (default), read (a private index), or both.")] = Scope.upload,
-    read_project: Annotated[list[str] | None, typer.Option(
-        help="Limit reading to this name or pattern (repeatable).")] = None,
+    scope: Annotated[
+        Scope, typer.Option(help="upload (default), read (a private index), or both.")
+    ] = Scope.upload,
+    read_project: Annotated[
+        list[str] | None, typer.Option(help="Limit reading to this name or pattern (repeatable).")
+    ] = None,
 ) -> None:
     """Create an API token and print it (only it) on standard output."""
     from bastion.accounts import notices
@@ -51,16 +51,26 @@ def token_create(
             if account is None:
                 raise NotFound(f"There is no user named {user!r}.")
             secret, token = await create_token(
-                session, services.clock, services.settings, user=account, name=name,
+                session,
+                services.clock,
+                services.settings,
+                user=account,
+                name=name,
                 project=project,
-                expires_days=expires_days, context=RequestContext(user_agent="bastion-cli"),
+                expires_days=expires_days,
+                context=RequestContext(user_agent="bastion-cli"),
                 can_upload=scope in (Scope.upload, Scope.both),
-                can_read=scope in (Scope.read, Scope.both), read_projects=read_project,
+                can_read=scope in (Scope.read, Scope.both),
+                read_projects=read_project,
             )
         err.print(f"created token {token.id} for {account.username}")
         await notices.security_changed(
-            services.mailer, to=account.email, username=account.username, user_id=account.id,
-            change=notices.Change.TOKEN_CREATED, when=token.created,
+            services.mailer,
+            to=account.email,
+            username=account.username,
+            user_id=account.id,
+            change=notices.Change.TOKEN_CREATED,
+            when=token.created,
             detail=f"“{token.name}” by an administrator's command",
         )
         return secret
@@ -79,7 +89,9 @@ def token_revoke(
     async def work(services: Services) -> None:
         async with services.db.transaction() as session:
             await revoke_token(
-                session, services.clock, token_id=token_id,
+                session,
+                services.clock,
+                token_id=token_id,
                 context=RequestContext(user_agent="bastion-cli"),
             )
         err.print(f"revoked token {token_id}")

@@ -31,9 +31,14 @@ def user_create(
     async def work(services: Services) -> None:
         async with services.db.transaction() as session:
             user = await create_user(
-                session, services.clock, services.passwords, username=name, email=email,
+                session,
+                services.clock,
+                services.passwords,
+                username=name,
+                email=email,
                 password=secret,
-                is_admin=admin, email_verified=True,
+                is_admin=admin,
+                email_verified=True,
             )
         err.print(f"created user {user.username}")
 

@@ -25,7 +25,7 @@ def two_factor_link(settings: Settings) -> str:
 
 
 def critical_subject(projects: Sequence[str]) -> str:
-    """"project a is critical" / "projects a, b are critical": the mandate's one wording,
+    """ "project a is critical" / "projects a, b are critical": the mandate's one wording,
     shared by its refusals (``bastion.authz``), banner and emails."""
     names = ", ".join(projects)
     if len(projects) == 1:

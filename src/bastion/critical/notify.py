@@ -40,8 +40,13 @@ async def maintainers_of(session: AsyncSession, name: str) -> list[tuple[str, st
 
 
 def message(
-    name: str, username: str, settings: Settings, *, has_two_factor: bool = False,
-    today: date | None = None, why: str = "it is among the most downloaded projects on the index",
+    name: str,
+    username: str,
+    settings: Settings,
+    *,
+    has_two_factor: bool = False,
+    today: date | None = None,
+    why: str = "it is among the most downloaded projects on the index",
 ) -> tuple[str, str]:
     """Subject and body of the 'your project is now critical' email.
 
@@ -49,22 +54,29 @@ def message(
     with one, it says nothing changes for the user but old API tokens.
     """
     enforced: date | None = settings.mandate_enforced_from
-    when = (
-        f"from {enforced.isoformat()} on" if enforced
-        else "once the index announces the date"
-    )
+    when = f"from {enforced.isoformat()} on" if enforced else "once the index announces the date"
     if enforced is not None and today is not None and today >= enforced:
         when = f"already now (since {enforced.isoformat()})"
     mail = notices.render(
-        "critical_designated", settings, name=name, username=username,
-        has_two_factor=has_two_factor, when=when, link=two_factor_link(settings), why=why,
+        "critical_designated",
+        settings,
+        name=name,
+        username=username,
+        has_two_factor=has_two_factor,
+        when=when,
+        link=two_factor_link(settings),
+        why=why,
     )
     return mail.subject, mail.body
 
 
 async def notify_critical(
-    session: AsyncSession, names: Iterable[str], settings: Settings, send: Send,
-    *, now: datetime | None = None,
+    session: AsyncSession,
+    names: Iterable[str],
+    settings: Settings,
+    send: Send,
+    *,
+    now: datetime | None = None,
 ) -> int:
     """Email every owner and maintainer of each name; returns messages sent.
 
@@ -82,8 +94,12 @@ async def notify_critical(
         for user_id, username, email in await _people_of(session, name):
             with_2fa = await has_two_factor(session, user_id)
             subject, body = message(
-                name, username, settings, has_two_factor=with_2fa,
-                today=now.date() if now else None, **({"why": why} if why else {}),
+                name,
+                username,
+                settings,
+                has_two_factor=with_2fa,
+                today=now.date() if now else None,
+                **({"why": why} if why else {}),
             )
             try:
                 await send(email, subject, body)

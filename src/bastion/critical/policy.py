@@ -67,8 +67,7 @@ async def list_critical(session: AsyncSession) -> list[str]:
 
 async def count_critical(session: AsyncSession) -> int:
     """How many critical projects there are (the ``critical_projects`` metric)."""
-    return int(await session.scalar(select(func.count()).select_from(designated().subquery()))
-               or 0)
+    return int(await session.scalar(select(func.count()).select_from(designated().subquery())) or 0)
 
 
 def why_critical(source: str, reason: str) -> str:
@@ -107,7 +106,12 @@ async def critical_projects_of(session: AsyncSession, user_id: int) -> list[str]
 
 
 async def _designate(
-    session: AsyncSession, names: list[str], *, reason: str, source: str, now: datetime,
+    session: AsyncSession,
+    names: list[str],
+    *,
+    reason: str,
+    source: str,
+    now: datetime,
     actor_id: int | None = None,
 ) -> list[str]:
     """Designate the names not yet critical; returns those, each audited once."""
@@ -120,8 +124,15 @@ async def _designate(
     # Do-nothing on conflict: a concurrent designation of the same name is not an error.
     await upsert(session, CriticalProject, rows, key=("normalized_name",))
     for name in new:
-        record(session, tag="project:critical", when=now, user_id=actor_id, project_name=name,
-               reason=reason, source=source)
+        record(
+            session,
+            tag="project:critical",
+            when=now,
+            user_id=actor_id,
+            project_name=name,
+            reason=reason,
+            source=source,
+        )
     return new
 
 
@@ -158,8 +169,12 @@ async def recompute(
     )
     total = len(await critical_names(session))
     return RecomputeResult(
-        as_of=as_of, full=moved.full, projects_with_downloads=with_downloads,
-        selected=selected, newly_critical=new, total_critical=total,
+        as_of=as_of,
+        full=moved.full,
+        projects_with_downloads=with_downloads,
+        selected=selected,
+        newly_critical=new,
+        total_critical=total,
     )
 
 
@@ -181,7 +196,11 @@ async def mark(
     except InvalidName:
         raise BadRequest(f"{name!r} is not a valid project name.") from None
     new = await _designate(
-        session, [normalized], reason=reason, source=ADMIN if by_admin else AUTO, now=now,
+        session,
+        [normalized],
+        reason=reason,
+        source=ADMIN if by_admin else AUTO,
+        now=now,
         actor_id=actor_id,
     )
     return bool(new)

@@ -35,13 +35,22 @@ REMINDER_TAG = "mandate:reminder"
 
 
 async def record_reminder(
-    session: AsyncSession, user_id: int, projects: Sequence[str], settings: Settings,
+    session: AsyncSession,
+    user_id: int,
+    projects: Sequence[str],
+    settings: Settings,
     now: datetime,
 ) -> None:
     """Note that ``user_id`` was told about the mandate (the caller commits)."""
     enforced = settings.mandate_enforced_from
-    record(session, tag=REMINDER_TAG, when=now, user_id=user_id, projects=list(projects),
-           enforced_from=enforced.isoformat() if enforced else None)
+    record(
+        session,
+        tag=REMINDER_TAG,
+        when=now,
+        user_id=user_id,
+        projects=list(projects),
+        enforced_from=enforced.isoformat() if enforced else None,
+    )
 
 
 async def _candidates(session: AsyncSession) -> list[tuple[int, str, str]]:
@@ -64,8 +73,11 @@ def reminder_message(
 ) -> tuple[str, str]:
     """Subject and body of the reminder email."""
     mail = notices.render(
-        "mandate_reminder", settings, username=username,
-        requirement=requirement(projects, settings, now.date()), link=two_factor_link(settings),
+        "mandate_reminder",
+        settings,
+        username=username,
+        requirement=requirement(projects, settings, now.date()),
+        link=two_factor_link(settings),
     )
     return mail.subject, mail.body
 

@@ -36,7 +36,10 @@ async def recompute_and_notify(
     if result.newly_critical:
         async with services.db.session() as session:
             await notify_critical(
-                session, result.newly_critical, services.settings, services.mailer.send,
+                session,
+                result.newly_critical,
+                services.settings,
+                services.mailer.send,
                 now=services.clock.now(),
             )
     if remind:

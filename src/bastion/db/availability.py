@@ -13,10 +13,17 @@ import sqlite3
 import asyncpg
 from sqlalchemy.exc import DBAPIError
 
-_SOCKET_ERRNOS = frozenset({
-    errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.EHOSTUNREACH,
-    errno.ENETUNREACH, errno.ETIMEDOUT, errno.EPIPE,
-})
+_SOCKET_ERRNOS = frozenset(
+    {
+        errno.ECONNREFUSED,
+        errno.ECONNRESET,
+        errno.ECONNABORTED,
+        errno.EHOSTUNREACH,
+        errno.ENETUNREACH,
+        errno.ETIMEDOUT,
+        errno.EPIPE,
+    }
+)
 # SQLSTATE classes 08 (connection exception), 57P01-57P03 (shutdown, crash, starting up)
 # and 53300 (too many connections).
 _ASYNCPG_UNAVAILABLE: tuple[type[BaseException], ...] = (

@@ -96,8 +96,9 @@ async def announce(session: AsyncSession, normalized_name: str) -> None:
     elif len(names) == 1:
         path = ring_path(str(bind.engine.url))
         if path is not None:
-            event.listen(session.sync_session, "after_commit", _append_after_commit(path),
-                         once=True)
+            event.listen(
+                session.sync_session, "after_commit", _append_after_commit(path), once=True
+            )
     # A rollback must not leave the names behind for the session's next transaction.
     if len(names) == 1:
         event.listen(session.sync_session, "after_soft_rollback", _forget, once=True)
@@ -135,6 +136,7 @@ def _append_after_commit(path: Path) -> Any:
 
 # -- SQLite: the shared ring file ----------------------------------------------------------
 
+
 def ring_path(database_url: str) -> Path | None:
     """``<database file>-changes`` for a SQLite file database; None otherwise."""
     url = make_url(database_url)
@@ -169,8 +171,11 @@ def append_names(path: Path, names: Sequence[str]) -> None:
         for name in names:
             seq += 1
             raw = name.encode()
-            slot = (bytes([len(raw)]) + raw if len(raw) < SLOT_SIZE and len(raw) != RESET
-                    else bytes([RESET]))
+            slot = (
+                bytes([len(raw)]) + raw
+                if len(raw) < SLOT_SIZE and len(raw) != RESET
+                else bytes([RESET])
+            )
             os.pwrite(fd, slot, _slot_offset(seq))
         os.pwrite(fd, HEADER.pack(seq), 0)
     finally:
@@ -215,7 +220,7 @@ class RingReader:
             length = self.map[offset]
             if length == RESET:
                 return None
-            names.append(self.map[offset + 1:offset + 1 + length].decode(errors="replace"))
+            names.append(self.map[offset + 1 : offset + 1 + length].decode(errors="replace"))
         # A writer more than a ring ahead may have overwritten what was just read.
         if HEADER.unpack_from(self.map, 0)[0] - self.seen > SLOTS:
             return None
@@ -226,6 +231,7 @@ class RingReader:
 
 
 # -- PostgreSQL: one LISTEN connection per process ---------------------------------------------
+
 
 def asyncpg_dsn(database_url: str) -> str:
     """The SQLAlchemy URL as a DSN asyncpg understands."""
@@ -245,8 +251,13 @@ class PostgresListener:
     """
 
     def __init__(
-        self, database_url: str, subscribers: Sequence[Subscriber], *,
-        keepalive_seconds: float, retry_seconds: float, settle_seconds: float = 1.0,
+        self,
+        database_url: str,
+        subscribers: Sequence[Subscriber],
+        *,
+        keepalive_seconds: float,
+        retry_seconds: float,
+        settle_seconds: float = 1.0,
     ) -> None:
         self.dsn = asyncpg_dsn(database_url)
         self.subscribers = tuple(subscribers)
@@ -330,8 +341,9 @@ class PostgresListener:
         if pending:
             _done, late = await asyncio.wait(pending, timeout=self.settle_seconds)
             if late:
-                log.warning("change feed: not every worker acknowledged within %gs",
-                            self.settle_seconds)
+                log.warning(
+                    "change feed: not every worker acknowledged within %gs", self.settle_seconds
+                )
         for token in tokens:
             self.waiting.pop(token, None)
             self.acks.pop(token, None)
@@ -349,8 +361,11 @@ class PostgresListener:
         try:
             while not closed.is_set():
                 message = asyncio.ensure_future(self.outbox.get())
-                done, _ = await asyncio.wait({message, ended}, timeout=self.keepalive_seconds,
-                                             return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    {message, ended},
+                    timeout=self.keepalive_seconds,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
                 if message in done:
                     payload = message.result()
                 else:
@@ -358,11 +373,13 @@ class PostgresListener:
                     if closed.is_set():
                         break
                     payload = f"hello {self.ident}"
-                await conn.execute("SELECT pg_notify($1, $2)", ACK_CHANNEL, payload,
-                                   timeout=self.keepalive_seconds)
+                await conn.execute(
+                    "SELECT pg_notify($1, $2)", ACK_CHANNEL, payload, timeout=self.keepalive_seconds
+                )
             with contextlib.suppress(Exception):
-                await conn.execute("SELECT pg_notify($1, $2)", ACK_CHANNEL,
-                                   f"bye {self.ident}", timeout=1)
+                await conn.execute(
+                    "SELECT pg_notify($1, $2)", ACK_CHANNEL, f"bye {self.ident}", timeout=1
+                )
         finally:
             ended.cancel()
 
@@ -377,8 +394,9 @@ class PostgresListener:
             except asyncio.CancelledError:
                 if conn is not None and not conn.is_closed():
                     with contextlib.suppress(Exception):
-                        await conn.execute("SELECT pg_notify($1, $2)", ACK_CHANNEL,
-                                           f"bye {self.ident}", timeout=1)
+                        await conn.execute(
+                            "SELECT pg_notify($1, $2)", ACK_CHANNEL, f"bye {self.ident}", timeout=1
+                        )
                 raise
             except Exception as exc:  # any failure: fall back, wait, reconnect
                 log.warning("change feed: %s; serial checks until it reconnects", exc)
@@ -397,16 +415,22 @@ class ChangeFeed:
     """This process's listener: PostgreSQL LISTEN, or the SQLite ring polled per request."""
 
     def __init__(
-        self, database_url: str, subscribers: Sequence[Subscriber], *,
-        keepalive_seconds: float = 10.0, retry_seconds: float = 1.0,
+        self,
+        database_url: str,
+        subscribers: Sequence[Subscriber],
+        *,
+        keepalive_seconds: float = 10.0,
+        retry_seconds: float = 1.0,
         settle_seconds: float = 1.0,
     ) -> None:
         self.listener: PostgresListener | None = None
         self.ring: RingReader | None = None
         if make_url(database_url).get_backend_name() == "postgresql":
             self.listener = PostgresListener(
-                database_url, subscribers,
-                keepalive_seconds=keepalive_seconds, retry_seconds=retry_seconds,
+                database_url,
+                subscribers,
+                keepalive_seconds=keepalive_seconds,
+                retry_seconds=retry_seconds,
                 settle_seconds=settle_seconds,
             )
         else:

@@ -34,8 +34,11 @@ def private_sqlite_file(url: str) -> None:
     gives its -wal and -shm files the database file's mode. Other URLs: nothing to do."""
     parsed = make_url(url)
     database = parsed.database
-    if parsed.get_backend_name() == "sqlite" and database and database != ":memory:" and (
-        not database.startswith("file:")
+    if (
+        parsed.get_backend_name() == "sqlite"
+        and database
+        and database != ":memory:"
+        and (not database.startswith("file:"))
     ):
         try:
             private_file(Path(database))
@@ -47,7 +50,12 @@ class Database:
     """Owns the engine; hands out sessions and transactions."""
 
     def __init__(
-        self, url: str, *, echo: bool = False, pooled: bool = True, pool_size: int = 10,
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        pooled: bool = True,
+        pool_size: int = 10,
         max_overflow: int = 20,
     ) -> None:
         """``pooled=False`` opens a connection per session, usable from any event loop."""

@@ -80,8 +80,15 @@ async def claim(
     if _rowcount(marked) != quantity:  # cannot happen while the rows are locked; belt and braces
         raise Conflict("Those promo codes were just taken by someone else; please try again.")
     record(
-        session, tag="giveaway:claim", when=now, context=context, user_id=account.id,
-        program_id=program.id, claim_id=entry.id, quantity=quantity, region=region,
+        session,
+        tag="giveaway:claim",
+        when=now,
+        context=context,
+        user_id=account.id,
+        program_id=program.id,
+        claim_id=entry.id,
+        quantity=quantity,
+        region=region,
         code_ids=[code_id for code_id, _ in codes],
     )
     return [code for _, code in codes]

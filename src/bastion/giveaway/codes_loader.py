@@ -83,12 +83,20 @@ async def load_codes(
             [{"program_id": program_id, "code": code} for code in new[start : start + BATCH]],
         )
     record(
-        session, tag="giveaway:load-codes", when=services.clock.now(), context=context,
-        user_id=actor_id, program_id=program_id, loaded=len(new), duplicates=duplicates,
+        session,
+        tag="giveaway:load-codes",
+        when=services.clock.now(),
+        context=context,
+        user_id=actor_id,
+        program_id=program_id,
+        loaded=len(new),
+        duplicates=duplicates,
         invalid=len(invalid),
     )
     return LoadReport(
-        loaded=len(new), duplicates=duplicates, invalid=len(invalid),
+        loaded=len(new),
+        duplicates=duplicates,
+        invalid=len(invalid),
         invalid_examples=[_shorten(code) for code in invalid[:5]],
     )
 

@@ -86,6 +86,8 @@ async def check_eligibility(
     if claimed >= program.per_user_limit:
         reasons.append(limit_reached(claimed, program.per_user_limit))
     return Eligibility(
-        reasons=reasons, claimed=claimed, limit=program.per_user_limit,
+        reasons=reasons,
+        claimed=claimed,
+        limit=program.per_user_limit,
         critical_projects=projects,
     )

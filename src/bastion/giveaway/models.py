@@ -60,9 +60,7 @@ class PromoCode(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    program_id: Mapped[int] = mapped_column(
-        ForeignKey("giveaway_programs.id", ondelete="CASCADE")
-    )
+    program_id: Mapped[int] = mapped_column(ForeignKey("giveaway_programs.id", ondelete="CASCADE"))
     code: Mapped[str] = mapped_column(String(128))
     claimed_by: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True

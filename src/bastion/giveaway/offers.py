@@ -51,10 +51,14 @@ async def offers_for(session: AsyncSession, services: Services, user: User) -> l
                 verdict=await check_eligibility(session, services, user, program),
                 codes=await codes_of(session, program.id, user.id),
                 is_open=closed_reason(program, now) is None,
-                codes_left=int(await session.scalar(
-                    select(func.count()).select_from(PromoCode).where(
-                        PromoCode.program_id == program.id, PromoCode.claimed_at.is_(None))
-                ) or 0),
+                codes_left=int(
+                    await session.scalar(
+                        select(func.count())
+                        .select_from(PromoCode)
+                        .where(PromoCode.program_id == program.id, PromoCode.claimed_at.is_(None))
+                    )
+                    or 0
+                ),
             )
         )
     return offers

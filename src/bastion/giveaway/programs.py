@@ -64,8 +64,14 @@ async def create_program(
     session.add(program)
     await session.flush()
     record(
-        session, tag="giveaway:create-program", when=services.clock.now(), context=context,
-        user_id=actor_id, program_id=program.id, name=name, pool_size=pool_size,
+        session,
+        tag="giveaway:create-program",
+        when=services.clock.now(),
+        context=context,
+        user_id=actor_id,
+        program_id=program.id,
+        name=name,
+        pool_size=pool_size,
     )
     return program
 

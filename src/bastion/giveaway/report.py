@@ -45,8 +45,9 @@ async def program_report(session: AsyncSession, program_id: int) -> ProgramRepor
     ).one()
     claims = (
         await session.execute(
-            select(func.count(GiveawayClaim.id), func.count(func.distinct(GiveawayClaim.user_id)))
-            .where(GiveawayClaim.program_id == program_id)
+            select(
+                func.count(GiveawayClaim.id), func.count(func.distinct(GiveawayClaim.user_id))
+            ).where(GiveawayClaim.program_id == program_id)
         )
     ).one()
     regions = await session.execute(
@@ -71,12 +72,32 @@ def report_csv(report: ProgramReport) -> str:
     writer = csv.writer(out, lineterminator="\n")
     p = report.program
     writer.writerow(
-        ["program_id", "program", "vendor", "key_model", "pool_size", "codes_loaded",
-         "codes_claimed", "codes_remaining", "claims", "claimants"]
+        [
+            "program_id",
+            "program",
+            "vendor",
+            "key_model",
+            "pool_size",
+            "codes_loaded",
+            "codes_claimed",
+            "codes_remaining",
+            "claims",
+            "claimants",
+        ]
     )
     writer.writerow(
-        [p.id, _cell(p.name), _cell(p.vendor), _cell(p.key_model), p.pool_size, report.loaded,
-         report.claimed, report.remaining, report.claims, report.claimants]
+        [
+            p.id,
+            _cell(p.name),
+            _cell(p.vendor),
+            _cell(p.key_model),
+            p.pool_size,
+            report.loaded,
+            report.claimed,
+            report.remaining,
+            report.claims,
+            report.claimants,
+        ]
     )
     writer.writerow([])
     writer.writerow(["region", "claims", "keys"])

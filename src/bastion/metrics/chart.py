@@ -34,10 +34,13 @@ class Series:
 def series_of(history: Sequence[Snapshot]) -> list[Series]:
     """The two lines: share of users with 2FA, share of critical maintainers with 2FA."""
     return [
-        Series("All users with 2FA", "#0072b2", "",
-               [s.figures.share_with_2fa for s in history]),
-        Series("Critical-project maintainers with 2FA", "#d55e00", "8 5",
-               [s.figures.critical_maintainers_share_with_2fa for s in history]),
+        Series("All users with 2FA", "#0072b2", "", [s.figures.share_with_2fa for s in history]),
+        Series(
+            "Critical-project maintainers with 2FA",
+            "#d55e00",
+            "8 5",
+            [s.figures.critical_maintainers_share_with_2fa for s in history],
+        ),
     ]
 
 
@@ -77,26 +80,40 @@ def _axes(days: Sequence[date]) -> list[str]:
     out = ['<g class="chart-axes" font-size="12" fill="currentColor">']
     for pct in (0, 25, 50, 75, 100):
         y = _y(pct / 100)
-        out.append(f'<line x1="{LEFT}" x2="{LEFT + PLOT_W}" y1="{y:.1f}" y2="{y:.1f}" '
-                   f'stroke="currentColor" stroke-opacity="0.2" stroke-width="1"/>')
+        out.append(
+            f'<line x1="{LEFT}" x2="{LEFT + PLOT_W}" y1="{y:.1f}" y2="{y:.1f}" '
+            f'stroke="currentColor" stroke-opacity="0.2" stroke-width="1"/>'
+        )
         out.append(f'<text x="{LEFT - 8}" y="{y + 4:.1f}" text-anchor="end">{pct}%</text>')
-    out.append(f'<line x1="{LEFT}" x2="{LEFT + PLOT_W}" y1="{TOP + PLOT_H}" '
-               f'y2="{TOP + PLOT_H}" stroke="currentColor" stroke-width="1"/>')
-    out.append(f'<line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + PLOT_H}" '
-               f'stroke="currentColor" stroke-width="1"/>')
+    out.append(
+        f'<line x1="{LEFT}" x2="{LEFT + PLOT_W}" y1="{TOP + PLOT_H}" '
+        f'y2="{TOP + PLOT_H}" stroke="currentColor" stroke-width="1"/>'
+    )
+    out.append(
+        f'<line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + PLOT_H}" '
+        f'stroke="currentColor" stroke-width="1"/>'
+    )
     ticks = _tick_indexes(len(days))
     for i in ticks:
         x = _x(i, len(days))
         # The last label ends at its tick so it stays inside the picture.
         anchor = "end" if i == ticks[-1] and len(ticks) > 1 else "middle"
-        out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP + PLOT_H}" '
-                   f'y2="{TOP + PLOT_H + 5}" stroke="currentColor" stroke-width="1"/>')
-        out.append(f'<text x="{x:.1f}" y="{TOP + PLOT_H + 20}" text-anchor="{anchor}">'
-                   f'{escape(days[i].isoformat())}</text>')
-    out.append(f'<text x="{LEFT + PLOT_W / 2:.1f}" y="{TOP + PLOT_H + 40}" '
-               'text-anchor="middle" font-size="13">Day (UTC)</text>')
-    out.append(f'<text transform="translate(16 {TOP + PLOT_H / 2:.1f}) rotate(-90)" '
-               'text-anchor="middle" font-size="13">Share with 2FA (%)</text>')
+        out.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP + PLOT_H}" '
+            f'y2="{TOP + PLOT_H + 5}" stroke="currentColor" stroke-width="1"/>'
+        )
+        out.append(
+            f'<text x="{x:.1f}" y="{TOP + PLOT_H + 20}" text-anchor="{anchor}">'
+            f"{escape(days[i].isoformat())}</text>"
+        )
+    out.append(
+        f'<text x="{LEFT + PLOT_W / 2:.1f}" y="{TOP + PLOT_H + 40}" '
+        'text-anchor="middle" font-size="13">Day (UTC)</text>'
+    )
+    out.append(
+        f'<text transform="translate(16 {TOP + PLOT_H / 2:.1f}) rotate(-90)" '
+        'text-anchor="middle" font-size="13">Share with 2FA (%)</text>'
+    )
     out.append("</g>")
     return out
 
@@ -114,11 +131,15 @@ def _line(series: Series) -> list[str]:
     for points in segments:
         if len(points) > 1:
             coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-            out.append(f'<polyline points="{coords}" fill="none" stroke="{series.colour}" '
-                       f'stroke-width="2.5" stroke-linejoin="round"{dash}/>')
+            out.append(
+                f'<polyline points="{coords}" fill="none" stroke="{series.colour}" '
+                f'stroke-width="2.5" stroke-linejoin="round"{dash}/>'
+            )
         if len(points) == 1 or count <= MAX_DOTS:
-            out.extend(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{series.colour}"/>'
-                       for x, y in points)
+            out.extend(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{series.colour}"/>'
+                for x, y in points
+            )
     out.append("</g>")
     return out
 
@@ -129,8 +150,10 @@ def _legend(series: Sequence[Series]) -> list[str]:
     x = LEFT
     for s in series:
         dash = f' stroke-dasharray="{s.dash}"' if s.dash else ""
-        out.append(f'<line x1="{x}" x2="{x + 28}" y1="{y - 4}" y2="{y - 4}" '
-                   f'stroke="{s.colour}" stroke-width="2.5"{dash}/>')
+        out.append(
+            f'<line x1="{x}" x2="{x + 28}" y1="{y - 4}" y2="{y - 4}" '
+            f'stroke="{s.colour}" stroke-width="2.5"{dash}/>'
+        )
         out.append(f'<text x="{x + 34}" y="{y}">{escape(s.label)}</text>')
         x += 34 + 8 * len(s.label) + 24
     out.append("</g>")
@@ -154,9 +177,11 @@ def render_chart(history: Sequence[Snapshot], *, chart_id: str = "chart-2fa") ->
         for s in series:
             parts.extend(_line(s))
     else:
-        parts.append(f'<text x="{LEFT + PLOT_W / 2:.1f}" y="{TOP + PLOT_H / 2:.1f}" '
-                     'text-anchor="middle" font-size="14" fill="currentColor">'
-                     "No daily snapshots yet.</text>")
+        parts.append(
+            f'<text x="{LEFT + PLOT_W / 2:.1f}" y="{TOP + PLOT_H / 2:.1f}" '
+            'text-anchor="middle" font-size="14" fill="currentColor">'
+            "No daily snapshots yet.</text>"
+        )
     parts.extend(_legend(series))
     parts.append("</svg>")
     return Markup("\n".join(parts))  # noqa: S704 - every interpolated text is escaped above

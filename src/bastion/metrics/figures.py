@@ -175,9 +175,7 @@ async def _maintainer_figures(session: AsyncSession) -> dict[str, int]:
         await session.execute(
             select(
                 func.count().label("critical_maintainers"),
-                _count_if(with_2fa.c.user_id.is_not(None)).label(
-                    "critical_maintainers_with_2fa"
-                ),
+                _count_if(with_2fa.c.user_id.is_not(None)).label("critical_maintainers_with_2fa"),
             )
             .select_from(maintainers)
             .outerjoin(with_2fa, with_2fa.c.user_id == maintainers.c.user_id)

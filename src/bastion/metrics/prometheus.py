@@ -36,21 +36,36 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 GAUGES: tuple[tuple[str, str, str], ...] = (
     ("bastion_users", "Active user accounts.", "users"),
     ("bastion_users_with_2fa", "Active users with any second factor.", "users_with_2fa"),
-    ("bastion_users_two_or_more_security_keys",
-     "Active users with two or more security keys.", "two_or_more_security_keys"),
-    ("bastion_users_with_recovery_codes",
-     "Active users with unused recovery codes.", "with_recovery_codes"),
-    ("bastion_critical_projects",
-     "Critical projects (designated names, as `bastion critical list` shows them).",
-     "critical_projects"),
-    ("bastion_critical_maintainers",
-     "Distinct active owners and maintainers of critical projects.", "critical_maintainers"),
-    ("bastion_critical_maintainers_with_2fa",
-     "Distinct critical-project owners and maintainers with 2FA.",
-     "critical_maintainers_with_2fa"),
-    ("bastion_critical_projects_all_maintainers_2fa",
-     "Critical projects whose every owner and maintainer has 2FA.",
-     "critical_projects_all_2fa"),
+    (
+        "bastion_users_two_or_more_security_keys",
+        "Active users with two or more security keys.",
+        "two_or_more_security_keys",
+    ),
+    (
+        "bastion_users_with_recovery_codes",
+        "Active users with unused recovery codes.",
+        "with_recovery_codes",
+    ),
+    (
+        "bastion_critical_projects",
+        "Critical projects (designated names, as `bastion critical list` shows them).",
+        "critical_projects",
+    ),
+    (
+        "bastion_critical_maintainers",
+        "Distinct active owners and maintainers of critical projects.",
+        "critical_maintainers",
+    ),
+    (
+        "bastion_critical_maintainers_with_2fa",
+        "Distinct critical-project owners and maintainers with 2FA.",
+        "critical_maintainers_with_2fa",
+    ),
+    (
+        "bastion_critical_projects_all_maintainers_2fa",
+        "Critical projects whose every owner and maintainer has 2FA.",
+        "critical_projects_all_2fa",
+    ),
 )
 BY_METHOD: tuple[tuple[str, str], ...] = (
     ("totp_only", "totp_only"),
@@ -108,17 +123,19 @@ class MetricsState:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
-            "bastion_http_requests", "HTTP requests handled by the web app.",
-            ["method", "route", "status"], registry=self.registry,
+            "bastion_http_requests",
+            "HTTP requests handled by the web app.",
+            ["method", "route", "status"],
+            registry=self.registry,
         )
         self.latency = Histogram(
             "bastion_http_request_duration_seconds",
             "Time from request to the end of the response, web app only.",
-            ["method", "route"], buckets=LATENCY_BUCKETS, registry=self.registry,
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
         )
         self.two_factor = TwoFactorCollector()
         self.registry.register(self.two_factor)
         self.fast_path = FastPathCounter()
         self.registry.register(FastPathCollector(self.fast_path))
-
-

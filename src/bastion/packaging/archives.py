@@ -121,9 +121,7 @@ def _check_totals(
     if members > limits.max_members:
         raise UnsafeArchive(f"too many members (the limit is {limits.max_members}).")
     if uncompressed > limits.max_uncompressed_size:
-        raise UnsafeArchive(
-            f"it unpacks to more than {limits.max_uncompressed_size} bytes."
-        )
+        raise UnsafeArchive(f"it unpacks to more than {limits.max_uncompressed_size} bytes.")
     if uncompressed > limits.max_compression_ratio * max(archive_size, 1):
         raise UnsafeArchive(
             f"its compression ratio is above {limits.max_compression_ratio}:1 "
@@ -197,8 +195,14 @@ def read_wheel(path: Path, filename: str, limits: ArchiveLimits) -> DistContents
             with zf.open(found) as member:
                 metadata = _read_bounded(member, limits.max_metadata_size, f"'{wanted}'")
             return DistContents(metadata, frozenset(posixpath.normpath(i.filename) for i in infos))
-    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError,
-            ValueError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        RuntimeError,
+        NotImplementedError,
+        ValueError,
+    ) as exc:
         raise UnsafeArchive(f"the wheel is not a valid zip file ({exc}).") from None
 
 

@@ -64,8 +64,11 @@ async def journal(
     Every process's page cache hears of it when the transaction commits (db.changes).
     """
     entry = JournalEntry(
-        name=project.name, version=version, action=action,
-        submitted_date=when, submitted_by_id=user_id,
+        name=project.name,
+        version=version,
+        action=action,
+        submitted_date=when,
+        submitted_by_id=user_id,
     )
     session.add(entry)
     await session.flush()

@@ -39,6 +39,7 @@ from bastion.services import Services
 
 Kind = Literal["project", "release", "file"]
 
+
 @dataclass(frozen=True)
 class DeletionResult:
     kind: Kind
@@ -61,17 +62,16 @@ def check_typed_name(project_name: str, typed: str) -> None:
 def check_typed_version(version: str, typed: str) -> None:
     """The confirmation step for deleting a release: its version, typed by hand (PyPI's)."""
     if typed.strip() != version:
-        raise BadRequest(
-            f"To confirm, type the version exactly: '{version}'. Nothing was deleted."
-        )
+        raise BadRequest(f"To confirm, type the version exactly: '{version}'. Nothing was deleted.")
 
 
 async def authorize_delete(
     session: AsyncSession, services: Services, actor: Actor, project: Project, reason: str
 ) -> str:
     """Raise unless ``actor`` may delete from ``project``; returns how they may ('owner'...)."""
-    await authorize(session, services.settings, services.clock, actor, Action.DELETE, project,
-                    reason=reason)
+    await authorize(
+        session, services.settings, services.clock, actor, Action.DELETE, project, reason=reason
+    )
     if isinstance(actor, Operator):
         return "operator"
     return "admin" if actor.user.is_admin else "owner"
@@ -93,7 +93,11 @@ async def _live_files(session: AsyncSession, release_ids: list[int]) -> int:
 
 
 async def delete_project(
-    services: Services, name: str, *, by: Actor, reason: str = "",
+    services: Services,
+    name: str,
+    *,
+    by: Actor,
+    reason: str = "",
     context: RequestContext | None = None,
 ) -> DeletionResult:
     """Tombstone the whole project (its releases, files and roles stay as they are)."""
@@ -102,24 +106,43 @@ async def delete_project(
         project = await live_project(session, name)
         how = await authorize_delete(session, services, by, project, reason)
         now = services.clock.now()
-        release_ids = list(await session.scalars(
-            select(Release.id).where(Release.project_id == project.id,
-                                     Release.deleted_at.is_(None))
-        ))
+        release_ids = list(
+            await session.scalars(
+                select(Release.id).where(
+                    Release.project_id == project.id, Release.deleted_at.is_(None)
+                )
+            )
+        )
         files = await _live_files(session, release_ids)
         _tombstone(project, by, now, reason)
-        serial = await journal(session, project, action="remove project", version=None,
-                               user_id=actor_id(by), when=now)
-        record(session, tag="project:delete", when=now, context=context, user_id=actor_id(by),
-               project_name=project.normalized_name, reason=reason, by=actor_label(by),
-               authority=how, releases=len(release_ids), files=files)
+        serial = await journal(
+            session, project, action="remove project", version=None, user_id=actor_id(by), when=now
+        )
+        record(
+            session,
+            tag="project:delete",
+            when=now,
+            context=context,
+            user_id=actor_id(by),
+            project_name=project.normalized_name,
+            reason=reason,
+            by=actor_label(by),
+            authority=how,
+            releases=len(release_ids),
+            files=files,
+        )
         result = DeletionResult("project", project.normalized_name, None, None, files, serial, now)
     services.pages.invalidate(result.project)
     return result
 
 
 async def delete_release(
-    services: Services, name: str, version: str, *, by: Actor, reason: str = "",
+    services: Services,
+    name: str,
+    version: str,
+    *,
+    by: Actor,
+    reason: str = "",
     context: RequestContext | None = None,
 ) -> DeletionResult:
     """Tombstone one release (its files go out of service with it)."""
@@ -131,14 +154,30 @@ async def delete_release(
         now = services.clock.now()
         files = await _live_files(session, [release.id])
         _tombstone(release, by, now, reason)
-        serial = await journal(session, project, action="remove release",
-                               version=release.version, user_id=actor_id(by), when=now)
-        record(session, tag="project:release:delete", when=now, context=context,
-               user_id=actor_id(by), project_name=project.normalized_name,
-               version=release.version, reason=reason, by=actor_label(by), authority=how,
-               files=files)
-        result = DeletionResult("release", project.normalized_name, release.version, None,
-                                files, serial, now)
+        serial = await journal(
+            session,
+            project,
+            action="remove release",
+            version=release.version,
+            user_id=actor_id(by),
+            when=now,
+        )
+        record(
+            session,
+            tag="project:release:delete",
+            when=now,
+            context=context,
+            user_id=actor_id(by),
+            project_name=project.normalized_name,
+            version=release.version,
+            reason=reason,
+            by=actor_label(by),
+            authority=how,
+            files=files,
+        )
+        result = DeletionResult(
+            "release", project.normalized_name, release.version, None, files, serial, now
+        )
     services.pages.invalidate(result.project)
     return result
 
@@ -160,7 +199,11 @@ async def find_live_file(session: AsyncSession, filename: str) -> tuple[Project,
 
 
 async def delete_file(
-    services: Services, filename: str, *, by: Actor, reason: str = "",
+    services: Services,
+    filename: str,
+    *,
+    by: Actor,
+    reason: str = "",
     context: RequestContext | None = None,
 ) -> DeletionResult:
     """Tombstone one file; its filename stays used for ever (FilenameRegistry)."""
@@ -170,13 +213,30 @@ async def delete_file(
         how = await authorize_delete(session, services, by, project, reason)
         now = services.clock.now()
         _tombstone(file, by, now, reason)
-        serial = await journal(session, project, action=f"remove file {file.filename}",
-                               version=release.version, user_id=actor_id(by), when=now)
-        record(session, tag="project:file:delete", when=now, context=context,
-               user_id=actor_id(by), project_name=project.normalized_name,
-               version=release.version, filename=file.filename, sha256=file.sha256_digest,
-               reason=reason, by=actor_label(by), authority=how)
-        result = DeletionResult("file", project.normalized_name, release.version, file.filename,
-                                1, serial, now)
+        serial = await journal(
+            session,
+            project,
+            action=f"remove file {file.filename}",
+            version=release.version,
+            user_id=actor_id(by),
+            when=now,
+        )
+        record(
+            session,
+            tag="project:file:delete",
+            when=now,
+            context=context,
+            user_id=actor_id(by),
+            project_name=project.normalized_name,
+            version=release.version,
+            filename=file.filename,
+            sha256=file.sha256_digest,
+            reason=reason,
+            by=actor_label(by),
+            authority=how,
+        )
+        result = DeletionResult(
+            "file", project.normalized_name, release.version, file.filename, 1, serial, now
+        )
     services.pages.invalidate(result.project)
     return result

@@ -68,8 +68,7 @@ class UploadForm:
 
 def file_too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(
-        f"File too large. The limit for an upload is {limit / MB:g} MB "
-        f"({limit} bytes)."
+        f"File too large. The limit for an upload is {limit / MB:g} MB ({limit} bytes)."
     )
 
 
@@ -235,7 +234,9 @@ async def receive_form(
     if content_length and content_length.isdigit() and int(content_length) > budget:
         raise file_too_large(max_file_size)
     collector = _Collector(
-        max_file_size=max_file_size, max_fields_size=max_fields_size, max_parts=max_parts,
+        max_file_size=max_file_size,
+        max_fields_size=max_fields_size,
+        max_parts=max_parts,
         tmp_dir=tmp_dir,
     )
     try:

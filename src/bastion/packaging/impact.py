@@ -73,13 +73,25 @@ async def dependents(
 ) -> list[Dependent]:
     """Other live projects whose latest release requires ``name`` (that ``version``, if given)."""
     target = canonicalize_name(name)
-    rows = (await session.execute(
-        select(Release.id, Release.project_id, Release.version, Release.created,
-               Release.yanked, Release.is_prerelease, Project.name)
-        .join(Project, Release.project_id == Project.id)
-        .where(Project.deleted_at.is_(None), Release.deleted_at.is_(None),
-               Project.normalized_name != target)
-    )).all()
+    rows = (
+        await session.execute(
+            select(
+                Release.id,
+                Release.project_id,
+                Release.version,
+                Release.created,
+                Release.yanked,
+                Release.is_prerelease,
+                Project.name,
+            )
+            .join(Project, Release.project_id == Project.id)
+            .where(
+                Project.deleted_at.is_(None),
+                Release.deleted_at.is_(None),
+                Project.normalized_name != target,
+            )
+        )
+    ).all()
     by_project: dict[int, list[Any]] = {}
     for item in rows:
         by_project.setdefault(item.project_id, []).append(item)
@@ -87,9 +99,9 @@ async def dependents(
     ids = [r.id for r in latest if r is not None]
     if not ids:
         return []
-    metas: dict[int, Any] = dict((await session.execute(
-        select(Release.id, Release.meta).where(Release.id.in_(ids))
-    )).all())
+    metas: dict[int, Any] = dict(
+        (await session.execute(select(Release.id, Release.meta).where(Release.id.in_(ids)))).all()
+    )
     found = []
     for chosen in latest:
         if chosen is None:

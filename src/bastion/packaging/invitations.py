@@ -49,18 +49,39 @@ class Invitation:
         return now >= self.expires
 
 
-def _record(session: AsyncSession, services: Services, verb: str, by_user_id: int | None,
-            by: str, invitation: Invitation, context: RequestContext | None) -> None:
-    record(session, tag=f"project:invitation:{verb}", when=services.clock.now(),
-           context=context, user_id=by_user_id, project_name=invitation.normalized_name,
-           username=invitation.username, role=invitation.role, by=by)
+def _record(
+    session: AsyncSession,
+    services: Services,
+    verb: str,
+    by_user_id: int | None,
+    by: str,
+    invitation: Invitation,
+    context: RequestContext | None,
+) -> None:
+    record(
+        session,
+        tag=f"project:invitation:{verb}",
+        when=services.clock.now(),
+        context=context,
+        user_id=by_user_id,
+        project_name=invitation.normalized_name,
+        username=invitation.username,
+        role=invitation.role,
+        by=by,
+    )
 
 
 async def _load(session: AsyncSession, where: object) -> list[Invitation]:
     inviter = User.__table__.alias("inviter")
     rows = await session.execute(
-        select(RoleInvitation, Project.name, Project.normalized_name, User.username,
-               User.email, inviter.c.username)
+        select(
+            RoleInvitation,
+            Project.name,
+            Project.normalized_name,
+            User.username,
+            User.email,
+            inviter.c.username,
+        )
         .join(Project, Project.id == RoleInvitation.project_id)
         .join(User, User.id == RoleInvitation.user_id)
         .outerjoin(inviter, inviter.c.id == RoleInvitation.invited_by_id)
@@ -68,8 +89,9 @@ async def _load(session: AsyncSession, where: object) -> list[Invitation]:
         .order_by(RoleInvitation.created, RoleInvitation.id)
     )
     return [
-        Invitation(row.id, name, normalized, username, email, row.role_name, by,
-                   row.created, row.expires)
+        Invitation(
+            row.id, name, normalized, username, email, row.role_name, by, row.created, row.expires
+        )
         for row, name, normalized, username, email, by in rows
     ]
 
@@ -82,13 +104,20 @@ async def project_invitations(session: AsyncSession, project: Project) -> list[I
 
 async def user_invitations(session: AsyncSession, user_id: int, now: datetime) -> list[Invitation]:
     """The invitations waiting for ``user_id`` that can still be accepted."""
-    return [i for i in await _load(session, RoleInvitation.user_id == user_id)
-            if not i.expired(now)]
+    return [
+        i for i in await _load(session, RoleInvitation.user_id == user_id) if not i.expired(now)
+    ]
 
 
 async def invite(
-    session: AsyncSession, services: Services, name: str, username: str, role: str, *,
-    by: Actor, context: RequestContext | None = None,
+    session: AsyncSession,
+    services: Services,
+    name: str,
+    username: str,
+    role: str,
+    *,
+    by: Actor,
+    context: RequestContext | None = None,
 ) -> tuple[Invitation, list[str]]:
     """Invite ``username`` to ``role`` on ``name`` (owners only, under the 2FA mandate);
     returns the invitation and the mandate's warnings. 409 when they already have a role
@@ -106,9 +135,13 @@ async def invite(
             "change their role instead."
         )
     now = services.clock.now()
-    pending = (await session.execute(select(RoleInvitation).where(
-        RoleInvitation.project_id == project.id, RoleInvitation.user_id == user.id
-    ))).scalar_one_or_none()
+    pending = (
+        await session.execute(
+            select(RoleInvitation).where(
+                RoleInvitation.project_id == project.id, RoleInvitation.user_id == user.id
+            )
+        )
+    ).scalar_one_or_none()
     if pending is not None and now < pending.expires:
         raise Conflict(
             f"'{user.username}' already has a pending invitation to '{project.name}': "
@@ -118,20 +151,38 @@ async def invite(
         await session.delete(pending)
         await session.flush()
     row = RoleInvitation(
-        project_id=project.id, user_id=user.id, invited_by_id=actor_id(by), role_name=wanted,
-        created=now, expires=now + timedelta(days=services.settings.role_invitation_days),
+        project_id=project.id,
+        user_id=user.id,
+        invited_by_id=actor_id(by),
+        role_name=wanted,
+        created=now,
+        expires=now + timedelta(days=services.settings.role_invitation_days),
     )
     session.add(row)
     await session.flush()
-    invitation = Invitation(row.id, project.name, project.normalized_name, user.username,
-                            user.email, wanted, actor_label(by), row.created, row.expires)
+    invitation = Invitation(
+        row.id,
+        project.name,
+        project.normalized_name,
+        user.username,
+        user.email,
+        wanted,
+        actor_label(by),
+        row.created,
+        row.expires,
+    )
     _record(session, services, "create", actor_id(by), actor_label(by), invitation, context)
     return invitation, warnings
 
 
 async def revoke(
-    session: AsyncSession, services: Services, name: str, username: str, *,
-    by: Actor, context: RequestContext | None = None,
+    session: AsyncSession,
+    services: Services,
+    name: str,
+    username: str,
+    *,
+    by: Actor,
+    context: RequestContext | None = None,
 ) -> Invitation:
     """Withdraw the pending invitation of ``username`` to ``name`` (owners only)."""
     project = await locked_project(session, name)
@@ -156,7 +207,11 @@ async def _mine(session: AsyncSession, user: User, invitation_id: int) -> Invita
 
 
 async def accept(
-    session: AsyncSession, services: Services, invitation_id: int, *, user: User,
+    session: AsyncSession,
+    services: Services,
+    invitation_id: int,
+    *,
+    user: User,
     context: RequestContext | None = None,
 ) -> Invitation:
     """The invitee takes the role: a Role row, the invitation gone. 410 once expired."""
@@ -170,16 +225,29 @@ async def accept(
         session.add(Role(user_id=user.id, project_id=project.id, role_name=invitation.role))
     await session.execute(delete(RoleInvitation).where(RoleInvitation.id == invitation.id))
     _record(session, services, "accept", user.id, user.username, invitation, context)
-    record(session, tag="project:role:add", when=services.clock.now(), context=context,
-           user_id=user.id, project_name=project.normalized_name, username=user.username,
-           target_user_id=user.id, role=invitation.role, previous_role=None,
-           by=invitation.invited_by or user.username)
+    record(
+        session,
+        tag="project:role:add",
+        when=services.clock.now(),
+        context=context,
+        user_id=user.id,
+        project_name=project.normalized_name,
+        username=user.username,
+        target_user_id=user.id,
+        role=invitation.role,
+        previous_role=None,
+        by=invitation.invited_by or user.username,
+    )
     await session.flush()
     return invitation
 
 
 async def decline(
-    session: AsyncSession, services: Services, invitation_id: int, *, user: User,
+    session: AsyncSession,
+    services: Services,
+    invitation_id: int,
+    *,
+    user: User,
     context: RequestContext | None = None,
 ) -> Invitation:
     """The invitee says no: the invitation is gone."""
@@ -190,14 +258,16 @@ async def decline(
     return invitation
 
 
-async def owner_emails(
-    session: AsyncSession, normalized_name: str
-) -> list[tuple[int, str, str]]:
+async def owner_emails(session: AsyncSession, normalized_name: str) -> list[tuple[int, str, str]]:
     """(id, username, email) of the project's active owners, to tell them what changed."""
     rows = await session.execute(
-        select(User.id, User.username, User.email).join(Role, Role.user_id == User.id)
+        select(User.id, User.username, User.email)
+        .join(Role, Role.user_id == User.id)
         .join(Project, Project.id == Role.project_id)
-        .where(Project.normalized_name == normalized_name, Role.role_name == Role.OWNER,
-               User.is_active.is_(True))
+        .where(
+            Project.normalized_name == normalized_name,
+            Role.role_name == Role.OWNER,
+            User.is_active.is_(True),
+        )
     )
     return [(i, u, e) for i, u, e in rows]

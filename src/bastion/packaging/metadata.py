@@ -73,9 +73,11 @@ def _errors(data: bytes, raw: RawMetadata, unparsed: dict[str, list[str]]) -> li
             Metadata.from_raw(raw, validate=True)
     except ExceptionGroup as group:
         return [
-            _explain(exc) for exc in group.exceptions
+            _explain(exc)
+            for exc in group.exceptions
             if not (
-                isinstance(exc, InvalidMetadata) and _TOLERATED in str(exc)
+                isinstance(exc, InvalidMetadata)
+                and _TOLERATED in str(exc)
                 and exc.field not in _NEVER_TOLERATED
             )
         ]

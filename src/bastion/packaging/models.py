@@ -167,6 +167,4 @@ class JournalEntry(Base):
     version: Mapped[str | None] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(Text)
     submitted_date: Mapped[datetime]
-    submitted_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL")
-    )
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

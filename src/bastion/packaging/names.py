@@ -197,9 +197,7 @@ def check_filename_matches(
             f"start the filename with '{name.replace('-', '_')}-'."
         )
     if dist.version != version:
-        raise BadRequest(
-            f"Version in filename should be '{version}' not '{dist.version}'."
-        )
+        raise BadRequest(f"Version in filename should be '{version}' not '{dist.version}'.")
 
 
 def check_pyversion(filetype: Filetype, pyversion: str | None) -> str:

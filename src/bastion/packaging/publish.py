@@ -140,8 +140,13 @@ def check_fields(
     )
     check_digests(fields)
     return Candidate(
-        principal=principal, fields=fields, name=name, version=version, filetype=filetype,
-        pyversion=pyversion, context=context,
+        principal=principal,
+        fields=fields,
+        name=name,
+        version=version,
+        filetype=filetype,
+        pyversion=pyversion,
+        context=context,
     )
 
 
@@ -150,7 +155,10 @@ async def read_metadata(services: Services, candidate: Candidate) -> None:
     and against the archive's own members (PEP 639 licence files)."""
     fields = candidate.fields
     contents = await anyio.to_thread.run_sync(
-        read_dist, fields.file.path, fields.file.filename, candidate.filetype,
+        read_dist,
+        fields.file.path,
+        fields.file.filename,
+        candidate.filetype,
         ArchiveLimits.from_settings(services.settings),
     )
     candidate.metadata_bytes, candidate.members = contents.metadata, contents.members
@@ -178,28 +186,44 @@ async def record(services: Services, candidate: Candidate, screen: NameScreen) -
                 await check_project_not_deleted(session, settings, project)
             await check_local_upload(session, fields.name)  # origin controls (upstream/)
             candidate.warnings += await authorize(
-                session, settings, services.clock, principal, Action.UPLOAD,
-                None if created else project, name=fields.name,
+                session,
+                settings,
+                services.clock,
+                principal,
+                Action.UPLOAD,
+                None if created else project,
+                name=fields.name,
             )
             if created:
-                await record_new_project(
-                    session, project, principal.user, when, candidate.context
-                )
+                await record_new_project(session, project, principal.user, when, candidate.context)
                 await hold_new_project(session, services, project, screen, user=principal.user)
             existing = await check_filename_free(
-                session, file.filename, sha256=file.sha256, blake2_256=file.blake2_256,
+                session,
+                file.filename,
+                sha256=file.sha256,
+                blake2_256=file.blake2_256,
                 base_url=settings.base_url,
             )
             if existing is not None:
                 return already_uploaded(existing)
             stored = await store_blobs(services, candidate)
             result = await add_file(
-                session, when=when, user=principal.user, project=project, created=created,
-                version=fields.version, meta=candidate.metadata, stored=stored,
+                session,
+                when=when,
+                user=principal.user,
+                project=project,
+                created=created,
+                version=fields.version,
+                meta=candidate.metadata,
+                stored=stored,
                 context=candidate.context,
             )
             candidate.warnings += await scan_upload(
-                session, services, result, file.path, user=principal.user,
+                session,
+                services,
+                result,
+                file.path,
+                user=principal.user,
                 context=candidate.context,
             )
             return result

@@ -39,11 +39,16 @@ class PurgeItem:
     keeps_name: bool = False  # a critical project: the row stays to reserve the name
 
     def describe(self) -> str:
-        what = {"project": self.project, "release": f"{self.project} {self.version}",
-                "file": f"{self.filename}"}[self.kind]
+        what = {
+            "project": self.project,
+            "release": f"{self.project} {self.version}",
+            "file": f"{self.filename}",
+        }[self.kind]
         extra = " (name stays reserved: critical)" if self.keeps_name else ""
-        return (f"{self.kind} {what}: deleted {self.deleted_at.date().isoformat()}, "
-                f"{len(self.files)} file(s){extra}")
+        return (
+            f"{self.kind} {what}: deleted {self.deleted_at.date().isoformat()}, "
+            f"{len(self.files)} file(s){extra}"
+        )
 
 
 @dataclass(frozen=True)
@@ -63,9 +68,11 @@ def cutoff(services: Services) -> datetime:
 async def _files_of(session: AsyncSession, release_ids: list[int]) -> list[File]:
     if not release_ids:
         return []
-    return list(await session.scalars(
-        select(File).where(File.release_id.in_(release_ids)).order_by(File.filename)
-    ))
+    return list(
+        await session.scalars(
+            select(File).where(File.release_id.in_(release_ids)).order_by(File.filename)
+        )
+    )
 
 
 def _blobs(files: list[File]) -> list[str]:
@@ -82,16 +89,19 @@ async def plan(session: AsyncSession, before: datetime) -> _Plan:
     blobs: list[str] = []
     critical = set(await session.scalars(select(CriticalProject.normalized_name)))
 
-    gone_projects = list(await session.scalars(
-        select(Project).where(Project.deleted_at.is_not(None), Project.deleted_at <= before)
-        .order_by(Project.normalized_name)
-    ))
+    gone_projects = list(
+        await session.scalars(
+            select(Project)
+            .where(Project.deleted_at.is_not(None), Project.deleted_at <= before)
+            .order_by(Project.normalized_name)
+        )
+    )
     whole: set[int] = set()
     for project in gone_projects:
         assert project.deleted_at is not None
-        rel_ids = list(await session.scalars(
-            select(Release.id).where(Release.project_id == project.id)
-        ))
+        rel_ids = list(
+            await session.scalars(select(Release.id).where(Release.project_id == project.id))
+        )
         keeps = project.normalized_name in critical
         if keeps and not rel_ids:
             continue  # already purged; only the reserved name is left
@@ -101,15 +111,26 @@ async def plan(session: AsyncSession, before: datetime) -> _Plan:
         release_ids += rel_ids
         file_ids += [f.id for f in files]
         blobs += _blobs(files)
-        items.append(PurgeItem("project", project.normalized_name, None, None,
-                               project.deleted_at, [f.filename for f in files], keeps))
+        items.append(
+            PurgeItem(
+                "project",
+                project.normalized_name,
+                None,
+                None,
+                project.deleted_at,
+                [f.filename for f in files],
+                keeps,
+            )
+        )
 
-    rows = (await session.execute(
-        select(Release, Project.normalized_name)
-        .join(Project, Release.project_id == Project.id)
-        .where(Release.deleted_at.is_not(None), Release.deleted_at <= before)
-        .order_by(Project.normalized_name, Release.id)
-    )).all()
+    rows = (
+        await session.execute(
+            select(Release, Project.normalized_name)
+            .join(Project, Release.project_id == Project.id)
+            .where(Release.deleted_at.is_not(None), Release.deleted_at <= before)
+            .order_by(Project.normalized_name, Release.id)
+        )
+    ).all()
     gone_releases: set[int] = set()
     for release, name in rows:
         if release.project_id in whole:
@@ -120,24 +141,37 @@ async def plan(session: AsyncSession, before: datetime) -> _Plan:
         release_ids.append(release.id)
         file_ids += [f.id for f in files]
         blobs += _blobs(files)
-        items.append(PurgeItem("release", name, release.version, None, release.deleted_at,
-                               [f.filename for f in files]))
+        items.append(
+            PurgeItem(
+                "release",
+                name,
+                release.version,
+                None,
+                release.deleted_at,
+                [f.filename for f in files],
+            )
+        )
 
-    file_rows = (await session.execute(
-        select(File, Release, Project.normalized_name)
-        .join(Release, File.release_id == Release.id)
-        .join(Project, Release.project_id == Project.id)
-        .where(File.deleted_at.is_not(None), File.deleted_at <= before)
-        .order_by(File.filename)
-    )).all()
+    file_rows = (
+        await session.execute(
+            select(File, Release, Project.normalized_name)
+            .join(Release, File.release_id == Release.id)
+            .join(Project, Release.project_id == Project.id)
+            .where(File.deleted_at.is_not(None), File.deleted_at <= before)
+            .order_by(File.filename)
+        )
+    ).all()
     for file, release, name in file_rows:
         if release.project_id in whole or release.id in gone_releases:
             continue
         assert file.deleted_at is not None
         file_ids.append(file.id)
         blobs += _blobs([file])
-        items.append(PurgeItem("file", name, release.version, file.filename, file.deleted_at,
-                               [file.filename]))
+        items.append(
+            PurgeItem(
+                "file", name, release.version, file.filename, file.deleted_at, [file.filename]
+            )
+        )
     return _Plan(items, project_ids, emptied, release_ids, file_ids, blobs)
 
 
@@ -157,10 +191,18 @@ async def purge(services: Services, *, dry_run: bool = False) -> list[PurgeItem]
             await session.execute(delete(Role).where(Role.project_id.in_(work.project_ids)))
             await session.execute(delete(Project).where(Project.id.in_(work.project_ids)))
         for item in work.items:
-            record(session, tag="project:purge", when=now, project_name=item.project,
-                   kind=item.kind, version=item.version, filename=item.filename,
-                   deleted_at=item.deleted_at.isoformat(), files=item.files,
-                   keeps_name=item.keeps_name)
+            record(
+                session,
+                tag="project:purge",
+                when=now,
+                project_name=item.project,
+                kind=item.kind,
+                version=item.version,
+                filename=item.filename,
+                deleted_at=item.deleted_at.isoformat(),
+                files=item.files,
+                keeps_name=item.keeps_name,
+            )
             if item.kind == "project" and not item.keeps_name:
                 await forget_name(session, item.project)
     for path in work.blob_paths:

@@ -145,13 +145,14 @@ async def index_counts(session: AsyncSession) -> IndexCounts:
     row = (
         await session.execute(
             select(
-                select(func.count()).select_from(Project)
-                .where(project_served()).scalar_subquery(),
-                select(func.count()).select_from(Release)
+                select(func.count()).select_from(Project).where(project_served()).scalar_subquery(),
+                select(func.count())
+                .select_from(Release)
                 .join(Project, Release.project_id == Project.id)
                 .where(release_served(), project_served())
                 .scalar_subquery(),
-                select(func.count()).select_from(File)
+                select(func.count())
+                .select_from(File)
                 .join(Release, File.release_id == Release.id)
                 .join(Project, Release.project_id == Project.id)
                 .where(file_served(), release_served(), project_served())
@@ -174,8 +175,12 @@ async def _listings(
     rows = (
         await session.execute(
             select(
-                Release.id, Release.project_id, Release.version, Release.created,
-                Release.yanked, Release.is_prerelease,
+                Release.id,
+                Release.project_id,
+                Release.version,
+                Release.created,
+                Release.yanked,
+                Release.is_prerelease,
             ).where(Release.project_id.in_(ids), release_served())
         )
     ).all()
@@ -245,7 +250,8 @@ async def search_projects(
     words = query.lower()
     name = Project.normalized_name
     in_text = exists().where(
-        Release.project_id == Project.id, release_served(),
+        Release.project_id == Project.id,
+        release_served(),
         func.lower(Release.summary).contains(words, autoescape=True)
         | func.lower(Release.meta["keywords"].as_string()).contains(words, autoescape=True),
     )
@@ -261,7 +267,9 @@ async def search_projects(
             f"page{'s' if result.pages != 1 else ''}."
         )
     rank = case(
-        (name == needle, 0), (name.startswith(needle, autoescape=True), 1), (in_name, 2),
+        (name == needle, 0),
+        (name.startswith(needle, autoescape=True), 1),
+        (in_name, 2),
         else_=3,
     )
     rows = (
@@ -292,8 +300,12 @@ async def _sees_unserved(
 
 
 async def project_detail(
-    session: AsyncSession, name: str, version: str | None = None, *,
-    viewer_id: int | None = None, viewer_is_admin: bool = False,
+    session: AsyncSession,
+    name: str,
+    version: str | None = None,
+    *,
+    viewer_id: int | None = None,
+    viewer_is_admin: bool = False,
 ) -> ProjectDetail:
     """A project's page: the chosen (or given) release, its files and the release history.
 
@@ -315,8 +327,13 @@ async def project_detail(
     rows = (
         await session.execute(
             select(
-                Release.id, Release.version, Release.canonical_version, Release.created,
-                Release.yanked, Release.yanked_reason, Release.is_prerelease,
+                Release.id,
+                Release.version,
+                Release.canonical_version,
+                Release.created,
+                Release.yanked,
+                Release.yanked_reason,
+                Release.is_prerelease,
             ).where(Release.project_id == project.id, release_filter)
         )
     ).all()
@@ -334,14 +351,18 @@ async def project_detail(
         created=project.created,
         history=[
             ReleaseSummary(
-                version=r.version, created=r.created, yanked=r.yanked,
-                yanked_reason=r.yanked_reason or "", is_prerelease=r.is_prerelease,
+                version=r.version,
+                created=r.created,
+                yanked=r.yanked,
+                yanked_reason=r.yanked_reason or "",
+                is_prerelease=r.is_prerelease,
             )
             for r in ordered
         ],
         release=(
             await _release_detail(session, shown.id, privileged=privileged)
-            if shown is not None else None
+            if shown is not None
+            else None
         ),
         latest_version=latest.version if latest is not None else None,
         status=project.status,
@@ -367,9 +388,7 @@ def _find_version(rows: Sequence[Any], version: str) -> Any | None:
 async def _release_detail(
     session: AsyncSession, release_id: int, *, privileged: bool = False
 ) -> ReleaseDetail:
-    release = (
-        await session.execute(select(Release).where(Release.id == release_id))
-    ).scalar_one()
+    release = (await session.execute(select(Release).where(Release.id == release_id))).scalar_one()
     files = (
         await session.execute(
             select(File)
@@ -393,10 +412,17 @@ async def _release_detail(
         meta=dict(release.meta or {}),
         files=[
             FileDetail(
-                filename=f.filename, path=f.path, size=f.size, packagetype=f.packagetype,
-                python_version=f.python_version, requires_python=f.requires_python,
-                upload_time=f.upload_time, sha256=f.sha256_digest, md5=f.md5_digest,
-                blake2b_256=f.blake2_256_digest, status=f.status,
+                filename=f.filename,
+                path=f.path,
+                size=f.size,
+                packagetype=f.packagetype,
+                python_version=f.python_version,
+                requires_python=f.requires_python,
+                upload_time=f.upload_time,
+                sha256=f.sha256_digest,
+                md5=f.md5_digest,
+                blake2b_256=f.blake2_256_digest,
+                status=f.status,
             )
             for f in files
         ],
@@ -430,9 +456,7 @@ async def projects_of_user(session: AsyncSession, user_id: int) -> list[OwnProje
         await session.execute(
             select(Project.id, Project.name, Project.normalized_name, Role.role_name, updated)
             .join(Role, Role.project_id == Project.id)
-            .outerjoin(
-                Release, (Release.project_id == Project.id) & Release.deleted_at.is_(None)
-            )
+            .outerjoin(Release, (Release.project_id == Project.id) & Release.deleted_at.is_(None))
             .where(Role.user_id == user_id, Project.deleted_at.is_(None))
             .group_by(Project.id, Project.name, Project.normalized_name, Role.role_name)
         )

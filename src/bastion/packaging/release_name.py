@@ -59,8 +59,15 @@ async def release_name(
     await session.execute(delete(Role).where(Role.project_id == project.id))
     await session.execute(delete(Project).where(Project.id == project.id))
     record(
-        session, tag="project:release-name", when=when, context=context, user_id=actor_id(by),
-        project_name=normalized, by=actor_label(by), reason=reason,
-        deleted_at=project.deleted_at.isoformat(), purged_at=purged.isoformat(),
+        session,
+        tag="project:release-name",
+        when=when,
+        context=context,
+        user_id=actor_id(by),
+        project_name=normalized,
+        by=actor_label(by),
+        reason=reason,
+        deleted_at=project.deleted_at.isoformat(),
+        purged_at=purged.isoformat(),
     )
     return ReleasedName(normalized, project.deleted_at, purged)

@@ -112,16 +112,22 @@ async def check_filename_free(
     name, same sha256) is already there, so a retry succeeds as on PyPI; 400 if the filename
     or the bytes were taken by another file, or the filename was ever used."""
     existing = (
-        await session.execute(
-            select(File)
-            .where(or_(File.filename == filename, File.sha256_digest == sha256))
-            .options(selectinload(File.release).selectinload(Release.project))
+        (
+            await session.execute(
+                select(File)
+                .where(or_(File.filename == filename, File.sha256_digest == sha256))
+                .options(selectinload(File.release).selectinload(Release.project))
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     for file in existing:
         if (
-            file.filename == filename and file.sha256_digest == sha256
-            and file.deleted_at is None and file.release.deleted_at is None
+            file.filename == filename
+            and file.sha256_digest == sha256
+            and file.deleted_at is None
+            and file.release.deleted_at is None
         ):
             return file
     if existing:
@@ -161,12 +167,21 @@ async def record_new_project(
     await record_name(session, project.name)
     await journal(session, project, action="create", version=None, user_id=user.id, when=when)
     await journal(
-        session, project, action=f"add {Role.OWNER} {user.username}", version=None,
-        user_id=user.id, when=when,
+        session,
+        project,
+        action=f"add {Role.OWNER} {user.username}",
+        version=None,
+        user_id=user.id,
+        when=when,
     )
     record(
-        session, tag="project:create", when=when, context=context, user_id=user.id,
-        project_name=project.normalized_name, role=Role.OWNER,
+        session,
+        tag="project:create",
+        when=when,
+        context=context,
+        user_id=user.id,
+        project_name=project.normalized_name,
+        role=Role.OWNER,
     )
 
 
@@ -203,8 +218,9 @@ async def _get_or_create_release(
     )
     session.add(release)
     await session.flush()
-    await journal(session, project, action="new release", version=version, user_id=user.id,
-                   when=when)
+    await journal(
+        session, project, action="new release", version=version, user_id=user.id, when=when
+    )
     return release
 
 
@@ -223,19 +239,35 @@ async def add_file(
     """Record an uploaded file in the (locked) ``project``: release, file, filename registry,
     journal, serial and the ``project:upload`` audit event."""
     release = await _get_or_create_release(session, project, user, version, meta, when)
-    session.add(File(
-        release_id=release.id, requires_python=meta.requires_python, upload_time=when,
-        uploader_id=user.id, **asdict(stored),
-    ))
+    session.add(
+        File(
+            release_id=release.id,
+            requires_python=meta.requires_python,
+            upload_time=when,
+            uploader_id=user.id,
+            **asdict(stored),
+        )
+    )
     session.add(FilenameRegistry(filename=stored.filename))
     serial = await journal(
-        session, project, action=f"add {stored.python_version} file {stored.filename}",
-        version=release.version, user_id=user.id, when=when,
+        session,
+        project,
+        action=f"add {stored.python_version} file {stored.filename}",
+        version=release.version,
+        user_id=user.id,
+        when=when,
     )
     record(
-        session, tag="project:upload", when=when, context=context, user_id=user.id,
-        project_name=project.normalized_name, version=release.version,
-        filename=stored.filename, sha256=stored.sha256_digest, size=stored.size,
+        session,
+        tag="project:upload",
+        when=when,
+        context=context,
+        user_id=user.id,
+        project_name=project.normalized_name,
+        version=release.version,
+        filename=stored.filename,
+        sha256=stored.sha256_digest,
+        size=stored.size,
     )
     return UploadResult(
         project_name=project.name,

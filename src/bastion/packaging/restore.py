@@ -44,8 +44,9 @@ class RestoreResult:
 async def authorize_restore(
     session: AsyncSession, services: Services, actor: Actor, name: str
 ) -> None:
-    await authorize(session, services.settings, services.clock, actor, Action.RESTORE, None,
-                    name=name)
+    await authorize(
+        session, services.settings, services.clock, actor, Action.RESTORE, None, name=name
+    )
 
 
 def _purged_error(what: str, when: datetime) -> Gone:
@@ -68,9 +69,11 @@ async def _check_blobs(services: Services, what: str, files: list[File]) -> None
 async def _files_to_serve(session: AsyncSession, release_ids: list[int]) -> list[File]:
     if not release_ids:
         return []
-    return list(await session.scalars(
-        select(File).where(File.release_id.in_(release_ids), File.deleted_at.is_(None))
-    ))
+    return list(
+        await session.scalars(
+            select(File).where(File.release_id.in_(release_ids), File.deleted_at.is_(None))
+        )
+    )
 
 
 def _clear(row: Project | Release | File) -> None:
@@ -105,20 +108,33 @@ async def restore_project(
                 f"{_purged_error(f'project {project.name!r}', purged).message} Its name stays "
                 f"reserved (it was critical); {release_name_hint(normalized)}."
             )
-        release_ids = list(await session.scalars(
-            select(Release.id).where(Release.project_id == project.id,
-                                     Release.deleted_at.is_(None))
-        ))
+        release_ids = list(
+            await session.scalars(
+                select(Release.id).where(
+                    Release.project_id == project.id, Release.deleted_at.is_(None)
+                )
+            )
+        )
         files = await _files_to_serve(session, release_ids)
         await _check_blobs(services, f"project '{project.name}'", files)
         deleted_at = project.deleted_at
         _clear(project)
         now = services.clock.now()
-        serial = await journal(session, project, action="restore project", version=None,
-                               user_id=actor_id(by), when=now)
-        record(session, tag="project:restore", when=now, context=context, user_id=actor_id(by),
-               project_name=normalized, by=actor_label(by), deleted_at=deleted_at.isoformat(),
-               releases=len(release_ids), files=len(files))
+        serial = await journal(
+            session, project, action="restore project", version=None, user_id=actor_id(by), when=now
+        )
+        record(
+            session,
+            tag="project:restore",
+            when=now,
+            context=context,
+            user_id=actor_id(by),
+            project_name=normalized,
+            by=actor_label(by),
+            deleted_at=deleted_at.isoformat(),
+            releases=len(release_ids),
+            files=len(files),
+        )
         result = RestoreResult("project", normalized, None, None, len(files), serial)
     services.pages.invalidate(normalized)
     return result
@@ -137,7 +153,11 @@ async def _live_parent(session: AsyncSession, name: str) -> Project:
 
 
 async def restore_release(
-    services: Services, name: str, version: str, *, by: Actor,
+    services: Services,
+    name: str,
+    version: str,
+    *,
+    by: Actor,
     context: RequestContext | None = None,
 ) -> RestoreResult:
     normalized = normalize_name(name)
@@ -146,8 +166,7 @@ async def restore_release(
         project = await _live_parent(session, normalized)
         release = await any_release(session, project, version)
         if release is None:
-            purged = await purged_since(session, normalized, None, kind="release",
-                                         version=version)
+            purged = await purged_since(session, normalized, None, kind="release", version=version)
             if purged is not None:
                 raise _purged_error(f"release {version} of '{project.name}'", purged)
             raise NotFound(f"Project '{project.name}' has no release '{version}'.")
@@ -157,11 +176,25 @@ async def restore_release(
         await _check_blobs(services, f"release {release.version} of '{project.name}'", files)
         _clear(release)
         now = services.clock.now()
-        serial = await journal(session, project, action="restore release",
-                               version=release.version, user_id=actor_id(by), when=now)
-        record(session, tag="project:release:restore", when=now, context=context,
-               user_id=actor_id(by), project_name=normalized, version=release.version,
-               by=actor_label(by), files=len(files))
+        serial = await journal(
+            session,
+            project,
+            action="restore release",
+            version=release.version,
+            user_id=actor_id(by),
+            when=now,
+        )
+        record(
+            session,
+            tag="project:release:restore",
+            when=now,
+            context=context,
+            user_id=actor_id(by),
+            project_name=normalized,
+            version=release.version,
+            by=actor_label(by),
+            files=len(files),
+        )
         result = RestoreResult("release", normalized, release.version, None, len(files), serial)
     services.pages.invalidate(normalized)
     return result
@@ -207,12 +240,27 @@ async def restore_file(
         await _check_blobs(services, f"'{filename}'", [file])
         _clear(file)
         now = services.clock.now()
-        serial = await journal(session, project, action=f"restore file {filename}",
-                               version=release.version, user_id=actor_id(by), when=now)
-        record(session, tag="project:file:restore", when=now, context=context,
-               user_id=actor_id(by), project_name=project.normalized_name,
-               version=release.version, filename=filename, by=actor_label(by))
-        result = RestoreResult("file", project.normalized_name, release.version, filename, 1,
-                               serial)
+        serial = await journal(
+            session,
+            project,
+            action=f"restore file {filename}",
+            version=release.version,
+            user_id=actor_id(by),
+            when=now,
+        )
+        record(
+            session,
+            tag="project:file:restore",
+            when=now,
+            context=context,
+            user_id=actor_id(by),
+            project_name=project.normalized_name,
+            version=release.version,
+            filename=filename,
+            by=actor_label(by),
+        )
+        result = RestoreResult(
+            "file", project.normalized_name, release.version, filename, 1, serial
+        )
     services.pages.invalidate(result.project)
     return result

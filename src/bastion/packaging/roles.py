@@ -95,16 +95,22 @@ async def find_user(session: AsyncSession, username: str) -> User:
 
 async def role_row(session: AsyncSession, project: Project, user: User) -> Role | None:
     """The user's Role row on the project, or None."""
-    return (await session.execute(
-        select(Role).where(Role.project_id == project.id, Role.user_id == user.id)
-    )).scalar_one_or_none()
+    return (
+        await session.execute(
+            select(Role).where(Role.project_id == project.id, Role.user_id == user.id)
+        )
+    ).scalar_one_or_none()
 
 
 async def _owner_count(session: AsyncSession, project: Project) -> int:
-    return int(await session.scalar(
-        select(func.count()).select_from(Role)
-        .where(Role.project_id == project.id, Role.role_name == Role.OWNER)
-    ) or 0)
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(Role)
+            .where(Role.project_id == project.id, Role.role_name == Role.OWNER)
+        )
+        or 0
+    )
 
 
 async def _target(
@@ -119,18 +125,40 @@ async def _target(
 
 
 def _audit(
-    session: AsyncSession, services: Services, verb: str, by: Actor, project: Project,
-    user: User, role: str | None, previous: str | None, context: RequestContext | None,
+    session: AsyncSession,
+    services: Services,
+    verb: str,
+    by: Actor,
+    project: Project,
+    user: User,
+    role: str | None,
+    previous: str | None,
+    context: RequestContext | None,
 ) -> None:
-    record(session, tag=f"project:role:{verb}", when=services.clock.now(), context=context,
-           user_id=actor_id(by), project_name=project.normalized_name,
-           username=user.username, target_user_id=user.id, role=role, previous_role=previous,
-           by=actor_label(by))
+    record(
+        session,
+        tag=f"project:role:{verb}",
+        when=services.clock.now(),
+        context=context,
+        user_id=actor_id(by),
+        project_name=project.normalized_name,
+        username=user.username,
+        target_user_id=user.id,
+        role=role,
+        previous_role=previous,
+        by=actor_label(by),
+    )
 
 
 async def add_role(
-    session: AsyncSession, services: Services, name: str, username: str, role: str, *,
-    by: Actor, context: RequestContext | None = None,
+    session: AsyncSession,
+    services: Services,
+    name: str,
+    username: str,
+    role: str,
+    *,
+    by: Actor,
+    context: RequestContext | None = None,
 ) -> RoleChange:
     """Give ``username`` ``role`` on project ``name``; 409 when they already have one."""
     wanted = role_name(role)
@@ -149,8 +177,14 @@ async def add_role(
 
 
 async def change_role(
-    session: AsyncSession, services: Services, name: str, username: str, role: str, *,
-    by: Actor, context: RequestContext | None = None,
+    session: AsyncSession,
+    services: Services,
+    name: str,
+    username: str,
+    role: str,
+    *,
+    by: Actor,
+    context: RequestContext | None = None,
 ) -> RoleChange:
     """Make ``username`` (who has a role) ``role``; the last owner cannot be demoted."""
     wanted = role_name(role)
@@ -169,8 +203,13 @@ async def change_role(
 
 
 async def remove_role(
-    session: AsyncSession, services: Services, name: str, username: str, *,
-    by: Actor, context: RequestContext | None = None,
+    session: AsyncSession,
+    services: Services,
+    name: str,
+    username: str,
+    *,
+    by: Actor,
+    context: RequestContext | None = None,
 ) -> RoleChange:
     """Take ``username``'s role on project ``name`` away; never the last owner's."""
     project, warnings, user, existing = await _target(session, services, name, username, by)
@@ -186,8 +225,14 @@ async def remove_role(
 
 
 async def set_role(
-    session: AsyncSession, services: Services, name: str, username: str, role: str, *,
-    by: Actor, context: RequestContext | None = None,
+    session: AsyncSession,
+    services: Services,
+    name: str,
+    username: str,
+    role: str,
+    *,
+    by: Actor,
+    context: RequestContext | None = None,
 ) -> RoleChange | None:
     """Add or change, whichever applies (the CLI's idempotent ``add-role``); None when
     ``username`` already has exactly ``role``."""

@@ -45,7 +45,7 @@ async def _referenced(db: Database, paths: list[str]) -> set[str]:
         for start in range(0, len(bases), BATCH):
             rows = await session.execute(
                 select(File.path, File.metadata_sha256).where(
-                    File.path.in_(bases[start:start + BATCH])
+                    File.path.in_(bases[start : start + BATCH])
                 )
             )
             for path, metadata_sha256 in rows:

@@ -43,9 +43,11 @@ async def purged_since(
     session: AsyncSession, name: str, since: datetime | None, **match: str
 ) -> datetime | None:
     """When the purge job removed this project's (or release's, file's) rows, if it did."""
-    query = select(AuditEvent).where(
-        AuditEvent.tag == PURGE_TAG, AuditEvent.project_name == normalize_name(name)
-    ).order_by(AuditEvent.time.desc())
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.tag == PURGE_TAG, AuditEvent.project_name == normalize_name(name))
+        .order_by(AuditEvent.time.desc())
+    )
     if since is not None:
         query = query.where(AuditEvent.time >= since)
     for event in await session.scalars(query):

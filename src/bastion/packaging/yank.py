@@ -40,7 +40,13 @@ class YankResult:
 
 
 async def _set_yanked(
-    services: Services, name: str, version: str, *, yanked: bool, reason: str, by: Actor,
+    services: Services,
+    name: str,
+    version: str,
+    *,
+    yanked: bool,
+    reason: str,
+    by: Actor,
     context: RequestContext | None,
 ) -> YankResult:
     async with services.db.transaction() as session:
@@ -61,31 +67,57 @@ async def _set_yanked(
         release.yanked_reason = reason if yanked else ""
         now = services.clock.now()
         action = "yank release" if yanked else "unyank release"
-        serial = await journal(session, project, action=action, version=release.version,
-                               user_id=actor_id(by), when=now)
-        record(session, tag=f"project:release:{'yank' if yanked else 'unyank'}", when=now,
-               context=context, user_id=actor_id(by), project_name=project.normalized_name,
-               version=release.version, reason=reason or None, by=actor_label(by))
-        result = YankResult(project.normalized_name, release.version, yanked,
-                            release.yanked_reason, serial, warnings)
+        serial = await journal(
+            session, project, action=action, version=release.version, user_id=actor_id(by), when=now
+        )
+        record(
+            session,
+            tag=f"project:release:{'yank' if yanked else 'unyank'}",
+            when=now,
+            context=context,
+            user_id=actor_id(by),
+            project_name=project.normalized_name,
+            version=release.version,
+            reason=reason or None,
+            by=actor_label(by),
+        )
+        result = YankResult(
+            project.normalized_name,
+            release.version,
+            yanked,
+            release.yanked_reason,
+            serial,
+            warnings,
+        )
     services.pages.invalidate(result.project)
     return result
 
 
 async def yank_release(
-    services: Services, name: str, version: str, *, by: Actor, reason: str,
+    services: Services,
+    name: str,
+    version: str,
+    *,
+    by: Actor,
+    reason: str,
     context: RequestContext | None = None,
 ) -> YankResult:
     """Yank ``name`` ``version`` with ``reason`` (required; pip prints it)."""
     text = clean_reason(reason, required=REASON_REQUIRED)
-    return await _set_yanked(services, name, version, yanked=True, reason=text, by=by,
-                             context=context)
+    return await _set_yanked(
+        services, name, version, yanked=True, reason=text, by=by, context=context
+    )
 
 
 async def unyank_release(
-    services: Services, name: str, version: str, *, by: Actor,
+    services: Services,
+    name: str,
+    version: str,
+    *,
+    by: Actor,
     context: RequestContext | None = None,
 ) -> YankResult:
     """Make a yanked release a normal candidate again."""
-    return await _set_yanked(services, name, version, yanked=False, reason="", by=by,
-                             context=context)
+    return await _set_yanked(
+        services, name, version, yanked=False, reason="", by=by, context=context
+    )

@@ -53,6 +53,7 @@ _PENDING: set[asyncio.Task[None]] = set()
 
 # -- Step 1: the project (name protection, upload freeze). -----------------------------
 
+
 def reasons_json(verdict: NameVerdict) -> list[dict[str, Any]]:
     return [asdict(r) for r in verdict.reasons]
 
@@ -70,9 +71,9 @@ def block_message(name: str, verdict: NameVerdict) -> str:
 def hold_reason(verdict: NameVerdict) -> str:
     """The short reason a held project carries (shown to its owners and admins)."""
     parts = [
-        f"{r.rule}: {r.detail}" if r.detail else (
-            f"{r.rule} (similar to '{r.similar_to}')" if r.similar_to else r.rule
-        )
+        f"{r.rule}: {r.detail}"
+        if r.detail
+        else (f"{r.rule} (similar to '{r.similar_to}')" if r.similar_to else r.rule)
         for r in verdict.reasons
     ]
     return "name review: " + ("; ".join(parts) or "the name needs an administrator's review")
@@ -88,7 +89,11 @@ class NameScreen:
 
 
 async def screen_project(
-    services: Services, name: str, *, user: User, context: RequestContext | None = None,
+    services: Services,
+    name: str,
+    *,
+    user: User,
+    context: RequestContext | None = None,
 ) -> NameScreen:
     """Step 1 of an upload (see the module docstring); raises Forbidden or BadRequest.
 
@@ -97,29 +102,37 @@ async def screen_project(
     """
     normalized = normalize_name(name)
     async with services.db.transaction() as session:
-        project = await session.scalar(
-            select(Project).where(Project.normalized_name == normalized)
-        )
+        project = await session.scalar(select(Project).where(Project.normalized_name == normalized))
         if project is not None:
             return NameScreen(
                 await _existing_project(session, project, user, context, services.clock.now())
             )
         reserved = await reserved_reason(session, name)
         verdict = (
-            NameVerdict(name=name, verdict="block") if reserved is not None
+            NameVerdict(name=name, verdict="block")
+            if reserved is not None
             else await services.protect.judge_new_name(
                 session, services.settings, name, user_id=user.id
             )
         )
         if verdict.verdict != "allow":
-            record(session, tag=f"protect:name-{verdict.verdict}", when=services.clock.now(),
-                   context=context, user_id=user.id, project_name=normalized, name=name,
-                   reasons=reasons_json(verdict), reserved=reserved)
+            record(
+                session,
+                tag=f"protect:name-{verdict.verdict}",
+                when=services.clock.now(),
+                context=context,
+                user_id=user.id,
+                project_name=normalized,
+                name=name,
+                reasons=reasons_json(verdict),
+                reserved=reserved,
+            )
     if verdict.verdict == "block":
         raise BadRequest(
             f"The name '{name}' is not available on this index: an administrator has "
             f"reserved it ({reserved}). Choose another name."
-            if reserved is not None else block_message(name, verdict)
+            if reserved is not None
+            else block_message(name, verdict)
         )
     if verdict.verdict == "review":
         return NameScreen([status_message(name, HELD, hold_reason(verdict))], verdict)
@@ -127,7 +140,11 @@ async def screen_project(
 
 
 async def hold_new_project(
-    session: AsyncSession, services: Services, project: Project, screen: NameScreen, *,
+    session: AsyncSession,
+    services: Services,
+    project: Project,
+    screen: NameScreen,
+    *,
     user: User,
 ) -> None:
     """In the upload's transaction, for the upload that created ``project``: hold it for
@@ -138,40 +155,65 @@ async def hold_new_project(
     now = services.clock.now()
     reason = hold_reason(verdict)
     await set_project_status(session, project, HELD, reason, when=now, user_id=user.id)
-    session.add(NameReview(
-        project_id=project.id, name=project.name, normalized_name=project.normalized_name,
-        reasons=reasons_json(verdict), requested_by_id=user.id, created=now, state="pending",
-    ))
+    session.add(
+        NameReview(
+            project_id=project.id,
+            name=project.name,
+            normalized_name=project.normalized_name,
+            reasons=reasons_json(verdict),
+            requested_by_id=user.id,
+            created=now,
+            state="pending",
+        )
+    )
     message = status_message(project.name, HELD, reason)
-    send_after_commit(session, services.mailer, [Notice(
-        user_id=user.id, email=user.email,
-        subject=f"Your new project {project.name} is held for review",
-        body=(
-            f"Hello {user.username},\n\n{message}\n\nYou can see it (and keep uploading to "
-            f"it) at {services.settings.base_url.rstrip('/')}/project/{project.normalized_name}/"
-            " ; an administrator will approve or reject the name. You will hear from us then."
-            + signature(services.settings.site_name, services.settings.base_url)
-        ),
-    )])
+    send_after_commit(
+        session,
+        services.mailer,
+        [
+            Notice(
+                user_id=user.id,
+                email=user.email,
+                subject=f"Your new project {project.name} is held for review",
+                body=(
+                    f"Hello {user.username},\n\n{message}\n\nYou can see it (and keep "
+                    f"uploading to it) at {services.settings.base_url.rstrip('/')}/project/"
+                    f"{project.normalized_name}/ ; an administrator will approve or reject the "
+                    "name. You will hear from us then."
+                    + signature(services.settings.site_name, services.settings.base_url)
+                ),
+            )
+        ],
+    )
 
 
 async def _existing_project(
-    session: AsyncSession, project: Project, user: User, context: RequestContext | None,
+    session: AsyncSession,
+    project: Project,
+    user: User,
+    context: RequestContext | None,
     now: Any,
 ) -> list[str]:
     if project.deleted_at is not None or project.status == ACTIVE:
         return []
     message = status_message(project.name, project.status, project.status_reason)
     if project.status == QUARANTINED:
-        record(session, tag="protect:upload-refused", when=now, context=context,
-               user_id=user.id, project_name=project.normalized_name,
-               status=project.status)
+        record(
+            session,
+            tag="protect:upload-refused",
+            when=now,
+            context=context,
+            user_id=user.id,
+            project_name=project.normalized_name,
+            status=project.status,
+        )
         await session.commit()
         raise Forbidden(message)
     return [message]
 
 
 # -- Step 2: the file (malware scan, version diff). ------------------------------------
+
 
 def finding_json(finding: Finding) -> dict[str, Any]:
     return asdict(finding)
@@ -193,13 +235,18 @@ async def previous_scan(
     session: AsyncSession, project_name: str, version: str, packagetype: str
 ) -> FileScan | None:
     """The newest report of another release of the project (same kind of file first)."""
-    rows = list(await session.scalars(
-        select(FileScan)
-        .where(FileScan.project_name == project_name, FileScan.version != version,
-               FileScan.review_state != "removed")
-        .order_by(FileScan.scanned_at.desc(), FileScan.id.desc())
-        .limit(50)
-    ))
+    rows = list(
+        await session.scalars(
+            select(FileScan)
+            .where(
+                FileScan.project_name == project_name,
+                FileScan.version != version,
+                FileScan.review_state != "removed",
+            )
+            .order_by(FileScan.scanned_at.desc(), FileScan.id.desc())
+            .limit(50)
+        )
+    )
     same = [r for r in rows if r.packagetype == packagetype]
     candidates = same or rows
     return candidates[0] if candidates else None
@@ -212,8 +259,9 @@ def _scan(scanner: ArchiveScanner, path: Path, filename: str, settings: Settings
         return scanner(path, filename, settings)
     except Exception as exc:
         log.exception("the scanner failed on %s", filename)
-        return ScanReport(filename=filename, verdict="error",
-                          error=f"scanner failed: {type(exc).__name__}")
+        return ScanReport(
+            filename=filename, verdict="error", error=f"scanner failed: {type(exc).__name__}"
+        )
 
 
 def effective_verdict(diff: VersionDiff) -> str:
@@ -236,8 +284,13 @@ def send_after_commit(session: AsyncSession, mailer: Mailer, notices: list[Notic
 
 
 async def scan_upload(
-    session: AsyncSession, services: Services, upload: UploadResult, path: Path, *,
-    user: User, context: RequestContext | None = None,
+    session: AsyncSession,
+    services: Services,
+    upload: UploadResult,
+    path: Path,
+    *,
+    user: User,
+    context: RequestContext | None = None,
 ) -> list[str]:
     """Step 2 of an upload (see the module docstring), in the upload's transaction."""
     now = services.clock.now()
@@ -249,8 +302,9 @@ async def scan_upload(
     report = await anyio.to_thread.run_sync(
         _scan, services.protect.scan_archive, path, upload.filename, services.settings
     )
-    previous = await previous_scan(session, project.normalized_name, upload.version,
-                                   file.packagetype)
+    previous = await previous_scan(
+        session, project.normalized_name, upload.version, file.packagetype
+    )
     diff = services.protect.compare(
         report_from_row(previous) if previous is not None else None, report
     )
@@ -260,36 +314,63 @@ async def scan_upload(
         action, review = "quarantined", "pending"
         file.status = QUARANTINED
         await set_project_status(
-            session, project, QUARANTINED, f"malware scan: {upload.filename} is malicious",
-            when=now, user_id=user.id,
+            session,
+            project,
+            QUARANTINED,
+            f"malware scan: {upload.filename} is malicious",
+            when=now,
+            user_id=user.id,
         )
     elif verdict == "suspicious":
         review = "pending"
         if services.settings.scan_suspicious_action == "hold":
             action, file.status = "held", HELD
-    session.add(FileScan(
-        file_id=file.id, project_name=project.normalized_name, version=upload.version,
-        filename=upload.filename, packagetype=file.packagetype, scanned_at=now,
-        scan_verdict=report.verdict, verdict=verdict,
-        findings=[finding_json(f) for f in report.findings],
-        capabilities=sorted(report.capabilities), seconds=report.seconds, error=report.error,
-        previous_filename=previous.filename if previous is not None else None,
-        new_capabilities=sorted(diff.new_capabilities),
-        diff_findings=[finding_json(f) for f in diff.findings],
-        action=action, review_state=review,
-    ))
+    session.add(
+        FileScan(
+            file_id=file.id,
+            project_name=project.normalized_name,
+            version=upload.version,
+            filename=upload.filename,
+            packagetype=file.packagetype,
+            scanned_at=now,
+            scan_verdict=report.verdict,
+            verdict=verdict,
+            findings=[finding_json(f) for f in report.findings],
+            capabilities=sorted(report.capabilities),
+            seconds=report.seconds,
+            error=report.error,
+            previous_filename=previous.filename if previous is not None else None,
+            new_capabilities=sorted(diff.new_capabilities),
+            diff_findings=[finding_json(f) for f in diff.findings],
+            action=action,
+            review_state=review,
+        )
+    )
     if verdict == "clean":
         return []
     rules = sorted({f.rule for f in [*report.findings, *diff.findings]})
-    record(session, tag=f"protect:scan-{verdict}", when=now, context=context, user_id=user.id,
-           project_name=project.normalized_name, version=upload.version,
-           filename=upload.filename, action=action, rules=rules,
-           new_capabilities=sorted(diff.new_capabilities), error=report.error)
+    record(
+        session,
+        tag=f"protect:scan-{verdict}",
+        when=now,
+        context=context,
+        user_id=user.id,
+        project_name=project.normalized_name,
+        version=upload.version,
+        filename=upload.filename,
+        action=action,
+        rules=rules,
+        new_capabilities=sorted(diff.new_capabilities),
+        error=report.error,
+    )
     line = _scan_line(upload, verdict, action, rules)
     body = (
         f"{line}\n\nFindings: {', '.join(rules) or 'none recorded'}."
-        + (f"\nNew since the previous release: {', '.join(sorted(diff.new_capabilities))}."
-           if diff.new_capabilities else "")
+        + (
+            f"\nNew since the previous release: {', '.join(sorted(diff.new_capabilities))}."
+            if diff.new_capabilities
+            else ""
+        )
         + "\n\nAn administrator will review it; you will hear from us then."
         + signature(services.settings.site_name, services.settings.base_url)
     )
@@ -303,9 +384,11 @@ async def scan_upload(
 def _scan_line(upload: UploadResult, verdict: str, action: str, rules: list[str]) -> str:
     what = f"The malware scan found {upload.filename} {verdict} ({', '.join(rules) or '-'})"
     if action == "quarantined":
-        return (f"{what}: the file is quarantined and the project '{upload.project_name}' "
-                "with it; nothing of it can be installed and uploads to it are refused "
-                "until an administrator has reviewed it.")
+        return (
+            f"{what}: the file is quarantined and the project '{upload.project_name}' "
+            "with it; nothing of it can be installed and uploads to it are refused "
+            "until an administrator has reviewed it."
+        )
     if action == "held":
         return f"{what}: the file is held (not installable) until an administrator reviews it."
     return f"{what}: the file is published and queued for an administrator's review."

@@ -62,9 +62,7 @@ class NameReview(Base):
     name: Mapped[str] = mapped_column(String(255))
     normalized_name: Mapped[str] = mapped_column(String(255), index=True)
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
-    requested_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL")
-    )
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created: Mapped[datetime]
     # "pending", "approved" or "rejected".
     state: Mapped[str] = mapped_column(String(20), index=True)
@@ -81,9 +79,7 @@ class MalwareReport(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_name: Mapped[str] = mapped_column(String(255), index=True)  # normalised
     version: Mapped[str | None] = mapped_column(String(100), default=None)
-    reporter_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     trusted: Mapped[bool]  # the reporter was a trusted reporter when reporting
     reason: Mapped[str] = mapped_column(Text)
     created: Mapped[datetime]

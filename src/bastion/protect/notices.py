@@ -51,8 +51,12 @@ async def notices_to_maintainers(
 async def send_all(mailer: Mailer, notices: list[Notice]) -> None:
     for notice in notices:
         await send_notice(
-            mailer, notice.email, "protection_notice", user_id=notice.user_id,
-            subject=notice.subject, body=notice.body,
+            mailer,
+            notice.email,
+            "protection_notice",
+            user_id=notice.user_id,
+            subject=notice.subject,
+            body=notice.body,
         )
 
 

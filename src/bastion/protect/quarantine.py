@@ -20,8 +20,13 @@ from bastion.protect.models import ReservedName
 
 
 async def set_project_status(
-    session: AsyncSession, project: Project, status: str, reason: str | None, *,
-    when: datetime, user_id: int | None,
+    session: AsyncSession,
+    project: Project,
+    status: str,
+    reason: str | None,
+    *,
+    when: datetime,
+    user_id: int | None,
 ) -> bool:
     """Give the project ``status`` (bastion.protect.status); False when it already had it."""
     if project.status == status and project.status_reason == reason:
@@ -29,8 +34,9 @@ async def set_project_status(
     project.status = status
     project.status_reason = reason
     project.status_changed_at = when
-    await journal(session, project, action=f"status {status}", version=None,
-                  user_id=user_id, when=when)
+    await journal(
+        session, project, action=f"status {status}", version=None, user_id=user_id, when=when
+    )
     return True
 
 
@@ -46,8 +52,9 @@ async def reserve_name(
     """Keep ``name`` from ever being created again (idempotent; the first reason stays)."""
     normalized = normalize_name(name)
     if await session.get(ReservedName, normalized) is None:
-        session.add(ReservedName(normalized_name=normalized, reason=reason, created=when,
-                                 created_by=by))
+        session.add(
+            ReservedName(normalized_name=normalized, reason=reason, created=when, created_by=by)
+        )
         await session.flush()
 
 

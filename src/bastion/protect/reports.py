@@ -56,16 +56,25 @@ def clean_report_reason(reason: str, max_length: int) -> str:
 
 
 async def _trusted_reporters(session: AsyncSession, project_name: str) -> int:
-    return int(await session.scalar(
-        select(func.count(func.distinct(MalwareReport.reporter_id))).where(
-            MalwareReport.project_name == project_name, MalwareReport.state == "open",
-            MalwareReport.trusted.is_(True),
+    return int(
+        await session.scalar(
+            select(func.count(func.distinct(MalwareReport.reporter_id))).where(
+                MalwareReport.project_name == project_name,
+                MalwareReport.state == "open",
+                MalwareReport.trusted.is_(True),
+            )
         )
-    ) or 0)
+        or 0
+    )
 
 
 async def report_malware(
-    services: Services, name: str, version: str | None, *, reporter: User, reason: str,
+    services: Services,
+    name: str,
+    version: str | None,
+    *,
+    reporter: User,
+    reason: str,
     context: RequestContext | None = None,
 ) -> ReportResult:
     """Record a report; 404 for an unknown project or release, 409 for a repeat."""
@@ -82,9 +91,11 @@ async def report_malware(
         existing = await session.scalar(
             select(MalwareReport.id).where(
                 MalwareReport.project_name == project.normalized_name,
-                MalwareReport.version.is_(None) if not version
+                MalwareReport.version.is_(None)
+                if not version
                 else MalwareReport.version == version,
-                MalwareReport.reporter_id == reporter.id, MalwareReport.state == "open",
+                MalwareReport.reporter_id == reporter.id,
+                MalwareReport.state == "open",
             )
         )
         if existing is not None:
@@ -94,19 +105,34 @@ async def report_malware(
             )
         trusted = await is_trusted(session, reporter.id)
         row = MalwareReport(
-            project_name=project.normalized_name, version=version or None,
-            reporter_id=reporter.id, trusted=trusted, reason=text, created=now, state="open",
+            project_name=project.normalized_name,
+            version=version or None,
+            reporter_id=reporter.id,
+            trusted=trusted,
+            reason=text,
+            created=now,
+            state="open",
         )
         session.add(row)
         await session.flush()
-        record(session, tag="protect:report", when=now, context=context, user_id=reporter.id,
-               project_name=project.normalized_name, version=version or None,
-               trusted=trusted, report_id=row.id)
+        record(
+            session,
+            tag="protect:report",
+            when=now,
+            context=context,
+            user_id=reporter.id,
+            project_name=project.normalized_name,
+            version=version or None,
+            trusted=trusted,
+            report_id=row.id,
+        )
         quarantined = trusted and await _auto_quarantine(session, services, project, now)
         notices = []
         if quarantined:
             notices = await notices_to_maintainers(
-                session, project, f"{project.name} is quarantined after malware reports",
+                session,
+                project,
+                f"{project.name} is quarantined after malware reports",
                 f"Trusted reporters have reported {project.name} as malware, so it is "
                 "quarantined: nothing of it can be installed and uploads are refused until "
                 "an administrator has reviewed it. You will hear from us then."
@@ -132,17 +158,31 @@ async def _auto_quarantine(
         return False
     when = services.clock.now()
     await set_project_status(
-        session, project, QUARANTINED, f"reported as malware by {count} trusted reporters",
-        when=when, user_id=None,
+        session,
+        project,
+        QUARANTINED,
+        f"reported as malware by {count} trusted reporters",
+        when=when,
+        user_id=None,
     )
-    record(session, tag="protect:auto-quarantine", when=when,
-           project_name=project.normalized_name, trusted_reports=count)
+    record(
+        session,
+        tag="protect:auto-quarantine",
+        when=when,
+        project_name=project.normalized_name,
+        trusted_reports=count,
+    )
     return True
 
 
 async def set_trusted_reporter(
-    services: Services, username: str, trusted: bool, *, by: str,
-    by_user_id: int | None = None, context: RequestContext | None = None,
+    services: Services,
+    username: str,
+    trusted: bool,
+    *,
+    by: str,
+    by_user_id: int | None = None,
+    context: RequestContext | None = None,
 ) -> bool:
     """Grant (or take away) the trusted-reporter role; False when nothing changed."""
     now = services.clock.now()
@@ -157,14 +197,22 @@ async def set_trusted_reporter(
             session.add(TrustedReporter(user_id=user.id, granted_at=now, granted_by=by))
         else:
             await session.delete(row)
-        record(session, tag="protect:trusted-reporter:" + ("grant" if trusted else "revoke"),
-               when=now, context=context, user_id=by_user_id, subject=user.username, by=by)
+        record(
+            session,
+            tag="protect:trusted-reporter:" + ("grant" if trusted else "revoke"),
+            when=now,
+            context=context,
+            user_id=by_user_id,
+            subject=user.username,
+            by=by,
+        )
     return True
 
 
 async def trusted_reporters(session: AsyncSession) -> list[tuple[str, TrustedReporter]]:
     rows = await session.execute(
-        select(User.username, TrustedReporter).join(User, User.id == TrustedReporter.user_id)
+        select(User.username, TrustedReporter)
+        .join(User, User.id == TrustedReporter.user_id)
         .order_by(User.username)
     )
     return [(name, row) for name, row in rows.all()]

@@ -52,6 +52,7 @@ Decision = Literal["approve", "reject", "clear", "quarantine", "remove"]
 
 # -- The queue. ----------------------------------------------------------------------
 
+
 @dataclass
 class QueueItem:
     """One project awaiting review, and why."""
@@ -69,10 +70,15 @@ class QueueItem:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "project": self.project, "name": self.display_name, "status": self.status,
-            "status_reason": self.status_reason, "held_name": self.held_name,
-            "scans": self.scans, "reports": self.reports,
-            "trusted_reports": self.trusted_reports, "weight": self.weight,
+            "project": self.project,
+            "name": self.display_name,
+            "status": self.status,
+            "status_reason": self.status_reason,
+            "held_name": self.held_name,
+            "scans": self.scans,
+            "reports": self.reports,
+            "trusted_reports": self.trusted_reports,
+            "weight": self.weight,
             "since": self.since.isoformat() if self.since else None,
         }
 
@@ -80,7 +86,8 @@ class QueueItem:
 async def review_queue(session: AsyncSession, *, trusted_weight: int) -> list[QueueItem]:
     """Every project needing a decision, most urgent first."""
     projects = {
-        p.normalized_name: p for p in await session.scalars(
+        p.normalized_name: p
+        for p in await session.scalars(
             select(Project).where(Project.deleted_at.is_(None), Project.status != ACTIVE)
         )
     }
@@ -91,33 +98,50 @@ async def review_queue(session: AsyncSession, *, trusted_weight: int) -> list[Qu
             project = projects.get(name)
             if project is None:
                 return None
-            items[name] = QueueItem(project=name, display_name=project.name,
-                                    status=project.status, status_reason=project.status_reason,
-                                    since=project.status_changed_at)
+            items[name] = QueueItem(
+                project=name,
+                display_name=project.name,
+                status=project.status,
+                status_reason=project.status_reason,
+                since=project.status_changed_at,
+            )
         return items[name]
 
     async def load(names: set[str]) -> None:
         missing = names - projects.keys()
         if missing:
-            for p in await session.scalars(select(Project).where(
-                Project.normalized_name.in_(missing), Project.deleted_at.is_(None)
-            )):
+            for p in await session.scalars(
+                select(Project).where(
+                    Project.normalized_name.in_(missing), Project.deleted_at.is_(None)
+                )
+            ):
                 projects[p.normalized_name] = p
 
     reviews = list(await session.scalars(select(NameReview).where(NameReview.state == "pending")))
-    scans = (await session.execute(
-        select(FileScan.project_name, FileScan.verdict, func.count(), func.min(FileScan.scanned_at))
-        .where(FileScan.review_state == "pending")
-        .group_by(FileScan.project_name, FileScan.verdict)
-    )).all()
-    reports = (await session.execute(
-        select(MalwareReport.project_name, MalwareReport.trusted, func.count(),
-               func.min(MalwareReport.created))
-        .where(MalwareReport.state == "open")
-        .group_by(MalwareReport.project_name, MalwareReport.trusted)
-    )).all()
-    await load({r.normalized_name for r in reviews} | {r[0] for r in scans}
-               | {r[0] for r in reports})
+    scans = (
+        await session.execute(
+            select(
+                FileScan.project_name, FileScan.verdict, func.count(), func.min(FileScan.scanned_at)
+            )
+            .where(FileScan.review_state == "pending")
+            .group_by(FileScan.project_name, FileScan.verdict)
+        )
+    ).all()
+    reports = (
+        await session.execute(
+            select(
+                MalwareReport.project_name,
+                MalwareReport.trusted,
+                func.count(),
+                func.min(MalwareReport.created),
+            )
+            .where(MalwareReport.state == "open")
+            .group_by(MalwareReport.project_name, MalwareReport.trusted)
+        )
+    ).all()
+    await load(
+        {r.normalized_name for r in reviews} | {r[0] for r in scans} | {r[0] for r in reports}
+    )
     for name in list(projects):
         item(name)  # every project not active is in the queue
     for review in reviews:
@@ -134,9 +158,12 @@ async def review_queue(session: AsyncSession, *, trusted_weight: int) -> list[Qu
             it.since = min(filter(None, [it.since, since]), default=None)
     for it in items.values():
         it.weight = (
-            1000 * it.scans.get("malicious", 0) + 100 * (it.status == QUARANTINED)
-            + trusted_weight * it.trusted_reports + (it.reports - it.trusted_reports)
-            + 10 * it.scans.get("suspicious", 0) + it.held_name
+            1000 * it.scans.get("malicious", 0)
+            + 100 * (it.status == QUARANTINED)
+            + trusted_weight * it.trusted_reports
+            + (it.reports - it.trusted_reports)
+            + 10 * it.scans.get("suspicious", 0)
+            + it.held_name
         )
     return sorted(items.values(), key=lambda i: (-i.weight, i.project))
 
@@ -155,33 +182,60 @@ class ReviewDetail:
     def to_json(self) -> dict[str, Any]:
         p = self.project
         return {
-            "project": p.normalized_name, "name": p.name, "status": p.status,
+            "project": p.normalized_name,
+            "name": p.name,
+            "status": p.status,
             "status_reason": p.status_reason,
             "name_reviews": [
-                {"name": r.name, "state": r.state, "reasons": r.reasons,
-                 "created": r.created.isoformat(), "decided_by": r.decided_by,
-                 "decision_reason": r.decision_reason}
+                {
+                    "name": r.name,
+                    "state": r.state,
+                    "reasons": r.reasons,
+                    "created": r.created.isoformat(),
+                    "decided_by": r.decided_by,
+                    "decision_reason": r.decision_reason,
+                }
                 for r in self.name_reviews
             ],
             "scans": [
-                {"filename": s.filename, "version": s.version, "verdict": s.verdict,
-                 "scan_verdict": s.scan_verdict, "action": s.action,
-                 "review_state": s.review_state, "findings": s.findings,
-                 "capabilities": s.capabilities, "error": s.error,
-                 "diff": {"previous": s.previous_filename,
-                          "new_capabilities": s.new_capabilities,
-                          "findings": s.diff_findings}}
+                {
+                    "filename": s.filename,
+                    "version": s.version,
+                    "verdict": s.verdict,
+                    "scan_verdict": s.scan_verdict,
+                    "action": s.action,
+                    "review_state": s.review_state,
+                    "findings": s.findings,
+                    "capabilities": s.capabilities,
+                    "error": s.error,
+                    "diff": {
+                        "previous": s.previous_filename,
+                        "new_capabilities": s.new_capabilities,
+                        "findings": s.diff_findings,
+                    },
+                }
                 for s in self.scans
             ],
             "reports": [
-                {"reporter": who, "trusted": r.trusted, "version": r.version,
-                 "reason": r.reason, "state": r.state, "created": r.created.isoformat()}
+                {
+                    "reporter": who,
+                    "trusted": r.trusted,
+                    "version": r.version,
+                    "reason": r.reason,
+                    "state": r.state,
+                    "created": r.created.isoformat(),
+                }
                 for r, who in self.reports
             ],
             "releases": [
-                {"version": r.version, "status": r.status,
-                 "files": [{"filename": f.filename, "status": f.status}
-                           for f in self.files.get(r.id, [])]}
+                {
+                    "version": r.version,
+                    "status": r.status,
+                    "files": [
+                        {"filename": f.filename, "status": f.status}
+                        for f in self.files.get(r.id, [])
+                    ],
+                }
                 for r in self.releases
             ],
         }
@@ -190,37 +244,54 @@ class ReviewDetail:
 async def review_detail(session: AsyncSession, name: str) -> ReviewDetail:
     project = await live_project(session, name)
     normalized = project.normalized_name
-    releases = list(await session.scalars(
-        select(Release).where(Release.project_id == project.id, Release.deleted_at.is_(None))
-        .order_by(Release.created.desc(), Release.id.desc())
-    ))
+    releases = list(
+        await session.scalars(
+            select(Release)
+            .where(Release.project_id == project.id, Release.deleted_at.is_(None))
+            .order_by(Release.created.desc(), Release.id.desc())
+        )
+    )
     files: dict[int, list[File]] = {}
     for f in await session.scalars(
-        select(File).where(File.release_id.in_([r.id for r in releases]),
-                           File.deleted_at.is_(None)).order_by(File.filename)
+        select(File)
+        .where(File.release_id.in_([r.id for r in releases]), File.deleted_at.is_(None))
+        .order_by(File.filename)
     ):
         files.setdefault(f.release_id, []).append(f)
     return ReviewDetail(
         project=project,
-        name_reviews=list(await session.scalars(
-            select(NameReview).where(NameReview.normalized_name == normalized)
-            .order_by(NameReview.created.desc())
-        )),
-        scans=list(await session.scalars(
-            select(FileScan).where(FileScan.project_name == normalized, FileScan.verdict != "clean")
-            .order_by(FileScan.scanned_at.desc(), FileScan.id.desc())
-        )),
-        reports=[(r, u) for r, u in (await session.execute(
-            select(MalwareReport, User.username).join(User, User.id == MalwareReport.reporter_id)
-            .where(MalwareReport.project_name == normalized)
-            .order_by(MalwareReport.created.desc())
-        )).all()],
+        name_reviews=list(
+            await session.scalars(
+                select(NameReview)
+                .where(NameReview.normalized_name == normalized)
+                .order_by(NameReview.created.desc())
+            )
+        ),
+        scans=list(
+            await session.scalars(
+                select(FileScan)
+                .where(FileScan.project_name == normalized, FileScan.verdict != "clean")
+                .order_by(FileScan.scanned_at.desc(), FileScan.id.desc())
+            )
+        ),
+        reports=[
+            (r, u)
+            for r, u in (
+                await session.execute(
+                    select(MalwareReport, User.username)
+                    .join(User, User.id == MalwareReport.reporter_id)
+                    .where(MalwareReport.project_name == normalized)
+                    .order_by(MalwareReport.created.desc())
+                )
+            ).all()
+        ],
         releases=releases,
         files=files,
     )
 
 
 # -- Decisions. ----------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class DecisionResult:
@@ -231,27 +302,53 @@ class DecisionResult:
     changed: list[str]  # what the decision did, one phrase each
 
 
-async def _authorize(session: AsyncSession, services: Services, by: Actor,
-                     project: Project) -> None:
+async def _authorize(
+    session: AsyncSession, services: Services, by: Actor, project: Project
+) -> None:
     """Operators may; a signed-in actor must be an admin and pass the 2FA mandate."""
     await authorize(session, services.settings, services.clock, by, Action.REVIEW, project)
 
 
 async def _decided(
-    session: AsyncSession, services: Services, project: Project, decision: Decision,
-    version: str | None, by: Actor, reason: str, changed: list[str], when: datetime,
+    session: AsyncSession,
+    services: Services,
+    project: Project,
+    decision: Decision,
+    version: str | None,
+    by: Actor,
+    reason: str,
+    changed: list[str],
+    when: datetime,
     context: RequestContext | None,
 ) -> list[Notice]:
     """Journal, audit and the maintainers' mail for a decision already applied."""
-    await journal(session, project, action=f"review {decision}", version=version,
-                  user_id=actor_id(by), when=when)
-    record(session, tag=f"protect:review-{decision}", when=when, context=context,
-           user_id=actor_id(by), project_name=project.normalized_name, version=version,
-           by=actor_label(by), reason=reason, changed=changed, status=project.status)
+    await journal(
+        session,
+        project,
+        action=f"review {decision}",
+        version=version,
+        user_id=actor_id(by),
+        when=when,
+    )
+    record(
+        session,
+        tag=f"protect:review-{decision}",
+        when=when,
+        context=context,
+        user_id=actor_id(by),
+        project_name=project.normalized_name,
+        version=version,
+        by=actor_label(by),
+        reason=reason,
+        changed=changed,
+        status=project.status,
+    )
     what = f"{project.name} {version}" if version else project.name
     settings = services.settings
     return await notices_to_maintainers(
-        session, project, f"Review of {what}: {decision}",
+        session,
+        project,
+        f"Review of {what}: {decision}",
         f"An administrator reviewed {what}: {decision}.\n\n"
         + (f"Reason: {reason}\n\n" if reason else "")
         + "".join(f"- {c}\n" for c in changed)
@@ -265,20 +362,30 @@ async def _finish(services: Services, project: str, notices: list[Notice]) -> No
 
 
 async def _pending_reviews(session: AsyncSession, normalized: str) -> list[NameReview]:
-    return list(await session.scalars(select(NameReview).where(
-        NameReview.normalized_name == normalized, NameReview.state == "pending"
-    )))
+    return list(
+        await session.scalars(
+            select(NameReview).where(
+                NameReview.normalized_name == normalized, NameReview.state == "pending"
+            )
+        )
+    )
 
 
-def _close_reviews(rows: list[NameReview], state: str, by: Actor, reason: str,
-                   when: datetime) -> None:
+def _close_reviews(
+    rows: list[NameReview], state: str, by: Actor, reason: str, when: datetime
+) -> None:
     for row in rows:
         row.state, row.decided_at = state, when
         row.decided_by, row.decision_reason = actor_label(by), reason or None
 
 
 async def approve_name(
-    services: Services, name: str, *, by: Actor, reason: str = "", allow_pairs: bool = False,
+    services: Services,
+    name: str,
+    *,
+    by: Actor,
+    reason: str = "",
+    allow_pairs: bool = False,
     context: RequestContext | None = None,
 ) -> DecisionResult:
     """The held name is fine: the project is served (unless quarantined for another cause)."""
@@ -293,28 +400,36 @@ async def approve_name(
         _close_reviews(reviews, "approved", by, reason, now)
         changed = ["name approved"]
         if project.status == HELD:
-            await set_project_status(session, project, ACTIVE, None, when=now,
-                                     user_id=actor_id(by))
+            await set_project_status(session, project, ACTIVE, None, when=now, user_id=actor_id(by))
             changed.append("project served")
         if allow_pairs:
-            pairs = sorted({
-                r["similar_to"] for review in reviews for r in review.reasons
-                if r.get("similar_to")
-            })
+            pairs = sorted(
+                {
+                    r["similar_to"]
+                    for review in reviews
+                    for r in review.reasons
+                    if r.get("similar_to")
+                }
+            )
             for other in pairs:
-                await services.protect.allow_pair(session, project.normalized_name, other,
-                                                  by=actor_label(by))
+                await services.protect.allow_pair(
+                    session, project.normalized_name, other, by=actor_label(by)
+                )
                 changed.append(f"allow-list: {project.normalized_name} ~ {other}")
-        notices = await _decided(session, services, project, "approve", None, by, reason,
-                                 changed, now, context)
-        result = DecisionResult("approve", project.normalized_name, None, project.status,
-                                changed)
+        notices = await _decided(
+            session, services, project, "approve", None, by, reason, changed, now, context
+        )
+        result = DecisionResult("approve", project.normalized_name, None, project.status, changed)
     await _finish(services, result.project, notices)
     return result
 
 
 async def reject_name(
-    services: Services, name: str, *, by: Actor, reason: str = "",
+    services: Services,
+    name: str,
+    *,
+    by: Actor,
+    reason: str = "",
     context: RequestContext | None = None,
 ) -> DecisionResult:
     """The held name is refused: the project is deleted and its name reserved."""
@@ -323,24 +438,37 @@ async def reject_name(
         project = await live_project(session, name)
         if not await _pending_reviews(session, project.normalized_name):
             raise Conflict(f"The name '{project.name}' is not waiting for review.")
-    return await _remove(services, name, by=by, reason=reason, forbid=True,
-                         decision="reject", context=context)
+    return await _remove(
+        services, name, by=by, reason=reason, forbid=True, decision="reject", context=context
+    )
 
 
 async def remove_project(
-    services: Services, name: str, *, by: Actor, reason: str = "", forbid: bool = False,
+    services: Services,
+    name: str,
+    *,
+    by: Actor,
+    reason: str = "",
+    forbid: bool = False,
     context: RequestContext | None = None,
 ) -> DecisionResult:
     """Delete the project (restorable by an admin during retention); ``forbid`` reserves
     its name for good."""
     reason = clean_reason(reason, required="Give a reason for removing the project (audited).")
-    return await _remove(services, name, by=by, reason=reason, forbid=forbid,
-                         decision="remove", context=context)
+    return await _remove(
+        services, name, by=by, reason=reason, forbid=forbid, decision="remove", context=context
+    )
 
 
 async def _remove(
-    services: Services, name: str, *, by: Actor, reason: str, forbid: bool,
-    decision: Decision, context: RequestContext | None,
+    services: Services,
+    name: str,
+    *,
+    by: Actor,
+    reason: str,
+    forbid: bool,
+    decision: Decision,
+    context: RequestContext | None,
 ) -> DecisionResult:
     async with services.db.session() as session:
         project = await live_project(session, name)
@@ -350,9 +478,7 @@ async def _remove(
     now = services.clock.now()
     changed = ["project removed"]
     async with services.db.transaction() as session:
-        removed = await session.scalar(
-            select(Project).where(Project.normalized_name == normalized)
-        )
+        removed = await session.scalar(select(Project).where(Project.normalized_name == normalized))
         assert removed is not None
         _close_reviews(await _pending_reviews(session, normalized), "rejected", by, reason, now)
         await _close_scans(session, normalized, None, "removed", by, reason, now)
@@ -360,19 +486,29 @@ async def _remove(
         if forbid:
             # Until the names domain has its prohibited list (names.prohibit), the review
             # decision keeps the name here; upload's screen_project refuses it.
-            await reserve_name(session, normalized, f"{decision}: {reason}", when=now,
-                               by=actor_label(by))
+            await reserve_name(
+                session, normalized, f"{decision}: {reason}", when=now, by=actor_label(by)
+            )
             changed.append("name reserved")
-        notices = await _decided(session, services, removed, decision, None, by, reason,
-                                 changed, now, context)
+        notices = await _decided(
+            session, services, removed, decision, None, by, reason, changed, now, context
+        )
     await _finish(services, normalized, notices)
     return DecisionResult(decision, normalized, None, None, changed)
 
 
-async def _close_scans(session: AsyncSession, project: str, version: str | None, state: str,
-                       by: Actor, reason: str, when: datetime) -> int:
-    query = select(FileScan).where(FileScan.project_name == project,
-                                   FileScan.review_state == "pending")
+async def _close_scans(
+    session: AsyncSession,
+    project: str,
+    version: str | None,
+    state: str,
+    by: Actor,
+    reason: str,
+    when: datetime,
+) -> int:
+    query = select(FileScan).where(
+        FileScan.project_name == project, FileScan.review_state == "pending"
+    )
     if version is not None:
         query = query.where(FileScan.version == version)
     rows = list(await session.scalars(query))
@@ -382,10 +518,17 @@ async def _close_scans(session: AsyncSession, project: str, version: str | None,
     return len(rows)
 
 
-async def _close_reports(session: AsyncSession, project: str, version: str | None,
-                         resolution: str, by: Actor, when: datetime) -> int:
-    query = select(MalwareReport).where(MalwareReport.project_name == project,
-                                        MalwareReport.state == "open")
+async def _close_reports(
+    session: AsyncSession,
+    project: str,
+    version: str | None,
+    resolution: str,
+    by: Actor,
+    when: datetime,
+) -> int:
+    query = select(MalwareReport).where(
+        MalwareReport.project_name == project, MalwareReport.state == "open"
+    )
     if version is not None:
         query = query.where(MalwareReport.version == version)
     rows = list(await session.scalars(query))
@@ -396,8 +539,13 @@ async def _close_reports(session: AsyncSession, project: str, version: str | Non
 
 
 async def clear(
-    services: Services, name: str, version: str | None = None, *, by: Actor,
-    reason: str = "", context: RequestContext | None = None,
+    services: Services,
+    name: str,
+    version: str | None = None,
+    *,
+    by: Actor,
+    reason: str = "",
+    context: RequestContext | None = None,
 ) -> DecisionResult:
     """Not malware: the project (or one release) and its held or quarantined files are
     served again; its findings and reports are closed. A held name stays held."""
@@ -407,9 +555,15 @@ async def clear(
         project = await live_project(session, name)
         await _authorize(session, services, by, project)
         releases = (
-            [await live_release(session, project, version)] if version
-            else list(await session.scalars(select(Release).where(
-                Release.project_id == project.id, Release.deleted_at.is_(None))))
+            [await live_release(session, project, version)]
+            if version
+            else list(
+                await session.scalars(
+                    select(Release).where(
+                        Release.project_id == project.id, Release.deleted_at.is_(None)
+                    )
+                )
+            )
         )
         version = releases[0].version if version else None
         changed: list[str] = []
@@ -417,16 +571,21 @@ async def clear(
             if release.status != ACTIVE:
                 release.status = ACTIVE
                 changed.append(f"release {release.version} served")
-        for file in await session.scalars(select(File).where(
-            File.release_id.in_([r.id for r in releases]), File.deleted_at.is_(None),
-            File.status != ACTIVE,
-        )):
+        for file in await session.scalars(
+            select(File).where(
+                File.release_id.in_([r.id for r in releases]),
+                File.deleted_at.is_(None),
+                File.status != ACTIVE,
+            )
+        ):
             file.status = ACTIVE
             changed.append(f"file {file.filename} served")
-        scans = await _close_scans(session, project.normalized_name, version, "cleared", by,
-                                   reason, now)
-        reports = await _close_reports(session, project.normalized_name, version, "cleared",
-                                       by, now)
+        scans = await _close_scans(
+            session, project.normalized_name, version, "cleared", by, reason, now
+        )
+        reports = await _close_reports(
+            session, project.normalized_name, version, "cleared", by, now
+        )
         if scans:
             changed.append(f"{scans} finding(s) cleared")
         if reports:
@@ -435,26 +594,35 @@ async def clear(
             pending = await _pending_reviews(session, project.normalized_name)
             held = bool(pending)
             await set_project_status(
-                session, project, HELD if held else ACTIVE,
-                "name review: " + "; ".join(
-                    r.get("detail") or r.get("rule") or "" for r in pending[0].reasons
-                ) if held else None,
-                when=now, user_id=actor_id(by),
+                session,
+                project,
+                HELD if held else ACTIVE,
+                "name review: "
+                + "; ".join(r.get("detail") or r.get("rule") or "" for r in pending[0].reasons)
+                if held
+                else None,
+                when=now,
+                user_id=actor_id(by),
             )
             changed.append("project held for its name review" if held else "project served")
         if not changed:
             raise Conflict(f"Nothing of '{project.name}' is held, quarantined or reported.")
-        notices = await _decided(session, services, project, "clear", version, by, reason,
-                                 changed, now, context)
-        result = DecisionResult("clear", project.normalized_name, version, project.status,
-                                changed)
+        notices = await _decided(
+            session, services, project, "clear", version, by, reason, changed, now, context
+        )
+        result = DecisionResult("clear", project.normalized_name, version, project.status, changed)
     await _finish(services, result.project, notices)
     return result
 
 
 async def quarantine(
-    services: Services, name: str, version: str | None = None, *, by: Actor,
-    reason: str = "", context: RequestContext | None = None,
+    services: Services,
+    name: str,
+    version: str | None = None,
+    *,
+    by: Actor,
+    reason: str = "",
+    context: RequestContext | None = None,
 ) -> DecisionResult:
     """Malware: the project (or one release) is hidden and, for a project, uploads to it
     are frozen, until it is cleared or removed."""
@@ -474,21 +642,31 @@ async def quarantine(
         else:
             if project.status == QUARANTINED:
                 raise Conflict(f"'{project.name}' is already quarantined.")
-            await set_project_status(session, project, QUARANTINED, f"quarantined: {reason}",
-                                     when=now, user_id=actor_id(by))
+            await set_project_status(
+                session,
+                project,
+                QUARANTINED,
+                f"quarantined: {reason}",
+                when=now,
+                user_id=actor_id(by),
+            )
             changed.append("project quarantined; uploads frozen")
-        scans = await _close_scans(session, project.normalized_name, version, "quarantined",
-                                   by, reason, now)
-        reports = await _close_reports(session, project.normalized_name, version,
-                                       "quarantined", by, now)
+        scans = await _close_scans(
+            session, project.normalized_name, version, "quarantined", by, reason, now
+        )
+        reports = await _close_reports(
+            session, project.normalized_name, version, "quarantined", by, now
+        )
         if scans:
             changed.append(f"{scans} finding(s) confirmed")
         if reports:
             changed.append(f"{reports} report(s) closed")
-        notices = await _decided(session, services, project, "quarantine", version, by,
-                                 reason, changed, now, context)
-        result = DecisionResult("quarantine", project.normalized_name, version,
-                                project.status, changed)
+        notices = await _decided(
+            session, services, project, "quarantine", version, by, reason, changed, now, context
+        )
+        result = DecisionResult(
+            "quarantine", project.normalized_name, version, project.status, changed
+        )
     await _finish(services, result.project, notices)
     return result
 
@@ -496,8 +674,13 @@ async def quarantine(
 async def find_for_review(session: AsyncSession, name: str) -> str:
     """The normalised name of a live project, or 404 (for routes and the CLI)."""
     normalized = normalize_name(name)
-    if await session.scalar(select(Project.id).where(
-        Project.normalized_name == normalized, Project.deleted_at.is_(None)
-    )) is None:
+    if (
+        await session.scalar(
+            select(Project.id).where(
+                Project.normalized_name == normalized, Project.deleted_at.is_(None)
+            )
+        )
+        is None
+    ):
         raise NotFound(f"There is no project named '{name}' on this index.")
     return normalized

@@ -26,9 +26,7 @@ def seconds_until_next_run(now: datetime, delay_seconds: float) -> float:
     return (target - now).total_seconds()
 
 
-async def run_all(
-    services: Services, jobs: Sequence[Job], *, force: bool = False
-) -> list[Outcome]:
+async def run_all(services: Services, jobs: Sequence[Job], *, force: bool = False) -> list[Outcome]:
     """Each job once (in order); a failure is recorded and the next job still runs."""
     return [await run_once(services, job, force=force) for job in jobs]
 
@@ -37,18 +35,18 @@ async def run_daily(services: Services, jobs: Sequence[Job]) -> None:
     """Catch up now, then once a day; a failed job runs again the next day."""
     while True:
         await run_all(services, jobs)
-        await asyncio.sleep(seconds_until_next_run(
-            services.clock.now(), services.settings.critical_job_delay_seconds
-        ))
+        await asyncio.sleep(
+            seconds_until_next_run(
+                services.clock.now(), services.settings.critical_job_delay_seconds
+            )
+        )
 
 
 def start(services: Services, jobs: Sequence[Job]) -> None:
     """Start the daily loop in this process (idempotent)."""
     task = services.daily_task
     if task is None or task.done():
-        services.daily_task = asyncio.create_task(
-            run_daily(services, jobs), name="daily-jobs"
-        )
+        services.daily_task = asyncio.create_task(run_daily(services, jobs), name="daily-jobs")
 
 
 async def stop(services: Services) -> None:

@@ -73,8 +73,14 @@ async def run_once(services: Services, job: Job, *, force: bool = False) -> Outc
         if not force and await succeeded(services, job.name, period):
             return Outcome(job.name, period, Status.DONE, "")
         async with services.db.transaction() as session:
-            run = JobRun(name=job.name, period=period, started_at=services.clock.now(),
-                         finished_at=None, succeeded=None, detail="")
+            run = JobRun(
+                name=job.name,
+                period=period,
+                started_at=services.clock.now(),
+                finished_at=None,
+                succeeded=None,
+                detail="",
+            )
             session.add(run)
         try:
             detail = await job.run(services)
@@ -92,8 +98,9 @@ async def run_once(services: Services, job: Job, *, force: bool = False) -> Outc
 async def succeeded(services: Services, name: str, period: str) -> bool:
     async with services.db.session() as session:
         found = await session.scalar(
-            select(JobRun.id).where(JobRun.name == name, JobRun.period == period,
-                                    JobRun.succeeded.is_(True)).limit(1)
+            select(JobRun.id)
+            .where(JobRun.name == name, JobRun.period == period, JobRun.succeeded.is_(True))
+            .limit(1)
         )
     return found is not None
 

@@ -13,6 +13,7 @@ def plain_error(status_code: int, message: str, headers: dict[str, str] | None =
     characters escaped in both)."""
     name, value = reason_header(message)
     return PlainTextResponse(
-        printable(message) + "\n", status_code=status_code,
+        printable(message) + "\n",
+        status_code=status_code,
         headers={name: value, **(headers or {})},
     )

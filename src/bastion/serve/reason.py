@@ -134,8 +134,13 @@ class _ReasonCycle(httptools_impl.RequestResponseCycle):
     def _start_prepared(self, message: Any) -> bool:
         """Hold the head of a response whose headers were prepared; False if not one."""
         headers = message.get("headers")
-        if (type(headers) is not PreparedHeaders or not self.keep_alive or self.access_log
-                or self.disconnected or self.flow.write_paused):
+        if (
+            type(headers) is not PreparedHeaders
+            or not self.keep_alive
+            or self.access_log
+            or self.disconnected
+            or self.flow.write_paused
+        ):
             return False
         status = message["status"]
         if headers.content_length is None and status not in (204, 304):
@@ -145,15 +150,24 @@ class _ReasonCycle(httptools_impl.RequestResponseCycle):
         if headers.content_length is not None:
             self.expected_content_length = headers.content_length
             self.chunked_encoding = False
-        self._head = (httptools_impl.STATUS_LINE[status] + _default_block(self.default_headers)
-                      + headers.block + b"\r\n")
+        self._head = (
+            httptools_impl.STATUS_LINE[status]
+            + _default_block(self.default_headers)
+            + headers.block
+            + b"\r\n"
+        )
         return True
 
     def _complete(self, message: Any) -> bool:
         """Write the held head and the whole body at once; False if this is not that."""
-        if (message["type"] != "http.response.body" or message.get("more_body", False)
-                or self.chunked_encoding or self.disconnected or self.flow.write_paused
-                or self.response_complete):
+        if (
+            message["type"] != "http.response.body"
+            or message.get("more_body", False)
+            or self.chunked_encoding
+            or self.disconnected
+            or self.flow.write_paused
+            or self.response_complete
+        ):
             return False
         body = b"" if self.scope["method"] == "HEAD" else message.get("body", b"")
         if len(body) != self.expected_content_length and self.scope["method"] != "HEAD":

@@ -32,7 +32,8 @@ def unavailable_response(retry_after: int) -> Response:
     message = unavailable_message(retry_after)
     name, value = reason_header(message)
     return PlainTextResponse(
-        message + "\n", status_code=503,
+        message + "\n",
+        status_code=503,
         headers={"Retry-After": str(retry_after), name: value, "Cache-Control": "no-store"},
     )
 

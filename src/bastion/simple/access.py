@@ -43,7 +43,11 @@ def credentials(scope: Scope) -> tuple[str | None, str | None]:
 
 
 async def admit(
-    access: ReadAccess, scope: Scope, receive: Receive, send: Send, name: str | None,
+    access: ReadAccess,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    name: str | None,
 ) -> ReadGrant | None:
     """The grant when the request may read ``name`` (None: the whole index); otherwise
     answer 401/403 and return None."""

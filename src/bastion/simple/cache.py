@@ -69,8 +69,14 @@ def page_etag(serial: int, media_type: str, body: bytes) -> bytes:
 
 
 def build_page(
-    *, serial: int, media_type: str, body: bytes, max_age: int, expires: float,
-    gzipped: bytes | None = None, private: bool = False,
+    *,
+    serial: int,
+    media_type: str,
+    body: bytes,
+    max_age: int,
+    expires: float,
+    gzipped: bytes | None = None,
+    private: bool = False,
 ) -> CachedPage:
     """The page with every header precomputed; ``gzipped`` adds a gzip-encoded variant.
 
@@ -86,7 +92,12 @@ def build_page(
 
 
 def _page(
-    serial: int, media_type: str, body: bytes, etag: bytes, control: bytes, expires: float,
+    serial: int,
+    media_type: str,
+    body: bytes,
+    etag: bytes,
+    control: bytes,
+    expires: float,
     encoding: str | None,
 ) -> CachedPage:
     common: Headers = [
@@ -103,8 +114,12 @@ def _page(
     if encoding is not None:
         headers.append((b"content-encoding", encoding.encode()))
     return CachedPage(
-        serial=serial, etag=etag, body=body, headers=PreparedHeaders(headers),
-        not_modified_headers=PreparedHeaders(common), expires=expires,
+        serial=serial,
+        etag=etag,
+        body=body,
+        headers=PreparedHeaders(headers),
+        not_modified_headers=PreparedHeaders(common),
+        expires=expires,
     )
 
 

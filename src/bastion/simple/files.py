@@ -70,7 +70,7 @@ class FileServer:
             )
             return
         path: str = scope["path"]
-        path = path[len(PREFIX):] if path.startswith(PREFIX) else ""
+        path = path[len(PREFIX) :] if path.startswith(PREFIX) else ""
         access = self.access
         if access is not None and not await self._admit_path(access, path, scope, receive, send):
             return
@@ -82,21 +82,30 @@ class FileServer:
         if entry is None:
             await plain_error(404, "Not Found")(scope, receive, send)
             return
-        if access is not None and await admit(access, scope, receive, send,
-                                              entry.project) is None:
+        if access is not None and await admit(access, scope, receive, send, entry.project) is None:
             return
         for key, value in scope["headers"]:
             if key == b"if-none-match" and etag_matches(value, entry.etag):
-                await send({"type": "http.response.start", "status": 304, "headers": [
-                    (b"etag", entry.etag), (b"cache-control", self.cache_control.encode())]})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 304,
+                        "headers": [
+                            (b"etag", entry.etag),
+                            (b"cache-control", self.cache_control.encode()),
+                        ],
+                    }
+                )
                 await send({"type": "http.response.body", "body": b""})
                 return
         range_header = next(
             (value.decode("latin-1") for key, value in scope["headers"] if key == b"range"), None
         )
         if range_header is not None:
-            size = entry.size if entry.size is not None else (
-                entry.stat.st_size if entry.stat is not None else None
+            size = (
+                entry.size
+                if entry.size is not None
+                else (entry.stat.st_size if entry.stat is not None else None)
             )
             verdict = judge_range(range_header, size) if size is not None else RangeVerdict.IGNORE
             if verdict is RangeVerdict.UNSATISFIABLE:
@@ -109,14 +118,19 @@ class FileServer:
                 scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"range"]}
         response: Response
         if entry.local_path is not None:
-            response = FileResponse(entry.local_path, stat_result=entry.stat,
-                                    media_type=entry.media_type, headers=entry.headers)
+            response = FileResponse(
+                entry.local_path,
+                stat_result=entry.stat,
+                media_type=entry.media_type,
+                headers=entry.headers,
+            )
         else:
             headers = dict(entry.headers)
             if entry.size is not None:
                 headers["content-length"] = str(entry.size)
-            response = StreamingResponse(self.store.stream(entry.blob_path),
-                                         media_type=entry.media_type, headers=headers)
+            response = StreamingResponse(
+                self.store.stream(entry.blob_path), media_type=entry.media_type, headers=headers
+            )
         if method != "GET" or entry.is_metadata:
             await response(scope, receive, send)
             return
@@ -146,7 +160,8 @@ class FileServer:
             await access.grant(*credentials(scope))
         except BastionError as exc:
             await plain_error(exc.status_code, exc.message, getattr(exc, "headers", None))(
-                scope, receive, send)
+                scope, receive, send
+            )
             return False
         return True
 

@@ -41,8 +41,9 @@ async def _send_page(
     if gzip_ok and page.gzipped is not None:
         page = page.gzipped
     if if_none_match is not None and etag_matches(if_none_match, page.etag):
-        await send({"type": "http.response.start", "status": 304,
-                    "headers": page.not_modified_headers})
+        await send(
+            {"type": "http.response.start", "status": 304, "headers": page.not_modified_headers}
+        )
         await send({"type": "http.response.body", "body": b""})
         return
     await send({"type": "http.response.start", "status": 200, "headers": page.headers})
@@ -53,14 +54,24 @@ async def _send_page(
 async def _redirect(scope: Scope, send: Send, location: str) -> None:
     query = scope.get("query_string", b"")
     target = quote(location).encode() + (b"?" + query if query else b"")
-    await send({"type": "http.response.start", "status": 301,
-                "headers": [(b"location", target), (b"content-length", b"0"),
-                            (b"vary", b"Accept")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 301,
+            "headers": [(b"location", target), (b"content-length", b"0"), (b"vary", b"Accept")],
+        }
+    )
     await send({"type": "http.response.body", "body": b""})
 
 
-async def _error(scope: Scope, receive: Receive, send: Send, status: int, message: str,
-                 headers: dict[str, str] | None = None) -> None:
+async def _error(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    status: int,
+    message: str,
+    headers: dict[str, str] | None = None,
+) -> None:
     await plain_error(status, message, headers)(scope, receive, send)
 
 
@@ -85,17 +96,24 @@ class SimplePages:
         if path == "/simple":
             await _redirect(scope, send, PREFIX)
             return
-        rest = path[len(PREFIX):] if path.startswith(PREFIX) else None
-        if rest is None or rest == "/" or rest.count("/") > 1 or (
-            rest.count("/") == 1 and rest[-1] != "/"
+        rest = path[len(PREFIX) :] if path.startswith(PREFIX) else None
+        if (
+            rest is None
+            or rest == "/"
+            or rest.count("/") > 1
+            or (rest.count("/") == 1 and rest[-1] != "/")
         ):
             await _error(scope, receive, send, 404, "Not Found")
             return
         slash = rest == "" or rest[-1] == "/"
         name = rest[:-1] if slash else rest
-        if self.access is not None and await admit(
-            self.access, scope, receive, send, canonicalize_name(name) if name else None
-        ) is None:
+        if (
+            self.access is not None
+            and await admit(
+                self.access, scope, receive, send, canonicalize_name(name) if name else None
+            )
+            is None
+        ):
             return
         accept = b""
         if_none_match = None
@@ -125,10 +143,15 @@ class SimplePages:
                 await _redirect(scope, send, f"{PREFIX}{canonical}/")
                 return
         if media_type is None:
-            await _error(scope, receive, send, 406,
-                         "Not Acceptable: ask for text/html, "
-                         "application/vnd.pypi.simple.v1+html or "
-                         "application/vnd.pypi.simple.v1+json")
+            await _error(
+                scope,
+                receive,
+                send,
+                406,
+                "Not Acceptable: ask for text/html, "
+                "application/vnd.pypi.simple.v1+html or "
+                "application/vnd.pypi.simple.v1+json",
+            )
             return
         key = name or INDEX
         try:
@@ -142,7 +165,9 @@ class SimplePages:
         await _send_page(scope, send, page, if_none_match, gzip_ok)
 
     async def _shared(
-        self, name: str, media_type: str,
+        self,
+        name: str,
+        media_type: str,
         build: Callable[[str, str], Awaitable[CachedPage | None]],
     ) -> CachedPage | None:
         """Build a page, or wait for the build another request already started."""
@@ -177,8 +202,11 @@ class SimplePages:
                     stale.expires = cache.expiry()
                     return stale
                 entries = await queries.index_entries(session)
-                body = (render.index_json(entries, serial) if is_json(media_type)
-                        else render.index_html(entries))
+                body = (
+                    render.index_json(entries, serial)
+                    if is_json(media_type)
+                    else render.index_html(entries)
+                )
                 return await self._store(name, media_type, serial, body, generation)
             book = await self.proxy.rules(session)
             if stale is not None and not stale.proxied and stale.rules == book.fingerprint:
@@ -187,32 +215,57 @@ class SimplePages:
                     stale.expires = cache.expiry()
                     return stale
             listing = await queries.project_listing(session, name)
-            plan = await plan_for(session, name, listing, book, proxy=self.proxy,
-                                  settings=self.services.settings)
+            plan = await plan_for(
+                session, name, listing, book, proxy=self.proxy, settings=self.services.settings
+            )
         if plan.refusal is not None:
             await audit_refusal(self.db, self.proxy, self.clock, name, plan.refusal)
-        composed = await compose(name, plan, proxy=self.proxy, settings=self.services.settings,
-                                 clock=self.clock)
+        composed = await compose(
+            name, plan, proxy=self.proxy, settings=self.services.settings, clock=self.clock
+        )
         if composed is None:
             cache.drop_page(name, media_type)
             return None
-        body = (render.project_json(composed.listing, composed.extras) if is_json(media_type)
-                else render.project_html(composed.listing, composed.extras))
-        return await self._store(name, media_type, composed.listing.project.last_serial, body,
-                                 generation, proxied=composed.proxied, rules=book.fingerprint)
+        body = (
+            render.project_json(composed.listing, composed.extras)
+            if is_json(media_type)
+            else render.project_html(composed.listing, composed.extras)
+        )
+        return await self._store(
+            name,
+            media_type,
+            composed.listing.project.last_serial,
+            body,
+            generation,
+            proxied=composed.proxied,
+            rules=book.fingerprint,
+        )
 
     async def _store(
-        self, name: str, media_type: str, serial: int, body: bytes, generation: int, *,
-        proxied: bool = False, rules: int = 0,
+        self,
+        name: str,
+        media_type: str,
+        serial: int,
+        body: bytes,
+        generation: int,
+        *,
+        proxied: bool = False,
+        rules: int = 0,
     ) -> CachedPage:
         gzipped = None
         if len(body) >= GZIP_MIN_SIZE:
             gzipped = await anyio.to_thread.run_sync(
                 partial(gzip.compress, body, GZIP_LEVEL, mtime=0)
             )
-        page = build_page(serial=serial, media_type=media_type, body=body,
-                          max_age=self.max_age, expires=self.cache.expiry(), gzipped=gzipped,
-                          private=self.access is not None)
+        page = build_page(
+            serial=serial,
+            media_type=media_type,
+            body=body,
+            max_age=self.max_age,
+            expires=self.cache.expiry(),
+            gzipped=gzipped,
+            private=self.access is not None,
+        )
         page.proxied, page.rules = proxied, rules
         self.cache.store_page(name, media_type, page, generation)
         return page

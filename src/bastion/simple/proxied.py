@@ -62,24 +62,33 @@ class Composed:
     proxied: bool  # depends on more than the local serial (rules, upstream, clock)
 
 
-def upstream_rows(doc: UpstreamDoc, *, settings: Settings, clock: Clock,
-                  switches: Switches) -> list[FileRow]:
+def upstream_rows(
+    doc: UpstreamDoc, *, settings: Settings, clock: Clock, switches: Switches
+) -> list[FileRow]:
     days = cooldown_days(switches.cooldown_days, settings.upstream_cooldown_days)
     return [
         FileRow(
-            version=d.version, filename=d.filename,
-            path=upstream_path(doc.name, d.sha256, d.filename), sha256=d.sha256,
-            size=d.size, upload_time=d.upload_time, requires_python=d.requires_python,
-            yanked=d.yanked, yanked_reason=d.yanked_reason, metadata_sha256=d.metadata_sha256,
+            version=d.version,
+            filename=d.filename,
+            path=upstream_path(doc.name, d.sha256, d.filename),
+            sha256=d.sha256,
+            size=d.size,
+            upload_time=d.upload_time,
+            requires_python=d.requires_python,
+            yanked=d.yanked,
+            yanked_reason=d.yanked_reason,
+            metadata_sha256=d.metadata_sha256,
         )
         for d in released(doc.files, now=clock.now(), days=days)
     ]
 
 
-def _listing(name: str, display: str, serial: int, files: list[FileRow],
-             versions: set[str]) -> ProjectListing:
-    return ProjectListing(project=ProjectRef(0, display, name, serial),
-                          versions=sorted(versions), files=files)
+def _listing(
+    name: str, display: str, serial: int, files: list[FileRow], versions: set[str]
+) -> ProjectListing:
+    return ProjectListing(
+        project=ProjectRef(0, display, name, serial), versions=sorted(versions), files=files
+    )
 
 
 async def first_pull_refusal(
@@ -107,13 +116,25 @@ async def audit_refusal(
     if not proxy.first_refusal_note(name):
         return
     async with db.transaction() as session:
-        record(session, tag="protect:upstream-refused", when=clock.now(), project_name=name,
-               rule=reason.rule, similar_to=reason.similar_to, detail=reason.detail)
+        record(
+            session,
+            tag="protect:upstream-refused",
+            when=clock.now(),
+            project_name=name,
+            rule=reason.rule,
+            similar_to=reason.similar_to,
+            detail=reason.detail,
+        )
 
 
 async def plan_for(
-    session: AsyncSession, name: str, listing: ProjectListing | None, book: RuleBook, *,
-    proxy: UpstreamProxy, settings: Settings,
+    session: AsyncSession,
+    name: str,
+    listing: ProjectListing | None,
+    book: RuleBook,
+    *,
+    proxy: UpstreamProxy,
+    settings: Settings,
 ) -> Plan:
     """What the page of ``name`` is made of: local rows, and its origin switches if any."""
     if not proxy.enabled and not book.match(name):
@@ -121,8 +142,7 @@ async def plan_for(
     if book.may_look_upstream(name) is False or not proxy.enabled:
         return Plan(local=listing, switches=book.switches(name, "local" if listing else "new"))
     switches = book.switches(name, await origin_of(session, name))
-    refusal = await first_pull_refusal(session, settings, name, switches,
-                                       local=listing is not None)
+    refusal = await first_pull_refusal(session, settings, name, switches, local=listing is not None)
     return Plan(local=listing, switches=switches, refusal=refusal)
 
 
@@ -133,8 +153,14 @@ async def proxied_listing(
     API): local and upstream files as the origin rules say; refusals audited."""
     async with db.session() as session:
         book = await proxy.rules(session)
-        plan = await plan_for(session, name, await project_listing(session, name), book,
-                              proxy=proxy, settings=settings)
+        plan = await plan_for(
+            session,
+            name,
+            await project_listing(session, name),
+            book,
+            proxy=proxy,
+            settings=settings,
+        )
     if plan.refusal is not None:
         await audit_refusal(db, proxy, clock, name, plan.refusal)
     return await compose(name, plan, proxy=proxy, settings=settings, clock=clock)
@@ -146,16 +172,20 @@ async def compose(
     """The listing to render for ``name``, or None (404); raises 502/504 from upstream."""
     local, switches = plan.local, plan.switches
     if plan.refusal is not None:
-        return Composed(_listing(name, name, 0, [], set()),
-                        PageExtras(message=refused_message(name, plan.refusal)),
-                        proxied=True)
+        return Composed(
+            _listing(name, name, 0, [], set()),
+            PageExtras(message=refused_message(name, plan.refusal)),
+            proxied=True,
+        )
     if switches is None or not switches.upstream:
         if local is not None:
             return Composed(local, NO_EXTRAS, proxied=False)  # local rows + rules only
         if switches is not None and switches.reserved:
-            return Composed(_listing(name, name, 0, [], set()),
-                            PageExtras(message=RESERVED_MESSAGE.format(name=name)),
-                            proxied=True)
+            return Composed(
+                _listing(name, name, 0, [], set()),
+                PageExtras(message=RESERVED_MESSAGE.format(name=name)),
+                proxied=True,
+            )
         return None
     merge = local is not None and switches.publish
     try:
@@ -173,12 +203,18 @@ async def compose(
         versions = set(local.versions) | {row.version for row in rows}
         here = f"{settings.base_url.rstrip('/')}/simple/{name}/"
         return Composed(
-            _listing(name, local.project.name, max(local.project.last_serial, doc.serial),
-                     files, versions),
+            _listing(
+                name,
+                local.project.name,
+                max(local.project.last_serial, doc.serial),
+                files,
+                versions,
+            ),
             PageExtras(tracks=(doc.page_url,), alternate_locations=(here, doc.page_url)),
             proxied=True,
         )
     return Composed(
         _listing(name, name, doc.serial, rows, {row.version for row in rows}),
-        PageExtras(tracks=(doc.page_url,)), proxied=True,
+        PageExtras(tracks=(doc.page_url,)),
+        proxied=True,
     )

@@ -42,8 +42,9 @@ class UpstreamFiles:
             return None
         switches, refusal = await self._switches(where.name)
         if refusal is not None:  # never pulled, and reads like a local name: not asked
-            await audit_refusal(self.services.db, self.proxy, self.services.clock, where.name,
-                                refusal)
+            await audit_refusal(
+                self.services.db, self.proxy, self.services.clock, where.name, refusal
+            )
             raise NotFound(refused_message(where.name, refusal))
         if not switches.upstream:  # blocked since it was pulled: no longer served
             raise NotFound(f"{where.name!r} is not served from an upstream index here.")
@@ -74,8 +75,9 @@ class UpstreamFiles:
                 return book.switches(name, "new"), None
             switches = book.switches(name, await origin_of(session, name))
             local = switches.origin == "local"
-            refusal = await first_pull_refusal(session, self.services.settings, name,
-                                               switches, local=local)
+            refusal = await first_pull_refusal(
+                session, self.services.settings, name, switches, local=local
+            )
             return switches, refusal
 
     async def _dist(self, where: UpstreamPath, switches: Switches) -> UpstreamDist:
@@ -83,8 +85,14 @@ class UpstreamFiles:
         if not self.proxy.enabled:
             raise NotFound(f"{where.name!r} is not served from an upstream index here.")
         doc = await self.proxy.doc(where.name)
-        dist = next((d for d in (doc.files if doc else ())
-                     if d.filename == where.filename and d.sha256 == where.sha256), None)
+        dist = next(
+            (
+                d
+                for d in (doc.files if doc else ())
+                if d.filename == where.filename and d.sha256 == where.sha256
+            ),
+            None,
+        )
         if dist is None or (where.is_metadata and dist.metadata_sha256 is None):
             raise NotFound(f"The upstream page of {where.name!r} lists no such file.")
         days = cooldown_days(switches.cooldown_days, services.settings.upstream_cooldown_days)
@@ -99,10 +107,12 @@ class UpstreamFiles:
         dist = await self._dist(where, switches)
         settings = self.services.settings
         return await pull(
-            db=self.services.db, store=self.services.store, http=self.proxy.http,
-            clock=self.services.clock, where=where, dist=dist,
-            max_size=settings.upstream_max_file_size, tmp_dir=settings.data_dir / "tmp",
+            db=self.services.db,
+            store=self.services.store,
+            http=self.proxy.http,
+            clock=self.services.clock,
+            where=where,
+            dist=dist,
+            max_size=settings.upstream_max_file_size,
+            tmp_dir=settings.data_dir / "tmp",
         )
-
-
-

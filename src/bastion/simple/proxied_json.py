@@ -80,8 +80,12 @@ def proxied_document(
     for row in listing.files:
         by_version.setdefault(row.version, []).append(row)
     versions = {
-        v: _Version(v, max((r.upload_time or _EPOCH for r in rows), default=_EPOCH),
-                    all(r.yanked for r in rows), _is_prerelease(v))
+        v: _Version(
+            v,
+            max((r.upload_time or _EPOCH for r in rows), default=_EPOCH),
+            all(r.yanked for r in rows),
+            _is_prerelease(v),
+        )
         for v, rows in by_version.items()
     }
     if version is None:
@@ -99,8 +103,7 @@ def proxied_document(
             **INFO_DEFAULTS,
             "name": listing.project.name,
             "version": chosen.version,
-            "requires_python": next((r.requires_python for r in rows if r.requires_python),
-                                    None),
+            "requires_python": next((r.requires_python for r in rows if r.requires_python), None),
             "yanked": chosen.yanked,
             "yanked_reason": None,
             "package_url": page,
@@ -109,9 +112,10 @@ def proxied_document(
         }
     document: dict[str, Any] = {"info": info, "last_serial": listing.project.last_serial}
     if version is None:
-        document["releases"] = {v: [_file(r, base_url) for r in by_version[v]]
-                                for v in sorted(by_version, key=version_key)}
-    document["urls"] = (
-        [_file(r, base_url) for r in by_version[chosen.version]] if chosen else [])
+        document["releases"] = {
+            v: [_file(r, base_url) for r in by_version[v]]
+            for v in sorted(by_version, key=version_key)
+        }
+    document["urls"] = [_file(r, base_url) for r in by_version[chosen.version]] if chosen else []
     document["vulnerabilities"] = []
     return document

@@ -66,8 +66,12 @@ async def project_ref(session: AsyncSession, normalized_name: str) -> ProjectRef
     row = (
         await session.execute(
             select(
-                Project.id, Project.name, Project.normalized_name, Project.last_serial,
-                Project.status, Project.status_reason,
+                Project.id,
+                Project.name,
+                Project.normalized_name,
+                Project.last_serial,
+                Project.status,
+                Project.status_reason,
             ).where(Project.normalized_name == normalized_name, project_served())
         )
     ).one_or_none()
@@ -165,7 +169,10 @@ async def stored_file(session: AsyncSession, path: str) -> StoredFile | None:
         .join(Release, File.release_id == Release.id)
         .join(Project, Release.project_id == Project.id)
         .where(
-            File.path == path, file_served(), release_served(), project_served(),
+            File.path == path,
+            file_served(),
+            release_served(),
+            project_served(),
         )
     )
     sha256 = _sha256_in_path(path)

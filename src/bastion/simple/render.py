@@ -68,13 +68,18 @@ def project_html(listing: ProjectListing, extras: PageExtras = NO_EXTRAS) -> byt
         f'    <meta name="pypi:repository-version" content="{API_VERSION}">',
         f'    <meta name="pypi:project-status" content="{escape(listing.project.status)}">',
         *(
-            [f'    <meta name="pypi:project-status-reason" '
-             f'content="{escape(listing.project.status_reason)}">']
-            if listing.project.status_reason else []
+            [
+                f'    <meta name="pypi:project-status-reason" '
+                f'content="{escape(listing.project.status_reason)}">'
+            ]
+            if listing.project.status_reason
+            else []
         ),
         *(f'    <meta name="pypi:tracks" content="{escape(url)}">' for url in extras.tracks),
-        *(f'    <meta name="pypi:alternate-locations" content="{escape(url)}">'
-          for url in extras.alternate_locations),
+        *(
+            f'    <meta name="pypi:alternate-locations" content="{escape(url)}">'
+            for url in extras.alternate_locations
+        ),
         f"    <title>Links for {name}</title>",
         "  </head>",
         "  <body>",
@@ -127,7 +132,8 @@ def project_status(listing: ProjectListing) -> dict[str, str]:
 
 def project_json(listing: ProjectListing, extras: PageExtras = NO_EXTRAS) -> bytes:
     meta: dict[str, Any] = {
-        "api-version": API_VERSION, "_last-serial": listing.project.last_serial,
+        "api-version": API_VERSION,
+        "_last-serial": listing.project.last_serial,
     }
     if extras.message:
         meta["_message"] = extras.message

@@ -10,7 +10,9 @@ def upstream_proxy(services: Services) -> UpstreamProxy:
     """Made on first use; a changed upstream page drops that name's cached simple pages."""
     if services.upstream is None:
         services.upstream = UpstreamProxy(
-            services.settings, services.db, services.clock,
+            services.settings,
+            services.db,
+            services.clock,
             on_change=services.pages.invalidate,
         )
     return services.upstream

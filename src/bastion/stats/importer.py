@@ -139,9 +139,7 @@ async def write(
     progress: Progress | None = None,
 ) -> None:
     """Replace the imported counts (caller's transaction) and mark the window sums stale."""
-    items = [
-        {"project": name, "day": day, "downloads": n} for (name, day), n in counts.items()
-    ]
+    items = [{"project": name, "day": day, "downloads": n} for (name, day), n in counts.items()]
     for start in range(0, len(items), BATCH):
         chunk = items[start : start + BATCH]
         await replace_imported_counts(session, chunk)

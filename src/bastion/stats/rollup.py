@@ -46,11 +46,21 @@ async def add_live_counts(
         for (project, day), n in per_project.items()
     ]
     for start in range(0, len(project_rows), BATCH):
-        await upsert(session, project_days, project_rows[start : start + BATCH],
-                     key=("day", "project", "source"), add=("downloads",))
+        await upsert(
+            session,
+            project_days,
+            project_rows[start : start + BATCH],
+            key=("day", "project", "source"),
+            add=("downloads",),
+        )
     for start in range(0, len(file_rows), BATCH):
-        await upsert(session, file_days, file_rows[start : start + BATCH],
-                     key=("day", "project", "filename"), add=("downloads",))
+        await upsert(
+            session,
+            file_days,
+            file_rows[start : start + BATCH],
+            key=("day", "project", "filename"),
+            add=("downloads",),
+        )
 
 
 async def replace_imported_counts(
@@ -58,8 +68,9 @@ async def replace_imported_counts(
 ) -> None:
     """Set the imported count of each ``{project, day, downloads}`` (replacing, not adding)."""
     batch = [{**row, "source": IMPORT} for row in rows]
-    await upsert(session, project_days, batch,
-                 key=("day", "project", "source"), replace=("downloads",))
+    await upsert(
+        session, project_days, batch, key=("day", "project", "source"), replace=("downloads",)
+    )
 
 
 async def invalidate_window(session: AsyncSession) -> None:
@@ -100,8 +111,10 @@ async def rebuild_window(session: AsyncSession, through_day: date, window_days: 
 async def _shift_one_day(session: AsyncSession, day: date, window_days: int) -> None:
     """Add ``day`` to the sums and subtract the day that leaves the window with it."""
     leaving = day - timedelta(days=window_days)
-    signed = case((ProjectDayDownloads.day == day, ProjectDayDownloads.downloads),
-                  else_=-ProjectDayDownloads.downloads)
+    signed = case(
+        (ProjectDayDownloads.day == day, ProjectDayDownloads.downloads),
+        else_=-ProjectDayDownloads.downloads,
+    )
     source = (
         select(ProjectDayDownloads.project, func.sum(signed))
         .where(ProjectDayDownloads.day.in_([day, leaving]))
@@ -170,8 +183,10 @@ async def top_projects(
         return []
     rows = await session.execute(
         select(ProjectWindowSum.project, ProjectWindowSum.downloads)
-        .where(ProjectWindowSum.downloads > 0,
-               ProjectWindowSum.downloads >= literal(max(min_downloads, 1)))
+        .where(
+            ProjectWindowSum.downloads > 0,
+            ProjectWindowSum.downloads >= literal(max(min_downloads, 1)),
+        )
         .order_by(ProjectWindowSum.downloads.desc(), ProjectWindowSum.project)
         .limit(limit)
     )

@@ -59,9 +59,7 @@ class LocalFileStore:
 
     async def put_bytes(self, path: str, data: bytes) -> None:
         target = self._resolve(path)
-        await anyio.to_thread.run_sync(
-            self._write_atomically, target, lambda out: out.write(data)
-        )
+        await anyio.to_thread.run_sync(self._write_atomically, target, lambda out: out.write(data))
 
     async def exists(self, path: str) -> bool:
         return self._resolve(path).is_file()
@@ -104,9 +102,9 @@ class LocalFileStore:
                     mtime = full.stat().st_mtime
                 except FileNotFoundError:  # removed while we walked
                     continue
-                found.append(StoredBlob(
-                    str(full.relative_to(self.root)), datetime.fromtimestamp(mtime, UTC)
-                ))
+                found.append(
+                    StoredBlob(str(full.relative_to(self.root)), datetime.fromtimestamp(mtime, UTC))
+                )
         return found
 
     async def iter_blobs(self) -> AsyncIterator[StoredBlob]:
@@ -116,4 +114,3 @@ class LocalFileStore:
     async def iter_temp(self) -> AsyncIterator[StoredBlob]:
         for blob in await anyio.to_thread.run_sync(self._walk, True):
             yield blob
-

@@ -44,7 +44,9 @@ class PageFetch:
 def make_http(timeout: float) -> httpx.AsyncClient:
     """The shared client: pooled connections, the timeout on every phase, no env proxies."""
     return httpx.AsyncClient(
-        timeout=httpx.Timeout(timeout), follow_redirects=True, trust_env=False,
+        timeout=httpx.Timeout(timeout),
+        follow_redirects=True,
+        trust_env=False,
         headers={"user-agent": USER_AGENT},
         limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
     )
@@ -94,8 +96,13 @@ async def fetch_page(
     content_type = response.headers.get("content-type", "")
     parse = parse_json if "json" in content_type else parse_html
     try:
-        doc = parse(response.content, name=name, index_url=index_url, serial=serial,
-                    etag=response.headers.get("etag"))
+        doc = parse(
+            response.content,
+            name=name,
+            index_url=index_url,
+            serial=serial,
+            etag=response.headers.get("etag"),
+        )
     except InvalidUpstreamPage as exc:
         raise UpstreamUnavailable(
             f"The upstream index {_where(index_url)} sent a bad page for {name!r}: {exc}."
@@ -110,7 +117,12 @@ class Downloaded:
 
 
 async def download_verified(
-    http: httpx.AsyncClient, url: str, *, sha256: str, max_size: int, tmp_dir: Path,
+    http: httpx.AsyncClient,
+    url: str,
+    *,
+    sha256: str,
+    max_size: int,
+    tmp_dir: Path,
     what: str,
 ) -> Downloaded:
     """Stream ``url`` to a temporary file, hashing; refuse a wrong digest or an oversize file.
@@ -121,13 +133,10 @@ async def download_verified(
     digest = hashlib.sha256()
     size = 0
     try:
-        async with await anyio.open_file(path, "wb") as out, http.stream(
-            "GET", url
-        ) as response:
+        async with await anyio.open_file(path, "wb") as out, http.stream("GET", url) as response:
             if response.status_code != 200:
                 raise UpstreamUnavailable(
-                    f"The upstream answered {response.status_code} for {what}; "
-                    "try again later."
+                    f"The upstream answered {response.status_code} for {what}; try again later."
                 )
             async for chunk in response.aiter_bytes(1 << 16):
                 size += len(chunk)
@@ -146,9 +155,7 @@ async def download_verified(
     except BaseException as exc:
         await anyio.Path(path).unlink(missing_ok=True)
         if isinstance(exc, httpx.TimeoutException):
-            raise UpstreamTimeout(
-                f"The upstream did not send {what} in time; try again."
-            ) from None
+            raise UpstreamTimeout(f"The upstream did not send {what} in time; try again.") from None
         if isinstance(exc, httpx.HTTPError):
             raise UpstreamUnavailable(
                 f"The upstream cannot be reached for {what} ({type(exc).__name__}); try again."

@@ -18,8 +18,10 @@ def cooldown_days(rule_days: int | None, setting_days: int) -> int:
 
 
 def is_cooling(dist: UpstreamDist, *, now: datetime, days: int) -> bool:
-    return days > 0 and dist.upload_time is not None and (
-        now - dist.upload_time < timedelta(days=days)
+    return (
+        days > 0
+        and dist.upload_time is not None
+        and (now - dist.upload_time < timedelta(days=days))
     )
 
 

@@ -75,11 +75,22 @@ class UpstreamDoc:
         files = []
         for item in data.get("files", []):
             when = item.get("upload_time")
-            files.append(UpstreamDist(**{
-                **item, "upload_time": datetime.fromisoformat(when) if when else None,
-            }))
-        return cls(name=name, index_url=index_url, serial=serial, etag=etag,
-                   files=tuple(files), versions=tuple(data.get("versions", [])))
+            files.append(
+                UpstreamDist(
+                    **{
+                        **item,
+                        "upload_time": datetime.fromisoformat(when) if when else None,
+                    }
+                )
+            )
+        return cls(
+            name=name,
+            index_url=index_url,
+            serial=serial,
+            etag=etag,
+            files=tuple(files),
+            versions=tuple(data.get("versions", [])),
+        )
 
 
 def version_of(filename: str) -> str | None:
@@ -125,12 +136,12 @@ def _dist(
     absolute, _ = urldefrag(urljoin(page_url, url))
     if not absolute.startswith(("http://", "https://")):
         return None
-    return UpstreamDist(filename=filename, url=absolute, sha256=sha256, version=version,
-                        **extra)
+    return UpstreamDist(filename=filename, url=absolute, sha256=sha256, version=version, **extra)
 
 
-def parse_json(body: bytes, *, name: str, index_url: str, serial: int,
-               etag: str | None) -> UpstreamDoc:
+def parse_json(
+    body: bytes, *, name: str, index_url: str, serial: int, etag: str | None
+) -> UpstreamDoc:
     """A PEP 691 JSON project page."""
     page_url = f"{index_url}{name}/"
     try:
@@ -147,7 +158,8 @@ def parse_json(body: bytes, *, name: str, index_url: str, serial: int,
         yanked = item.get("yanked", False)
         size = item.get("size")
         dist = _dist(
-            filename=str(item.get("filename", "")), url=str(item.get("url", "")),
+            filename=str(item.get("filename", "")),
+            url=str(item.get("url", "")),
             sha256=hashes.get("sha256") if isinstance(hashes, dict) else None,
             page_url=page_url,
             requires_python=item.get("requires-python") or None,
@@ -165,8 +177,14 @@ def parse_json(body: bytes, *, name: str, index_url: str, serial: int,
     if not isinstance(versions, list):
         versions = sorted({f.version for f in files})
     serial = serial or int((data.get("meta") or {}).get("_last-serial") or 0)
-    return UpstreamDoc(name=name, index_url=index_url, serial=serial, etag=etag,
-                       files=tuple(files), versions=tuple(str(v) for v in versions))
+    return UpstreamDoc(
+        name=name,
+        index_url=index_url,
+        serial=serial,
+        etag=etag,
+        files=tuple(files),
+        versions=tuple(str(v) for v in versions),
+    )
 
 
 class _Anchors(HTMLParser):
@@ -196,8 +214,9 @@ def _fragment_sha256(url: str) -> str | None:
     return digest if algo == "sha256" and digest else None
 
 
-def parse_html(body: bytes, *, name: str, index_url: str, serial: int,
-               etag: str | None) -> UpstreamDoc:
+def parse_html(
+    body: bytes, *, name: str, index_url: str, serial: int, etag: str | None
+) -> UpstreamDoc:
     """A PEP 503 HTML project page (with PEP 592/658/714 attributes)."""
     page_url = f"{index_url}{name}/"
     parser = _Anchors()
@@ -216,12 +235,22 @@ def parse_html(body: bytes, *, name: str, index_url: str, serial: int,
         if metadata and metadata.startswith("sha256="):
             meta_hash = _metadata_hash({"sha256": metadata.removeprefix("sha256=")})
         dist = _dist(
-            filename=filename, url=href, sha256=_fragment_sha256(href), page_url=page_url,
+            filename=filename,
+            url=href,
+            sha256=_fragment_sha256(href),
+            page_url=page_url,
             requires_python=attrs.get("data-requires-python") or None,
-            yanked=yanked is not None, yanked_reason=yanked or "",
+            yanked=yanked is not None,
+            yanked_reason=yanked or "",
             metadata_sha256=meta_hash,
         )
         if dist is not None:
             files.append(dist)
-    return UpstreamDoc(name=name, index_url=index_url, serial=serial, etag=etag,
-                       files=tuple(files), versions=tuple(sorted({f.version for f in files})))
+    return UpstreamDoc(
+        name=name,
+        index_url=index_url,
+        serial=serial,
+        etag=etag,
+        files=tuple(files),
+        versions=tuple(sorted({f.version for f in files})),
+    )

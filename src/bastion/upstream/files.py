@@ -52,8 +52,7 @@ def parse_upstream_path(path: str) -> UpstreamPath | None:
         return None
     filename = parts[3]
     is_metadata = filename.endswith(METADATA_SUFFIX)
-    return UpstreamPath(parts[1], parts[2], filename.removesuffix(METADATA_SUFFIX),
-                        is_metadata)
+    return UpstreamPath(parts[1], parts[2], filename.removesuffix(METADATA_SUFFIX), is_metadata)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,21 +66,27 @@ class PulledFile:
 
 
 def _pulled(row: UpstreamFile) -> PulledFile:
-    return PulledFile(row.path, row.project, row.filename, row.sha256, row.size,
-                      row.is_metadata)
+    return PulledFile(row.path, row.project, row.filename, row.sha256, row.size, row.is_metadata)
 
 
 async def stored_upstream_file(db: Database, path: str) -> PulledFile | None:
     async with db.session() as session:
-        row = (await session.execute(
-            select(UpstreamFile).where(UpstreamFile.path == path)
-        )).scalar_one_or_none()
+        row = (
+            await session.execute(select(UpstreamFile).where(UpstreamFile.path == path))
+        ).scalar_one_or_none()
         return _pulled(row) if row else None
 
 
 async def pull(
-    *, db: Database, store: FileStore, http: httpx.AsyncClient, clock: Clock,
-    where: UpstreamPath, dist: UpstreamDist, max_size: int, tmp_dir: Path,
+    *,
+    db: Database,
+    store: FileStore,
+    http: httpx.AsyncClient,
+    clock: Clock,
+    where: UpstreamPath,
+    dist: UpstreamDist,
+    max_size: int,
+    tmp_dir: Path,
 ) -> PulledFile:
     """Download ``dist`` (or its metadata), verify, store, and record it; raises 502/504."""
     if where.is_metadata:
@@ -90,15 +95,23 @@ async def pull(
         what = f"the metadata of {dist.filename}"
     else:
         url, sha256, what = dist.url, dist.sha256, dist.filename
-    downloaded = await download_verified(http, url, sha256=sha256, max_size=max_size,
-                                         tmp_dir=tmp_dir, what=what)
+    downloaded = await download_verified(
+        http, url, sha256=sha256, max_size=max_size, tmp_dir=tmp_dir, what=what
+    )
     try:
         await store.put(where.blob, downloaded.path)
     finally:
         downloaded.path.unlink(missing_ok=True)
-    row = UpstreamFile(path=where.blob, project=where.name, filename=dist.filename,
-                       is_metadata=where.is_metadata, sha256=sha256, size=downloaded.size,
-                       source_url=url, stored=clock.now())
+    row = UpstreamFile(
+        path=where.blob,
+        project=where.name,
+        filename=dist.filename,
+        is_metadata=where.is_metadata,
+        sha256=sha256,
+        size=downloaded.size,
+        source_url=url,
+        stored=clock.now(),
+    )
     pulled = _pulled(row)
     try:
         async with db.transaction() as session:

@@ -44,7 +44,11 @@ class UpstreamProxy:
     """What one process knows about upstream pages and origin rules."""
 
     def __init__(
-        self, settings: Settings, db: Database, clock: Clock, *,
+        self,
+        settings: Settings,
+        db: Database,
+        clock: Clock,
+        *,
         on_change: Callable[[str], None] = lambda name: None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -123,8 +127,9 @@ class UpstreamProxy:
             row = await session.get(UpstreamProject, name)
             if row is None:
                 return None
-            doc = UpstreamDoc.from_json(row.document, name=name, index_url=row.index_url,
-                                        serial=row.serial, etag=row.etag)
+            doc = UpstreamDoc.from_json(
+                row.document, name=name, index_url=row.index_url, serial=row.serial, etag=row.etag
+            )
             age = (self.clock.now() - row.fetched).total_seconds()
         entry = _Entry(doc, self.monotonic() + self.settings.upstream_ttl - max(age, 0.0))
         self._docs[name] = entry
@@ -155,9 +160,7 @@ class UpstreamProxy:
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
 
-    async def _shared_refresh(
-        self, name: str, previous: UpstreamDoc | None
-    ) -> UpstreamDoc | None:
+    async def _shared_refresh(self, name: str, previous: UpstreamDoc | None) -> UpstreamDoc | None:
         pending = self._inflight.get(name)
         if pending is not None:
             return await asyncio.shield(pending)
@@ -230,8 +233,12 @@ class UpstreamProxy:
         async with self.db.transaction() as session:
             row = await session.get(UpstreamProject, doc.name)
             if row is None:
-                row = UpstreamProject(normalized_name=doc.name, first_fetched=now,
-                                      index_url=doc.index_url, fetched=now)
+                row = UpstreamProject(
+                    normalized_name=doc.name,
+                    first_fetched=now,
+                    index_url=doc.index_url,
+                    fetched=now,
+                )
                 session.add(row)
             row.fetched = now
             if changed or not row.document:

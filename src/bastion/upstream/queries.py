@@ -15,11 +15,20 @@ async def upstream_only(session: AsyncSession, names: Collection[str]) -> set[st
     """Which of ``names`` are served from upstream with no local project of that name."""
     if not names:
         return set()
-    pulled = set(await session.scalars(
-        select(UpstreamProject.normalized_name).where(
-            UpstreamProject.normalized_name.in_(list(names)))
-    ))
-    local = set(await session.scalars(
-        select(Project.normalized_name).where(Project.normalized_name.in_(list(pulled)))
-    )) if pulled else set()
+    pulled = set(
+        await session.scalars(
+            select(UpstreamProject.normalized_name).where(
+                UpstreamProject.normalized_name.in_(list(names))
+            )
+        )
+    )
+    local = (
+        set(
+            await session.scalars(
+                select(Project.normalized_name).where(Project.normalized_name.in_(list(pulled)))
+            )
+        )
+        if pulled
+        else set()
+    )
     return pulled - local

@@ -82,11 +82,14 @@ class RuleBook:
 
     def __init__(self, rules: list[Rule]) -> None:
         # Equal for equal rule sets: a page rendered under other rules is re-rendered.
-        self.fingerprint = hash(tuple(
-            (r.pattern, r.publish, r.upstream, r.cooldown_days) for r in rules))
+        self.fingerprint = hash(
+            tuple((r.pattern, r.publish, r.upstream, r.cooldown_days) for r in rules)
+        )
         self.exact = {r.pattern: r for r in rules if not is_pattern(r.pattern)}
-        self.patterns = sorted((r for r in rules if is_pattern(r.pattern)),
-                               key=lambda r: (-len(r.pattern.replace("*", "")), r.pattern))
+        self.patterns = sorted(
+            (r for r in rules if is_pattern(r.pattern)),
+            key=lambda r: (-len(r.pattern.replace("*", "")), r.pattern),
+        )
 
     def match(self, name: str) -> Rule | None:
         rule = self.exact.get(name)
@@ -103,9 +106,13 @@ class RuleBook:
         if rule is not None:
             publish = publish if rule.publish is None else rule.publish
             upstream = upstream if rule.upstream is None else rule.upstream
-        return Switches(publish=publish, upstream=upstream,
-                        cooldown_days=rule.cooldown_days if rule else None,
-                        origin=origin, rule=rule)
+        return Switches(
+            publish=publish,
+            upstream=upstream,
+            cooldown_days=rule.cooldown_days if rule else None,
+            origin=origin,
+            rule=rule,
+        )
 
     def may_look_upstream(self, name: str) -> bool | None:
         """False when a rule blocks upstream outright (no query needed); None: depends."""
@@ -114,8 +121,9 @@ class RuleBook:
 
 
 def _rule(row: OriginRule) -> Rule:
-    return Rule(row.pattern, row.publish, row.upstream, row.cooldown_days, row.updated,
-                row.updated_by)
+    return Rule(
+        row.pattern, row.publish, row.upstream, row.cooldown_days, row.updated, row.updated_by
+    )
 
 
 async def list_rules(session: AsyncSession) -> list[Rule]:
@@ -129,9 +137,7 @@ async def load_rules(session: AsyncSession) -> RuleBook:
 
 async def origin_of(session: AsyncSession, name: str) -> Origin:
     """How ``name`` (normalised) first arrived: a local upload, an upstream pull, or not yet."""
-    created = await session.scalar(
-        select(Project.created).where(Project.normalized_name == name)
-    )
+    created = await session.scalar(select(Project.created).where(Project.normalized_name == name))
     pulled = await session.scalar(
         select(UpstreamProject.first_fetched).where(UpstreamProject.normalized_name == name)
     )
@@ -154,8 +160,11 @@ async def check_local_upload(session: AsyncSession, name: str) -> None:
     switches = await switches_for(session, normalized)
     if switches.publish:
         return
-    why = ("it was first pulled from an upstream index" if switches.rule is None
-           else f"origin rule {switches.rule.pattern!r} blocks local uploads")
+    why = (
+        "it was first pulled from an upstream index"
+        if switches.rule is None
+        else f"origin rule {switches.rule.pattern!r} blocks local uploads"
+    )
     raise Forbidden(
         f"Local uploads of {normalized!r} are blocked: {why}. An administrator can allow "
         f"them with: bastion origin set {normalized} --publish allow"
@@ -188,9 +197,19 @@ async def set_rule(
     row.publish, row.upstream, row.cooldown_days = publish, upstream, cooldown_days
     row.updated, row.updated_by = now, actor
     await session.flush()
-    record(session, tag="origin:set", when=now, context=context, user_id=user_id,
-           project_name=None if is_pattern(key) else key, pattern=key, publish=publish,
-           upstream=upstream, cooldown_days=cooldown_days, actor=actor)
+    record(
+        session,
+        tag="origin:set",
+        when=now,
+        context=context,
+        user_id=user_id,
+        project_name=None if is_pattern(key) else key,
+        pattern=key,
+        publish=publish,
+        upstream=upstream,
+        cooldown_days=cooldown_days,
+        actor=actor,
+    )
     return _rule(row)
 
 
@@ -210,5 +229,13 @@ async def clear_rule(
         raise NotFound(f"There is no origin rule for {key!r} (see: bastion origin list).")
     await session.delete(row)
     await session.flush()
-    record(session, tag="origin:clear", when=clock.now(), context=context, user_id=user_id,
-           project_name=None if is_pattern(key) else key, pattern=key, actor=actor)
+    record(
+        session,
+        tag="origin:clear",
+        when=clock.now(),
+        context=context,
+        user_id=user_id,
+        project_name=None if is_pattern(key) else key,
+        pattern=key,
+        actor=actor,
+    )

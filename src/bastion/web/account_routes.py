@@ -79,8 +79,11 @@ async def form_error(
 ) -> Response:
     """The form page again, with the error's message, status and headers (``Retry-After``)."""
     return await page(
-        request, template, {**(context or {}), "error": exc.message},
-        status_code=exc.status_code, headers=getattr(exc, "headers", None),
+        request,
+        template,
+        {**(context or {}), "error": exc.message},
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
     )
 
 
@@ -93,14 +96,22 @@ async def _send_verification(request: Request, user: User) -> bool:
     services = services_of(request)
     token = email_links.make_verify_token(services.settings.secret_key, services.clock, user)
     return await notices.send(
-        services.mailer, user.email, "verify_email", user_id=user.id, username=user.username,
+        services.mailer,
+        user.email,
+        "verify_email",
+        user_id=user.id,
+        username=user.username,
         link=site_url(request, "account.verify_email", token=token),
         hours=services.settings.email_verify_hours,
     )
 
 
 def _check_new_password(
-    request: Request, password: str, confirm: str, *, username: str,
+    request: Request,
+    password: str,
+    confirm: str,
+    *,
+    username: str,
     mismatch: str = "The two new passwords do not match.",
 ) -> None:
     """The password typed twice alike, and good enough for the policy (BadRequest if not)."""
@@ -129,19 +140,29 @@ async def register(
 ) -> Response:
     try:
         _check_new_password(
-            request, password, password_confirm, username=username,
+            request,
+            password,
+            password_confirm,
+            username=username,
             mismatch="The two passwords do not match.",
         )
         services = services_of(request)
         await release_writes(request)
         async with services.db.transaction() as session:  # a lost race rolls back only this
             created = await create_user(
-                session, services.clock, services.passwords, username=username.strip(), email=email,
-                password=password, context=request_context(request),
+                session,
+                services.clock,
+                services.passwords,
+                username=username.strip(),
+                email=email,
+                password=password,
+                context=request_context(request),
             )
     except BastionError as exc:
         return await form_error(
-            request, "account/register.html", exc,
+            request,
+            "account/register.html",
+            exc,
             {"form": {"username": username, "email": email}},
         )
     user = await db_of(request).get(User, created.id)
@@ -157,7 +178,9 @@ async def verify_email(request: Request, token: str) -> Response:
     services = services_of(request)
     db = db_of(request)
     user_id, email = email_links.read_verify_token(
-        services.settings.secret_key, services.clock, token,
+        services.settings.secret_key,
+        services.clock,
+        token,
         services.settings.email_verify_hours * 3600,
     )
     user = await db.get(User, user_id)
@@ -198,12 +221,17 @@ async def login(
     await release_writes(request)
     try:
         accepted = await signin.sign_in(
-            db_of(request), services_of(request), username, password,
+            db_of(request),
+            services_of(request),
+            username,
+            password,
             context=request_context(request),
         )
     except BastionError as exc:
         return await form_error(
-            request, "account/login.html", exc,
+            request,
+            "account/login.html",
+            exc,
             {"form": {"username": username}, "next": safe_next(next, "")},
         )
     target = next_or_account(request, next)
@@ -221,7 +249,8 @@ async def two_factor_chooser(
 ) -> Response:
     factors = await second_factor.available_factors(db_of(request), user.id)
     return await page(
-        request, "account/two_factor.html",
+        request,
+        "account/two_factor.html",
         {"factors": factors, "next": safe_next(next, ""), "pending_user": user},
     )
 
@@ -241,18 +270,26 @@ async def _second_factor_attempt(
     except BastionError as exc:
         factors = await second_factor.available_factors(db_of(request), user.id)
         return await form_error(
-            request, "account/two_factor.html", exc,
-            {"factors": factors, "next": safe_next(next_url, ""), "pending_user": user,
-             "error_kind": kind},
+            request,
+            "account/two_factor.html",
+            exc,
+            {
+                "factors": factors,
+                "next": safe_next(next_url, ""),
+                "pending_user": user,
+                "error_kind": kind,
+            },
         )
     await finish_sign_in(request, user, f"password+{kind}")
     if codes_left is not None:
         from bastion.web.flash import flash
 
         await flash(
-            request, f"You signed in with a recovery code: {codes_left} "
+            request,
+            f"You signed in with a recovery code: {codes_left} "
             f"code{'s' if codes_left != 1 else ''} left. If you lost your device, set up a "
-            "new second factor and generate new codes.", "warning" if codes_left < 3 else "info",
+            "new second factor and generate new codes.",
+            "warning" if codes_left < 3 else "info",
             link=(path_for(request, "two_factor.recovery_codes"), "Generate new recovery codes"),
         )
     return redirect(next_or_account(request, next_url))
@@ -260,7 +297,9 @@ async def _second_factor_attempt(
 
 @router.post("/login/two-factor/totp/", name="account.login_totp", dependencies=CSRF)
 async def two_factor_totp(
-    request: Request, user: User = Depends(require_pending), code: Text = "",
+    request: Request,
+    user: User = Depends(require_pending),
+    code: Text = "",
     next: Text = "",
 ) -> Response:
     return await _second_factor_attempt(request, user, "totp", code, next)
@@ -268,7 +307,9 @@ async def two_factor_totp(
 
 @router.post("/login/two-factor/recovery/", name="account.login_recovery", dependencies=CSRF)
 async def two_factor_recovery(
-    request: Request, user: User = Depends(require_pending), code: Text = "",
+    request: Request,
+    user: User = Depends(require_pending),
+    code: Text = "",
     next: Text = "",
 ) -> Response:
     return await _second_factor_attempt(request, user, "recovery", code, next)
@@ -320,7 +361,9 @@ async def reauth(
     if error is not None:
         audit(request, "reauth:failure", user_id=user.id, reason=error.message)
         return await form_error(
-            request, "account/reauth.html", error,
+            request,
+            "account/reauth.html",
+            error,
             {"factors": factors, "next": safe_next(next, "")},
         )
     await confirm_fresh(request)
@@ -349,7 +392,8 @@ async def overview(
 ) -> Response:
     factors = await second_factor.available_factors(db_of(request), user.id)
     return await page(
-        request, "account/overview.html",
+        request,
+        "account/overview.html",
         {"user": user, "factors": factors, "notice": NOTICES.get(notice)},
     )
 
@@ -372,7 +416,11 @@ async def change_password(
     try:
         try:
             await signin.confirm_password(
-                services, user, current_password, context=context, kind="password-change",
+                services,
+                user,
+                current_password,
+                context=context,
+                kind="password-change",
                 message="Your current password is not correct.",
             )
         except signin.WrongPassword:
@@ -388,7 +436,9 @@ async def change_password(
     current = await start_session(request, user, SessionState.FULL, fresh=True)
     await end_user_sessions(db_of(request), user.id, keep=current)
     return tell_owner(
-        request, redirect(f"{path_for(request, 'account')}?notice=password-changed"), user,
+        request,
+        redirect(f"{path_for(request, 'account')}?notice=password-changed"),
+        user,
         notices.Change.PASSWORD_CHANGED,
     )
 
@@ -413,7 +463,11 @@ async def change_email(
     audit(request, "email:change", user_id=user.id, old=old, new=new)
     await release_writes(request)
     await notices.send(
-        services.mailer, old, "email_changed", user_id=user.id, username=user.username,
+        services.mailer,
+        old,
+        "email_changed",
+        user_id=user.id,
+        username=user.username,
         new_email=new,
     )
     await _send_verification(request, user)
@@ -439,8 +493,13 @@ async def reset_request(request: Request, username_or_email: Text = "") -> Respo
     token = email_links.make_reset_token(services.settings.secret_key, services.clock, user)
     audit(request, "password:reset-request", user_id=user.id)
     response.background = BackgroundTask(
-        notices.send, services.mailer, user.email, "password_reset", user_id=user.id,
-        username=user.username, minutes=services.settings.password_reset_minutes,
+        notices.send,
+        services.mailer,
+        user.email,
+        "password_reset",
+        user_id=user.id,
+        username=user.username,
+        minutes=services.settings.password_reset_minutes,
         link=site_url(request, "account.password_reset_form", token=token),
     )
     return response
@@ -462,8 +521,14 @@ def tell_owner(
     request's transaction has committed); the history lists the change's audit event."""
     services = services_of(request)
     task = BackgroundTask(
-        notices.security_changed, services.mailer, to=user.email, username=user.username,
-        user_id=user.id, change=change, when=services.clock.now(), detail=detail,
+        notices.security_changed,
+        services.mailer,
+        to=user.email,
+        username=user.username,
+        user_id=user.id,
+        change=change,
+        when=services.clock.now(),
+        detail=detail,
         ip_address=request_context(request).ip_address,
     )
     if response.background is None:
@@ -474,12 +539,16 @@ def tell_owner(
 async def _reset_user(request: Request, token: str) -> User:
     services = services_of(request)
     user_id, fingerprint = email_links.read_reset_token(
-        services.settings.secret_key, services.clock, token,
+        services.settings.secret_key,
+        services.clock,
+        token,
         services.settings.password_reset_minutes * 60,
     )
     user = await db_of(request).get(User, user_id)
-    if user is None or not user.is_active or (
-        fingerprint != email_links.password_fingerprint(user)
+    if (
+        user is None
+        or not user.is_active
+        or (fingerprint != email_links.password_fingerprint(user))
     ):
         raise BadRequest("This password reset link was already used: ask for a new one.")
     return user

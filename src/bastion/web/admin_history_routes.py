@@ -18,8 +18,9 @@ router = APIRouter(route_class=SessionRoute, include_in_schema=False)
 
 
 @router.get("/admin/users/{username}/history/", name="admin.user_history")
-async def user_history_page(request: Request, username: str,
-                            user: User = Depends(require_user)) -> Response:
+async def user_history_page(
+    request: Request, username: str, user: User = Depends(require_user)
+) -> Response:
     if not user.is_admin:
         raise Forbidden("Only administrators can see other accounts' security history.")
     subject = await get_user(db_of(request), username)

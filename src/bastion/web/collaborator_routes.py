@@ -83,18 +83,30 @@ async def _viewable(request: Request, user: User, name: str) -> tuple[Project, s
 
 
 async def _page(
-    request: Request, user: User, name: str, *, error: str | None = None,
-    warnings: list[str] | None = None, done: str | None = None, status_code: int = 200,
+    request: Request,
+    user: User,
+    name: str,
+    *,
+    error: str | None = None,
+    warnings: list[str] | None = None,
+    done: str | None = None,
+    status_code: int = 200,
     form: dict[str, str] | None = None,
 ) -> Response:
     project, role = await _viewable(request, user, name)
     ctx: dict[str, Any] = {
-        "project": project, "role": role, "can_manage": role == Role.OWNER,
+        "project": project,
+        "role": role,
+        "can_manage": role == Role.OWNER,
         "collaborators": await list_collaborators(db_of(request), project),
         "invitations": await project_invitations(db_of(request), project),
         "now": services_of(request).clock.now(),
-        "role_names": ROLE_NAMES, "error": error, "warnings": warnings or [], "done": done,
-        "form": form or {}, "me": user.username,
+        "role_names": ROLE_NAMES,
+        "error": error,
+        "warnings": warnings or [],
+        "done": done,
+        "form": form or {},
+        "me": user.username,
         "days": services_of(request).settings.role_invitation_days,
     }
     return await page(request, "manage/collaborators.html", ctx, status_code=status_code)
@@ -109,8 +121,9 @@ async def _own_transaction(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-async def _after(request: Request, user: User, name: str, warnings: list[str],
-                 done: str) -> Response:
+async def _after(
+    request: Request, user: User, name: str, warnings: list[str], done: str
+) -> Response:
     """Back to the list with a one-shot message; stay on the page to show the mandate's
     warnings when there are any."""
     if warnings:
@@ -119,43 +132,67 @@ async def _after(request: Request, user: User, name: str, warnings: list[str],
     return redirect(_url(request, name))
 
 
-async def _failed(request: Request, user: User, name: str, exc: BastionError,
-                  form: dict[str, str] | None = None) -> Response:
-    return await _page(request, user, name, error=exc.message, status_code=exc.status_code,
-                       form=form)
+async def _failed(
+    request: Request, user: User, name: str, exc: BastionError, form: dict[str, str] | None = None
+) -> Response:
+    return await _page(
+        request, user, name, error=exc.message, status_code=exc.status_code, form=form
+    )
 
 
 @router.get("/manage/project/{name}/collaborators/", name="manage.collaborators")
-async def collaborators(request: Request, name: str,
-                        user: User = Depends(require_user)) -> Response:
+async def collaborators(
+    request: Request, name: str, user: User = Depends(require_user)
+) -> Response:
     return await _page(request, user, name)
 
 
 @router.post(
     "/manage/project/{name}/collaborators/", name="manage.collaborators", dependencies=CSRF
 )
-async def add(request: Request, name: str, username: Text = "", role: Text = "",
-              user: User = Depends(require_fresh_here)) -> Response:
+async def add(
+    request: Request,
+    name: str,
+    username: Text = "",
+    role: Text = "",
+    user: User = Depends(require_fresh_here),
+) -> Response:
     """Invite ``username``: they get an email and accept or decline on their account."""
     await _viewable(request, user, name)
     services = services_of(request)
     try:
         async with _own_transaction(request) as db:
             invitation, warnings = await invite(
-                db, services, name, username, role, by=Principal(user=user),
-                context=request_context(request))
+                db,
+                services,
+                name,
+                username,
+                role,
+                by=Principal(user=user),
+                context=request_context(request),
+            )
             invitee = await get_user(db, invitation.username)
             assert invitee is not None
             invitee_id = invitee.id
     except BastionError as exc:
         return await _failed(request, user, name, exc, {"username": username, "role": role})
-    await notices.send(services.mailer, invitation.email, "role_invitation", user_id=invitee_id,
-                      username=invitation.username, invited_by=user.username,
-                      project=invitation.project, role=invitation.role,
-                      expires=invitation.expires,
-                      link=site_url(request, "account.invitations"))
+    await notices.send(
+        services.mailer,
+        invitation.email,
+        "role_invitation",
+        user_id=invitee_id,
+        username=invitation.username,
+        invited_by=user.username,
+        project=invitation.project,
+        role=invitation.role,
+        expires=invitation.expires,
+        link=site_url(request, "account.invitations"),
+    )
     return await _after(
-        request, user, name, warnings,
+        request,
+        user,
+        name,
+        warnings,
         f"Invited {invitation.username} to be {invitation.role}. They have "
         f"{services.settings.role_invitation_days} days to accept.",
     )
@@ -163,84 +200,139 @@ async def add(request: Request, name: str, username: Text = "", role: Text = "",
 
 @router.post(
     "/manage/project/{name}/invitations/{username}/revoke/",
-    name="manage.invitation_revoke", dependencies=CSRF,
+    name="manage.invitation_revoke",
+    dependencies=CSRF,
 )
-async def revoke_invitation(request: Request, name: str, username: str,
-                            user: User = Depends(require_fresh_here)) -> Response:
+async def revoke_invitation(
+    request: Request, name: str, username: str, user: User = Depends(require_fresh_here)
+) -> Response:
     await _viewable(request, user, name)
     services = services_of(request)
     try:
         async with _own_transaction(request) as db:
-            invitation = await revoke(db, services, name, username, by=Principal(user=user),
-                                      context=request_context(request))
+            invitation = await revoke(
+                db,
+                services,
+                name,
+                username,
+                by=Principal(user=user),
+                context=request_context(request),
+            )
             invitee = await get_user(db, invitation.username)
     except BastionError as exc:
         return await _failed(request, user, name, exc)
     if invitee is not None:
-        await notices.send(services.mailer, invitee.email, "role_invitation_revoked",
-                           user_id=invitee.id, username=invitee.username, by=user.username,
-                          project=invitation.project, role=invitation.role)
-    return await _after(request, user, name, [],
-                        f"Withdrew the invitation of {invitation.username}.")
+        await notices.send(
+            services.mailer,
+            invitee.email,
+            "role_invitation_revoked",
+            user_id=invitee.id,
+            username=invitee.username,
+            by=user.username,
+            project=invitation.project,
+            role=invitation.role,
+        )
+    return await _after(
+        request, user, name, [], f"Withdrew the invitation of {invitation.username}."
+    )
 
 
 @router.post(
     "/manage/project/{name}/collaborators/{username}/role/",
-    name="manage.collaborator_role", dependencies=CSRF,
+    name="manage.collaborator_role",
+    dependencies=CSRF,
 )
-async def change(request: Request, name: str, username: str, role: Text = "",
-                 user: User = Depends(require_fresh_here)) -> Response:
+async def change(
+    request: Request,
+    name: str,
+    username: str,
+    role: Text = "",
+    user: User = Depends(require_fresh_here),
+) -> Response:
     await _viewable(request, user, name)
     try:
         async with _own_transaction(request) as db:
-            result = await change_role(db, services_of(request), name, username, role,
-                                       by=Principal(user=user), context=request_context(request))
+            result = await change_role(
+                db,
+                services_of(request),
+                name,
+                username,
+                role,
+                by=Principal(user=user),
+                context=request_context(request),
+            )
     except BastionError as exc:
         return await _failed(request, user, name, exc)
-    return await _after(request, user, name, result.warnings,
-                        f"{result.username} is now {result.role}.")
+    return await _after(
+        request, user, name, result.warnings, f"{result.username} is now {result.role}."
+    )
 
 
 @router.get(
     "/manage/project/{name}/collaborators/{username}/remove/", name="manage.collaborator_remove"
 )
-async def confirm_remove(request: Request, name: str, username: str,
-                         user: User = Depends(require_user)) -> Response:
+async def confirm_remove(
+    request: Request, name: str, username: str, user: User = Depends(require_user)
+) -> Response:
     """Removing someone asks first: who, what they lose, and a button to go ahead."""
     project, role = await _viewable(request, user, name)
     if role != Role.OWNER and username != user.username:
         raise Forbidden(f"Only owners of '{project.name}' can remove its collaborators.")
-    person = next((p for p in await list_collaborators(db_of(request), project)
-                   if p.username == username), None)
+    person = next(
+        (p for p in await list_collaborators(db_of(request), project) if p.username == username),
+        None,
+    )
     if person is None:
         raise NotFound(f"'{username}' has no role on '{project.name}'.")
-    return await page(request, "manage/collaborator_remove.html",
-                      {"project": project, "person": person, "me": user.username})
+    return await page(
+        request,
+        "manage/collaborator_remove.html",
+        {"project": project, "person": person, "me": user.username},
+    )
 
 
 @router.post(
     "/manage/project/{name}/collaborators/{username}/remove/",
-    name="manage.collaborator_remove", dependencies=CSRF,
+    name="manage.collaborator_remove",
+    dependencies=CSRF,
 )
-async def remove(request: Request, name: str, username: str,
-                 user: User = Depends(require_fresh_here)) -> Response:
+async def remove(
+    request: Request, name: str, username: str, user: User = Depends(require_fresh_here)
+) -> Response:
     await _viewable(request, user, name)
     services = services_of(request)
     try:
         async with _own_transaction(request) as db:
             result: RoleChange = await remove_role(
-                db, services, name, username, by=Principal(user=user),
-                context=request_context(request))
+                db,
+                services,
+                name,
+                username,
+                by=Principal(user=user),
+                context=request_context(request),
+            )
             removed = await get_user(db, result.username)
             project_name = (await live_project(db, name)).name
     except BastionError as exc:
         return await _failed(request, user, name, exc)
     if removed is not None and removed.id != user.id:
-        await notices.send(services.mailer, removed.email, "role_removed", user_id=removed.id,
-                          username=removed.username, by=user.username, project=project_name,
-                          role=result.previous)
+        await notices.send(
+            services.mailer,
+            removed.email,
+            "role_removed",
+            user_id=removed.id,
+            username=removed.username,
+            by=user.username,
+            project=project_name,
+            role=result.previous,
+        )
     if result.username == user.username:  # they left: the page is no longer theirs to see
         await flash(request, f"You left {project_name}.")
         return redirect(path_for(request, "manage.projects"))
-    return await _after(request, user, name, result.warnings,
-                        f"Removed {result.username} ({result.previous}) from {project_name}.")
+    return await _after(
+        request,
+        user,
+        name,
+        result.warnings,
+        f"Removed {result.username} ({result.previous}) from {project_name}.",
+    )

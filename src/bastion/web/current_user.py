@@ -75,8 +75,12 @@ async def start_session(
     """Replace the current session with a new id (sign-in, factor change)."""
     services = services_of(request)
     raw_id, row = await rotate(
-        db_of(request), services.clock, await web_session(request),
-        user_id=user.id, state=state, fresh=fresh,
+        db_of(request),
+        services.clock,
+        await web_session(request),
+        user_id=user.id,
+        state=state,
+        fresh=fresh,
     )
     request.state.new_session_cookie = raw_id
     request.state.web_session = row
@@ -165,8 +169,12 @@ def audit(request: Request, tag: str, *, user_id: int | None, **details: Any) ->
     from bastion.web.client_ip import request_context
 
     record(
-        db_of(request), tag=tag, when=services_of(request).clock.now(),
-        context=request_context(request), user_id=user_id, **details,
+        db_of(request),
+        tag=tag,
+        when=services_of(request).clock.now(),
+        context=request_context(request),
+        user_id=user_id,
+        **details,
     )
 
 

@@ -19,16 +19,19 @@ router = APIRouter(route_class=SessionRoute, include_in_schema=False)
 
 # The admin area's pages, as the /admin/ index lists them: (route name, title, what for).
 ADMIN_PAGES = (
-    ("admin.deleted", "Deleted projects, releases and files",
-     "See what maintainers deleted and restore it within the retention period."),
-    ("admin.giveaway", "Security-key giveaway",
-     "Programs, remaining codes and the claims report."),
-    ("admin.review", "Review queue",
-     "Held names, malware scan findings, reports and quarantines."),
-    ("admin.names", "Name protection",
-     "Namespace grants, prohibited names and protected words."),
-    ("admin.origins", "Origin controls",
-     "Which names take local uploads and which are served from the upstream index."),
+    (
+        "admin.deleted",
+        "Deleted projects, releases and files",
+        "See what maintainers deleted and restore it within the retention period.",
+    ),
+    ("admin.giveaway", "Security-key giveaway", "Programs, remaining codes and the claims report."),
+    ("admin.review", "Review queue", "Held names, malware scan findings, reports and quarantines."),
+    ("admin.names", "Name protection", "Namespace grants, prohibited names and protected words."),
+    (
+        "admin.origins",
+        "Origin controls",
+        "Which names take local uploads and which are served from the upstream index.",
+    ),
     ("stats.two_factor", "Two-factor statistics", "How many users and critical projects use 2FA."),
 )
 
@@ -36,10 +39,10 @@ ADMIN_PAGES = (
 @router.get("/manage/projects/", name="manage.projects")
 async def your_projects(request: Request, user: User = Depends(require_user)) -> Response:
     projects = await projects_of_user(db_of(request), user.id)
-    invitations = await user_invitations(db_of(request), user.id,
-                                         services_of(request).clock.now())
-    return await page(request, "manage/projects.html",
-                      {"projects": projects, "invitations": invitations})
+    invitations = await user_invitations(db_of(request), user.id, services_of(request).clock.now())
+    return await page(
+        request, "manage/projects.html", {"projects": projects, "invitations": invitations}
+    )
 
 
 @router.get("/admin/", name="admin")

@@ -60,7 +60,9 @@ async def error_response(request: Request, status_code: int, message: str) -> Re
         return JSONResponse({"message": message}, status_code=status_code)
     await _ensure_viewer(request)
     return render(
-        request, "error.html", {"status_code": status_code, "message": sentence(message)},
+        request,
+        "error.html",
+        {"status_code": status_code, "message": sentence(message)},
         status_code=status_code,
     )
 
@@ -104,7 +106,8 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
         return JSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
     problems = "; ".join(_field_problem(e) for e in exc.errors()[:3])
     return await error_response(
-        request, 422,
+        request,
+        422,
         f"This address or form is not valid ({problems}). Check the link you followed.",
     )
 

@@ -20,7 +20,9 @@ MAX_MESSAGES = 5  # a page never shows a pile of stale messages
 
 
 async def flash(
-    request: Request, message: str, level: Level = "success",
+    request: Request,
+    message: str,
+    level: Level = "success",
     link: tuple[str, str] | None = None,
 ) -> None:
     """Keep ``message`` (and an optional ``(href, text)`` link after it: a local path) for

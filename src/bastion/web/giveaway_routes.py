@@ -111,8 +111,12 @@ async def admin_report(request: Request, user: User = Depends(require_admin)) ->
     return render(
         request,
         "giveaway/admin.html",
-        {"csrf": await csrf_input(request), "nav_user": user, "reports": reports,
-         "region_name": region_name},
+        {
+            "csrf": await csrf_input(request),
+            "nav_user": user,
+            "reports": reports,
+            "region_name": region_name,
+        },
     )
 
 

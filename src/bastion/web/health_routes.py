@@ -18,8 +18,9 @@ async def ready(request: Request) -> JSONResponse:
     """200 when this process can serve; 503 when the database or the store fails."""
     services: Services = request.app.state.services
     result = await readiness(services)
-    return JSONResponse(result.as_dict(), status_code=200 if result.ready else 503,
-                        headers=NO_STORE)
+    return JSONResponse(
+        result.as_dict(), status_code=200 if result.ready else 503, headers=NO_STORE
+    )
 
 
 @router.get("/live", name="health.live")

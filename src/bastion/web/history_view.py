@@ -20,8 +20,12 @@ from bastion.audit.queries import HistoryEvent
 # authentication of that upload.
 FOLD_WINDOW = timedelta(minutes=2)
 
-_FACTORS = {"password": "password", "totp": "authenticator app", "recovery": "recovery code",
-            "webauthn": "security key"}
+_FACTORS = {
+    "password": "password",
+    "totp": "authenticator app",
+    "recovery": "recovery code",
+    "webauthn": "security key",
+}
 
 
 @dataclass(frozen=True)
@@ -71,10 +75,12 @@ SENTENCES: dict[str, Describe] = {
     "2fa:webauthn:added": lambda d, p: f"Added the security key {_q(d.get('label', ''))}",
     "2fa:webauthn:removed": lambda d, p: f"Removed the security key {_q(d.get('label', ''))}",
     "2fa:webauthn:possible-clone": lambda d, p: (
-        f"The security key {_q(d.get('label', ''))} may have been cloned"),
+        f"The security key {_q(d.get('label', ''))} may have been cloned"
+    ),
     "2fa:recovery:generated": lambda d, p: f"Generated {d.get('count', 'new')} recovery codes",
     "2fa:recovery:used": lambda d, p: (
-        f"Signed in with a recovery code ({d.get('codes_left', '?')} left)"),
+        f"Signed in with a recovery code ({d.get('codes_left', '?')} left)"
+    ),
     "2fa:failure": lambda d, p: "Wrong second-factor code",
     "token:create": lambda d, p: f"Created the API token {_q(d.get('token_name', ''))}",
     "token:revoke": lambda d, p: f"Revoked the API token {_q(d.get('token_name', ''))}",
@@ -94,17 +100,21 @@ SENTENCES: dict[str, Describe] = {
     "project:role:add": lambda d, p: f"{d.get('username')} became {d.get('role')} of {p}",
     "project:role:change": lambda d, p: (
         f"Changed the role of {d.get('username')} on {p} from {d.get('previous_role')} "
-        f"to {d.get('role')}"),
+        f"to {d.get('role')}"
+    ),
     "project:role:remove": lambda d, p: (
-        f"Removed {d.get('username')} ({d.get('previous_role')}) from {p}"),
+        f"Removed {d.get('username')} ({d.get('previous_role')}) from {p}"
+    ),
     "project:invitation:create": lambda d, p: (
-        f"Invited {d.get('username')} to be {d.get('role')} of {p}"),
+        f"Invited {d.get('username')} to be {d.get('role')} of {p}"
+    ),
     "project:invitation:revoke": lambda d, p: (
-        f"Withdrew the invitation of {d.get('username')} to {p}"),
-    "project:invitation:accept": lambda d, p: (
-        f"{d.get('username')} accepted the invitation to {p}"),
+        f"Withdrew the invitation of {d.get('username')} to {p}"
+    ),
+    "project:invitation:accept": lambda d, p: f"{d.get('username')} accepted the invitation to {p}",
     "project:invitation:decline": lambda d, p: (
-        f"{d.get('username')} declined the invitation to {p}"),
+        f"{d.get('username')} declined the invitation to {p}"
+    ),
     "giveaway:claim": lambda d, p: f"Claimed {d.get('quantity', 1)} security-key promo code(s)",
     "mandate:reminder": lambda d, p: "Was reminded to turn on two-factor authentication",
 }
@@ -120,12 +130,25 @@ def sentence(tag: str, details: dict[str, Any], project: str | None) -> str:
     return text[:1].upper() + text[1:]
 
 
-_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"),
-             ("Chrome/", "Chrome"), ("Chromium/", "Chromium"), ("Safari/", "Safari"))
-_SYSTEMS = (("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"),
-            ("Windows", "Windows"), ("Mac OS X", "macOS"), ("Linux", "Linux"))
-_TOOL = re.compile(r"^(twine|pip|uv|poetry|pdm|hatch|flit|python-requests|httpx|curl)/([\w.]+)",
-                   re.IGNORECASE)
+_BROWSERS = (
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Chromium/", "Chromium"),
+    ("Safari/", "Safari"),
+)
+_SYSTEMS = (
+    ("Android", "Android"),
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("Linux", "Linux"),
+)
+_TOOL = re.compile(
+    r"^(twine|pip|uv|poetry|pdm|hatch|flit|python-requests|httpx|curl)/([\w.]+)", re.IGNORECASE
+)
 
 
 def compact_agent(agent: str | None) -> str:
@@ -168,20 +191,29 @@ def view(events: Sequence[HistoryEvent], now: datetime) -> list[EventView]:
             continue
         note = _note(event)
         if event.tag == "project:upload":
-            for older in events[index + 1:]:
+            for older in events[index + 1 :]:
                 if event.time - older.time > FOLD_WINDOW:
                     break
-                if (older.tag == "token:use" and older.id not in used
-                        and older.username == event.username
-                        and older.ip_address == event.ip_address):
+                if (
+                    older.tag == "token:use"
+                    and older.id not in used
+                    and older.username == event.username
+                    and older.ip_address == event.ip_address
+                ):
                     used.add(older.id)
                     note = f"With the API token {_q(older.details.get('token_name', ''))}"
                     break
-        lines.append(EventView(
-            time=event.time, tag=event.tag,
-            sentence=sentence(event.tag, event.details, event.project),
-            actor=event.username or event.details.get("by"), ip_address=event.ip_address,
-            agent=compact_agent(event.user_agent), project=event.project, note=note,
-            ago=relative(event.time, now),
-        ))
+        lines.append(
+            EventView(
+                time=event.time,
+                tag=event.tag,
+                sentence=sentence(event.tag, event.details, event.project),
+                actor=event.username or event.details.get("by"),
+                ip_address=event.ip_address,
+                agent=compact_agent(event.user_agent),
+                project=event.project,
+                note=note,
+                ago=relative(event.time, now),
+            )
+        )
     return lines

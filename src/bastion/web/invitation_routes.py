@@ -40,24 +40,32 @@ async def _tell_owners(request: Request, invitation: Invitation, answer: str) ->
         owners = await owner_emails(db, invitation.normalized_name)
     for owner_id, owner, email in owners:
         if owner != invitation.username:
-            await notices.send(services.mailer, email, "role_invitation_answered",
-                               user_id=owner_id, owner=owner,
-                              username=invitation.username, answer=answer,
-                              project=invitation.project, role=invitation.role,
-                              link=site_url(request, "manage.collaborators",
-                                            name=invitation.normalized_name))
+            await notices.send(
+                services.mailer,
+                email,
+                "role_invitation_answered",
+                user_id=owner_id,
+                owner=owner,
+                username=invitation.username,
+                answer=answer,
+                project=invitation.project,
+                role=invitation.role,
+                link=site_url(request, "manage.collaborators", name=invitation.normalized_name),
+            )
 
 
 @router.post(
     "/invitations/{invitation_id}/accept/", name="account.invitation_accept", dependencies=CSRF
 )
-async def accept_invitation(request: Request, invitation_id: int,
-                            user: User = Depends(require_user)) -> Response:
+async def accept_invitation(
+    request: Request, invitation_id: int, user: User = Depends(require_user)
+) -> Response:
     services = services_of(request)
     await release_writes(request)
     async with services.db.transaction() as db:
-        invitation = await accept(db, services, invitation_id, user=user,
-                                  context=request_context(request))
+        invitation = await accept(
+            db, services, invitation_id, user=user, context=request_context(request)
+        )
     await _tell_owners(request, invitation, "accepted")
     await flash(request, f"You are now {invitation.role} of {invitation.project}.")
     return redirect(path_for(request, "manage.projects"))
@@ -66,13 +74,15 @@ async def accept_invitation(request: Request, invitation_id: int,
 @router.post(
     "/invitations/{invitation_id}/decline/", name="account.invitation_decline", dependencies=CSRF
 )
-async def decline_invitation(request: Request, invitation_id: int,
-                             user: User = Depends(require_user)) -> Response:
+async def decline_invitation(
+    request: Request, invitation_id: int, user: User = Depends(require_user)
+) -> Response:
     services = services_of(request)
     await release_writes(request)
     async with services.db.transaction() as db:
-        invitation = await decline(db, services, invitation_id, user=user,
-                                   context=request_context(request))
+        invitation = await decline(
+            db, services, invitation_id, user=user, context=request_context(request)
+        )
     await _tell_owners(request, invitation, "declined")
     await flash(request, f"Declined the invitation to {invitation.project}.", "info")
     return redirect(path_for(request, "account.invitations"))

@@ -103,8 +103,9 @@ async def _proxied_json(services: Services, name: str, version: str | None = Non
     proxy = upstream_proxy(services)
     if not proxy.enabled:
         raise NotFound(NOT_FOUND)
-    composed = await proxied_listing(name, db=services.db, proxy=proxy,
-                                     settings=services.settings, clock=services.clock)
+    composed = await proxied_listing(
+        name, db=services.db, proxy=proxy, settings=services.settings, clock=services.clock
+    )
     if composed is None:
         raise NotFound(NOT_FOUND)
     if composed.extras.message:

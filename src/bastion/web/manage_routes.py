@@ -56,6 +56,7 @@ from bastion.web.urls import path_for
 
 router = APIRouter(route_class=SessionRoute, include_in_schema=False)
 
+
 def _manage_url(request: Request, name: str) -> str:
     return path_for(request, "manage.project", name=name)
 
@@ -84,8 +85,14 @@ async def _blocked_by_mandate(request: Request, user: User, project: Project) ->
     the page shows the buttons turned off with the reason instead of a 403 after a click."""
     try:
         services = services_of(request)
-        await mandate(db_of(request), services.settings, services.clock, Principal(user=user),
-                      project.normalized_name, Action.YANK)
+        await mandate(
+            db_of(request),
+            services.settings,
+            services.clock,
+            Principal(user=user),
+            project.normalized_name,
+            Action.YANK,
+        )
     except Forbidden as exc:
         return sentence(exc.message)
     return None
@@ -94,7 +101,8 @@ async def _blocked_by_mandate(request: Request, user: User, project: Project) ->
 async def _manage_context(request: Request, user: User, name: str) -> dict[str, Any]:
     project, role = await _managed_project(request, user, name)
     return {
-        "project": project, "role": role,
+        "project": project,
+        "role": role,
         "critical": await is_critical(db_of(request), project.normalized_name),
         "blocked": await _blocked_by_mandate(request, user, project),
         "critical_why": await critical_reason(db_of(request), project.normalized_name),
@@ -105,36 +113,50 @@ async def _manage_context(request: Request, user: User, name: str) -> dict[str, 
 
 
 @router.get("/manage/project/{name}/", name="manage.project")
-async def manage_project(request: Request, name: str,
-                         user: User = Depends(require_user)) -> Response:
+async def manage_project(
+    request: Request, name: str, user: User = Depends(require_user)
+) -> Response:
     ctx = await _manage_context(request, user, name)
     ctx["releases"] = await _release_rows(request, ctx["project"])
     return await page(request, "manage/project.html", ctx)
 
 
 @router.get("/manage/project/{name}/release/{version}/", name="manage.release")
-async def manage_release(request: Request, name: str, version: str,
-                         user: User = Depends(require_user)) -> Response:
+async def manage_release(
+    request: Request, name: str, version: str, user: User = Depends(require_user)
+) -> Response:
     ctx = await _manage_context(request, user, name)
     release = await live_release(db_of(request), ctx["project"], version)
     files = await db_of(request).scalars(
-        select(File).where(File.release_id == release.id, File.deleted_at.is_(None))
+        select(File)
+        .where(File.release_id == release.id, File.deleted_at.is_(None))
         .order_by(File.filename)
     )
-    return await page(request, "manage/release.html",
-                       {**ctx, "release": release, "files": list(files)})
+    return await page(
+        request, "manage/release.html", {**ctx, "release": release, "files": list(files)}
+    )
 
 
 @router.post(
     "/manage/project/{name}/release/{version}/yank/", name="manage.yank", dependencies=CSRF
 )
-async def yank(request: Request, name: str, version: str, reason: Text = "",
-               user: User = Depends(require_user)) -> Response:
+async def yank(
+    request: Request, name: str, version: str, reason: Text = "", user: User = Depends(require_user)
+) -> Response:
     await release_writes(request)
-    result = await yank_release(services_of(request), name, version, by=Principal(user=user),
-                                reason=reason, context=request_context(request))
-    await flash(request, f"Yanked release {version} of {name}: installers skip it unless "
-                "it is pinned. You can un-yank it at any time.")
+    result = await yank_release(
+        services_of(request),
+        name,
+        version,
+        by=Principal(user=user),
+        reason=reason,
+        context=request_context(request),
+    )
+    await flash(
+        request,
+        f"Yanked release {version} of {name}: installers skip it unless "
+        "it is pinned. You can un-yank it at any time.",
+    )
     for warning in result.warnings:  # the 2FA mandate, before it is enforced
         await flash(request, sentence(warning), "warning")
     return redirect(_manage_url(request, canonicalize_name(name)))
@@ -143,20 +165,35 @@ async def yank(request: Request, name: str, version: str, reason: Text = "",
 @router.post(
     "/manage/project/{name}/release/{version}/unyank/", name="manage.unyank", dependencies=CSRF
 )
-async def unyank(request: Request, name: str, version: str,
-                 user: User = Depends(require_user)) -> Response:
+async def unyank(
+    request: Request, name: str, version: str, user: User = Depends(require_user)
+) -> Response:
     await release_writes(request)
-    await unyank_release(services_of(request), name, version, by=Principal(user=user),
-                         context=request_context(request))
+    await unyank_release(
+        services_of(request),
+        name,
+        version,
+        by=Principal(user=user),
+        context=request_context(request),
+    )
     await flash(request, f"Un-yanked release {version} of {name}: installers choose it again.")
     return redirect(_manage_url(request, canonicalize_name(name)))
 
 
 # -- Deleting: a confirmation page (impact, type the name), then the POST. ----------------
 
-async def _confirm_page(request: Request, user: User, name: str, *, kind: str,
-                        version: str | None = None, filename: str | None = None,
-                        error: str | None = None, status_code: int = 200) -> Response:
+
+async def _confirm_page(
+    request: Request,
+    user: User,
+    name: str,
+    *,
+    kind: str,
+    version: str | None = None,
+    filename: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
     ctx = await _manage_context(request, user, name)
     project: Project = ctx["project"]
     if version is not None:
@@ -165,18 +202,39 @@ async def _confirm_page(request: Request, user: User, name: str, *, kind: str,
         found, _release, _file = await find_live_file(db_of(request), filename)
         if found.id != project.id:
             raise NotFound(f"Project '{project.name}' has no file '{filename}'.")
-    impact = await deletion_impact(db_of(request), project.normalized_name,
-                                   today(services_of(request).clock),
-                                   version if kind == "release" else None)
-    return await page(request, "manage/delete.html", {
-        **ctx, "kind": kind, "version": version, "filename": filename, "impact": impact,
-        "error": error, "action": request.url.path,
-    }, status_code=status_code)
+    impact = await deletion_impact(
+        db_of(request),
+        project.normalized_name,
+        today(services_of(request).clock),
+        version if kind == "release" else None,
+    )
+    return await page(
+        request,
+        "manage/delete.html",
+        {
+            **ctx,
+            "kind": kind,
+            "version": version,
+            "filename": filename,
+            "impact": impact,
+            "error": error,
+            "action": request.url.path,
+        },
+        status_code=status_code,
+    )
 
 
-async def _do_delete(request: Request, user: User, name: str, confirm_name: str,
-                     reason: str, *, kind: str, version: str | None = None,
-                     filename: str | None = None) -> Response:
+async def _do_delete(
+    request: Request,
+    user: User,
+    name: str,
+    confirm_name: str,
+    reason: str,
+    *,
+    kind: str,
+    version: str | None = None,
+    filename: str | None = None,
+) -> Response:
     services = services_of(request)
     project = await live_project(db_of(request), name)
     try:
@@ -187,15 +245,25 @@ async def _do_delete(request: Request, user: User, name: str, confirm_name: str,
         else:
             check_typed_name(project.name, confirm_name)
     except BadRequest as exc:
-        return await _confirm_page(request, user, name, kind=kind, version=version,
-                                   filename=filename, error=exc.message, status_code=400)
+        return await _confirm_page(
+            request,
+            user,
+            name,
+            kind=kind,
+            version=version,
+            filename=filename,
+            error=exc.message,
+            status_code=400,
+        )
     await release_writes(request)
     by, context = Principal(user=user), request_context(request)
     days = services.settings.deletion_retention_days
     if kind == "project":
         await delete_project(services, name, by=by, reason=reason, context=context)
-        await flash(request, f"Deleted project {project.name}. An administrator can restore "
-                    f"it for {days} days.")
+        await flash(
+            request,
+            f"Deleted project {project.name}. An administrator can restore it for {days} days.",
+        )
         return redirect(path_for(request, "manage.projects"))
     if kind == "release":
         assert version is not None
@@ -210,52 +278,73 @@ async def _do_delete(request: Request, user: User, name: str, confirm_name: str,
 
 
 @router.get("/manage/project/{name}/delete/", name="manage.project_delete")
-async def confirm_delete_project(request: Request, name: str,
-                                 user: User = Depends(require_fresh)) -> Response:
+async def confirm_delete_project(
+    request: Request, name: str, user: User = Depends(require_fresh)
+) -> Response:
     return await _confirm_page(request, user, name, kind="project")
 
 
 @router.post("/manage/project/{name}/delete/", name="manage.project_delete", dependencies=CSRF)
-async def delete_project_route(request: Request, name: str, confirm_name: Text = "",
-                               reason: Text = "",
-                               user: User = Depends(require_fresh)) -> Response:
+async def delete_project_route(
+    request: Request,
+    name: str,
+    confirm_name: Text = "",
+    reason: Text = "",
+    user: User = Depends(require_fresh),
+) -> Response:
     return await _do_delete(request, user, name, confirm_name, reason, kind="project")
 
 
 @router.get("/manage/project/{name}/release/{version}/delete/", name="manage.release_delete")
-async def confirm_delete_release(request: Request, name: str, version: str,
-                                 user: User = Depends(require_fresh)) -> Response:
+async def confirm_delete_release(
+    request: Request, name: str, version: str, user: User = Depends(require_fresh)
+) -> Response:
     return await _confirm_page(request, user, name, kind="release", version=version)
 
 
 @router.post(
     "/manage/project/{name}/release/{version}/delete/",
-    name="manage.release_delete", dependencies=CSRF,
+    name="manage.release_delete",
+    dependencies=CSRF,
 )
-async def delete_release_route(request: Request, name: str, version: str,
-                               confirm_name: Text = "", reason: Text = "",
-                               user: User = Depends(require_fresh)) -> Response:
-    return await _do_delete(request, user, name, confirm_name, reason, kind="release",
-                            version=version)
+async def delete_release_route(
+    request: Request,
+    name: str,
+    version: str,
+    confirm_name: Text = "",
+    reason: Text = "",
+    user: User = Depends(require_fresh),
+) -> Response:
+    return await _do_delete(
+        request, user, name, confirm_name, reason, kind="release", version=version
+    )
 
 
 @router.get("/manage/project/{name}/file/{filename}/delete/", name="manage.file_delete")
-async def confirm_delete_file(request: Request, name: str, filename: str,
-                              user: User = Depends(require_fresh)) -> Response:
+async def confirm_delete_file(
+    request: Request, name: str, filename: str, user: User = Depends(require_fresh)
+) -> Response:
     return await _confirm_page(request, user, name, kind="file", filename=filename)
 
 
 @router.post(
     "/manage/project/{name}/file/{filename}/delete/", name="manage.file_delete", dependencies=CSRF
 )
-async def delete_file_route(request: Request, name: str, filename: str,
-                            confirm_name: Text = "", reason: Text = "",
-                            user: User = Depends(require_fresh)) -> Response:
-    return await _do_delete(request, user, name, confirm_name, reason, kind="file",
-                            filename=filename)
+async def delete_file_route(
+    request: Request,
+    name: str,
+    filename: str,
+    confirm_name: Text = "",
+    reason: Text = "",
+    user: User = Depends(require_fresh),
+) -> Response:
+    return await _do_delete(
+        request, user, name, confirm_name, reason, kind="file", filename=filename
+    )
 
 
 # -- Admins: what is deleted, and restoring it. ---------------------------------------
+
 
 def _require_admin(user: User) -> None:
     if not user.is_admin:
@@ -266,28 +355,55 @@ def _require_admin(user: User) -> None:
 async def deleted_list(request: Request, user: User = Depends(require_user)) -> Response:
     _require_admin(user)
     db = db_of(request)
-    projects = (await db.execute(
-        select(Project).where(Project.deleted_at.is_not(None))
-        .order_by(Project.deleted_at.desc())
-    )).scalars().all()
-    releases = (await db.execute(
-        select(Release, Project).join(Project, Release.project_id == Project.id)
-        .where(Release.deleted_at.is_not(None)).order_by(Release.deleted_at.desc())
-    )).all()
-    files = (await db.execute(
-        select(File, Release, Project).join(Release, File.release_id == Release.id)
-        .join(Project, Release.project_id == Project.id)
-        .where(File.deleted_at.is_not(None)).order_by(File.deleted_at.desc())
-    )).all()
-    return await page(request, "manage/deleted_list.html", {
-        "projects": projects, "releases": releases, "files": files,
-        "days": services_of(request).settings.deletion_retention_days,
-    })
+    projects = (
+        (
+            await db.execute(
+                select(Project)
+                .where(Project.deleted_at.is_not(None))
+                .order_by(Project.deleted_at.desc())
+            )
+        )
+        .scalars()
+        .all()
+    )
+    releases = (
+        await db.execute(
+            select(Release, Project)
+            .join(Project, Release.project_id == Project.id)
+            .where(Release.deleted_at.is_not(None))
+            .order_by(Release.deleted_at.desc())
+        )
+    ).all()
+    files = (
+        await db.execute(
+            select(File, Release, Project)
+            .join(Release, File.release_id == Release.id)
+            .join(Project, Release.project_id == Project.id)
+            .where(File.deleted_at.is_not(None))
+            .order_by(File.deleted_at.desc())
+        )
+    ).all()
+    return await page(
+        request,
+        "manage/deleted_list.html",
+        {
+            "projects": projects,
+            "releases": releases,
+            "files": files,
+            "days": services_of(request).settings.deletion_retention_days,
+        },
+    )
 
 
 @router.post("/admin/deleted/restore/", name="admin.restore", dependencies=CSRF)
-async def restore(request: Request, kind: Text = "", name: Text = "", version: Text = "",
-                  filename: Text = "", user: User = Depends(require_fresh)) -> Response:
+async def restore(
+    request: Request,
+    kind: Text = "",
+    name: Text = "",
+    version: Text = "",
+    filename: Text = "",
+    user: User = Depends(require_fresh),
+) -> Response:
     _require_admin(user)
     await release_writes(request)
     services, by, context = services_of(request), Principal(user=user), request_context(request)
@@ -308,6 +424,7 @@ async def restore(request: Request, kind: Text = "", name: Text = "", version: T
 
 # -- Security history of a project. ----------------------------------------------------
 
+
 async def _history(request: Request, user: User, name: str) -> tuple[str, Any]:
     db = db_of(request)
     canonical = canonicalize_name(name)
@@ -316,25 +433,32 @@ async def _history(request: Request, user: User, name: str) -> tuple[str, Any]:
         raise NotFound(f"There is no project named '{name}' on this index.")
     await check_can_view_project_history(db, user, canonical)
     history = await project_history(
-        db, canonical, page=page_number(request.query_params.get("page")),
+        db,
+        canonical,
+        page=page_number(request.query_params.get("page")),
         per_page=services_of(request).settings.security_history_page_size,
     )
     return display or canonical, history
 
 
 @router.get("/project/{name}/history/", name="project.history")
-async def history_page(request: Request, name: str,
-                       user: User = Depends(require_user)) -> Response:
+async def history_page(request: Request, name: str, user: User = Depends(require_user)) -> Response:
     display, history = await _history(request, user, name)
     if request.query_params.get("format") == "json":
         return JSONResponse({"project": canonicalize_name(name), **history.to_json()})
-    return await page(request, "manage/history.html", {
-        "name": display, "normalized_name": canonicalize_name(name), "history": history,
-        "lines": view(history.events, services_of(request).clock.now())})
+    return await page(
+        request,
+        "manage/history.html",
+        {
+            "name": display,
+            "normalized_name": canonicalize_name(name),
+            "history": history,
+            "lines": view(history.events, services_of(request).clock.now()),
+        },
+    )
 
 
 @router.get("/project/{name}/history.json", name="project.history_json")
-async def history_json(request: Request, name: str,
-                       user: User = Depends(require_user)) -> Response:
+async def history_json(request: Request, name: str, user: User = Depends(require_user)) -> Response:
     _display, history = await _history(request, user, name)
     return JSONResponse({"project": canonicalize_name(name), **history.to_json()})

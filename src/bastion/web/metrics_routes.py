@@ -53,9 +53,7 @@ def _cache_headers(services: Services) -> dict[str, str]:
 
 async def _history(services: Services) -> list[Snapshot]:
     async with services.db.session() as session:
-        return await recent_history(
-            session, services.clock, services.settings.metrics_history_days
-        )
+        return await recent_history(session, services.clock, services.settings.metrics_history_days)
 
 
 def _document(current: CurrentFigures, history: list[Snapshot]) -> dict[str, Any]:

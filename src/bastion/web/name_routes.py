@@ -38,22 +38,30 @@ def _require_admin(user: User) -> None:
         raise Forbidden("Only administrators can see and change name protection.")
 
 
-async def _page(request: Request, *, error: str = "", status_code: int = 200,
-                form: dict[str, str] | None = None) -> Response:
+async def _page(
+    request: Request, *, error: str = "", status_code: int = 200, form: dict[str, str] | None = None
+) -> Response:
     session = db_of(request)
-    return await page(request, TEMPLATE, {
-        "grants": await admin.list_grants(session),
-        "prohibited": await admin.list_prohibited(session),
-        "words": await admin.list_protected_words(session),
-        "error": error, "form": form or {},
-    }, status_code=status_code)
+    return await page(
+        request,
+        TEMPLATE,
+        {
+            "grants": await admin.list_grants(session),
+            "prohibited": await admin.list_prohibited(session),
+            "words": await admin.list_protected_words(session),
+            "error": error,
+            "form": form or {},
+        },
+        status_code=status_code,
+    )
 
 
 Change = Callable[[AsyncSession, str], Awaitable[Any]]
 
 
-async def _change(request: Request, user: User, change: Change, done: str,
-                  form: dict[str, str]) -> Response:
+async def _change(
+    request: Request, user: User, change: Change, done: str, form: dict[str, str]
+) -> Response:
     """Run one admin change; on a refusal show the page again with the message and what
     was typed (nothing was written), else commit, say what was done and go back."""
     _require_admin(user)
@@ -74,8 +82,13 @@ async def names(request: Request, user: User = Depends(require_user)) -> Respons
 
 
 @router.post("/admin/names/grants/", dependencies=CSRF, name="admin.names_grant")
-async def grant(request: Request, prefix: Text = "", username: Text = "",
-                kind: Text = "restricted", user: User = Depends(require_fresh)) -> Response:
+async def grant(
+    request: Request,
+    prefix: Text = "",
+    username: Text = "",
+    kind: Text = "restricted",
+    user: User = Depends(require_fresh),
+) -> Response:
     now = services_of(request).clock.now()
 
     async def change(session: AsyncSession, by: str) -> None:
@@ -83,71 +96,80 @@ async def grant(request: Request, prefix: Text = "", username: Text = "",
             raise BadRequest("Choose restricted or open for the grant.")
         if not username.strip():
             raise BadRequest("Say which user holds the namespace.")
-        await admin.grant_namespace(session, prefix, username.strip(), open=KINDS[kind],
-                                    by=by, now=now)
+        await admin.grant_namespace(
+            session, prefix, username.strip(), open=KINDS[kind], by=by, now=now
+        )
 
-    return await _change(request, user, change,
-                         f"The namespace {prefix.strip()} is granted to {username.strip()}.",
-                         {"prefix": prefix, "username": username, "kind": kind})
+    return await _change(
+        request,
+        user,
+        change,
+        f"The namespace {prefix.strip()} is granted to {username.strip()}.",
+        {"prefix": prefix, "username": username, "kind": kind},
+    )
 
 
 @router.post("/admin/names/grants/revoke/", dependencies=CSRF, name="admin.names_revoke")
-async def revoke(request: Request, prefix: Text = "",
-                 user: User = Depends(require_fresh)) -> Response:
+async def revoke(
+    request: Request, prefix: Text = "", user: User = Depends(require_fresh)
+) -> Response:
     now = services_of(request).clock.now()
 
     async def change(session: AsyncSession, by: str) -> None:
         await admin.revoke_namespace(session, prefix, by=by, now=now)
 
-    return await _change(request, user, change, f"The namespace {prefix.strip()} is revoked.",
-                         {})
+    return await _change(request, user, change, f"The namespace {prefix.strip()} is revoked.", {})
 
 
 @router.post("/admin/names/prohibited/", dependencies=CSRF, name="admin.names_prohibit")
-async def prohibit(request: Request, name: Text = "", reason: Text = "",
-                   user: User = Depends(require_fresh)) -> Response:
+async def prohibit(
+    request: Request, name: Text = "", reason: Text = "", user: User = Depends(require_fresh)
+) -> Response:
     now = services_of(request).clock.now()
 
     async def change(session: AsyncSession, by: str) -> None:
         await admin.prohibit(session, name, reason=reason.strip(), by=by, now=now)
 
-    return await _change(request, user, change, f"{name.strip()} is prohibited.",
-                         {"name": name, "reason": reason})
+    return await _change(
+        request, user, change, f"{name.strip()} is prohibited.", {"name": name, "reason": reason}
+    )
 
 
-@router.post("/admin/names/prohibited/remove/", dependencies=CSRF,
-             name="admin.names_unprohibit")
-async def unprohibit(request: Request, name: Text = "",
-                     user: User = Depends(require_fresh)) -> Response:
+@router.post("/admin/names/prohibited/remove/", dependencies=CSRF, name="admin.names_unprohibit")
+async def unprohibit(
+    request: Request, name: Text = "", user: User = Depends(require_fresh)
+) -> Response:
     now = services_of(request).clock.now()
 
     async def change(session: AsyncSession, by: str) -> None:
         await admin.unprohibit(session, name, by=by, now=now)
 
-    return await _change(request, user, change,
-                         f"{name.strip()} is no longer prohibited.", {})
+    return await _change(request, user, change, f"{name.strip()} is no longer prohibited.", {})
 
 
 @router.post("/admin/names/words/", dependencies=CSRF, name="admin.names_protect_word")
-async def protect_word(request: Request, word: Text = "",
-                       user: User = Depends(require_fresh)) -> Response:
+async def protect_word(
+    request: Request, word: Text = "", user: User = Depends(require_fresh)
+) -> Response:
     now = services_of(request).clock.now()
 
     async def change(session: AsyncSession, by: str) -> None:
         await admin.protect_word(session, word, by=by, now=now)
 
-    return await _change(request, user, change, f"{word.strip()} is a protected word.",
-                         {"word": word})
+    return await _change(
+        request, user, change, f"{word.strip()} is a protected word.", {"word": word}
+    )
 
 
-@router.post("/admin/names/words/remove/", dependencies=CSRF,
-             name="admin.names_unprotect_word")
-async def unprotect_word(request: Request, word: Text = "",
-                         user: User = Depends(require_fresh)) -> Response:
+@router.post("/admin/names/words/remove/", dependencies=CSRF, name="admin.names_unprotect_word")
+async def unprotect_word(
+    request: Request, word: Text = "", user: User = Depends(require_fresh)
+) -> Response:
     now = services_of(request).clock.now()
 
     async def change(session: AsyncSession, by: str) -> None:
         await admin.unprotect_word(session, word, by=by, now=now)
 
-    return await _change(request, user, change,
-                         f"{word.strip()} is no longer a protected word.", {})
+    return await _change(
+        request, user, change, f"{word.strip()} is no longer a protected word.", {}
+    )

@@ -41,14 +41,22 @@ def _days(value: str) -> int | None:
         raise BadRequest("The cool-down is a whole number of days (or empty).") from None
 
 
-async def _page(request: Request, *, error: str = "", status_code: int = 200,
-                form: dict[str, str] | None = None) -> Response:
+async def _page(
+    request: Request, *, error: str = "", status_code: int = 200, form: dict[str, str] | None = None
+) -> Response:
     settings = services_of(request).settings
-    return await page(request, "manage/origins.html", {
-        "rules": await list_rules(db_of(request)), "error": error, "form": form or {},
-        "upstream_urls": settings.upstream_urls,
-        "cooldown_days": settings.upstream_cooldown_days,
-    }, status_code=status_code)
+    return await page(
+        request,
+        "manage/origins.html",
+        {
+            "rules": await list_rules(db_of(request)),
+            "error": error,
+            "form": form or {},
+            "upstream_urls": settings.upstream_urls,
+            "cooldown_days": settings.upstream_cooldown_days,
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/admin/origins/", name="admin.origins")
@@ -58,34 +66,59 @@ async def origins(request: Request, user: User = Depends(require_user)) -> Respo
 
 
 @router.post("/admin/origins/", name="admin.origins", dependencies=CSRF)
-async def origin_set(request: Request, pattern: Text = "", publish: Text = "default",
-                     upstream: Text = "default", cooldown_days: Text = "",
-                     user: User = Depends(require_fresh)) -> Response:
+async def origin_set(
+    request: Request,
+    pattern: Text = "",
+    publish: Text = "default",
+    upstream: Text = "default",
+    cooldown_days: Text = "",
+    user: User = Depends(require_fresh),
+) -> Response:
     _require_admin(user)
     services = services_of(request)
     try:
         await set_rule(
-            db_of(request), services.clock, pattern,
-            publish=_switch(publish, "local uploads"), upstream=_switch(upstream, "upstream"),
-            cooldown_days=_days(cooldown_days), actor=user.username, user_id=user.id,
+            db_of(request),
+            services.clock,
+            pattern,
+            publish=_switch(publish, "local uploads"),
+            upstream=_switch(upstream, "upstream"),
+            cooldown_days=_days(cooldown_days),
+            actor=user.username,
+            user_id=user.id,
             context=request_context(request),
         )
     except BastionError as exc:  # refused before anything was written
-        return await _page(request, error=exc.message, status_code=exc.status_code, form={
-            "pattern": pattern, "publish": publish, "upstream": upstream,
-            "cooldown_days": cooldown_days})
+        return await _page(
+            request,
+            error=exc.message,
+            status_code=exc.status_code,
+            form={
+                "pattern": pattern,
+                "publish": publish,
+                "upstream": upstream,
+                "cooldown_days": cooldown_days,
+            },
+        )
     await db_of(request).commit()
     forget_rules(services)
     return redirect(path_for(request, "admin.origins"))
 
 
 @router.post("/admin/origins/clear/", name="admin.origins_clear", dependencies=CSRF)
-async def origin_clear(request: Request, pattern: Text = "",
-                       user: User = Depends(require_fresh)) -> Response:
+async def origin_clear(
+    request: Request, pattern: Text = "", user: User = Depends(require_fresh)
+) -> Response:
     _require_admin(user)
     services = services_of(request)
-    await clear_rule(db_of(request), services.clock, pattern, actor=user.username,
-                     user_id=user.id, context=request_context(request))
+    await clear_rule(
+        db_of(request),
+        services.clock,
+        pattern,
+        actor=user.username,
+        user_id=user.id,
+        context=request_context(request),
+    )
     await db_of(request).commit()
     forget_rules(services)
     return redirect(path_for(request, "admin.origins"))

@@ -29,7 +29,7 @@ def project_in_path(path: str) -> str | None:
     """The project a ``/project/<name>/…`` or ``/pypi/<name>/…`` path is about."""
     for prefix in PROJECT_PREFIXES:
         if path.startswith(prefix):
-            name = path[len(prefix):].split("/", 1)[0]
+            name = path[len(prefix) :].split("/", 1)[0]
             return canonicalize_name(name) if name else None
     return None
 

@@ -50,13 +50,24 @@ EXPECTED_BODY = (
 
 # -- Reports. ------------------------------------------------------------------------
 
+
 @router.post("/report/", name="report", dependencies=CSRF)
-async def report_form(request: Request, project: Text = "", version: Text = "",
-                      reason: Text = "", user: User = Depends(require_user)) -> Response:
+async def report_form(
+    request: Request,
+    project: Text = "",
+    version: Text = "",
+    reason: Text = "",
+    user: User = Depends(require_user),
+) -> Response:
     await release_writes(request)
-    result = await report_malware(services_of(request), project, version.strip() or None,
-                                  reporter=user, reason=reason,
-                                  context=request_context(request))
+    result = await report_malware(
+        services_of(request),
+        project,
+        version.strip() or None,
+        reporter=user,
+        reason=reason,
+        context=request_context(request),
+    )
     return await page(request, "protect/reported.html", {"result": result})
 
 
@@ -68,9 +79,13 @@ async def _json_body(request: Request) -> dict[str, Any]:
         data: Any = json.loads(body or b"{}")
     except ValueError:
         raise BadRequest(EXPECTED_BODY) from None
-    if not isinstance(data, dict) or not all(
-        isinstance(data.get(k, ""), str | None) for k in ("project", "version", "reason")
-    ) or not data.get("project"):
+    if (
+        not isinstance(data, dict)
+        or not all(
+            isinstance(data.get(k, ""), str | None) for k in ("project", "version", "reason")
+        )
+        or not data.get("project")
+    ):
         raise BadRequest(EXPECTED_BODY)
     return data
 
@@ -80,21 +95,35 @@ async def report_api(request: Request) -> JSONResponse:
     """A report with an API token (HTTP Basic ``__token__``) or a password: 201 and the id."""
     services: Services = request.app.state.services
     async with services.db.session() as session:
-        principal = await authenticate(session, request.headers.get("authorization"),
-                                       services=services, context=request_context(request))
+        principal = await authenticate(
+            session,
+            request.headers.get("authorization"),
+            services=services,
+            context=request_context(request),
+        )
     data = await _json_body(request)
     result = await report_malware(
-        services, str(data["project"]), (data.get("version") or "").strip() or None,
-        reporter=principal.user, reason=str(data.get("reason") or ""),
+        services,
+        str(data["project"]),
+        (data.get("version") or "").strip() or None,
+        reporter=principal.user,
+        reason=str(data.get("reason") or ""),
         context=request_context(request),
     )
-    return JSONResponse({
-        "id": result.id, "project": result.project, "version": result.version,
-        "trusted": result.trusted, "quarantined": result.quarantined,
-    }, status_code=201)
+    return JSONResponse(
+        {
+            "id": result.id,
+            "project": result.project,
+            "version": result.version,
+            "trusted": result.trusted,
+            "quarantined": result.quarantined,
+        },
+        status_code=201,
+    )
 
 
 # -- The review queue. ---------------------------------------------------------------
+
 
 def _require_admin(user: User) -> None:
     if not user.is_admin:
@@ -113,8 +142,7 @@ async def queue_page(request: Request, user: User = Depends(require_user)) -> Re
 
 
 @router.get("/admin/review/{name}/", name="admin.review_detail")
-async def detail_page(request: Request, name: str,
-                      user: User = Depends(require_user)) -> Response:
+async def detail_page(request: Request, name: str, user: User = Depends(require_user)) -> Response:
     _require_admin(user)
     detail = await review.review_detail(db_of(request), name)
     if request.query_params.get("format") == "json":
@@ -122,8 +150,9 @@ async def detail_page(request: Request, name: str,
     return await page(request, "protect/detail.html", {"detail": detail.to_json()})
 
 
-async def _decide(request: Request, user: User, name: str, decision: str,
-                  **kwargs: Any) -> Response:
+async def _decide(
+    request: Request, user: User, name: str, decision: str, **kwargs: Any
+) -> Response:
     _require_admin(user)
     await release_writes(request)
     services, by = services_of(request), Principal(user=user)
@@ -145,49 +174,79 @@ async def _decide(request: Request, user: User, name: str, decision: str,
 
 
 @router.post("/admin/review/{name}/approve/", name="admin.review_approve", dependencies=CSRF)
-async def approve(request: Request, name: str, reason: Text = "", allow_pairs: Text = "",
-                  user: User = Depends(require_user)) -> Response:
-    return await _decide(request, user, name, "approve", reason=reason,
-                         allow_pairs=bool(allow_pairs))
+async def approve(
+    request: Request,
+    name: str,
+    reason: Text = "",
+    allow_pairs: Text = "",
+    user: User = Depends(require_user),
+) -> Response:
+    return await _decide(
+        request, user, name, "approve", reason=reason, allow_pairs=bool(allow_pairs)
+    )
 
 
 @router.post("/admin/review/{name}/reject/", name="admin.review_reject", dependencies=CSRF)
-async def reject(request: Request, name: str, reason: Text = "",
-                 user: User = Depends(require_fresh)) -> Response:
+async def reject(
+    request: Request, name: str, reason: Text = "", user: User = Depends(require_fresh)
+) -> Response:
     return await _decide(request, user, name, "reject", reason=reason)
 
 
 @router.post("/admin/review/{name}/clear/", name="admin.review_clear", dependencies=CSRF)
-async def clear(request: Request, name: str, version: Text = "", reason: Text = "",
-                user: User = Depends(require_user)) -> Response:
-    return await _decide(request, user, name, "clear", version=version.strip() or None,
-                         reason=reason)
+async def clear(
+    request: Request,
+    name: str,
+    version: Text = "",
+    reason: Text = "",
+    user: User = Depends(require_user),
+) -> Response:
+    return await _decide(
+        request, user, name, "clear", version=version.strip() or None, reason=reason
+    )
 
 
 @router.post("/admin/review/{name}/quarantine/", name="admin.review_quarantine", dependencies=CSRF)
-async def quarantine(request: Request, name: str, version: Text = "", reason: Text = "",
-                     user: User = Depends(require_user)) -> Response:
-    return await _decide(request, user, name, "quarantine", version=version.strip() or None,
-                         reason=reason)
+async def quarantine(
+    request: Request,
+    name: str,
+    version: Text = "",
+    reason: Text = "",
+    user: User = Depends(require_user),
+) -> Response:
+    return await _decide(
+        request, user, name, "quarantine", version=version.strip() or None, reason=reason
+    )
 
 
 @router.post("/admin/review/{name}/remove/", name="admin.review_remove", dependencies=CSRF)
-async def remove(request: Request, name: str, reason: Text = "", forbid: Text = "",
-                 user: User = Depends(require_fresh)) -> Response:
+async def remove(
+    request: Request,
+    name: str,
+    reason: Text = "",
+    forbid: Text = "",
+    user: User = Depends(require_fresh),
+) -> Response:
     return await _decide(request, user, name, "remove", reason=reason, forbid=bool(forbid))
 
 
 @router.post(
     "/admin/users/{username}/trusted-reporter/", name="admin.trusted_reporter", dependencies=CSRF
 )
-async def trusted_reporter(request: Request, username: str, trusted: Text = "",
-                           user: User = Depends(require_user)) -> Response:
+async def trusted_reporter(
+    request: Request, username: str, trusted: Text = "", user: User = Depends(require_user)
+) -> Response:
     """``username`` "-" takes the user from the form (the queue page's form)."""
     _require_admin(user)
     if username == "-":
         username = str((await request.form()).get("username") or "").strip()
     await release_writes(request)
-    await set_trusted_reporter(services_of(request), username, trusted == "1",
-                               by=user.username, by_user_id=user.id,
-                               context=request_context(request))
+    await set_trusted_reporter(
+        services_of(request),
+        username,
+        trusted == "1",
+        by=user.username,
+        by_user_id=user.id,
+        context=request_context(request),
+    )
     return redirect(path_for(request, "admin.review"))

@@ -29,9 +29,7 @@ _HEADING = re.compile(r"<(/?)h([1-6])(?=[\s>])", re.IGNORECASE)
 
 def demote_headings(html: str) -> str:
     """``<h1>`` -> ``<h3>``, ``<h2>`` -> ``<h4>`` ... (never past ``<h6>``)."""
-    return _HEADING.sub(
-        lambda m: f"<{m.group(1)}h{min(int(m.group(2)) + HEADING_SHIFT, 6)}", html
-    )
+    return _HEADING.sub(lambda m: f"<{m.group(1)}h{min(int(m.group(2)) + HEADING_SHIFT, 6)}", html)
 
 
 def parse_content_type(content_type: str | None) -> tuple[str, dict[str, str]]:

@@ -31,6 +31,7 @@ from bastion.web.viewer import viewer_of
 
 router = APIRouter(include_in_schema=False)
 
+
 def _services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
@@ -67,8 +68,9 @@ async def search(request: Request, q: str = "", page: str | None = None) -> Resp
         {
             "q": query,
             "results": results,
-            "page_url": lambda n: path_for(request, "search")
-            + "?" + urlencode({"q": query, "page": n}),
+            "page_url": lambda n: (
+                path_for(request, "search") + "?" + urlencode({"q": query, "page": n})
+            ),
         },
     )
 
@@ -83,7 +85,9 @@ async def _project_page(request: Request, name: str, version: str | None) -> Res
     viewer = viewer_of(request.scope)
     async with services.db.session() as session:
         project = await queries.project_detail(
-            session, canonical, version,
+            session,
+            canonical,
+            version,
             viewer_id=viewer.user_id if viewer else None,
             viewer_is_admin=bool(viewer and viewer.is_admin),
         )
@@ -116,7 +120,8 @@ async def _project_page(request: Request, name: str, version: str | None) -> Res
             "index_url": _services(request).settings.base_url.rstrip("/") + read_path("simple"),
             "status_message": (
                 status_message(project.name, project.status, project.status_reason)
-                if project.status != "active" else None
+                if project.status != "active"
+                else None
             ),
         },
     )

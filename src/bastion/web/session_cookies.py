@@ -23,6 +23,9 @@ def set_cookie(response: Response, settings: Settings, raw_id: str) -> None:
 
 def clear_cookie(response: Response, settings: Settings) -> None:
     response.delete_cookie(
-        COOKIE_NAME, path="/", httponly=True, samesite="lax",
+        COOKIE_NAME,
+        path="/",
+        httponly=True,
+        samesite="lax",
         secure=settings.base_url.startswith("https://"),
     )

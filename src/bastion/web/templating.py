@@ -23,7 +23,9 @@ env = Environment(
 )
 
 
-_ADDRESS = re.compile(r"(https?://[^\s<>\"']+|(?<![\w/])/(?:account|manage|project|admin|help)/[^\s<>\"']*)")
+_ADDRESS = re.compile(
+    r"(https?://[^\s<>\"']+|(?<![\w/])/(?:account|manage|project|admin|help)/[^\s<>\"']*)"
+)
 
 
 def linkify(text: str) -> Markup:
@@ -81,7 +83,5 @@ def render(
     values: dict[str, Any] = {"viewer": viewer, **(context or {})}
     if viewer is not None and viewer.banners:
         values["banners"] = [*viewer.banners, *values.get("banners", [])]
-    html = env.get_template(template).render(
-        request=request, settings=services.settings, **values
-    )
+    html = env.get_template(template).render(request=request, settings=services.settings, **values)
     return HTMLResponse(html, status_code=status_code, headers=headers)

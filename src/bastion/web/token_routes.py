@@ -35,19 +35,30 @@ router = APIRouter(prefix="/account", route_class=SessionRoute, include_in_schem
 
 
 async def _tokens_page(
-    request: Request, user: User, *, secret: str | None = None, error: str | None = None,
-    status_code: int = 200, form: dict[str, str] | None = None,
+    request: Request,
+    user: User,
+    *,
+    secret: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+    form: dict[str, str] | None = None,
 ) -> Response:
     services = services_of(request)
     tokens = await list_tokens(db_of(request), user.id)
     now = services.clock.now()
     rows = [{"token": t, "expired": is_expired(t, now)} for t in tokens]
     return await page(
-        request, "account/tokens.html",
-        {"rows": rows, "secret": secret, "error": error, "form": form or {},
-         "projects": await projects_of_user(db_of(request), user.id),
-         "upload_url": site_url(request, "upload"), "index_name": canonicalize_name(
-             services.settings.site_name) or "bastion"},
+        request,
+        "account/tokens.html",
+        {
+            "rows": rows,
+            "secret": secret,
+            "error": error,
+            "form": form or {},
+            "projects": await projects_of_user(db_of(request), user.id),
+            "upload_url": site_url(request, "upload"),
+            "index_name": canonicalize_name(services.settings.site_name) or "bastion",
+        },
         status_code=status_code,
     )
 
@@ -69,8 +80,13 @@ async def create(
 ) -> Response:
     """Create a token; its secret is shown on this response only."""
     services = services_of(request)
-    form = {"name": name, "project": project, "expires_days": expires_days, "scope": scope,
-            "read_projects": read_projects}
+    form = {
+        "name": name,
+        "project": project,
+        "expires_days": expires_days,
+        "scope": scope,
+        "read_projects": read_projects,
+    }
     try:
         if scope not in ("upload", "read", "both"):
             raise BadRequest("Choose the token's scope: upload, read, or both.")
@@ -80,10 +96,16 @@ async def create(
                 raise BadRequest("The expiry is a whole number of days (or empty for none).")
             days = int(expires_days.strip())
         secret, token = await create_token(
-            db_of(request), services.clock, services.settings, user=user, name=name,
+            db_of(request),
+            services.clock,
+            services.settings,
+            user=user,
+            name=name,
             project=project or None,
-            expires_days=days, context=request_context(request),
-            can_upload=scope != "read", can_read=scope != "upload",
+            expires_days=days,
+            context=request_context(request),
+            can_upload=scope != "read",
+            can_read=scope != "upload",
             read_projects=[p for p in read_projects.split(",") if p.strip()] or None,
         )
     except BastionError as exc:
@@ -91,7 +113,9 @@ async def create(
             request, user, error=exc.message, status_code=exc.status_code, form=form
         )
     return tell_owner(
-        request, await _tokens_page(request, user, secret=secret), user,
+        request,
+        await _tokens_page(request, user, secret=secret),
+        user,
         notices.Change.TOKEN_CREATED,
         detail=f"“{token.name}”" + (f" for {token.project_name}" if token.project_name else ""),
     )
@@ -100,7 +124,10 @@ async def create(
 @router.post("/tokens/{token_id}/revoke/", name="account.token_revoke", dependencies=CSRF)
 async def revoke(request: Request, token_id: int, user: User = Depends(require_user)) -> Response:
     token = await revoke_token(
-        db_of(request), services_of(request).clock, token_id=token_id, user_id=user.id,
+        db_of(request),
+        services_of(request).clock,
+        token_id=token_id,
+        user_id=user.id,
         context=request_context(request),
     )
     forget_read_token(services_of(request), token_id)  # a private index stops honouring it
@@ -118,13 +145,22 @@ async def history_response(request: Request, subject: User, *, own: bool) -> Res
     """A page of ``subject``'s audit events, or ``?format=json`` for the export; ``own``
     when users see their own (else the page names whose history it is)."""
     history = await user_history(
-        db_of(request), subject.id, page=page_number(request.query_params.get("page")),
+        db_of(request),
+        subject.id,
+        page=page_number(request.query_params.get("page")),
         per_page=services_of(request).settings.security_history_page_size,
     )
     if request.query_params.get("format") == "json":
         return JSONResponse({"username": subject.username, **history.to_json()})
-    return await page(request, "account/security_history.html", {
-        "events": history.events, "page": history.page, "pages": history.pages,
-        "lines": view(history.events, services_of(request).clock.now()),
-        "total": history.total, "subject": None if own else subject.username,
-    })
+    return await page(
+        request,
+        "account/security_history.html",
+        {
+            "events": history.events,
+            "page": history.page,
+            "pages": history.pages,
+            "lines": view(history.events, services_of(request).clock.now()),
+            "total": history.total,
+            "subject": None if own else subject.username,
+        },
+    )

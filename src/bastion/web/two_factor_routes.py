@@ -70,14 +70,19 @@ def fresh_then(
 
 
 async def _overview(
-    request: Request, user: User, *, error: str | None = None, notice: str | None = None,
+    request: Request,
+    user: User,
+    *,
+    error: str | None = None,
+    notice: str | None = None,
     status_code: int = 200,
 ) -> Response:
     db = db_of(request)
     summary = await status.factor_summary(db, user.id)
     keys = await webauthn.list_credentials(db, user.id)
     return await page(
-        request, "account/two_factor_manage.html",
+        request,
+        "account/two_factor_manage.html",
         {"summary": summary, "keys": keys, "error": error, "notice": notice},
         status_code=status_code,
     )
@@ -146,8 +151,12 @@ async def totp_confirm(
     except BastionError as exc:
         start = await totp.pending_enrollment(db_of(request), services, user)
         ctx = _setup_context(start) if start else {"start": None, "intro": False}
-        return await page(request, "account/totp_setup.html", {**ctx, "error": exc.message},
-                          status_code=exc.status_code)
+        return await page(
+            request,
+            "account/totp_setup.html",
+            {**ctx, "error": exc.message},
+            status_code=exc.status_code,
+        )
     await rotate_after_factor_change(request, user)
     if added.recovery_codes:
         response = await _codes_page(request, added.recovery_codes, "first-factor")
@@ -166,19 +175,30 @@ async def _is_last(request: Request, user: User, *, totp_app: bool = False, keys
 
 
 async def _remove_page(
-    request: Request, user: User, *, what: str, action: str, last: bool,
-    error: str | None = None, status_code: int = 200,
+    request: Request,
+    user: User,
+    *,
+    what: str,
+    action: str,
+    last: bool,
+    error: str | None = None,
+    status_code: int = 200,
 ) -> Response:
     refusal = None
-    if last and not await status.remove_factor_allowed(
-        db_of(request), services_of(request), user
-    ):
+    if last and not await status.remove_factor_allowed(db_of(request), services_of(request), user):
         refusal = await status.removal_refusal(db_of(request), user)
         status_code = 403 if status_code == 200 else status_code
     return await page(
-        request, "account/factor_remove.html",
-        {"what": what, "action": action, "last": last, "refusal": refusal, "error": error,
-         "confirm_value": CONFIRM_LAST},
+        request,
+        "account/factor_remove.html",
+        {
+            "what": what,
+            "action": action,
+            "last": last,
+            "refusal": refusal,
+            "error": error,
+            "confirm_value": CONFIRM_LAST,
+        },
         status_code=status_code,
     )
 
@@ -199,22 +219,29 @@ async def _removal(
     """Remove a factor (after the explicit confirmation when it is the last one)."""
     if last and confirm_last != CONFIRM_LAST:
         return await _remove_page(
-            request, user, what=what, action=action, last=True, status_code=400,
-            error="This is your last second factor: tick the box to confirm you want to "
-                  "remove it.",
+            request,
+            user,
+            what=what,
+            action=action,
+            last=True,
+            status_code=400,
+            error="This is your last second factor: tick the box to confirm you want to remove it.",
         )
     try:
         await remove()
     except BastionError as exc:
         return await _remove_page(
-            request, user, what=what, action=action, last=last, error=exc.message,
+            request,
+            user,
+            what=what,
+            action=action,
+            last=last,
+            error=exc.message,
             status_code=exc.status_code,
         )
     await rotate_after_factor_change(request, user)
     back = redirect(f"{path_for(request, HOME)}?notice={notice}")
     return tell_owner(request, back, user, change, detail)
-
-
 
 
 @router.get("/totp/remove/", name="two_factor.totp_remove")
@@ -223,8 +250,11 @@ async def totp_remove_form(request: Request, user: User = Depends(require_user))
         return redirect(path_for(request, HOME))
     last = await _is_last(request, user, totp_app=True)
     return await _remove_page(
-        request, user, what="your authenticator app",
-        action=path_for(request, "two_factor.totp_remove"), last=last,
+        request,
+        user,
+        what="your authenticator app",
+        action=path_for(request, "two_factor.totp_remove"),
+        last=last,
     )
 
 
@@ -242,9 +272,14 @@ async def totp_remove(
 
     last = await totp.is_enabled(db, user.id) and await _is_last(request, user, totp_app=True)
     return await _removal(
-        request, user, what="your authenticator app",
-        action=path_for(request, "two_factor.totp_remove"), last=last,
-        confirm_last=confirm_last, remove=remove, notice="totp-removed",
+        request,
+        user,
+        what="your authenticator app",
+        action=path_for(request, "two_factor.totp_remove"),
+        last=last,
+        confirm_last=confirm_last,
+        remove=remove,
+        notice="totp-removed",
         change=notices.Change.TOTP_REMOVED,
     )
 
@@ -272,8 +307,11 @@ async def key_remove_form(
     key = await _key(request, user, key_id)
     last = await _is_last(request, user, keys=1)
     return await _remove_page(
-        request, user, what=f"the security key “{key.label}”",
-        action=path_for(request, "two_factor.key_remove", key_id=key_id), last=last,
+        request,
+        user,
+        what=f"the security key “{key.label}”",
+        action=path_for(request, "two_factor.key_remove", key_id=key_id),
+        last=last,
     )
 
 
@@ -294,10 +332,16 @@ async def key_remove(
         )
 
     return await _removal(
-        request, user, what=f"the security key “{key.label}”",
+        request,
+        user,
+        what=f"the security key “{key.label}”",
         action=path_for(request, "two_factor.key_remove", key_id=key_id),
-        last=await _is_last(request, user, keys=1), confirm_last=confirm_last, remove=remove,
-        notice="key-removed", change=notices.Change.KEY_REMOVED, detail=f"“{key.label}”",
+        last=await _is_last(request, user, keys=1),
+        confirm_last=confirm_last,
+        remove=remove,
+        notice="key-removed",
+        change=notices.Change.KEY_REMOVED,
+        detail=f"“{key.label}”",
     )
 
 
@@ -324,7 +368,9 @@ async def recovery_codes_regenerate(
         return await _overview(request, user, error=exc.message, status_code=exc.status_code)
     await rotate_after_factor_change(request, user)
     return tell_owner(
-        request, await _codes_page(request, codes, "regenerated"), user,
+        request,
+        await _codes_page(request, codes, "regenerated"),
+        user,
         notices.Change.RECOVERY_CODES,
     )
 
@@ -333,18 +379,28 @@ async def recovery_codes_regenerate(
     "/recovery-codes/confirm/", name="two_factor.recovery_codes_confirm", dependencies=CSRF
 )
 async def recovery_codes_confirm(
-    request: Request, user: User = Depends(require_user),
+    request: Request,
+    user: User = Depends(require_user),
     code: Annotated[str, Form()] = "",
 ) -> Response:
     """The user types one of the codes just shown back: proof they saved them (the code
     is not spent). A wrong one keeps them on the page with the error next to the field."""
     if await recovery.is_unused_code(db_of(request), user.id, code):
-        await flash(request, "Your recovery codes are saved. Keep them somewhere safe: each "
-                    "works once, when you cannot use your other factors.")
+        await flash(
+            request,
+            "Your recovery codes are saved. Keep them somewhere safe: each "
+            "works once, when you cannot use your other factors.",
+        )
         return redirect(path_for(request, HOME))
-    return await page(request, "account/recovery_codes.html", {
-        "codes": [], "reason": "confirm", "confirm_error":
-            "That is not one of your unused recovery codes. Check the copy you saved; if you "
-            "did not save them, generate a new set.",
-        "summary": await status.factor_summary(db_of(request), user.id),
-    }, status_code=400)
+    return await page(
+        request,
+        "account/recovery_codes.html",
+        {
+            "codes": [],
+            "reason": "confirm",
+            "confirm_error": "That is not one of your unused recovery codes. Check the copy you "
+            "saved; if you did not save them, generate a new set.",
+            "summary": await status.factor_summary(db_of(request), user.id),
+        },
+        status_code=400,
+    )

@@ -47,7 +47,9 @@ class UploadLog:
         """Note what the form says it is, before any check."""
         if form.file is not None:
             self.filename, self.size, self.sha256 = (
-                form.file.filename, form.file.size, form.file.sha256,
+                form.file.filename,
+                form.file.size,
+                form.file.sha256,
             )
         self.project, self.version = form.get("name"), form.get("version")
 
@@ -90,8 +92,10 @@ async def legacy_upload(request: Request) -> Response:
 async def _authenticate(request: Request, services: Services) -> Principal:
     async with services.db.session() as session:
         return await authenticate(
-            session, request.headers.get("authorization"),
-            services=services, context=request_context(request),
+            session,
+            request.headers.get("authorization"),
+            services=services,
+            context=request_context(request),
         )
 
 

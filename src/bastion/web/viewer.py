@@ -54,8 +54,12 @@ def mandate_banner(projects: list[str], services: Services) -> dict[str, Any]:
     """The warning banner for a maintainer of critical ``projects`` without 2FA."""
     sentence = requirement(projects, services.settings, today(services.clock))
     # base.html adds " Enable it at <a href=PATH>PATH</a>." with the route's path
-    return {"level": "warning", "message": sentence, "route": "two_factor",
-            "route_words": "Enable it at"}
+    return {
+        "level": "warning",
+        "message": sentence,
+        "route": "two_factor",
+        "route_words": "Enable it at",
+    }
 
 
 async def load_viewer(
@@ -66,7 +70,9 @@ async def load_viewer(
         return None
     row = await session.get(WebSession, hash_session_id(raw_id))
     if (
-        row is None or row.user_id is None or row.state != SessionState.FULL.value
+        row is None
+        or row.user_id is None
+        or row.state != SessionState.FULL.value
         or is_expired(row, services.settings, services.clock.now())
     ):
         return None
@@ -78,8 +84,12 @@ async def load_viewer(
     if critical and not await has_two_factor(session, user.id):
         banners.append(mandate_banner(critical, services))
     return Viewer(
-        user_id=user.id, username=user.username, is_admin=user.is_admin,
-        csrf_token=row.csrf_secret, critical_projects=critical, banners=banners,
+        user_id=user.id,
+        username=user.username,
+        is_admin=user.is_admin,
+        csrf_token=row.csrf_secret,
+        critical_projects=critical,
+        banners=banners,
     )
 
 

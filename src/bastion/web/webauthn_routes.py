@@ -103,7 +103,8 @@ def _text(data: dict[str, Any], name: str) -> str:
 
 def _error(exc: BastionError) -> JSONResponse:
     return JSONResponse(
-        {"message": exc.message}, status_code=exc.status_code,
+        {"message": exc.message},
+        status_code=exc.status_code,
         headers=getattr(exc, "headers", None),
     )
 
@@ -144,16 +145,28 @@ async def registration_verify(
         credential, label = _credential(data), _text(data, "label")
         await release_writes(request)
         added = await webauthn.verify_registration(
-            services, user, credential, label=label, session_key=key,
+            services,
+            user,
+            credential,
+            label=label,
+            session_key=key,
             context=request_context(request),
         )
     except BastionError as exc:
         return _error(exc)
     await rotate_after_factor_change(request, user)
-    return tell_owner(request, JSONResponse({
-        "redirect": f"{path_for(request, 'two_factor')}?notice=key-added",
-        "recovery_codes": list(added.recovery_codes),
-    }), user, notices.Change.KEY_ADDED, detail=f"“{added.label}”" if added.label else "")
+    return tell_owner(
+        request,
+        JSONResponse(
+            {
+                "redirect": f"{path_for(request, 'two_factor')}?notice=key-added",
+                "recovery_codes": list(added.recovery_codes),
+            }
+        ),
+        user,
+        notices.Change.KEY_ADDED,
+        detail=f"“{added.label}”" if added.label else "",
+    )
 
 
 # ---------------------------------------------------------------- signing in with a key
@@ -164,14 +177,16 @@ async def login_page(
     request: Request, user: User = Depends(require_pending), next: str = ""
 ) -> Response:
     return await page(
-        request, "account/security_key_login.html",
+        request,
+        "account/security_key_login.html",
         {"pending_user": user, "next": safe_next(next, "")},
     )
 
 
 @router.post(
     "/login/two-factor/webauthn/options/",
-    name="account.login_webauthn_options", dependencies=CSRF_JSON,
+    name="account.login_webauthn_options",
+    dependencies=CSRF_JSON,
 )
 async def login_options(request: Request, user: User = Depends(require_pending)) -> Response:
     return await _options(request, user, webauthn.authentication_options)
@@ -179,7 +194,8 @@ async def login_options(request: Request, user: User = Depends(require_pending))
 
 @router.post(
     "/login/two-factor/webauthn/verify/",
-    name="account.login_webauthn_verify", dependencies=CSRF_JSON,
+    name="account.login_webauthn_verify",
+    dependencies=CSRF_JSON,
 )
 async def login_verify(request: Request, user: User = Depends(require_pending)) -> Response:
     """The key's assertion completes the sign-in: a new, full session id."""
@@ -189,7 +205,10 @@ async def login_verify(request: Request, user: User = Depends(require_pending)) 
         credential, next_url = _credential(data), _text(data, "next")
         await release_writes(request)
         await webauthn.verify_authentication(
-            services_of(request), user, credential, session_key=key,
+            services_of(request),
+            user,
+            credential,
+            session_key=key,
             context=request_context(request),
         )
     except BastionError as exc:
@@ -228,7 +247,9 @@ async def reauth_verify(
     try:
         data = await _body(request)
         credential, password, next_url = (
-            _credential(data), _text(data, "password"), _text(data, "next")
+            _credential(data),
+            _text(data, "password"),
+            _text(data, "next"),
         )
         await release_writes(request)
         try:
@@ -236,11 +257,19 @@ async def reauth_verify(
                 services_of(request), user, password, context=request_context(request)
             )
         except signin.WrongPassword:
-            audit(request, "reauth:failure", user_id=user.id, reason="wrong password",
-                  method="webauthn")
+            audit(
+                request,
+                "reauth:failure",
+                user_id=user.id,
+                reason="wrong password",
+                method="webauthn",
+            )
             raise
         await webauthn.verify_authentication(
-            services_of(request), user, credential, session_key=key,
+            services_of(request),
+            user,
+            credential,
+            session_key=key,
             context=request_context(request),
         )
     except BastionError as exc:

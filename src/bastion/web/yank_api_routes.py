@@ -29,7 +29,9 @@ EXPECTED_BODY = 'Send a JSON object such as {"reason": "broken on Python 3.12"}.
 async def _principal(request: Request, services: Services) -> Principal:
     async with services.db.session() as session:
         return await authenticate(
-            session, request.headers.get("authorization"), services=services,
+            session,
+            request.headers.get("authorization"),
+            services=services,
             context=request_context(request),
         )
 
@@ -48,10 +50,16 @@ async def _reason(request: Request) -> str:
 
 
 def _response(result: YankResult) -> JSONResponse:
-    return JSONResponse({
-        "project": result.project, "version": result.version, "yanked": result.yanked,
-        "reason": result.reason, "serial": result.serial, "warnings": result.warnings,
-    })
+    return JSONResponse(
+        {
+            "project": result.project,
+            "version": result.version,
+            "yanked": result.yanked,
+            "reason": result.reason,
+            "serial": result.serial,
+            "warnings": result.warnings,
+        }
+    )
 
 
 @router.post("/{name}/releases/{version}/yank", name="api.yank")
@@ -59,8 +67,9 @@ async def yank(request: Request, name: str, version: str) -> JSONResponse:
     services: Services = request.app.state.services
     principal = await _principal(request, services)
     reason = await _reason(request)
-    result = await yank_release(services, name, version, by=principal, reason=reason,
-                                context=request_context(request))
+    result = await yank_release(
+        services, name, version, by=principal, reason=reason, context=request_context(request)
+    )
     return _response(result)
 
 
@@ -68,6 +77,7 @@ async def yank(request: Request, name: str, version: str) -> JSONResponse:
 async def unyank(request: Request, name: str, version: str) -> JSONResponse:
     services: Services = request.app.state.services
     principal = await _principal(request, services)
-    result = await unyank_release(services, name, version, by=principal,
-                                  context=request_context(request))
+    result = await unyank_release(
+        services, name, version, by=principal, context=request_context(request)
+    )
     return _response(result)

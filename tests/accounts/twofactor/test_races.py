@@ -53,7 +53,8 @@ async def test_removing_the_app_and_the_last_key_at_once_leaves_a_factor(
             key_id = (await webauthn.list_credentials(session, user.id))[0].id
 
         results = await asyncio.gather(
-            _remove_totp(services, user), _remove_key(services, user, key_id),
+            _remove_totp(services, user),
+            _remove_key(services, user, key_id),
             return_exceptions=True,
         )
 

@@ -35,7 +35,8 @@ def ip(n: int) -> RequestContext:
 
 async def test_default_limits_are_pypi_like(settings: Settings) -> None:
     assert parse_limits(settings.twofactor_user_limits) == parse_limits(
-        ["5/300", "20/3600", "50/86400"])
+        ["5/300", "20/3600", "50/86400"]
+    )
     assert parse_limits(settings.twofactor_address_limits) == parse_limits(["10/300", "50/3600"])
     with pytest.raises(ValidationError, match="COUNT/SECONDS"):
         Settings(twofactor_user_limits=["five per minute"])
@@ -69,8 +70,9 @@ async def test_brute_force_gets_at_most_fifty_guesses_a_day(
     guesses: list[float] = []
     while clock.now() < start + timedelta(hours=25):
         try:
-            await totp.verify(services, alice, wrong_code(SECRET, clock.now()),
-                              context=ip(len(guesses)))
+            await totp.verify(
+                services, alice, wrong_code(SECRET, clock.now()), context=ip(len(guesses))
+            )
         except TooManyRequests as exc:
             assert isinstance(exc, TwoFactorRateLimited) and exc.retry_after > 0
             clock.advance(timedelta(seconds=exc.retry_after))
@@ -94,14 +96,19 @@ async def test_per_address_limit_across_accounts(
     attacker = RequestContext(ip_address="198.51.100.66")
     for n in range(10):  # 10 failures spread over 3 accounts: each under its own limit
         with pytest.raises(FactorRejected):
-            await totp.verify(services, users[n % 3], wrong_code(SECRET, clock.now()),
-                              context=attacker)
+            await totp.verify(
+                services, users[n % 3], wrong_code(SECRET, clock.now()), context=attacker
+            )
     with pytest.raises(TooManyRequests, match="network address"):
         await totp.verify(services, users[3], wrong_code(SECRET, clock.now()), context=attacker)
     # The same account from another address is still allowed to try.
     clock.advance(timedelta(seconds=30))
-    await totp.verify(services, users[3], pyotp.TOTP(SECRET).at(clock.now()),
-                      context=RequestContext(ip_address="192.0.2.1"))
+    await totp.verify(
+        services,
+        users[3],
+        pyotp.TOTP(SECRET).at(clock.now()),
+        context=RequestContext(ip_address="192.0.2.1"),
+    )
 
 
 async def test_per_address_hourly_limit(
@@ -115,8 +122,9 @@ async def test_per_address_hourly_limit(
     start = clock.now()
     while clock.now() < start + timedelta(minutes=59):
         try:
-            await totp.verify(services, users[tried % 12], wrong_code(SECRET, clock.now()),
-                              context=attacker)
+            await totp.verify(
+                services, users[tried % 12], wrong_code(SECRET, clock.now()), context=attacker
+            )
         except TooManyRequests as exc:
             assert isinstance(exc, TwoFactorRateLimited)
             clock.advance(timedelta(seconds=exc.retry_after))

@@ -86,7 +86,8 @@ async def test_two_concurrent_uses_exactly_one_wins(
     codes = await enable_totp(services, alice, clock)
     for code in codes[:3]:
         results = await asyncio.gather(
-            recovery.use_code(services, alice, code), recovery.use_code(services, alice, code),
+            recovery.use_code(services, alice, code),
+            recovery.use_code(services, alice, code),
             return_exceptions=True,
         )
         wins = [r for r in results if isinstance(r, recovery.RecoveryCodeUsed)]

@@ -60,9 +60,7 @@ async def test_last_totp_and_last_key_of_a_critical_maintainer_stay(
     assert await factor_summary(services, alice) == status.FactorSummary(False, 1, 8)
 
 
-async def test_two_factor_enabled_at(
-    services: Services, alice: User, clock: MovableClock
-) -> None:
+async def test_two_factor_enabled_at(services: Services, alice: User, clock: MovableClock) -> None:
     async with services.db.session() as session:
         assert await status.two_factor_enabled_at(session, alice.id) is None
     async with services.db.transaction() as session:  # a started enrolment does not count
@@ -96,11 +94,22 @@ async def test_gate_refuses_tokens_older_than_two_factor(
     await add_key(services, alice)
     async with services.db.session() as session:
         with pytest.raises(Forbidden, match="created before two-factor"):
-            await mandate(session, services.settings, services.clock,
-                          Principal(user=alice, token_id=1, token_created=token_time),
-                          "big-lib", Action.UPLOAD)
-        assert await mandate(
-            session, services.settings, services.clock,
-            Principal(user=alice, token_id=1, token_created=clock.now()),
-            "big-lib", Action.UPLOAD,
-        ) == []
+            await mandate(
+                session,
+                services.settings,
+                services.clock,
+                Principal(user=alice, token_id=1, token_created=token_time),
+                "big-lib",
+                Action.UPLOAD,
+            )
+        assert (
+            await mandate(
+                session,
+                services.settings,
+                services.clock,
+                Principal(user=alice, token_id=1, token_created=clock.now()),
+                "big-lib",
+                Action.UPLOAD,
+            )
+            == []
+        )

@@ -33,11 +33,27 @@ from tests.support.twofactor import full_width, wrong_code
 RFC_SECRET = base64.b32encode(b"12345678901234567890").decode()
 
 # RFC 4226 appendix D: HOTP values for counters 0..9.
-HOTP_VECTORS = ["755224", "287082", "359152", "969429", "338314",
-                "254676", "287922", "162583", "399871", "520489"]
+HOTP_VECTORS = [
+    "755224",
+    "287082",
+    "359152",
+    "969429",
+    "338314",
+    "254676",
+    "287922",
+    "162583",
+    "399871",
+    "520489",
+]
 # RFC 6238 appendix B, SHA-1 column: (unix time, 8-digit TOTP).
-TOTP_VECTORS = [(59, "94287082"), (1111111109, "07081804"), (1111111111, "14050471"),
-                (1234567890, "89005924"), (2000000000, "69279037"), (20000000000, "65353130")]
+TOTP_VECTORS = [
+    (59, "94287082"),
+    (1111111109, "07081804"),
+    (1111111111, "14050471"),
+    (1234567890, "89005924"),
+    (2000000000, "69279037"),
+    (20000000000, "65353130"),
+]
 
 
 def at(seconds: int) -> datetime:
@@ -60,9 +76,7 @@ def test_rfc6238_totp_vectors_eight_digits() -> None:
 async def enrol(services: Services, user: User, clock: MovableClock, secret: str) -> None:
     async with services.db.transaction() as session:
         await totp.begin_enrollment(session, services, user, secret=secret)
-    await totp.confirm_enrollment(
-        services, user, totp.code_at(secret, totp.time_step(clock.now()))
-    )
+    await totp.confirm_enrollment(services, user, totp.code_at(secret, totp.time_step(clock.now())))
 
 
 async def test_rfc6238_vectors_through_verify(
@@ -216,11 +230,16 @@ async def test_same_code_twice_is_refused(
         await totp.verify(services, alice, code)
 
 
-@pytest.mark.parametrize("disguise", [
-    lambda c: f"  {c}  ", lambda c: f"{c[:3]} {c[3:]}", lambda c: f"{c}\n",
-    lambda c: full_width(c),
-    lambda c: "\u3000" + full_width(c),
-])
+@pytest.mark.parametrize(
+    "disguise",
+    [
+        lambda c: f"  {c}  ",
+        lambda c: f"{c[:3]} {c[3:]}",
+        lambda c: f"{c}\n",
+        lambda c: full_width(c),
+        lambda c: "\u3000" + full_width(c),
+    ],
+)
 async def test_used_code_in_disguise_is_refused(
     services: Services, alice: User, clock: MovableClock, disguise: Callable[[str], str]
 ) -> None:
@@ -280,7 +299,8 @@ async def test_two_requests_at_once_exactly_one_wins(
         clock.advance(timedelta(seconds=30))
         code = totp.code_at(secret, totp.time_step(clock.now()))
         results = await asyncio.gather(
-            totp.verify(services, alice, code), totp.verify(services, alice, f" {code} "),
+            totp.verify(services, alice, code),
+            totp.verify(services, alice, f" {code} "),
             return_exceptions=True,
         )
         wins = [r for r in results if isinstance(r, int)]
@@ -339,8 +359,10 @@ async def test_changed_key_is_a_clear_error_logged_for_operators(
     assert "ask an administrator" in raised.value.message
     assert isinstance(raised.value, BastionError)
     assert any(
-        r.levelname == "ERROR" and "alice" in r.getMessage() and "totp_encryption_key"
-        in r.getMessage() for r in caplog.records
+        r.levelname == "ERROR"
+        and "alice" in r.getMessage()
+        and "totp_encryption_key" in r.getMessage()
+        for r in caplog.records
     ), caplog.text
     # Not a failed attempt: the user did nothing wrong, the lockout counter is untouched.
     assert "2fa:failure" not in await audit_tags(services, alice.id)

@@ -52,8 +52,9 @@ async def register(
     )
 
 
-async def sign_in(services: Services, user: User, key: SoftAuthenticator,
-                  **overrides: Any) -> webauthn.CredentialInfo:
+async def sign_in(
+    services: Services, user: User, key: SoftAuthenticator, **overrides: Any
+) -> webauthn.CredentialInfo:
     options = await auth_options(services, user)
     response = key.get(options, origin=overrides.pop("origin", ORIGIN), **overrides)
     return await webauthn.verify_authentication(services, user, response, session_key=SESSION)
@@ -101,20 +102,28 @@ async def test_counterless_authenticator_works(services: Services, alice: User) 
         assert (await sign_in(services, alice, key)).sign_count == 0
 
 
-async def expect_rejected(services: Services, user: User, key: SoftAuthenticator,
-                          error: type[Exception] = FactorRejected, **overrides: Any) -> str:
+async def expect_rejected(
+    services: Services,
+    user: User,
+    key: SoftAuthenticator,
+    error: type[Exception] = FactorRejected,
+    **overrides: Any,
+) -> str:
     with pytest.raises(error) as caught:
         await sign_in(services, user, key, **overrides)
     return str(caught.value)
 
 
-@pytest.mark.parametrize("origin", [
-    "http://localhost.evil.example:8080",  # look-alike host
-    "http://evil-localhost:8080",
-    "https://localhost:8080",  # other scheme
-    "http://localhost:8081",  # other port
-    "http://localhost",
-])
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://localhost.evil.example:8080",  # look-alike host
+        "http://evil-localhost:8080",
+        "https://localhost:8080",  # other scheme
+        "http://localhost:8081",  # other port
+        "http://localhost",
+    ],
+)
 async def test_wrong_origin_is_refused(services: Services, alice: User, origin: str) -> None:
     key = SoftAuthenticator()
     await register(services, alice, key)
@@ -122,8 +131,9 @@ async def test_wrong_origin_is_refused(services: Services, alice: User, origin: 
     assert "origin" in message
     with pytest.raises(FactorRejected, match="origin"):
         options = await reg_options(services, alice)
-        await webauthn.verify_registration(services, alice, key.create(options, origin=origin),
-                                           label="x", session_key=SESSION)
+        await webauthn.verify_registration(
+            services, alice, key.create(options, origin=origin), label="x", session_key=SESSION
+        )
 
 
 async def test_wrong_rp_id_is_refused(services: Services, alice: User) -> None:
@@ -133,8 +143,12 @@ async def test_wrong_rp_id_is_refused(services: Services, alice: User) -> None:
     options = await reg_options(services, alice)
     with pytest.raises(FactorRejected, match="RP ID"):
         await webauthn.verify_registration(
-            services, alice, key.create(options, origin=ORIGIN, rp_id="localhost.evil.example"),
-            label="x", session_key=SESSION)
+            services,
+            alice,
+            key.create(options, origin=ORIGIN, rp_id="localhost.evil.example"),
+            label="x",
+            session_key=SESSION,
+        )
 
 
 async def test_wrong_client_data_type_is_refused(services: Services, alice: User) -> None:
@@ -144,8 +158,12 @@ async def test_wrong_client_data_type_is_refused(services: Services, alice: User
     options = await reg_options(services, alice)
     with pytest.raises(FactorRejected, match="type"):
         await webauthn.verify_registration(
-            services, alice, key.create(options, origin=ORIGIN, client_type="webauthn.get"),
-            label="x", session_key=SESSION)
+            services,
+            alice,
+            key.create(options, origin=ORIGIN, client_type="webauthn.get"),
+            label="x",
+            session_key=SESSION,
+        )
 
 
 async def test_user_presence_is_required(services: Services, alice: User) -> None:
@@ -155,8 +173,12 @@ async def test_user_presence_is_required(services: Services, alice: User) -> Non
     options = await reg_options(services, alice)
     with pytest.raises(FactorRejected, match="presence"):
         await webauthn.verify_registration(
-            services, alice, key.create(options, origin=ORIGIN, flags=0x40 | UV),
-            label="x", session_key=SESSION)
+            services,
+            alice,
+            key.create(options, origin=ORIGIN, flags=0x40 | UV),
+            label="x",
+            session_key=SESSION,
+        )
 
 
 async def test_bogus_signature_is_refused(services: Services, alice: User) -> None:
@@ -185,11 +207,13 @@ async def test_challenge_is_single_use(services: Services, alice: User) -> None:
 async def test_registration_challenge_is_single_use(services: Services, alice: User) -> None:
     key = SoftAuthenticator()
     options = await reg_options(services, alice)
-    await webauthn.verify_registration(services, alice, key.create(options, origin=ORIGIN),
-                                       label="one", session_key=SESSION)
+    await webauthn.verify_registration(
+        services, alice, key.create(options, origin=ORIGIN), label="one", session_key=SESSION
+    )
     with pytest.raises(FactorRejected, match="already used"):
-        await webauthn.verify_registration(services, alice, key.create(options, origin=ORIGIN),
-                                           label="two", session_key=SESSION)
+        await webauthn.verify_registration(
+            services, alice, key.create(options, origin=ORIGIN), label="two", session_key=SESSION
+        )
 
 
 async def test_challenge_failed_once_is_spent(services: Services, alice: User) -> None:
@@ -198,11 +222,15 @@ async def test_challenge_failed_once_is_spent(services: Services, alice: User) -
     options = await auth_options(services, alice)
     with pytest.raises(FactorRejected, match="signature"):
         await webauthn.verify_authentication(
-            services, alice, key.get(options, origin=ORIGIN, bogus_signature=True),
-            session_key=SESSION)
+            services,
+            alice,
+            key.get(options, origin=ORIGIN, bogus_signature=True),
+            session_key=SESSION,
+        )
     with pytest.raises(FactorRejected, match="already used"):
         await webauthn.verify_authentication(
-            services, alice, key.get(options, origin=ORIGIN), session_key=SESSION)
+            services, alice, key.get(options, origin=ORIGIN), session_key=SESSION
+        )
 
 
 async def test_expired_challenge_is_refused(
@@ -215,7 +243,8 @@ async def test_expired_challenge_is_refused(
     clock.advance(timedelta(minutes=5, seconds=1))
     with pytest.raises(FactorRejected, match="expired"):
         await webauthn.verify_authentication(
-            services, alice, key.get(options, origin=ORIGIN), session_key=SESSION)
+            services, alice, key.get(options, origin=ORIGIN), session_key=SESSION
+        )
 
 
 async def test_challenge_from_another_session_is_refused(services: Services, alice: User) -> None:
@@ -235,16 +264,24 @@ async def test_invented_challenge_is_refused(services: Services, alice: User) ->
     options = await auth_options(services, alice)
     with pytest.raises(FactorRejected):
         await webauthn.verify_authentication(
-            services, alice, key.get(options, origin=ORIGIN, challenge=b64url(b"x" * 32)),
-            session_key=SESSION)
+            services,
+            alice,
+            key.get(options, origin=ORIGIN, challenge=b64url(b"x" * 32)),
+            session_key=SESSION,
+        )
 
 
 async def test_registration_challenge_cannot_authenticate(services: Services, alice: User) -> None:
     key = SoftAuthenticator()
     await register(services, alice, key)
     options = await reg_options(services, alice)
-    response = key.get({"challenge": options["challenge"], "allowCredentials": [
-        {"id": b64url(key.credentials[0].credential_id)}]}, origin=ORIGIN)
+    response = key.get(
+        {
+            "challenge": options["challenge"],
+            "allowCredentials": [{"id": b64url(key.credentials[0].credential_id)}],
+        },
+        origin=ORIGIN,
+    )
     with pytest.raises(FactorRejected):
         await webauthn.verify_authentication(services, alice, response, session_key=SESSION)
 
@@ -288,7 +325,8 @@ async def test_clone_event_records_both_counters(services: Services, alice: User
         await sign_in(services, alice, key, sign_count=2)
     async with services.db.session() as session:
         event = await session.scalar(
-            select(AuditEvent).where(AuditEvent.tag == "2fa:webauthn:possible-clone"))
+            select(AuditEvent).where(AuditEvent.tag == "2fa:webauthn:possible-clone")
+        )
     assert event is not None
     assert event.details["stored_sign_count"] == 9 and event.details["asserted_sign_count"] == 2
 
@@ -317,8 +355,9 @@ async def test_credential_registered_to_another_account_is_refused(
     options = await reg_options(services, bob)
     response = key.create(options, origin=ORIGIN, reuse=key.credentials[0])
     with pytest.raises(Conflict, match="already registered"):
-        await webauthn.verify_registration(services, bob, response, label="mine",
-                                           session_key=SESSION)
+        await webauthn.verify_registration(
+            services, bob, response, label="mine", session_key=SESSION
+        )
     async with services.db.session() as session:
         assert await webauthn.list_credentials(session, bob.id) == []
         assert (await factor_summary(session, bob.id)).recovery_codes_left == 0
@@ -326,8 +365,9 @@ async def test_credential_registered_to_another_account_is_refused(
     options = await reg_options(services, alice)
     response = key.create(options, origin=ORIGIN, reuse=key.credentials[0])
     with pytest.raises(Conflict):
-        await webauthn.verify_registration(services, alice, response, label="again",
-                                           session_key=SESSION)
+        await webauthn.verify_registration(
+            services, alice, response, label="again", session_key=SESSION
+        )
 
 
 def _mangle(response: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
@@ -343,22 +383,31 @@ GARBAGE_CBOR = b64url(b"\xff\xfe\x00garbage")
 NOT_BASE64 = "%%%not*base64%%%"
 
 
-@pytest.mark.parametrize(("path", "value"), [
-    (("response", "attestationObject"), GARBAGE_CBOR),
-    (("response", "attestationObject"), NOT_BASE64),
-    (("response", "attestationObject"), b64url(cbor2.dumps({"fmt": "packed"}))),
-    (("response", "attestationObject"), b64url(cbor2.dumps([1, 2, 3]))),
-    (("response", "attestationObject"), b64url(cbor2.dumps(
-        {"fmt": "packed", "attStmt": {"alg": "x", "sig": 5}, "authData": b"\x00" * 10}))),
-    (("response", "clientDataJSON"), NOT_BASE64),
-    (("response", "clientDataJSON"), b64url(b"not json")),
-    (("response", "clientDataJSON"), b64url(b"\xff\xfe")),
-    (("response", "clientDataJSON"), b64url(b'{"type": "webauthn.create"}')),
-    (("response", "clientDataJSON"), b64url(b'{"type":"x","challenge":5,"origin":1}')),
-    (("rawId",), NOT_BASE64),
-    (("response",), "nope"),
-    (("id",), 17),
-])
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("response", "attestationObject"), GARBAGE_CBOR),
+        (("response", "attestationObject"), NOT_BASE64),
+        (("response", "attestationObject"), b64url(cbor2.dumps({"fmt": "packed"}))),
+        (("response", "attestationObject"), b64url(cbor2.dumps([1, 2, 3]))),
+        (
+            ("response", "attestationObject"),
+            b64url(
+                cbor2.dumps(
+                    {"fmt": "packed", "attStmt": {"alg": "x", "sig": 5}, "authData": b"\x00" * 10}
+                )
+            ),
+        ),
+        (("response", "clientDataJSON"), NOT_BASE64),
+        (("response", "clientDataJSON"), b64url(b"not json")),
+        (("response", "clientDataJSON"), b64url(b"\xff\xfe")),
+        (("response", "clientDataJSON"), b64url(b'{"type": "webauthn.create"}')),
+        (("response", "clientDataJSON"), b64url(b'{"type":"x","challenge":5,"origin":1}')),
+        (("rawId",), NOT_BASE64),
+        (("response",), "nope"),
+        (("id",), 17),
+    ],
+)
 async def test_malformed_registration_is_bad_request(
     services: Services, alice: User, path: tuple[str, ...], value: Any
 ) -> None:
@@ -366,11 +415,12 @@ async def test_malformed_registration_is_bad_request(
     options = await reg_options(services, alice)
     response = _mangle(key.create(options, origin=ORIGIN), path, value)
     with pytest.raises(BadRequest):
-        await webauthn.verify_registration(services, alice, response, label="x",
-                                           session_key=SESSION)
+        await webauthn.verify_registration(
+            services, alice, response, label="x", session_key=SESSION
+        )
 
 
-@pytest.mark.parametrize("raw", ["", "{", "[]", "null", "\"string\"", "{\"id\": 1}"])
+@pytest.mark.parametrize("raw", ["", "{", "[]", "null", '"string"', '{"id": 1}'])
 async def test_malformed_json_is_bad_request(services: Services, alice: User, raw: str) -> None:
     key = SoftAuthenticator()
     await register(services, alice, key)
@@ -380,15 +430,18 @@ async def test_malformed_json_is_bad_request(services: Services, alice: User, ra
         await webauthn.verify_authentication(services, alice, raw, session_key=SESSION)
 
 
-@pytest.mark.parametrize(("path", "value"), [
-    (("response", "authenticatorData"), NOT_BASE64),
-    (("response", "authenticatorData"), b64url(b"\x00" * 5)),
-    (("response", "signature"), NOT_BASE64),
-    (("response", "signature"), b64url(b"\x30\x02\x00")),
-    (("response", "clientDataJSON"), b64url(b"[1]")),
-    (("response", "userHandle"), 12),
-    (("rawId",), b64url(b"")),
-])
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("response", "authenticatorData"), NOT_BASE64),
+        (("response", "authenticatorData"), b64url(b"\x00" * 5)),
+        (("response", "signature"), NOT_BASE64),
+        (("response", "signature"), b64url(b"\x30\x02\x00")),
+        (("response", "clientDataJSON"), b64url(b"[1]")),
+        (("response", "userHandle"), 12),
+        (("rawId",), b64url(b"")),
+    ],
+)
 async def test_malformed_assertion_is_refused_cleanly(
     services: Services, alice: User, path: tuple[str, ...], value: Any
 ) -> None:
@@ -400,11 +453,14 @@ async def test_malformed_assertion_is_refused_cleanly(
         await webauthn.verify_authentication(services, alice, response, session_key=SESSION)
 
 
-@pytest.mark.parametrize("damage", [
-    lambda data: data[:-20] + b"\xff" * 20,  # a point that is not on the curve
-    lambda data: data[:-40],  # the COSE key's CBOR cut short
-    lambda data: data[:-77] + b"\xff" * 77,  # the COSE key's CBOR garbled
-])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: data[:-20] + b"\xff" * 20,  # a point that is not on the curve
+        lambda data: data[:-40],  # the COSE key's CBOR cut short
+        lambda data: data[:-77] + b"\xff" * 77,  # the COSE key's CBOR garbled
+    ],
+)
 async def test_cose_key_garbage_in_attested_data_is_bad_request(
     services: Services, alice: User, damage: Callable[[bytes], bytes]
 ) -> None:
@@ -415,8 +471,9 @@ async def test_cose_key_garbage_in_attested_data_is_bad_request(
     att["authData"] = damage(att["authData"])
     response["response"]["attestationObject"] = b64url(cbor2.dumps(att))
     with pytest.raises(BadRequest):
-        await webauthn.verify_registration(services, alice, response, label="x",
-                                           session_key=SESSION)
+        await webauthn.verify_registration(
+            services, alice, response, label="x", session_key=SESSION
+        )
 
 
 async def test_failures_count_against_the_limiter(
@@ -428,12 +485,17 @@ async def test_failures_count_against_the_limiter(
         options = await auth_options(services, alice)
         with pytest.raises(FactorRejected):
             await webauthn.verify_authentication(
-                services, alice, key.get(options, origin=ORIGIN, bogus_signature=True),
-                session_key=SESSION, context=ctx)
+                services,
+                alice,
+                key.get(options, origin=ORIGIN, bogus_signature=True),
+                session_key=SESSION,
+                context=ctx,
+            )
     options = await auth_options(services, alice)
     with pytest.raises(TooManyRequests):
         await webauthn.verify_authentication(
-            services, alice, key.get(options, origin=ORIGIN), session_key=SESSION, context=ctx)
+            services, alice, key.get(options, origin=ORIGIN), session_key=SESSION, context=ctx
+        )
 
 
 @pytest.mark.parametrize("label", ["", "   ", "x" * 65, "bad\x00label"])
@@ -442,11 +504,13 @@ async def test_label_is_checked_first(services: Services, alice: User, label: st
     options = await reg_options(services, alice)
     response = key.create(options, origin=ORIGIN)
     with pytest.raises(BadRequest, match="name"):
-        await webauthn.verify_registration(services, alice, response, label=label,
-                                           session_key=SESSION)
+        await webauthn.verify_registration(
+            services, alice, response, label=label, session_key=SESSION
+        )
     # Nothing was spent: the same response registers with a good label.
-    await webauthn.verify_registration(services, alice, response, label=" Spare ",
-                                       session_key=SESSION)
+    await webauthn.verify_registration(
+        services, alice, response, label=" Spare ", session_key=SESSION
+    )
     async with services.db.session() as session:
         assert [k.label for k in await webauthn.list_credentials(session, alice.id)] == ["Spare"]
 
@@ -479,15 +543,20 @@ async def test_remove_key(services: Services, alice: User, bob: User) -> None:
 
 
 async def test_origins_default_to_base_url(services: Services) -> None:
-    services.settings = services.settings.model_copy(update={
-        "webauthn_origins": [],
-        "base_url": "https://pkgs.example.org:8443/some/path",
-    })
+    services.settings = services.settings.model_copy(
+        update={
+            "webauthn_origins": [],
+            "base_url": "https://pkgs.example.org:8443/some/path",
+        }
+    )
     assert webauthn.expected_origins(services.settings) == ["https://pkgs.example.org:8443"]
     services.settings = services.settings.model_copy(
         update={"webauthn_origins": ["https://a.example", "https://b.example"]}
     )
-    assert webauthn.expected_origins(services.settings) == ["https://a.example", "https://b.example"]
+    assert webauthn.expected_origins(services.settings) == [
+        "https://a.example",
+        "https://b.example",
+    ]
 
 
 def test_rp_id_and_origins_follow_the_base_url() -> None:
@@ -496,7 +565,8 @@ def test_rp_id_and_origins_follow_the_base_url() -> None:
     local = Settings(base_url="http://127.0.0.1:8080")
     assert webauthn.rp_id(local) == "localhost"
     assert webauthn.expected_origins(local) == [
-        "http://127.0.0.1:8080", "http://localhost:8080",
+        "http://127.0.0.1:8080",
+        "http://localhost:8080",
     ]
     public = Settings(base_url="https://pypi.example.org")
     assert webauthn.rp_id(public) == "pypi.example.org"

@@ -20,7 +20,9 @@ async def test_check_json_one_object_a_line(cli: CliRun) -> None:
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.output.splitlines()]
     assert [(o["name"], o["verdict"]) for o in lines] == [
-        ("reqeusts", "review"), ("my-little-tool", "allow"), ("os", "block"),
+        ("reqeusts", "review"),
+        ("my-little-tool", "allow"),
+        ("os", "block"),
     ]
     assert lines[0]["reasons"] == [
         {"rule": "typo", "similar_to": "requests", "detail": "two adjacent letters swapped"}
@@ -34,9 +36,12 @@ async def test_check_reads_stdin(services: Services, cli: CliRun) -> None:
         "BASTION_DATABASE_URL": services.settings.resolved_database_url,
         "BASTION_SECRET_KEY": services.settings.secret_key,
     }
+
     def run() -> Result:
         return CliRunner().invoke(
-            cli_app, ["names", "check", "--json", "-"], input="colorrama\n\nacme-widgets\n",
+            cli_app,
+            ["names", "check", "--json", "-"],
+            input="colorrama\n\nacme-widgets\n",
             env=env,
         )
 
@@ -77,7 +82,8 @@ async def test_update_popular_replaces_the_list(cli: CliRun, tmp_path: Path) -> 
     assert result.output == "2 popular names loaded (revision 1)\n"
     check = await cli("names", "check", "--json", "zzfrobnicator", "reqeusts")
     assert [json.loads(line)["verdict"] for line in check.output.splitlines()] == [
-        "review", "allow",
+        "review",
+        "allow",
     ]
     bad = tmp_path / "bad.tsv"
     bad.write_text("rank\tname\none\trequests\n")

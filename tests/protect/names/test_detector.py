@@ -12,8 +12,17 @@ from bastion.protect.names.rules import NameRules
 
 RULES = NameRules.from_settings(Settings())
 POPULAR = [
-    "requests", "python-dateutil", "urllib3", "numpy", "colorama", "tensorflow",
-    "requests-oauthlib", "boto3", "matplotlib", "six", "pip",
+    "requests",
+    "python-dateutil",
+    "urllib3",
+    "numpy",
+    "colorama",
+    "tensorflow",
+    "requests-oauthlib",
+    "boto3",
+    "matplotlib",
+    "six",
+    "pip",
 ]
 
 

@@ -77,9 +77,7 @@ async def test_typosquats_go_to_review_and_maintainers_are_not_flagged(
     services: Services, make_user: MakeUser
 ) -> None:
     assert (await verdict(services, "reqeusts"))[0] == "review"
-    assert (await verdict(services, "requests")) == (
-        "review", [("popular-name", "requests")]
-    )
+    assert (await verdict(services, "requests")) == ("review", [("popular-name", "requests")])
     alice = await make_user("alice")
     await add_project(services, "requests", owner_id=alice.id)
     assert (await verdict(services, "reqeusts", alice.id))[0] == "allow"
@@ -99,9 +97,7 @@ async def test_namespace_grants(services: Services, make_user: MakeUser) -> None
     now = services.clock.now()
     async with services.db.transaction() as session:
         await names_admin.grant_namespace(session, "acme", "acme", open=False, by="a", now=now)
-    assert (await verdict(services, "acme-widgets", bob.id)) == (
-        "block", [("namespace", "acme")]
-    )
+    assert (await verdict(services, "acme-widgets", bob.id)) == ("block", [("namespace", "acme")])
     assert (await verdict(services, "acme-widgets", acme.id))[0] == "allow"
     assert (await verdict(services, "acmewidgets", bob.id))[0] == "allow"  # not the prefix
     async with services.db.transaction() as session:
@@ -127,7 +123,8 @@ async def test_protected_words_need_the_grant(services: Services, make_user: Mak
         await names_admin.protect_word(session, "gcorp", by="a", now=now)
         assert await names_admin.list_protected_words(session) == ["gcorp"]
     assert (await verdict(services, "cloud-gcorp-auth")) == (
-        "review", [("protected-word", "gcorp")]
+        "review",
+        [("protected-word", "gcorp")],
     )
     async with services.db.transaction() as session:
         await names_admin.grant_namespace(session, "gcorp", "gcorp", open=True, by="a", now=now)
@@ -140,9 +137,7 @@ async def test_a_replaced_popular_list_is_seen_by_the_next_judgement(services: S
         await replace_popular(
             session, [("zzfrobnicatorr", 1)], source="test", now=services.clock.now()
         )
-    assert (await verdict(services, "zzfrobnicator")) == (
-        "review", [("typo", "zzfrobnicatorr")]
-    )
+    assert (await verdict(services, "zzfrobnicator")) == ("review", [("typo", "zzfrobnicatorr")])
     async with services.db.session() as session:
         index = await popular_index(session, NameRules(), 0)
         assert index.get("requests") is None

@@ -18,8 +18,7 @@ async def _seed(seed: Seeder) -> None:
     await seed.release("Demo_Pkg", "1.0", summary="old", requires_python=">=3.8", meta=META)
     await seed.file("Demo_Pkg", "1.0", "demo_pkg-1.0-py3-none-any.whl", metadata=b"M")
     await seed.file("Demo_Pkg", "1.0", "demo_pkg-1.0.tar.gz", packagetype="sdist")
-    await seed.release("Demo_Pkg", "1.10", summary="newest", meta=META,
-                       description="# Demo")
+    await seed.release("Demo_Pkg", "1.10", summary="newest", meta=META, description="# Demo")
     await seed.file("Demo_Pkg", "1.10", "demo_pkg-1.10-py3-none-any.whl")
     await seed.release("Demo_Pkg", "2.0", yanked=True, yanked_reason="bad build")
     await seed.file("Demo_Pkg", "2.0", "demo_pkg-2.0-py3-none-any.whl")
@@ -56,7 +55,9 @@ async def test_project_json(client: httpx.AsyncClient, seed: Seeder, services: S
     assert list(doc["releases"]) == ["1.0", "1.10", "2.0", "3.0a1"]
     assert doc["releases"]["3.0a1"] == []
     assert [f["filename"] for f in doc["releases"]["1.0"]] == [
-        "demo_pkg-1.0-py3-none-any.whl", "demo_pkg-1.0.tar.gz"]
+        "demo_pkg-1.0-py3-none-any.whl",
+        "demo_pkg-1.0.tar.gz",
+    ]
     assert [f["filename"] for f in doc["urls"]] == ["demo_pkg-1.10-py3-none-any.whl"]
     yanked = doc["releases"]["2.0"][0]
     assert yanked["yanked"] is True and yanked["yanked_reason"] == "bad build"
@@ -133,8 +134,15 @@ async def test_unknown_is_404_json(client: httpx.AsyncClient, seed: Seeder) -> N
 
 @pytest.mark.parametrize(
     "path",
-    ["/pypi/A%5C/json", "/pypi/A%5C/1.0/json", "/pypi/-a-/json", "/simple/A%5C/",
-     "/simple/%E2%98%83/", "/project/A%5C/", "/pypi/" + "a" * 300 + "/json"],
+    [
+        "/pypi/A%5C/json",
+        "/pypi/A%5C/1.0/json",
+        "/pypi/-a-/json",
+        "/simple/A%5C/",
+        "/simple/%E2%98%83/",
+        "/project/A%5C/",
+        "/pypi/" + "a" * 300 + "/json",
+    ],
 )
 async def test_names_that_cannot_be_normalised_are_404_not_redirects(
     client: httpx.AsyncClient, path: str

@@ -26,7 +26,8 @@ TwoFactorRateLimited = RateLimited
 
 def policy(settings: Settings) -> limits.Policy:
     return limits.Policy(
-        scope="2fa", what="two-factor",
+        scope="2fa",
+        what="two-factor",
         account=parse_limits(settings.twofactor_user_limits),
         address=parse_limits(settings.twofactor_address_limits),
     )
@@ -37,8 +38,12 @@ async def begin(
 ) -> Attempt:
     """Count this attempt before it is checked; raise :class:`RateLimited` when over a limit."""
     return await limits.begin(
-        services.db, policy(services.settings), services.clock.now(),
-        account=user.username_key, ip_address=context.ip_address if context else None, kind=kind,
+        services.db,
+        policy(services.settings),
+        services.clock.now(),
+        account=user.username_key,
+        ip_address=context.ip_address if context else None,
+        kind=kind,
     )
 
 
@@ -65,9 +70,22 @@ async def fail(
         if attempt is not None:
             await limits.mark(session, attempt, limits.FAILED)
         record(
-            session, tag="2fa:failure", when=now, context=context, user_id=user_id,
-            method=kind, reason=reason, **details,
+            session,
+            tag="2fa:failure",
+            when=now,
+            context=context,
+            user_id=user_id,
+            method=kind,
+            reason=reason,
+            **details,
         )
         if also_tag:
-            record(session, tag=also_tag, when=now, context=context, user_id=user_id,
-                   reason=reason, **details)
+            record(
+                session,
+                tag=also_tag,
+                when=now,
+                context=context,
+                user_id=user_id,
+                reason=reason,
+                **details,
+            )

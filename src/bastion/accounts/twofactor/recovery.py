@@ -74,8 +74,14 @@ async def issue_codes(
     session.add_all(
         RecoveryCode(user_id=user_id, code_hash=_hash(code), created=now) for code in codes
     )
-    record(session, tag="2fa:recovery:generated", when=now, context=context, user_id=user_id,
-           count=len(codes))
+    record(
+        session,
+        tag="2fa:recovery:generated",
+        when=now,
+        context=context,
+        user_id=user_id,
+        count=len(codes),
+    )
     return codes
 
 
@@ -94,9 +100,9 @@ async def regenerate(
 
 async def codes_left(session: AsyncSession, user_id: int) -> int:
     count = await session.scalar(
-        select(func.count()).select_from(RecoveryCode).where(
-            RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None)
-        )
+        select(func.count())
+        .select_from(RecoveryCode)
+        .where(RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))
     )
     return count or 0
 
@@ -107,9 +113,13 @@ async def is_unused_code(session: AsyncSession, user_id: int, code: str) -> bool
     normalized = normalize_code(code)
     if not _CODE_RE.match(normalized):
         return False
-    rows = (await session.scalars(select(RecoveryCode).where(
-        RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None)
-    ))).all()
+    rows = (
+        await session.scalars(
+            select(RecoveryCode).where(
+                RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None)
+            )
+        )
+    ).all()
     found = False
     for row in rows:  # check every row: no early exit on a match
         found = _matches(row.code_hash, normalized) or found
@@ -128,9 +138,9 @@ async def use_code(
     reason = "invalid"
     if _CODE_RE.match(normalized):
         async with services.db.transaction() as session:
-            rows = (await session.scalars(
-                select(RecoveryCode).where(RecoveryCode.user_id == user.id)
-            )).all()
+            rows = (
+                await session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id))
+            ).all()
             match = None
             for row in rows:  # check every row: no early exit on a match
                 if _matches(row.code_hash, normalized):
@@ -147,15 +157,30 @@ async def use_code(
                 if result.rowcount == 1:  # type: ignore[attr-defined]
                     await limits.mark(session, attempt, limits.OK)
                     left = await codes_left(session, user.id)
-                    record(session, tag="2fa:recovery:used", when=now, context=context,
-                           user_id=user.id, codes_left=left)
+                    record(
+                        session,
+                        tag="2fa:recovery:used",
+                        when=now,
+                        context=context,
+                        user_id=user.id,
+                        codes_left=left,
+                    )
                     return RecoveryCodeUsed(
-                        user_id=user.id, username=user.username, email=user.email,
-                        used_at=now, codes_left=left,
+                        user_id=user.id,
+                        username=user.username,
+                        email=user.email,
+                        used_at=now,
+                        codes_left=left,
                         ip_address=context.ip_address if context else None,
                     )
-    await ratelimit.fail(services, user_id=user.id, context=context, kind="recovery",
-                         reason=f"recovery code {reason}", attempt=attempt)
+    await ratelimit.fail(
+        services,
+        user_id=user.id,
+        context=context,
+        kind="recovery",
+        reason=f"recovery code {reason}",
+        attempt=attempt,
+    )
     if reason == "reused":
         raise CodeAlreadyUsed("That recovery code has already been used. Each code works once.")
     raise FactorRejected("That is not a valid recovery code. Check it and try again.")

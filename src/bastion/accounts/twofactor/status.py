@@ -36,19 +36,19 @@ class FactorSummary:
 
 async def factor_summary(session: AsyncSession, user_id: int) -> FactorSummary:
     totp = await session.scalar(
-        select(func.count()).select_from(TOTPEnrollment).where(
-            TOTPEnrollment.user_id == user_id, TOTPEnrollment.confirmed.is_(True)
-        )
+        select(func.count())
+        .select_from(TOTPEnrollment)
+        .where(TOTPEnrollment.user_id == user_id, TOTPEnrollment.confirmed.is_(True))
     )
     keys = await session.scalar(
-        select(func.count()).select_from(WebAuthnCredential).where(
-            WebAuthnCredential.user_id == user_id
-        )
+        select(func.count())
+        .select_from(WebAuthnCredential)
+        .where(WebAuthnCredential.user_id == user_id)
     )
     codes = await session.scalar(
-        select(func.count()).select_from(RecoveryCode).where(
-            RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None)
-        )
+        select(func.count())
+        .select_from(RecoveryCode)
+        .where(RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))
     )
     return FactorSummary(totp=bool(totp), webauthn_count=keys or 0, recovery_codes_left=codes or 0)
 
@@ -116,7 +116,11 @@ async def lock_factors(session: AsyncSession, user_id: int) -> None:
 
 
 async def check_removal(
-    session: AsyncSession, services: Services, user: User, *, removing_totp: bool = False,
+    session: AsyncSession,
+    services: Services,
+    user: User,
+    *,
+    removing_totp: bool = False,
     removing_keys: int = 0,
 ) -> bool:
     """Raise Forbidden if this removal would drop the last factor and policy forbids it.

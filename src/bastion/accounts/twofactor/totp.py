@@ -126,9 +126,9 @@ async def begin_enrollment(
     secret = secret or pyotp.random_base32()
     sealed = encrypt_secret(services.settings, user.id, secret)
     if enrolment is None:
-        session.add(TOTPEnrollment(
-            user_id=user.id, secret_encrypted=sealed, confirmed=False, created=now
-        ))
+        session.add(
+            TOTPEnrollment(user_id=user.id, secret_encrypted=sealed, confirmed=False, created=now)
+        )
     else:
         enrolment.secret_encrypted = sealed
         enrolment.created = now
@@ -172,15 +172,23 @@ def _read_secret(
             "The TOTP secret of user %s (id %d) does not decrypt (%s): secret_key or "
             "totp_encryption_key was changed since it was stored. Restore the old key, or "
             "the user must sign in with a security key or recovery code and set the app up "
-            "again.", user.username, user.id, exc,
+            "again.",
+            user.username,
+            user.id,
+            exc,
         )
         message = AuthenticatorKeyChanged.SETUP if confirming else AuthenticatorKeyChanged.SIGN_IN
         raise AuthenticatorKeyChanged(message) from exc
 
 
 async def _check_code(
-    services: Services, user: User, code: str, *, context: RequestContext | None,
-    confirming: bool, attempt: Attempt | None = None,
+    services: Services,
+    user: User,
+    code: str,
+    *,
+    context: RequestContext | None,
+    confirming: bool,
+    attempt: Attempt | None = None,
 ) -> int:
     """The matching step for ``code``, or record a failure and raise."""
     kind = "totp-confirm" if confirming else "totp"
@@ -202,13 +210,15 @@ async def _check_code(
     skewed = None
     if confirming:  # the user is looking at the app just set up: help them, never a guesser
         far = [
-            offset for offset in _window(settings.totp_skew_detect_steps)
+            offset
+            for offset in _window(settings.totp_skew_detect_steps)
             if abs(offset) > settings.totp_valid_window
         ]
         skewed = find_step(secret, normalized, current, far)
     reason = "clock skew" if skewed is not None else "wrong code"
-    await ratelimit.fail(services, user_id=user.id, context=context, kind=kind, reason=reason,
-                         attempt=attempt)
+    await ratelimit.fail(
+        services, user_id=user.id, context=context, kind=kind, reason=reason, attempt=attempt
+    )
     if skewed is not None:
         raise ClockSkew((skewed - current) * STEP_SECONDS)
     if not re.fullmatch(r"[0-9]{6}", normalized):
@@ -217,8 +227,13 @@ async def _check_code(
 
 
 async def _spend_step(
-    services: Services, user: User, step: int, *, context: RequestContext | None,
-    confirming: bool, attempt: Attempt | None = None,
+    services: Services,
+    user: User,
+    step: int,
+    *,
+    context: RequestContext | None,
+    confirming: bool,
+    attempt: Attempt | None = None,
 ) -> tuple[str, ...]:
     """Record ``step`` as used (and confirm the enrolment); raise CodeAlreadyUsed on replay.
 
@@ -254,12 +269,17 @@ async def _spend_step(
             if confirming:
                 if first:
                     codes = tuple(await issue_codes(session, services, user.id, context=context))
-                record(session, tag="2fa:totp:enrolled", when=now, context=context,
-                       user_id=user.id)
+                record(session, tag="2fa:totp:enrolled", when=now, context=context, user_id=user.id)
     except _Replay:
         kind = "totp-confirm" if confirming else "totp"
-        await ratelimit.fail(services, user_id=user.id, context=context, kind=kind,
-                             reason="code already used", attempt=attempt)
+        await ratelimit.fail(
+            services,
+            user_id=user.id,
+            context=context,
+            kind=kind,
+            reason="code already used",
+            attempt=attempt,
+        )
         raise CodeAlreadyUsed(
             "That code has already been used. Wait for your app to show a new code."
         ) from None
@@ -292,8 +312,7 @@ async def verify(
         step = await _check_code(
             services, user, code, context=context, confirming=False, attempt=attempt
         )
-        await _spend_step(services, user, step, context=context, confirming=False,
-                          attempt=attempt)
+        await _spend_step(services, user, step, context=context, confirming=False, attempt=attempt)
     except FactorRejected:
         raise
     except BaseException:  # not a guess (no app set up, key changed): it does not count
@@ -315,5 +334,12 @@ async def disable(
     await session.delete(enrolment)
     if last:
         await void_recovery_codes(session, user.id)
-    record(session, tag="2fa:totp:removed", when=services.clock.now(), context=context,
-           user_id=user.id, was_confirmed=enrolment.confirmed, last_factor=last)
+    record(
+        session,
+        tag="2fa:totp:removed",
+        when=services.clock.now(),
+        context=context,
+        user_id=user.id,
+        was_confirmed=enrolment.confirmed,
+        last_factor=last,
+    )

@@ -101,9 +101,14 @@ class _Duplicate(Exception):
 
 def _info(row: WebAuthnCredential) -> CredentialInfo:
     return CredentialInfo(
-        id=row.id, label=row.label, created=row.created, last_used=row.last_used,
-        attestation_format=row.attestation_format, aaguid=row.aaguid,
-        transports=tuple(row.transports or ()), sign_count=row.sign_count,
+        id=row.id,
+        label=row.label,
+        created=row.created,
+        last_used=row.last_used,
+        attestation_format=row.attestation_format,
+        aaguid=row.aaguid,
+        transports=tuple(row.transports or ()),
+        sign_count=row.sign_count,
     )
 
 
@@ -162,7 +167,8 @@ def _clean_label(label: str) -> str:
 
 async def _keys(session: AsyncSession, user_id: int) -> list[WebAuthnCredential]:
     rows = await session.scalars(
-        select(WebAuthnCredential).where(WebAuthnCredential.user_id == user_id)
+        select(WebAuthnCredential)
+        .where(WebAuthnCredential.user_id == user_id)
         .order_by(WebAuthnCredential.created, WebAuthnCredential.id)
     )
     return list(rows)
@@ -189,12 +195,17 @@ async def _new_challenge(
     now = services.clock.now()
     await session.execute(delete(WebAuthnChallenge).where(WebAuthnChallenge.expires < now))
     challenge = os.urandom(32)
-    session.add(WebAuthnChallenge(
-        user_id=user.id, purpose=purpose, challenge=challenge,
-        session_hash=_session_hash(session_key), created=now,
-        expires=now + timedelta(seconds=services.settings.webauthn_challenge_seconds),
-        used=False,
-    ))
+    session.add(
+        WebAuthnChallenge(
+            user_id=user.id,
+            purpose=purpose,
+            challenge=challenge,
+            session_hash=_session_hash(session_key),
+            created=now,
+            expires=now + timedelta(seconds=services.settings.webauthn_challenge_seconds),
+            used=False,
+        )
+    )
     return challenge
 
 
@@ -208,7 +219,9 @@ async def _consume_challenge(
             select(WebAuthnChallenge).where(WebAuthnChallenge.challenge == challenge)
         )
         if (
-            row is None or row.purpose != purpose or row.user_id != user.id
+            row is None
+            or row.purpose != purpose
+            or row.user_id != user.id
             or not hmac.compare_digest(row.session_hash, _session_hash(session_key))
         ):
             return "unknown challenge"
@@ -304,8 +317,9 @@ async def verify_registration(
     label = _clean_label(label)
 
     async def refuse(reason: str, error: Exception) -> Exception:
-        await ratelimit.fail(services, user_id=user.id, context=context, kind="webauthn-register",
-                             reason=reason)
+        await ratelimit.fail(
+            services, user_id=user.id, context=context, kind="webauthn-register", reason=reason
+        )
         return error
 
     try:
@@ -327,22 +341,23 @@ async def verify_registration(
             require_user_verification=False,
         )
     except WebAuthnException as exc:
-        raise await refuse(str(exc), FactorRejected(
-            f"The security key could not be registered: {exc}"
-        )) from None
+        raise await refuse(
+            str(exc), FactorRejected(f"The security key could not be registered: {exc}")
+        ) from None
     except Exception:
-        raise await refuse("malformed attestation", BadRequest(
-            "The security key's attestation could not be read."
-        )) from None
+        raise await refuse(
+            "malformed attestation", BadRequest("The security key's attestation could not be read.")
+        ) from None
 
     try:  # "none" attestation signs nothing: make sure the key is a usable one
         decoded_public_key_to_cryptography(
             decode_credential_public_key(verified.credential_public_key)
         )
     except Exception:
-        raise await refuse("unusable public key", BadRequest(
-            "The security key sent a public key that cannot be used."
-        )) from None
+        raise await refuse(
+            "unusable public key",
+            BadRequest("The security key sent a public key that cannot be used."),
+        ) from None
     now = services.clock.now()
     fmt = str(getattr(verified.fmt, "value", verified.fmt))
     codes: tuple[str, ...] = ()
@@ -350,33 +365,47 @@ async def verify_registration(
         async with services.db.transaction() as session:
             await lock_factors(session, user.id)
             taken = await session.scalar(
-                select(WebAuthnCredential.id)
-                .where(WebAuthnCredential.credential_id == verified.credential_id)
+                select(WebAuthnCredential.id).where(
+                    WebAuthnCredential.credential_id == verified.credential_id
+                )
             )
             if taken is not None:
                 raise _Duplicate
             first = not await has_two_factor(session, user.id)
-            session.add(WebAuthnCredential(
-                user_id=user.id,
-                credential_id=verified.credential_id,
-                public_key=verified.credential_public_key,
-                sign_count=verified.sign_count,
-                transports=[t.value for t in parsed.response.transports or ()],
-                aaguid=verified.aaguid,
-                attestation_format=fmt,
-                label=label,
-                created=now,
-            ))
+            session.add(
+                WebAuthnCredential(
+                    user_id=user.id,
+                    credential_id=verified.credential_id,
+                    public_key=verified.credential_public_key,
+                    sign_count=verified.sign_count,
+                    transports=[t.value for t in parsed.response.transports or ()],
+                    aaguid=verified.aaguid,
+                    attestation_format=fmt,
+                    label=label,
+                    created=now,
+                )
+            )
             await session.flush()
             if first:
                 codes = tuple(await issue_codes(session, services, user.id, context=context))
-            record(session, tag="2fa:webauthn:added", when=now, context=context, user_id=user.id,
-                   label=label, attestation_format=fmt, aaguid=verified.aaguid)
+            record(
+                session,
+                tag="2fa:webauthn:added",
+                when=now,
+                context=context,
+                user_id=user.id,
+                label=label,
+                attestation_format=fmt,
+                aaguid=verified.aaguid,
+            )
     except (_Duplicate, IntegrityError):
-        raise await refuse("credential already registered", Conflict(
-            "This security key is already registered to an account. Use another key, or "
-            "remove it from the other account first."
-        )) from None
+        raise await refuse(
+            "credential already registered",
+            Conflict(
+                "This security key is already registered to an account. Use another key, or "
+                "remove it from the other account first."
+            ),
+        ) from None
     return FactorAdded(recovery_codes=codes, label=label)
 
 
@@ -415,7 +444,11 @@ async def verify_authentication(
     attempt = await ratelimit.begin(services, user=user, context=context, kind="webauthn")
     try:
         info = await _check_assertion(
-            services, user, credential, session_key=session_key, context=context,
+            services,
+            user,
+            credential,
+            session_key=session_key,
+            context=context,
             attempt=attempt,
         )
     except (FactorRejected, BadRequest):
@@ -440,8 +473,15 @@ async def _check_assertion(
     settings = services.settings
 
     async def refuse(reason: str, error: Exception, **details: Any) -> Exception:
-        await ratelimit.fail(services, user_id=user.id, context=context, kind="webauthn",
-                             reason=reason, attempt=attempt, **details)
+        await ratelimit.fail(
+            services,
+            user_id=user.id,
+            context=context,
+            kind="webauthn",
+            reason=reason,
+            attempt=attempt,
+            **details,
+        )
         return error
 
     try:
@@ -458,9 +498,10 @@ async def _check_assertion(
             select(WebAuthnCredential).where(WebAuthnCredential.credential_id == parsed.raw_id)
         )
     if row is None or row.user_id != user.id:
-        raise await refuse("security key not registered to this account", FactorRejected(
-            "This security key is not registered to this account."
-        ))
+        raise await refuse(
+            "security key not registered to this account",
+            FactorRejected("This security key is not registered to this account."),
+        )
     try:
         # The counter is checked below, after the signature, so only a genuine
         # assertion can be recorded as a possible clone.
@@ -474,13 +515,17 @@ async def _check_assertion(
             require_user_verification=False,
         )
     except WebAuthnException as exc:
-        raise await refuse(str(exc), FactorRejected(
-            f"The security key's response was not accepted: {exc}"
-        ), label=row.label) from None
+        raise await refuse(
+            str(exc),
+            FactorRejected(f"The security key's response was not accepted: {exc}"),
+            label=row.label,
+        ) from None
     except Exception:
-        raise await refuse("malformed assertion", BadRequest(
-            "The security key's response could not be read."
-        ), label=row.label) from None
+        raise await refuse(
+            "malformed assertion",
+            BadRequest("The security key's response could not be read."),
+            label=row.label,
+        ) from None
 
     asserted = verified.new_sign_count
     now = services.clock.now()
@@ -499,12 +544,18 @@ async def _check_assertion(
             )
             advanced = result.rowcount == 1  # type: ignore[attr-defined]
     if not advanced:
-        raise await refuse("possible cloned key", PossibleClonedKey(
-            "This security key's signature counter went backwards, which suggests it may "
-            "have been copied. It was not accepted; use another factor and consider "
-            "removing this key."
-        ), also_tag="2fa:webauthn:possible-clone", label=row.label,
-            stored_sign_count=row.sign_count, asserted_sign_count=asserted)
+        raise await refuse(
+            "possible cloned key",
+            PossibleClonedKey(
+                "This security key's signature counter went backwards, which suggests it may "
+                "have been copied. It was not accepted; use another factor and consider "
+                "removing this key."
+            ),
+            also_tag="2fa:webauthn:possible-clone",
+            label=row.label,
+            stored_sign_count=row.sign_count,
+            asserted_sign_count=asserted,
+        )
     row.sign_count, row.last_used = asserted, now
     return _info(row)
 
@@ -536,5 +587,12 @@ async def remove_credential(
     await session.delete(row)
     if last:
         await void_recovery_codes(session, user.id)
-    record(session, tag="2fa:webauthn:removed", when=services.clock.now(), context=context,
-           user_id=user.id, label=row.label, last_factor=last)
+    record(
+        session,
+        tag="2fa:webauthn:removed",
+        when=services.clock.now(),
+        context=context,
+        user_id=user.id,
+        label=row.label,
+        last_factor=last,
+    )

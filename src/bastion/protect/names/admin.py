@@ -111,8 +111,14 @@ async def grant_namespace(
         session.add(row)
     row.open = open
     record(
-        session, tag="names:grant", when=now, user_id=user.id, project_name=value, by=by,
-        prefix=value, open=open,
+        session,
+        tag="names:grant",
+        when=now,
+        user_id=user.id,
+        project_name=value,
+        by=by,
+        prefix=value,
+        open=open,
     )
     return Grant(value, user.username, user.id, open, row.created, row.created_by)
 
@@ -124,7 +130,12 @@ async def revoke_namespace(session: AsyncSession, prefix: str, *, by: str, now: 
         raise NotFound(f"No namespace {value!r} is granted.")
     await session.delete(row)
     record(
-        session, tag="names:revoke", when=now, user_id=row.user_id, project_name=value, by=by,
+        session,
+        tag="names:revoke",
+        when=now,
+        user_id=row.user_id,
+        project_name=value,
+        by=by,
         prefix=value,
     )
     return value

@@ -27,7 +27,7 @@ def stems(name: str, affixes: tuple[str, ...], min_length: int) -> set[str]:
     for affix in affixes:
         folded = lookalike_key(affix)
         if key.startswith(folded):
-            found.add(key[len(folded):])
+            found.add(key[len(folded) :])
         if key.endswith(folded):
             found.add(key[: -len(folded)])
     digits = _TRAILING_DIGITS.search(key)
@@ -49,7 +49,5 @@ def python_stems(name: str) -> set[str]:
     ``pytest`` share ``test`` by accident.
     """
     return {
-        stem
-        for stem in stems(name, PYTHON_AFFIXES, PYTHON_STEM_MIN_LENGTH)
-        if not stem.isdigit()
+        stem for stem in stems(name, PYTHON_AFFIXES, PYTHON_STEM_MIN_LENGTH) if not stem.isdigit()
     } - {lookalike_key(name)}

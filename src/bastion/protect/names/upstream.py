@@ -36,10 +36,14 @@ async def upstream_refusal(
     value = canonical(name)
     for grant in await grants_covering(session, value):
         if not grant.open:
-            return NameReason("namespace", grant.prefix,
-                              f"it lies in the namespace {grant.prefix!r}, reserved here")
-    keys = {lookalike_key(value)} | stems(value, tuple(settings.names_affixes),
-                                          settings.names_min_length)
+            return NameReason(
+                "namespace",
+                grant.prefix,
+                f"it lies in the namespace {grant.prefix!r}, reserved here",
+            )
+    keys = {lookalike_key(value)} | stems(
+        value, tuple(settings.names_affixes), settings.names_min_length
+    )
     local = await session.scalar(
         select(NameKey.normalized_name)
         .where(NameKey.lookalike_key.in_(keys), NameKey.normalized_name != value)
@@ -48,5 +52,4 @@ async def upstream_refusal(
     )
     if local is None:
         return None
-    return NameReason("lookalike-local", local,
-                      f"it reads like {local!r}, a project of this index")
+    return NameReason("lookalike-local", local, f"it reads like {local!r}, a project of this index")

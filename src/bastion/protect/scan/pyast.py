@@ -65,8 +65,14 @@ KEY_MATERIAL = re.compile(
 )
 # Name lookups: a literal host name resolved by install/import-time code is a DNS beacon.
 DNS_CALLS = frozenset(
-    {"socket.gethostbyname", "socket.gethostbyname_ex", "socket.getaddrinfo",
-     "dns.resolver.resolve", "dns.resolver.query", "dns.resolver.Resolver.resolve"}
+    {
+        "socket.gethostbyname",
+        "socket.gethostbyname_ex",
+        "socket.getaddrinfo",
+        "dns.resolver.resolve",
+        "dns.resolver.query",
+        "dns.resolver.Resolver.resolve",
+    }
 )
 B64_CHARS = re.compile(r"^[A-Za-z0-9+/=_\-\s]+$")
 HEX_CHARS = re.compile(r"^[0-9a-fA-Fx\\\s]+$")
