@@ -57,6 +57,8 @@ def shared_env(settings: Settings, tmp_path: Path, s3: Mapping[str, str] | None)
             "BASTION_CONFIG": str(tmp_path / "no-such.toml"),
             "BASTION_EMBEDDED_JOBS": "false",
             "BASTION_BASE_URL": "http://127.0.0.1",
+            "BASTION_DATABASE_POOL_SIZE": "5",  # under max_connections with the other worker
+            "BASTION_DATABASE_MAX_OVERFLOW": "5",
             "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
         }
     )

@@ -34,6 +34,10 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
             "BASTION_PASSWORD_HASH_TIME_COST": "1",
             "BASTION_PASSWORD_HASH_MEMORY_KIB": "1024",
             "BASTION_PASSWORD_HASH_PARALLELISM": "1",
+            # Small pools: several workers and the other test worker stay under
+            # PostgreSQL's max_connections.
+            "BASTION_DATABASE_POOL_SIZE": "5",
+            "BASTION_DATABASE_MAX_OVERFLOW": "5",
         }
     )
     env.update(extra)

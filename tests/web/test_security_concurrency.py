@@ -47,7 +47,16 @@ def workers(
     # Both answer as one site: the session cookie and CSRF token work on either.
     base = f"http://127.0.0.1:{ports[0]}"
     # Scaled out: the daily jobs run from cron, not in each worker.
-    one = settings.model_copy(update={"base_url": base, "embedded_jobs": False})
+    # Bounded pools, as in production, small enough that two servers and the other test
+    # worker stay under PostgreSQL's max_connections (100 here).
+    one = settings.model_copy(
+        update={
+            "base_url": base,
+            "embedded_jobs": False,
+            "database_pool_size": 5,
+            "database_max_overflow": 5,
+        }
+    )
     with (
         run_live_server(one, clock, ports[0], pooled=True) as first,
         run_live_server(one, clock, ports[1], pooled=True) as second,
