@@ -14,6 +14,7 @@ Routes are thin: parse, call one service in bastion.protect, render.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -150,24 +151,29 @@ async def detail_page(request: Request, name: str, user: User = Depends(require_
     return await page(request, "protect/detail.html", {"detail": detail.to_json()})
 
 
+# What each admin decision calls; after "reject" and "remove" the project is gone.
+DECISIONS: dict[str, Callable[..., Awaitable[Any]]] = {
+    "approve": review.approve_name,
+    "reject": review.reject_name,
+    "clear": review.clear,
+    "quarantine": review.quarantine,
+    "remove": review.remove_project,
+}
+
+
 async def _decide(
     request: Request, user: User, name: str, decision: str, **kwargs: Any
 ) -> Response:
     _require_admin(user)
     await release_writes(request)
-    services, by = services_of(request), Principal(user=user)
-    context = request_context(request)
     normalized = await review.find_for_review(db_of(request), name)
-    if decision == "approve":
-        await review.approve_name(services, normalized, by=by, context=context, **kwargs)
-    elif decision == "reject":
-        await review.reject_name(services, normalized, by=by, context=context, **kwargs)
-    elif decision == "clear":
-        await review.clear(services, normalized, by=by, context=context, **kwargs)
-    elif decision == "quarantine":
-        await review.quarantine(services, normalized, by=by, context=context, **kwargs)
-    else:
-        await review.remove_project(services, normalized, by=by, context=context, **kwargs)
+    await DECISIONS[decision](
+        services_of(request),
+        normalized,
+        by=Principal(user=user),
+        context=request_context(request),
+        **kwargs,
+    )
     if decision in ("reject", "remove"):
         return redirect(path_for(request, "admin.review"))
     return redirect(path_for(request, "admin.review_detail", name=normalized))
