@@ -62,6 +62,8 @@ async def seed_project(
 
 async def sign_in(page: Any, base: str, username: str) -> None:
     await page.goto(f"{base}/account/login/")
+    # autofocus applies once the page has loaded: wait for it rather than race it
+    await page.wait_for_load_state("load")
     focused = await page.evaluate("document.activeElement && document.activeElement.name")
     assert focused == "username", focused  # sign-in puts the cursor in the username
     await page.fill("input[name=username]", username)
