@@ -50,6 +50,10 @@ class Services:
     protect: Protection = field(default_factory=Protection)
     _mailer: Mailer | None = field(default=None, init=False, repr=False)
 
+    def __post_init__(self) -> None:
+        # A project this process changes leaves its page cache as the transaction commits.
+        self.db.on_commit.append(lambda name: self.pages.invalidate(name))
+
     @property
     def mailer(self) -> Mailer:
         """Outgoing mail (SMTP, or an mbox under the data dir in the embedded mode), for

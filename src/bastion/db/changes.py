@@ -59,6 +59,7 @@ ACK_CHANNEL = "bastion_acks"  # listeners' hellos and acknowledgements (PostgreS
 SESSION_KEY = "bastion.changed"  # names announced in this session's transaction
 TOKENS_KEY = "bastion.change_tokens"  # their notifications' tokens (PostgreSQL)
 COMMITTED_KEY = "bastion.committed_tokens"  # the tokens, once the transaction committed
+COMMITTED_NAMES_KEY = "bastion.committed_names"  # the names, once the transaction committed
 _tokens = itertools.count(1)
 
 # The SQLite ring: an 8-byte sequence number, then SLOTS slots of SLOT_SIZE bytes
@@ -111,10 +112,18 @@ def _forget(session: Session, _previous: Any) -> None:
 
 
 def _forget_after_commit(session: Session) -> None:
-    session.info.pop(SESSION_KEY, None)
+    names = session.info.pop(SESSION_KEY, None)
+    if names:
+        session.info[COMMITTED_NAMES_KEY] = names
     tokens = session.info.pop(TOKENS_KEY, None)
     if tokens:
         session.info[COMMITTED_KEY] = tokens
+
+
+def committed_names(session: AsyncSession) -> set[str]:
+    """The projects the last commit announced (taken: asked once)."""
+    names: set[str] = session.info.pop(COMMITTED_NAMES_KEY, set())
+    return names
 
 
 def committed_tokens(session: AsyncSession) -> list[str]:

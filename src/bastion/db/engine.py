@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
-from bastion.db.changes import committed_tokens
+from bastion.db.changes import committed_names, committed_tokens
 from bastion.private_files import private_file
 
 
@@ -74,6 +74,9 @@ class Database:
         # Set by the change feed (db.changes): after a commit that announced changes,
         # wait until this process heard its own notifications (read-your-writes).
         self.settle: Callable[[list[str]], Awaitable[None]] | None = None
+        # This process's caches, told of each project a committed transaction announced
+        # before ``transaction()`` returns (so domain code never touches a cache).
+        self.on_commit: list[Callable[[str], None]] = []
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -87,6 +90,9 @@ class Database:
         async with self.sessionmaker() as session:
             async with session.begin():
                 yield session
+            for name in committed_names(session):
+                for forget in self.on_commit:
+                    forget(name)
             if self.settle is not None:
                 tokens = committed_tokens(session)
                 if tokens:

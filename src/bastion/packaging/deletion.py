@@ -132,7 +132,6 @@ async def delete_project(
             files=files,
         )
         result = DeletionResult("project", project.normalized_name, None, None, files, serial, now)
-    services.pages.invalidate(result.project)
     return result
 
 
@@ -178,7 +177,6 @@ async def delete_release(
         result = DeletionResult(
             "release", project.normalized_name, release.version, None, files, serial, now
         )
-    services.pages.invalidate(result.project)
     return result
 
 
@@ -238,5 +236,4 @@ async def delete_file(
         result = DeletionResult(
             "file", project.normalized_name, release.version, file.filename, 1, serial, now
         )
-    services.pages.invalidate(result.project)
     return result

@@ -119,7 +119,6 @@ async def publish(
     )
     candidate.warnings += screen.warnings
     result = await record(services, candidate, screen)
-    services.pages.invalidate(result.normalized_name)
     return PublishResult(upload=result, warnings=tuple(candidate.warnings))
 
 

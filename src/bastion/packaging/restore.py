@@ -136,7 +136,6 @@ async def restore_project(
             files=len(files),
         )
         result = RestoreResult("project", normalized, None, None, len(files), serial)
-    services.pages.invalidate(normalized)
     return result
 
 
@@ -196,7 +195,6 @@ async def restore_release(
             files=len(files),
         )
         result = RestoreResult("release", normalized, release.version, None, len(files), serial)
-    services.pages.invalidate(normalized)
     return result
 
 
@@ -262,5 +260,4 @@ async def restore_file(
         result = RestoreResult(
             "file", project.normalized_name, release.version, filename, 1, serial
         )
-    services.pages.invalidate(result.project)
     return result

@@ -89,7 +89,6 @@ async def _set_yanked(
             serial,
             warnings,
         )
-    services.pages.invalidate(result.project)
     return result
 
 

@@ -1,8 +1,7 @@
 """Changing what is served: project status (hold, quarantine, release) and reserved names.
 
 Each change journals (the project's serial moves, so every process's simple-page cache
-sees it) and the caller adds the audit event and invalidates its own page cache after
-commit (``services.pages.invalidate``).
+sees it, this one as the transaction commits) and the caller adds the audit event.
 """
 
 from __future__ import annotations

@@ -139,7 +139,6 @@ async def report_malware(
                 + signature(settings.site_name, settings.base_url),
             )
     if quarantined:
-        services.pages.invalidate(project.normalized_name)
         await send_all(services.mailer, notices)
     return ReportResult(row.id, project.normalized_name, version or None, trusted, quarantined)
 

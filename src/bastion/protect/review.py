@@ -357,7 +357,6 @@ async def _decided(
 
 
 async def _finish(services: Services, project: str, notices: list[Notice]) -> None:
-    services.pages.invalidate(project)
     await send_all(services.mailer, notices)
 
 
