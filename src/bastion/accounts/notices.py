@@ -5,12 +5,17 @@ pure (tests read it); :func:`send` delivers through the :class:`~bastion.account
 and, for notices that must not fail a request, logs a mail server that cannot be reached.
 :func:`security_changed` is the notice for a change to the account's security (a factor
 added or removed, recovery codes regenerated, an API token created, the password changed).
+
+Domain functions do not send mail: one whose change calls for an email returns a
+:class:`Notice` in its result, and the caller hands it to :func:`send_after` once the
+transaction that made the change has committed.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -61,6 +66,33 @@ async def send(
         log.exception("could not send the %s email to user %s", template, user_id)
         return False
     return True
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One email to send after a commit: ``template`` rendered with ``values``, to ``to``."""
+
+    to: str
+    template: str
+    user_id: int | None
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+async def send_after(mailer: Mailer, notices: Iterable[Notice]) -> int:
+    """Send ``notices``; call it once the transaction that made them has committed. A
+    notice that cannot go out is logged and skipped (the committed change stands).
+    Returns how many were sent."""
+    sent = 0
+    for notice in notices:
+        try:
+            ok = await send(
+                mailer, notice.to, notice.template, user_id=notice.user_id, **notice.values
+            )
+        except Exception:
+            log.exception("could not send the %s email to user %s", notice.template, notice.user_id)
+            ok = False
+        sent += ok
+    return sent
 
 
 class Change(StrEnum):
