@@ -49,7 +49,14 @@ async def run(data: Path, attempts: int) -> None:
             start = time.perf_counter()
             try:
                 await check_password(
-                    services, "victim", f"guess {n}", context=context, kind="bench"
+                    services.db,
+                    "victim",
+                    f"guess {n}",
+                    settings=services.settings,
+                    clock=services.clock,
+                    passwords=services.passwords,
+                    context=context,
+                    kind="bench",
                 )
                 checked.append(time.perf_counter() - start)
             except RateLimited:

@@ -21,6 +21,17 @@ def basic(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
+async def authenticate_header(services: Services, authorization: str) -> Principal:
+    """``authenticate`` with the test services' database, settings, clock and hasher."""
+    return await authenticate(
+        services.db,
+        authorization,
+        settings=services.settings,
+        clock=services.clock,
+        passwords=services.passwords,
+    )
+
+
 def test_parse_basic_splits_on_the_first_colon() -> None:
     creds = parse_basic(basic("alice", "pa:ss"))
     assert (creds.username, creds.password) == ("alice", "pa:ss")
@@ -48,8 +59,7 @@ def test_bad_headers_get_a_401_challenge(header: str | None, message: str) -> No
 
 async def test_right_password_gives_a_principal(services: Services, make_user: MakeUser) -> None:
     user = await make_user("alice")
-    async with services.db.session() as session:
-        principal = await authenticate(session, basic("ALICE", PASSWORD), services=services)
+    principal = await authenticate_header(services, basic("ALICE", PASSWORD))
     assert isinstance(principal, Principal)
     assert principal.user.id == user.id
     assert principal.token_id is None and principal.method == "password"
@@ -60,9 +70,8 @@ async def test_wrong_password_or_unknown_user_look_the_same(
     services: Services, make_user: MakeUser, user: str, password: str
 ) -> None:
     await make_user("alice")
-    async with services.db.session() as session:
-        with pytest.raises(AuthenticationRequired) as excinfo:
-            await authenticate(session, basic(user, password), services=services)
+    with pytest.raises(AuthenticationRequired) as excinfo:
+        await authenticate_header(services, basic(user, password))
     assert excinfo.value.message == "Invalid or non-existent authentication information."
 
 
@@ -70,6 +79,5 @@ async def test_inactive_user_is_refused(services: Services, make_user: MakeUser)
     user = await make_user("alice")
     async with services.db.transaction() as session:
         (await session.get(type(user), user.id)).is_active = False  # type: ignore[union-attr]
-    async with services.db.session() as session:
-        with pytest.raises(AuthenticationRequired):
-            await authenticate(session, basic("alice", PASSWORD), services=services)
+    with pytest.raises(AuthenticationRequired):
+        await authenticate_header(services, basic("alice", PASSWORD))

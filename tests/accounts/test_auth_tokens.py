@@ -9,13 +9,13 @@ import pyotp
 import pytest
 
 from bastion.accounts.tokens import create_token, revoke_token
-from bastion.accounts.twofactor import totp
 from bastion.accounts.users import get_user
 from bastion.services import Services
 from tests.e2e.clients import run_twine
 from tests.support.dists import make_wheel
 from tests.support.factories import PASSWORD
 from tests.support.servers import LiveServer
+from tests.support.twofactor import confirm_totp, start_totp
 from tests.support.types import MakeUser
 
 pytestmark = pytest.mark.e2e
@@ -85,9 +85,8 @@ async def test_password_upload_refused_for_a_two_factor_account(
 ) -> None:
     user = await make_user("alice")
     secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-    async with services.db.transaction() as db:
-        await totp.begin_enrollment(db, services, user, secret=secret)
-    await totp.confirm_enrollment(services, user, pyotp.TOTP(secret).at(services.clock.now()))
+    await start_totp(services, user, secret=secret)
+    await confirm_totp(services, user, pyotp.TOTP(secret).at(services.clock.now()))
     run = run_twine(
         make_wheel(tmp_path, "delta", "1.0"),
         upload_url=live_server.upload_url,

@@ -21,6 +21,22 @@ def at(n: int) -> RequestContext:
     return RequestContext(ip_address=f"203.0.113.{n}")
 
 
+async def check_password(
+    services: Services, username: str, password: str, *, context: RequestContext
+) -> signin.PasswordCheck:
+    """``signin.check_password`` with the test services' database, settings and hasher."""
+    return await signin.check_password(
+        services.db,
+        username,
+        password,
+        settings=services.settings,
+        clock=services.clock,
+        passwords=services.passwords,
+        context=context,
+        kind="test",
+    )
+
+
 async def test_unknown_names_are_limited_like_known_ones(
     services: Services, make_user: MakeUser, clock: MovableClock
 ) -> None:
@@ -29,10 +45,10 @@ async def test_unknown_names_are_limited_like_known_ones(
     services.settings = services.settings.model_copy(update={"password_user_limits": ["3/60"]})
     for name in ("alice", "ghost"):
         for n in range(3):
-            check = await signin.check_password(services, name, "wrong", context=at(n), kind="test")
+            check = await check_password(services, name, "wrong", context=at(n))
             assert not check.correct
         with pytest.raises(RateLimited) as caught:
-            await signin.check_password(services, name, PASSWORD, context=at(9), kind="test")
+            await check_password(services, name, PASSWORD, context=at(9))
         assert caught.value.retry_after == 60 and caught.value.headers == {"Retry-After": "60"}
         assert "for this account" in caught.value.message
 
@@ -44,15 +60,13 @@ async def test_per_address_limit_across_names(
     services.settings = services.settings.model_copy(update={"password_address_limits": ["4/120"]})
     attacker = RequestContext(ip_address="198.51.100.7")
     for n in range(4):
-        await signin.check_password(services, f"name{n}", "x", context=attacker, kind="test")
+        await check_password(services, f"name{n}", "x", context=attacker)
     with pytest.raises(RateLimited, match="from your network address"):
-        await signin.check_password(services, "alice", PASSWORD, context=attacker, kind="test")
+        await check_password(services, "alice", PASSWORD, context=attacker)
     # Another address may still sign alice in; the attacker's wait ends after the window.
-    assert (
-        await signin.check_password(services, "alice", PASSWORD, context=at(1), kind="test")
-    ).accepted is not None
+    assert (await check_password(services, "alice", PASSWORD, context=at(1))).accepted is not None
     clock.advance(timedelta(seconds=121))
-    check = await signin.check_password(services, "alice", PASSWORD, context=attacker, kind="test")
+    check = await check_password(services, "alice", PASSWORD, context=attacker)
     assert check.accepted is not None
 
 
@@ -60,7 +74,7 @@ async def test_right_passwords_do_not_count(services: Services, make_user: MakeU
     await make_user("alice")
     services.settings = services.settings.model_copy(update={"password_user_limits": ["2/600"]})
     for _ in range(5):
-        check = await signin.check_password(services, "alice", PASSWORD, context=at(1), kind="test")
+        check = await check_password(services, "alice", PASSWORD, context=at(1))
         assert check.accepted is not None
 
 
@@ -69,10 +83,28 @@ async def test_sign_in_service_says_whether_a_second_factor_is_owed(
 ) -> None:
     user: User = await make_user("alice")
     async with services.db.transaction() as session:
-        accepted = await signin.sign_in(session, services, " ALICE ", PASSWORD, context=at(1))
+        accepted = await signin.sign_in(
+            session,
+            services.db,
+            " ALICE ",
+            PASSWORD,
+            settings=services.settings,
+            clock=services.clock,
+            passwords=services.passwords,
+            context=at(1),
+        )
         assert accepted.user.id == user.id and not accepted.needs_second_factor
         with pytest.raises(signin.WrongPassword, match="username or password is not correct"):
-            await signin.sign_in(session, services, "alice", "wrong", context=at(1))
+            await signin.sign_in(
+                session,
+                services.db,
+                "alice",
+                "wrong",
+                settings=services.settings,
+                clock=services.clock,
+                passwords=services.passwords,
+                context=at(1),
+            )
 
 
 async def test_concurrent_sign_ups_with_one_address_make_one_account(services: Services) -> None:

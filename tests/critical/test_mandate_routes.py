@@ -41,7 +41,6 @@ from bastion.accounts.models import User
 from bastion.accounts.sessions import COOKIE_NAME, SessionState, create_session
 from bastion.accounts.token_models import ApiToken
 from bastion.accounts.tokens import create_token
-from bastion.accounts.twofactor import totp
 from bastion.app import Bastion
 from bastion.clock import MovableClock, today
 from bastion.critical.policy import mark
@@ -60,6 +59,7 @@ from bastion.services import Services
 from tests.protect.factories import hold_name, pending_scan
 from tests.support.dists import make_wheel
 from tests.support.factories import PASSWORD
+from tests.support.twofactor import confirm_totp, start_totp
 from tests.support.web import form_for
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -95,10 +95,9 @@ class World:
 
     async def enable_totp(self, username: str) -> None:
         user = self.users[username]
-        async with self.services.db.transaction() as session:
-            start = await totp.begin_enrollment(session, self.services, user)
+        start = await start_totp(self.services, user)
         code = pyotp.TOTP(start.secret).at(self.services.clock.now())
-        await totp.confirm_enrollment(self.services, user, code)
+        await confirm_totp(self.services, user, code)
 
 
 async def build_world(

@@ -10,7 +10,7 @@ import pytest
 
 from bastion.accounts.models import User
 from bastion.accounts.tokens import create_token
-from bastion.accounts.twofactor import totp, webauthn
+from bastion.accounts.twofactor import webauthn
 from bastion.clock import today
 from bastion.critical.policy import mark
 from bastion.services import Services
@@ -19,6 +19,7 @@ from tests.support.dists import make_wheel
 from tests.support.factories import PASSWORD
 from tests.support.servers import LiveServer
 from tests.support.soft_authenticator import SoftAuthenticator
+from tests.support.twofactor import confirm_totp, start_totp
 from tests.support.types import MakeUser
 
 pytestmark = pytest.mark.e2e
@@ -46,16 +47,25 @@ async def _token(services: Services, user: User) -> str:
 
 
 async def _enable_totp(services: Services, user: User) -> None:
-    async with services.db.transaction() as session:
-        start = await totp.begin_enrollment(session, services, user)
-    await totp.confirm_enrollment(services, user, pyotp.TOTP(start.secret).now())
+    start = await start_totp(services, user)
+    await confirm_totp(services, user, pyotp.TOTP(start.secret).now())
 
 
 async def _enable_security_key(services: Services, user: User) -> None:
     async with services.db.transaction() as session:
-        options = await webauthn.registration_options(session, services, user, session_key="s")
+        options = await webauthn.registration_options(
+            session, user, settings=services.settings, now=services.clock.now(), session_key="s"
+        )
     response = SoftAuthenticator().create(options, origin=services.settings.base_url)
-    await webauthn.verify_registration(services, user, response, label="key", session_key="s")
+    await webauthn.verify_registration(
+        services.db,
+        user,
+        response,
+        settings=services.settings,
+        clock=services.clock,
+        label="key",
+        session_key="s",
+    )
 
 
 def flat(text: str) -> str:

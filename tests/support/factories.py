@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.accounts.models import User
-from bastion.accounts.twofactor import totp, webauthn
+from bastion.accounts.twofactor import webauthn
 from bastion.accounts.users import create_user
 from bastion.clock import MovableClock
 from bastion.critical.policy import mark
@@ -24,7 +24,7 @@ from bastion.packaging.models import File, JournalEntry, Project, Release, Role
 from bastion.services import Services
 from bastion.storage.interface import blob_path
 from tests.support.soft_authenticator import SoftAuthenticator
-from tests.support.twofactor import ORIGIN
+from tests.support.twofactor import ORIGIN, confirm_totp, start_totp
 from tests.support.types import AddRelease
 
 PASSWORD = "correct horse battery staple"
@@ -127,11 +127,15 @@ async def mark_yanked(services: Services, name: str, version: str, reason: str) 
 async def add_key(services: Services, user: User, origin: str = ORIGIN) -> None:
     """Register a security key (a software authenticator) for ``user``, as the page does."""
     async with services.db.transaction() as session:
-        options = await webauthn.registration_options(session, services, user, session_key="s")
+        options = await webauthn.registration_options(
+            session, user, settings=services.settings, now=services.clock.now(), session_key="s"
+        )
     await webauthn.verify_registration(
-        services,
+        services.db,
         user,
         SoftAuthenticator().create(options, origin=origin),
+        settings=services.settings,
+        clock=services.clock,
         label="k",
         session_key="s",
     )
@@ -140,9 +144,8 @@ async def add_key(services: Services, user: User, origin: str = ORIGIN) -> None:
 async def add_totp(services: Services, user: User) -> str:
     """Enrol and confirm an authenticator app for ``user``, as the setup page does."""
     secret = pyotp.random_base32()
-    async with services.db.transaction() as session:
-        await totp.begin_enrollment(session, services, user, secret=secret)
-    await totp.confirm_enrollment(services, user, pyotp.TOTP(secret).at(services.clock.now()))
+    await start_totp(services, user, secret=secret)
+    await confirm_totp(services, user, pyotp.TOTP(secret).at(services.clock.now()))
     return secret
 
 

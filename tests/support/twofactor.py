@@ -1,4 +1,5 @@
-"""Second factors in tests: the WebAuthn origin, codes that never match, full-width text."""
+"""Second factors in tests: the WebAuthn origin, codes that never match, full-width text,
+and the attempt functions called with the test services' database, settings and clock."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from datetime import datetime
 import pyotp
 
 from bastion.accounts.models import User
-from bastion.accounts.twofactor import status, totp
+from bastion.accounts.twofactor import recovery, status, totp
+from bastion.audit.events import RequestContext
 from bastion.clock import MovableClock
 from bastion.services import Services
 
@@ -36,3 +38,40 @@ async def factor_summary(services: Services, user: User) -> status.FactorSummary
     """What second factors ``user`` has, as the account pages count them."""
     async with services.db.session() as db:
         return await status.factor_summary(db, user.id)
+
+
+async def start_totp(
+    services: Services, user: User, *, secret: str | None = None
+) -> totp.TOTPEnrollmentStart:
+    """``totp.begin_enrollment`` in a transaction of its own, as the setup page starts it."""
+    async with services.db.transaction() as session:
+        return await totp.begin_enrollment(
+            session, user, settings=services.settings, now=services.clock.now(), secret=secret
+        )
+
+
+async def verify_totp(
+    services: Services, user: User, code: str, *, context: RequestContext | None = None
+) -> int:
+    """``totp.verify`` (a sign-in code) in the test services."""
+    return await totp.verify(
+        services.db, user, code, settings=services.settings, clock=services.clock, context=context
+    )
+
+
+async def confirm_totp(
+    services: Services, user: User, code: str, *, context: RequestContext | None = None
+) -> status.FactorAdded:
+    """``totp.confirm_enrollment`` in the test services."""
+    return await totp.confirm_enrollment(
+        services.db, user, code, settings=services.settings, clock=services.clock, context=context
+    )
+
+
+async def use_recovery_code(
+    services: Services, user: User, code: str, *, context: RequestContext | None = None
+) -> recovery.RecoveryCodeUsed:
+    """``recovery.use_code`` in the test services."""
+    return await recovery.use_code(
+        services.db, user, code, settings=services.settings, clock=services.clock, context=context
+    )

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from bastion.accounts.models import User
-from bastion.accounts.twofactor import FactorRejected, recovery, status, totp
+from bastion.accounts.twofactor import FactorRejected, status, totp
 from bastion.accounts.twofactor.models import WebAuthnCredential
 from bastion.clock import MovableClock
 from bastion.config import Settings
@@ -23,7 +23,7 @@ from tests.support.audit import audit_tags
 from tests.support.factories import PASSWORD, add_project
 from tests.support.soft_authenticator import SoftAuthenticator
 from tests.support.state import second_factors
-from tests.support.twofactor import factor_summary
+from tests.support.twofactor import factor_summary, use_recovery_code
 from tests.support.types import MakeUser
 from tests.support.web import (
     ADD_KEY,
@@ -569,8 +569,8 @@ async def test_regenerate_recovery_codes_voids_the_old_set(
     assert "previous codes no longer work" in response.text
     assert session_cookie(client) != before
     with pytest.raises(FactorRejected):
-        await recovery.use_code(services, signed_in, old[0])
-    await recovery.use_code(services, signed_in, new[0])
+        await use_recovery_code(services, signed_in, old[0])
+    await use_recovery_code(services, signed_in, new[0])
 
 
 async def test_regenerate_without_a_factor_is_refused(

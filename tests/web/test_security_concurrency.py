@@ -23,14 +23,13 @@ from sqlalchemy import func, select
 
 from bastion.accounts.limit_models import AuthAttempt
 from bastion.accounts.models import User
-from bastion.accounts.twofactor import totp
 from bastion.audit.models import AuditEvent
 from bastion.clock import MovableClock
 from bastion.config import Settings
 from bastion.services import Services
 from tests.support.factories import PASSWORD
 from tests.support.servers import LiveServer, free_port, run_live_server
-from tests.support.twofactor import wrong_code
+from tests.support.twofactor import confirm_totp, start_totp, wrong_code
 from tests.support.types import MakeUser
 
 SECRET = pyotp.random_base32()
@@ -67,9 +66,8 @@ def workers(
 
 async def _two_factor_user(services: Services, make_user: MakeUser, clock: MovableClock) -> User:
     user: User = await make_user("alice")
-    async with services.db.transaction() as session:
-        await totp.begin_enrollment(session, services, user, secret=SECRET)
-    await totp.confirm_enrollment(services, user, pyotp.TOTP(SECRET).at(clock.now()))
+    await start_totp(services, user, secret=SECRET)
+    await confirm_totp(services, user, pyotp.TOTP(SECRET).at(clock.now()))
     clock.advance(timedelta(seconds=60))
     return user
 

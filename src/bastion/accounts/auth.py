@@ -11,16 +11,17 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.accounts.models import User
+from bastion.accounts.passwords import Passwords
 from bastion.audit.events import RequestContext
+from bastion.clock import Clock
+from bastion.config import Settings
+from bastion.db.engine import Database
 from bastion.errors import Forbidden, Unauthorized
-
-if TYPE_CHECKING:
-    from bastion.services import Services
 
 TOKEN_USERNAME = "__token__"
 REALM = "Bastion"
@@ -81,9 +82,12 @@ def parse_basic(authorization: str | None) -> BasicCredentials:
 
 
 async def authenticate_password(
-    session: AsyncSession,
-    services: Services,
+    db: Database,
     creds: BasicCredentials,
+    *,
+    settings: Settings,
+    clock: Clock,
+    passwords: Passwords,
     context: RequestContext | None = None,
 ) -> Principal:
     """A user by name and password; the same 401 for an unknown name or a wrong password,
@@ -91,9 +95,17 @@ async def authenticate_password(
     from bastion.accounts.signin import check_password
 
     check = await check_password(
-        services, creds.username, creds.password, context=context, kind="basic"
+        db,
+        creds.username,
+        creds.password,
+        settings=settings,
+        clock=clock,
+        passwords=passwords,
+        context=context,
+        kind="basic",
     )
-    user = await session.get(User, check.accepted.id) if check.accepted is not None else None
+    async with db.session() as session:
+        user = await session.get(User, check.accepted.id) if check.accepted is not None else None
     if user is None or not user.is_active:
         raise AuthenticationRequired()
     return Principal(user=user)
@@ -106,23 +118,23 @@ TWO_FACTOR_PASSWORD_UPLOAD = (
 
 
 async def refuse_password_with_two_factor(
-    session: AsyncSession, services: Services, principal: Principal
+    session: AsyncSession, principal: Principal, *, base_url: str
 ) -> None:
     """PyPI's rule: an account with a second factor uploads with API tokens only."""
     from bastion.accounts.twofactor.status import has_two_factor
 
     if principal.method == "password" and await has_two_factor(session, principal.user.id):
-        raise Forbidden(TWO_FACTOR_PASSWORD_UPLOAD.format(base_url=services.settings.base_url))
+        raise Forbidden(TWO_FACTOR_PASSWORD_UPLOAD.format(base_url=base_url))
 
 
 async def authenticate_token(
-    services: Services, token: str, context: RequestContext | None = None
+    db: Database, token: str, *, clock: Clock, context: RequestContext | None = None
 ) -> Principal:
     """An API token (username ``__token__``); its use is recorded in its own transaction."""
     from bastion.accounts.tokens import authenticate_token as check_token
 
-    async with services.db.transaction() as session:
-        api_token, user = await check_token(session, services.clock, token, context=context)
+    async with db.transaction() as session:
+        api_token, user = await check_token(session, clock, token, context=context)
     return Principal(
         user=user,
         token_id=api_token.id,
@@ -132,18 +144,24 @@ async def authenticate_token(
 
 
 async def authenticate(
-    session: AsyncSession,
+    db: Database,
     authorization: str | None,
     *,
-    services: Services,
+    settings: Settings,
+    clock: Clock,
+    passwords: Passwords,
     context: RequestContext | None = None,
 ) -> Principal:
     """The principal behind an ``Authorization`` header (an API token or a password);
     raises 401 otherwise, and refuses password uploads from accounts with two-factor
-    authentication."""
+    authentication. Runs short transactions of its own (the token's use, the password
+    attempt): call it before opening a transaction that writes."""
     creds = parse_basic(authorization)
     if creds.username == TOKEN_USERNAME:
-        return await authenticate_token(services, creds.password, context)
-    principal = await authenticate_password(session, services, creds, context)
-    await refuse_password_with_two_factor(session, services, principal)
+        return await authenticate_token(db, creds.password, clock=clock, context=context)
+    principal = await authenticate_password(
+        db, creds, settings=settings, clock=clock, passwords=passwords, context=context
+    )
+    async with db.session() as session:
+        await refuse_password_with_two_factor(session, principal, base_url=settings.base_url)
     return principal

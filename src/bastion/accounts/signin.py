@@ -7,30 +7,32 @@ the argon2 hash (so a flood costs a row, not 64 MiB each) and raises ``RateLimit
 with ``Retry-After``) when over. :func:`sign_in` is the web sign-in on top of it: the
 password, the hash upgrade, whether a second factor is owed, and the audit trail.
 
-Attempt functions run short transactions of their own (see ``limits``): callers commit
-their own writes first.
+Attempt functions take the ``Database`` and run short transactions of their own (see
+``limits``): callers commit their own writes first.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import datetime
 
 import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bastion.accounts import limits, notices
+from bastion.accounts import limits
 from bastion.accounts.limits import parse_limits
 from bastion.accounts.models import User
+from bastion.accounts.notices import Notice
+from bastion.accounts.passwords import Passwords
 from bastion.accounts.twofactor import looks_like_recovery_code, recovery, totp
+from bastion.accounts.twofactor.recovery import RecoveryCodeUsed
 from bastion.accounts.twofactor.status import has_two_factor
 from bastion.accounts.users import get_user
 from bastion.audit.events import RequestContext, record
+from bastion.clock import Clock
 from bastion.config import Settings
+from bastion.db.engine import Database
 from bastion.errors import Unauthorized
-
-if TYPE_CHECKING:
-    from bastion.services import Services
 
 WRONG_SIGN_IN = "The username or password is not correct."
 WRONG_PASSWORD = "The password is not correct."
@@ -65,10 +67,13 @@ class PasswordCheck:
 
 
 async def check_password(
-    services: Services,
+    db: Database,
     username: str,
     password: str,
     *,
+    settings: Settings,
+    clock: Clock,
+    passwords: Passwords,
     context: RequestContext | None,
     kind: str,
 ) -> PasswordCheck:
@@ -78,38 +83,50 @@ async def check_password(
     Runs short transactions of its own and holds no connection while hashing.
     """
     attempt = await limits.begin(
-        services.db,
-        policy(services.settings),
-        services.clock.now(),
+        db,
+        policy(settings),
+        clock.now(),
         account=username,
         ip_address=context.ip_address if context else None,
         kind=kind,
     )
     try:
-        async with services.db.session() as session:
+        async with db.session() as session:
             user = await get_user(session, username) if username else None
         password_hash = user.password_hash if user is not None else None
-        ok = await anyio.to_thread.run_sync(services.passwords.verify, password_hash, password)
+        ok = await anyio.to_thread.run_sync(passwords.verify, password_hash, password)
     except BaseException:
-        await limits.finish(services.db, attempt, limits.REFUSED)
+        await limits.finish(db, attempt, limits.REFUSED)
         raise
     ok = ok and user is not None
-    await limits.finish(services.db, attempt, limits.OK if ok else limits.FAILED)
+    await limits.finish(db, attempt, limits.OK if ok else limits.FAILED)
     return PasswordCheck(user=user, correct=ok)
 
 
 async def confirm_password(
-    services: Services,
+    db: Database,
     user: User,
     password: str,
     *,
+    settings: Settings,
+    clock: Clock,
+    passwords: Passwords,
     context: RequestContext | None,
     kind: str = "reauth",
     message: str = WRONG_PASSWORD,
 ) -> None:
     """The signed-in user's own password again (re-auth, password change); WrongPassword if
     not."""
-    check = await check_password(services, user.username_key, password, context=context, kind=kind)
+    check = await check_password(
+        db,
+        user.username_key,
+        password,
+        settings=settings,
+        clock=clock,
+        passwords=passwords,
+        context=context,
+        kind=kind,
+    )
     if check.user is None or check.user.id != user.id or not check.correct:
         raise WrongPassword(message)
 
@@ -124,22 +141,34 @@ class PasswordAccepted:
 
 async def sign_in(
     session: AsyncSession,
-    services: Services,
+    db: Database,
     username: str,
     password: str,
     *,
+    settings: Settings,
+    clock: Clock,
+    passwords: Passwords,
     context: RequestContext | None,
 ) -> PasswordAccepted:
     """Check a web sign-in's username and password (audited in ``session``; caller commits,
-    and has committed its own writes before: see ``check_password``).
+    and has committed its own writes before: ``check_password`` runs in ``db``).
 
     The same :class:`WrongPassword` for an unknown name, a wrong password and a disabled
     account. Upgrades an outdated password hash. When the user has a second factor, the
     caller must ask for it before :func:`complete_sign_in`.
     """
     username = username.strip()
-    check = await check_password(services, username, password, context=context, kind="web")
-    now = services.clock.now()
+    check = await check_password(
+        db,
+        username,
+        password,
+        settings=settings,
+        clock=clock,
+        passwords=passwords,
+        context=context,
+        kind="web",
+    )
+    now = clock.now()
     user = await session.get(User, check.accepted.id) if check.accepted is not None else None
     if user is None or not user.is_active:
         record(
@@ -152,8 +181,8 @@ async def sign_in(
             reason="inactive" if check.correct else "bad credentials",
         )
         raise WrongPassword(WRONG_SIGN_IN)
-    if services.passwords.needs_rehash(user.password_hash):
-        user.password_hash = await anyio.to_thread.run_sync(services.passwords.hash, password)
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = await anyio.to_thread.run_sync(passwords.hash, password)
     owed = await has_two_factor(session, user.id)
     if owed:
         record(session, tag="login:password_ok", when=now, context=context, user_id=user.id)
@@ -162,50 +191,60 @@ async def sign_in(
 
 def complete_sign_in(
     session: AsyncSession,
-    services: Services,
     user: User,
     method: str,
     *,
+    now: datetime,
     context: RequestContext | None,
 ) -> None:
     """Every factor given: note the time and audit ``login:success`` (caller commits)."""
-    now = services.clock.now()
     user.last_login = now
     record(session, tag="login:success", when=now, context=context, user_id=user.id, method=method)
 
 
 async def check_totp(
-    services: Services, user: User, code: str, *, context: RequestContext | None
+    db: Database,
+    user: User,
+    code: str,
+    *,
+    settings: Settings,
+    clock: Clock,
+    context: RequestContext | None,
 ) -> None:
     """Accept a current authenticator-app code or raise (FactorRejected, TooManyRequests...)."""
-    await totp.verify(services, user, code, context=context)
+    await totp.verify(db, user, code, settings=settings, clock=clock, context=context)
 
 
 async def check_recovery_code(
-    services: Services, user: User, code: str, *, context: RequestContext | None
-) -> int:
-    """Spend a recovery code and tell the account's owner by email that one was used;
-    returns how many codes are left."""
-    used = await recovery.use_code(services, user, code, context=context)
-    await notices.send(
-        services.mailer,
-        used.email,
-        "recovery_code_used",
-        user_id=used.user_id,
-        username=used.username,
-        when=used.used_at,
-        ip_address=used.ip_address,
-        codes_left=used.codes_left,
-    )
-    return used.codes_left
+    db: Database,
+    user: User,
+    code: str,
+    *,
+    settings: Settings,
+    clock: Clock,
+    context: RequestContext | None,
+) -> RecoveryCodeUsed:
+    """Spend a recovery code; the result holds how many codes are left and the email that
+    tells the account's owner one was used (``notices``: the caller sends it)."""
+    return await recovery.use_code(db, user, code, settings=settings, clock=clock, context=context)
 
 
 async def check_code(
-    services: Services, user: User, code: str, *, context: RequestContext | None
-) -> None:
+    db: Database,
+    user: User,
+    code: str,
+    *,
+    settings: Settings,
+    clock: Clock,
+    context: RequestContext | None,
+) -> tuple[Notice, ...]:
     """A second-factor code typed in one box: a recovery code when it looks like one (after
-    the one normalisation every path uses), else an authenticator-app code."""
+    the one normalisation every path uses), else an authenticator-app code. Returns the
+    emails for the caller to send (a recovery code's notice)."""
     if looks_like_recovery_code(code):
-        await check_recovery_code(services, user, code, context=context)
-    else:
-        await check_totp(services, user, code, context=context)
+        used = await check_recovery_code(
+            db, user, code, settings=settings, clock=clock, context=context
+        )
+        return used.notices
+    await check_totp(db, user, code, settings=settings, clock=clock, context=context)
+    return ()

@@ -30,6 +30,7 @@ from bastion.web.csrf import csrf_input, verify_csrf
 from bastion.web.current_user import (
     audit,
     confirm_fresh,
+    confirm_password,
     db_of,
     finish_sign_in,
     next_or_account,
@@ -218,13 +219,17 @@ async def login(
     password: Text = "",
     next: Text = "",
 ) -> Response:
+    services = services_of(request)
     await release_writes(request)
     try:
         accepted = await signin.sign_in(
             db_of(request),
-            services_of(request),
+            services.db,
             username,
             password,
+            settings=services.settings,
+            clock=services.clock,
+            passwords=services.passwords,
             context=request_context(request),
         )
     except BastionError as exc:
@@ -262,11 +267,18 @@ async def _second_factor_attempt(
     context = request_context(request)
     await release_writes(request)
     codes_left: int | None = None
+    settings, clock = services.settings, services.clock
     try:
         if kind == "totp":
-            await signin.check_totp(services, user, code, context=context)
+            await signin.check_totp(
+                services.db, user, code, settings=settings, clock=clock, context=context
+            )
         else:
-            codes_left = await signin.check_recovery_code(services, user, code, context=context)
+            used = await signin.check_recovery_code(
+                services.db, user, code, settings=settings, clock=clock, context=context
+            )
+            codes_left = used.codes_left
+            await notices.send_after(services.mailer, used.notices)
     except BastionError as exc:
         factors = await second_factor.available_factors(db_of(request), user.id)
         return await form_error(
@@ -353,9 +365,17 @@ async def reauth(
     error: BastionError | None = None
     await release_writes(request)
     try:
-        await signin.confirm_password(services, user, password, context=context)
+        await confirm_password(request, user, password)
         if factors.any:
-            await signin.check_code(services, user, code, context=context)
+            sent = await signin.check_code(
+                services.db,
+                user,
+                code,
+                settings=services.settings,
+                clock=services.clock,
+                context=context,
+            )
+            await notices.send_after(services.mailer, sent)
     except BastionError as exc:
         error = exc
     if error is not None:
@@ -411,15 +431,13 @@ async def change_password(
     new_password: Text = "",
     new_password_confirm: Text = "",
 ) -> Response:
-    services, context = services_of(request), request_context(request)
     await release_writes(request)
     try:
         try:
-            await signin.confirm_password(
-                services,
+            await confirm_password(
+                request,
                 user,
                 current_password,
-                context=context,
                 kind="password-change",
                 message="Your current password is not correct.",
             )

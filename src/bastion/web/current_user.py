@@ -14,6 +14,7 @@ from urllib.parse import quote, urlsplit
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
+from bastion.accounts import signin
 from bastion.accounts.models import User
 from bastion.accounts.session_models import WebSession
 from bastion.accounts.sessions import (
@@ -183,11 +184,14 @@ async def finish_sign_in(request: Request, user: User, method: str) -> WebSessio
 
     Also what a WebAuthn sign-in route calls once the assertion verified.
     """
-    from bastion.accounts.signin import complete_sign_in
     from bastion.web.client_ip import request_context
 
-    complete_sign_in(
-        db_of(request), services_of(request), user, method, context=request_context(request)
+    signin.complete_sign_in(
+        db_of(request),
+        user,
+        method,
+        now=services_of(request).clock.now(),
+        context=request_context(request),
     )
     return await start_session(request, user, SessionState.FULL, fresh=True)
 
@@ -204,6 +208,32 @@ async def confirm_fresh(request: Request) -> None:
 async def rotate_after_factor_change(request: Request, user: User) -> WebSession:
     """A factor was added or removed: issue a new session id (the user stays signed in)."""
     return await start_session(request, user, SessionState.FULL, fresh=True)
+
+
+async def confirm_password(
+    request: Request,
+    user: User,
+    password: str,
+    *,
+    kind: str = "reauth",
+    message: str = signin.WRONG_PASSWORD,
+) -> None:
+    """The signed-in user's own password again (re-auth, password change); raises
+    ``signin.WrongPassword`` if not. Runs its own transactions: :func:`release_writes` first."""
+    from bastion.web.client_ip import request_context
+
+    services = services_of(request)
+    await signin.confirm_password(
+        services.db,
+        user,
+        password,
+        settings=services.settings,
+        clock=services.clock,
+        passwords=services.passwords,
+        context=request_context(request),
+        kind=kind,
+        message=message,
+    )
 
 
 async def release_writes(request: Request) -> None:

@@ -21,13 +21,14 @@ from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bastion.accounts.auth import Principal, authenticate
+from bastion.accounts.auth import Principal
 from bastion.accounts.models import User
 from bastion.errors import BadRequest, Forbidden
 from bastion.protect import review
 from bastion.protect.reports import report_malware, set_trusted_reporter
 from bastion.services import Services
 from bastion.web.account_routes import CSRF, Text, page, redirect
+from bastion.web.basic_auth import basic_principal
 from bastion.web.client_ip import request_context
 from bastion.web.current_user import (
     db_of,
@@ -95,13 +96,7 @@ async def _json_body(request: Request) -> dict[str, Any]:
 async def report_api(request: Request) -> JSONResponse:
     """A report with an API token (HTTP Basic ``__token__``) or a password: 201 and the id."""
     services: Services = request.app.state.services
-    async with services.db.session() as session:
-        principal = await authenticate(
-            session,
-            request.headers.get("authorization"),
-            services=services,
-            context=request_context(request),
-        )
+    principal = await basic_principal(request, services)
     data = await _json_body(request)
     result = await report_malware(
         services,

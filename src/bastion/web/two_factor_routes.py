@@ -117,7 +117,9 @@ async def totp_intro(request: Request, user: User = Depends(require_fresh)) -> R
     introduction."""
     if await totp.is_enabled(db_of(request), user.id):
         return redirect(path_for(request, HOME))
-    start = await totp.pending_enrollment(db_of(request), services_of(request), user)
+    start = await totp.pending_enrollment(
+        db_of(request), user, settings=services_of(request).settings
+    )
     if start is not None:
         return await page(request, "account/totp_setup.html", _setup_context(start))
     return await page(request, "account/totp_setup.html", {"start": None, "intro": True})
@@ -127,9 +129,14 @@ async def totp_intro(request: Request, user: User = Depends(require_fresh)) -> R
 async def totp_begin(request: Request, user: User = Depends(require_fresh)) -> Response:
     """A new secret (on purpose: the first, or "Show a new QR code"), then the setup page,
     which shows it until it is confirmed or replaced."""
+    services = services_of(request)
     try:
         await totp.begin_enrollment(
-            db_of(request), services_of(request), user, context=request_context(request)
+            db_of(request),
+            user,
+            settings=services.settings,
+            now=services.clock.now(),
+            context=request_context(request),
         )
     except BastionError as exc:
         return await _overview(request, user, error=exc.message, status_code=exc.status_code)
@@ -146,10 +153,15 @@ async def totp_confirm(
     await release_writes(request)
     try:
         added = await totp.confirm_enrollment(
-            services, user, code, context=request_context(request)
+            services.db,
+            user,
+            code,
+            settings=services.settings,
+            clock=services.clock,
+            context=request_context(request),
         )
     except BastionError as exc:
-        start = await totp.pending_enrollment(db_of(request), services, user)
+        start = await totp.pending_enrollment(db_of(request), user, settings=services.settings)
         ctx = _setup_context(start) if start else {"start": None, "intro": False}
         return await page(
             request,
@@ -185,7 +197,7 @@ async def _remove_page(
     status_code: int = 200,
 ) -> Response:
     refusal = None
-    if last and not await status.remove_factor_allowed(db_of(request), services_of(request), user):
+    if last and not await status.remove_factor_allowed(db_of(request), user):
         refusal = await status.removal_refusal(db_of(request), user)
         status_code = 403 if status_code == 200 else status_code
     return await page(
@@ -268,7 +280,7 @@ async def totp_remove(
     db = db_of(request)
 
     async def remove() -> None:
-        await totp.disable(db, services, user, context=request_context(request))
+        await totp.disable(db, user, now=services.clock.now(), context=request_context(request))
 
     last = await totp.is_enabled(db, user.id) and await _is_last(request, user, totp_app=True)
     return await _removal(
@@ -328,7 +340,7 @@ async def key_remove(
 
     async def remove() -> None:
         await webauthn.remove_credential(
-            db, services, user, key_id, context=request_context(request)
+            db, user, key_id, now=services.clock.now(), context=request_context(request)
         )
 
     return await _removal(
@@ -360,9 +372,14 @@ async def recovery_codes_regenerate(
     request: Request, user: User = Depends(require_fresh)
 ) -> Response:
     """A new set of codes, shown in this response only; the old set stops working."""
+    services = services_of(request)
     try:
         codes = await recovery.regenerate(
-            db_of(request), services_of(request), user, context=request_context(request)
+            db_of(request),
+            user,
+            settings=services.settings,
+            now=services.clock.now(),
+            context=request_context(request),
         )
     except BastionError as exc:
         return await _overview(request, user, error=exc.message, status_code=exc.status_code)

@@ -16,13 +16,13 @@ from dataclasses import asdict, dataclass
 from fastapi import APIRouter, Request
 from starlette.responses import PlainTextResponse, Response
 
-from bastion.accounts.auth import Principal, authenticate
 from bastion.db.availability import database_unavailable
 from bastion.errors import BastionError
 from bastion.packaging.form import UploadForm, receive_form
 from bastion.packaging.publish import PublishResult, publish
 from bastion.serve.errors import plain_error
 from bastion.services import Services
+from bastion.web.basic_auth import basic_principal
 from bastion.web.client_ip import request_context
 
 router = APIRouter()
@@ -89,19 +89,9 @@ async def legacy_upload(request: Request) -> Response:
     return PlainTextResponse(ok_text(result))
 
 
-async def _authenticate(request: Request, services: Services) -> Principal:
-    async with services.db.session() as session:
-        return await authenticate(
-            session,
-            request.headers.get("authorization"),
-            services=services,
-            context=request_context(request),
-        )
-
-
 async def _upload(request: Request, services: Services, log: UploadLog) -> PublishResult:
     settings = services.settings
-    principal = await _authenticate(request, services)
+    principal = await basic_principal(request, services)
     log.user = principal.user.username
     async with receive_form(
         request.headers.get("content-type"),

@@ -30,6 +30,7 @@ from bastion.web.csrf import FAILURE
 from bastion.web.current_user import (
     audit,
     confirm_fresh,
+    confirm_password,
     db_of,
     finish_sign_in,
     next_or_account,
@@ -115,13 +116,35 @@ OptionsMaker = Callable[..., Awaitable[dict[str, Any]]]
 async def _options(request: Request, user: User, make: OptionsMaker) -> Response:
     """The options JSON from ``webauthn.registration_options`` or ``authentication_options``
     (a challenge bound to this browser's session), or the error as JSON."""
+    services = services_of(request)
     try:
         options = await make(
-            db_of(request), services_of(request), user, session_key=await _session_key(request)
+            db_of(request),
+            user,
+            settings=services.settings,
+            now=services.clock.now(),
+            session_key=await _session_key(request),
         )
     except BastionError as exc:
         return _error(exc)
     return JSONResponse(options)
+
+
+async def _verify_assertion(
+    request: Request, user: User, credential: webauthn.CredentialJSON, session_key: str
+) -> None:
+    """Verify a security key's answer to a challenge of this browser's session (own
+    transactions: release this request's writes first)."""
+    services = services_of(request)
+    await webauthn.verify_authentication(
+        services.db,
+        user,
+        credential,
+        settings=services.settings,
+        clock=services.clock,
+        session_key=session_key,
+        context=request_context(request),
+    )
 
 
 # ---------------------------------------------------------------- registering a key
@@ -145,9 +168,11 @@ async def registration_verify(
         credential, label = _credential(data), _text(data, "label")
         await release_writes(request)
         added = await webauthn.verify_registration(
-            services,
+            services.db,
             user,
             credential,
+            settings=services.settings,
+            clock=services.clock,
             label=label,
             session_key=key,
             context=request_context(request),
@@ -204,13 +229,7 @@ async def login_verify(request: Request, user: User = Depends(require_pending)) 
         data = await _body(request)
         credential, next_url = _credential(data), _text(data, "next")
         await release_writes(request)
-        await webauthn.verify_authentication(
-            services_of(request),
-            user,
-            credential,
-            session_key=key,
-            context=request_context(request),
-        )
+        await _verify_assertion(request, user, credential, key)
     except BastionError as exc:
         return _error(exc)
     await finish_sign_in(request, user, "password+webauthn")
@@ -253,9 +272,7 @@ async def reauth_verify(
         )
         await release_writes(request)
         try:
-            await signin.confirm_password(
-                services_of(request), user, password, context=request_context(request)
-            )
+            await confirm_password(request, user, password)
         except signin.WrongPassword:
             audit(
                 request,
@@ -265,13 +282,7 @@ async def reauth_verify(
                 method="webauthn",
             )
             raise
-        await webauthn.verify_authentication(
-            services_of(request),
-            user,
-            credential,
-            session_key=key,
-            context=request_context(request),
-        )
+        await _verify_assertion(request, user, credential, key)
     except BastionError as exc:
         return _error(exc)
     await confirm_fresh(request)

@@ -15,25 +15,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
 
-from bastion.accounts.auth import Principal, authenticate
 from bastion.errors import BadRequest
 from bastion.packaging.yank import YankResult, unyank_release, yank_release
 from bastion.services import Services
+from bastion.web.basic_auth import basic_principal
 from bastion.web.client_ip import request_context
 
 router = APIRouter(prefix="/api/projects", include_in_schema=False)
 MAX_BODY = 16 * 1024
 EXPECTED_BODY = 'Send a JSON object such as {"reason": "broken on Python 3.12"}.'
-
-
-async def _principal(request: Request, services: Services) -> Principal:
-    async with services.db.session() as session:
-        return await authenticate(
-            session,
-            request.headers.get("authorization"),
-            services=services,
-            context=request_context(request),
-        )
 
 
 async def _reason(request: Request) -> str:
@@ -65,7 +55,7 @@ def _response(result: YankResult) -> JSONResponse:
 @router.post("/{name}/releases/{version}/yank", name="api.yank")
 async def yank(request: Request, name: str, version: str) -> JSONResponse:
     services: Services = request.app.state.services
-    principal = await _principal(request, services)
+    principal = await basic_principal(request, services)
     reason = await _reason(request)
     result = await yank_release(
         services, name, version, by=principal, reason=reason, context=request_context(request)
@@ -76,7 +66,7 @@ async def yank(request: Request, name: str, version: str) -> JSONResponse:
 @router.post("/{name}/releases/{version}/unyank", name="api.unyank")
 async def unyank(request: Request, name: str, version: str) -> JSONResponse:
     services: Services = request.app.state.services
-    principal = await _principal(request, services)
+    principal = await basic_principal(request, services)
     result = await unyank_release(
         services, name, version, by=principal, context=request_context(request)
     )

@@ -20,7 +20,7 @@ from bastion.errors import Forbidden
 from bastion.packaging.models import Role
 from bastion.services import Services
 from tests.support.factories import add_key, add_project
-from tests.support.twofactor import factor_summary
+from tests.support.twofactor import confirm_totp, factor_summary, start_totp, verify_totp
 from tests.support.types import MakeUser
 
 ROUNDS = 15
@@ -28,12 +28,12 @@ ROUNDS = 15
 
 async def _remove_totp(services: Services, user: User) -> None:
     async with services.db.transaction() as session:
-        await totp.disable(session, services, user)
+        await totp.disable(session, user, now=services.clock.now())
 
 
 async def _remove_key(services: Services, user: User, key_id: int) -> None:
     async with services.db.transaction() as session:
-        await webauthn.remove_credential(session, services, user, key_id)
+        await webauthn.remove_credential(session, user, key_id, now=services.clock.now())
 
 
 async def test_removing_the_app_and_the_last_key_at_once_leaves_a_factor(
@@ -45,9 +45,8 @@ async def test_removing_the_app_and_the_last_key_at_once_leaves_a_factor(
         user = await make_user(f"maint{n}")
         await add_project(services, f"crit{n}", user, critical=True, first_role=Role.MAINTAINER)
         secret = pyotp.random_base32()
-        async with services.db.transaction() as session:
-            await totp.begin_enrollment(session, services, user, secret=secret)
-        await totp.confirm_enrollment(services, user, pyotp.TOTP(secret).at(clock.now()))
+        await start_totp(services, user, secret=secret)
+        await confirm_totp(services, user, pyotp.TOTP(secret).at(clock.now()))
         await add_key(services, user)
         async with services.db.session() as session:
             key_id = (await webauthn.list_credentials(session, user.id))[0].id
@@ -71,9 +70,8 @@ async def test_codes_for_two_steps_sent_at_once_pass_once(
     """Codes for the current step T and for T-1 (still inside the valid window) sent in
     parallel: exactly one signs in, whichever reaches the database first."""
     secret = pyotp.random_base32()
-    async with services.db.transaction() as session:
-        await totp.begin_enrollment(session, services, alice, secret=secret)
-    await totp.confirm_enrollment(services, alice, pyotp.TOTP(secret).at(clock.now()))
+    await start_totp(services, alice, secret=secret)
+    await confirm_totp(services, alice, pyotp.TOTP(secret).at(clock.now()))
     for _ in range(ROUNDS):
         clock.advance(timedelta(seconds=90))
         step = totp.time_step(clock.now())
@@ -82,7 +80,7 @@ async def test_codes_for_two_steps_sent_at_once_pass_once(
             codes.reverse()
 
         results = await asyncio.gather(
-            *(totp.verify(services, alice, code) for code in codes), return_exceptions=True
+            *(verify_totp(services, alice, code) for code in codes), return_exceptions=True
         )
 
         passed = [r for r in results if not isinstance(r, BaseException)]

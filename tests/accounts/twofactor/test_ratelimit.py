@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from bastion.accounts.models import User
-from bastion.accounts.twofactor import FactorRejected, totp
+from bastion.accounts.twofactor import FactorRejected
 from bastion.accounts.twofactor.ratelimit import TwoFactorRateLimited, parse_limits
 from bastion.audit.events import RequestContext
 from bastion.clock import MovableClock
@@ -17,16 +17,15 @@ from bastion.config import Settings
 from bastion.errors import TooManyRequests
 from bastion.services import Services
 from tests.support.audit import audit_tags
-from tests.support.twofactor import wrong_code
+from tests.support.twofactor import confirm_totp, start_totp, verify_totp, wrong_code
 from tests.support.types import MakeUser
 
 SECRET = pyotp.random_base32()
 
 
 async def enable(services: Services, user: User, clock: MovableClock) -> None:
-    async with services.db.transaction() as session:
-        await totp.begin_enrollment(session, services, user, secret=SECRET)
-    await totp.confirm_enrollment(services, user, pyotp.TOTP(SECRET).at(clock.now()))
+    await start_totp(services, user, secret=SECRET)
+    await confirm_totp(services, user, pyotp.TOTP(SECRET).at(clock.now()))
 
 
 def ip(n: int) -> RequestContext:
@@ -48,17 +47,17 @@ async def test_five_failures_then_wait(
     await enable(services, alice, clock)
     for n in range(5):
         with pytest.raises(FactorRejected):
-            await totp.verify(services, alice, wrong_code(SECRET, clock.now()), context=ip(n))
+            await verify_totp(services, alice, wrong_code(SECRET, clock.now()), context=ip(n))
         clock.advance(timedelta(seconds=10))
     good = pyotp.TOTP(SECRET).at(clock.now())
     with pytest.raises(TooManyRequests) as caught:  # even the right code waits
-        await totp.verify(services, alice, good, context=ip(99))
+        await verify_totp(services, alice, good, context=ip(99))
     error = caught.value
     assert isinstance(error, TwoFactorRateLimited) and error.status_code == 429
     assert error.retry_after == 300 - 50  # the oldest failure (50 s ago) ages out
     assert "for this account" in error.message and "Try again in 5 minutes" in error.message
     clock.advance(timedelta(seconds=error.retry_after))
-    await totp.verify(services, alice, pyotp.TOTP(SECRET).at(clock.now()), context=ip(99))
+    await verify_totp(services, alice, pyotp.TOTP(SECRET).at(clock.now()), context=ip(99))
 
 
 async def test_brute_force_gets_at_most_fifty_guesses_a_day(
@@ -70,7 +69,7 @@ async def test_brute_force_gets_at_most_fifty_guesses_a_day(
     guesses: list[float] = []
     while clock.now() < start + timedelta(hours=25):
         try:
-            await totp.verify(
+            await verify_totp(
                 services, alice, wrong_code(SECRET, clock.now()), context=ip(len(guesses))
             )
         except TooManyRequests as exc:
@@ -96,14 +95,14 @@ async def test_per_address_limit_across_accounts(
     attacker = RequestContext(ip_address="198.51.100.66")
     for n in range(10):  # 10 failures spread over 3 accounts: each under its own limit
         with pytest.raises(FactorRejected):
-            await totp.verify(
+            await verify_totp(
                 services, users[n % 3], wrong_code(SECRET, clock.now()), context=attacker
             )
     with pytest.raises(TooManyRequests, match="network address"):
-        await totp.verify(services, users[3], wrong_code(SECRET, clock.now()), context=attacker)
+        await verify_totp(services, users[3], wrong_code(SECRET, clock.now()), context=attacker)
     # The same account from another address is still allowed to try.
     clock.advance(timedelta(seconds=30))
-    await totp.verify(
+    await verify_totp(
         services,
         users[3],
         pyotp.TOTP(SECRET).at(clock.now()),
@@ -122,7 +121,7 @@ async def test_per_address_hourly_limit(
     start = clock.now()
     while clock.now() < start + timedelta(minutes=59):
         try:
-            await totp.verify(
+            await verify_totp(
                 services, users[tried % 12], wrong_code(SECRET, clock.now()), context=attacker
             )
         except TooManyRequests as exc:
@@ -139,7 +138,7 @@ async def test_failures_are_audited(
 ) -> None:
     await enable(services, alice, clock)
     with pytest.raises(FactorRejected):
-        await totp.verify(services, alice, wrong_code(SECRET, clock.now()), context=ctx)
+        await verify_totp(services, alice, wrong_code(SECRET, clock.now()), context=ctx)
     assert (await audit_tags(services, alice.id)).count("2fa:failure") == 1
 
 
@@ -150,6 +149,6 @@ async def test_limits_come_from_settings(
     await enable(services, alice, clock)
     for _ in range(2):
         with pytest.raises(FactorRejected):
-            await totp.verify(services, alice, wrong_code(SECRET, clock.now()))
+            await verify_totp(services, alice, wrong_code(SECRET, clock.now()))
     with pytest.raises(TooManyRequests, match="1 minute "):
-        await totp.verify(services, alice, wrong_code(SECRET, clock.now()))
+        await verify_totp(services, alice, wrong_code(SECRET, clock.now()))

@@ -16,12 +16,12 @@ from bastion.errors import Forbidden
 from bastion.packaging.models import Role
 from bastion.services import Services
 from tests.support.factories import add_key, add_project, add_totp
-from tests.support.twofactor import factor_summary
+from tests.support.twofactor import factor_summary, start_totp
 
 
 async def allowed(services: Services, user: User) -> bool:
     async with services.db.session() as session:
-        return await status.remove_factor_allowed(session, services, user)
+        return await status.remove_factor_allowed(session, user)
 
 
 async def test_only_critical_maintainers_are_refused(
@@ -48,27 +48,26 @@ async def test_last_totp_and_last_key_of_a_critical_maintainer_stay(
     await add_project(services, "Big-Lib", alice, critical=True, first_role=Role.MAINTAINER)
     async with services.db.transaction() as session:
         with pytest.raises(Forbidden, match=r"critical project\(s\) big-lib"):
-            await totp.disable(session, services, alice)
+            await totp.disable(session, alice, now=services.clock.now())
     await add_key(services, alice)
     async with services.db.transaction() as session:  # not the last factor: allowed
-        await totp.disable(session, services, alice)
+        await totp.disable(session, alice, now=services.clock.now())
     async with services.db.session() as session:
         [key] = await webauthn.list_credentials(session, alice.id)
     async with services.db.transaction() as session:
         with pytest.raises(Forbidden, match="you cannot remove your last second factor"):
-            await webauthn.remove_credential(session, services, alice, key.id)
+            await webauthn.remove_credential(session, alice, key.id, now=services.clock.now())
     assert await factor_summary(services, alice) == status.FactorSummary(False, 1, 8)
 
 
 async def test_two_factor_enabled_at(services: Services, alice: User, clock: MovableClock) -> None:
     async with services.db.session() as session:
         assert await status.two_factor_enabled_at(session, alice.id) is None
-    async with services.db.transaction() as session:  # a started enrolment does not count
-        await totp.begin_enrollment(session, services, alice)
+    await start_totp(services, alice)  # a started enrolment does not count
     async with services.db.session() as session:
         assert await status.two_factor_enabled_at(session, alice.id) is None
     async with services.db.transaction() as session:
-        await totp.disable(session, services, alice)
+        await totp.disable(session, alice, now=services.clock.now())
     first = clock.now()
     await add_key(services, alice)
     clock.advance(timedelta(hours=1))
@@ -77,7 +76,7 @@ async def test_two_factor_enabled_at(services: Services, alice: User, clock: Mov
         assert await status.two_factor_enabled_at(session, alice.id) == first
         [key] = await webauthn.list_credentials(session, alice.id)
     async with services.db.transaction() as session:
-        await webauthn.remove_credential(session, services, alice, key.id)
+        await webauthn.remove_credential(session, alice, key.id, now=services.clock.now())
     async with services.db.session() as session:
         assert await status.two_factor_enabled_at(session, alice.id) == clock.now()
 

@@ -28,7 +28,7 @@ from bastion.clock import MovableClock
 from bastion.errors import BadRequest, BastionError, Conflict, NotFound
 from bastion.services import Services
 from tests.support.audit import audit_tags
-from tests.support.twofactor import full_width, wrong_code
+from tests.support.twofactor import confirm_totp, full_width, start_totp, verify_totp, wrong_code
 
 RFC_SECRET = base64.b32encode(b"12345678901234567890").decode()
 
@@ -74,9 +74,8 @@ def test_rfc6238_totp_vectors_eight_digits() -> None:
 
 
 async def enrol(services: Services, user: User, clock: MovableClock, secret: str) -> None:
-    async with services.db.transaction() as session:
-        await totp.begin_enrollment(session, services, user, secret=secret)
-    await totp.confirm_enrollment(services, user, totp.code_at(secret, totp.time_step(clock.now())))
+    await start_totp(services, user, secret=secret)
+    await confirm_totp(services, user, totp.code_at(secret, totp.time_step(clock.now())))
 
 
 async def test_rfc6238_vectors_through_verify(
@@ -87,42 +86,42 @@ async def test_rfc6238_vectors_through_verify(
     await enrol(services, alice, clock, RFC_SECRET)
     for seconds, expected in TOTP_VECTORS:
         clock.set(at(seconds))
-        assert await totp.verify(services, alice, expected[-6:]) == seconds // 30
+        assert await verify_totp(services, alice, expected[-6:]) == seconds // 30
 
 
 async def test_rfc4226_vectors_through_verify(
     services: Services, alice: User, clock: MovableClock
 ) -> None:
     clock.set(at(0))
-    async with services.db.transaction() as session:
-        await totp.begin_enrollment(session, services, alice, secret=RFC_SECRET)
-    await totp.confirm_enrollment(services, alice, HOTP_VECTORS[0])
+    await start_totp(services, alice, secret=RFC_SECRET)
+    await confirm_totp(services, alice, HOTP_VECTORS[0])
     for counter in range(1, 10):
         clock.set(at(counter * 30 + 7))
-        assert await totp.verify(services, alice, HOTP_VECTORS[counter]) == counter
+        assert await verify_totp(services, alice, HOTP_VECTORS[counter]) == counter
 
 
 async def test_enrolment_flow(services: Services, alice: User, clock: MovableClock) -> None:
-    async with services.db.transaction() as session:
-        start = await totp.begin_enrollment(session, services, alice)
+    start = await start_totp(services, alice)
     assert start.uri.startswith("otpauth://totp/") and "issuer=Bastion" in start.uri
     assert start.qr_svg.startswith("<svg")
     async with services.db.session() as session:
         assert not await has_two_factor(session, alice.id)
     with pytest.raises(BadRequest):  # not active before confirmation
-        await totp.verify(services, alice, pyotp.TOTP(start.secret).at(clock.now()))
+        await verify_totp(services, alice, pyotp.TOTP(start.secret).at(clock.now()))
     with pytest.raises(FactorRejected):
-        await totp.confirm_enrollment(services, alice, wrong_code(start.secret, clock.now()))
-    added = await totp.confirm_enrollment(services, alice, pyotp.TOTP(start.secret).at(clock.now()))
+        await confirm_totp(services, alice, wrong_code(start.secret, clock.now()))
+    added = await confirm_totp(services, alice, pyotp.TOTP(start.secret).at(clock.now()))
     assert len(added.recovery_codes) == services.settings.recovery_code_count
     async with services.db.session() as session:
         summary = await factor_summary(session, alice.id)
     assert summary.totp and summary.recovery_codes_left == 8
     async with services.db.transaction() as session:
         with pytest.raises(Conflict):
-            await totp.begin_enrollment(session, services, alice)
+            await totp.begin_enrollment(
+                session, alice, settings=services.settings, now=services.clock.now()
+            )
     clock.advance(timedelta(seconds=30))
-    await totp.verify(services, alice, pyotp.TOTP(start.secret).at(clock.now()))
+    await verify_totp(services, alice, pyotp.TOTP(start.secret).at(clock.now()))
     tags = await audit_tags(services, alice.id)
     assert "2fa:totp:started" in tags and "2fa:totp:enrolled" in tags
     assert "2fa:recovery:generated" in tags and "2fa:failure" in tags
@@ -131,12 +130,10 @@ async def test_enrolment_flow(services: Services, alice: User, clock: MovableClo
 async def test_restarting_enrolment_replaces_the_secret(
     services: Services, alice: User, clock: MovableClock
 ) -> None:
-    async with services.db.transaction() as session:
-        first = await totp.begin_enrollment(session, services, alice)
-    async with services.db.transaction() as session:
-        second = await totp.begin_enrollment(session, services, alice)
+    first = await start_totp(services, alice)
+    second = await start_totp(services, alice)
     assert first.secret != second.secret
-    await totp.confirm_enrollment(services, alice, pyotp.TOTP(second.secret).at(clock.now()))
+    await confirm_totp(services, alice, pyotp.TOTP(second.secret).at(clock.now()))
 
 
 async def test_secret_is_encrypted_at_rest(
@@ -166,9 +163,9 @@ async def test_window_is_plus_minus_one_step(
     await enrol(services, alice, clock, secret)
     now = totp.time_step(clock.now())
     clock.advance(timedelta(seconds=60))  # two steps on; the code for now+1 is still fine
-    await totp.verify(services, alice, totp.code_at(secret, now + 1))
+    await verify_totp(services, alice, totp.code_at(secret, now + 1))
     clock.advance(timedelta(seconds=60))
-    await totp.verify(services, alice, totp.code_at(secret, totp.time_step(clock.now()) + 1))
+    await verify_totp(services, alice, totp.code_at(secret, totp.time_step(clock.now()) + 1))
 
 
 @pytest.mark.parametrize("offset_steps", [2, 5, 10, -3, -10])
@@ -182,7 +179,7 @@ async def test_sign_in_never_reveals_clock_skew(
     clock.advance(timedelta(minutes=30))
     code = totp.code_at(secret, totp.time_step(clock.now()) + offset_steps)
     with pytest.raises(FactorRejected) as caught:
-        await totp.verify(services, alice, code)
+        await verify_totp(services, alice, code)
     assert not isinstance(caught.value, ClockSkew)
     assert "clock" not in caught.value.message and "seconds" not in caught.value.message
 
@@ -194,11 +191,10 @@ async def test_clock_skew_is_reported_while_setting_up(
     """At enrolment the user has just scanned the secret: a code from the right secret a few
     steps off proves the device clock is wrong, and saying so helps."""
     secret = pyotp.random_base32()
-    async with services.db.transaction() as session:
-        await totp.begin_enrollment(session, services, alice, secret=secret)
+    await start_totp(services, alice, secret=secret)
     code = totp.code_at(secret, totp.time_step(services.clock.now()) + offset_steps)
     with pytest.raises(ClockSkew) as caught:
-        await totp.confirm_enrollment(services, alice, code)
+        await confirm_totp(services, alice, code)
     assert caught.value.offset_seconds == offset_steps * 30
     assert "clock" in caught.value.message
 
@@ -211,7 +207,7 @@ async def test_far_off_code_is_just_wrong(
     clock.advance(timedelta(minutes=30))
     code = totp.code_at(secret, totp.time_step(clock.now()) + 11)
     with pytest.raises(FactorRejected) as caught:
-        await totp.verify(services, alice, code)
+        await verify_totp(services, alice, code)
     assert not isinstance(caught.value, ClockSkew)
 
 
@@ -222,12 +218,12 @@ async def test_same_code_twice_is_refused(
     await enrol(services, alice, clock, secret)
     clock.advance(timedelta(seconds=30))
     code = totp.code_at(secret, totp.time_step(clock.now()))
-    await totp.verify(services, alice, code)
+    await verify_totp(services, alice, code)
     with pytest.raises(CodeAlreadyUsed):
-        await totp.verify(services, alice, code)
+        await verify_totp(services, alice, code)
     clock.advance(timedelta(seconds=20))  # still inside the window, same step
     with pytest.raises(CodeAlreadyUsed):
-        await totp.verify(services, alice, code)
+        await verify_totp(services, alice, code)
 
 
 @pytest.mark.parametrize(
@@ -247,9 +243,9 @@ async def test_used_code_in_disguise_is_refused(
     await enrol(services, alice, clock, secret)
     clock.advance(timedelta(seconds=30))
     code = totp.code_at(secret, totp.time_step(clock.now()))
-    await totp.verify(services, alice, code)
+    await verify_totp(services, alice, code)
     with pytest.raises(CodeAlreadyUsed):
-        await totp.verify(services, alice, disguise(code))
+        await verify_totp(services, alice, disguise(code))
 
 
 async def test_full_width_digits_are_accepted_once(
@@ -262,9 +258,9 @@ async def test_full_width_digits_are_accepted_once(
     wide = full_width(code)
     assert normalize_code("\uff11\uff12\uff13\uff14\uff15\uff16") == "123456"
     assert normalize_code(wide) == code
-    await totp.verify(services, alice, wide)
+    await verify_totp(services, alice, wide)
     with pytest.raises(CodeAlreadyUsed):
-        await totp.verify(services, alice, code)
+        await verify_totp(services, alice, code)
 
 
 async def test_older_code_after_newer_is_refused(
@@ -274,11 +270,11 @@ async def test_older_code_after_newer_is_refused(
     await enrol(services, alice, clock, secret)
     clock.advance(timedelta(minutes=5))
     now = totp.time_step(clock.now())
-    await totp.verify(services, alice, totp.code_at(secret, now + 1))
+    await verify_totp(services, alice, totp.code_at(secret, now + 1))
     with pytest.raises(CodeAlreadyUsed):
-        await totp.verify(services, alice, totp.code_at(secret, now))
+        await verify_totp(services, alice, totp.code_at(secret, now))
     with pytest.raises(CodeAlreadyUsed):
-        await totp.verify(services, alice, totp.code_at(secret, now - 1))
+        await verify_totp(services, alice, totp.code_at(secret, now - 1))
 
 
 async def test_confirmation_code_cannot_be_replayed(
@@ -287,7 +283,7 @@ async def test_confirmation_code_cannot_be_replayed(
     secret = pyotp.random_base32()
     await enrol(services, alice, clock, secret)
     with pytest.raises(CodeAlreadyUsed):
-        await totp.verify(services, alice, totp.code_at(secret, totp.time_step(clock.now())))
+        await verify_totp(services, alice, totp.code_at(secret, totp.time_step(clock.now())))
 
 
 async def test_two_requests_at_once_exactly_one_wins(
@@ -299,8 +295,8 @@ async def test_two_requests_at_once_exactly_one_wins(
         clock.advance(timedelta(seconds=30))
         code = totp.code_at(secret, totp.time_step(clock.now()))
         results = await asyncio.gather(
-            totp.verify(services, alice, code),
-            totp.verify(services, alice, f" {code} "),
+            verify_totp(services, alice, code),
+            verify_totp(services, alice, f" {code} "),
             return_exceptions=True,
         )
         wins = [r for r in results if isinstance(r, int)]
@@ -316,7 +312,7 @@ async def test_malformed_codes_are_refused(
 ) -> None:
     await enrol(services, alice, clock, pyotp.random_base32())
     with pytest.raises(FactorRejected, match="6-digit"):
-        await totp.verify(services, alice, bad)
+        await verify_totp(services, alice, bad)
 
 
 async def test_disable(services: Services, alice: User, clock: MovableClock) -> None:
@@ -324,15 +320,15 @@ async def test_disable(services: Services, alice: User, clock: MovableClock) -> 
     secret = pyotp.random_base32()
     await enrol(services, alice, clock, secret)
     async with services.db.transaction() as session:
-        await totp.disable(session, services, alice, context=ctx)
+        await totp.disable(session, alice, now=services.clock.now(), context=ctx)
     async with services.db.session() as session:
         summary = await factor_summary(session, alice.id)
     assert not summary.totp and summary.recovery_codes_left == 0
     with pytest.raises(BadRequest):
-        await totp.verify(services, alice, totp.code_at(secret, totp.time_step(clock.now())))
+        await verify_totp(services, alice, totp.code_at(secret, totp.time_step(clock.now())))
     async with services.db.transaction() as session:
         with pytest.raises(NotFound):
-            await totp.disable(session, services, alice)
+            await totp.disable(session, alice, now=services.clock.now())
     assert "2fa:totp:removed" in await audit_tags(services, alice.id)
     # Re-enrolling at once works: old used steps went with the old secret.
     await enrol(services, alice, clock, pyotp.random_base32())
@@ -352,7 +348,7 @@ async def test_changed_key_is_a_clear_error_logged_for_operators(
         caplog.at_level("ERROR", logger="bastion.accounts.twofactor.totp"),
         pytest.raises(AuthenticatorKeyChanged) as raised,
     ):
-        await totp.verify(services, alice, code)
+        await verify_totp(services, alice, code)
     assert raised.value.status_code == 503
     assert "server's encryption key was changed" in raised.value.message
     assert "security key or a recovery code" in raised.value.message
@@ -372,10 +368,7 @@ async def test_changed_key_during_setup_says_start_again(
     services: Services, alice: User, clock: MovableClock
 ) -> None:
     secret = pyotp.random_base32()
-    async with services.db.transaction() as session:
-        await totp.begin_enrollment(session, services, alice, secret=secret)
+    await start_totp(services, alice, secret=secret)
     services.settings = services.settings.model_copy(update={"secret_key": "rotated-secret-key"})
     with pytest.raises(AuthenticatorKeyChanged, match="Start setting up the authenticator app"):
-        await totp.confirm_enrollment(
-            services, alice, totp.code_at(secret, totp.time_step(clock.now()))
-        )
+        await confirm_totp(services, alice, totp.code_at(secret, totp.time_step(clock.now())))

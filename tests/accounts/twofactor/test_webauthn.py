@@ -28,9 +28,57 @@ from tests.support.twofactor import ORIGIN
 SESSION = "session-key-of-the-browser"
 
 
+async def verify_registration(
+    services: Services,
+    user: User,
+    credential: webauthn.CredentialJSON,
+    *,
+    label: str,
+    session_key: str,
+    context: RequestContext | None = None,
+) -> FactorAdded:
+    """``webauthn.verify_registration`` in the test services."""
+    return await webauthn.verify_registration(
+        services.db,
+        user,
+        credential,
+        settings=services.settings,
+        clock=services.clock,
+        label=label,
+        session_key=session_key,
+        context=context,
+    )
+
+
+async def verify_authentication(
+    services: Services,
+    user: User,
+    credential: webauthn.CredentialJSON,
+    *,
+    session_key: str,
+    context: RequestContext | None = None,
+) -> webauthn.CredentialInfo:
+    """``webauthn.verify_authentication`` in the test services."""
+    return await webauthn.verify_authentication(
+        services.db,
+        user,
+        credential,
+        settings=services.settings,
+        clock=services.clock,
+        session_key=session_key,
+        context=context,
+    )
+
+
 async def reg_options(services: Services, user: User, session_key: str = SESSION) -> dict[str, Any]:
     async with services.db.transaction() as session:
-        return await webauthn.registration_options(session, services, user, session_key=session_key)
+        return await webauthn.registration_options(
+            session,
+            user,
+            settings=services.settings,
+            now=services.clock.now(),
+            session_key=session_key,
+        )
 
 
 async def auth_options(
@@ -38,7 +86,11 @@ async def auth_options(
 ) -> dict[str, Any]:
     async with services.db.transaction() as session:
         return await webauthn.authentication_options(
-            session, services, user, session_key=session_key
+            session,
+            user,
+            settings=services.settings,
+            now=services.clock.now(),
+            session_key=session_key,
         )
 
 
@@ -47,9 +99,7 @@ async def register(
 ) -> FactorAdded:
     options = await reg_options(services, user)
     response = key.create(options, origin=ORIGIN)
-    return await webauthn.verify_registration(
-        services, user, response, label=label, session_key=SESSION
-    )
+    return await verify_registration(services, user, response, label=label, session_key=SESSION)
 
 
 async def sign_in(
@@ -57,7 +107,7 @@ async def sign_in(
 ) -> webauthn.CredentialInfo:
     options = await auth_options(services, user)
     response = key.get(options, origin=overrides.pop("origin", ORIGIN), **overrides)
-    return await webauthn.verify_authentication(services, user, response, session_key=SESSION)
+    return await verify_authentication(services, user, response, session_key=SESSION)
 
 
 @pytest.mark.parametrize("fmt", ["none", "packed", "fido-u2f"])
@@ -131,7 +181,7 @@ async def test_wrong_origin_is_refused(services: Services, alice: User, origin: 
     assert "origin" in message
     with pytest.raises(FactorRejected, match="origin"):
         options = await reg_options(services, alice)
-        await webauthn.verify_registration(
+        await verify_registration(
             services, alice, key.create(options, origin=origin), label="x", session_key=SESSION
         )
 
@@ -142,7 +192,7 @@ async def test_wrong_rp_id_is_refused(services: Services, alice: User) -> None:
     assert "RP ID" in await expect_rejected(services, alice, key, rp_id="evil.example")
     options = await reg_options(services, alice)
     with pytest.raises(FactorRejected, match="RP ID"):
-        await webauthn.verify_registration(
+        await verify_registration(
             services,
             alice,
             key.create(options, origin=ORIGIN, rp_id="localhost.evil.example"),
@@ -157,7 +207,7 @@ async def test_wrong_client_data_type_is_refused(services: Services, alice: User
     assert "type" in await expect_rejected(services, alice, key, client_type="webauthn.create")
     options = await reg_options(services, alice)
     with pytest.raises(FactorRejected, match="type"):
-        await webauthn.verify_registration(
+        await verify_registration(
             services,
             alice,
             key.create(options, origin=ORIGIN, client_type="webauthn.get"),
@@ -172,7 +222,7 @@ async def test_user_presence_is_required(services: Services, alice: User) -> Non
     assert "present" in await expect_rejected(services, alice, key, flags=UV)
     options = await reg_options(services, alice)
     with pytest.raises(FactorRejected, match="presence"):
-        await webauthn.verify_registration(
+        await verify_registration(
             services,
             alice,
             key.create(options, origin=ORIGIN, flags=0x40 | UV),
@@ -196,22 +246,22 @@ async def test_challenge_is_single_use(services: Services, alice: User) -> None:
     await register(services, alice, key)
     options = await auth_options(services, alice)
     first = key.get(options, origin=ORIGIN)
-    await webauthn.verify_authentication(services, alice, first, session_key=SESSION)
+    await verify_authentication(services, alice, first, session_key=SESSION)
     again = key.get(options, origin=ORIGIN)  # a fresh, higher counter, same challenge
     with pytest.raises(FactorRejected, match="expired or was already used"):
-        await webauthn.verify_authentication(services, alice, again, session_key=SESSION)
+        await verify_authentication(services, alice, again, session_key=SESSION)
     with pytest.raises(FactorRejected, match="expired or was already used"):
-        await webauthn.verify_authentication(services, alice, first, session_key=SESSION)
+        await verify_authentication(services, alice, first, session_key=SESSION)
 
 
 async def test_registration_challenge_is_single_use(services: Services, alice: User) -> None:
     key = SoftAuthenticator()
     options = await reg_options(services, alice)
-    await webauthn.verify_registration(
+    await verify_registration(
         services, alice, key.create(options, origin=ORIGIN), label="one", session_key=SESSION
     )
     with pytest.raises(FactorRejected, match="already used"):
-        await webauthn.verify_registration(
+        await verify_registration(
             services, alice, key.create(options, origin=ORIGIN), label="two", session_key=SESSION
         )
 
@@ -221,14 +271,14 @@ async def test_challenge_failed_once_is_spent(services: Services, alice: User) -
     await register(services, alice, key)
     options = await auth_options(services, alice)
     with pytest.raises(FactorRejected, match="signature"):
-        await webauthn.verify_authentication(
+        await verify_authentication(
             services,
             alice,
             key.get(options, origin=ORIGIN, bogus_signature=True),
             session_key=SESSION,
         )
     with pytest.raises(FactorRejected, match="already used"):
-        await webauthn.verify_authentication(
+        await verify_authentication(
             services, alice, key.get(options, origin=ORIGIN), session_key=SESSION
         )
 
@@ -242,7 +292,7 @@ async def test_expired_challenge_is_refused(
     assert options["timeout"] == 300_000
     clock.advance(timedelta(minutes=5, seconds=1))
     with pytest.raises(FactorRejected, match="expired"):
-        await webauthn.verify_authentication(
+        await verify_authentication(
             services, alice, key.get(options, origin=ORIGIN), session_key=SESSION
         )
 
@@ -253,9 +303,9 @@ async def test_challenge_from_another_session_is_refused(services: Services, ali
     options = await auth_options(services, alice, session_key="victim-session")
     response = key.get(options, origin=ORIGIN)
     with pytest.raises(FactorRejected):
-        await webauthn.verify_authentication(services, alice, response, session_key="attacker")
+        await verify_authentication(services, alice, response, session_key="attacker")
     # The victim's own session can still use it: a wrong session does not spend it.
-    await webauthn.verify_authentication(services, alice, response, session_key="victim-session")
+    await verify_authentication(services, alice, response, session_key="victim-session")
 
 
 async def test_invented_challenge_is_refused(services: Services, alice: User) -> None:
@@ -263,7 +313,7 @@ async def test_invented_challenge_is_refused(services: Services, alice: User) ->
     await register(services, alice, key)
     options = await auth_options(services, alice)
     with pytest.raises(FactorRejected):
-        await webauthn.verify_authentication(
+        await verify_authentication(
             services,
             alice,
             key.get(options, origin=ORIGIN, challenge=b64url(b"x" * 32)),
@@ -283,7 +333,7 @@ async def test_registration_challenge_cannot_authenticate(services: Services, al
         origin=ORIGIN,
     )
     with pytest.raises(FactorRejected):
-        await webauthn.verify_authentication(services, alice, response, session_key=SESSION)
+        await verify_authentication(services, alice, response, session_key=SESSION)
 
 
 async def test_other_users_credential_is_refused(
@@ -295,7 +345,7 @@ async def test_other_users_credential_is_refused(
     options = await auth_options(services, alice)  # signing in as alice
     response = bob_key.get(options, origin=ORIGIN, credential=bob_key.credentials[0])
     with pytest.raises(FactorRejected, match="not registered to this account"):
-        await webauthn.verify_authentication(services, alice, response, session_key=SESSION)
+        await verify_authentication(services, alice, response, session_key=SESSION)
 
 
 @pytest.mark.parametrize("backwards_to", [0, 3, 5])
@@ -339,8 +389,8 @@ async def test_concurrent_assertions_with_one_counter(services: Services, alice:
     a = key.get(one, origin=ORIGIN, sign_count=7)
     b = key.get(two, origin=ORIGIN, sign_count=7)
     results = await asyncio.gather(
-        webauthn.verify_authentication(services, alice, a, session_key=SESSION),
-        webauthn.verify_authentication(services, alice, b, session_key=SESSION),
+        verify_authentication(services, alice, a, session_key=SESSION),
+        verify_authentication(services, alice, b, session_key=SESSION),
         return_exceptions=True,
     )
     assert sum(isinstance(r, webauthn.CredentialInfo) for r in results) == 1, results
@@ -355,9 +405,7 @@ async def test_credential_registered_to_another_account_is_refused(
     options = await reg_options(services, bob)
     response = key.create(options, origin=ORIGIN, reuse=key.credentials[0])
     with pytest.raises(Conflict, match="already registered"):
-        await webauthn.verify_registration(
-            services, bob, response, label="mine", session_key=SESSION
-        )
+        await verify_registration(services, bob, response, label="mine", session_key=SESSION)
     async with services.db.session() as session:
         assert await webauthn.list_credentials(session, bob.id) == []
         assert (await factor_summary(session, bob.id)).recovery_codes_left == 0
@@ -365,9 +413,7 @@ async def test_credential_registered_to_another_account_is_refused(
     options = await reg_options(services, alice)
     response = key.create(options, origin=ORIGIN, reuse=key.credentials[0])
     with pytest.raises(Conflict):
-        await webauthn.verify_registration(
-            services, alice, response, label="again", session_key=SESSION
-        )
+        await verify_registration(services, alice, response, label="again", session_key=SESSION)
 
 
 def _mangle(response: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
@@ -415,9 +461,7 @@ async def test_malformed_registration_is_bad_request(
     options = await reg_options(services, alice)
     response = _mangle(key.create(options, origin=ORIGIN), path, value)
     with pytest.raises(BadRequest):
-        await webauthn.verify_registration(
-            services, alice, response, label="x", session_key=SESSION
-        )
+        await verify_registration(services, alice, response, label="x", session_key=SESSION)
 
 
 @pytest.mark.parametrize("raw", ["", "{", "[]", "null", '"string"', '{"id": 1}'])
@@ -425,9 +469,9 @@ async def test_malformed_json_is_bad_request(services: Services, alice: User, ra
     key = SoftAuthenticator()
     await register(services, alice, key)
     with pytest.raises(BadRequest):
-        await webauthn.verify_registration(services, alice, raw, label="x", session_key=SESSION)
+        await verify_registration(services, alice, raw, label="x", session_key=SESSION)
     with pytest.raises(BadRequest):
-        await webauthn.verify_authentication(services, alice, raw, session_key=SESSION)
+        await verify_authentication(services, alice, raw, session_key=SESSION)
 
 
 @pytest.mark.parametrize(
@@ -450,7 +494,7 @@ async def test_malformed_assertion_is_refused_cleanly(
     options = await auth_options(services, alice)
     response = _mangle(key.get(options, origin=ORIGIN), path, value)
     with pytest.raises((BadRequest, FactorRejected)):  # 400 or 401, never a crash
-        await webauthn.verify_authentication(services, alice, response, session_key=SESSION)
+        await verify_authentication(services, alice, response, session_key=SESSION)
 
 
 @pytest.mark.parametrize(
@@ -471,9 +515,7 @@ async def test_cose_key_garbage_in_attested_data_is_bad_request(
     att["authData"] = damage(att["authData"])
     response["response"]["attestationObject"] = b64url(cbor2.dumps(att))
     with pytest.raises(BadRequest):
-        await webauthn.verify_registration(
-            services, alice, response, label="x", session_key=SESSION
-        )
+        await verify_registration(services, alice, response, label="x", session_key=SESSION)
 
 
 async def test_failures_count_against_the_limiter(
@@ -484,7 +526,7 @@ async def test_failures_count_against_the_limiter(
     for _ in range(5):
         options = await auth_options(services, alice)
         with pytest.raises(FactorRejected):
-            await webauthn.verify_authentication(
+            await verify_authentication(
                 services,
                 alice,
                 key.get(options, origin=ORIGIN, bogus_signature=True),
@@ -493,7 +535,7 @@ async def test_failures_count_against_the_limiter(
             )
     options = await auth_options(services, alice)
     with pytest.raises(TooManyRequests):
-        await webauthn.verify_authentication(
+        await verify_authentication(
             services, alice, key.get(options, origin=ORIGIN), session_key=SESSION, context=ctx
         )
 
@@ -504,13 +546,9 @@ async def test_label_is_checked_first(services: Services, alice: User, label: st
     options = await reg_options(services, alice)
     response = key.create(options, origin=ORIGIN)
     with pytest.raises(BadRequest, match="name"):
-        await webauthn.verify_registration(
-            services, alice, response, label=label, session_key=SESSION
-        )
+        await verify_registration(services, alice, response, label=label, session_key=SESSION)
     # Nothing was spent: the same response registers with a good label.
-    await webauthn.verify_registration(
-        services, alice, response, label=" Spare ", session_key=SESSION
-    )
+    await verify_registration(services, alice, response, label=" Spare ", session_key=SESSION)
     async with services.db.session() as session:
         assert [k.label for k in await webauthn.list_credentials(session, alice.id)] == ["Spare"]
 
@@ -523,22 +561,28 @@ async def test_remove_key(services: Services, alice: User, bob: User) -> None:
         desk, keyring = await webauthn.list_credentials(session, alice.id)
     async with services.db.transaction() as session:
         with pytest.raises(NotFound):  # not bob's to remove
-            await webauthn.remove_credential(session, services, bob, desk.id)
+            await webauthn.remove_credential(session, bob, desk.id, now=services.clock.now())
     async with services.db.transaction() as session:
-        await webauthn.remove_credential(session, services, alice, desk.id)
+        await webauthn.remove_credential(session, alice, desk.id, now=services.clock.now())
     async with services.db.session() as session:
         summary = await factor_summary(session, alice.id)
     assert summary.webauthn_count == 1 and summary.recovery_codes_left == 8
     with pytest.raises(FactorRejected):
         await sign_in(services, alice, first, credential=first.credentials[0])
     async with services.db.transaction() as session:
-        await webauthn.remove_credential(session, services, alice, keyring.id)
+        await webauthn.remove_credential(session, alice, keyring.id, now=services.clock.now())
     async with services.db.session() as session:
         summary = await factor_summary(session, alice.id)
     assert not summary.enabled and summary.recovery_codes_left == 0
     async with services.db.transaction() as session:
         with pytest.raises(BadRequest):
-            await webauthn.authentication_options(session, services, alice, session_key=SESSION)
+            await webauthn.authentication_options(
+                session,
+                alice,
+                settings=services.settings,
+                now=services.clock.now(),
+                session_key=SESSION,
+            )
     assert (await audit_tags(services, alice.id)).count("2fa:webauthn:removed") == 2
 
 

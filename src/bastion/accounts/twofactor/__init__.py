@@ -2,13 +2,14 @@
 
 Two kinds of service function live here:
 
-* Management functions take ``(session, services, ...)`` and add their changes to the
-  caller's transaction (the caller commits): enrolment starts, listing, removal,
-  regenerating recovery codes, issuing WebAuthn options.
-* Attempt functions take ``services`` and run their own short transactions, because an
-  attempt must leave its trace whatever the outcome: a used TOTP time step, a used
-  recovery code, a consumed WebAuthn challenge, a failure record for the rate limiter and
-  its audit event. Call them outside any transaction of your own that holds a write.
+* Management functions take ``(session, ...)`` and the plain values they use (``settings``,
+  ``now``) and add their changes to the caller's transaction (the caller commits):
+  enrolment starts, listing, removal, regenerating recovery codes, issuing WebAuthn options.
+* Attempt functions take the ``Database`` (with ``settings`` and ``clock``) and run their
+  own short transactions, because an attempt must leave its trace whatever the outcome: a
+  used TOTP time step, a used recovery code, a consumed WebAuthn challenge, a failure
+  record for the rate limiter and its audit event. Call them outside any transaction of
+  your own that holds a write.
 
 Errors: a factor that is not accepted raises :class:`FactorRejected` (401) or one of its
 subclasses; malformed input raises ``BadRequest`` (400); too many failures raise

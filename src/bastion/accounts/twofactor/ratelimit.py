@@ -8,16 +8,15 @@ A sign-in attempt function calls :func:`begin` first, then :func:`fail` or :func
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bastion.accounts import limits
 from bastion.accounts.limits import Attempt, Limit, RateLimited, parse_limits
 from bastion.accounts.models import User
 from bastion.audit.events import RequestContext, record
+from bastion.clock import Clock
 from bastion.config import Settings
-
-if TYPE_CHECKING:
-    from bastion.services import Services
+from bastion.db.engine import Database
 
 __all__ = ["Limit", "TwoFactorRateLimited", "begin", "fail", "parse_limits", "policy", "succeed"]
 
@@ -34,27 +33,34 @@ def policy(settings: Settings) -> limits.Policy:
 
 
 async def begin(
-    services: Services, *, user: User, context: RequestContext | None, kind: str
+    db: Database,
+    *,
+    settings: Settings,
+    clock: Clock,
+    user: User,
+    context: RequestContext | None,
+    kind: str,
 ) -> Attempt:
     """Count this attempt before it is checked; raise :class:`RateLimited` when over a limit."""
     return await limits.begin(
-        services.db,
-        policy(services.settings),
-        services.clock.now(),
+        db,
+        policy(settings),
+        clock.now(),
         account=user.username_key,
         ip_address=context.ip_address if context else None,
         kind=kind,
     )
 
 
-async def succeed(services: Services, attempt: Attempt) -> None:
+async def succeed(db: Database, attempt: Attempt) -> None:
     """The attempt was accepted: it no longer counts as a failure."""
-    await limits.finish(services.db, attempt, limits.OK)
+    await limits.finish(db, attempt, limits.OK)
 
 
 async def fail(
-    services: Services,
+    db: Database,
     *,
+    clock: Clock,
     user_id: int | None,
     context: RequestContext | None,
     kind: str,
@@ -65,8 +71,8 @@ async def fail(
 ) -> None:
     """Commit a ``2fa:failure`` audit event (and ``also_tag`` if given) and end ``attempt``
     (if the failure counts) as failed, in one transaction of its own."""
-    now = services.clock.now()
-    async with services.db.transaction() as session:
+    now = clock.now()
+    async with db.transaction() as session:
         if attempt is not None:
             await limits.mark(session, attempt, limits.FAILED)
         record(

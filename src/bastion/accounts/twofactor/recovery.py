@@ -14,13 +14,13 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.accounts import limits
 from bastion.accounts.models import User
+from bastion.accounts.notices import Notice
 from bastion.accounts.twofactor import (
     CodeAlreadyUsed,
     FactorRejected,
@@ -34,17 +34,18 @@ from bastion.accounts.twofactor.status import (
     void_recovery_codes,
 )
 from bastion.audit.events import RequestContext, record
+from bastion.clock import Clock
+from bastion.config import Settings
+from bastion.db.engine import Database
 from bastion.errors import BadRequest
-
-if TYPE_CHECKING:
-    from bastion.services import Services
 
 _CODE_RE = re.compile(r"^[0-9a-f]{16}$")
 
 
 @dataclass(frozen=True)
 class RecoveryCodeUsed:
-    """What the caller needs to send the "a recovery code was used" email."""
+    """A spent recovery code: how many are left, and the "a recovery code was used" email
+    for the caller to send (``notices``)."""
 
     user_id: int
     username: str
@@ -52,6 +53,22 @@ class RecoveryCodeUsed:
     used_at: datetime
     codes_left: int
     ip_address: str | None
+
+    @property
+    def notices(self) -> tuple[Notice, ...]:
+        return (
+            Notice(
+                to=self.email,
+                template="recovery_code_used",
+                user_id=self.user_id,
+                values={
+                    "username": self.username,
+                    "when": self.used_at,
+                    "ip_address": self.ip_address,
+                    "codes_left": self.codes_left,
+                },
+            ),
+        )
 
 
 def _hash(code: str, salt: str | None = None) -> str:
@@ -65,12 +82,16 @@ def _matches(stored: str, code: str) -> bool:
 
 
 async def issue_codes(
-    session: AsyncSession, services: Services, user_id: int, *, context: RequestContext | None
+    session: AsyncSession,
+    user_id: int,
+    *,
+    settings: Settings,
+    now: datetime,
+    context: RequestContext | None,
 ) -> list[str]:
     """Void the user's codes and add a fresh set (caller commits). Shown once: return value."""
-    now = services.clock.now()
     await void_recovery_codes(session, user_id)
-    codes = [secrets.token_hex(8) for _ in range(services.settings.recovery_code_count)]
+    codes = [secrets.token_hex(8) for _ in range(settings.recovery_code_count)]
     session.add_all(
         RecoveryCode(user_id=user_id, code_hash=_hash(code), created=now) for code in codes
     )
@@ -86,7 +107,12 @@ async def issue_codes(
 
 
 async def regenerate(
-    session: AsyncSession, services: Services, user: User, *, context: RequestContext | None = None
+    session: AsyncSession,
+    user: User,
+    *,
+    settings: Settings,
+    now: datetime,
+    context: RequestContext | None = None,
 ) -> list[str]:
     """A new set of codes for a user with a second factor; the old set stops working.
 
@@ -95,7 +121,7 @@ async def regenerate(
     await lock_factors(session, user.id)
     if not await has_two_factor(session, user.id):
         raise BadRequest("Add an authenticator app or a security key before recovery codes.")
-    return await issue_codes(session, services, user.id, context=context)
+    return await issue_codes(session, user.id, settings=settings, now=now, context=context)
 
 
 async def codes_left(session: AsyncSession, user_id: int) -> int:
@@ -127,17 +153,25 @@ async def is_unused_code(session: AsyncSession, user_id: int, code: str) -> bool
 
 
 async def use_code(
-    services: Services, user: User, code: str, *, context: RequestContext | None = None
+    db: Database,
+    user: User,
+    code: str,
+    *,
+    settings: Settings,
+    clock: Clock,
+    context: RequestContext | None = None,
 ) -> RecoveryCodeUsed:
     """Spend one recovery code (own transactions). Raises FactorRejected or TooManyRequests.
 
     The attempt is counted before the code is checked (see ``ratelimit``).
     """
-    attempt = await ratelimit.begin(services, user=user, context=context, kind="recovery")
+    attempt = await ratelimit.begin(
+        db, settings=settings, clock=clock, user=user, context=context, kind="recovery"
+    )
     normalized = normalize_code(code)
     reason = "invalid"
     if _CODE_RE.match(normalized):
-        async with services.db.transaction() as session:
+        async with db.transaction() as session:
             rows = (
                 await session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id))
             ).all()
@@ -148,7 +182,7 @@ async def use_code(
             if match is not None:
                 reason = "reused"
             if match is not None and match.used_at is None:
-                now = services.clock.now()
+                now = clock.now()
                 result = await session.execute(
                     update(RecoveryCode)
                     .where(RecoveryCode.id == match.id, RecoveryCode.used_at.is_(None))
@@ -174,7 +208,8 @@ async def use_code(
                         ip_address=context.ip_address if context else None,
                     )
     await ratelimit.fail(
-        services,
+        db,
+        clock=clock,
         user_id=user.id,
         context=context,
         kind="recovery",

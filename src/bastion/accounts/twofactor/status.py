@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,9 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bastion.accounts.models import User
 from bastion.accounts.twofactor.models import RecoveryCode, TOTPEnrollment, WebAuthnCredential
 from bastion.errors import Forbidden
-
-if TYPE_CHECKING:
-    from bastion.services import Services
 
 
 @dataclass(frozen=True)
@@ -78,7 +74,7 @@ async def two_factor_enabled_at(session: AsyncSession, user_id: int) -> datetime
     return min(times) if times else None
 
 
-async def remove_factor_allowed(session: AsyncSession, services: Services, user: User) -> bool:
+async def remove_factor_allowed(session: AsyncSession, user: User) -> bool:
     """May ``user`` remove their last second factor? The one hook for that decision.
 
     No for a user who owns or maintains a critical project: they must keep a second
@@ -117,7 +113,6 @@ async def lock_factors(session: AsyncSession, user_id: int) -> None:
 
 async def check_removal(
     session: AsyncSession,
-    services: Services,
     user: User,
     *,
     removing_totp: bool = False,
@@ -134,7 +129,7 @@ async def check_removal(
     left_keys = summary.webauthn_count - removing_keys
     if left_totp or left_keys > 0:
         return False
-    if not await remove_factor_allowed(session, services, user):
+    if not await remove_factor_allowed(session, user):
         raise Forbidden(await removal_refusal(session, user))
     return True
 

@@ -17,7 +17,6 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import pyotp
 import segno
@@ -46,10 +45,10 @@ from bastion.accounts.twofactor.status import (
     void_recovery_codes,
 )
 from bastion.audit.events import RequestContext, record
+from bastion.clock import Clock
+from bastion.config import Settings
+from bastion.db.engine import Database
 from bastion.errors import BadRequest, Conflict, NotFound
-
-if TYPE_CHECKING:
-    from bastion.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -109,9 +108,10 @@ async def is_enabled(session: AsyncSession, user_id: int) -> bool:
 
 async def begin_enrollment(
     session: AsyncSession,
-    services: Services,
     user: User,
     *,
+    settings: Settings,
+    now: datetime,
     context: RequestContext | None = None,
     secret: str | None = None,
 ) -> TOTPEnrollmentStart:
@@ -119,12 +119,11 @@ async def begin_enrollment(
 
     ``secret`` is for tests and imports; normally a fresh random one is made.
     """
-    now = services.clock.now()
     enrolment = await _enrollment(session, user.id)
     if enrolment is not None and enrolment.confirmed:
         raise Conflict("An authenticator app is already set up. Remove it before adding another.")
     secret = secret or pyotp.random_base32()
-    sealed = encrypt_secret(services.settings, user.id, secret)
+    sealed = encrypt_secret(settings, user.id, secret)
     if enrolment is None:
         session.add(
             TOTPEnrollment(user_id=user.id, secret_encrypted=sealed, confirmed=False, created=now)
@@ -134,19 +133,19 @@ async def begin_enrollment(
         enrolment.created = now
         enrolment.last_step = None
     record(session, tag="2fa:totp:started", when=now, context=context, user_id=user.id)
-    return _start(services, user, secret)
+    return _start(settings, user, secret)
 
 
-def _start(services: Services, user: User, secret: str) -> TOTPEnrollmentStart:
+def _start(settings: Settings, user: User, secret: str) -> TOTPEnrollmentStart:
     uri = pyotp.TOTP(secret, digits=DIGITS, interval=STEP_SECONDS).provisioning_uri(
-        name=user.username, issuer_name=services.settings.site_name
+        name=user.username, issuer_name=settings.site_name
     )
     qr_svg = segno.make(uri, error="m").svg_inline(scale=4, title="Authenticator app QR code")
     return TOTPEnrollmentStart(secret=secret, uri=uri, qr_svg=qr_svg)
 
 
 async def pending_enrollment(
-    session: AsyncSession, services: Services, user: User
+    session: AsyncSession, user: User, *, settings: Settings
 ) -> TOTPEnrollmentStart | None:
     """The enrolment started and not yet confirmed (same secret, same QR code), so that
     reloading the setup page does not invalidate the code the user already scanned; None
@@ -155,18 +154,18 @@ async def pending_enrollment(
     if enrolment is None or enrolment.confirmed:
         return None
     try:
-        secret = decrypt_secret(services.settings, user.id, enrolment.secret_encrypted)
+        secret = decrypt_secret(settings, user.id, enrolment.secret_encrypted)
     except SecretUnreadable:
         return None
-    return _start(services, user, secret)
+    return _start(settings, user, secret)
 
 
 def _read_secret(
-    services: Services, user: User, enrolment: TOTPEnrollment, *, confirming: bool
+    settings: Settings, user: User, enrolment: TOTPEnrollment, *, confirming: bool
 ) -> str:
     """The plain secret, or log for operators and raise :class:`AuthenticatorKeyChanged`."""
     try:
-        return decrypt_secret(services.settings, user.id, enrolment.secret_encrypted)
+        return decrypt_secret(settings, user.id, enrolment.secret_encrypted)
     except SecretUnreadable as exc:
         log.error(
             "The TOTP secret of user %s (id %d) does not decrypt (%s): secret_key or "
@@ -182,17 +181,19 @@ def _read_secret(
 
 
 async def _check_code(
-    services: Services,
+    db: Database,
     user: User,
     code: str,
     *,
+    settings: Settings,
+    clock: Clock,
     context: RequestContext | None,
     confirming: bool,
     attempt: Attempt | None = None,
 ) -> int:
     """The matching step for ``code``, or record a failure and raise."""
     kind = "totp-confirm" if confirming else "totp"
-    async with services.db.session() as session:
+    async with db.session() as session:
         enrolment = await _enrollment(session, user.id)
     if confirming and enrolment is not None and enrolment.confirmed:
         raise Conflict("The authenticator app is already set up.")
@@ -200,10 +201,9 @@ async def _check_code(
         if confirming:
             raise BadRequest("Start setting up an authenticator app first.")
         raise BadRequest("This account has no authenticator app set up.")
-    secret = _read_secret(services, user, enrolment, confirming=confirming)
+    secret = _read_secret(settings, user, enrolment, confirming=confirming)
     normalized = normalize_code(code)
-    current = time_step(services.clock.now())
-    settings = services.settings
+    current = time_step(clock.now())
     step = find_step(secret, normalized, current, _window(settings.totp_valid_window))
     if step is not None:
         return step
@@ -217,7 +217,13 @@ async def _check_code(
         skewed = find_step(secret, normalized, current, far)
     reason = "clock skew" if skewed is not None else "wrong code"
     await ratelimit.fail(
-        services, user_id=user.id, context=context, kind=kind, reason=reason, attempt=attempt
+        db,
+        clock=clock,
+        user_id=user.id,
+        context=context,
+        kind=kind,
+        reason=reason,
+        attempt=attempt,
     )
     if skewed is not None:
         raise ClockSkew((skewed - current) * STEP_SECONDS)
@@ -227,10 +233,12 @@ async def _check_code(
 
 
 async def _spend_step(
-    services: Services,
+    db: Database,
     user: User,
     step: int,
     *,
+    settings: Settings,
+    clock: Clock,
     context: RequestContext | None,
     confirming: bool,
     attempt: Attempt | None = None,
@@ -241,10 +249,10 @@ async def _spend_step(
     step is accepted only when it is newer than every step used before it (and using one
     uses every step up to the server's current one).
     """
-    now = services.clock.now()
+    now = clock.now()
     codes: tuple[str, ...] = ()
     try:
-        async with services.db.transaction() as session:
+        async with db.transaction() as session:
             if confirming:
                 await lock_factors(session, user.id)
                 first = not await has_two_factor(session, user.id)
@@ -268,12 +276,16 @@ async def _spend_step(
                 await limits.mark(session, attempt, limits.OK)
             if confirming:
                 if first:
-                    codes = tuple(await issue_codes(session, services, user.id, context=context))
+                    issued = await issue_codes(
+                        session, user.id, settings=settings, now=now, context=context
+                    )
+                    codes = tuple(issued)
                 record(session, tag="2fa:totp:enrolled", when=now, context=context, user_id=user.id)
     except _Replay:
         kind = "totp-confirm" if confirming else "totp"
         await ratelimit.fail(
-            services,
+            db,
+            clock=clock,
             user_id=user.id,
             context=context,
             kind=kind,
@@ -287,19 +299,35 @@ async def _spend_step(
 
 
 async def confirm_enrollment(
-    services: Services, user: User, code: str, *, context: RequestContext | None = None
+    db: Database,
+    user: User,
+    code: str,
+    *,
+    settings: Settings,
+    clock: Clock,
+    context: RequestContext | None = None,
 ) -> FactorAdded:
     """Activate a started enrolment with a current code (own transactions).
 
     Returns the recovery codes to show once when this is the user's first second factor.
     """
-    step = await _check_code(services, user, code, context=context, confirming=True)
-    codes = await _spend_step(services, user, step, context=context, confirming=True)
+    step = await _check_code(
+        db, user, code, settings=settings, clock=clock, context=context, confirming=True
+    )
+    codes = await _spend_step(
+        db, user, step, settings=settings, clock=clock, context=context, confirming=True
+    )
     return FactorAdded(recovery_codes=codes)
 
 
 async def verify(
-    services: Services, user: User, code: str, *, context: RequestContext | None = None
+    db: Database,
+    user: User,
+    code: str,
+    *,
+    settings: Settings,
+    clock: Clock,
+    context: RequestContext | None = None,
 ) -> int:
     """Accept a sign-in code (own transactions); returns the time step it was for.
 
@@ -307,22 +335,40 @@ async def verify(
     limits, CodeAlreadyUsed, FactorRejected, or AuthenticatorKeyChanged when the stored
     secret no longer decrypts.
     """
-    attempt = await ratelimit.begin(services, user=user, context=context, kind="totp")
+    attempt = await ratelimit.begin(
+        db, settings=settings, clock=clock, user=user, context=context, kind="totp"
+    )
     try:
         step = await _check_code(
-            services, user, code, context=context, confirming=False, attempt=attempt
+            db,
+            user,
+            code,
+            settings=settings,
+            clock=clock,
+            context=context,
+            confirming=False,
+            attempt=attempt,
         )
-        await _spend_step(services, user, step, context=context, confirming=False, attempt=attempt)
+        await _spend_step(
+            db,
+            user,
+            step,
+            settings=settings,
+            clock=clock,
+            context=context,
+            confirming=False,
+            attempt=attempt,
+        )
     except FactorRejected:
         raise
     except BaseException:  # not a guess (no app set up, key changed): it does not count
-        await limits.finish(services.db, attempt, limits.REFUSED)
+        await limits.finish(db, attempt, limits.REFUSED)
         raise
     return step
 
 
 async def disable(
-    session: AsyncSession, services: Services, user: User, *, context: RequestContext | None = None
+    session: AsyncSession, user: User, *, now: datetime, context: RequestContext | None = None
 ) -> None:
     """Remove the authenticator app (caller commits). Voids recovery codes if it was the last
     factor; goes through ``status.remove_factor_allowed`` for that case."""
@@ -330,14 +376,14 @@ async def disable(
     enrolment = await _enrollment(session, user.id)
     if enrolment is None:
         raise NotFound("This account has no authenticator app set up.")
-    last = enrolment.confirmed and await check_removal(session, services, user, removing_totp=True)
+    last = enrolment.confirmed and await check_removal(session, user, removing_totp=True)
     await session.delete(enrolment)
     if last:
         await void_recovery_codes(session, user.id)
     record(
         session,
         tag="2fa:totp:removed",
-        when=services.clock.now(),
+        when=now,
         context=context,
         user_id=user.id,
         was_confirmed=enrolment.confirmed,

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select, update
@@ -69,11 +69,10 @@ from bastion.accounts.twofactor.status import (
     void_recovery_codes,
 )
 from bastion.audit.events import RequestContext, record
+from bastion.clock import Clock
 from bastion.config import Settings
+from bastion.db.engine import Database
 from bastion.errors import BadRequest, Conflict, NotFound
-
-if TYPE_CHECKING:
-    from bastion.services import Services
 
 REGISTER = "register"
 AUTHENTICATE = "authenticate"
@@ -190,9 +189,14 @@ def _descriptors(rows: list[WebAuthnCredential]) -> list[PublicKeyCredentialDesc
 
 
 async def _new_challenge(
-    session: AsyncSession, services: Services, user: User, purpose: str, session_key: str
+    session: AsyncSession,
+    user: User,
+    purpose: str,
+    session_key: str,
+    *,
+    settings: Settings,
+    now: datetime,
 ) -> bytes:
-    now = services.clock.now()
     await session.execute(delete(WebAuthnChallenge).where(WebAuthnChallenge.expires < now))
     challenge = os.urandom(32)
     session.add(
@@ -202,7 +206,7 @@ async def _new_challenge(
             challenge=challenge,
             session_hash=_session_hash(session_key),
             created=now,
-            expires=now + timedelta(seconds=services.settings.webauthn_challenge_seconds),
+            expires=now + timedelta(seconds=settings.webauthn_challenge_seconds),
             used=False,
         )
     )
@@ -210,11 +214,11 @@ async def _new_challenge(
 
 
 async def _consume_challenge(
-    services: Services, challenge: bytes, *, purpose: str, user: User, session_key: str
+    db: Database, challenge: bytes, *, clock: Clock, purpose: str, user: User, session_key: str
 ) -> str | None:
     """Mark the challenge used if it is ours to use; else say why not."""
-    now = services.clock.now()
-    async with services.db.transaction() as session:
+    now = clock.now()
+    async with db.transaction() as session:
         row = await session.scalar(
             select(WebAuthnChallenge).where(WebAuthnChallenge.challenge == challenge)
         )
@@ -246,12 +250,13 @@ _STALE = (
 
 
 async def registration_options(
-    session: AsyncSession, services: Services, user: User, *, session_key: str
+    session: AsyncSession, user: User, *, settings: Settings, now: datetime, session_key: str
 ) -> dict[str, Any]:
     """Options for ``navigator.credentials.create()`` (caller commits the challenge)."""
-    settings = services.settings
     existing = await _keys(session, user.id)
-    challenge = await _new_challenge(session, services, user, REGISTER, session_key)
+    challenge = await _new_challenge(
+        session, user, REGISTER, session_key, settings=settings, now=now
+    )
     options = generate_registration_options(
         rp_id=rp_id(settings),
         rp_name=settings.webauthn_rp_name,
@@ -301,10 +306,12 @@ def _parse_authentication(credential: CredentialJSON) -> tuple[AuthenticationCre
 
 
 async def verify_registration(
-    services: Services,
+    db: Database,
     user: User,
     credential: CredentialJSON,
     *,
+    settings: Settings,
+    clock: Clock,
     label: str,
     session_key: str,
     context: RequestContext | None = None,
@@ -313,12 +320,16 @@ async def verify_registration(
 
     Returns recovery codes to show once when this is the user's first second factor.
     """
-    settings = services.settings
     label = _clean_label(label)
 
     async def refuse(reason: str, error: Exception) -> Exception:
         await ratelimit.fail(
-            services, user_id=user.id, context=context, kind="webauthn-register", reason=reason
+            db,
+            clock=clock,
+            user_id=user.id,
+            context=context,
+            kind="webauthn-register",
+            reason=reason,
         )
         return error
 
@@ -327,7 +338,7 @@ async def verify_registration(
     except BadRequest as exc:
         raise await refuse("malformed response", exc) from None
     problem = await _consume_challenge(
-        services, challenge, purpose=REGISTER, user=user, session_key=session_key
+        db, challenge, clock=clock, purpose=REGISTER, user=user, session_key=session_key
     )
     if problem:
         raise await refuse(problem, FactorRejected(_STALE))
@@ -358,11 +369,11 @@ async def verify_registration(
             "unusable public key",
             BadRequest("The security key sent a public key that cannot be used."),
         ) from None
-    now = services.clock.now()
+    now = clock.now()
     fmt = str(getattr(verified.fmt, "value", verified.fmt))
     codes: tuple[str, ...] = ()
     try:
-        async with services.db.transaction() as session:
+        async with db.transaction() as session:
             await lock_factors(session, user.id)
             taken = await session.scalar(
                 select(WebAuthnCredential.id).where(
@@ -387,7 +398,10 @@ async def verify_registration(
             )
             await session.flush()
             if first:
-                codes = tuple(await issue_codes(session, services, user.id, context=context))
+                issued = await issue_codes(
+                    session, user.id, settings=settings, now=now, context=context
+                )
+                codes = tuple(issued)
             record(
                 session,
                 tag="2fa:webauthn:added",
@@ -410,17 +424,19 @@ async def verify_registration(
 
 
 async def authentication_options(
-    session: AsyncSession, services: Services, user: User, *, session_key: str
+    session: AsyncSession, user: User, *, settings: Settings, now: datetime, session_key: str
 ) -> dict[str, Any]:
     """Options for ``navigator.credentials.get()`` (caller commits the challenge)."""
     keys = await _keys(session, user.id)
     if not keys:
         raise BadRequest("This account has no security key registered.")
-    challenge = await _new_challenge(session, services, user, AUTHENTICATE, session_key)
+    challenge = await _new_challenge(
+        session, user, AUTHENTICATE, session_key, settings=settings, now=now
+    )
     options = generate_authentication_options(
-        rp_id=rp_id(services.settings),
+        rp_id=rp_id(settings),
         challenge=challenge,
-        timeout=services.settings.webauthn_challenge_seconds * 1000,
+        timeout=settings.webauthn_challenge_seconds * 1000,
         allow_credentials=_descriptors(keys),
         user_verification=UserVerificationRequirement.PREFERRED,
     )
@@ -429,10 +445,12 @@ async def authentication_options(
 
 
 async def verify_authentication(
-    services: Services,
+    db: Database,
     user: User,
     credential: CredentialJSON,
     *,
+    settings: Settings,
+    clock: Clock,
     session_key: str,
     context: RequestContext | None = None,
 ) -> CredentialInfo:
@@ -441,12 +459,16 @@ async def verify_authentication(
     Returns the key that was used. Raises TooManyRequests, BadRequest, FactorRejected or
     PossibleClonedKey.
     """
-    attempt = await ratelimit.begin(services, user=user, context=context, kind="webauthn")
+    attempt = await ratelimit.begin(
+        db, settings=settings, clock=clock, user=user, context=context, kind="webauthn"
+    )
     try:
         info = await _check_assertion(
-            services,
+            db,
             user,
             credential,
+            settings=settings,
+            clock=clock,
             session_key=session_key,
             context=context,
             attempt=attempt,
@@ -454,27 +476,29 @@ async def verify_authentication(
     except (FactorRejected, BadRequest):
         raise
     except BaseException:
-        await limits.finish(services.db, attempt, limits.REFUSED)
+        await limits.finish(db, attempt, limits.REFUSED)
         raise
-    await ratelimit.succeed(services, attempt)
+    await ratelimit.succeed(db, attempt)
     return info
 
 
 async def _check_assertion(
-    services: Services,
+    db: Database,
     user: User,
     credential: CredentialJSON,
     *,
+    settings: Settings,
+    clock: Clock,
     session_key: str,
     context: RequestContext | None,
     attempt: Attempt,
 ) -> CredentialInfo:
     """Verify the assertion (the attempt is already counted); every refusal ends it failed."""
-    settings = services.settings
 
     async def refuse(reason: str, error: Exception, **details: Any) -> Exception:
         await ratelimit.fail(
-            services,
+            db,
+            clock=clock,
             user_id=user.id,
             context=context,
             kind="webauthn",
@@ -489,11 +513,11 @@ async def _check_assertion(
     except BadRequest as exc:
         raise await refuse("malformed response", exc) from None
     problem = await _consume_challenge(
-        services, challenge, purpose=AUTHENTICATE, user=user, session_key=session_key
+        db, challenge, clock=clock, purpose=AUTHENTICATE, user=user, session_key=session_key
     )
     if problem:
         raise await refuse(problem, FactorRejected(_STALE))
-    async with services.db.session() as session:
+    async with db.session() as session:
         row = await session.scalar(
             select(WebAuthnCredential).where(WebAuthnCredential.credential_id == parsed.raw_id)
         )
@@ -528,10 +552,10 @@ async def _check_assertion(
         ) from None
 
     asserted = verified.new_sign_count
-    now = services.clock.now()
+    now = clock.now()
     advanced = False
     if asserted > row.sign_count or (asserted == 0 and row.sign_count == 0):
-        async with services.db.transaction() as session:
+        async with db.transaction() as session:
             result = await session.execute(
                 update(WebAuthnCredential)
                 .where(
@@ -567,10 +591,10 @@ async def list_credentials(session: AsyncSession, user_id: int) -> list[Credenti
 
 async def remove_credential(
     session: AsyncSession,
-    services: Services,
     user: User,
     credential_id: int,
     *,
+    now: datetime,
     context: RequestContext | None = None,
 ) -> None:
     """Remove one of the user's keys by its row id (caller commits); last-factor removal
@@ -583,14 +607,14 @@ async def remove_credential(
     )
     if row is None:
         raise NotFound("No such security key on this account.")
-    last = await check_removal(session, services, user, removing_keys=1)
+    last = await check_removal(session, user, removing_keys=1)
     await session.delete(row)
     if last:
         await void_recovery_codes(session, user.id)
     record(
         session,
         tag="2fa:webauthn:removed",
-        when=services.clock.now(),
+        when=now,
         context=context,
         user_id=user.id,
         label=row.label,
