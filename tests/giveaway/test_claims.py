@@ -9,10 +9,11 @@ from typing import cast
 import pytest
 from sqlalchemy import delete, func, select
 
+from bastion.accounts import notices
 from bastion.accounts.models import User
 from bastion.audit.models import AuditEvent
 from bastion.errors import BadRequest, Conflict, Forbidden
-from bastion.giveaway.claims import claim, claim_and_notify, codes_of
+from bastion.giveaway.claims import claim, codes_of
 from bastion.giveaway.eligibility import keys_claimed
 from bastion.giveaway.models import GiveawayClaim, PromoCode
 from bastion.services import Services
@@ -22,7 +23,19 @@ async def do_claim(
     services: Services, user: User, program_id: int, quantity: int, region: str = "DE"
 ) -> list[str]:
     async with services.db.transaction() as session:
-        return await claim(session, services, user, program_id, quantity, region)
+        claimed = await claim(session, user, program_id, quantity, region, now=services.clock.now())
+    return claimed.codes
+
+
+async def claim_and_notify(
+    services: Services, user: User, program_id: int, quantity: int, region: str
+) -> list[str]:
+    """A claim as the offer page makes it: in a transaction of its own, then the codes by
+    email once it has committed."""
+    async with services.db.transaction() as session:
+        claimed = await claim(session, user, program_id, quantity, region, now=services.clock.now())
+    await notices.send_after(services.mailer, claimed.notices)
+    return claimed.codes
 
 
 async def free_codes(services: Services, program_id: int) -> int:

@@ -13,7 +13,7 @@ from bastion.services import Services
 
 async def load(services: Services, program_id: int, text: str) -> LoadReport:
     async with services.db.transaction() as session:
-        return await load_codes(session, services, program_id, text)
+        return await load_codes(session, program_id, text, now=services.clock.now())
 
 
 async def stored(services: Services, program_id: int) -> int:

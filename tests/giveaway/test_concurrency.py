@@ -24,7 +24,8 @@ async def claim_one(
     services: Services, user: User, program_id: int, quantity: int = 1
 ) -> list[str]:
     async with services.db.transaction() as session:
-        return await claim(session, services, user, program_id, quantity, "DE")
+        claimed = await claim(session, user, program_id, quantity, "DE", now=services.clock.now())
+    return claimed.codes
 
 
 def split(

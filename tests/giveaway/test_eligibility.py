@@ -18,7 +18,7 @@ async def verdict(
     services: Services, user: User, program: GiveawayProgram, region: str | None = None
 ) -> Eligibility:
     async with services.db.session() as session:
-        return await check_eligibility(session, services, user, program, region)
+        return await check_eligibility(session, user, program, region, now=services.clock.now())
 
 
 async def test_maintainer_of_critical_project_is_eligible(services, make_maintainer, make_program):
@@ -80,7 +80,7 @@ async def test_limit_reached(services, make_maintainer, make_program):
     user = await make_maintainer("frank")
     program = await make_program()
     async with services.db.transaction() as session:
-        await claim(session, services, user, program.id, 2, "DE")
+        await claim(session, user, program.id, 2, "DE", now=services.clock.now())
     result = await verdict(services, user, program, "DE")
     assert result.reasons == ["you have already claimed 2 of 2 keys"]
     assert result.remaining == 0

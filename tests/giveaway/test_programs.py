@@ -26,7 +26,9 @@ async def create(services: Services, **kw: Any) -> GiveawayProgram:
     }
     fields.update(kw)
     async with services.db.transaction() as session:
-        return await create_program(session, services, **fields)
+        return await create_program(
+            session, settings=services.settings, now=services.clock.now(), **fields
+        )
 
 
 async def test_defaults_come_from_settings(services):

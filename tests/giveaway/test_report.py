@@ -14,7 +14,7 @@ async def test_report_figures_and_csv(services, make_maintainer, make_program):
     for name, quantity, region in (("a", 2, "DE"), ("b", 1, "DE"), ("c", 2, "US")):
         user = await make_maintainer(name)
         async with services.db.transaction() as session:
-            await claim(session, services, user, program.id, quantity, region)
+            await claim(session, user, program.id, quantity, region, now=services.clock.now())
 
     async with services.db.session() as session:
         report = await program_report(session, program.id)

@@ -159,7 +159,7 @@ async def test_admin_report_and_csv(services, client, make_maintainer, make_prog
     from bastion.giveaway.claims import claim
 
     async with services.db.transaction() as session:
-        await claim(session, services, maintainer, program.id, 2, "FR")
+        await claim(session, maintainer, program.id, 2, "FR", now=services.clock.now())
     admin = await make_maintainer("root", critical=False)
     async with services.db.transaction() as session:
         (await session.get(User, admin.id)).is_admin = True

@@ -72,7 +72,11 @@ async def add_program(
     }
     fields.update(kw)
     async with services.db.transaction() as session:
-        program = await create_program(session, services, name=name, **fields)
+        program = await create_program(
+            session, settings=services.settings, now=services.clock.now(), name=name, **fields
+        )
         if codes_loaded:
-            await load_codes(session, services, program.id, "\n".join(codes(codes_loaded)))
+            await load_codes(
+                session, program.id, "\n".join(codes(codes_loaded)), now=services.clock.now()
+            )
     return program

@@ -54,7 +54,8 @@ def create_program_command(
         async with services.db.transaction() as session:
             program = await create_program(
                 session,
-                services,
+                settings=services.settings,
+                now=services.clock.now(),
                 name=name,
                 vendor=vendor,
                 key_model=model,
@@ -90,7 +91,7 @@ def load_codes_command(
 
     async def work(services: Services) -> LoadReport:
         async with services.db.transaction() as session:
-            return await load_codes(session, services, program_id, text)
+            return await load_codes(session, program_id, text, now=services.clock.now())
 
     report = run_with_services(work)
     typer.echo(f"loaded {report.loaded}, duplicates {report.duplicates}, invalid {report.invalid}")

@@ -12,21 +12,23 @@ Two rows make it safe under concurrency on every backend:
   IS NULL`` whose row count is checked.
 
 The allowance write comes first, so on SQLite every read that matters happens
-after the write lock is held. ``claim`` does not commit: run it in
-``services.db.transaction()`` so any error rolls every step back.
+after the write lock is held. ``claim`` does not commit: run it in a transaction of its
+own (``db.transaction()``) so any error rolls every step back, and send the email it
+returns (``Claimed.notices``) once that transaction has committed.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bastion.accounts import notices
 from bastion.accounts.models import User
+from bastion.accounts.notices import Notice
 from bastion.audit.events import RequestContext, record
 from bastion.db.upsert import upsert
 from bastion.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -34,28 +36,33 @@ from bastion.giveaway.eligibility import check_eligibility, keys_claimed
 from bastion.giveaway.models import GiveawayAllowance, GiveawayClaim, GiveawayProgram, PromoCode
 from bastion.giveaway.programs import get_program
 from bastion.giveaway.regions import normalize_region
-from bastion.services import Services
 
-log = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class Claimed:
+    """The codes handed out, and the email that carries them (send it after the commit)."""
+
+    codes: list[str]
+    notices: tuple[Notice, ...]
 
 
 async def claim(
     session: AsyncSession,
-    services: Services,
     user: User,
     program_id: int,
     quantity: int,
     region: str,
     *,
+    now: datetime,
     context: RequestContext | None = None,
-) -> list[str]:
-    """Hand ``quantity`` free codes of the program to ``user``; returns the codes."""
+) -> Claimed:
+    """Hand ``quantity`` free codes of the program to ``user`` (caller commits)."""
     program = await get_program(session, program_id)
     account = await session.get(User, user.id)
     if account is None:
         raise NotFound("This account no longer exists.")
     region = normalize_region(region)
-    verdict = await check_eligibility(session, services, account, program, region)
+    verdict = await check_eligibility(session, account, program, region, now=now)
     if not verdict.eligible:
         raise Forbidden(
             f"You cannot claim keys from {program.name}: " + "; ".join(verdict.reasons) + "."
@@ -65,7 +72,6 @@ async def claim(
 
     await _reserve_allowance(session, program, account.id, quantity)
     codes = await _take_free_codes(session, program, quantity)
-    now = services.clock.now()
     entry = GiveawayClaim(
         program_id=program.id, user_id=account.id, region=region, quantity=quantity, created=now
     )
@@ -91,7 +97,8 @@ async def claim(
         region=region,
         code_ids=[code_id for code_id, _ in codes],
     )
-    return [code for _, code in codes]
+    handed = [code for _, code in codes]
+    return Claimed(codes=handed, notices=(codes_notice(account, program, handed),))
 
 
 def _rowcount(result: object) -> int:
@@ -164,42 +171,18 @@ async def codes_of(session: AsyncSession, program_id: int, user_id: int) -> list
     return list(result.scalars())
 
 
-def codes_mail(program: GiveawayProgram, codes: Sequence[str], site_name: str) -> tuple[str, str]:
-    """Subject and body of the message that carries the codes."""
-    mail = notices.render("giveaway_codes", site_name=site_name, program=program, codes=codes)
-    return mail.subject, mail.body
-
-
-async def send_codes(
-    services: Services, to: str, program: GiveawayProgram, codes: Sequence[str]
-) -> bool:
-    """Mail the codes (after the claim is committed); False when mail could not go out."""
-    mailer = getattr(services, "mailer", None)
-    if mailer is None or not codes:
-        return False
-    subject, body = codes_mail(program, codes, services.settings.site_name)
-    try:
-        await mailer.send(to, subject, body)
-    except Exception:  # the codes are on the page; a mail failure must not undo the claim
-        log.exception("could not mail giveaway codes to user")
-        return False
-    return True
-
-
-async def claim_and_notify(
-    services: Services,
-    user: User,
-    program_id: int,
-    quantity: int,
-    region: str,
-    *,
-    context: RequestContext | None = None,
-) -> list[str]:
-    """Claim in a transaction of its own, then mail the committed codes to the user."""
-    async with services.db.transaction() as session:
-        codes = await claim(session, services, user, program_id, quantity, region, context=context)
-        program = await get_program(session, program_id)
-        account = await session.get(User, user.id)
-        email = account.email if account is not None else user.email
-    await send_codes(services, email, program, codes)
-    return codes
+def codes_notice(user: User, program: GiveawayProgram, codes: Sequence[str]) -> Notice:
+    """The email that carries the codes to the user."""
+    return Notice(
+        to=user.email,
+        template="giveaway_codes",
+        user_id=user.id,
+        values={
+            "program": {
+                "name": program.name,
+                "vendor": program.vendor,
+                "key_model": program.key_model,
+            },
+            "codes": list(codes),
+        },
+    )

@@ -7,6 +7,7 @@ import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +16,6 @@ from bastion.audit.events import RequestContext, record
 from bastion.errors import BadRequest
 from bastion.giveaway.models import PromoCode
 from bastion.giveaway.programs import get_program
-from bastion.services import Services
 
 # Visible ASCII without spaces, quotes or commas; what vendors' promo codes look like.
 CODE_RE = re.compile(r"^[A-Za-z0-9!#$%&()*+./:;<=>?@\[\]^_{|}~-]{4,128}$")
@@ -44,10 +44,10 @@ def read_codes(text: str) -> list[str]:
 
 async def load_codes(
     session: AsyncSession,
-    services: Services,
     program_id: int,
     text: str,
     *,
+    now: datetime,
     actor_id: int | None = None,
     context: RequestContext | None = None,
 ) -> LoadReport:
@@ -85,7 +85,7 @@ async def load_codes(
     record(
         session,
         tag="giveaway:load-codes",
-        when=services.clock.now(),
+        when=now,
         context=context,
         user_id=actor_id,
         program_id=program_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +13,6 @@ from bastion.critical.models import CriticalProject
 from bastion.giveaway.models import GiveawayAllowance, GiveawayProgram
 from bastion.giveaway.programs import closed_reason
 from bastion.packaging.models import Project, Role
-from bastion.services import Services
 
 NOT_CRITICAL_MAINTAINER = "not a maintainer of a critical project"
 EMAIL_NOT_VERIFIED = "email address not verified"
@@ -65,10 +65,11 @@ async def keys_claimed(session: AsyncSession, program_id: int, user_id: int) -> 
 
 async def check_eligibility(
     session: AsyncSession,
-    services: Services,
     user: User,
     program: GiveawayProgram,
     region: str | None = None,
+    *,
+    now: datetime,
 ) -> Eligibility:
     """Every rule at once. ``region`` None skips the region rule (before one is chosen)."""
     reasons: list[str] = []
@@ -79,7 +80,7 @@ async def check_eligibility(
         reasons.append(EMAIL_NOT_VERIFIED)
     if region is not None and region not in program.regions:
         reasons.append(REGION_NOT_SERVED)
-    closed = closed_reason(program, services.clock.now())
+    closed = closed_reason(program, now)
     if closed is not None:
         reasons.append(closed)
     claimed = await keys_claimed(session, program.id, user.id)

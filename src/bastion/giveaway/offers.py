@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +13,6 @@ from bastion.giveaway.claims import codes_of
 from bastion.giveaway.eligibility import Eligibility, check_eligibility
 from bastion.giveaway.models import GiveawayProgram, PromoCode
 from bastion.giveaway.programs import closed_reason
-from bastion.services import Services
 
 
 @dataclass(frozen=True)
@@ -34,9 +34,8 @@ class Offer:
         return bool(self.codes) and self.verdict.remaining == 0
 
 
-async def offers_for(session: AsyncSession, services: Services, user: User) -> list[Offer]:
+async def offers_for(session: AsyncSession, user: User, *, now: datetime) -> list[Offer]:
     """Programs open or still to open, plus closed ones in which the user holds codes."""
-    now = services.clock.now()
     held = select(PromoCode.program_id).where(PromoCode.claimed_by == user.id)
     result = await session.execute(
         select(GiveawayProgram)
@@ -48,7 +47,7 @@ async def offers_for(session: AsyncSession, services: Services, user: User) -> l
         offers.append(
             Offer(
                 program=program,
-                verdict=await check_eligibility(session, services, user, program),
+                verdict=await check_eligibility(session, user, program, now=now),
                 codes=await codes_of(session, program.id, user.id),
                 is_open=closed_reason(program, now) is None,
                 codes_left=int(

@@ -8,10 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.audit.events import RequestContext, record
+from bastion.config import Settings
 from bastion.errors import BadRequest, Conflict, NotFound
 from bastion.giveaway.models import GiveawayProgram
 from bastion.giveaway.regions import normalize_regions
-from bastion.services import Services
 
 NOT_OPEN_YET = "program not open yet"
 CLOSED = "program closed"
@@ -19,8 +19,9 @@ CLOSED = "program closed"
 
 async def create_program(
     session: AsyncSession,
-    services: Services,
     *,
+    settings: Settings,
+    now: datetime,
     name: str,
     vendor: str,
     key_model: str,
@@ -33,7 +34,6 @@ async def create_program(
     context: RequestContext | None = None,
 ) -> GiveawayProgram:
     """Add a program (caller commits); limit and regions default from Settings."""
-    settings = services.settings
     name, vendor, key_model = name.strip(), vendor.strip(), key_model.strip()
     if not name or not vendor or not key_model:
         raise BadRequest("A program needs a name, a vendor and a key model.")
@@ -59,14 +59,14 @@ async def create_program(
         regions=chosen,
         opens_at=opens_at,
         closes_at=closes_at,
-        created=services.clock.now(),
+        created=now,
     )
     session.add(program)
     await session.flush()
     record(
         session,
         tag="giveaway:create-program",
-        when=services.clock.now(),
+        when=now,
         context=context,
         user_id=actor_id,
         program_id=program.id,

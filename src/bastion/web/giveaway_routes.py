@@ -2,7 +2,8 @@
 
 Thin routes under :class:`SessionRoute`: check the user and the CSRF token, call the
 giveaway services, render. A claim runs in its own transaction (so a refusal leaves
-nothing behind) and is followed by a redirect, so reloading the page never claims twice.
+nothing behind), its codes are mailed once that has committed, and a redirect follows,
+so reloading the page never claims twice.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from fastapi import APIRouter, Depends, Form
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from bastion.accounts import notices
 from bastion.accounts.models import User
 from bastion.errors import BadRequest, BastionError, Forbidden
-from bastion.giveaway.claims import claim_and_notify
+from bastion.giveaway.claims import claim
 from bastion.giveaway.offers import offers_for
 from bastion.giveaway.programs import list_programs
 from bastion.giveaway.regions import region_name
@@ -56,7 +58,7 @@ async def _offer_page(
     status_code: int = 200,
 ) -> Response:
     services = services_of(request)
-    offers = await offers_for(db_of(request), services, user)
+    offers = await offers_for(db_of(request), user, now=services.clock.now())
     context: dict[str, Any] = {
         "csrf": await csrf_input(request),
         "nav_user": user,
@@ -95,11 +97,19 @@ async def claim_keys(
         program = _number(program_id, "program")
         count = _number(quantity, "number of keys")
         await release_writes(request)  # the claim runs in a transaction of its own
-        await claim_and_notify(
-            services, user, program, count, region, context=request_context(request)
-        )
+        async with services.db.transaction() as session:
+            claimed = await claim(
+                session,
+                user,
+                program,
+                count,
+                region,
+                now=services.clock.now(),
+                context=request_context(request),
+            )
     except BastionError as exc:
         return await _offer_page(request, user, error=exc.message, status_code=exc.status_code)
+    await notices.send_after(services.mailer, claimed.notices)
     page = path_for(request, "giveaway.offer")
     return RedirectResponse(f"{page}?claimed={program}", status_code=303)
 
