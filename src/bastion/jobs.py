@@ -22,7 +22,7 @@ from __future__ import annotations
 from bastion.accounts.sessions import purge_expired
 from bastion.critical.reminders import send_mandate_reminders
 from bastion.critical.scheduler import recompute_and_notify
-from bastion.metrics.snapshots import snapshot_job
+from bastion.metrics.snapshots import take_snapshot
 from bastion.packaging.purge import purge
 from bastion.packaging.sweep import sweep
 from bastion.scheduling.once import Job
@@ -43,7 +43,8 @@ async def mandate_reminders(services: Services) -> str:
 
 
 async def metrics_snapshot(services: Services) -> str:
-    snapshot = await snapshot_job(services)
+    async with services.db.transaction() as session:
+        snapshot = await take_snapshot(session, services.clock)
     return f"2FA metrics snapshot for {snapshot.day.isoformat()} stored"
 
 

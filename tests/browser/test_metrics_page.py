@@ -10,10 +10,9 @@ import pytest
 from playwright.async_api import async_playwright
 
 from bastion.clock import MovableClock
-from bastion.metrics.snapshots import snapshot_job
 from bastion.services import Services
 from tests.support.browser import CHROMIUM_ARGS
-from tests.support.population import MIXED, build
+from tests.support.population import MIXED, build, daily_snapshot
 from tests.support.servers import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -30,7 +29,7 @@ async def test_stats_page_matches_json(
     # engine belongs to the server's loop, and asyncpg connections hang across loops.
     await build(services, MIXED)
     for _ in range(5):  # a few days of history for the chart
-        await snapshot_job(services)
+        await daily_snapshot(services)
         clock.advance(timedelta(days=1))
     clock.advance(timedelta(days=-1))
 

@@ -8,9 +8,8 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from bastion.clock import MovableClock
-from bastion.metrics.snapshots import snapshot_job
 from bastion.services import Services
-from tests.support.population import MIXED, MIXED_FIGURES
+from tests.support.population import MIXED, MIXED_FIGURES, daily_snapshot
 
 FIGURE = re.compile(r'data-figure="([a-z0-9_]+)" data-value="(\d+)"')
 SHARE = re.compile(r'data-share="([a-z0-9_]+)" data-value="([0-9.]*)"')
@@ -26,9 +25,9 @@ async def test_page_shows_the_same_figures_as_the_json(
     client: httpx.AsyncClient, services: Services, clock: MovableClock, mixed: dict[str, int]
 ) -> None:
     clock.set(datetime(2024, 6, 1, 1, 0, tzinfo=UTC))
-    await snapshot_job(services)
+    await daily_snapshot(services)
     clock.advance(timedelta(days=1))
-    await snapshot_job(services)
+    await daily_snapshot(services)
     page = await client.get("/stats/2fa")
     doc = (await client.get("/stats/2fa.json")).json()
     assert page.status_code == 200
@@ -63,7 +62,7 @@ async def test_history_is_limited_to_the_configured_days(
     services.settings = services.settings.model_copy(update={"metrics_history_days": 2})
     clock.set(datetime(2024, 6, 1, 1, 0, tzinfo=UTC))
     for _ in range(4):
-        await snapshot_job(services)
+        await daily_snapshot(services)
         clock.advance(timedelta(days=1))
     clock.advance(timedelta(days=-1))
     doc = (await client.get("/stats/2fa.json")).json()
@@ -124,7 +123,7 @@ async def test_unknown_paths_share_one_label(client: httpx.AsyncClient) -> None:
 async def test_no_personal_data_anywhere(
     client: httpx.AsyncClient, services: Services, mixed: dict[str, int]
 ) -> None:
-    await snapshot_job(services)
+    await daily_snapshot(services)
     bodies = [
         (await client.get(path)).text for path in ("/stats/2fa", "/stats/2fa.json", "/metrics")
     ]

@@ -7,9 +7,9 @@ from sqlalchemy import func, select
 from bastion.clock import MovableClock
 from bastion.metrics.figures import TwoFactorFigures
 from bastion.metrics.models import TwoFactorSnapshot
-from bastion.metrics.snapshots import history, recent_history, snapshot_job
+from bastion.metrics.snapshots import history, recent_history
 from bastion.services import Services
-from tests.support.population import MIXED_FIGURES, Person, Population, build
+from tests.support.population import MIXED_FIGURES, Person, Population, build, daily_snapshot
 
 
 async def rows(services: Services) -> int:
@@ -21,12 +21,12 @@ async def test_one_snapshot_per_day_holding_the_later_figures(
     services: Services, clock: MovableClock
 ) -> None:
     clock.set(datetime(2024, 6, 1, 0, 10, tzinfo=UTC))
-    first = await snapshot_job(services)
+    first = await daily_snapshot(services)
     assert first.day == date(2024, 6, 1)
     assert first.figures == TwoFactorFigures()
     await build(services, Population(people=[Person("late", totp="confirmed")]))
     clock.advance(timedelta(hours=20))
-    second = await snapshot_job(services)
+    second = await daily_snapshot(services)
     assert await rows(services) == 1
     async with services.db.session() as session:
         [stored] = await history(session)
@@ -40,12 +40,12 @@ async def test_history_over_several_days_oldest_first(
     services: Services, clock: MovableClock, mixed: dict[str, int]
 ) -> None:
     clock.set(datetime(2024, 6, 1, 0, 5, tzinfo=UTC))
-    await snapshot_job(services)
+    await daily_snapshot(services)
     await build(services, Population(people=[Person("newcomer", keys=1)]))
     for _ in range(3):
         clock.advance(timedelta(days=1))
-        await snapshot_job(services)
-    await snapshot_job(services)  # twice on the last day: still one row for it
+        await daily_snapshot(services)
+    await daily_snapshot(services)  # twice on the last day: still one row for it
     async with services.db.session() as session:
         snaps = await history(session)
         last_two = await recent_history(session, clock, 2)

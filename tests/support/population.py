@@ -1,5 +1,6 @@
 """A hand-built population for the 2FA figures, inserted through the models: people with
-every mix of second factors, projects critical or not, and the figures they must give."""
+every mix of second factors, projects critical or not, and the figures they must give; and
+the daily snapshot of them."""
 
 from __future__ import annotations
 
@@ -12,8 +13,15 @@ from bastion.accounts.models import User
 from bastion.accounts.twofactor.models import RecoveryCode, TOTPEnrollment, WebAuthnCredential
 from bastion.critical.models import ADMIN, CriticalProject
 from bastion.metrics.figures import TwoFactorFigures
+from bastion.metrics.snapshots import Snapshot, take_snapshot
 from bastion.packaging.models import Project, Role
 from bastion.services import Services
+
+
+async def daily_snapshot(services: Services) -> Snapshot:
+    """Today's snapshot, taken in a transaction of its own as the daily job takes it."""
+    async with services.db.transaction() as session:
+        return await take_snapshot(session, services.clock)
 
 
 @dataclass

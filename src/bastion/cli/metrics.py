@@ -22,10 +22,11 @@ def _pct(value: float | None) -> str:
 @metrics_app.command("snapshot")
 def metrics_snapshot() -> None:
     """Store today's (UTC) snapshot of the 2FA figures, replacing one taken earlier today."""
-    from bastion.metrics.snapshots import snapshot_job
+    from bastion.metrics.snapshots import take_snapshot
 
     async def work(services: Services) -> Snapshot:
-        return await snapshot_job(services)
+        async with services.db.transaction() as session:
+            return await take_snapshot(session, services.clock)
 
     snapshot = run_with_services(work)
     figures = snapshot.figures

@@ -11,14 +11,10 @@ import asyncio
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from bastion.clock import Clock
 from bastion.db.engine import Database
 from bastion.metrics.figures import TwoFactorFigures, compute_figures
-
-if TYPE_CHECKING:
-    from bastion.services import Services
 
 
 @dataclass(frozen=True)
@@ -34,6 +30,8 @@ class FiguresCache:
         self._lock: asyncio.Lock | None = None
 
     async def get(self, db: Database, clock: Clock, ttl: float) -> CurrentFigures:
+        """The figures, computed afresh in ``db`` when the cached ones are ``ttl`` seconds
+        old (``Settings.metrics_cache_seconds``)."""
         if self._value is not None and time.monotonic() < self._expires:
             return self._value
         if self._lock is None:
@@ -49,10 +47,3 @@ class FiguresCache:
 
     def clear(self) -> None:
         self._value = None
-
-
-async def current_figures(services: Services) -> CurrentFigures:
-    """The figures, at most ``metrics_cache_seconds`` old."""
-    return await services.figures.get(
-        services.db, services.clock, services.settings.metrics_cache_seconds
-    )

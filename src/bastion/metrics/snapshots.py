@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,9 +13,6 @@ from bastion.clock import Clock, today
 from bastion.db.upsert import upsert
 from bastion.metrics.figures import FIGURE_NAMES, TwoFactorFigures, compute_figures
 from bastion.metrics.models import TwoFactorSnapshot
-
-if TYPE_CHECKING:
-    from bastion.services import Services
 
 
 @dataclass(frozen=True)
@@ -40,17 +37,12 @@ async def store_snapshot(
 
 
 async def take_snapshot(session: AsyncSession, clock: Clock) -> Snapshot:
-    """Compute the figures now and store them as today's snapshot (the caller commits).
+    """Compute the figures now and store them as today's snapshot (the caller commits): the
+    daily job's step (embedded scheduler and ``bastion metrics snapshot``).
 
     Taking it twice the same day leaves one row holding the later figures.
     """
     return await store_snapshot(session, clock, await compute_figures(session))
-
-
-async def snapshot_job(services: Services) -> Snapshot:
-    """The daily job's step (embedded scheduler and ``bastion metrics snapshot``)."""
-    async with services.db.transaction() as session:
-        return await take_snapshot(session, services.clock)
 
 
 async def history(session: AsyncSession, *, since: date | None = None) -> list[Snapshot]:

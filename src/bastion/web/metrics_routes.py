@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bastion.metrics.chart import render_chart
-from bastion.metrics.current import CurrentFigures, current_figures
+from bastion.metrics.current import CurrentFigures
 from bastion.metrics.figures import TwoFactorFigures
 from bastion.metrics.snapshots import Snapshot, recent_history
 from bastion.services import Services
@@ -47,6 +47,12 @@ def _services(request: Request) -> Services:
     return services
 
 
+async def _current(services: Services) -> CurrentFigures:
+    """The figures, at most ``metrics_cache_seconds`` old (this process's cache)."""
+    ttl = services.settings.metrics_cache_seconds
+    return await services.figures.get(services.db, services.clock, ttl)
+
+
 def _cache_headers(services: Services) -> dict[str, str]:
     return {"Cache-Control": f"public, max-age={int(services.settings.metrics_cache_seconds)}"}
 
@@ -71,7 +77,7 @@ def percent(value: float | None) -> str:
 @router.get("/stats/2fa", name="stats.two_factor")
 async def two_factor_page(request: Request) -> Response:
     services = _services(request)
-    current = await current_figures(services)
+    current = await _current(services)
     history = await _history(services)
     figures: TwoFactorFigures = current.figures
     context = {
@@ -89,7 +95,7 @@ async def two_factor_page(request: Request) -> Response:
 @router.get("/stats/2fa.json", name="stats.two_factor_json")
 async def two_factor_json(request: Request) -> Response:
     services = _services(request)
-    current = await current_figures(services)
+    current = await _current(services)
     document = _document(current, await _history(services))
     return JSONResponse(document, headers=_cache_headers(services))
 
@@ -98,7 +104,7 @@ async def two_factor_json(request: Request) -> Response:
 async def prometheus_metrics(request: Request) -> Response:
     services = _services(request)
     state = services.metrics
-    state.two_factor.figures = (await current_figures(services)).figures
+    state.two_factor.figures = (await _current(services)).figures
     return Response(
         generate_latest(state.registry),
         media_type=CONTENT_TYPE_LATEST,
