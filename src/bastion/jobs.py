@@ -31,7 +31,13 @@ from bastion.services import Services
 
 async def critical_recompute(services: Services) -> str:
     await services.downloads.flush(services.db)
-    result = await recompute_and_notify(services, remind=False)
+    result = await recompute_and_notify(
+        services.db,
+        settings=services.settings,
+        clock=services.clock,
+        mailer=services.mailer,
+        remind=False,
+    )
     return (
         f"critical recompute to {result.as_of}: {result.total_critical} critical, "
         f"new: {', '.join(result.newly_critical) or 'none'}"
@@ -39,7 +45,10 @@ async def critical_recompute(services: Services) -> str:
 
 
 async def mandate_reminders(services: Services) -> str:
-    return f"2FA mandate reminders: {await send_mandate_reminders(services)} sent"
+    sent = await send_mandate_reminders(
+        services.db, settings=services.settings, clock=services.clock, mailer=services.mailer
+    )
+    return f"2FA mandate reminders: {sent} sent"
 
 
 async def metrics_snapshot(services: Services) -> str:

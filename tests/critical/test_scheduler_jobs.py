@@ -18,7 +18,7 @@ from bastion.audit.models import AuditEvent
 from bastion.clock import MovableClock
 from bastion.critical import scheduler
 from bastion.critical.notify import message, notify_critical
-from bastion.critical.policy import mark
+from bastion.critical.policy import RecomputeResult, mark
 from bastion.critical.reminders import REMINDER_TAG, send_mandate_reminders
 from bastion.jobs import JOBS
 from bastion.packaging.models import Project
@@ -46,6 +46,24 @@ def inbox(services: Services) -> list[tuple[str, str, str]]:
         assert isinstance(payload, bytes)
         out.append((str(m["To"]), str(m["Subject"]), payload.decode()))
     return out
+
+
+async def send_reminders(services: Services) -> int:
+    """The daily reminder run, with the test services' database, settings, clock and mail."""
+    return await send_mandate_reminders(
+        services.db, settings=services.settings, clock=services.clock, mailer=services.mailer
+    )
+
+
+async def recompute(services: Services, *, remind: bool = True) -> RecomputeResult:
+    """``bastion critical recompute`` as the CLI runs it."""
+    return await scheduler.recompute_and_notify(
+        services.db,
+        settings=services.settings,
+        clock=services.clock,
+        mailer=services.mailer,
+        remind=remind,
+    )
 
 
 async def designate(services: Services, name: str) -> None:
@@ -112,7 +130,7 @@ async def test_notify_tailors_the_email_and_counts_as_the_reminder(
     assert await reminders_of(services, owner) == 1
     assert await reminders_of(services, helper) == 0
     # The daily reminder does not email the owner a second time.
-    assert await send_mandate_reminders(services) == 0
+    assert await send_reminders(services) == 0
 
 
 # ---------------------------------------------------------------- the once-only reminder
@@ -126,7 +144,7 @@ async def test_reminders_wait_for_the_date_setting(
     owner = await make_user("owner")
     await make_project("Famous", owner)
     await designate(services, "famous")
-    assert await send_mandate_reminders(services) == 0
+    assert await send_reminders(services) == 0
     assert inbox(services) == []
 
 
@@ -149,7 +167,7 @@ async def test_a_maintainer_without_2fa_is_reminded_once(
     await make_project("Quiet", bystander)
     await designate(services, "famous")
     await designate(services, "also-famous")
-    assert await send_mandate_reminders(services) == 1
+    assert await send_reminders(services) == 1
     [(to, subject, body)] = inbox(services)
     assert to == "owner@example.org"
     assert "Two-factor authentication is required" in subject
@@ -161,7 +179,7 @@ async def test_a_maintainer_without_2fa_is_reminded_once(
     assert await reminders_of(services, owner) == 1
     # Once only: not again the next day, nor after the date.
     clock.advance(timedelta(days=40))
-    assert await send_mandate_reminders(services) == 0
+    assert await send_reminders(services) == 0
     assert len(inbox(services)) == 1
 
 
@@ -181,9 +199,9 @@ async def test_a_failed_reminder_is_retried_next_time(
 
     with monkeypatch.context() as patched:
         patched.setattr(services.mailer, "send", down)
-        assert await send_mandate_reminders(services) == 0
+        assert await send_reminders(services) == 0
     assert await reminders_of(services, owner) == 0
-    assert await send_mandate_reminders(services) == 1
+    assert await send_reminders(services) == 1
     assert await reminders_of(services, owner) == 1
 
 
@@ -287,7 +305,7 @@ async def test_the_cron_recompute_also_reminds(
     owner = await make_user("owner")
     await make_project("Famous", owner)
     await designate(services, "famous")
-    await scheduler.recompute_and_notify(services)
+    await recompute(services)
     assert [to for to, _, _ in inbox(services)] == ["owner@example.org"]
-    await scheduler.recompute_and_notify(services, remind=False)
+    await recompute(services, remind=False)
     assert len(inbox(services)) == 1

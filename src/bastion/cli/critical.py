@@ -42,7 +42,14 @@ def critical_recompute(
     day = _parse_day(as_of)
 
     async def work(services: Services) -> RecomputeResult:
-        return await recompute_and_notify(services, day, full=full)
+        return await recompute_and_notify(
+            services.db,
+            day,
+            settings=services.settings,
+            clock=services.clock,
+            mailer=services.mailer,
+            full=full,
+        )
 
     result = run_with_services(work)
     typer.echo(f"{result.total_critical} projects are critical (window to {result.as_of})")

@@ -12,22 +12,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.accounts import notices
+from bastion.accounts.mail import Mailer
 from bastion.accounts.models import User
 from bastion.audit.events import record
 from bastion.audit.models import AuditEvent
+from bastion.clock import Clock
 from bastion.config import Settings
 from bastion.critical.mandate_notice import affected_projects, requirement, two_factor_link
 from bastion.critical.models import CriticalProject
+from bastion.db.engine import Database
 from bastion.packaging.models import Project, Role
-
-if TYPE_CHECKING:
-    from bastion.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -82,25 +81,27 @@ def reminder_message(
     return mail.subject, mail.body
 
 
-async def send_mandate_reminders(services: Services) -> int:
+async def send_mandate_reminders(
+    db: Database, *, settings: Settings, clock: Clock, mailer: Mailer
+) -> int:
     """Remind every affected maintainer not yet reminded; returns emails sent.
 
     Does nothing while ``mandate_enforced_from`` is empty (announce-only). A failed
-    delivery is logged and retried on the next run.
+    delivery is logged and retried on the next run. Each reminder is sent, then recorded
+    and committed on its own, so this takes the ``Database`` rather than a session.
     """
-    settings = services.settings
     if settings.mandate_enforced_from is None:
         return 0
     sent = 0
-    async with services.db.session() as session:
+    async with db.session() as session:
         for user_id, username, email in await _candidates(session):
             projects = await affected_projects(session, user_id)
             if not projects:
                 continue
-            now = services.clock.now()
+            now = clock.now()
             subject, body = reminder_message(username, projects, settings, now)
             try:
-                await services.mailer.send(email, subject, body)
+                await mailer.send(email, subject, body)
             except Exception:
                 log.exception("could not send the 2FA mandate reminder to user %s", user_id)
                 continue
