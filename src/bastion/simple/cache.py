@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bastion.serve.errors import NOSNIFF
 from bastion.serve.reason import PreparedHeaders
 from bastion.simple.negotiation import OFFERS
 
@@ -105,6 +106,7 @@ def _page(
         (b"x-pypi-last-serial", str(serial).encode()),
         (b"vary", b"Accept, Accept-Encoding"),
         (b"cache-control", control),
+        NOSNIFF,
     ]
     headers = [
         (b"content-type", media_type.encode()),

@@ -20,7 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from bastion.errors import BastionError
 from bastion.packaging.names import canonical_or_none
-from bastion.serve.errors import plain_error
+from bastion.serve.errors import NOSNIFF, plain_error
 from bastion.services import Services
 from bastion.simple import queries, render
 from bastion.simple.access import admit, read_access
@@ -58,7 +58,12 @@ async def _redirect(scope: Scope, send: Send, location: str) -> None:
         {
             "type": "http.response.start",
             "status": 301,
-            "headers": [(b"location", target), (b"content-length", b"0"), (b"vary", b"Accept")],
+            "headers": [
+                (b"location", target),
+                (b"content-length", b"0"),
+                (b"vary", b"Accept"),
+                NOSNIFF,
+            ],
         }
     )
     await send({"type": "http.response.body", "body": b""})
