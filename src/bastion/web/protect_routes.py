@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from bastion.accounts import notices
 from bastion.accounts.auth import Principal, authenticate
 from bastion.accounts.models import User
+from bastion.authz import REVIEW_ADMINS_ONLY
 from bastion.errors import BadRequest, Forbidden
 from bastion.protect import review
 from bastion.protect.reports import ReportResult, report_malware, set_trusted_reporter
@@ -142,7 +143,7 @@ async def report_api(request: Request) -> JSONResponse:
 
 def _require_admin(user: User) -> None:
     if not user.is_admin:
-        raise Forbidden("Only administrators can review projects.")
+        raise Forbidden(REVIEW_ADMINS_ONLY)
 
 
 @router.get("/admin/review/", name="admin.review")
