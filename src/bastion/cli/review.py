@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.accounts import notices
 from bastion.cli.runner import OPERATOR, change, run_with_services
@@ -38,15 +37,27 @@ RequiredReason = Annotated[str, typer.Option("--reason", help="Why (audited; mai
 Version = Annotated[str | None, typer.Argument(help="Only this release.")]
 
 
-Decide = Callable[[AsyncSession, Services], Awaitable[DecisionResult]]
-
-
-def _decide(decide: Decide) -> None:
-    """Run one decision in a transaction, mail the maintainers, print what it did."""
+def _decide(
+    decide: Callable[..., Awaitable[DecisionResult]],
+    *args: object,
+    detectors: bool = False,
+    **kwargs: object,
+) -> None:
+    """Run one decision as the operator in a transaction (with the detectors when it uses
+    them), mail the maintainers, print what it did."""
 
     async def work(services: Services) -> None:
+        extra = {"protection": services.protect} if detectors else {}
         async with services.db.transaction() as session:
-            result = await decide(session, services)
+            result = await decide(
+                session,
+                *args,
+                by=OPERATOR,
+                settings=services.settings,
+                clock=services.clock,
+                **kwargs,
+                **extra,
+            )
         await notices.send_after(services.mailer, result.notices)
         what = result.project + (f" {result.version}" if result.version else "")
         typer.echo(f"{result.decision} {what}: " + "; ".join(result.changed))
@@ -140,18 +151,7 @@ def review_approve(
     """Approve a held name: the project is served."""
     from bastion.protect.review import approve_name
 
-    _decide(
-        lambda db, s: approve_name(
-            db,
-            name,
-            by=OPERATOR,
-            settings=s.settings,
-            clock=s.clock,
-            protection=s.protect,
-            reason=reason,
-            allow_pairs=allow_pair,
-        )
-    )
+    _decide(approve_name, name, reason=reason, allow_pairs=allow_pair, detectors=True)
 
 
 @review_app.command("reject")
@@ -159,11 +159,7 @@ def review_reject(name: str, reason: RequiredReason) -> None:
     """Reject a held name: the project is deleted and the name reserved."""
     from bastion.protect.review import reject_name
 
-    _decide(
-        lambda db, s: reject_name(
-            db, name, by=OPERATOR, settings=s.settings, clock=s.clock, reason=reason
-        )
-    )
+    _decide(reject_name, name, reason=reason)
 
 
 @review_app.command("clear")
@@ -171,11 +167,7 @@ def review_clear(name: str, version: Version = None, reason: OptionalReason = ""
     """Not malware: serve the project (or release) again and close its findings and reports."""
     from bastion.protect.review import clear
 
-    _decide(
-        lambda db, s: clear(
-            db, name, version, by=OPERATOR, settings=s.settings, clock=s.clock, reason=reason
-        )
-    )
+    _decide(clear, name, version, reason=reason)
 
 
 @review_app.command("quarantine")
@@ -183,11 +175,7 @@ def review_quarantine(name: str, reason: RequiredReason, version: Version = None
     """Quarantine the project (uploads frozen) or one release."""
     from bastion.protect.review import quarantine
 
-    _decide(
-        lambda db, s: quarantine(
-            db, name, version, by=OPERATOR, settings=s.settings, clock=s.clock, reason=reason
-        )
-    )
+    _decide(quarantine, name, version, reason=reason)
 
 
 @review_app.command("remove")
@@ -201,17 +189,7 @@ def review_remove(
     """Delete the project (restorable during retention); --forbid reserves its name."""
     from bastion.protect.review import remove_project
 
-    _decide(
-        lambda db, s: remove_project(
-            db,
-            name,
-            by=OPERATOR,
-            settings=s.settings,
-            clock=s.clock,
-            reason=reason,
-            forbid=forbid,
-        )
-    )
+    _decide(remove_project, name, reason=reason, forbid=forbid)
 
 
 def _trust(username: str, trusted: bool) -> None:

@@ -307,82 +307,121 @@ class DecisionResult:
     notices: tuple[Notice, ...] = ()
 
 
-async def _project_to_decide(
-    session: AsyncSession, name: str, by: Actor, settings: Settings, clock: Clock
-) -> Project:
-    """The live project; operators may decide, a signed-in actor must be an admin and
-    pass the 2FA mandate."""
-    project = await live_project(session, name)
-    await authorize(session, settings, clock, by, Action.REVIEW, project)
-    return project
+@dataclass(frozen=True)
+class _Deciding:
+    """One decision in the making: who decides, why and when, in which session. Its
+    methods are the steps every decision shares."""
+
+    session: AsyncSession
+    by: Actor
+    reason: str
+    settings: Settings
+    clock: Clock
+    now: datetime
+    context: RequestContext | None
+
+    async def project(self, name: str) -> Project:
+        """The live project; operators may decide, a signed-in actor must be an admin and
+        pass the 2FA mandate."""
+        project = await live_project(self.session, name)
+        await authorize(self.session, self.settings, self.clock, self.by, Action.REVIEW, project)
+        return project
+
+    async def pending_reviews(self, normalized: str) -> list[NameReview]:
+        return list(
+            await self.session.scalars(
+                select(NameReview).where(
+                    NameReview.normalized_name == normalized, NameReview.state == "pending"
+                )
+            )
+        )
+
+    def close_reviews(self, rows: list[NameReview], state: str) -> None:
+        for row in rows:
+            row.state, row.decided_at = state, self.now
+            row.decided_by, row.decision_reason = actor_label(self.by), self.reason or None
+
+    async def close_scans(self, project: str, version: str | None, state: str) -> int:
+        """Close the pending scan findings of the project (or release); how many."""
+        query = select(FileScan).where(
+            FileScan.project_name == project, FileScan.review_state == "pending"
+        )
+        if version is not None:
+            query = query.where(FileScan.version == version)
+        rows = list(await self.session.scalars(query))
+        for row in rows:
+            row.review_state, row.reviewed_at = state, self.now
+            row.reviewed_by, row.review_reason = actor_label(self.by), self.reason or None
+        return len(rows)
+
+    async def close_reports(self, project: str, version: str | None, resolution: str) -> int:
+        """Resolve the open malware reports of the project (or release); how many."""
+        query = select(MalwareReport).where(
+            MalwareReport.project_name == project, MalwareReport.state == "open"
+        )
+        if version is not None:
+            query = query.where(MalwareReport.version == version)
+        rows = list(await self.session.scalars(query))
+        for row in rows:
+            row.state, row.resolved_at = "resolved", self.now
+            row.resolved_by, row.resolution = actor_label(self.by), resolution
+        return len(rows)
+
+    async def set_status(self, project: Project, status: str, reason: str | None) -> None:
+        await set_project_status(
+            self.session, project, status, reason, when=self.now, user_id=actor_id(self.by)
+        )
+
+    async def decided(
+        self, project: Project, decision: Decision, version: str | None, changed: list[str]
+    ) -> DecisionResult:
+        """Every decision's epilogue, once it is applied: journal, audit, the maintainers'
+        notices, and the result."""
+        session, by = self.session, self.by
+        await journal(
+            session,
+            project,
+            action=f"review {decision}",
+            version=version,
+            user_id=actor_id(by),
+            when=self.now,
+        )
+        record(
+            session,
+            tag=f"protect:review-{decision}",
+            when=self.now,
+            context=self.context,
+            user_id=actor_id(by),
+            project_name=project.normalized_name,
+            version=version,
+            by=actor_label(by),
+            reason=self.reason,
+            changed=changed,
+            status=project.status,
+        )
+        notices = await notices_to_maintainers(
+            session,
+            project,
+            self.settings,
+            "review_decision",
+            what=f"{project.name} {version}" if version else project.name,
+            decision=decision,
+            reason=self.reason,
+            changed=changed,
+        )
+        status = project.status if project.deleted_at is None else None
+        return DecisionResult(decision, project.normalized_name, version, status, changed, notices)
 
 
-async def _decided(
+def _deciding(
     session: AsyncSession,
-    project: Project,
-    decision: Decision,
-    version: str | None,
-    changed: list[str],
-    *,
     by: Actor,
     reason: str,
     settings: Settings,
-    when: datetime,
+    clock: Clock,
     context: RequestContext | None,
-) -> DecisionResult:
-    """Every decision's epilogue, once it is applied: journal, audit, the maintainers'
-    notices, and the result."""
-    await journal(
-        session,
-        project,
-        action=f"review {decision}",
-        version=version,
-        user_id=actor_id(by),
-        when=when,
-    )
-    record(
-        session,
-        tag=f"protect:review-{decision}",
-        when=when,
-        context=context,
-        user_id=actor_id(by),
-        project_name=project.normalized_name,
-        version=version,
-        by=actor_label(by),
-        reason=reason,
-        changed=changed,
-        status=project.status,
-    )
-    notices = await notices_to_maintainers(
-        session,
-        project,
-        settings,
-        "review_decision",
-        what=f"{project.name} {version}" if version else project.name,
-        decision=decision,
-        reason=reason,
-        changed=changed,
-    )
-    status = project.status if project.deleted_at is None else None
-    return DecisionResult(decision, project.normalized_name, version, status, changed, notices)
-
-
-async def _pending_reviews(session: AsyncSession, normalized: str) -> list[NameReview]:
-    return list(
-        await session.scalars(
-            select(NameReview).where(
-                NameReview.normalized_name == normalized, NameReview.state == "pending"
-            )
-        )
-    )
-
-
-def _close_reviews(
-    rows: list[NameReview], state: str, by: Actor, reason: str, when: datetime
-) -> None:
-    for row in rows:
-        row.state, row.decided_at = state, when
-        row.decided_by, row.decision_reason = actor_label(by), reason or None
+) -> _Deciding:
+    return _Deciding(session, by, reason, settings, clock, clock.now(), context)
 
 
 async def approve_name(
@@ -400,16 +439,15 @@ async def approve_name(
     """The held name is fine: the project is served (unless quarantined for another cause).
     ``allow_pairs`` also allow-lists (``protection.allow_pair``) the name beside each
     look-alike it was held for."""
-    reason = clean_reason(reason)
-    now = clock.now()
-    project = await _project_to_decide(session, name, by, settings, clock)
-    reviews = await _pending_reviews(session, project.normalized_name)
+    d = _deciding(session, by, clean_reason(reason), settings, clock, context)
+    project = await d.project(name)
+    reviews = await d.pending_reviews(project.normalized_name)
     if not reviews:
         raise Conflict(f"The name '{project.name}' is not waiting for review.")
-    _close_reviews(reviews, "approved", by, reason, now)
+    d.close_reviews(reviews, "approved")
     changed = ["name approved"]
     if project.status == HELD:
-        await set_project_status(session, project, ACTIVE, None, when=now, user_id=actor_id(by))
+        await d.set_status(project, ACTIVE, None)
         changed.append("project served")
     if allow_pairs:
         pairs = sorted(
@@ -418,18 +456,7 @@ async def approve_name(
         for other in pairs:
             await protection.allow_pair(session, project.normalized_name, other, by=actor_label(by))
             changed.append(f"allow-list: {project.normalized_name} ~ {other}")
-    return await _decided(
-        session,
-        project,
-        "approve",
-        None,
-        changed,
-        by=by,
-        reason=reason,
-        settings=settings,
-        when=now,
-        context=context,
-    )
+    return await d.decided(project, "approve", None, changed)
 
 
 async def reject_name(
@@ -444,20 +471,11 @@ async def reject_name(
 ) -> DecisionResult:
     """The held name is refused: the project is deleted and its name reserved."""
     reason = clean_reason(reason, required="Give a reason for rejecting the name (audited).")
+    d = _deciding(session, by, reason, settings, clock, context)
     project = await live_project(session, name)
-    if not await _pending_reviews(session, project.normalized_name):
+    if not await d.pending_reviews(project.normalized_name):
         raise Conflict(f"The name '{project.name}' is not waiting for review.")
-    return await _remove(
-        session,
-        name,
-        by=by,
-        settings=settings,
-        clock=clock,
-        reason=reason,
-        forbid=True,
-        decision="reject",
-        context=context,
-    )
+    return await _remove(d, name, forbid=True, decision="reject")
 
 
 async def remove_project(
@@ -474,101 +492,34 @@ async def remove_project(
     """Delete the project (restorable by an admin during retention); ``forbid`` reserves
     its name for good."""
     reason = clean_reason(reason, required="Give a reason for removing the project (audited).")
-    return await _remove(
-        session,
-        name,
-        by=by,
-        settings=settings,
-        clock=clock,
-        reason=reason,
-        forbid=forbid,
-        decision="remove",
-        context=context,
-    )
+    d = _deciding(session, by, reason, settings, clock, context)
+    return await _remove(d, name, forbid=forbid, decision="remove")
 
 
-async def _remove(
-    session: AsyncSession,
-    name: str,
-    *,
-    by: Actor,
-    settings: Settings,
-    clock: Clock,
-    reason: str,
-    forbid: bool,
-    decision: Decision,
-    context: RequestContext | None,
-) -> DecisionResult:
-    project = await _project_to_decide(session, name, by, settings, clock)
+async def _remove(d: _Deciding, name: str, *, forbid: bool, decision: Decision) -> DecisionResult:
+    project = await d.project(name)
     normalized = project.normalized_name
     await delete_project_in(
-        session, normalized, settings=settings, clock=clock, by=by, reason=reason, context=context
+        d.session,
+        normalized,
+        settings=d.settings,
+        clock=d.clock,
+        by=d.by,
+        reason=d.reason,
+        context=d.context,
     )
-    now = clock.now()
     changed = ["project removed"]
-    _close_reviews(await _pending_reviews(session, normalized), "rejected", by, reason, now)
-    await _close_scans(session, normalized, None, "removed", by, reason, now)
-    await _close_reports(session, normalized, None, "removed", by, now)
+    d.close_reviews(await d.pending_reviews(normalized), "rejected")
+    await d.close_scans(normalized, None, "removed")
+    await d.close_reports(normalized, None, "removed")
     if forbid:
         # Until the names domain has its prohibited list (names.prohibit), the review
         # decision keeps the name here; upload's screen_project refuses it.
         await reserve_name(
-            session, normalized, f"{decision}: {reason}", when=now, by=actor_label(by)
+            d.session, normalized, f"{decision}: {d.reason}", when=d.now, by=actor_label(d.by)
         )
         changed.append("name reserved")
-    return await _decided(
-        session,
-        project,
-        decision,
-        None,
-        changed,
-        by=by,
-        reason=reason,
-        settings=settings,
-        when=now,
-        context=context,
-    )
-
-
-async def _close_scans(
-    session: AsyncSession,
-    project: str,
-    version: str | None,
-    state: str,
-    by: Actor,
-    reason: str,
-    when: datetime,
-) -> int:
-    query = select(FileScan).where(
-        FileScan.project_name == project, FileScan.review_state == "pending"
-    )
-    if version is not None:
-        query = query.where(FileScan.version == version)
-    rows = list(await session.scalars(query))
-    for row in rows:
-        row.review_state, row.reviewed_at = state, when
-        row.reviewed_by, row.review_reason = actor_label(by), reason or None
-    return len(rows)
-
-
-async def _close_reports(
-    session: AsyncSession,
-    project: str,
-    version: str | None,
-    resolution: str,
-    by: Actor,
-    when: datetime,
-) -> int:
-    query = select(MalwareReport).where(
-        MalwareReport.project_name == project, MalwareReport.state == "open"
-    )
-    if version is not None:
-        query = query.where(MalwareReport.version == version)
-    rows = list(await session.scalars(query))
-    for row in rows:
-        row.state, row.resolved_at = "resolved", when
-        row.resolved_by, row.resolution = actor_label(by), resolution
-    return len(rows)
+    return await d.decided(project, decision, None, changed)
 
 
 async def clear(
@@ -584,9 +535,8 @@ async def clear(
 ) -> DecisionResult:
     """Not malware: the project (or one release) and its held or quarantined files are
     served again; its findings and reports are closed. A held name stays held."""
-    reason = clean_reason(reason)
-    now = clock.now()
-    project = await _project_to_decide(session, name, by, settings, clock)
+    d = _deciding(session, by, clean_reason(reason), settings, clock, context)
+    project = await d.project(name)
     releases = (
         [await live_release(session, project, version)]
         if version
@@ -613,43 +563,24 @@ async def clear(
     ):
         file.status = ACTIVE
         changed.append(f"file {file.filename} served")
-    scans = await _close_scans(
-        session, project.normalized_name, version, "cleared", by, reason, now
-    )
-    reports = await _close_reports(session, project.normalized_name, version, "cleared", by, now)
+    scans = await d.close_scans(project.normalized_name, version, "cleared")
+    reports = await d.close_reports(project.normalized_name, version, "cleared")
     if scans:
         changed.append(f"{scans} finding(s) cleared")
     if reports:
         changed.append(f"{reports} report(s) closed")
     if version is None and project.status == QUARANTINED:
-        pending = await _pending_reviews(session, project.normalized_name)
-        held = bool(pending)
-        await set_project_status(
-            session,
-            project,
-            HELD if held else ACTIVE,
-            "name review: "
-            + "; ".join(r.get("detail") or r.get("rule") or "" for r in pending[0].reasons)
-            if held
-            else None,
-            when=now,
-            user_id=actor_id(by),
-        )
-        changed.append("project held for its name review" if held else "project served")
+        pending = await d.pending_reviews(project.normalized_name)
+        if pending:
+            why = "; ".join(r.get("detail") or r.get("rule") or "" for r in pending[0].reasons)
+            await d.set_status(project, HELD, "name review: " + why)
+            changed.append("project held for its name review")
+        else:
+            await d.set_status(project, ACTIVE, None)
+            changed.append("project served")
     if not changed:
         raise Conflict(f"Nothing of '{project.name}' is held, quarantined or reported.")
-    return await _decided(
-        session,
-        project,
-        "clear",
-        version,
-        changed,
-        by=by,
-        reason=reason,
-        settings=settings,
-        when=now,
-        context=context,
-    )
+    return await d.decided(project, "clear", version, changed)
 
 
 async def quarantine(
@@ -666,8 +597,8 @@ async def quarantine(
     """Malware: the project (or one release) is hidden and, for a project, uploads to it
     are frozen, until it is cleared or removed."""
     reason = clean_reason(reason, required="Give a reason for the quarantine (audited).")
-    now = clock.now()
-    project = await _project_to_decide(session, name, by, settings, clock)
+    d = _deciding(session, by, reason, settings, clock, context)
+    project = await d.project(name)
     changed: list[str] = []
     if version:
         release = await live_release(session, project, version)
@@ -679,37 +610,15 @@ async def quarantine(
     else:
         if project.status == QUARANTINED:
             raise Conflict(f"'{project.name}' is already quarantined.")
-        await set_project_status(
-            session,
-            project,
-            QUARANTINED,
-            f"quarantined: {reason}",
-            when=now,
-            user_id=actor_id(by),
-        )
+        await d.set_status(project, QUARANTINED, f"quarantined: {reason}")
         changed.append("project quarantined; uploads frozen")
-    scans = await _close_scans(
-        session, project.normalized_name, version, "quarantined", by, reason, now
-    )
-    reports = await _close_reports(
-        session, project.normalized_name, version, "quarantined", by, now
-    )
+    scans = await d.close_scans(project.normalized_name, version, "quarantined")
+    reports = await d.close_reports(project.normalized_name, version, "quarantined")
     if scans:
         changed.append(f"{scans} finding(s) confirmed")
     if reports:
         changed.append(f"{reports} report(s) closed")
-    return await _decided(
-        session,
-        project,
-        "quarantine",
-        version,
-        changed,
-        by=by,
-        reason=reason,
-        settings=settings,
-        when=now,
-        context=context,
-    )
+    return await d.decided(project, "quarantine", version, changed)
 
 
 async def find_for_review(session: AsyncSession, name: str) -> str:
