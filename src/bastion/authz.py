@@ -79,6 +79,10 @@ class Rule:
 
 
 RESTORE_ADMINS_ONLY = "Only an administrator can restore deleted projects, releases or files."
+REVIEW_ADMINS_ONLY = (
+    "Only administrators can review projects (held names, scan findings, malware reports): "
+    "ask one to decide."
+)
 
 RULES: dict[Action, Rule] = {
     Action.UPLOAD: Rule(MAINTAINER, "upload to"),
@@ -94,9 +98,7 @@ RULES: dict[Action, Rule] = {
         None, "restore anything of", admins_only=True, refusal=RESTORE_ADMINS_ONLY
     ),
     # Deciding on held names, scan findings and malware reports (bastion.protect.review).
-    Action.REVIEW: Rule(
-        None, "review", admins_only=True, refusal="Only administrators can review projects."
-    ),
+    Action.REVIEW: Rule(None, "review", admins_only=True, refusal=REVIEW_ADMINS_ONLY),
     Action.MANAGE_ROLES: Rule(OWNER, "manage the collaborators of"),
     # A token may also be limited to a name that is not a project yet (the first upload).
     Action.CREATE_TOKEN: Rule(
@@ -164,8 +166,17 @@ async def authorize(
     if project is not None:
         await _check_role(session, settings, actor, project, rule, critical, reason)
     elif rule.admins_only and not actor.user.is_admin:
-        raise Forbidden(rule.refusal or "Only an administrator can do that.")
+        raise _admins_only(rule, actor, target)
     return await mandate(session, settings, clock, actor, target, action, critical=critical)
+
+
+def _admins_only(rule: Rule, actor: Principal, project: str) -> Forbidden:
+    """The refusal of an administrators-only action to an account that is not one."""
+    return Forbidden(
+        rule.refusal
+        or f"Only an administrator can {rule.verb} project '{project}', and the account "
+        f"'{actor.user.username}' is not one: ask an administrator."
+    )
 
 
 async def _check_role(
@@ -179,7 +190,7 @@ async def _check_role(
 ) -> None:
     if rule.admins_only:
         if not actor.user.is_admin:
-            raise Forbidden(rule.refusal or "Only an administrator can do that.")
+            raise _admins_only(rule, actor, project.name)
         return
     if rule.admins and actor.user.is_admin:
         if critical and "critical" in rule.reason:

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy import select
 
+from bastion.accounts.email_links import site_link
 from bastion.accounts.models import User
 from bastion.accounts.users import get_user
 from bastion.audit.models import AuditEvent
@@ -196,3 +197,10 @@ async def test_reset_link_expires(
     )
     assert refused.status_code == 400 and "expired" in refused.text
     assert await password_hash(services, "alice") == before
+
+
+def test_site_links_join_the_base_url_and_a_path(settings: Settings) -> None:
+    for base in ("https://pkg.example.org", "https://pkg.example.org/"):
+        here = settings.model_copy(update={"base_url": base})
+        assert site_link(here, "/project/demo/") == "https://pkg.example.org/project/demo/"
+        assert site_link(here, "/") == "https://pkg.example.org/"

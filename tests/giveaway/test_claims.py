@@ -13,18 +13,17 @@ from bastion.accounts import notices
 from bastion.accounts.models import User
 from bastion.audit.models import AuditEvent
 from bastion.errors import BadRequest, Conflict, Forbidden
-from bastion.giveaway.claims import claim, codes_of
+from bastion.giveaway.claims import codes_of
 from bastion.giveaway.eligibility import keys_claimed
 from bastion.giveaway.models import GiveawayClaim, PromoCode
 from bastion.services import Services
+from tests.support.giveaway import claim_keys
 
 
 async def do_claim(
     services: Services, user: User, program_id: int, quantity: int, region: str = "DE"
 ) -> list[str]:
-    async with services.db.transaction() as session:
-        claimed = await claim(session, user, program_id, quantity, region, now=services.clock.now())
-    return claimed.codes
+    return (await claim_keys(services, user, program_id, quantity, region)).codes
 
 
 async def claim_and_notify(
@@ -32,8 +31,7 @@ async def claim_and_notify(
 ) -> list[str]:
     """A claim as the offer page makes it: in a transaction of its own, then the codes by
     email once it has committed."""
-    async with services.db.transaction() as session:
-        claimed = await claim(session, user, program_id, quantity, region, now=services.clock.now())
+    claimed = await claim_keys(services, user, program_id, quantity, region)
     await notices.send_after(services.mailer, claimed.notices)
     return claimed.codes
 

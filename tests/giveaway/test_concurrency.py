@@ -14,18 +14,16 @@ from sqlalchemy import func, select
 
 from bastion.accounts.models import User
 from bastion.errors import BadRequest, BastionError, Conflict, Forbidden
-from bastion.giveaway.claims import claim
 from bastion.giveaway.eligibility import keys_claimed
 from bastion.giveaway.models import GiveawayClaim, PromoCode
 from bastion.services import Services
+from tests.support.giveaway import claim_keys
 
 
 async def claim_one(
     services: Services, user: User, program_id: int, quantity: int = 1
 ) -> list[str]:
-    async with services.db.transaction() as session:
-        claimed = await claim(session, user, program_id, quantity, "DE", now=services.clock.now())
-    return claimed.codes
+    return (await claim_keys(services, user, program_id, quantity)).codes
 
 
 def split(

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 from bastion.accounts.models import User
 from bastion.clock import MovableClock
-from bastion.giveaway.claims import claim
 from bastion.giveaway.eligibility import Eligibility, check_eligibility
 from bastion.giveaway.models import GiveawayProgram
 from bastion.packaging.models import Role
 from bastion.services import Services
+from tests.support.giveaway import claim_keys
 from tests.support.types import MakeProgram, MakeUser
 
 
@@ -79,8 +79,7 @@ async def test_program_not_open_yet_and_closed(
 async def test_limit_reached(services, make_maintainer, make_program):
     user = await make_maintainer("frank")
     program = await make_program()
-    async with services.db.transaction() as session:
-        await claim(session, user, program.id, 2, "DE", now=services.clock.now())
+    await claim_keys(services, user, program.id, 2, "DE")
     result = await verdict(services, user, program, "DE")
     assert result.reasons == ["you have already claimed 2 of 2 keys"]
     assert result.remaining == 0

@@ -5,16 +5,15 @@ from __future__ import annotations
 import csv
 import io
 
-from bastion.giveaway.claims import claim
 from bastion.giveaway.report import program_report, report_csv
+from tests.support.giveaway import claim_keys
 
 
 async def test_report_figures_and_csv(services, make_maintainer, make_program):
     program = await make_program(codes_loaded=10, name="=Spring")
     for name, quantity, region in (("a", 2, "DE"), ("b", 1, "DE"), ("c", 2, "US")):
         user = await make_maintainer(name)
-        async with services.db.transaction() as session:
-            await claim(session, user, program.id, quantity, region, now=services.clock.now())
+        await claim_keys(services, user, program.id, quantity, region)
 
     async with services.db.session() as session:
         report = await program_report(session, program.id)

@@ -14,6 +14,7 @@ from bastion.accounts.models import User
 from bastion.accounts.sessions import COOKIE_NAME, SessionState, create_session
 from bastion.giveaway.models import GiveawayClaim, PromoCode
 from bastion.services import Services
+from tests.support.giveaway import claim_keys
 
 PAGE = "/account/security-keys/giveaway/"
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -156,10 +157,7 @@ async def test_no_program_running(services, client, make_maintainer):
 async def test_admin_report_and_csv(services, client, make_maintainer, make_program):
     program = await make_program(codes_loaded=4)
     maintainer = await make_maintainer("gail")
-    from bastion.giveaway.claims import claim
-
-    async with services.db.transaction() as session:
-        await claim(session, maintainer, program.id, 2, "FR", now=services.clock.now())
+    await claim_keys(services, maintainer, program.id, 2, "FR")
     admin = await make_maintainer("root", critical=False)
     async with services.db.transaction() as session:
         (await session.get(User, admin.id)).is_admin = True

@@ -7,6 +7,7 @@ from typing import Any
 
 from bastion.accounts.models import User
 from bastion.critical.models import ADMIN, CriticalProject
+from bastion.giveaway.claims import Claimed, claim
 from bastion.giveaway.codes_loader import load_codes
 from bastion.giveaway.models import GiveawayProgram
 from bastion.giveaway.programs import create_program
@@ -52,6 +53,22 @@ async def add_maintainer(
                 )
             )
     return user
+
+
+async def claim_keys(
+    services: Services, user: User, program_id: int, quantity: int, region: str = "DE"
+) -> Claimed:
+    """A claim in a transaction of its own, as the offer page makes it (no mail sent)."""
+    async with services.db.transaction() as session:
+        return await claim(
+            session,
+            user,
+            program_id,
+            quantity,
+            region,
+            settings=services.settings,
+            now=services.clock.now(),
+        )
 
 
 def codes(n: int, prefix: str = "CODE") -> list[str]:

@@ -3,19 +3,17 @@
 A template's first line is the subject; the rest is the plain-text body. :func:`render` is
 pure (tests read it); :func:`send` delivers through the :class:`~bastion.accounts.mail.Mailer`
 and, for notices that must not fail a request, logs a mail server that cannot be reached.
+A domain function that decides to tell someone returns a :class:`Notice` (rendered with
+:func:`notice`); its caller sends them with :func:`send_after` once the transaction commits.
 :func:`security_changed` is the notice for a change to the account's security (a factor
 added or removed, recovery codes regenerated, an API token created, the password changed).
-
-Domain functions do not send mail: one whose change calls for an email returns a
-:class:`Notice` in its result, and the caller hands it to :func:`send_after` once the
-transaction that made the change has committed.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -55,44 +53,47 @@ def render(template: str, settings: Settings | None = None, /, **values: Any) ->
     return Message(subject=subject.strip(), body=body.rstrip("\n") + "\n")
 
 
-async def send(
-    mailer: Mailer, to: str, template: str, /, *, user_id: int | None, **values: Any
-) -> bool:
-    """Render and send; a mail server that cannot be reached is logged and gives False."""
-    message = render(template, mailer.settings, **values)
+@dataclass(frozen=True)
+class Notice:
+    """One rendered email to one person, to send once the decision is committed."""
+
+    to: str
+    template: str
+    message: Message
+    user_id: int | None = None
+
+
+def notice(
+    settings: Settings, to: str, template: str, /, *, user_id: int | None, **values: Any
+) -> Notice:
+    """``template`` rendered for ``to`` (see :func:`render`), not sent yet."""
+    return Notice(to, template, render(template, settings, **values), user_id)
+
+
+async def _deliver(mailer: Mailer, item: Notice) -> bool:
     try:
-        await mailer.send(to, message.subject, message.body)
+        await mailer.send(item.to, item.message.subject, item.message.body)
     except OSError:
-        log.exception("could not send the %s email to user %s", template, user_id)
+        log.exception("could not send the %s email to user %s", item.template, item.user_id)
         return False
     return True
 
 
-@dataclass(frozen=True)
-class Notice:
-    """One email to send after a commit: ``template`` rendered with ``values``, to ``to``."""
-
-    to: str
-    template: str
-    user_id: int | None
-    values: dict[str, Any] = field(default_factory=dict)
+async def send(
+    mailer: Mailer, to: str, template: str, /, *, user_id: int | None, **values: Any
+) -> bool:
+    """Render and send; a mail server that cannot be reached is logged and gives False."""
+    return await _deliver(mailer, notice(mailer.settings, to, template, user_id=user_id, **values))
 
 
-async def send_after(mailer: Mailer, notices: Iterable[Notice]) -> int:
-    """Send ``notices``; call it once the transaction that made them has committed. A
-    notice that cannot go out is logged and skipped (the committed change stands).
-    Returns how many were sent."""
-    sent = 0
-    for notice in notices:
+async def send_after(mailer: Mailer, notices: Iterable[Notice]) -> None:
+    """Send the notices a committed transaction decided on; a mail that cannot go out (an
+    unreachable server, a locked mbox) is logged, never raised (the decision stands)."""
+    for item in notices:
         try:
-            ok = await send(
-                mailer, notice.to, notice.template, user_id=notice.user_id, **notice.values
-            )
+            await _deliver(mailer, item)
         except Exception:
-            log.exception("could not send the %s email to user %s", notice.template, notice.user_id)
-            ok = False
-        sent += ok
-    return sent
+            log.exception("could not send the %s email to user %s", item.template, item.user_id)
 
 
 class Change(StrEnum):

@@ -19,6 +19,7 @@ T = TypeVar("T")
 err = Console(stderr=True)
 
 OPERATOR = Operator("cli")
+BY = f"operator:{OPERATOR.label}"
 Reason = Annotated[str, typer.Option("--reason", help="Why (audited; shown to users).")]
 
 
@@ -46,3 +47,14 @@ def act(action: Callable[[Services], Awaitable[T]], say: Callable[[Services, T],
         typer.echo(say(services, await action(services)))
 
     run_with_services(work)
+
+
+def change(action: Callable[..., Awaitable[T]], *args: object, **kwargs: object) -> T:
+    """Run one service call as the operator in a transaction (audited there):
+    ``action(session, *args, by="operator:cli", now=<the clock's now>, **kwargs)``."""
+
+    async def work(services: Services) -> T:
+        async with services.db.transaction() as session:
+            return await action(session, *args, by=BY, now=services.clock.now(), **kwargs)
+
+    return run_with_services(work)

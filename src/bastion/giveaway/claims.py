@@ -28,8 +28,9 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.accounts.models import User
-from bastion.accounts.notices import Notice
+from bastion.accounts.notices import Notice, notice
 from bastion.audit.events import RequestContext, record
+from bastion.config import Settings
 from bastion.db.upsert import upsert
 from bastion.errors import BadRequest, Conflict, Forbidden, NotFound
 from bastion.giveaway.eligibility import check_eligibility, keys_claimed
@@ -53,6 +54,7 @@ async def claim(
     quantity: int,
     region: str,
     *,
+    settings: Settings,
     now: datetime,
     context: RequestContext | None = None,
 ) -> Claimed:
@@ -98,7 +100,7 @@ async def claim(
         code_ids=[code_id for code_id, _ in codes],
     )
     handed = [code for _, code in codes]
-    return Claimed(codes=handed, notices=(codes_notice(account, program, handed),))
+    return Claimed(codes=handed, notices=(codes_notice(settings, account, program, handed),))
 
 
 def _rowcount(result: object) -> int:
@@ -171,18 +173,10 @@ async def codes_of(session: AsyncSession, program_id: int, user_id: int) -> list
     return list(result.scalars())
 
 
-def codes_notice(user: User, program: GiveawayProgram, codes: Sequence[str]) -> Notice:
+def codes_notice(
+    settings: Settings, user: User, program: GiveawayProgram, codes: Sequence[str]
+) -> Notice:
     """The email that carries the codes to the user."""
-    return Notice(
-        to=user.email,
-        template="giveaway_codes",
-        user_id=user.id,
-        values={
-            "program": {
-                "name": program.name,
-                "vendor": program.vendor,
-                "key_model": program.key_model,
-            },
-            "codes": list(codes),
-        },
+    return notice(
+        settings, user.email, "giveaway_codes", user_id=user.id, program=program, codes=codes
     )

@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.audit.events import RequestContext, record
 from bastion.authz import Action, authorize
+from bastion.clock import Clock
+from bastion.config import Settings
 from bastion.errors import BadRequest, NotFound
 from bastion.packaging.changes import (
     Actor,
@@ -66,12 +68,15 @@ def check_typed_version(version: str, typed: str) -> None:
 
 
 async def authorize_delete(
-    session: AsyncSession, services: Services, actor: Actor, project: Project, reason: str
+    session: AsyncSession,
+    settings: Settings,
+    clock: Clock,
+    actor: Actor,
+    project: Project,
+    reason: str,
 ) -> str:
     """Raise unless ``actor`` may delete from ``project``; returns how they may ('owner'...)."""
-    await authorize(
-        session, services.settings, services.clock, actor, Action.DELETE, project, reason=reason
-    )
+    await authorize(session, settings, clock, actor, Action.DELETE, project, reason=reason)
     if isinstance(actor, Operator):
         return "operator"
     return "admin" if actor.user.is_admin else "owner"
@@ -100,39 +105,59 @@ async def delete_project(
     reason: str = "",
     context: RequestContext | None = None,
 ) -> DeletionResult:
-    """Tombstone the whole project (its releases, files and roles stay as they are)."""
-    reason = clean_reason(reason)
+    """Tombstone the whole project, in a transaction of its own."""
     async with services.db.transaction() as session:
-        project = await live_project(session, name)
-        how = await authorize_delete(session, services, by, project, reason)
-        now = services.clock.now()
-        release_ids = list(
-            await session.scalars(
-                select(Release.id).where(
-                    Release.project_id == project.id, Release.deleted_at.is_(None)
-                )
-            )
-        )
-        files = await _live_files(session, release_ids)
-        _tombstone(project, by, now, reason)
-        serial = await journal(
-            session, project, action="remove project", version=None, user_id=actor_id(by), when=now
-        )
-        record(
+        return await delete_project_in(
             session,
-            tag="project:delete",
-            when=now,
-            context=context,
-            user_id=actor_id(by),
-            project_name=project.normalized_name,
+            name,
+            settings=services.settings,
+            clock=services.clock,
+            by=by,
             reason=reason,
-            by=actor_label(by),
-            authority=how,
-            releases=len(release_ids),
-            files=files,
+            context=context,
         )
-        result = DeletionResult("project", project.normalized_name, None, None, files, serial, now)
-    return result
+
+
+async def delete_project_in(
+    session: AsyncSession,
+    name: str,
+    *,
+    settings: Settings,
+    clock: Clock,
+    by: Actor,
+    reason: str = "",
+    context: RequestContext | None = None,
+) -> DeletionResult:
+    """Tombstone the whole project in the caller's transaction (its releases, files and
+    roles stay as they are)."""
+    reason = clean_reason(reason)
+    project = await live_project(session, name)
+    how = await authorize_delete(session, settings, clock, by, project, reason)
+    now = clock.now()
+    release_ids = list(
+        await session.scalars(
+            select(Release.id).where(Release.project_id == project.id, Release.deleted_at.is_(None))
+        )
+    )
+    files = await _live_files(session, release_ids)
+    _tombstone(project, by, now, reason)
+    serial = await journal(
+        session, project, action="remove project", version=None, user_id=actor_id(by), when=now
+    )
+    record(
+        session,
+        tag="project:delete",
+        when=now,
+        context=context,
+        user_id=actor_id(by),
+        project_name=project.normalized_name,
+        reason=reason,
+        by=actor_label(by),
+        authority=how,
+        releases=len(release_ids),
+        files=files,
+    )
+    return DeletionResult("project", project.normalized_name, None, None, files, serial, now)
 
 
 async def delete_release(
@@ -149,7 +174,9 @@ async def delete_release(
     async with services.db.transaction() as session:
         project = await live_project(session, name)
         release = await live_release(session, project, version)
-        how = await authorize_delete(session, services, by, project, reason)
+        how = await authorize_delete(
+            session, services.settings, services.clock, by, project, reason
+        )
         now = services.clock.now()
         files = await _live_files(session, [release.id])
         _tombstone(release, by, now, reason)
@@ -208,7 +235,9 @@ async def delete_file(
     reason = clean_reason(reason)
     async with services.db.transaction() as session:
         project, release, file = await find_live_file(session, filename)
-        how = await authorize_delete(session, services, by, project, reason)
+        how = await authorize_delete(
+            session, services.settings, services.clock, by, project, reason
+        )
         now = services.clock.now()
         _tombstone(file, by, now, reason)
         serial = await journal(

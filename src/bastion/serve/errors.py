@@ -15,5 +15,5 @@ def plain_error(status_code: int, message: str, headers: dict[str, str] | None =
     return PlainTextResponse(
         printable(message) + "\n",
         status_code=status_code,
-        headers={name: value, **(headers or {})},
+        headers={name: value, "x-content-type-options": "nosniff", **(headers or {})},
     )

@@ -34,7 +34,12 @@ def unavailable_response(retry_after: int) -> Response:
     return PlainTextResponse(
         message + "\n",
         status_code=503,
-        headers={"Retry-After": str(retry_after), name: value, "Cache-Control": "no-store"},
+        headers={
+            "Retry-After": str(retry_after),
+            name: value,
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
     )
 
 

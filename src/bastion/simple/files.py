@@ -17,6 +17,7 @@ from starlette.types import Message, Receive, Scope, Send
 from bastion.accounts.read_access import ReadAccess
 from bastion.errors import BastionError
 from bastion.serve.errors import plain_error
+from bastion.serve.headers import NOSNIFF
 from bastion.services import Services
 from bastion.simple import queries
 from bastion.simple.access import admit, credentials, read_access
@@ -93,6 +94,7 @@ class FileServer:
                         "headers": [
                             (b"etag", entry.etag),
                             (b"cache-control", self.cache_control.encode()),
+                            NOSNIFF,
                         ],
                     }
                 )
@@ -198,7 +200,11 @@ class FileServer:
             is_metadata=is_metadata,
             local_path=None,
             stat=None,
-            headers={"cache-control": self.cache_control, "etag": f'"{digest}"'},
+            headers={
+                "cache-control": self.cache_control,
+                "etag": f'"{digest}"',
+                "x-content-type-options": "nosniff",
+            },
             expires=self.cache.expiry(),
         )
         try:

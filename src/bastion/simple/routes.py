@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from bastion.serve.unavailable import guard
 from bastion.services import Services
@@ -28,31 +28,15 @@ class PrefixRoute:
     app: ASGIApp
 
 
-NOSNIFF = (b"x-content-type-options", b"nosniff")
-
-
-def nosniff(app: ASGIApp) -> ASGIApp:
-    """Every answer of ``app`` (pages, files, errors) says ``X-Content-Type-Options:
-    nosniff``: a browser must not run an uploaded file as something else than its type."""
-
-    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-        async def send_nosniff(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), NOSNIFF]
-            await send(message)
-
-        await app(scope, receive, send_nosniff)
-
-    return wrapped
-
-
-def make_routes(services: Services) -> list[PrefixRoute]:
+def make_routes(services: Services, pages: SimplePages) -> list[PrefixRoute]:
+    """``/simple`` served by ``pages`` and ``/files``, each answering 503 while the
+    database is unreachable."""
     settings = services.settings
     services.pages.configure(
         ttl=settings.simple_cache_ttl, max_files=settings.files_lookup_cache_size
     )
     retry_after = settings.database_retry_after_seconds
     return [
-        PrefixRoute("/simple", nosniff(guard(SimplePages(services), retry_after))),
-        PrefixRoute("/files", nosniff(guard(FileServer(services), retry_after))),
+        PrefixRoute("/simple", guard(pages, retry_after)),
+        PrefixRoute("/files", guard(FileServer(services), retry_after)),
     ]

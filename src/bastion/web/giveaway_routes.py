@@ -104,6 +104,7 @@ async def claim_keys(
                 program,
                 count,
                 region,
+                settings=services.settings,
                 now=services.clock.now(),
                 context=request_context(request),
             )

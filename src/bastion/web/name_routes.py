@@ -5,6 +5,7 @@ grants, prohibited names and protected words (as ``bastion names grant|revoke|gr
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -56,19 +57,27 @@ async def _page(
     )
 
 
-Change = Callable[[AsyncSession, str], Awaitable[Any]]
+# A names-admin service: ``call(session, *args, by=<admin>, now=<clock's now>, **kwargs)``.
+Change = Callable[..., Awaitable[Any]]
 
 
 async def _change(
-    request: Request, user: User, change: Change, done: str, form: dict[str, str]
+    request: Request,
+    user: User,
+    call: Change,
+    *args: str,
+    done: str,
+    form: dict[str, str] | None = None,
+    **kwargs: Any,
 ) -> Response:
-    """Run one admin change; on a refusal show the page again with the message and what
-    was typed (nothing was written), else commit, say what was done and go back."""
+    """Run one admin change as ``user``; on a refusal show the page again with the message
+    and what was typed (nothing was written), else commit, say what was done and go back."""
     _require_admin(user)
     await release_writes(request)
+    services = services_of(request)
     try:
-        async with services_of(request).db.transaction() as session:
-            await change(session, user.username)
+        async with services.db.transaction() as session:
+            await call(session, *args, by=user.username, now=services.clock.now(), **kwargs)
     except BastionError as exc:
         return await _page(request, error=exc.message, status_code=exc.status_code, form=form)
     await flash(request, done)
@@ -81,6 +90,17 @@ async def names(request: Request, user: User = Depends(require_user)) -> Respons
     return await _page(request)
 
 
+async def _grant(
+    session: AsyncSession, prefix: str, username: str, kind: str, *, by: str, now: datetime
+) -> None:
+    """The form's checks, then the grant."""
+    if kind not in KINDS:
+        raise BadRequest("Choose restricted or open for the grant.")
+    if not username.strip():
+        raise BadRequest("Say which user holds the namespace.")
+    await admin.grant_namespace(session, prefix, username.strip(), open=KINDS[kind], by=by, now=now)
+
+
 @router.post("/admin/names/grants/", dependencies=CSRF, name="admin.names_grant")
 async def grant(
     request: Request,
@@ -89,23 +109,15 @@ async def grant(
     kind: Text = "restricted",
     user: User = Depends(require_fresh),
 ) -> Response:
-    now = services_of(request).clock.now()
-
-    async def change(session: AsyncSession, by: str) -> None:
-        if kind not in KINDS:
-            raise BadRequest("Choose restricted or open for the grant.")
-        if not username.strip():
-            raise BadRequest("Say which user holds the namespace.")
-        await admin.grant_namespace(
-            session, prefix, username.strip(), open=KINDS[kind], by=by, now=now
-        )
-
     return await _change(
         request,
         user,
-        change,
-        f"The namespace {prefix.strip()} is granted to {username.strip()}.",
-        {"prefix": prefix, "username": username, "kind": kind},
+        _grant,
+        prefix,
+        username,
+        kind,
+        done=f"The namespace {prefix.strip()} is granted to {username.strip()}.",
+        form={"prefix": prefix, "username": username, "kind": kind},
     )
 
 
@@ -113,25 +125,27 @@ async def grant(
 async def revoke(
     request: Request, prefix: Text = "", user: User = Depends(require_fresh)
 ) -> Response:
-    now = services_of(request).clock.now()
-
-    async def change(session: AsyncSession, by: str) -> None:
-        await admin.revoke_namespace(session, prefix, by=by, now=now)
-
-    return await _change(request, user, change, f"The namespace {prefix.strip()} is revoked.", {})
+    return await _change(
+        request,
+        user,
+        admin.revoke_namespace,
+        prefix,
+        done=f"The namespace {prefix.strip()} is revoked.",
+    )
 
 
 @router.post("/admin/names/prohibited/", dependencies=CSRF, name="admin.names_prohibit")
 async def prohibit(
     request: Request, name: Text = "", reason: Text = "", user: User = Depends(require_fresh)
 ) -> Response:
-    now = services_of(request).clock.now()
-
-    async def change(session: AsyncSession, by: str) -> None:
-        await admin.prohibit(session, name, reason=reason.strip(), by=by, now=now)
-
     return await _change(
-        request, user, change, f"{name.strip()} is prohibited.", {"name": name, "reason": reason}
+        request,
+        user,
+        admin.prohibit,
+        name,
+        reason=reason.strip(),
+        done=f"{name.strip()} is prohibited.",
+        form={"name": name, "reason": reason},
     )
 
 
@@ -139,25 +153,22 @@ async def prohibit(
 async def unprohibit(
     request: Request, name: Text = "", user: User = Depends(require_fresh)
 ) -> Response:
-    now = services_of(request).clock.now()
-
-    async def change(session: AsyncSession, by: str) -> None:
-        await admin.unprohibit(session, name, by=by, now=now)
-
-    return await _change(request, user, change, f"{name.strip()} is no longer prohibited.", {})
+    return await _change(
+        request, user, admin.unprohibit, name, done=f"{name.strip()} is no longer prohibited."
+    )
 
 
 @router.post("/admin/names/words/", dependencies=CSRF, name="admin.names_protect_word")
 async def protect_word(
     request: Request, word: Text = "", user: User = Depends(require_fresh)
 ) -> Response:
-    now = services_of(request).clock.now()
-
-    async def change(session: AsyncSession, by: str) -> None:
-        await admin.protect_word(session, word, by=by, now=now)
-
     return await _change(
-        request, user, change, f"{word.strip()} is a protected word.", {"word": word}
+        request,
+        user,
+        admin.protect_word,
+        word,
+        done=f"{word.strip()} is a protected word.",
+        form={"word": word},
     )
 
 
@@ -165,11 +176,10 @@ async def protect_word(
 async def unprotect_word(
     request: Request, word: Text = "", user: User = Depends(require_fresh)
 ) -> Response:
-    now = services_of(request).clock.now()
-
-    async def change(session: AsyncSession, by: str) -> None:
-        await admin.unprotect_word(session, word, by=by, now=now)
-
     return await _change(
-        request, user, change, f"{word.strip()} is no longer a protected word.", {}
+        request,
+        user,
+        admin.unprotect_word,
+        word,
+        done=f"{word.strip()} is no longer a protected word.",
     )

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.accounts import limits
 from bastion.accounts.models import User
-from bastion.accounts.notices import Notice
+from bastion.accounts.notices import Notice, notice
 from bastion.accounts.twofactor import (
     CodeAlreadyUsed,
     FactorRejected,
@@ -45,7 +45,7 @@ _CODE_RE = re.compile(r"^[0-9a-f]{16}$")
 @dataclass(frozen=True)
 class RecoveryCodeUsed:
     """A spent recovery code: how many are left, and the "a recovery code was used" email
-    for the caller to send (``notices``)."""
+    for the caller to send once committed (``notices``)."""
 
     user_id: int
     username: str
@@ -53,22 +53,7 @@ class RecoveryCodeUsed:
     used_at: datetime
     codes_left: int
     ip_address: str | None
-
-    @property
-    def notices(self) -> tuple[Notice, ...]:
-        return (
-            Notice(
-                to=self.email,
-                template="recovery_code_used",
-                user_id=self.user_id,
-                values={
-                    "username": self.username,
-                    "when": self.used_at,
-                    "ip_address": self.ip_address,
-                    "codes_left": self.codes_left,
-                },
-            ),
-        )
+    notices: tuple[Notice, ...] = ()
 
 
 def _hash(code: str, salt: str | None = None) -> str:
@@ -199,13 +184,25 @@ async def use_code(
                         user_id=user.id,
                         codes_left=left,
                     )
+                    ip_address = context.ip_address if context else None
+                    told = notice(
+                        settings,
+                        user.email,
+                        "recovery_code_used",
+                        user_id=user.id,
+                        username=user.username,
+                        when=now,
+                        ip_address=ip_address,
+                        codes_left=left,
+                    )
                     return RecoveryCodeUsed(
                         user_id=user.id,
                         username=user.username,
                         email=user.email,
                         used_at=now,
                         codes_left=left,
-                        ip_address=context.ip_address if context else None,
+                        ip_address=ip_address,
+                        notices=(told,),
                     )
     await ratelimit.fail(
         db,
