@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.accounts.auth import Principal
+from bastion.audit.events import RequestContext, record
 from bastion.db.changes import announce
 from bastion.errors import BadRequest, NotFound
 from bastion.packaging.models import JournalEntry, Project, Release
@@ -75,6 +77,44 @@ async def journal(
     project.last_serial = entry.id
     await announce(session, project.normalized_name)
     return entry.id
+
+
+async def record_change(
+    session: AsyncSession,
+    project: Project,
+    *,
+    kind: str,
+    verbs: tuple[str, str],
+    version: str | None,
+    filename: str | None = None,
+    by: Actor,
+    when: datetime,
+    context: RequestContext | None,
+    **details: Any,
+) -> int:
+    """Journal and audit a change to ``project`` or one of its releases or files (``kind``);
+    returns the new serial. ``verbs`` are the journal's and the audit tag's: ``("remove",
+    "delete")`` gives the journal action "remove release" and the tag
+    "project:release:delete"; a file's journal action names it ("remove file x.whl").
+    The audit event has the version and filename (when given), then ``details``."""
+    journal_verb, audit_verb = verbs
+    action = f"{journal_verb} {kind}" + (f" {filename}" if kind == "file" else "")
+    serial = await journal(
+        session, project, action=action, version=version, user_id=actor_id(by), when=when
+    )
+    where = {"version": version, "filename": filename}
+    record(
+        session,
+        tag=f"project:{audit_verb}" if kind == "project" else f"project:{kind}:{audit_verb}",
+        when=when,
+        context=context,
+        user_id=actor_id(by),
+        project_name=project.normalized_name,
+        **{key: value for key, value in where.items() if value is not None},
+        **details,
+        by=actor_label(by),
+    )
+    return serial
 
 
 async def any_project(session: AsyncSession, name: str) -> Project | None:

@@ -11,14 +11,11 @@ Invitations, revocations and removals are emailed to the person concerned.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends
 from packaging.utils import canonicalize_name
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -43,7 +40,7 @@ from bastion.web.account_routes import CSRF, Text, page, redirect
 from bastion.web.client_ip import request_context
 from bastion.web.current_user import (
     db_of,
-    release_writes,
+    own_transaction,
     require_user,
     services_of,
     web_session,
@@ -112,15 +109,6 @@ async def _page(
     return await page(request, "manage/collaborators.html", ctx, status_code=status_code)
 
 
-@asynccontextmanager
-async def _own_transaction(request: Request) -> AsyncIterator[AsyncSession]:
-    """A transaction of its own for the change, so a refusal rolls back only the change
-    and the page can still be rendered from the request's session."""
-    await release_writes(request)
-    async with services_of(request).db.transaction() as session:
-        yield session
-
-
 async def _after(
     request: Request, user: User, name: str, warnings: list[str], done: str
 ) -> Response:
@@ -161,7 +149,7 @@ async def add(
     await _viewable(request, user, name)
     services = services_of(request)
     try:
-        async with _own_transaction(request) as db:
+        async with own_transaction(request) as db:
             invitation, warnings = await invite(
                 db,
                 services,
@@ -209,7 +197,7 @@ async def revoke_invitation(
     await _viewable(request, user, name)
     services = services_of(request)
     try:
-        async with _own_transaction(request) as db:
+        async with own_transaction(request) as db:
             invitation = await revoke(
                 db,
                 services,
@@ -251,7 +239,7 @@ async def change(
 ) -> Response:
     await _viewable(request, user, name)
     try:
-        async with _own_transaction(request) as db:
+        async with own_transaction(request) as db:
             result = await change_role(
                 db,
                 services_of(request),
@@ -302,7 +290,7 @@ async def remove(
     await _viewable(request, user, name)
     services = services_of(request)
     try:
-        async with _own_transaction(request) as db:
+        async with own_transaction(request) as db:
             result: RoleChange = await remove_role(
                 db,
                 services,

@@ -67,9 +67,17 @@ async def yank(request: Request, name: str, version: str) -> JSONResponse:
     services: Services = request.app.state.services
     principal = await _principal(request, services)
     reason = await _reason(request)
-    result = await yank_release(
-        services, name, version, by=principal, reason=reason, context=request_context(request)
-    )
+    async with services.db.transaction() as session:
+        result = await yank_release(
+            session,
+            name,
+            version,
+            by=principal,
+            reason=reason,
+            settings=services.settings,
+            clock=services.clock,
+            context=request_context(request),
+        )
     return _response(result)
 
 
@@ -77,7 +85,14 @@ async def yank(request: Request, name: str, version: str) -> JSONResponse:
 async def unyank(request: Request, name: str, version: str) -> JSONResponse:
     services: Services = request.app.state.services
     principal = await _principal(request, services)
-    result = await unyank_release(
-        services, name, version, by=principal, context=request_context(request)
-    )
+    async with services.db.transaction() as session:
+        result = await unyank_release(
+            session,
+            name,
+            version,
+            by=principal,
+            settings=services.settings,
+            clock=services.clock,
+            context=request_context(request),
+        )
     return _response(result)
