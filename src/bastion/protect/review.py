@@ -473,7 +473,16 @@ async def _remove(
         project = await live_project(session, name)
         await _authorize(session, services, by, project)
         normalized = project.normalized_name
-    await delete_project(services, normalized, by=by, reason=reason, context=context)
+    async with services.db.transaction() as session:
+        await delete_project(
+            session,
+            normalized,
+            by=by,
+            reason=reason,
+            settings=services.settings,
+            clock=services.clock,
+            context=context,
+        )
     now = services.clock.now()
     changed = ["project removed"]
     async with services.db.transaction() as session:
