@@ -16,7 +16,7 @@ from bastion.services import Services
 from tests.protect.detectors import ExpectingJudge, RecordingPairs, block, protection, review
 from tests.support.audit import audit_tags, mail_to
 from tests.support.dists import make_wheel
-from tests.support.protect import hidden, seen, served
+from tests.support.protect import decide, hidden, seen, served
 from tests.support.types import MakeUser, PostUpload
 from tests.support.web import cookie, stored_paths, web_session
 
@@ -104,7 +104,14 @@ async def test_review_holds_the_project_until_approved(
 
     from bastion.packaging.changes import Operator
 
-    result = await approve_name(services, "requests", by=Operator("test"), reason=OPERATOR_REASON)
+    result = await decide(
+        services,
+        approve_name,
+        "requests",
+        by=Operator("test"),
+        reason=OPERATOR_REASON,
+        protection=services.protect,
+    )
     assert result.status == ACTIVE
     assert served(await seen(client, services, "requests"))
     assert (await _project(services, "requests")).status == ACTIVE  # type: ignore[union-attr]
@@ -131,7 +138,14 @@ async def test_approve_can_allow_list_the_look_alike_pairs(
     services.protect = protection(judge=judge, pairs=pairs)
     judge.expected["reqeusts"] = review("reqeusts", "requests", rule="typo")
     assert (await post_upload(make_wheel(tmp_path, "reqeusts", "1.0"))).status_code == 200
-    result = await approve_name(services, "reqeusts", by=Operator("test"), allow_pairs=True)
+    result = await decide(
+        services,
+        approve_name,
+        "reqeusts",
+        by=Operator("test"),
+        allow_pairs=True,
+        protection=services.protect,
+    )
     assert ("reqeusts", "requests", "operator:test") in pairs.pairs
     assert "allow-list: reqeusts ~ requests" in result.changed
 
@@ -150,7 +164,9 @@ async def test_reject_deletes_the_project_and_reserves_the_name(
     await make_user("bob")
     judge.expected["requests"] = review("requests", "requests")
     assert (await post_upload(make_wheel(tmp_path, "requests", "99.0"))).status_code == 200
-    await reject_name(services, "requests", by=Operator("test"), reason="dependency confusion")
+    await decide(
+        services, reject_name, "requests", by=Operator("test"), reason="dependency confusion"
+    )
     project = await _project(services, "requests")
     assert project is not None and project.deleted_at is not None
     async with services.db.session() as session:
@@ -197,6 +213,8 @@ async def test_nothing_to_approve_is_a_conflict(
     await make_user("alice")
     assert (await post_upload(make_wheel(tmp_path, "plain", "1.0"))).status_code == 200
     with pytest.raises(Conflict, match="not waiting for review"):
-        await approve_name(services, "plain", by=Operator("test"))
+        await decide(
+            services, approve_name, "plain", by=Operator("test"), protection=services.protect
+        )
     with pytest.raises(Conflict, match="not waiting for review"):
-        await reject_name(services, "plain", by=Operator("test"), reason="no")
+        await decide(services, reject_name, "plain", by=Operator("test"), reason="no")

@@ -13,6 +13,7 @@ from bastion.protect.review import clear, quarantine
 from bastion.services import Services
 from tests.protect.detectors import ExpectingJudge
 from tests.support.dists import make_wheel
+from tests.support.protect import decide
 from tests.support.types import MakeUser, PostUpload
 
 JSON = {"Accept": "application/vnd.pypi.simple.v1+json"}
@@ -39,12 +40,12 @@ async def test_listed_projects_carry_their_status(
     html = (await client.get("/simple/marked/")).text
     assert '<meta name="pypi:project-status" content="active">' in html
 
-    await quarantine(services, "marked", by=Operator("test"), reason="malware")
+    await decide(services, quarantine, "marked", by=Operator("test"), reason="malware")
     assert (await client.get("/simple/marked/", headers=JSON)).status_code == 404
     index = (await client.get("/simple/", headers=JSON)).json()
     assert index["projects"] == []
     assert "marked" not in (await client.get("/simple/")).text
 
-    await clear(services, "marked", by=Operator("test"))
+    await decide(services, clear, "marked", by=Operator("test"))
     again = await client.get("/simple/marked/", headers=JSON)
     assert again.status_code == 200 and again.json()["project-status"] == {"status": "active"}

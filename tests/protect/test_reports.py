@@ -12,13 +12,12 @@ import pytest
 from bastion.clock import MovableClock
 from bastion.errors import BadRequest, Conflict, NotFound
 from bastion.packaging.changes import Operator
-from bastion.protect.reports import report_malware, set_trusted_reporter
 from bastion.protect.review import clear, review_queue
 from bastion.services import Services
 from tests.protect.detectors import ExpectingJudge
 from tests.support.audit import audit_tags, mail_to
 from tests.support.dists import make_wheel
-from tests.support.protect import hidden, seen, served
+from tests.support.protect import decide, hidden, report, seen, served, trust
 from tests.support.types import MakeUser, PostUpload
 
 
@@ -41,14 +40,14 @@ async def test_reports_are_recorded_once_and_weighted(
 ) -> None:
     await _publish(make_user, post_upload, tmp_path, "sketchy")
     bob, carol = await make_user("bob"), await make_user("carol")
-    await set_trusted_reporter(services, "carol", True, by="operator:test")
-    plain = await report_malware(services, "Sketchy", None, reporter=bob, reason="steals keys")
+    await trust(services, "carol", True, by="operator:test")
+    plain = await report(services, "Sketchy", None, reporter=bob, reason="steals keys")
     assert (plain.project, plain.trusted, plain.quarantined) == ("sketchy", False, False)
     with pytest.raises(Conflict, match="already reported"):
-        await report_malware(services, "sketchy", None, reporter=bob, reason="again")
-    on_release = await report_malware(services, "sketchy", "1.0", reporter=bob, reason="1.0")
+        await report(services, "sketchy", None, reporter=bob, reason="again")
+    on_release = await report(services, "sketchy", "1.0", reporter=bob, reason="1.0")
     assert on_release.version == "1.0"
-    trusted = await report_malware(services, "sketchy", None, reporter=carol, reason="payload")
+    trusted = await report(services, "sketchy", None, reporter=carol, reason="payload")
     assert trusted.trusted and not trusted.quarantined  # one trusted report of two needed
     async with services.db.session() as session:
         [item] = await review_queue(session, trusted_weight=5)
@@ -69,15 +68,15 @@ async def test_bad_reports_are_refused(
     bob = await make_user("bob")
     services.settings = services.settings.model_copy(update={"report_reason_max_length": 20})
     with pytest.raises(BadRequest, match="Say why"):
-        await report_malware(services, "fine", None, reporter=bob, reason="  ")
+        await report(services, "fine", None, reporter=bob, reason="  ")
     with pytest.raises(BadRequest, match="too long"):
-        await report_malware(services, "fine", None, reporter=bob, reason="x" * 21)
+        await report(services, "fine", None, reporter=bob, reason="x" * 21)
     with pytest.raises(NotFound):
-        await report_malware(services, "nothere", None, reporter=bob, reason="why")
+        await report(services, "nothere", None, reporter=bob, reason="why")
     with pytest.raises(NotFound):
-        await report_malware(services, "fine", "9.9", reporter=bob, reason="why")
+        await report(services, "fine", "9.9", reporter=bob, reason="why")
     with pytest.raises(NotFound):
-        await set_trusted_reporter(services, "nobody", True, by="operator:test")
+        await trust(services, "nobody", True, by="operator:test")
 
 
 async def test_trusted_reports_quarantine_a_young_project(
@@ -90,21 +89,21 @@ async def test_trusted_reports_quarantine_a_young_project(
     await _publish(make_user, post_upload, tmp_path, "youngbad")
     for name in ("carol", "dave"):
         await make_user(name)
-        await set_trusted_reporter(services, name, True, by="operator:test")
+        await trust(services, name, True, by="operator:test")
     from bastion.accounts.users import get_user
 
     async with services.db.session() as session:
         carol, dave = await get_user(session, "carol"), await get_user(session, "dave")
     assert carol is not None and dave is not None
-    await report_malware(services, "youngbad", None, reporter=carol, reason="exfiltrates")
-    result = await report_malware(services, "youngbad", "1.0", reporter=dave, reason="same")
+    await report(services, "youngbad", None, reporter=carol, reason="exfiltrates")
+    result = await report(services, "youngbad", "1.0", reporter=dave, reason="same")
     assert result.quarantined
     assert hidden(await seen(client, services, "youngbad"))
     assert "protect:auto-quarantine" in await audit_tags(services, prefix="protect:")
     assert mail_to(services, "alice@example.org")[-1][0] == (
         "youngbad is quarantined after malware reports"
     )
-    await clear(services, "youngbad", by=Operator("test"), reason="reviewed: harmless")
+    await decide(services, clear, "youngbad", by=Operator("test"), reason="reviewed: harmless")
     assert served(await seen(client, services, "youngbad"))
     async with services.db.session() as session:
         assert await review_queue(session, trusted_weight=5) == []
@@ -122,8 +121,8 @@ async def test_an_old_project_is_not_quarantined_automatically(
     clock.advance(timedelta(days=services.settings.report_young_project_days + 1))
     services.settings = services.settings.model_copy(update={"report_auto_quarantine_trusted": 1})
     carol = await make_user("carol")
-    await set_trusted_reporter(services, "carol", True, by="operator:test")
-    result = await report_malware(services, "oldgood", None, reporter=carol, reason="hmm")
+    await trust(services, "carol", True, by="operator:test")
+    result = await report(services, "oldgood", None, reporter=carol, reason="hmm")
     assert result.trusted and not result.quarantined
     assert served(await seen(client, services, "oldgood"))
 
@@ -137,9 +136,7 @@ async def test_the_automatic_quarantine_can_be_turned_off(
     await _publish(make_user, post_upload, tmp_path, "young")
     services.settings = services.settings.model_copy(update={"report_auto_quarantine_trusted": 0})
     carol = await make_user("carol")
-    await set_trusted_reporter(services, "carol", True, by="operator:test")
-    assert not (
-        await report_malware(services, "young", None, reporter=carol, reason="x")
-    ).quarantined
-    assert not await set_trusted_reporter(services, "carol", True, by="operator:test")
-    assert await set_trusted_reporter(services, "carol", False, by="operator:test")
+    await trust(services, "carol", True, by="operator:test")
+    assert not (await report(services, "young", None, reporter=carol, reason="x")).quarantined
+    assert not await trust(services, "carol", True, by="operator:test")
+    assert await trust(services, "carol", False, by="operator:test")

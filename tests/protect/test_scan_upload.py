@@ -32,7 +32,7 @@ from tests.protect.detectors import (
 )
 from tests.support.audit import audit_tags, mail_to
 from tests.support.dists import make_wheel
-from tests.support.protect import hidden, seen, served
+from tests.support.protect import decide, hidden, seen, served
 from tests.support.types import MakeUser, PostUpload
 
 OPERATOR = Operator("test")
@@ -126,7 +126,7 @@ async def test_malicious_upload_is_accepted_and_the_project_quarantined(
     assert detail["scans"][0]["diff"]["previous"] == "stealer-1.0-py3-none-any.whl"
     assert detail["scans"][0]["findings"][0]["excerpt"]
 
-    result = await clear(services, "stealer", by=OPERATOR, reason="false positive")
+    result = await decide(services, clear, "stealer", by=OPERATOR, reason="false positive")
     assert result.status == ACTIVE
     assert await _status(services, "stealer") == (ACTIVE, [ACTIVE, ACTIVE])
     assert served(await seen(client, services, "stealer"))
@@ -156,9 +156,9 @@ async def test_suspicious_is_published_and_queued_by_default(
     [scan] = await _scans(services)
     assert (scan.verdict, scan.action, scan.review_state) == ("suspicious", "published", "pending")
     assert await audit_tags(services, prefix="protect:") == ["protect:scan-suspicious"]
-    await clear(services, "iffy", by=OPERATOR)
+    await decide(services, clear, "iffy", by=OPERATOR)
     with pytest.raises(Conflict):
-        await clear(services, "iffy", by=OPERATOR)
+        await decide(services, clear, "iffy", by=OPERATOR)
 
 
 async def test_suspicious_is_held_when_the_setting_says_hold(
@@ -182,7 +182,7 @@ async def test_suspicious_is_held_when_the_setting_says_hold(
     async with services.db.session() as session:
         path = await session.scalar(select(File.path).where(File.filename == wheel.name))
     assert (await client.get(f"/files/{path}")).status_code == 404
-    await clear(services, "iffy", "1.1", by=OPERATOR)
+    await decide(services, clear, "iffy", "1.1", by=OPERATOR)
     assert wheel.name in (await client.get("/simple/iffy/")).text
     assert (await client.get(f"/files/{path}")).status_code == 200
 
@@ -244,15 +244,15 @@ async def test_quarantine_and_remove_with_forbid(
     await make_user("alice")
     assert (await post_upload(make_wheel(tmp_path, "twice", "1.0"))).status_code == 200
     assert (await post_upload(make_wheel(tmp_path, "twice", "2.0"))).status_code == 200
-    result = await quarantine(services, "twice", "2.0", by=OPERATOR, reason="bad release")
+    result = await decide(services, quarantine, "twice", "2.0", by=OPERATOR, reason="bad release")
     assert result.changed == ["release 2.0 quarantined"]
     page = (await client.get("/simple/twice/")).text
     assert "twice-1.0" in page and "twice-2.0" not in page
-    await quarantine(services, "twice", by=OPERATOR, reason="all bad")
+    await decide(services, quarantine, "twice", by=OPERATOR, reason="all bad")
     assert hidden(await seen(client, services, "twice"))
     with pytest.raises(Conflict):
-        await quarantine(services, "twice", by=OPERATOR, reason="again")
-    await remove_project(services, "twice", by=OPERATOR, reason="malware", forbid=True)
+        await decide(services, quarantine, "twice", by=OPERATOR, reason="again")
+    await decide(services, remove_project, "twice", by=OPERATOR, reason="malware", forbid=True)
     refused = await post_upload(make_wheel(tmp_path, "twice", "3.0"))
     assert refused.status_code == 403, refused.text  # the tombstone, then the reservation
     async with services.db.session() as session:
@@ -315,6 +315,6 @@ async def test_clearing_a_quarantine_keeps_a_pending_name_review(
     scanner.verdicts[wheel.name] = malicious_report(wheel.name)
     assert (await post_upload(wheel)).status_code == 200
     assert (await _status(services, "requests"))[0] == QUARANTINED
-    result = await clear(services, "requests", by=OPERATOR)
+    result = await decide(services, clear, "requests", by=OPERATOR)
     assert result.status == HELD
     assert "project held for its name review" in result.changed

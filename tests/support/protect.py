@@ -1,13 +1,20 @@
-"""What an anonymous reader of the index finds of a project: served, or hidden everywhere."""
+"""What an anonymous reader of the index finds of a project: served, or hidden everywhere;
+and the protection services called as their routes call them (a transaction, then mail)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from sqlalchemy import select
 
+from bastion.accounts.models import User
+from bastion.accounts.notices import send_after
 from bastion.packaging.models import File, Project, Release
+from bastion.protect.reports import ReportResult, report_malware, set_trusted_reporter
+from bastion.protect.review import DecisionResult
 from bastion.services import Services
 
 
@@ -62,3 +69,45 @@ def served(view: Seen) -> bool:
         and all(s == 200 for s in view.files)
         and view.in_search
     )
+
+
+async def decide(
+    services: Services,
+    decision: Callable[..., Awaitable[DecisionResult]],
+    *args: Any,
+    **kwargs: Any,
+) -> DecisionResult:
+    """Run one review decision as the web and CLI do: in a transaction, with the services'
+    settings and clock; then send the maintainers' notices."""
+    async with services.db.transaction() as session:
+        result = await decision(
+            session, *args, settings=services.settings, clock=services.clock, **kwargs
+        )
+    await send_after(services.mailer, result.notices)
+    return result
+
+
+async def report(
+    services: Services, name: str, version: str | None, *, reporter: User, reason: str
+) -> ReportResult:
+    """File a malware report as the web does; the maintainers' notices are sent."""
+    async with services.db.transaction() as session:
+        result = await report_malware(
+            session,
+            name,
+            version,
+            reporter=reporter,
+            reason=reason,
+            settings=services.settings,
+            now=services.clock.now(),
+        )
+    await send_after(services.mailer, result.notices)
+    return result
+
+
+async def trust(services: Services, username: str, trusted: bool, *, by: str) -> bool:
+    """Grant or take away the trusted-reporter role, in a transaction."""
+    async with services.db.transaction() as session:
+        return await set_trusted_reporter(
+            session, username, trusted, by=by, now=services.clock.now()
+        )

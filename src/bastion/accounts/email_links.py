@@ -1,4 +1,5 @@
-"""Signed, expiring links sent by email: address verification and password reset.
+"""Links sent by email: :func:`site_link` for any page, and signed, expiring links for
+address verification and password reset.
 
 Tokens are itsdangerous ``URLSafeTimedSerializer`` payloads signed with the site's
 secret key, one salt per purpose, timed by the injectable clock. A reset link carries
@@ -14,10 +15,16 @@ from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTime
 
 from bastion.accounts.models import User
 from bastion.clock import Clock
+from bastion.config import Settings
 from bastion.errors import BadRequest
 
 VERIFY_SALT = "bastion.email-verify"
 RESET_SALT = "bastion.password-reset"
+
+
+def site_link(settings: Settings, path: str) -> str:
+    """The full URL of ``path`` (``/project/x/``) on this site, for an email."""
+    return settings.base_url.rstrip("/") + "/" + path.lstrip("/")
 
 
 def _serializer(secret_key: str, salt: str, clock: Clock) -> URLSafeTimedSerializer:

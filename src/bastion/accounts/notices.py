@@ -3,6 +3,8 @@
 A template's first line is the subject; the rest is the plain-text body. :func:`render` is
 pure (tests read it); :func:`send` delivers through the :class:`~bastion.accounts.mail.Mailer`
 and, for notices that must not fail a request, logs a mail server that cannot be reached.
+A domain function that decides to tell someone returns a :class:`Notice` (rendered with
+:func:`notice`); its caller sends them with :func:`send_after` once the transaction commits.
 :func:`security_changed` is the notice for a change to the account's security (a factor
 added or removed, recovery codes regenerated, an API token created, the password changed).
 """
@@ -10,6 +12,7 @@ added or removed, recovery codes regenerated, an API token created, the password
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -50,17 +53,44 @@ def render(template: str, settings: Settings | None = None, /, **values: Any) ->
     return Message(subject=subject.strip(), body=body.rstrip("\n") + "\n")
 
 
+@dataclass(frozen=True)
+class Notice:
+    """One rendered email to one person, to send once the decision is committed."""
+
+    to: str
+    template: str
+    message: Message
+    user_id: int | None = None
+
+
+def notice(
+    settings: Settings, to: str, template: str, /, *, user_id: int | None, **values: Any
+) -> Notice:
+    """``template`` rendered for ``to`` (see :func:`render`), not sent yet."""
+    return Notice(to, template, render(template, settings, **values), user_id)
+
+
+async def _deliver(mailer: Mailer, item: Notice) -> bool:
+    try:
+        await mailer.send(item.to, item.message.subject, item.message.body)
+    except OSError:
+        log.exception("could not send the %s email to user %s", item.template, item.user_id)
+        return False
+    return True
+
+
 async def send(
     mailer: Mailer, to: str, template: str, /, *, user_id: int | None, **values: Any
 ) -> bool:
     """Render and send; a mail server that cannot be reached is logged and gives False."""
-    message = render(template, mailer.settings, **values)
-    try:
-        await mailer.send(to, message.subject, message.body)
-    except OSError:
-        log.exception("could not send the %s email to user %s", template, user_id)
-        return False
-    return True
+    return await _deliver(mailer, notice(mailer.settings, to, template, user_id=user_id, **values))
+
+
+async def send_after(mailer: Mailer, notices: Iterable[Notice]) -> None:
+    """Send the notices a committed transaction decided on; an unreachable mail server is
+    logged, never raised (the decision stands either way)."""
+    for item in notices:
+        await _deliver(mailer, item)
 
 
 class Change(StrEnum):

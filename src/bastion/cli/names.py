@@ -11,24 +11,13 @@ from typing import Annotated, TypeVar
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bastion.cli.runner import OPERATOR, run_with_services
+from bastion.cli.runner import BY, change, run_with_services
 from bastion.services import Services
 
 names_app = typer.Typer(
     help="Name protection: typosquats, prohibited names, namespaces.", no_args_is_help=True
 )
-BY = f"operator:{OPERATOR.label}"
 T = TypeVar("T")
-
-
-def change(action: Callable[..., Awaitable[T]], *args: object, **kwargs: object) -> T:
-    """Run one names-admin service call as the operator, in a transaction (audited there)."""
-
-    async def work(services: Services) -> T:
-        async with services.db.transaction() as session:
-            return await action(session, *args, by=BY, now=services.clock.now(), **kwargs)
-
-    return run_with_services(work)
 
 
 def listing(query: Callable[[AsyncSession], Awaitable[list[T]]]) -> list[T]:

@@ -16,11 +16,14 @@ project's maintainers.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import typer
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bastion.cli.runner import OPERATOR, act, run_with_services
+from bastion.accounts import notices
+from bastion.cli.runner import OPERATOR, change, run_with_services
 from bastion.protect.review import DecisionResult
 from bastion.services import Services
 
@@ -35,9 +38,20 @@ RequiredReason = Annotated[str, typer.Option("--reason", help="Why (audited; mai
 Version = Annotated[str | None, typer.Argument(help="Only this release.")]
 
 
-def _said(_services: Services, result: DecisionResult) -> str:
-    what = result.project + (f" {result.version}" if result.version else "")
-    return f"{result.decision} {what}: " + "; ".join(result.changed)
+Decide = Callable[[AsyncSession, Services], Awaitable[DecisionResult]]
+
+
+def _decide(decide: Decide) -> None:
+    """Run one decision in a transaction, mail the maintainers, print what it did."""
+
+    async def work(services: Services) -> None:
+        async with services.db.transaction() as session:
+            result = await decide(session, services)
+        await notices.send_after(services.mailer, result.notices)
+        what = result.project + (f" {result.version}" if result.version else "")
+        typer.echo(f"{result.decision} {what}: " + "; ".join(result.changed))
+
+    run_with_services(work)
 
 
 @review_app.command("list")
@@ -126,7 +140,18 @@ def review_approve(
     """Approve a held name: the project is served."""
     from bastion.protect.review import approve_name
 
-    act(lambda s: approve_name(s, name, by=OPERATOR, reason=reason, allow_pairs=allow_pair), _said)
+    _decide(
+        lambda db, s: approve_name(
+            db,
+            name,
+            by=OPERATOR,
+            settings=s.settings,
+            clock=s.clock,
+            protection=s.protect,
+            reason=reason,
+            allow_pairs=allow_pair,
+        )
+    )
 
 
 @review_app.command("reject")
@@ -134,7 +159,11 @@ def review_reject(name: str, reason: RequiredReason) -> None:
     """Reject a held name: the project is deleted and the name reserved."""
     from bastion.protect.review import reject_name
 
-    act(lambda s: reject_name(s, name, by=OPERATOR, reason=reason), _said)
+    _decide(
+        lambda db, s: reject_name(
+            db, name, by=OPERATOR, settings=s.settings, clock=s.clock, reason=reason
+        )
+    )
 
 
 @review_app.command("clear")
@@ -142,7 +171,11 @@ def review_clear(name: str, version: Version = None, reason: OptionalReason = ""
     """Not malware: serve the project (or release) again and close its findings and reports."""
     from bastion.protect.review import clear
 
-    act(lambda s: clear(s, name, version, by=OPERATOR, reason=reason), _said)
+    _decide(
+        lambda db, s: clear(
+            db, name, version, by=OPERATOR, settings=s.settings, clock=s.clock, reason=reason
+        )
+    )
 
 
 @review_app.command("quarantine")
@@ -150,7 +183,11 @@ def review_quarantine(name: str, reason: RequiredReason, version: Version = None
     """Quarantine the project (uploads frozen) or one release."""
     from bastion.protect.review import quarantine
 
-    act(lambda s: quarantine(s, name, version, by=OPERATOR, reason=reason), _said)
+    _decide(
+        lambda db, s: quarantine(
+            db, name, version, by=OPERATOR, settings=s.settings, clock=s.clock, reason=reason
+        )
+    )
 
 
 @review_app.command("remove")
@@ -164,7 +201,17 @@ def review_remove(
     """Delete the project (restorable during retention); --forbid reserves its name."""
     from bastion.protect.review import remove_project
 
-    act(lambda s: remove_project(s, name, by=OPERATOR, reason=reason, forbid=forbid), _said)
+    _decide(
+        lambda db, s: remove_project(
+            db,
+            name,
+            by=OPERATOR,
+            settings=s.settings,
+            clock=s.clock,
+            reason=reason,
+            forbid=forbid,
+        )
+    )
 
 
 def _trust(username: str, trusted: bool) -> None:
@@ -176,10 +223,8 @@ def _trust(username: str, trusted: bool) -> None:
         (False, True): "is no longer a trusted reporter",
         (False, False): "was not a trusted reporter",
     }
-    act(
-        lambda s: set_trusted_reporter(s, username, trusted, by="operator:cli"),
-        lambda _s, changed: f"{username} {said[(trusted, changed)]}",
-    )
+    changed = change(set_trusted_reporter, username, trusted)
+    typer.echo(f"{username} {said[(trusted, changed)]}")
 
 
 @review_app.command("trust")

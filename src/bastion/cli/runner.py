@@ -20,6 +20,7 @@ T = TypeVar("T")
 err = Console(stderr=True)
 
 OPERATOR = Operator("cli")
+BY = f"operator:{OPERATOR.label}"
 Reason = Annotated[str, typer.Option("--reason", help="Why (audited; shown to users).")]
 
 
@@ -61,3 +62,14 @@ def transact(
         typer.echo(say(services, result))
 
     run_with_services(work)
+
+
+def change(action: Callable[..., Awaitable[T]], *args: object, **kwargs: object) -> T:
+    """Run one service call as the operator in a transaction (audited there):
+    ``action(session, *args, by="operator:cli", now=<the clock's now>, **kwargs)``."""
+
+    async def work(services: Services) -> T:
+        async with services.db.transaction() as session:
+            return await action(session, *args, by=BY, now=services.clock.now(), **kwargs)
+
+    return run_with_services(work)

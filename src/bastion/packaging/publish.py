@@ -29,6 +29,7 @@ from packaging.version import Version
 from sqlalchemy.exc import IntegrityError
 
 from bastion.accounts.auth import Principal
+from bastion.accounts.notices import Notice, send_after
 from bastion.audit.events import RequestContext
 from bastion.authz import Action, authorize
 from bastion.config import Settings
@@ -97,6 +98,7 @@ class Candidate:
     meta: CoreMetadata | None = None
     members: frozenset[str] = frozenset()
     warnings: list[str] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)  # mail to send after the commit
 
     @property
     def metadata(self) -> CoreMetadata:
@@ -114,11 +116,19 @@ async def publish(
     """Run the pipeline on a received form; raises a domain error at the first failing step."""
     candidate = check_fields(services.settings, principal, form, context)
     await read_metadata(services, candidate)
-    screen = await screen_project(
-        services, candidate.metadata.name, user=principal.user, context=context
-    )
+    async with services.db.transaction() as session:
+        screen = await screen_project(
+            session,
+            candidate.metadata.name,
+            user=principal.user,
+            settings=services.settings,
+            now=services.clock.now(),
+            protection=services.protect,
+            context=context,
+        )
     candidate.warnings += screen.warnings
     result = await record(services, candidate, screen)
+    await send_after(services.mailer, candidate.notices)
     return PublishResult(upload=result, warnings=tuple(candidate.warnings))
 
 
@@ -195,7 +205,9 @@ async def record(services: Services, candidate: Candidate, screen: NameScreen) -
             )
             if created:
                 await record_new_project(session, project, principal.user, when, candidate.context)
-                await hold_new_project(session, services, project, screen, user=principal.user)
+                candidate.notices += await hold_new_project(
+                    session, project, screen, user=principal.user, settings=settings, now=when
+                )
             existing = await check_filename_free(
                 session,
                 file.filename,
@@ -217,14 +229,18 @@ async def record(services: Services, candidate: Candidate, screen: NameScreen) -
                 stored=stored,
                 context=candidate.context,
             )
-            candidate.warnings += await scan_upload(
+            scanned = await scan_upload(
                 session,
-                services,
                 result,
                 file.path,
                 user=principal.user,
+                settings=settings,
+                now=when,
+                protection=services.protect,
                 context=candidate.context,
             )
+            candidate.warnings += scanned.warnings
+            candidate.notices += scanned.notices
             return result
     except IntegrityError:  # pragma: no cover - the project lock leaves no race to lose
         raise Conflict(

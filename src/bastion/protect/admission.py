@@ -1,54 +1,52 @@
-"""What the upload pipeline asks protection: two calls, one per step.
+"""What the upload pipeline asks protection: one call per step, in the caller's session.
 
 1. :func:`screen_project` — before anything is stored, for every upload: a quarantined
    project's uploads are frozen (403); a project that does not exist yet has its name
    judged (reserved names and ``block`` → 400 with the reason; ``review`` → the upload's
    transaction creates the project held (:func:`hold_new_project`), and the uploader is
-   told why by mail and in the upload response).
+   told why by mail and in the upload response). A refusal is audited: its event is
+   committed before the error is raised.
 2. :func:`scan_upload` — inside the upload's transaction, after the file row is added and
    before the commit makes it visible: scans the archive, compares with the project's
    previous release, stores the report, and holds or quarantines per the verdict.
-   Returns lines for the upload response; maintainers are mailed after the commit.
+   Returns lines for the upload response and the maintainers' notices.
 
-Both take the services' :class:`~bastion.protect.seams.Protection` detectors, so the
-proxy and admin creation paths can call :func:`screen_project` the same way.
+Mail is returned, never sent: the caller sends the notices once its transaction commits
+(:func:`bastion.accounts.notices.send_after`). The detectors come in as a
+:class:`~bastion.protect.seams.Protection`, so the proxy and admin creation paths can call
+:func:`screen_project` the same way.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, NoReturn
 
 import anyio
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bastion.accounts.mail import Mailer
+from bastion.accounts.email_links import site_link
 from bastion.accounts.models import User
+from bastion.accounts.notices import Notice
 from bastion.audit.events import RequestContext, record
 from bastion.config import Settings
-from bastion.errors import BadRequest, Forbidden
+from bastion.errors import BadRequest, BastionError, Forbidden
 from bastion.packaging.models import File, Project
 from bastion.packaging.names import normalize_name
 from bastion.packaging.releases import UploadResult
 from bastion.protect.models import FileScan, NameReview
 from bastion.protect.names.verdict import NameVerdict
-from bastion.protect.notices import Notice, notices_to_maintainers, send_all, signature
-from bastion.protect.quarantine import reserved_reason, set_project_status
+from bastion.protect.notices import notice_to, notices_to_maintainers
+from bastion.protect.quarantine import reserved_message, reserved_reason, set_project_status
 from bastion.protect.scan.report import Finding, ScanReport, VersionDiff
-from bastion.protect.seams import ArchiveScanner
+from bastion.protect.seams import ArchiveScanner, Protection
 from bastion.protect.status import ACTIVE, HELD, QUARANTINED, status_message
 
-if TYPE_CHECKING:
-    from bastion.services import Services
-
 log = logging.getLogger(__name__)
-
-# Tasks sending mail after a commit: kept referenced until done.
-_PENDING: set[asyncio.Task[None]] = set()
 
 
 # -- Step 1: the project (name protection, upload freeze). -----------------------------
@@ -89,70 +87,77 @@ class NameScreen:
 
 
 async def screen_project(
-    services: Services,
+    session: AsyncSession,
     name: str,
     *,
     user: User,
+    settings: Settings,
+    now: datetime,
+    protection: Protection,
     context: RequestContext | None = None,
 ) -> NameScreen:
-    """Step 1 of an upload (see the module docstring); raises Forbidden or BadRequest.
+    """Step 1 of an upload (see the module docstring); raises Forbidden or BadRequest
+    after committing ``session`` (the refusal's audit event).
 
     Nothing is created here: a ``review`` verdict is carried to the upload's transaction,
     so an upload refused later (2FA, permissions) leaves no held project behind.
     """
     normalized = normalize_name(name)
-    async with services.db.transaction() as session:
-        project = await session.scalar(select(Project).where(Project.normalized_name == normalized))
-        if project is not None:
-            return NameScreen(
-                await _existing_project(session, project, user, context, services.clock.now())
-            )
-        reserved = await reserved_reason(session, name)
-        verdict = (
-            NameVerdict(name=name, verdict="block")
-            if reserved is not None
-            else await services.protect.judge_new_name(
-                session, services.settings, name, user_id=user.id
-            )
+    project = await session.scalar(select(Project).where(Project.normalized_name == normalized))
+    if project is not None:
+        return NameScreen(await _existing_project(session, project, user, context, now))
+    reserved = await reserved_reason(session, name)
+    verdict = (
+        NameVerdict(name=name, verdict="block")
+        if reserved is not None
+        else await protection.judge_new_name(session, settings, name, user_id=user.id)
+    )
+    if verdict.verdict != "allow":
+        record(
+            session,
+            tag=f"protect:name-{verdict.verdict}",
+            when=now,
+            context=context,
+            user_id=user.id,
+            project_name=normalized,
+            name=name,
+            reasons=reasons_json(verdict),
+            reserved=reserved,
         )
-        if verdict.verdict != "allow":
-            record(
-                session,
-                tag=f"protect:name-{verdict.verdict}",
-                when=services.clock.now(),
-                context=context,
-                user_id=user.id,
-                project_name=normalized,
-                name=name,
-                reasons=reasons_json(verdict),
-                reserved=reserved,
-            )
     if verdict.verdict == "block":
-        raise BadRequest(
-            f"The name '{name}' is not available on this index: an administrator has "
-            f"reserved it ({reserved}). Choose another name."
-            if reserved is not None
-            else block_message(name, verdict)
+        await _refuse(
+            session,
+            BadRequest(
+                reserved_message(name, reserved)
+                if reserved is not None
+                else block_message(name, verdict)
+            ),
         )
     if verdict.verdict == "review":
         return NameScreen([status_message(name, HELD, hold_reason(verdict))], verdict)
     return NameScreen([])
 
 
+async def _refuse(session: AsyncSession, error: BastionError) -> NoReturn:
+    """Keep the refusal's audit event: commit it, then raise."""
+    await session.commit()
+    raise error
+
+
 async def hold_new_project(
     session: AsyncSession,
-    services: Services,
     project: Project,
     screen: NameScreen,
     *,
     user: User,
-) -> None:
+    settings: Settings,
+    now: datetime,
+) -> tuple[Notice, ...]:
     """In the upload's transaction, for the upload that created ``project``: hold it for
-    review when step 1's verdict said so, and mail the uploader once that commits."""
+    review when step 1's verdict said so; the uploader's notice, to send after the commit."""
     verdict = screen.verdict
     if verdict is None or verdict.verdict != "review":
-        return
-    now = services.clock.now()
+        return ()
     reason = hold_reason(verdict)
     await set_project_status(session, project, HELD, reason, when=now, user_id=user.id)
     session.add(
@@ -166,24 +171,15 @@ async def hold_new_project(
             state="pending",
         )
     )
-    message = status_message(project.name, HELD, reason)
-    send_after_commit(
-        session,
-        services.mailer,
-        [
-            Notice(
-                user_id=user.id,
-                email=user.email,
-                subject=f"Your new project {project.name} is held for review",
-                body=(
-                    f"Hello {user.username},\n\n{message}\n\nYou can see it (and keep "
-                    f"uploading to it) at {services.settings.base_url.rstrip('/')}/project/"
-                    f"{project.normalized_name}/ ; an administrator will approve or reject the "
-                    "name. You will hear from us then."
-                    + signature(services.settings.site_name, services.settings.base_url)
-                ),
-            )
-        ],
+    return (
+        notice_to(
+            user,
+            settings,
+            "project_held",
+            project=project.name,
+            message=status_message(project.name, HELD, reason),
+            project_link=site_link(settings, f"/project/{project.normalized_name}/"),
+        ),
     )
 
 
@@ -192,7 +188,7 @@ async def _existing_project(
     project: Project,
     user: User,
     context: RequestContext | None,
-    now: Any,
+    now: datetime,
 ) -> list[str]:
     if project.deleted_at is not None or project.status == ACTIVE:
         return []
@@ -207,8 +203,7 @@ async def _existing_project(
             project_name=project.normalized_name,
             status=project.status,
         )
-        await session.commit()
-        raise Forbidden(message)
+        await _refuse(session, Forbidden(message))
     return [message]
 
 
@@ -269,45 +264,38 @@ def effective_verdict(diff: VersionDiff) -> str:
     return "suspicious" if diff.verdict == "error" else diff.verdict
 
 
-def send_after_commit(session: AsyncSession, mailer: Mailer, notices: list[Notice]) -> None:
-    """Mail ``notices`` once the session's transaction commits (never if it rolls back)."""
-    if not notices:
-        return
-    loop = asyncio.get_running_loop()
+@dataclass(frozen=True)
+class ScanOutcome:
+    """What step 2 tells the uploader (response lines) and, after the commit, by mail."""
 
-    def after_commit(_session: Any) -> None:
-        task = loop.create_task(send_all(mailer, notices))
-        _PENDING.add(task)
-        task.add_done_callback(_PENDING.discard)
-
-    event.listen(session.sync_session, "after_commit", after_commit, once=True)
+    warnings: list[str]
+    notices: tuple[Notice, ...] = ()
 
 
 async def scan_upload(
     session: AsyncSession,
-    services: Services,
     upload: UploadResult,
     path: Path,
     *,
     user: User,
+    settings: Settings,
+    now: datetime,
+    protection: Protection,
     context: RequestContext | None = None,
-) -> list[str]:
+) -> ScanOutcome:
     """Step 2 of an upload (see the module docstring), in the upload's transaction."""
-    now = services.clock.now()
     file = await session.scalar(select(File).where(File.filename == upload.filename))
     project = await session.scalar(
         select(Project).where(Project.normalized_name == upload.normalized_name)
     )
     assert file is not None and project is not None, "scan_upload runs after add_file"
     report = await anyio.to_thread.run_sync(
-        _scan, services.protect.scan_archive, path, upload.filename, services.settings
+        _scan, protection.scan_archive, path, upload.filename, settings
     )
     previous = await previous_scan(
         session, project.normalized_name, upload.version, file.packagetype
     )
-    diff = services.protect.compare(
-        report_from_row(previous) if previous is not None else None, report
-    )
+    diff = protection.compare(report_from_row(previous) if previous is not None else None, report)
     verdict = effective_verdict(diff)
     action, review = "published", "none"
     if verdict == "malicious":
@@ -323,7 +311,7 @@ async def scan_upload(
         )
     elif verdict == "suspicious":
         review = "pending"
-        if services.settings.scan_suspicious_action == "hold":
+        if settings.scan_suspicious_action == "hold":
             action, file.status = "held", HELD
     session.add(
         FileScan(
@@ -347,7 +335,7 @@ async def scan_upload(
         )
     )
     if verdict == "clean":
-        return []
+        return ScanOutcome([])
     rules = sorted({f.rule for f in [*report.findings, *diff.findings]})
     record(
         session,
@@ -364,21 +352,18 @@ async def scan_upload(
         error=report.error,
     )
     line = _scan_line(upload, verdict, action, rules)
-    body = (
-        f"{line}\n\nFindings: {', '.join(rules) or 'none recorded'}."
-        + (
-            f"\nNew since the previous release: {', '.join(sorted(diff.new_capabilities))}."
-            if diff.new_capabilities
-            else ""
-        )
-        + "\n\nAn administrator will review it; you will hear from us then."
-        + signature(services.settings.site_name, services.settings.base_url)
-    )
     notices = await notices_to_maintainers(
-        session, project, f"{upload.filename}: the malware scan says {verdict}", body
+        session,
+        project,
+        settings,
+        "scan_finding",
+        filename=upload.filename,
+        verdict=verdict,
+        line=line,
+        rules=rules,
+        new_capabilities=sorted(diff.new_capabilities),
     )
-    send_after_commit(session, services.mailer, notices)
-    return [line]
+    return ScanOutcome([line], notices)
 
 
 def _scan_line(upload: UploadResult, verdict: str, action: str, rules: list[str]) -> str:

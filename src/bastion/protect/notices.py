@@ -1,30 +1,24 @@
 """Who hears about a protection decision, and the mail they get.
 
-Mail is sent after the decision is committed and never fails the request: an unreachable
-mail server is logged (``bastion.accounts.notices.send``, template ``protection_notice``).
+Each protection email is a template of its own in ``accounts/templates/email/``
+(``project_held``, ``scan_finding``, ``review_decision``, ``reports_quarantine``), rendered
+here per person by :func:`bastion.accounts.notices.notice`. The decisions return the
+notices; their callers send them after the commit with
+:func:`bastion.accounts.notices.send_after` (an unreachable mail server is logged).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bastion.accounts.mail import Mailer
+from bastion.accounts.email_links import site_link
 from bastion.accounts.models import User
-from bastion.accounts.notices import send as send_notice
+from bastion.accounts.notices import Notice, notice
+from bastion.config import Settings
 from bastion.packaging.models import Project, Role
-
-
-@dataclass(frozen=True)
-class Notice:
-    """One mail to one person."""
-
-    user_id: int
-    email: str
-    subject: str
-    body: str
 
 
 async def owners_of(session: AsyncSession, project: Project) -> list[User]:
@@ -38,27 +32,23 @@ async def owners_of(session: AsyncSession, project: Project) -> list[User]:
     return [user for user, _role in rows.all()]
 
 
+def notice_to(user: User, settings: Settings, template: str, /, **values: Any) -> Notice:
+    """``template`` for ``user``, signed with a link to the site."""
+    return notice(
+        settings,
+        user.email,
+        template,
+        user_id=user.id,
+        username=user.username,
+        home_link=site_link(settings, "/"),
+        **values,
+    )
+
+
 async def notices_to_maintainers(
-    session: AsyncSession, project: Project, subject: str, body: str
-) -> list[Notice]:
-    """The same message to each of the project's owners and maintainers."""
-    return [
-        Notice(user_id=u.id, email=u.email, subject=subject, body=body)
-        for u in await owners_of(session, project)
-    ]
-
-
-async def send_all(mailer: Mailer, notices: list[Notice]) -> None:
-    for notice in notices:
-        await send_notice(
-            mailer,
-            notice.email,
-            "protection_notice",
-            user_id=notice.user_id,
-            subject=notice.subject,
-            body=notice.body,
-        )
-
-
-def signature(site_name: str, base_url: str) -> str:
-    return f"\n\n-- \n{site_name} ({base_url.rstrip('/')}/)\n"
+    session: AsyncSession, project: Project, settings: Settings, template: str, /, **values: Any
+) -> tuple[Notice, ...]:
+    """``template`` for each of the project's owners and maintainers."""
+    return tuple(
+        notice_to(user, settings, template, **values) for user in await owners_of(session, project)
+    )

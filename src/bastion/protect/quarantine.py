@@ -57,14 +57,19 @@ async def reserve_name(
         await session.flush()
 
 
+def reserved_message(name: str, reason: str) -> str:
+    """Why a reserved name cannot be created (the message twine prints)."""
+    return (
+        f"The name '{name}' is not available on this index: an administrator has "
+        f"reserved it ({reason}). Choose another name."
+    )
+
+
 async def check_not_reserved(session: AsyncSession, name: str) -> None:
-    """400 when the name is reserved (the message twine prints)."""
+    """400 when the name is reserved."""
     reason = await reserved_reason(session, name)
     if reason is not None:
-        raise BadRequest(
-            f"The name '{name}' is not available on this index: an administrator has "
-            f"reserved it ({reason}). Choose another name."
-        )
+        raise BadRequest(reserved_message(name, reason))
 
 
 async def reserved_names(session: AsyncSession) -> list[ReservedName]:

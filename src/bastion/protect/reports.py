@@ -10,25 +10,23 @@ at once (the project's maintainers are told; an admin reviews it like any quaran
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.accounts.models import User
+from bastion.accounts.notices import Notice
 from bastion.accounts.users import get_user
 from bastion.audit.events import RequestContext, record
+from bastion.config import Settings
 from bastion.errors import BadRequest, Conflict, NotFound
 from bastion.packaging.changes import live_project, live_release
 from bastion.packaging.models import Project
 from bastion.protect.models import MalwareReport, TrustedReporter
-from bastion.protect.notices import notices_to_maintainers, send_all, signature
+from bastion.protect.notices import notices_to_maintainers
 from bastion.protect.quarantine import set_project_status
 from bastion.protect.status import ACTIVE, QUARANTINED
-
-if TYPE_CHECKING:
-    from bastion.services import Services
 
 REASON_REQUIRED = "Say why you think this is malware: what it does, where you saw it."
 
@@ -40,6 +38,8 @@ class ReportResult:
     version: str | None
     trusted: bool
     quarantined: bool  # this report tipped the project into automatic quarantine
+    # The maintainers' mail (after an automatic quarantine), to send once committed.
+    notices: tuple[Notice, ...] = ()
 
 
 async def is_trusted(session: AsyncSession, user_id: int) -> bool:
@@ -69,105 +69,96 @@ async def _trusted_reporters(session: AsyncSession, project_name: str) -> int:
 
 
 async def report_malware(
-    services: Services,
+    session: AsyncSession,
     name: str,
     version: str | None,
     *,
     reporter: User,
     reason: str,
+    settings: Settings,
+    now: datetime,
     context: RequestContext | None = None,
 ) -> ReportResult:
     """Record a report; 404 for an unknown project or release, 409 for a repeat."""
-    settings = services.settings
     text = clean_report_reason(reason, settings.report_reason_max_length)
-    now = services.clock.now()
-    async with services.db.transaction() as session:
-        project = await live_project(session, name)
-        if project.status != ACTIVE and not reporter.is_admin:
-            # Readers cannot see it; saying more would reveal a hidden project.
-            raise NotFound(f"There is no project named '{name}' on this index.")
-        if version:
-            version = (await live_release(session, project, version)).version
-        existing = await session.scalar(
-            select(MalwareReport.id).where(
-                MalwareReport.project_name == project.normalized_name,
-                MalwareReport.version.is_(None)
-                if not version
-                else MalwareReport.version == version,
-                MalwareReport.reporter_id == reporter.id,
-                MalwareReport.state == "open",
-            )
+    project = await live_project(session, name)
+    if project.status != ACTIVE and not reporter.is_admin:
+        # Readers cannot see it; saying more would reveal a hidden project.
+        raise NotFound(f"There is no project named '{name}' on this index.")
+    if version:
+        version = (await live_release(session, project, version)).version
+    existing = await session.scalar(
+        select(MalwareReport.id).where(
+            MalwareReport.project_name == project.normalized_name,
+            MalwareReport.version.is_(None) if not version else MalwareReport.version == version,
+            MalwareReport.reporter_id == reporter.id,
+            MalwareReport.state == "open",
         )
-        if existing is not None:
-            raise Conflict(
-                f"You have already reported {project.name}"
-                f"{' ' + version if version else ''}; an administrator will review it."
-            )
-        trusted = await is_trusted(session, reporter.id)
-        row = MalwareReport(
-            project_name=project.normalized_name,
-            version=version or None,
-            reporter_id=reporter.id,
-            trusted=trusted,
-            reason=text,
-            created=now,
-            state="open",
+    )
+    if existing is not None:
+        raise Conflict(
+            f"You have already reported {project.name}"
+            f"{' ' + version if version else ''}; an administrator will review it."
         )
-        session.add(row)
-        await session.flush()
-        record(
-            session,
-            tag="protect:report",
-            when=now,
-            context=context,
-            user_id=reporter.id,
-            project_name=project.normalized_name,
-            version=version or None,
-            trusted=trusted,
-            report_id=row.id,
+    trusted = await is_trusted(session, reporter.id)
+    row = MalwareReport(
+        project_name=project.normalized_name,
+        version=version or None,
+        reporter_id=reporter.id,
+        trusted=trusted,
+        reason=text,
+        created=now,
+        state="open",
+    )
+    session.add(row)
+    await session.flush()
+    record(
+        session,
+        tag="protect:report",
+        when=now,
+        context=context,
+        user_id=reporter.id,
+        project_name=project.normalized_name,
+        version=version or None,
+        trusted=trusted,
+        report_id=row.id,
+    )
+    quarantined = trusted and await _auto_quarantine(session, settings, project, now)
+    notices = (
+        await notices_to_maintainers(
+            session, project, settings, "reports_quarantine", project=project.name
         )
-        quarantined = trusted and await _auto_quarantine(session, services, project, now)
-        notices = []
-        if quarantined:
-            notices = await notices_to_maintainers(
-                session,
-                project,
-                f"{project.name} is quarantined after malware reports",
-                f"Trusted reporters have reported {project.name} as malware, so it is "
-                "quarantined: nothing of it can be installed and uploads are refused until "
-                "an administrator has reviewed it. You will hear from us then."
-                + signature(settings.site_name, settings.base_url),
-            )
-    if quarantined:
-        await send_all(services.mailer, notices)
-    return ReportResult(row.id, project.normalized_name, version or None, trusted, quarantined)
+        if quarantined
+        else ()
+    )
+    return ReportResult(
+        row.id, project.normalized_name, version or None, trusted, quarantined, notices
+    )
 
 
 async def _auto_quarantine(
-    session: AsyncSession, services: Services, project: Project, now: object
+    session: AsyncSession, settings: Settings, project: Project, now: datetime
 ) -> bool:
-    settings = services.settings
     needed = settings.report_auto_quarantine_trusted
     if needed <= 0 or project.status != ACTIVE:
         return False
-    if services.clock.now() - project.created > timedelta(days=settings.report_young_project_days):
+    if now - project.created > timedelta(days=settings.report_young_project_days):
         return False
     count = await _trusted_reporters(session, project.normalized_name)
     if count < needed:
         return False
-    when = services.clock.now()
     await set_project_status(
         session,
         project,
         QUARANTINED,
         f"reported as malware by {count} trusted reporters",
-        when=when,
+        when=now,
         user_id=None,
     )
     record(
         session,
         tag="protect:auto-quarantine",
-        when=when,
+        when=now,
         project_name=project.normalized_name,
         trusted_reports=count,
     )
@@ -175,36 +166,35 @@ async def _auto_quarantine(
 
 
 async def set_trusted_reporter(
-    services: Services,
+    session: AsyncSession,
     username: str,
     trusted: bool,
     *,
     by: str,
+    now: datetime,
     by_user_id: int | None = None,
     context: RequestContext | None = None,
 ) -> bool:
     """Grant (or take away) the trusted-reporter role; False when nothing changed."""
-    now = services.clock.now()
-    async with services.db.transaction() as session:
-        user = await get_user(session, username)
-        if user is None:
-            raise NotFound(f"There is no user named '{username}' on this index.")
-        row = await session.get(TrustedReporter, user.id)
-        if (row is not None) == trusted:
-            return False
-        if trusted:
-            session.add(TrustedReporter(user_id=user.id, granted_at=now, granted_by=by))
-        else:
-            await session.delete(row)
-        record(
-            session,
-            tag="protect:trusted-reporter:" + ("grant" if trusted else "revoke"),
-            when=now,
-            context=context,
-            user_id=by_user_id,
-            subject=user.username,
-            by=by,
-        )
+    user = await get_user(session, username)
+    if user is None:
+        raise NotFound(f"There is no user named '{username}' on this index.")
+    row = await session.get(TrustedReporter, user.id)
+    if (row is not None) == trusted:
+        return False
+    if trusted:
+        session.add(TrustedReporter(user_id=user.id, granted_at=now, granted_by=by))
+    else:
+        await session.delete(row)
+    record(
+        session,
+        tag="protect:trusted-reporter:" + ("grant" if trusted else "revoke"),
+        when=now,
+        context=context,
+        user_id=by_user_id,
+        subject=user.username,
+        by=by,
+    )
     return True
 
 

@@ -11,21 +11,26 @@ the project's maintainers, each moving the project's serial so every cache sees 
 - ``remove`` the project (deleted), optionally ``forbid`` its name for good.
 
 Admins act through the web UI (a :class:`~bastion.accounts.auth.Principal`: admin role and
-the 2FA mandate) and operators through ``bastion review`` (an ``Operator``).
+the 2FA mandate) and operators through ``bastion review`` (an ``Operator``). A decision runs
+in the caller's session (its transaction) and returns the maintainers' notices in its
+:class:`DecisionResult`, for the caller to send once that commits.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.accounts.models import User
+from bastion.accounts.notices import Notice
 from bastion.audit.events import RequestContext, record
 from bastion.authz import Action, authorize
+from bastion.clock import Clock
+from bastion.config import Settings
 from bastion.errors import Conflict, NotFound
 from bastion.packaging.changes import (
     Actor,
@@ -40,12 +45,10 @@ from bastion.packaging.deletion import delete_project
 from bastion.packaging.models import File, Project, Release
 from bastion.packaging.names import normalize_name
 from bastion.protect.models import FileScan, MalwareReport, NameReview
-from bastion.protect.notices import Notice, notices_to_maintainers, send_all, signature
+from bastion.protect.notices import notices_to_maintainers
 from bastion.protect.quarantine import reserve_name, set_project_status
+from bastion.protect.seams import Protection
 from bastion.protect.status import ACTIVE, HELD, QUARANTINED
-
-if TYPE_CHECKING:
-    from bastion.services import Services
 
 Decision = Literal["approve", "reject", "clear", "quarantine", "remove"]
 
@@ -300,28 +303,35 @@ class DecisionResult:
     version: str | None
     status: str | None  # the project's status afterwards (None: removed)
     changed: list[str]  # what the decision did, one phrase each
+    # The maintainers' mail, for the caller to send once the decision is committed.
+    notices: tuple[Notice, ...] = ()
 
 
-async def _authorize(
-    session: AsyncSession, services: Services, by: Actor, project: Project
-) -> None:
-    """Operators may; a signed-in actor must be an admin and pass the 2FA mandate."""
-    await authorize(session, services.settings, services.clock, by, Action.REVIEW, project)
+async def _project_to_decide(
+    session: AsyncSession, name: str, by: Actor, settings: Settings, clock: Clock
+) -> Project:
+    """The live project; operators may decide, a signed-in actor must be an admin and
+    pass the 2FA mandate."""
+    project = await live_project(session, name)
+    await authorize(session, settings, clock, by, Action.REVIEW, project)
+    return project
 
 
 async def _decided(
     session: AsyncSession,
-    services: Services,
     project: Project,
     decision: Decision,
     version: str | None,
+    changed: list[str],
+    *,
     by: Actor,
     reason: str,
-    changed: list[str],
+    settings: Settings,
     when: datetime,
     context: RequestContext | None,
-) -> list[Notice]:
-    """Journal, audit and the maintainers' mail for a decision already applied."""
+) -> DecisionResult:
+    """Every decision's epilogue, once it is applied: journal, audit, the maintainers'
+    notices, and the result."""
     await journal(
         session,
         project,
@@ -343,21 +353,18 @@ async def _decided(
         changed=changed,
         status=project.status,
     )
-    what = f"{project.name} {version}" if version else project.name
-    settings = services.settings
-    return await notices_to_maintainers(
+    notices = await notices_to_maintainers(
         session,
         project,
-        f"Review of {what}: {decision}",
-        f"An administrator reviewed {what}: {decision}.\n\n"
-        + (f"Reason: {reason}\n\n" if reason else "")
-        + "".join(f"- {c}\n" for c in changed)
-        + signature(settings.site_name, settings.base_url),
+        settings,
+        "review_decision",
+        what=f"{project.name} {version}" if version else project.name,
+        decision=decision,
+        reason=reason,
+        changed=changed,
     )
-
-
-async def _finish(services: Services, project: str, notices: list[Notice]) -> None:
-    await send_all(services.mailer, notices)
+    status = project.status if project.deleted_at is None else None
+    return DecisionResult(decision, project.normalized_name, version, status, changed, notices)
 
 
 async def _pending_reviews(session: AsyncSession, normalized: str) -> list[NameReview]:
@@ -379,74 +386,87 @@ def _close_reviews(
 
 
 async def approve_name(
-    services: Services,
+    session: AsyncSession,
     name: str,
     *,
     by: Actor,
+    settings: Settings,
+    clock: Clock,
+    protection: Protection,
     reason: str = "",
     allow_pairs: bool = False,
     context: RequestContext | None = None,
 ) -> DecisionResult:
-    """The held name is fine: the project is served (unless quarantined for another cause)."""
+    """The held name is fine: the project is served (unless quarantined for another cause).
+    ``allow_pairs`` also allow-lists (``protection.allow_pair``) the name beside each
+    look-alike it was held for."""
     reason = clean_reason(reason)
-    now = services.clock.now()
-    async with services.db.transaction() as session:
-        project = await live_project(session, name)
-        await _authorize(session, services, by, project)
-        reviews = await _pending_reviews(session, project.normalized_name)
-        if not reviews:
-            raise Conflict(f"The name '{project.name}' is not waiting for review.")
-        _close_reviews(reviews, "approved", by, reason, now)
-        changed = ["name approved"]
-        if project.status == HELD:
-            await set_project_status(session, project, ACTIVE, None, when=now, user_id=actor_id(by))
-            changed.append("project served")
-        if allow_pairs:
-            pairs = sorted(
-                {
-                    r["similar_to"]
-                    for review in reviews
-                    for r in review.reasons
-                    if r.get("similar_to")
-                }
-            )
-            for other in pairs:
-                await services.protect.allow_pair(
-                    session, project.normalized_name, other, by=actor_label(by)
-                )
-                changed.append(f"allow-list: {project.normalized_name} ~ {other}")
-        notices = await _decided(
-            session, services, project, "approve", None, by, reason, changed, now, context
+    now = clock.now()
+    project = await _project_to_decide(session, name, by, settings, clock)
+    reviews = await _pending_reviews(session, project.normalized_name)
+    if not reviews:
+        raise Conflict(f"The name '{project.name}' is not waiting for review.")
+    _close_reviews(reviews, "approved", by, reason, now)
+    changed = ["name approved"]
+    if project.status == HELD:
+        await set_project_status(session, project, ACTIVE, None, when=now, user_id=actor_id(by))
+        changed.append("project served")
+    if allow_pairs:
+        pairs = sorted(
+            {r["similar_to"] for review in reviews for r in review.reasons if r.get("similar_to")}
         )
-        result = DecisionResult("approve", project.normalized_name, None, project.status, changed)
-    await _finish(services, result.project, notices)
-    return result
+        for other in pairs:
+            await protection.allow_pair(session, project.normalized_name, other, by=actor_label(by))
+            changed.append(f"allow-list: {project.normalized_name} ~ {other}")
+    return await _decided(
+        session,
+        project,
+        "approve",
+        None,
+        changed,
+        by=by,
+        reason=reason,
+        settings=settings,
+        when=now,
+        context=context,
+    )
 
 
 async def reject_name(
-    services: Services,
+    session: AsyncSession,
     name: str,
     *,
     by: Actor,
+    settings: Settings,
+    clock: Clock,
     reason: str = "",
     context: RequestContext | None = None,
 ) -> DecisionResult:
     """The held name is refused: the project is deleted and its name reserved."""
     reason = clean_reason(reason, required="Give a reason for rejecting the name (audited).")
-    async with services.db.session() as session:
-        project = await live_project(session, name)
-        if not await _pending_reviews(session, project.normalized_name):
-            raise Conflict(f"The name '{project.name}' is not waiting for review.")
+    project = await live_project(session, name)
+    if not await _pending_reviews(session, project.normalized_name):
+        raise Conflict(f"The name '{project.name}' is not waiting for review.")
     return await _remove(
-        services, name, by=by, reason=reason, forbid=True, decision="reject", context=context
+        session,
+        name,
+        by=by,
+        settings=settings,
+        clock=clock,
+        reason=reason,
+        forbid=True,
+        decision="reject",
+        context=context,
     )
 
 
 async def remove_project(
-    services: Services,
+    session: AsyncSession,
     name: str,
     *,
     by: Actor,
+    settings: Settings,
+    clock: Clock,
     reason: str = "",
     forbid: bool = False,
     context: RequestContext | None = None,
@@ -455,54 +475,59 @@ async def remove_project(
     its name for good."""
     reason = clean_reason(reason, required="Give a reason for removing the project (audited).")
     return await _remove(
-        services, name, by=by, reason=reason, forbid=forbid, decision="remove", context=context
+        session,
+        name,
+        by=by,
+        settings=settings,
+        clock=clock,
+        reason=reason,
+        forbid=forbid,
+        decision="remove",
+        context=context,
     )
 
 
 async def _remove(
-    services: Services,
+    session: AsyncSession,
     name: str,
     *,
     by: Actor,
+    settings: Settings,
+    clock: Clock,
     reason: str,
     forbid: bool,
     decision: Decision,
     context: RequestContext | None,
 ) -> DecisionResult:
-    async with services.db.session() as session:
-        project = await live_project(session, name)
-        await _authorize(session, services, by, project)
-        normalized = project.normalized_name
-    async with services.db.transaction() as session:
-        await delete_project(
-            session,
-            normalized,
-            by=by,
-            reason=reason,
-            settings=services.settings,
-            clock=services.clock,
-            context=context,
-        )
-    now = services.clock.now()
+    project = await _project_to_decide(session, name, by, settings, clock)
+    normalized = project.normalized_name
+    await delete_project(
+        session, normalized, settings=settings, clock=clock, by=by, reason=reason, context=context
+    )
+    now = clock.now()
     changed = ["project removed"]
-    async with services.db.transaction() as session:
-        removed = await session.scalar(select(Project).where(Project.normalized_name == normalized))
-        assert removed is not None
-        _close_reviews(await _pending_reviews(session, normalized), "rejected", by, reason, now)
-        await _close_scans(session, normalized, None, "removed", by, reason, now)
-        await _close_reports(session, normalized, None, "removed", by, now)
-        if forbid:
-            # Until the names domain has its prohibited list (names.prohibit), the review
-            # decision keeps the name here; upload's screen_project refuses it.
-            await reserve_name(
-                session, normalized, f"{decision}: {reason}", when=now, by=actor_label(by)
-            )
-            changed.append("name reserved")
-        notices = await _decided(
-            session, services, removed, decision, None, by, reason, changed, now, context
+    _close_reviews(await _pending_reviews(session, normalized), "rejected", by, reason, now)
+    await _close_scans(session, normalized, None, "removed", by, reason, now)
+    await _close_reports(session, normalized, None, "removed", by, now)
+    if forbid:
+        # Until the names domain has its prohibited list (names.prohibit), the review
+        # decision keeps the name here; upload's screen_project refuses it.
+        await reserve_name(
+            session, normalized, f"{decision}: {reason}", when=now, by=actor_label(by)
         )
-    await _finish(services, normalized, notices)
-    return DecisionResult(decision, normalized, None, None, changed)
+        changed.append("name reserved")
+    return await _decided(
+        session,
+        project,
+        decision,
+        None,
+        changed,
+        by=by,
+        reason=reason,
+        settings=settings,
+        when=now,
+        context=context,
+    )
 
 
 async def _close_scans(
@@ -547,136 +572,144 @@ async def _close_reports(
 
 
 async def clear(
-    services: Services,
+    session: AsyncSession,
     name: str,
     version: str | None = None,
     *,
     by: Actor,
+    settings: Settings,
+    clock: Clock,
     reason: str = "",
     context: RequestContext | None = None,
 ) -> DecisionResult:
     """Not malware: the project (or one release) and its held or quarantined files are
     served again; its findings and reports are closed. A held name stays held."""
     reason = clean_reason(reason)
-    now = services.clock.now()
-    async with services.db.transaction() as session:
-        project = await live_project(session, name)
-        await _authorize(session, services, by, project)
-        releases = (
-            [await live_release(session, project, version)]
-            if version
-            else list(
-                await session.scalars(
-                    select(Release).where(
-                        Release.project_id == project.id, Release.deleted_at.is_(None)
-                    )
+    now = clock.now()
+    project = await _project_to_decide(session, name, by, settings, clock)
+    releases = (
+        [await live_release(session, project, version)]
+        if version
+        else list(
+            await session.scalars(
+                select(Release).where(
+                    Release.project_id == project.id, Release.deleted_at.is_(None)
                 )
             )
         )
-        version = releases[0].version if version else None
-        changed: list[str] = []
-        for release in releases:
-            if release.status != ACTIVE:
-                release.status = ACTIVE
-                changed.append(f"release {release.version} served")
-        for file in await session.scalars(
-            select(File).where(
-                File.release_id.in_([r.id for r in releases]),
-                File.deleted_at.is_(None),
-                File.status != ACTIVE,
-            )
-        ):
-            file.status = ACTIVE
-            changed.append(f"file {file.filename} served")
-        scans = await _close_scans(
-            session, project.normalized_name, version, "cleared", by, reason, now
+    )
+    version = releases[0].version if version else None
+    changed: list[str] = []
+    for release in releases:
+        if release.status != ACTIVE:
+            release.status = ACTIVE
+            changed.append(f"release {release.version} served")
+    for file in await session.scalars(
+        select(File).where(
+            File.release_id.in_([r.id for r in releases]),
+            File.deleted_at.is_(None),
+            File.status != ACTIVE,
         )
-        reports = await _close_reports(
-            session, project.normalized_name, version, "cleared", by, now
+    ):
+        file.status = ACTIVE
+        changed.append(f"file {file.filename} served")
+    scans = await _close_scans(
+        session, project.normalized_name, version, "cleared", by, reason, now
+    )
+    reports = await _close_reports(session, project.normalized_name, version, "cleared", by, now)
+    if scans:
+        changed.append(f"{scans} finding(s) cleared")
+    if reports:
+        changed.append(f"{reports} report(s) closed")
+    if version is None and project.status == QUARANTINED:
+        pending = await _pending_reviews(session, project.normalized_name)
+        held = bool(pending)
+        await set_project_status(
+            session,
+            project,
+            HELD if held else ACTIVE,
+            "name review: "
+            + "; ".join(r.get("detail") or r.get("rule") or "" for r in pending[0].reasons)
+            if held
+            else None,
+            when=now,
+            user_id=actor_id(by),
         )
-        if scans:
-            changed.append(f"{scans} finding(s) cleared")
-        if reports:
-            changed.append(f"{reports} report(s) closed")
-        if version is None and project.status == QUARANTINED:
-            pending = await _pending_reviews(session, project.normalized_name)
-            held = bool(pending)
-            await set_project_status(
-                session,
-                project,
-                HELD if held else ACTIVE,
-                "name review: "
-                + "; ".join(r.get("detail") or r.get("rule") or "" for r in pending[0].reasons)
-                if held
-                else None,
-                when=now,
-                user_id=actor_id(by),
-            )
-            changed.append("project held for its name review" if held else "project served")
-        if not changed:
-            raise Conflict(f"Nothing of '{project.name}' is held, quarantined or reported.")
-        notices = await _decided(
-            session, services, project, "clear", version, by, reason, changed, now, context
-        )
-        result = DecisionResult("clear", project.normalized_name, version, project.status, changed)
-    await _finish(services, result.project, notices)
-    return result
+        changed.append("project held for its name review" if held else "project served")
+    if not changed:
+        raise Conflict(f"Nothing of '{project.name}' is held, quarantined or reported.")
+    return await _decided(
+        session,
+        project,
+        "clear",
+        version,
+        changed,
+        by=by,
+        reason=reason,
+        settings=settings,
+        when=now,
+        context=context,
+    )
 
 
 async def quarantine(
-    services: Services,
+    session: AsyncSession,
     name: str,
     version: str | None = None,
     *,
     by: Actor,
+    settings: Settings,
+    clock: Clock,
     reason: str = "",
     context: RequestContext | None = None,
 ) -> DecisionResult:
     """Malware: the project (or one release) is hidden and, for a project, uploads to it
     are frozen, until it is cleared or removed."""
     reason = clean_reason(reason, required="Give a reason for the quarantine (audited).")
-    now = services.clock.now()
-    async with services.db.transaction() as session:
-        project = await live_project(session, name)
-        await _authorize(session, services, by, project)
-        changed: list[str] = []
-        if version:
-            release = await live_release(session, project, version)
-            version = release.version
-            if release.status == QUARANTINED:
-                raise Conflict(f"{project.name} {version} is already quarantined.")
-            release.status = QUARANTINED
-            changed.append(f"release {version} quarantined")
-        else:
-            if project.status == QUARANTINED:
-                raise Conflict(f"'{project.name}' is already quarantined.")
-            await set_project_status(
-                session,
-                project,
-                QUARANTINED,
-                f"quarantined: {reason}",
-                when=now,
-                user_id=actor_id(by),
-            )
-            changed.append("project quarantined; uploads frozen")
-        scans = await _close_scans(
-            session, project.normalized_name, version, "quarantined", by, reason, now
+    now = clock.now()
+    project = await _project_to_decide(session, name, by, settings, clock)
+    changed: list[str] = []
+    if version:
+        release = await live_release(session, project, version)
+        version = release.version
+        if release.status == QUARANTINED:
+            raise Conflict(f"{project.name} {version} is already quarantined.")
+        release.status = QUARANTINED
+        changed.append(f"release {version} quarantined")
+    else:
+        if project.status == QUARANTINED:
+            raise Conflict(f"'{project.name}' is already quarantined.")
+        await set_project_status(
+            session,
+            project,
+            QUARANTINED,
+            f"quarantined: {reason}",
+            when=now,
+            user_id=actor_id(by),
         )
-        reports = await _close_reports(
-            session, project.normalized_name, version, "quarantined", by, now
-        )
-        if scans:
-            changed.append(f"{scans} finding(s) confirmed")
-        if reports:
-            changed.append(f"{reports} report(s) closed")
-        notices = await _decided(
-            session, services, project, "quarantine", version, by, reason, changed, now, context
-        )
-        result = DecisionResult(
-            "quarantine", project.normalized_name, version, project.status, changed
-        )
-    await _finish(services, result.project, notices)
-    return result
+        changed.append("project quarantined; uploads frozen")
+    scans = await _close_scans(
+        session, project.normalized_name, version, "quarantined", by, reason, now
+    )
+    reports = await _close_reports(
+        session, project.normalized_name, version, "quarantined", by, now
+    )
+    if scans:
+        changed.append(f"{scans} finding(s) confirmed")
+    if reports:
+        changed.append(f"{reports} report(s) closed")
+    return await _decided(
+        session,
+        project,
+        "quarantine",
+        version,
+        changed,
+        by=by,
+        reason=reason,
+        settings=settings,
+        when=now,
+        context=context,
+    )
 
 
 async def find_for_review(session: AsyncSession, name: str) -> str:

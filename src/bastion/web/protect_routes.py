@@ -8,7 +8,8 @@
     POST /admin/review/<name>/approve|reject|clear|quarantine|remove/
     POST /admin/users/<username>/trusted-reporter/   grant (trusted=1) or take away
 
-Routes are thin: parse, call one service in bastion.protect, render.
+Routes are thin: parse, call one service in bastion.protect in a transaction, send the
+notices it returns once that commits, render.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bastion.accounts import notices
 from bastion.accounts.auth import Principal, authenticate
 from bastion.accounts.models import User
 from bastion.errors import BadRequest, Forbidden
 from bastion.protect import review
-from bastion.protect.reports import report_malware, set_trusted_reporter
+from bastion.protect.reports import ReportResult, report_malware, set_trusted_reporter
 from bastion.services import Services
 from bastion.web.account_routes import CSRF, Text, page, redirect
 from bastion.web.client_ip import request_context
@@ -52,6 +54,26 @@ EXPECTED_BODY = (
 # -- Reports. ------------------------------------------------------------------------
 
 
+async def _report(
+    request: Request, reporter: User, project: str, version: str | None, reason: str
+) -> ReportResult:
+    """File the report in a transaction; the maintainers hear of an automatic quarantine."""
+    services = services_of(request)
+    async with services.db.transaction() as session:
+        result = await report_malware(
+            session,
+            project,
+            version,
+            reporter=reporter,
+            reason=reason,
+            settings=services.settings,
+            now=services.clock.now(),
+            context=request_context(request),
+        )
+    await notices.send_after(services.mailer, result.notices)
+    return result
+
+
 @router.post("/report/", name="report", dependencies=CSRF)
 async def report_form(
     request: Request,
@@ -61,14 +83,7 @@ async def report_form(
     user: User = Depends(require_user),
 ) -> Response:
     await release_writes(request)
-    result = await report_malware(
-        services_of(request),
-        project,
-        version.strip() or None,
-        reporter=user,
-        reason=reason,
-        context=request_context(request),
-    )
+    result = await _report(request, user, project, version.strip() or None, reason)
     return await page(request, "protect/reported.html", {"result": result})
 
 
@@ -103,13 +118,12 @@ async def report_api(request: Request) -> JSONResponse:
             context=request_context(request),
         )
     data = await _json_body(request)
-    result = await report_malware(
-        services,
+    result = await _report(
+        request,
+        principal.user,
         str(data["project"]),
         (data.get("version") or "").strip() or None,
-        reporter=principal.user,
-        reason=str(data.get("reason") or ""),
-        context=request_context(request),
+        str(data.get("reason") or ""),
     )
     return JSONResponse(
         {
@@ -152,7 +166,7 @@ async def detail_page(request: Request, name: str, user: User = Depends(require_
 
 
 # What each admin decision calls; after "reject" and "remove" the project is gone.
-DECISIONS: dict[str, Callable[..., Awaitable[Any]]] = {
+DECISIONS: dict[str, Callable[..., Awaitable[review.DecisionResult]]] = {
     "approve": review.approve_name,
     "reject": review.reject_name,
     "clear": review.clear,
@@ -167,13 +181,18 @@ async def _decide(
     _require_admin(user)
     await release_writes(request)
     normalized = await review.find_for_review(db_of(request), name)
-    await DECISIONS[decision](
-        services_of(request),
-        normalized,
-        by=Principal(user=user),
-        context=request_context(request),
-        **kwargs,
-    )
+    services = services_of(request)
+    async with services.db.transaction() as session:
+        result = await DECISIONS[decision](
+            session,
+            normalized,
+            by=Principal(user=user),
+            settings=services.settings,
+            clock=services.clock,
+            context=request_context(request),
+            **kwargs,
+        )
+    await notices.send_after(services.mailer, result.notices)
     if decision in ("reject", "remove"):
         return redirect(path_for(request, "admin.review"))
     return redirect(path_for(request, "admin.review_detail", name=normalized))
@@ -188,7 +207,13 @@ async def approve(
     user: User = Depends(require_user),
 ) -> Response:
     return await _decide(
-        request, user, name, "approve", reason=reason, allow_pairs=bool(allow_pairs)
+        request,
+        user,
+        name,
+        "approve",
+        reason=reason,
+        allow_pairs=bool(allow_pairs),
+        protection=services_of(request).protect,
     )
 
 
@@ -247,12 +272,15 @@ async def trusted_reporter(
     if username == "-":
         username = str((await request.form()).get("username") or "").strip()
     await release_writes(request)
-    await set_trusted_reporter(
-        services_of(request),
-        username,
-        trusted == "1",
-        by=user.username,
-        by_user_id=user.id,
-        context=request_context(request),
-    )
+    services = services_of(request)
+    async with services.db.transaction() as session:
+        await set_trusted_reporter(
+            session,
+            username,
+            trusted == "1",
+            by=user.username,
+            now=services.clock.now(),
+            by_user_id=user.id,
+            context=request_context(request),
+        )
     return redirect(path_for(request, "admin.review"))

@@ -2,8 +2,9 @@
 
 The public surface other domains use:
 
-- ``scan_archive(path, filename) -> ScanReport``: scan one archive on disk (bounded in
-  size and time; an unreadable archive gives ``verdict="error"``, never an exception).
+- ``scan_archive(path, filename, settings) -> ScanReport``: scan one archive on disk with
+  the settings' rules and bounds (bounded in size and time; an unreadable archive gives
+  ``verdict="error"``, never an exception).
 - ``compare(previous, current) -> VersionDiff``: what a new release can do that the
   previous one could not; ``VersionDiff.verdict`` is the current verdict raised by it.
 
@@ -54,11 +55,12 @@ def config_from(settings: Settings) -> Config:
     )
 
 
-def scan_archive(path: Path, filename: str, settings: Settings | None = None) -> ScanReport:
-    """Scan one archive on disk; sync (callers run it in a thread). Never raises for bad input."""
-    return scan_file(path, filename, config_from(settings or Settings()))
+def scan_archive(path: Path, filename: str, settings: Settings) -> ScanReport:
+    """Scan one archive on disk with ``settings``' rules and bounds; sync (callers run it in
+    a thread). Never raises for bad input."""
+    return scan_file(path, filename, config_from(settings))
 
 
-def scan_data(data: bytes, filename: str, settings: Settings | None = None) -> ScanReport:
-    """Scan one archive held in memory."""
-    return scan_bytes(data, filename, config_from(settings or Settings()))
+def scan_data(data: bytes, filename: str, settings: Settings) -> ScanReport:
+    """Scan one archive held in memory with ``settings``' rules and bounds."""
+    return scan_bytes(data, filename, config_from(settings))
