@@ -55,7 +55,15 @@ def project_add_role(name: str, user: str, role: RoleOption) -> None:
 
     async def work(services: Services) -> None:
         async with services.db.transaction() as session:
-            change = await set_role(session, services, name, user, role, by=OPERATOR)
+            change = await set_role(
+                session,
+                name,
+                user,
+                role,
+                by=OPERATOR,
+                settings=services.settings,
+                clock=services.clock,
+            )
         if change is None:
             typer.echo(f"{user} already has that role on {name}")
         elif change.previous is None:
@@ -75,7 +83,9 @@ def project_remove_role(name: str, user: str) -> None:
 
     async def work(services: Services) -> None:
         async with services.db.transaction() as session:
-            change = await remove_role(session, services, name, user, by=OPERATOR)
+            change = await remove_role(
+                session, name, user, by=OPERATOR, settings=services.settings, clock=services.clock
+            )
         typer.echo(f"removed {change.username} ({change.previous}) from {change.project}")
 
     run_with_services(work)

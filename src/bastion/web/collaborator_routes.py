@@ -23,7 +23,6 @@ from bastion.accounts import notices
 from bastion.accounts.auth import Principal
 from bastion.accounts.models import User
 from bastion.accounts.sessions import is_fresh
-from bastion.accounts.users import get_user
 from bastion.authz import role_of
 from bastion.errors import BastionError, Forbidden, NotFound
 from bastion.packaging.changes import live_project
@@ -31,7 +30,6 @@ from bastion.packaging.invitations import invite, project_invitations, revoke
 from bastion.packaging.models import Project, Role
 from bastion.packaging.roles import (
     ROLE_NAMES,
-    RoleChange,
     change_role,
     list_collaborators,
     remove_role,
@@ -47,7 +45,7 @@ from bastion.web.current_user import (
 )
 from bastion.web.flash import flash
 from bastion.web.session_route import Redirect, SessionRoute
-from bastion.web.urls import path_for, site_url
+from bastion.web.urls import path_for
 
 router = APIRouter(route_class=SessionRoute, include_in_schema=False)
 
@@ -150,37 +148,25 @@ async def add(
     services = services_of(request)
     try:
         async with own_transaction(request) as db:
-            invitation, warnings = await invite(
+            invited = await invite(
                 db,
-                services,
                 name,
                 username,
                 role,
                 by=Principal(user=user),
+                settings=services.settings,
+                clock=services.clock,
                 context=request_context(request),
             )
-            invitee = await get_user(db, invitation.username)
-            assert invitee is not None
-            invitee_id = invitee.id
     except BastionError as exc:
         return await _failed(request, user, name, exc, {"username": username, "role": role})
-    await notices.send(
-        services.mailer,
-        invitation.email,
-        "role_invitation",
-        user_id=invitee_id,
-        username=invitation.username,
-        invited_by=user.username,
-        project=invitation.project,
-        role=invitation.role,
-        expires=invitation.expires,
-        link=site_url(request, "account.invitations"),
-    )
+    await notices.send_after(services.mailer, invited.notices)
+    invitation = invited.invitation
     return await _after(
         request,
         user,
         name,
-        warnings,
+        invited.warnings,
         f"Invited {invitation.username} to be {invitation.role}. They have "
         f"{services.settings.role_invitation_days} days to accept.",
     )
@@ -198,30 +184,20 @@ async def revoke_invitation(
     services = services_of(request)
     try:
         async with own_transaction(request) as db:
-            invitation = await revoke(
+            revoked = await revoke(
                 db,
-                services,
                 name,
                 username,
                 by=Principal(user=user),
+                settings=services.settings,
+                clock=services.clock,
                 context=request_context(request),
             )
-            invitee = await get_user(db, invitation.username)
     except BastionError as exc:
         return await _failed(request, user, name, exc)
-    if invitee is not None:
-        await notices.send(
-            services.mailer,
-            invitee.email,
-            "role_invitation_revoked",
-            user_id=invitee.id,
-            username=invitee.username,
-            by=user.username,
-            project=invitation.project,
-            role=invitation.role,
-        )
+    await notices.send_after(services.mailer, revoked.notices)
     return await _after(
-        request, user, name, [], f"Withdrew the invitation of {invitation.username}."
+        request, user, name, [], f"Withdrew the invitation of {revoked.invitation.username}."
     )
 
 
@@ -238,15 +214,17 @@ async def change(
     user: User = Depends(require_fresh_here),
 ) -> Response:
     await _viewable(request, user, name)
+    services = services_of(request)
     try:
         async with own_transaction(request) as db:
             result = await change_role(
                 db,
-                services_of(request),
                 name,
                 username,
                 role,
                 by=Principal(user=user),
+                settings=services.settings,
+                clock=services.clock,
                 context=request_context(request),
             )
     except BastionError as exc:
@@ -287,33 +265,23 @@ async def confirm_remove(
 async def remove(
     request: Request, name: str, username: str, user: User = Depends(require_fresh_here)
 ) -> Response:
-    await _viewable(request, user, name)
+    project, _role = await _viewable(request, user, name)
+    project_name = project.name
     services = services_of(request)
     try:
         async with own_transaction(request) as db:
-            result: RoleChange = await remove_role(
+            result = await remove_role(
                 db,
-                services,
                 name,
                 username,
                 by=Principal(user=user),
+                settings=services.settings,
+                clock=services.clock,
                 context=request_context(request),
             )
-            removed = await get_user(db, result.username)
-            project_name = (await live_project(db, name)).name
     except BastionError as exc:
         return await _failed(request, user, name, exc)
-    if removed is not None and removed.id != user.id:
-        await notices.send(
-            services.mailer,
-            removed.email,
-            "role_removed",
-            user_id=removed.id,
-            username=removed.username,
-            by=user.username,
-            project=project_name,
-            role=result.previous,
-        )
+    await notices.send_after(services.mailer, result.notices)
     if result.username == user.username:  # they left: the page is no longer theirs to see
         await flash(request, f"You left {project_name}.")
         return redirect(path_for(request, "manage.projects"))
