@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +18,7 @@ from bastion.accounts.auth import Principal
 from bastion.audit.events import RequestContext, record
 from bastion.db.changes import announce
 from bastion.errors import BadRequest, NotFound
-from bastion.packaging.models import JournalEntry, Project, Release
+from bastion.packaging.models import File, JournalEntry, Project, Release
 from bastion.packaging.names import canonical_version, normalize_name
 
 MAX_REASON_LENGTH = 1000
@@ -79,28 +79,43 @@ async def journal(
     return entry.id
 
 
+Kind = Literal["project", "release", "file"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a management change acts on: a project, one of its releases or one of its
+    files (``row``), with the version and filename its journal entry and audit event name."""
+
+    kind: Kind
+    project: Project
+    row: Project | Release | File
+    version: str | None = None  # the release's (for a release or a file)
+    filename: str | None = None  # the file's
+
+
 async def record_change(
     session: AsyncSession,
-    project: Project,
+    target: Target,
     *,
-    kind: str,
     verbs: tuple[str, str],
-    version: str | None,
-    filename: str | None = None,
     by: Actor,
     when: datetime,
     context: RequestContext | None,
     **details: Any,
 ) -> int:
-    """Journal and audit a change to ``project`` or one of its releases or files (``kind``);
-    returns the new serial. ``verbs`` are the journal's and the audit tag's: ``("remove",
-    "delete")`` gives the journal action "remove release" and the tag
-    "project:release:delete"; a file's journal action names it ("remove file x.whl").
-    The audit event has the version and filename (when given), then ``details``."""
+    """Journal and audit a change to ``target``; returns the project's new serial.
+
+    ``verbs`` are the journal's and the audit tag's: ``("remove", "delete")`` on a release
+    gives the journal action "remove release" and the tag "project:release:delete"; a
+    file's journal action names it ("remove file x.whl"). The audit event has the version
+    and filename (when there are), then ``details``.
+    """
     journal_verb, audit_verb = verbs
+    kind, version, filename = target.kind, target.version, target.filename
     action = f"{journal_verb} {kind}" + (f" {filename}" if kind == "file" else "")
     serial = await journal(
-        session, project, action=action, version=version, user_id=actor_id(by), when=when
+        session, target.project, action=action, version=version, user_id=actor_id(by), when=when
     )
     where = {"version": version, "filename": filename}
     record(
@@ -109,7 +124,7 @@ async def record_change(
         when=when,
         context=context,
         user_id=actor_id(by),
-        project_name=project.normalized_name,
+        project_name=target.project.normalized_name,
         **{key: value for key, value in where.items() if value is not None},
         **details,
         by=actor_label(by),

@@ -17,9 +17,9 @@ journal, audit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from packaging.utils import canonicalize_name
 from sqlalchemy import select
@@ -32,7 +32,9 @@ from bastion.config import Settings
 from bastion.errors import BadRequest, NotFound
 from bastion.packaging.changes import (
     Actor,
+    Kind,
     Operator,
+    Target,
     actor_id,
     clean_reason,
     live_project,
@@ -40,8 +42,6 @@ from bastion.packaging.changes import (
     record_change,
 )
 from bastion.packaging.models import File, Project, Release
-
-Kind = Literal["project", "release", "file"]
 
 
 @dataclass(frozen=True)
@@ -93,22 +93,11 @@ async def _live_files(session: AsyncSession, release_ids: list[int]) -> int:
     return len(rows.all())
 
 
-@dataclass(frozen=True)
-class _Doomed:
-    """What one deletion tombstones, and what its journal entry and audit event say."""
-
-    kind: Kind
-    project: Project
-    row: Project | Release | File
-    version: str | None  # the release's, for the journal and the result
-    filename: str | None
-    files: int
-    details: dict[str, Any] = field(default_factory=dict)  # the audit event's own details
-
-
 async def _delete(
     session: AsyncSession,
-    doomed: _Doomed,
+    target: Target,
+    files: int,
+    details: dict[str, Any],
     *,
     by: Actor,
     reason: str,
@@ -116,34 +105,32 @@ async def _delete(
     clock: Clock,
     context: RequestContext | None,
 ) -> DeletionResult:
-    """Authorize ``by``, tombstone the row, journal it and audit it."""
-    project = doomed.project
+    """Authorize ``by``, tombstone the row, journal it and audit it (``details``: the
+    event's own, beside the reason and the authority)."""
+    project = target.project
     how = await authorize_delete(session, settings, clock, by, project, reason)
     now = clock.now()
-    row = doomed.row
+    row = target.row
     row.deleted_at = now
     row.deleted_by_id = actor_id(by)
     row.delete_reason = reason or None
     serial = await record_change(
         session,
-        project,
-        kind=doomed.kind,
+        target,
         verbs=("remove", "delete"),
-        version=doomed.version,
-        filename=doomed.filename,
         by=by,
         when=now,
         context=context,
-        **doomed.details,
+        **details,
         reason=reason,
         authority=how,
     )
     return DeletionResult(
-        doomed.kind,
+        target.kind,
         project.normalized_name,
-        doomed.version,
-        doomed.filename,
-        doomed.files,
+        target.version,
+        target.filename,
+        files,
         serial,
         now,
     )
@@ -168,10 +155,16 @@ async def delete_project(
         )
     )
     files = await _live_files(session, release_ids)
-    details = {"releases": len(release_ids), "files": files}
-    doomed = _Doomed("project", project, project, None, None, files, details)
     return await _delete(
-        session, doomed, by=by, reason=reason, settings=settings, clock=clock, context=context
+        session,
+        Target("project", project, project),
+        files,
+        {"releases": len(release_ids), "files": files},
+        by=by,
+        reason=reason,
+        settings=settings,
+        clock=clock,
+        context=context,
     )
 
 
@@ -191,17 +184,16 @@ async def delete_release(
     project = await live_project(session, name)
     release = await live_release(session, project, version)
     files = await _live_files(session, [release.id])
-    doomed = _Doomed(
-        "release",
-        project,
-        release,
-        release.version,
-        None,
+    return await _delete(
+        session,
+        Target("release", project, release, release.version),
         files,
         {"files": files},
-    )
-    return await _delete(
-        session, doomed, by=by, reason=reason, settings=settings, clock=clock, context=context
+        by=by,
+        reason=reason,
+        settings=settings,
+        clock=clock,
+        context=context,
     )
 
 
@@ -234,15 +226,14 @@ async def delete_file(
     """Tombstone one file; its filename stays used for ever (FilenameRegistry)."""
     reason = clean_reason(reason)
     project, release, file = await find_live_file(session, filename)
-    doomed = _Doomed(
-        "file",
-        project,
-        file,
-        release.version,
-        file.filename,
+    return await _delete(
+        session,
+        Target("file", project, file, release.version, file.filename),
         1,
         {"sha256": file.sha256_digest},
-    )
-    return await _delete(
-        session, doomed, by=by, reason=reason, settings=settings, clock=clock, context=context
+        by=by,
+        reason=reason,
+        settings=settings,
+        clock=clock,
+        context=context,
     )

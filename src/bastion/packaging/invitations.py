@@ -265,8 +265,7 @@ async def accept(
     project = await locked_project(session, invitation.normalized_name)
     if await role_row(session, project, user) is None:
         session.add(Role(user_id=user.id, project_id=project.id, role_name=invitation.role))
-    await session.execute(delete(RoleInvitation).where(RoleInvitation.id == invitation.id))
-    _record(session, "accept", user.id, user.username, invitation, now, context)
+    answered = await _answered(session, invitation, "accept", user, settings, now, context)
     record(
         session,
         tag="project:role:add",
@@ -281,9 +280,7 @@ async def accept(
         by=invitation.invited_by or user.username,
     )
     await session.flush()
-    return InvitationChange(
-        invitation, notices=await _tell_owners(session, settings, invitation, "accepted")
-    )
+    return answered
 
 
 async def decline(
@@ -297,11 +294,28 @@ async def decline(
 ) -> InvitationChange:
     """The invitee says no: the invitation is gone, the owners told."""
     invitation = await _mine(session, user, invitation_id)
+    return await _answered(session, invitation, "decline", user, settings, now, context)
+
+
+_ANSWERS = {"accept": "accepted", "decline": "declined"}
+
+
+async def _answered(
+    session: AsyncSession,
+    invitation: Invitation,
+    verb: str,
+    user: User,
+    settings: Settings,
+    now: datetime,
+    context: RequestContext | None,
+) -> InvitationChange:
+    """The invitee answered (``verb``: accept or decline): the invitation goes, the answer
+    is audited, and the project's owners (but the invitee) are told."""
     await session.execute(delete(RoleInvitation).where(RoleInvitation.id == invitation.id))
-    _record(session, "decline", user.id, user.username, invitation, now, context)
+    _record(session, verb, user.id, user.username, invitation, now, context)
     await session.flush()
     return InvitationChange(
-        invitation, notices=await _tell_owners(session, settings, invitation, "declined")
+        invitation, notices=await _tell_owners(session, settings, invitation, _ANSWERS[verb])
     )
 
 

@@ -12,7 +12,7 @@ cleared, journal, audit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,8 @@ from bastion.config import Settings
 from bastion.errors import Conflict, Gone, NotFound
 from bastion.packaging.changes import (
     Actor,
+    Kind,
+    Target,
     any_project,
     any_release,
     record_change,
@@ -38,7 +40,7 @@ from bastion.storage.interface import FileStore
 
 @dataclass(frozen=True)
 class RestoreResult:
-    kind: str
+    kind: Kind
     project: str
     version: str | None
     filename: str | None
@@ -69,23 +71,12 @@ async def _files_to_serve(session: AsyncSession, release_ids: list[int]) -> list
     )
 
 
-@dataclass(frozen=True)
-class _Revived:
-    """What one restore brings back, and what its journal entry and audit event say."""
-
-    kind: str
-    project: Project
-    row: Project | Release | File
-    what: str  # for the error when blobs are missing: "release 1.0 of 'demo'"
-    version: str | None
-    filename: str | None
-    files: list[File]  # whose blobs must still be in the store
-    details: dict[str, Any] = field(default_factory=dict)  # the audit event's own details
-
-
 async def _restore(
     session: AsyncSession,
-    revived: _Revived,
+    target: Target,
+    what: str,
+    files: list[File],
+    details: dict[str, Any],
     *,
     by: Actor,
     clock: Clock,
@@ -93,35 +84,33 @@ async def _restore(
     context: RequestContext | None,
 ) -> RestoreResult:
     """Gone unless every file's blob is still in the store; else clear the tombstone,
-    journal it and audit it."""
-    missing = [f.filename for f in revived.files if not await store.exists(f.path)]
+    journal it and audit it (``details``: the event's own). ``what`` names the target in
+    the error ("release 1.0 of 'demo'")."""
+    missing = [f.filename for f in files if not await store.exists(f.path)]
     if missing:
         raise Gone(
-            f"Cannot restore {revived.what}: the stored files were purged: "
+            f"Cannot restore {what}: the stored files were purged: "
             f"{', '.join(sorted(missing))}. Nothing was restored."
         )
-    project, row = revived.project, revived.row
+    row = target.row
     row.deleted_at = None
     row.deleted_by_id = None
     row.delete_reason = None
     serial = await record_change(
         session,
-        project,
-        kind=revived.kind,
+        target,
         verbs=("restore", "restore"),
-        version=revived.version,
-        filename=revived.filename,
         by=by,
         when=clock.now(),
         context=context,
-        **revived.details,
+        **details,
     )
     return RestoreResult(
-        revived.kind,
-        project.normalized_name,
-        revived.version,
-        revived.filename,
-        len(revived.files),
+        target.kind,
+        target.project.normalized_name,
+        target.version,
+        target.filename,
+        len(files),
         serial,
     )
 
@@ -169,10 +158,17 @@ async def restore_project(
         "releases": len(release_ids),
         "files": len(files),
     }
-    revived = _Revived(
-        "project", project, project, f"project '{project.name}'", None, None, files, details
+    return await _restore(
+        session,
+        Target("project", project, project),
+        f"project '{project.name}'",
+        files,
+        details,
+        by=by,
+        clock=clock,
+        store=store,
+        context=context,
     )
-    return await _restore(session, revived, by=by, clock=clock, store=store, context=context)
 
 
 async def _live_parent(session: AsyncSession, name: str) -> Project:
@@ -210,17 +206,17 @@ async def restore_release(
     if release.deleted_at is None:
         raise Conflict(f"Release {release.version} of '{project.name}' is not deleted.")
     files = await _files_to_serve(session, [release.id])
-    revived = _Revived(
-        "release",
-        project,
-        release,
+    return await _restore(
+        session,
+        Target("release", project, release, release.version),
         f"release {release.version} of '{project.name}'",
-        release.version,
-        None,
         files,
         {"files": len(files)},
+        by=by,
+        clock=clock,
+        store=store,
+        context=context,
     )
-    return await _restore(session, revived, by=by, clock=clock, store=store, context=context)
 
 
 async def restore_file(
@@ -266,13 +262,14 @@ async def restore_file(
         )
     if file.deleted_at is None:
         raise Conflict(f"File '{filename}' is not deleted.")
-    revived = _Revived(
-        "file",
-        project,
-        file,
+    return await _restore(
+        session,
+        Target("file", project, file, release.version, filename),
         f"'{filename}'",
-        release.version,
-        filename,
         [file],
+        {},
+        by=by,
+        clock=clock,
+        store=store,
+        context=context,
     )
-    return await _restore(session, revived, by=by, clock=clock, store=store, context=context)

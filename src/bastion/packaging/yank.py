@@ -19,6 +19,7 @@ from bastion.config import Settings
 from bastion.errors import Conflict
 from bastion.packaging.changes import (
     Actor,
+    Target,
     clean_reason,
     live_project,
     live_release,
@@ -69,10 +70,8 @@ async def _set_yanked(
     verb = "yank" if yanked else "unyank"
     serial = await record_change(
         session,
-        project,
-        kind="release",
+        Target("release", project, release, release.version),
         verbs=(verb, verb),
-        version=release.version,
         by=by,
         when=clock.now(),
         context=context,

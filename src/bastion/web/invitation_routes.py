@@ -6,13 +6,21 @@ project's owners are emailed the answer once it is committed; both are audited
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
 from bastion.accounts import notices
 from bastion.accounts.models import User
-from bastion.packaging.invitations import accept, decline, user_invitations
+from bastion.packaging.invitations import (
+    Invitation,
+    InvitationChange,
+    accept,
+    decline,
+    user_invitations,
+)
 from bastion.web.account_routes import CSRF, page, redirect
 from bastion.web.client_ip import request_context
 from bastion.web.current_user import db_of, own_transaction, require_user, services_of
@@ -29,15 +37,14 @@ async def invitations(request: Request, user: User = Depends(require_user)) -> R
     return await page(request, "account/invitations.html", {"invitations": pending})
 
 
-@router.post(
-    "/invitations/{invitation_id}/accept/", name="account.invitation_accept", dependencies=CSRF
-)
-async def accept_invitation(
-    request: Request, invitation_id: int, user: User = Depends(require_user)
-) -> Response:
+Answer = Callable[..., Awaitable[InvitationChange]]
+
+
+async def _answer(request: Request, user: User, invitation_id: int, answer: Answer) -> Invitation:
+    """Accept or decline (``answer``) as ``user``; the owners are mailed once committed."""
     services = services_of(request)
     async with own_transaction(request) as db:
-        accepted = await accept(
+        answered = await answer(
             db,
             invitation_id,
             user=user,
@@ -45,8 +52,17 @@ async def accept_invitation(
             now=services.clock.now(),
             context=request_context(request),
         )
-    await notices.send_after(services.mailer, accepted.notices)
-    invitation = accepted.invitation
+    await notices.send_after(services.mailer, answered.notices)
+    return answered.invitation
+
+
+@router.post(
+    "/invitations/{invitation_id}/accept/", name="account.invitation_accept", dependencies=CSRF
+)
+async def accept_invitation(
+    request: Request, invitation_id: int, user: User = Depends(require_user)
+) -> Response:
+    invitation = await _answer(request, user, invitation_id, accept)
     await flash(request, f"You are now {invitation.role} of {invitation.project}.")
     return redirect(path_for(request, "manage.projects"))
 
@@ -57,17 +73,6 @@ async def accept_invitation(
 async def decline_invitation(
     request: Request, invitation_id: int, user: User = Depends(require_user)
 ) -> Response:
-    services = services_of(request)
-    async with own_transaction(request) as db:
-        declined = await decline(
-            db,
-            invitation_id,
-            user=user,
-            settings=services.settings,
-            now=services.clock.now(),
-            context=request_context(request),
-        )
-    await notices.send_after(services.mailer, declined.notices)
-    invitation = declined.invitation
+    invitation = await _answer(request, user, invitation_id, decline)
     await flash(request, f"Declined the invitation to {invitation.project}.", "info")
     return redirect(path_for(request, "account.invitations"))
