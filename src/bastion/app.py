@@ -16,8 +16,10 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from bastion.config import Settings
+from bastion.serve.reason import PreparedHeaders
 from bastion.serve.unavailable import guard
 from bastion.services import Services, build_services
+from bastion.simple.pages import SimplePages
 from bastion.simple.routes import PrefixRoute
 from bastion.web.errors import install_error_handlers
 from bastion.web.security_headers import SecurityHeadersMiddleware
@@ -29,7 +31,11 @@ class Bastion:
     """The ASGI entry point: routes the read path around the web app's machinery."""
 
     def __init__(
-        self, services: Services, web: FastAPI, fast_routes: Sequence[PrefixRoute]
+        self,
+        services: Services,
+        web: FastAPI,
+        fast_routes: Sequence[PrefixRoute],
+        pages: SimplePages,
     ) -> None:
         self.services = services
         self.web = web
@@ -38,6 +44,7 @@ class Bastion:
         self._web = guard(web, services.settings.database_retry_after_seconds)
         self.fast_routes = tuple(fast_routes)
         self.fast_requests = services.metrics.fast_path  # one integer increment per request
+        self.pages = pages
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -48,6 +55,18 @@ class Bastion:
                     await route.app(scope, receive, send)
                     return
         await self._web(scope, receive, send)
+
+    def answer_cached(
+        self, method: bytes, url: bytes, headers: list[tuple[bytes, bytes]]
+    ) -> tuple[int, PreparedHeaders, bytes] | None:
+        """A cached simple page for ``url`` (a plain path, no query), else None: the server
+        protocol answers it without an ASGI request (``serve.reason``)."""
+        if not url.startswith(b"/simple/"):
+            return None
+        found = self.pages.answer_cached(url, headers)
+        if found is not None:
+            self.fast_requests.count += 1
+        return found
 
 
 def _lifespan(services: Services):  # type: ignore[no-untyped-def]
@@ -127,7 +146,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     web.include_router(giveaway_router)
     web.include_router(metrics_router)
     web.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    return Bastion(services, web, simple_routes(services))
+    pages = SimplePages(services)
+    return Bastion(services, web, simple_routes(services, pages), pages)
 
 
 def app_from_env() -> Bastion:

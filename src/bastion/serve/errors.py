@@ -7,9 +7,6 @@ from starlette.responses import PlainTextResponse, Response
 
 from bastion.serve.reason import printable, reason_header
 
-# Every read-path answer says it: a browser must not run a served file as another type.
-NOSNIFF = (b"x-content-type-options", b"nosniff")
-
 
 def plain_error(status_code: int, message: str, headers: dict[str, str] | None = None) -> Response:
     """A plain-text error with the message in the body and in the status line (control

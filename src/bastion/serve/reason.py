@@ -11,12 +11,14 @@
   uvicorn's per-request header loop (two regular expressions and a lower() per header):
   their block of bytes was checked when the page was cached, and a complete response
   (head and whole body) is written without any wrapper object.
+- A request the app can answer from memory (a fresh cached simple page, see
+  ``Bastion.answer_cached``) is answered by the protocol itself, with no ASGI task.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from typing import Any
+from typing import Any, Protocol
 
 from uvicorn.protocols.http import httptools_impl
 
@@ -218,11 +220,89 @@ class _ReasonCycle(httptools_impl.RequestResponseCycle):
         await super().send(message)
 
 
+class _Answered:
+    """Stands in for the cycle of a request the protocol answered itself (a cached page):
+    its body, if any, is read and dropped as for any completed response."""
+
+    response_complete = True
+    disconnected = False
+    keep_alive = True
+
+    class message_event:
+        @staticmethod
+        def set() -> None:
+            return None
+
+
+_ANSWERED: Any = _Answered()
+
+
+class CachedAnswers(Protocol):
+    """What the app offers the protocol: a finished response for a request it can answer
+    from memory (no I/O), else None."""
+
+    def answer_cached(
+        self, method: bytes, url: bytes, headers: list[tuple[bytes, bytes]]
+    ) -> tuple[int, PreparedHeaders, bytes] | None: ...
+
+
+def _cached_answers(app: Any) -> CachedAnswers | None:
+    """The app if it answers from memory, looked up under uvicorn's own wrappers (proxy
+    headers, message logger) only: any other middleware must see every request."""
+    while type(app).__module__.startswith("uvicorn.middleware.") and hasattr(app, "app"):
+        app = app.app
+    return app if hasattr(app, "answer_cached") else None
+
+
 class ReasonPhraseProtocol(httptools_impl.HttpToolsProtocol):
-    """uvicorn's httptools protocol: custom reason phrases, head and body in one write."""
+    """uvicorn's httptools protocol: custom reason phrases, head and body in one write, and
+    cached pages answered without an ASGI task."""
+
+    _answers: CachedAnswers | bool | None = False  # False: not looked up yet
 
     def on_headers_complete(self) -> None:
+        if self._answer_from_memory():
+            return
         super().on_headers_complete()
         cycle = self.cycle
         if cycle is not None and type(cycle) is httptools_impl.RequestResponseCycle:
             cycle.__class__ = _ReasonCycle
+
+    def _answer_from_memory(self) -> bool:
+        """Write the app's cached answer to a plain keep-alive GET/HEAD, if it has one.
+
+        The same bytes the ASGI path would send (the app's one lookup decides both), minus
+        the task, the scope and the two ASGI messages: the hot read path's floor.
+        """
+        answers = self._answers
+        if answers is False:
+            answers = self._answers = _cached_answers(self.app) if not self.root_path else None
+        if answers is None:
+            return False
+        cycle = self.cycle
+        parser = self.parser
+        if (
+            (cycle is not None and not cycle.response_complete)
+            or self.flow.write_paused
+            or parser.get_http_version() != "1.1"
+            or not parser.should_keep_alive()
+            or parser.should_upgrade()
+        ):
+            return False
+        method = parser.get_method()
+        if method != b"GET" and method != b"HEAD":
+            return False
+        found = answers.answer_cached(method, self.url, self.headers)  # type: ignore[union-attr]
+        if found is None:
+            return False
+        status, headers, body = found
+        self.transport.write(
+            httptools_impl.STATUS_LINE[status]
+            + _default_block(self.server_state.default_headers)
+            + headers.block
+            + b"\r\n"
+            + (b"" if method == b"HEAD" else body)
+        )
+        self.cycle = _ANSWERED
+        self.on_response_complete()
+        return True

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bastion.serve.errors import NOSNIFF
+from bastion.serve.headers import NOSNIFF
 from bastion.serve.reason import PreparedHeaders
 from bastion.simple.negotiation import OFFERS
 
@@ -34,8 +34,8 @@ class CachedPage:
     serial: int
     etag: bytes
     body: bytes
-    headers: Headers  # for a 200
-    not_modified_headers: Headers  # for a 304
+    headers: PreparedHeaders  # for a 200
+    not_modified_headers: PreparedHeaders  # for a 304
     expires: float
     gzipped: CachedPage | None = None  # the same page gzip-encoded, for big pages
     # Made from more than the project's rows (upstream page, origin rules, cool-down):

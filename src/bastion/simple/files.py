@@ -16,7 +16,8 @@ from starlette.types import Message, Receive, Scope, Send
 
 from bastion.accounts.read_access import ReadAccess
 from bastion.errors import BastionError
-from bastion.serve.errors import NOSNIFF, plain_error
+from bastion.serve.errors import plain_error
+from bastion.serve.headers import NOSNIFF
 from bastion.services import Services
 from bastion.simple import queries
 from bastion.simple.access import admit, credentials, read_access

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from urllib.parse import quote
 
@@ -20,7 +20,9 @@ from starlette.types import Receive, Scope, Send
 
 from bastion.errors import BastionError
 from bastion.packaging.names import canonical_or_none
-from bastion.serve.errors import NOSNIFF, plain_error
+from bastion.serve.errors import plain_error
+from bastion.serve.headers import NOSNIFF
+from bastion.serve.reason import PreparedHeaders
 from bastion.services import Services
 from bastion.simple import queries, render
 from bastion.simple.access import admit, read_access
@@ -30,25 +32,42 @@ from bastion.simple.proxied import Plan, audit_refusal, compose, plan_for
 from bastion.simple.upstream_state import upstream_proxy
 
 PREFIX = "/simple/"
+PREFIX_BYTES = PREFIX.encode()
 # Pages at least this big are also kept gzip-encoded (pip and uv ask for gzip).
 GZIP_MIN_SIZE = 1024
 GZIP_LEVEL = 6
 
 
-async def _send_page(
-    scope: Scope, send: Send, page: CachedPage, if_none_match: bytes | None, gzip_ok: bool
-) -> None:
+def _answer(
+    page: CachedPage, if_none_match: bytes | None, gzip_ok: bool
+) -> tuple[int, PreparedHeaders, bytes]:
+    """Status, headers and body for ``page`` (gzip when asked, 304 when the ETag matches)."""
     if gzip_ok and page.gzipped is not None:
         page = page.gzipped
     if if_none_match is not None and etag_matches(if_none_match, page.etag):
-        await send(
-            {"type": "http.response.start", "status": 304, "headers": page.not_modified_headers}
-        )
-        await send({"type": "http.response.body", "body": b""})
-        return
-    await send({"type": "http.response.start", "status": 200, "headers": page.headers})
-    body = b"" if scope["method"] == "HEAD" else page.body
-    await send({"type": "http.response.body", "body": body})
+        return 304, page.not_modified_headers, b""
+    return 200, page.headers, page.body
+
+
+def _request_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[bytes, bool, bytes | None]:
+    """``Accept``, whether gzip is welcome, and ``If-None-Match``."""
+    accept = b""
+    if_none_match = None
+    gzip_ok = False
+    for key, value in headers:
+        if key == b"accept":
+            accept = value
+        elif key == b"accept-encoding":
+            gzip_ok = b"gzip" in value and b"gzip;q=0" not in value.replace(b" ", b"")
+        elif key == b"if-none-match":
+            if_none_match = value
+    return accept, gzip_ok, if_none_match
+
+
+async def _send(scope: Scope, send: Send, answer: tuple[int, PreparedHeaders, bytes]) -> None:
+    status, headers, body = answer
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
 
 
 async def _redirect(scope: Scope, send: Send, location: str) -> None:
@@ -120,23 +139,14 @@ class SimplePages:
             is None
         ):
             return
-        accept = b""
-        if_none_match = None
-        gzip_ok = False
-        for key, value in scope["headers"]:
-            if key == b"accept":
-                accept = value
-            elif key == b"accept-encoding":
-                gzip_ok = b"gzip" in value and b"gzip;q=0" not in value.replace(b" ", b"")
-            elif key == b"if-none-match":
-                if_none_match = value
+        accept, gzip_ok, if_none_match = _request_headers(scope["headers"])
         media_type = negotiate(accept, scope["query_string"])
 
         # The hot path: a canonical URL whose page is cached and fresh.
         if media_type is not None and slash:
             page = self.cache.fresh_page(name or INDEX, media_type)
             if page is not None:
-                await _send_page(scope, send, page, if_none_match, gzip_ok)
+                await _send(scope, send, _answer(page, if_none_match, gzip_ok))
                 return
 
         if name:
@@ -167,7 +177,30 @@ class SimplePages:
         if page is None:
             await _error(scope, receive, send, 404, "Not Found")
             return
-        await _send_page(scope, send, page, if_none_match, gzip_ok)
+        await _send(scope, send, _answer(page, if_none_match, gzip_ok))
+
+    def answer_cached(
+        self, path: bytes, headers: list[tuple[bytes, bytes]]
+    ) -> tuple[int, PreparedHeaders, bytes] | None:
+        """The answer to a GET of ``path`` (no query) from the cache, else None; no I/O.
+
+        What the server's protocol asks before it makes an ASGI request of it (serve.reason).
+        """
+        if self.access is not None or not path.startswith(PREFIX_BYTES) or b"%" in path:
+            return None
+        rest = path[len(PREFIX_BYTES) :]  # b"" (the index) or b"<name>/"
+        if rest and (rest[-1:] != b"/" or rest.count(b"/") != 1):
+            return None
+        accept, gzip_ok, if_none_match = _request_headers(headers)
+        media_type = negotiate(accept, b"")
+        if media_type is None:
+            return None
+        try:
+            name = rest[:-1].decode("ascii")  # INDEX is ""
+        except UnicodeDecodeError:
+            return None
+        page = self.cache.fresh_page(name, media_type)
+        return None if page is None else _answer(page, if_none_match, gzip_ok)
 
     async def _shared(
         self,

@@ -28,13 +28,15 @@ class PrefixRoute:
     app: ASGIApp
 
 
-def make_routes(services: Services) -> list[PrefixRoute]:
+def make_routes(services: Services, pages: SimplePages) -> list[PrefixRoute]:
+    """``/simple`` served by ``pages`` and ``/files``, each answering 503 while the
+    database is unreachable."""
     settings = services.settings
     services.pages.configure(
         ttl=settings.simple_cache_ttl, max_files=settings.files_lookup_cache_size
     )
     retry_after = settings.database_retry_after_seconds
     return [
-        PrefixRoute("/simple", guard(SimplePages(services), retry_after)),
+        PrefixRoute("/simple", guard(pages, retry_after)),
         PrefixRoute("/files", guard(FileServer(services), retry_after)),
     ]
