@@ -64,7 +64,12 @@ async def purge_sessions(services: Services) -> str:
 
 
 async def purge_deletions(services: Services) -> str:
-    items = await purge(services)
+    items = await purge(
+        services.db,
+        services.store,
+        now=services.clock.now(),
+        retention_days=services.settings.deletion_retention_days,
+    )
     return (
         f"deletion purge: {len(items)} tombstone(s) past "
         f"{services.settings.deletion_retention_days} days removed"

@@ -19,6 +19,7 @@ from bastion.packaging.restore import restore_project
 from bastion.packaging.yank import yank_release
 from bastion.services import Services
 from tests.support.index import Index, as_user
+from tests.support.transaction import in_transaction
 from tests.support.types import MakeUser
 from tests.support.web import sign_in
 
@@ -30,11 +31,11 @@ async def test_project_history_lists_lifecycle_events_newest_first(
     root = await make_user("root", admin=True)
     await index.publish("demo", "1.0", sdist=False)
     clock.advance(timedelta(minutes=1))
-    await yank_release(services, "demo", "1.0", by=as_user(alice), reason="bad")
+    await in_transaction(services, yank_release, "demo", "1.0", by=as_user(alice), reason="bad")
     clock.advance(timedelta(minutes=1))
-    await delete_project(services, "demo", by=as_user(alice), reason="gone")
+    await in_transaction(services, delete_project, "demo", by=as_user(alice), reason="gone")
     clock.advance(timedelta(minutes=1))
-    await restore_project(services, "demo", by=as_user(root))
+    await in_transaction(services, restore_project, "demo", by=as_user(root))
     async with services.db.session() as session:
         history = await project_history(session, "Demo", page=1, per_page=2)
         rest = await project_history(session, "demo", page=2, per_page=2)

@@ -59,6 +59,7 @@ from bastion.services import Services
 from tests.protect.factories import hold_name, pending_scan
 from tests.support.dists import make_wheel
 from tests.support.factories import PASSWORD
+from tests.support.transaction import in_transaction
 from tests.support.twofactor import confirm_totp, start_totp
 from tests.support.web import form_for
 
@@ -151,10 +152,10 @@ async def build_world(
                 expires=now + timedelta(days=7),
             )
         )
-    await yank_release(services, PROJECT, "1.1", by=Operator(), reason="broken")
+    await in_transaction(services, yank_release, PROJECT, "1.1", by=Operator(), reason="broken")
     await hold_name(services, PROJECT)
     await pending_scan(services, WHEEL_1_0)
-    await delete_project(services, DELETED, by=Operator(), reason="retired")
+    await in_transaction(services, delete_project, DELETED, by=Operator(), reason="retired")
     if critical:
         async with services.db.transaction() as session:
             for name in (PROJECT, DELETED):

@@ -24,6 +24,7 @@ from bastion.services import Services
 from tests.support.dists import Dist
 from tests.support.factories import PASSWORD
 from tests.support.servers import LiveServer
+from tests.support.transaction import in_transaction
 from tests.support.types import MakeUser, Upload
 
 from .clients import run_pip, run_twine, sha256_file
@@ -140,8 +141,12 @@ async def test_critical_project_survives_its_maintainer_and_is_restored_byte_ide
     ).check()
 
     # An admin deletes it, with a reason; pip can no longer find it.
-    await delete_project(
-        services, "vital", by=Principal(user=root), reason="malware report under review"
+    await in_transaction(
+        services,
+        delete_project,
+        "vital",
+        by=Principal(user=root),
+        reason="malware report under review",
     )
     live_server.services.pages.invalidate("vital")
     gone = run_pip(
@@ -171,7 +176,7 @@ async def test_critical_project_survives_its_maintainer_and_is_restored_byte_ide
     assert "deleted critical project and can never be registered by anyone else" in said
 
     # The admin restores it; pip installs it again, byte for byte.
-    restored = await restore_project(services, "vital", by=Principal(user=root))
+    restored = await in_transaction(services, restore_project, "vital", by=Principal(user=root))
     assert restored.files == 4
     live_server.services.pages.invalidate("vital")
     again = tmp_path / "again"

@@ -21,6 +21,7 @@ from bastion.packaging.tombstones import check_release_not_deleted
 from bastion.services import Services
 from tests.support.dists import make_wheel
 from tests.support.index import Index, as_user
+from tests.support.transaction import in_transaction
 from tests.support.types import MakeUser
 
 
@@ -32,7 +33,9 @@ async def test_owner_deletes_a_file_and_it_disappears_but_stays_as_a_tombstone(
     urls = await index.file_urls("demo")
     assert (await index.client.get(urls[wheel.name])).status_code == 200
 
-    result = await delete_file(services, wheel.name, by=as_user(alice), reason="broken build")
+    result = await in_transaction(
+        services, delete_file, wheel.name, by=as_user(alice), reason="broken build"
+    )
 
     assert result.kind == "file" and result.filename == wheel.name
     assert await index.simple_files("demo") == [sdist.name]
@@ -63,7 +66,7 @@ async def test_deleting_a_release_hides_it_everywhere(
     await index.publish("demo", "2.0")
     serial_before = (await index.client.get("/pypi/demo/json")).headers["x-pypi-last-serial"]
 
-    await delete_release(services, "demo", "2.0", by=as_user(alice))
+    await in_transaction(services, delete_release, "demo", "2.0", by=as_user(alice))
 
     files = await index.simple_files("demo")
     assert files is not None and all("2.0" not in f for f in files) and len(files) == 2
@@ -94,7 +97,9 @@ async def test_deleting_a_project_hides_it_from_every_read_path(
     await index.publish("other", "1.0")
     urls = await index.file_urls("demo")
 
-    result = await delete_project(services, "Demo", by=as_user(alice), reason="abandoned")
+    result = await in_transaction(
+        services, delete_project, "Demo", by=as_user(alice), reason="abandoned"
+    )
 
     assert result.kind == "project" and result.files == 2
     assert await index.simple_files("demo") is None
@@ -121,7 +126,7 @@ async def test_deleted_name_cannot_be_registered_by_anyone(
     alice = await make_user("alice")
     await make_user("bob")
     await index.publish("demo", "1.0")
-    await delete_project(services, "demo", by=as_user(alice))
+    await in_transaction(services, delete_project, "demo", by=as_user(alice))
     before = await index.snapshot()
 
     wheel = make_wheel(index.directory, "Demo", "3.0")
@@ -142,7 +147,9 @@ async def test_deleted_critical_name_is_reserved_for_good(
     await make_user("bob")
     await index.publish("famous", "1.0")
     await index.make_critical("famous")
-    await delete_project(services, "famous", by=as_user(root), reason="malware report")
+    await in_transaction(
+        services, delete_project, "famous", by=as_user(root), reason="malware report"
+    )
     before = await index.snapshot()
 
     response = await index.upload(make_wheel(index.directory, "famous", "9.0"), "bob")
@@ -164,9 +171,11 @@ async def test_critical_project_refuses_deletion_by_its_people_with_yank_guidanc
     before = await index.snapshot()
 
     for attempt in (
-        delete_project(services, "famous", by=as_user(carol), reason="escaping the rule"),
-        delete_release(services, "famous", "1.0", by=as_user(carol)),
-        delete_file(services, wheel.name, by=as_user(carol)),
+        in_transaction(
+            services, delete_project, "famous", by=as_user(carol), reason="escaping the rule"
+        ),
+        in_transaction(services, delete_release, "famous", "1.0", by=as_user(carol)),
+        in_transaction(services, delete_file, wheel.name, by=as_user(carol)),
     ):
         with pytest.raises(Forbidden) as refused:
             await attempt
@@ -186,11 +195,11 @@ async def test_admin_deletes_a_critical_project_only_with_a_reason(
     before = await index.snapshot()
 
     with pytest.raises(BadRequest) as refused:
-        await delete_project(services, "famous", by=as_user(root), reason="  ")
+        await in_transaction(services, delete_project, "famous", by=as_user(root), reason="  ")
     assert "Give a reason" in refused.value.message
     assert await index.snapshot() == before
 
-    await delete_project(services, "famous", by=as_user(root), reason="court order")
+    await in_transaction(services, delete_project, "famous", by=as_user(root), reason="court order")
     async with services.db.session() as session:
         event = await session.scalar(select(AuditEvent).where(AuditEvent.tag == "project:delete"))
     assert event is not None and event.details["authority"] == "admin"
@@ -205,7 +214,7 @@ async def test_private_index_setting_lets_owners_delete_critical_projects(
     await index.make_critical("famous")
     services.settings = services.settings.model_copy(update={"critical_deletion_admin_only": False})
 
-    await delete_release(services, "famous", "1.0", by=as_user(alice))
+    await in_transaction(services, delete_release, "famous", "1.0", by=as_user(alice))
     assert await index.simple_files("famous") == []
 
 
@@ -220,12 +229,12 @@ async def test_maintainers_and_strangers_may_not_delete(
     before = await index.snapshot()
 
     with pytest.raises(Forbidden) as refused:
-        await delete_project(services, "demo", by=as_user(carol))
+        await in_transaction(services, delete_project, "demo", by=as_user(carol))
     assert refused.value.message == (
         "The user 'carol' isn't allowed to delete anything of project 'demo'."
     )
     with pytest.raises(Forbidden) as refused:
-        await delete_release(services, "demo", "1.0", by=as_user(bob))
+        await in_transaction(services, delete_release, "demo", "1.0", by=as_user(bob))
     assert "The user 'bob' isn't allowed" in refused.value.message
     assert await index.snapshot() == before
 
@@ -244,7 +253,7 @@ async def test_the_2fa_mandate_applies_to_deletion(
     before = await index.snapshot()
 
     with pytest.raises(Forbidden) as refused:
-        await delete_project(services, "demo", by=as_user(alice))
+        await in_transaction(services, delete_project, "demo", by=as_user(alice))
     assert "enable two-factor authentication" in refused.value.message
     assert await index.snapshot() == before
 
@@ -255,13 +264,13 @@ async def test_unknown_or_already_deleted_things_are_404(
     alice = await make_user("alice")
     wheel, _ = await index.publish("demo", "1.0")
     with pytest.raises(NotFound):
-        await delete_project(services, "nope", by=as_user(alice))
+        await in_transaction(services, delete_project, "nope", by=as_user(alice))
     with pytest.raises(NotFound):
-        await delete_release(services, "demo", "9.9", by=as_user(alice))
-    await delete_file(services, wheel.name, by=as_user(alice))
+        await in_transaction(services, delete_release, "demo", "9.9", by=as_user(alice))
+    await in_transaction(services, delete_file, wheel.name, by=as_user(alice))
     before = await index.snapshot()
     with pytest.raises(NotFound) as refused:
-        await delete_file(services, wheel.name, by=as_user(alice))
+        await in_transaction(services, delete_file, wheel.name, by=as_user(alice))
     assert refused.value.message == f"There is no file named '{wheel.name}' on this index."
     assert await index.snapshot() == before
 
@@ -273,10 +282,10 @@ async def test_operator_must_give_a_reason(
     await index.publish("demo", "1.0")
     before = await index.snapshot()
     with pytest.raises(BadRequest) as refused:
-        await delete_project(services, "demo", by=Operator(), reason="")
+        await in_transaction(services, delete_project, "demo", by=Operator(), reason="")
     assert "--reason" in refused.value.message
     assert await index.snapshot() == before
-    await delete_project(services, "demo", by=Operator(), reason="spam")
+    await in_transaction(services, delete_project, "demo", by=Operator(), reason="spam")
     assert await index.simple_files("demo") is None
 
 

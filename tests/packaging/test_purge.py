@@ -12,9 +12,9 @@ from bastion.clock import MovableClock
 from bastion.packaging.changes import Operator
 from bastion.packaging.deletion import delete_file, delete_project, delete_release
 from bastion.packaging.models import File, FilenameRegistry, Project, Release
-from bastion.packaging.purge import purge
 from bastion.services import Services
 from tests.support.index import Index
+from tests.support.transaction import in_transaction
 from tests.support.types import MakeUser
 
 OP = Operator()
@@ -51,14 +51,14 @@ async def test_purge_removes_only_what_is_past_retention(
     await index.publish("live", "1.0")
     registry = (await names(services))["registry"]
 
-    await delete_project(services, "old", by=OP, reason="spam")  # day 0
-    await delete_release(services, "rel", "1.0", by=OP, reason="broken")  # day 0
+    await in_transaction(services, delete_project, "old", by=OP, reason="spam")  # day 0
+    await in_transaction(services, delete_release, "rel", "1.0", by=OP, reason="broken")  # day 0
     clock.advance(timedelta(days=60))
-    await delete_file(services, young_wheel.name, by=OP, reason="bad tag")  # day 60
+    await in_transaction(services, delete_file, young_wheel.name, by=OP, reason="bad tag")  # day 60
     clock.advance(timedelta(days=30))  # day 90
 
     before = await index.snapshot()
-    planned = await purge(services, dry_run=True)
+    planned = await index.purge(dry_run=True)
     assert [(i.kind, i.project, i.version) for i in planned] == [
         ("project", "old", None),
         ("release", "rel", "1.0"),
@@ -67,7 +67,7 @@ async def test_purge_removes_only_what_is_past_retention(
     assert "project old: deleted" in planned[0].describe()
     assert await index.snapshot() == before  # the dry run changed nothing
 
-    purged = await purge(services)
+    purged = await index.purge()
     assert purged == planned
     left = await names(services)
     assert left["projects"] == ["live", "rel", "young"]
@@ -93,10 +93,10 @@ async def test_purge_removes_only_what_is_past_retention(
     assert "This filename has already been used" in response.text
 
     clock.advance(timedelta(days=59))  # day 149: the file deleted on day 60 is not due yet
-    assert await purge(services) == []
+    assert await index.purge() == []
     clock.advance(timedelta(days=1))  # day 150: now it is
-    assert [i.filename for i in await purge(services)] == [young_wheel.name]
-    assert await purge(services) == []
+    assert [i.filename for i in await index.purge()] == [young_wheel.name]
+    assert await index.purge() == []
 
 
 async def test_nothing_to_purge_within_retention(
@@ -104,10 +104,10 @@ async def test_nothing_to_purge_within_retention(
 ) -> None:
     await make_user("alice")
     await index.publish("demo", "1.0")
-    await delete_project(services, "demo", by=OP, reason="spam")
+    await in_transaction(services, delete_project, "demo", by=OP, reason="spam")
     clock.advance(timedelta(days=89, hours=23))
     before = await index.snapshot()
-    assert await purge(services) == []
+    assert await index.purge() == []
     assert await index.snapshot() == before
 
 

@@ -12,10 +12,10 @@ from bastion.errors import Conflict, Forbidden, Gone, NotFound
 from bastion.packaging.changes import Operator
 from bastion.packaging.deletion import delete_file, delete_project, delete_release
 from bastion.packaging.models import File, Role
-from bastion.packaging.purge import purge
 from bastion.packaging.restore import restore_file, restore_project, restore_release
 from bastion.services import Services
 from tests.support.index import Index, as_user
+from tests.support.transaction import in_transaction
 from tests.support.types import CliRun, MakeUser
 
 OP = Operator()
@@ -73,9 +73,9 @@ async def test_restore_project_brings_back_files_hashes_times_and_roles(
         for name, url in (await index.file_urls("demo")).items()
     }
 
-    await delete_project(services, "demo", by=as_user(alice), reason="oops")
+    await in_transaction(services, delete_project, "demo", by=as_user(alice), reason="oops")
     clock.advance(timedelta(days=30))
-    result = await restore_project(services, "demo", by=as_user(root))
+    result = await in_transaction(services, restore_project, "demo", by=as_user(root))
 
     assert result.files == 4
     assert await index.simple_files("demo") == listed
@@ -91,14 +91,14 @@ async def test_restore_keeps_separately_deleted_things_deleted(
     alice = await make_user("alice")
     wheel, sdist = await index.publish("demo", "1.0")
     await index.publish("demo", "2.0")
-    await delete_file(services, wheel.name, by=as_user(alice))
-    await delete_release(services, "demo", "2.0", by=as_user(alice))
-    await delete_project(services, "demo", by=as_user(alice))
+    await in_transaction(services, delete_file, wheel.name, by=as_user(alice))
+    await in_transaction(services, delete_release, "demo", "2.0", by=as_user(alice))
+    await in_transaction(services, delete_project, "demo", by=as_user(alice))
 
-    await restore_project(services, "demo", by=OP)
+    await in_transaction(services, restore_project, "demo", by=OP)
     assert await index.simple_files("demo") == [sdist.name]
-    await restore_release(services, "demo", "2.0", by=OP)
-    await restore_file(services, wheel.name, by=OP)
+    await in_transaction(services, restore_release, "demo", "2.0", by=OP)
+    await in_transaction(services, restore_file, wheel.name, by=OP)
     files = await index.simple_files("demo")
     assert files is not None and len(files) == 4
 
@@ -106,10 +106,10 @@ async def test_restore_keeps_separately_deleted_things_deleted(
 async def test_only_admins_restore(index: Index, services: Services, make_user: MakeUser) -> None:
     alice = await make_user("alice")
     await index.publish("demo", "1.0")
-    await delete_project(services, "demo", by=as_user(alice))
+    await in_transaction(services, delete_project, "demo", by=as_user(alice))
     before = await index.snapshot()
     with pytest.raises(Forbidden) as refused:
-        await restore_project(services, "demo", by=as_user(alice))
+        await in_transaction(services, restore_project, "demo", by=as_user(alice))
     assert refused.value.message == (
         "Only an administrator can restore deleted projects, releases or files."
     )
@@ -123,24 +123,24 @@ async def test_restore_refuses_what_is_not_deleted_or_unknown(
     wheel, _ = await index.publish("demo", "1.0")
     before = await index.snapshot()
     with pytest.raises(Conflict, match="is not deleted: nothing to restore"):
-        await restore_project(services, "demo", by=OP)
+        await in_transaction(services, restore_project, "demo", by=OP)
     with pytest.raises(Conflict, match="is not deleted"):
-        await restore_release(services, "demo", "1.0", by=OP)
+        await in_transaction(services, restore_release, "demo", "1.0", by=OP)
     with pytest.raises(Conflict, match="is not deleted"):
-        await restore_file(services, wheel.name, by=OP)
+        await in_transaction(services, restore_file, wheel.name, by=OP)
     with pytest.raises(NotFound, match="There is no deleted project named 'ghost'"):
-        await restore_project(services, "ghost", by=OP)
+        await in_transaction(services, restore_project, "ghost", by=OP)
     with pytest.raises(NotFound, match=r"There is no file named 'ghost-1\.0\.tar\.gz'"):
-        await restore_file(services, "ghost-1.0.tar.gz", by=OP)
+        await in_transaction(services, restore_file, "ghost-1.0.tar.gz", by=OP)
     assert await index.snapshot() == before
 
-    await delete_release(services, "demo", "1.0", by=as_user(alice))
-    await delete_project(services, "demo", by=as_user(alice))
+    await in_transaction(services, delete_release, "demo", "1.0", by=as_user(alice))
+    await in_transaction(services, delete_project, "demo", by=as_user(alice))
     before = await index.snapshot()
     with pytest.raises(Conflict, match="restore the project first"):
-        await restore_release(services, "demo", "1.0", by=OP)
+        await in_transaction(services, restore_release, "demo", "1.0", by=OP)
     with pytest.raises(Conflict, match="restore the project first"):
-        await restore_file(services, wheel.name, by=OP)
+        await in_transaction(services, restore_file, wheel.name, by=OP)
     assert await index.snapshot() == before
 
 
@@ -151,24 +151,24 @@ async def test_restore_after_purge_is_a_clear_error(
     await make_user("bob")
     wheel, _ = await index.publish("demo", "1.0")
     await index.publish("keep", "1.0")
-    await delete_file(services, wheel.name, by=as_user(alice))
-    await delete_project(services, "demo", by=as_user(alice))
+    await in_transaction(services, delete_file, wheel.name, by=as_user(alice))
+    await in_transaction(services, delete_project, "demo", by=as_user(alice))
     clock.advance(timedelta(days=91))
-    assert len(await purge(services)) == 1
+    assert len(await index.purge()) == 1
     before = await index.snapshot()
 
     with pytest.raises(Gone) as refused:
-        await restore_project(services, "demo", by=OP)
+        await in_transaction(services, restore_project, "demo", by=OP)
     assert refused.value.status_code == 410
     assert "it was purged on" in refused.value.message and "gone for good" in refused.value.message
     with pytest.raises(Gone, match="purged after the retention period"):
-        await restore_file(services, wheel.name, by=OP)
+        await in_transaction(services, restore_file, wheel.name, by=OP)
     assert await index.snapshot() == before
 
     # After the purge the name is free again; restoring now says it was taken.
     await index.publish("demo", "5.0", user="bob")
     with pytest.raises(Conflict, match="the name now belongs to another project"):
-        await restore_project(services, "demo", by=OP)
+        await in_transaction(services, restore_project, "demo", by=OP)
 
 
 async def test_restore_refuses_when_blobs_are_missing(
@@ -176,7 +176,7 @@ async def test_restore_refuses_when_blobs_are_missing(
 ) -> None:
     alice = await make_user("alice")
     wheel, _ = await index.publish("demo", "1.0")
-    await delete_release(services, "demo", "1.0", by=as_user(alice))
+    await in_transaction(services, delete_release, "demo", "1.0", by=as_user(alice))
     async with services.db.session() as session:
         path = await session.scalar(select(File.path).where(File.filename == wheel.name))
     assert path is not None
@@ -184,7 +184,7 @@ async def test_restore_refuses_when_blobs_are_missing(
     before = await index.snapshot()
 
     with pytest.raises(Gone) as refused:
-        await restore_release(services, "demo", "1.0", by=OP)
+        await in_transaction(services, restore_release, "demo", "1.0", by=OP)
     assert refused.value.message == (
         f"Cannot restore release 1.0 of 'demo': the stored files were purged: {wheel.name}. "
         "Nothing was restored."
@@ -199,15 +199,15 @@ async def test_critical_project_purged_keeps_its_name_and_cannot_be_restored(
     await make_user("bob")
     await index.publish("famous", "1.0")
     await index.make_critical("famous")
-    await delete_project(services, "famous", by=OP, reason="takedown")
+    await in_transaction(services, delete_project, "famous", by=OP, reason="takedown")
     clock.advance(timedelta(days=100))
-    items = await purge(services)
+    items = await index.purge()
     assert [(i.kind, i.keeps_name) for i in items] == [("project", True)]
-    assert await purge(services) == []  # nothing left to purge: only the reserved name
+    assert await index.purge() == []  # nothing left to purge: only the reserved name
 
     purged_on = clock.now().date().isoformat()
     with pytest.raises(Gone) as gone:
-        await restore_project(services, "famous", by=OP)
+        await in_transaction(services, restore_project, "famous", by=OP)
     assert gone.value.message == (
         f"Cannot restore project 'famous': it was purged on {purged_on} after the retention "
         "period, and its files are gone for good. Its name stays reserved (it was critical); "
@@ -242,12 +242,12 @@ async def test_admin_releases_the_name_of_a_purged_critical_project(
     refused = await cli("admin", "release-name", "famous", "--reason", "new maintainer")
     assert refused.exit_code == 1
     assert "is not deleted: its name is in use" in one_line(refused.output)
-    await delete_project(services, "famous", by=OP, reason="takedown")
+    await in_transaction(services, delete_project, "famous", by=OP, reason="takedown")
     refused = await cli("admin", "release-name", "famous", "--reason", "new maintainer")
     assert refused.exit_code == 1
     assert "deleted but not purged: an administrator can restore it" in one_line(refused.output)
     clock.advance(timedelta(days=100))
-    await purge(services)
+    await index.purge()
     refused = await cli("admin", "release-name", "famous", "--reason", " ")
     assert refused.exit_code == 1 and "Give a reason" in one_line(refused.output)
 

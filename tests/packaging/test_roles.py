@@ -24,6 +24,7 @@ from bastion.packaging.roles import (
 )
 from bastion.services import Services
 from tests.support.index import Index, as_user
+from tests.support.transaction import in_transaction
 from tests.support.types import MakeUser
 
 
@@ -41,8 +42,9 @@ async def test_owner_adds_changes_and_removes_and_each_is_audited(
     alice = await make_user("alice")
     await make_user("carol")
     await index.publish("demo", "1.0", sdist=False)
-    async with services.db.transaction() as session:
-        added = await add_role(session, services, "Demo", "Carol", "maintainer", by=as_user(alice))
+    added = await in_transaction(
+        services, add_role, "Demo", "Carol", "maintainer", by=as_user(alice)
+    )
     assert (added.project, added.username, added.role, added.previous) == (
         "demo",
         "carol",
@@ -50,10 +52,8 @@ async def test_owner_adds_changes_and_removes_and_each_is_audited(
         None,
     )
     assert await people(services) == {"alice": "Owner", "carol": "Maintainer"}
-    async with services.db.transaction() as session:
-        await change_role(session, services, "demo", "carol", "Owner", by=as_user(alice))
-    async with services.db.transaction() as session:
-        await remove_role(session, services, "demo", "alice", by=as_user(alice))
+    await in_transaction(services, change_role, "demo", "carol", "Owner", by=as_user(alice))
+    await in_transaction(services, remove_role, "demo", "alice", by=as_user(alice))
     assert await people(services) == {"carol": "Owner"}
     async with services.db.session() as session:
         history = await project_history(session, "demo")
@@ -116,8 +116,7 @@ async def test_refusals_change_nothing(
     ]
     for error, message, function, args, by in cases:
         with pytest.raises(error, match=message):
-            async with services.db.transaction() as session:
-                await function(session, services, *args, by=by)
+            await in_transaction(services, function, *args, by=by)
     assert await index.snapshot() == before
 
 
@@ -137,16 +136,16 @@ async def test_mandate_warns_before_and_refuses_after_the_date(
     services.settings = services.settings.model_copy(
         update={"mandate_enforced_from": today(services.clock) + timedelta(days=3)}
     )
-    async with services.db.transaction() as session:
-        change = await add_role(session, services, "demo", "dave", "Maintainer", by=as_user(alice))
+    change = await in_transaction(
+        services, add_role, "demo", "dave", "Maintainer", by=as_user(alice)
+    )
     assert "two-factor authentication will be required from" in change.warnings[0]
     services.settings = services.settings.model_copy(
         update={"mandate_enforced_from": today(services.clock)}
     )
     before = await index.snapshot()
     with pytest.raises(Forbidden, match="enable two-factor authentication"):
-        async with services.db.transaction() as session:
-            await remove_role(session, services, "demo", "dave", by=as_user(alice))
+        await in_transaction(services, remove_role, "demo", "dave", by=as_user(alice))
     assert await index.snapshot() == before
 
 

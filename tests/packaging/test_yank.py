@@ -13,6 +13,7 @@ from bastion.packaging.yank import unyank_release, yank_release
 from bastion.services import Services
 from tests.support.factories import PASSWORD
 from tests.support.index import Index, as_user
+from tests.support.transaction import in_transaction
 from tests.support.types import MakeUser
 
 
@@ -31,11 +32,13 @@ async def test_maintainer_yanks_and_unyanks_with_a_reason(
     await index.publish("demo", "1.0", sdist=False)
     await index.add_role("demo", carol, Role.MAINTAINER)
 
-    result = await yank_release(services, "demo", "1.0", by=as_user(carol), reason="broken")
+    result = await in_transaction(
+        services, yank_release, "demo", "1.0", by=as_user(carol), reason="broken"
+    )
     assert result.yanked and result.reason == "broken"
     assert await simple_yanked(index, "demo") == {"demo-1.0-py3-none-any.whl": "broken"}
 
-    await unyank_release(services, "demo", "1.0", by=as_user(carol))
+    await in_transaction(services, unyank_release, "demo", "1.0", by=as_user(carol))
     assert await simple_yanked(index, "demo") == {"demo-1.0-py3-none-any.whl": False}
 
 
@@ -47,20 +50,26 @@ async def test_yank_refusals_change_nothing(
     await index.publish("demo", "1.0", sdist=False)
     before = await index.snapshot()
     with pytest.raises(BadRequest, match="Give a reason for yanking"):
-        await yank_release(services, "demo", "1.0", by=as_user(alice), reason=" ")
+        await in_transaction(services, yank_release, "demo", "1.0", by=as_user(alice), reason=" ")
     with pytest.raises(Forbidden, match="The user 'bob' isn't allowed to yank releases of"):
-        await yank_release(services, "demo", "1.0", by=as_user(bob), reason="mine now")
+        await in_transaction(
+            services, yank_release, "demo", "1.0", by=as_user(bob), reason="mine now"
+        )
     with pytest.raises(NotFound, match=r"has no release '9\.0'"):
-        await yank_release(services, "demo", "9.0", by=as_user(alice), reason="x")
+        await in_transaction(services, yank_release, "demo", "9.0", by=as_user(alice), reason="x")
     with pytest.raises(Conflict, match="is not yanked"):
-        await unyank_release(services, "demo", "1.0", by=as_user(alice))
+        await in_transaction(services, unyank_release, "demo", "1.0", by=as_user(alice))
     with pytest.raises(BadRequest, match="too long"):
-        await yank_release(services, "demo", "1.0", by=as_user(alice), reason="x" * 1001)
+        await in_transaction(
+            services, yank_release, "demo", "1.0", by=as_user(alice), reason="x" * 1001
+        )
     assert await index.snapshot() == before
-    await yank_release(services, "demo", "1.0", by=Operator(), reason="first")
+    await in_transaction(services, yank_release, "demo", "1.0", by=Operator(), reason="first")
     before = await index.snapshot()
     with pytest.raises(Conflict, match="already yanked"):
-        await yank_release(services, "demo", "1.0", by=as_user(alice), reason="again")
+        await in_transaction(
+            services, yank_release, "demo", "1.0", by=as_user(alice), reason="again"
+        )
     assert await index.snapshot() == before
 
 

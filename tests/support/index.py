@@ -15,6 +15,7 @@ from bastion.accounts.auth import Principal
 from bastion.accounts.models import User
 from bastion.audit.models import AuditEvent
 from bastion.packaging.models import File, JournalEntry, Project, Release, Role, RoleInvitation
+from bastion.packaging.purge import PurgeItem, purge
 from bastion.services import Services
 from tests.support.dists import make_sdist, make_wheel
 from tests.support.factories import add_role, make_critical
@@ -54,6 +55,16 @@ class Index:
 
     async def add_role(self, name: str, user: User, role: str = Role.MAINTAINER) -> None:
         await add_role(self.services, name, user, role)
+
+    async def purge(self, *, dry_run: bool = False) -> list[PurgeItem]:
+        """Run the purge of deletions past retention, as the daily job does."""
+        return await purge(
+            self.services.db,
+            self.services.store,
+            now=self.services.clock.now(),
+            retention_days=self.services.settings.deletion_retention_days,
+            dry_run=dry_run,
+        )
 
     async def make_critical(self, name: str) -> None:
         await make_critical(self.services, name, "many builds depend on it")

@@ -20,6 +20,7 @@ from bastion.accounts.sessions import COOKIE_NAME, SessionState, create_session
 from bastion.clock import MovableClock
 from bastion.packaging.form import UploadedFile, UploadForm
 from bastion.packaging.models import File, FilenameRegistry, Project, Release
+from bastion.packaging.publish import Pipeline
 from bastion.services import Services
 from tests.support.factories import PASSWORD
 from tests.support.soft_authenticator import SoftAuthenticator
@@ -129,6 +130,17 @@ def received_form(path: Path, *, filename: str | None = None, **overrides: Any) 
     )
     fields = {k: [str(v)] for k, v in form_for(path, **overrides).items()}
     return UploadForm(fields=fields, file=file)
+
+
+def pipeline(services: Services) -> Pipeline:
+    """The upload pipeline's equipment, as the /legacy/ route hands it over."""
+    return Pipeline(
+        db=services.db,
+        store=services.store,
+        settings=services.settings,
+        clock=services.clock,
+        protection=services.protect,
+    )
 
 
 async def count_rows(services: Services) -> dict[str, int]:

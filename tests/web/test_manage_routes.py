@@ -10,6 +10,7 @@ from bastion.packaging.models import Role
 from bastion.services import Services
 from bastion.stats.importer import write as import_counts
 from tests.support.index import Index
+from tests.support.transaction import in_transaction
 from tests.support.types import MakeUser
 from tests.support.web import csrf_from, sign_in
 
@@ -130,7 +131,7 @@ async def test_admin_lists_and_restores_deleted_projects(
     await make_user("alice")
     await make_user("root", admin=True)
     await index.publish("demo", "1.0", sdist=False)
-    await delete_project(services, "demo", by=Operator(), reason="spam wave")
+    await in_transaction(services, delete_project, "demo", by=Operator(), reason="spam wave")
     await sign_in(index.client, "alice")
     assert (await index.client.get("/admin/deleted/")).status_code == 403
     index.client.cookies.clear()

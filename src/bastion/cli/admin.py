@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bastion.cli.runner import OPERATOR, Reason, act, run_with_services
+from bastion.cli.runner import OPERATOR, Reason, act, run_with_services, transact
 from bastion.services import Services
 
 if TYPE_CHECKING:
@@ -38,8 +38,10 @@ def delete_project_cmd(name: str, reason: Reason) -> None:
     """Delete a whole project (its name stays reserved)."""
     from bastion.packaging.deletion import delete_project
 
-    act(
-        lambda s: delete_project(s, name, by=OPERATOR, reason=reason),
+    transact(
+        lambda session, s: delete_project(
+            session, name, by=OPERATOR, reason=reason, settings=s.settings, clock=s.clock
+        ),
         lambda s, r: f"deleted project {r.project} ({r.files} files; {_retention(s)})",
     )
 
@@ -49,8 +51,10 @@ def delete_release_cmd(name: str, version: str, reason: Reason) -> None:
     """Delete one release of a project."""
     from bastion.packaging.deletion import delete_release
 
-    act(
-        lambda s: delete_release(s, name, version, by=OPERATOR, reason=reason),
+    transact(
+        lambda session, s: delete_release(
+            session, name, version, by=OPERATOR, reason=reason, settings=s.settings, clock=s.clock
+        ),
         lambda s, r: f"deleted release {r.project} {r.version} ({r.files} files; {_retention(s)})",
     )
 
@@ -60,8 +64,10 @@ def delete_file_cmd(filename: str, reason: Reason) -> None:
     """Delete one file (its filename can never be uploaded again)."""
     from bastion.packaging.deletion import delete_file
 
-    act(
-        lambda s: delete_file(s, filename, by=OPERATOR, reason=reason),
+    transact(
+        lambda session, s: delete_file(
+            session, filename, by=OPERATOR, reason=reason, settings=s.settings, clock=s.clock
+        ),
         lambda s, r: f"deleted file {r.filename} of {r.project} {r.version} ({_retention(s)})",
     )
 
@@ -71,8 +77,10 @@ def restore_project_cmd(name: str) -> None:
     """Restore a deleted project exactly as it was."""
     from bastion.packaging.restore import restore_project
 
-    act(
-        lambda s: restore_project(s, name, by=OPERATOR),
+    transact(
+        lambda session, s: restore_project(
+            session, name, by=OPERATOR, settings=s.settings, clock=s.clock, store=s.store
+        ),
         lambda s, r: f"restored project {r.project} ({r.files} files)",
     )
 
@@ -82,8 +90,10 @@ def restore_release_cmd(name: str, version: str) -> None:
     """Restore a deleted release."""
     from bastion.packaging.restore import restore_release
 
-    act(
-        lambda s: restore_release(s, name, version, by=OPERATOR),
+    transact(
+        lambda session, s: restore_release(
+            session, name, version, by=OPERATOR, settings=s.settings, clock=s.clock, store=s.store
+        ),
         lambda s, r: f"restored release {r.project} {r.version} ({r.files} files)",
     )
 
@@ -93,8 +103,10 @@ def restore_file_cmd(filename: str) -> None:
     """Restore a deleted file."""
     from bastion.packaging.restore import restore_file
 
-    act(
-        lambda s: restore_file(s, filename, by=OPERATOR),
+    transact(
+        lambda session, s: restore_file(
+            session, filename, by=OPERATOR, settings=s.settings, clock=s.clock, store=s.store
+        ),
         lambda s, r: f"restored file {r.filename} of {r.project} {r.version}",
     )
 
@@ -109,7 +121,13 @@ def purge_cmd(
     from bastion.packaging.purge import purge
 
     async def work(services: Services) -> None:
-        items = await purge(services, dry_run=dry_run)
+        items = await purge(
+            services.db,
+            services.store,
+            now=services.clock.now(),
+            retention_days=services.settings.deletion_retention_days,
+            dry_run=dry_run,
+        )
         verb = "would purge" if dry_run else "purged"
         for item in items:
             typer.echo(f"{verb} {item.describe()}")

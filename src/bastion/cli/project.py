@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from bastion.cli.runner import OPERATOR, Reason, act, run_with_services
+from bastion.cli.runner import OPERATOR, Reason, run_with_services, transact
 from bastion.services import Services
 
 project_app = typer.Typer(
@@ -24,8 +24,10 @@ def project_yank(name: str, version: str, reason: Reason) -> None:
     """Yank a release: installers skip it unless it is pinned (PEP 592)."""
     from bastion.packaging.yank import yank_release
 
-    act(
-        lambda s: yank_release(s, name, version, by=OPERATOR, reason=reason),
+    transact(
+        lambda session, s: yank_release(
+            session, name, version, by=OPERATOR, reason=reason, settings=s.settings, clock=s.clock
+        ),
         lambda s, r: f"yanked {r.project} {r.version}: {r.reason}",
     )
 
@@ -35,8 +37,10 @@ def project_unyank(name: str, version: str) -> None:
     """Un-yank a release: installers may choose it again."""
     from bastion.packaging.yank import unyank_release
 
-    act(
-        lambda s: unyank_release(s, name, version, by=OPERATOR),
+    transact(
+        lambda session, s: unyank_release(
+            session, name, version, by=OPERATOR, settings=s.settings, clock=s.clock
+        ),
         lambda s, r: f"un-yanked {r.project} {r.version}",
     )
 
@@ -51,7 +55,15 @@ def project_add_role(name: str, user: str, role: RoleOption) -> None:
 
     async def work(services: Services) -> None:
         async with services.db.transaction() as session:
-            change = await set_role(session, services, name, user, role, by=OPERATOR)
+            change = await set_role(
+                session,
+                name,
+                user,
+                role,
+                by=OPERATOR,
+                settings=services.settings,
+                clock=services.clock,
+            )
         if change is None:
             typer.echo(f"{user} already has that role on {name}")
         elif change.previous is None:
@@ -71,7 +83,9 @@ def project_remove_role(name: str, user: str) -> None:
 
     async def work(services: Services) -> None:
         async with services.db.transaction() as session:
-            change = await remove_role(session, services, name, user, by=OPERATOR)
+            change = await remove_role(
+                session, name, user, by=OPERATOR, settings=services.settings, clock=services.clock
+            )
         typer.echo(f"removed {change.username} ({change.previous}) from {change.project}")
 
     run_with_services(work)

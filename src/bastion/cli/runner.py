@@ -8,6 +8,7 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.config import Settings
 from bastion.errors import BastionError
@@ -45,6 +46,20 @@ def act(action: Callable[[Services], Awaitable[T]], say: Callable[[Services, T],
 
     async def work(services: Services) -> None:
         typer.echo(say(services, await action(services)))
+
+    run_with_services(work)
+
+
+def transact(
+    action: Callable[[AsyncSession, Services], Awaitable[T]], say: Callable[[Services, T], str]
+) -> None:
+    """Like :func:`act`, for a service function that adds to the caller's transaction: run
+    it in one transaction, and print one line once that committed."""
+
+    async def work(services: Services) -> None:
+        async with services.db.transaction() as session:
+            result = await action(session, services)
+        typer.echo(say(services, result))
 
     run_with_services(work)
 

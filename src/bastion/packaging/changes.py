@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.accounts.auth import Principal
+from bastion.audit.events import RequestContext, record
 from bastion.db.changes import announce
 from bastion.errors import BadRequest, NotFound
-from bastion.packaging.models import JournalEntry, Project, Release
+from bastion.packaging.models import File, JournalEntry, Project, Release
 from bastion.packaging.names import canonical_version, normalize_name
 
 MAX_REASON_LENGTH = 1000
@@ -75,6 +77,59 @@ async def journal(
     project.last_serial = entry.id
     await announce(session, project.normalized_name)
     return entry.id
+
+
+Kind = Literal["project", "release", "file"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a management change acts on: a project, one of its releases or one of its
+    files (``row``), with the version and filename its journal entry and audit event name."""
+
+    kind: Kind
+    project: Project
+    row: Project | Release | File
+    version: str | None = None  # the release's (for a release or a file)
+    filename: str | None = None  # the file's
+
+
+async def record_change(
+    session: AsyncSession,
+    target: Target,
+    *,
+    verbs: tuple[str, str],
+    by: Actor,
+    when: datetime,
+    context: RequestContext | None,
+    **details: Any,
+) -> int:
+    """Journal and audit a change to ``target``; returns the project's new serial.
+
+    ``verbs`` are the journal's and the audit tag's: ``("remove", "delete")`` on a release
+    gives the journal action "remove release" and the tag "project:release:delete"; a
+    file's journal action names it ("remove file x.whl"). The audit event has the version
+    and filename (when there are), then ``details``.
+    """
+    journal_verb, audit_verb = verbs
+    kind, version, filename = target.kind, target.version, target.filename
+    action = f"{journal_verb} {kind}" + (f" {filename}" if kind == "file" else "")
+    serial = await journal(
+        session, target.project, action=action, version=version, user_id=actor_id(by), when=when
+    )
+    where = {"version": version, "filename": filename}
+    record(
+        session,
+        tag=f"project:{audit_verb}" if kind == "project" else f"project:{kind}:{audit_verb}",
+        when=when,
+        context=context,
+        user_id=actor_id(by),
+        project_name=target.project.normalized_name,
+        **{key: value for key, value in where.items() if value is not None},
+        **details,
+        by=actor_label(by),
+    )
+    return serial
 
 
 async def any_project(session: AsyncSession, name: str) -> Project | None:

@@ -9,37 +9,39 @@ Who may delete: owners (with the 2FA mandate's ``delete`` action). On a critical
 project maintainers and owners are refused with "yank instead" guidance and only an
 admin (or an operator at the command line) can delete, with a reason — unless a
 private index turns ``critical_deletion_admin_only`` off.
+
+The three entry points (project, release, file) find what they delete and add to the
+caller's transaction through one shared step (:func:`_delete`): authorize, tombstone,
+journal, audit.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any
 
 from packaging.utils import canonicalize_name
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bastion.audit.events import RequestContext, record
+from bastion.audit.events import RequestContext
 from bastion.authz import Action, authorize
 from bastion.clock import Clock
 from bastion.config import Settings
 from bastion.errors import BadRequest, NotFound
 from bastion.packaging.changes import (
     Actor,
+    Kind,
     Operator,
+    Target,
     actor_id,
-    actor_label,
     clean_reason,
-    journal,
     live_project,
     live_release,
+    record_change,
 )
 from bastion.packaging.models import File, Project, Release
-from bastion.services import Services
-
-Kind = Literal["project", "release", "file"]
 
 
 @dataclass(frozen=True)
@@ -82,12 +84,6 @@ async def authorize_delete(
     return "admin" if actor.user.is_admin else "owner"
 
 
-def _tombstone(row: Project | Release | File, actor: Actor, when: datetime, reason: str) -> None:
-    row.deleted_at = when
-    row.deleted_by_id = actor_id(actor)
-    row.delete_reason = reason or None
-
-
 async def _live_files(session: AsyncSession, release_ids: list[int]) -> int:
     if not release_ids:
         return 0
@@ -97,114 +93,108 @@ async def _live_files(session: AsyncSession, release_ids: list[int]) -> int:
     return len(rows.all())
 
 
-async def delete_project(
-    services: Services,
-    name: str,
+async def _delete(
+    session: AsyncSession,
+    target: Target,
+    files: int,
+    details: dict[str, Any],
     *,
     by: Actor,
-    reason: str = "",
-    context: RequestContext | None = None,
+    reason: str,
+    settings: Settings,
+    clock: Clock,
+    context: RequestContext | None,
 ) -> DeletionResult:
-    """Tombstone the whole project, in a transaction of its own."""
-    async with services.db.transaction() as session:
-        return await delete_project_in(
-            session,
-            name,
-            settings=services.settings,
-            clock=services.clock,
-            by=by,
-            reason=reason,
-            context=context,
-        )
+    """Authorize ``by``, tombstone the row, journal it and audit it (``details``: the
+    event's own, beside the reason and the authority)."""
+    project = target.project
+    how = await authorize_delete(session, settings, clock, by, project, reason)
+    now = clock.now()
+    row = target.row
+    row.deleted_at = now
+    row.deleted_by_id = actor_id(by)
+    row.delete_reason = reason or None
+    serial = await record_change(
+        session,
+        target,
+        verbs=("remove", "delete"),
+        by=by,
+        when=now,
+        context=context,
+        **details,
+        reason=reason,
+        authority=how,
+    )
+    return DeletionResult(
+        target.kind,
+        project.normalized_name,
+        target.version,
+        target.filename,
+        files,
+        serial,
+        now,
+    )
 
 
-async def delete_project_in(
+async def delete_project(
     session: AsyncSession,
     name: str,
     *,
-    settings: Settings,
-    clock: Clock,
     by: Actor,
     reason: str = "",
+    settings: Settings,
+    clock: Clock,
     context: RequestContext | None = None,
 ) -> DeletionResult:
-    """Tombstone the whole project in the caller's transaction (its releases, files and
-    roles stay as they are)."""
+    """Tombstone the whole project (its releases, files and roles stay as they are)."""
     reason = clean_reason(reason)
     project = await live_project(session, name)
-    how = await authorize_delete(session, settings, clock, by, project, reason)
-    now = clock.now()
     release_ids = list(
         await session.scalars(
             select(Release.id).where(Release.project_id == project.id, Release.deleted_at.is_(None))
         )
     )
     files = await _live_files(session, release_ids)
-    _tombstone(project, by, now, reason)
-    serial = await journal(
-        session, project, action="remove project", version=None, user_id=actor_id(by), when=now
-    )
-    record(
+    return await _delete(
         session,
-        tag="project:delete",
-        when=now,
-        context=context,
-        user_id=actor_id(by),
-        project_name=project.normalized_name,
+        Target("project", project, project),
+        files,
+        {"releases": len(release_ids), "files": files},
+        by=by,
         reason=reason,
-        by=actor_label(by),
-        authority=how,
-        releases=len(release_ids),
-        files=files,
+        settings=settings,
+        clock=clock,
+        context=context,
     )
-    return DeletionResult("project", project.normalized_name, None, None, files, serial, now)
 
 
 async def delete_release(
-    services: Services,
+    session: AsyncSession,
     name: str,
     version: str,
     *,
     by: Actor,
     reason: str = "",
+    settings: Settings,
+    clock: Clock,
     context: RequestContext | None = None,
 ) -> DeletionResult:
     """Tombstone one release (its files go out of service with it)."""
     reason = clean_reason(reason)
-    async with services.db.transaction() as session:
-        project = await live_project(session, name)
-        release = await live_release(session, project, version)
-        how = await authorize_delete(
-            session, services.settings, services.clock, by, project, reason
-        )
-        now = services.clock.now()
-        files = await _live_files(session, [release.id])
-        _tombstone(release, by, now, reason)
-        serial = await journal(
-            session,
-            project,
-            action="remove release",
-            version=release.version,
-            user_id=actor_id(by),
-            when=now,
-        )
-        record(
-            session,
-            tag="project:release:delete",
-            when=now,
-            context=context,
-            user_id=actor_id(by),
-            project_name=project.normalized_name,
-            version=release.version,
-            reason=reason,
-            by=actor_label(by),
-            authority=how,
-            files=files,
-        )
-        result = DeletionResult(
-            "release", project.normalized_name, release.version, None, files, serial, now
-        )
-    return result
+    project = await live_project(session, name)
+    release = await live_release(session, project, version)
+    files = await _live_files(session, [release.id])
+    return await _delete(
+        session,
+        Target("release", project, release, release.version),
+        files,
+        {"files": files},
+        by=by,
+        reason=reason,
+        settings=settings,
+        clock=clock,
+        context=context,
+    )
 
 
 async def find_live_file(session: AsyncSession, filename: str) -> tuple[Project, Release, File]:
@@ -224,45 +214,26 @@ async def find_live_file(session: AsyncSession, filename: str) -> tuple[Project,
 
 
 async def delete_file(
-    services: Services,
+    session: AsyncSession,
     filename: str,
     *,
     by: Actor,
     reason: str = "",
+    settings: Settings,
+    clock: Clock,
     context: RequestContext | None = None,
 ) -> DeletionResult:
     """Tombstone one file; its filename stays used for ever (FilenameRegistry)."""
     reason = clean_reason(reason)
-    async with services.db.transaction() as session:
-        project, release, file = await find_live_file(session, filename)
-        how = await authorize_delete(
-            session, services.settings, services.clock, by, project, reason
-        )
-        now = services.clock.now()
-        _tombstone(file, by, now, reason)
-        serial = await journal(
-            session,
-            project,
-            action=f"remove file {file.filename}",
-            version=release.version,
-            user_id=actor_id(by),
-            when=now,
-        )
-        record(
-            session,
-            tag="project:file:delete",
-            when=now,
-            context=context,
-            user_id=actor_id(by),
-            project_name=project.normalized_name,
-            version=release.version,
-            filename=file.filename,
-            sha256=file.sha256_digest,
-            reason=reason,
-            by=actor_label(by),
-            authority=how,
-        )
-        result = DeletionResult(
-            "file", project.normalized_name, release.version, file.filename, 1, serial, now
-        )
-    return result
+    project, release, file = await find_live_file(session, filename)
+    return await _delete(
+        session,
+        Target("file", project, file, release.version, file.filename),
+        1,
+        {"sha256": file.sha256_digest},
+        by=by,
+        reason=reason,
+        settings=settings,
+        clock=clock,
+        context=context,
+    )

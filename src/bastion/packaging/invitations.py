@@ -4,20 +4,25 @@ expires after ``Settings.role_invitation_days``.
 
 Plain functions over the caller's session, like :mod:`bastion.packaging.roles` (whose
 authorisation, user lookup and audit conventions they share). Every step is audited with
-the project's name, so it shows in the project's security history. The routes send the
-emails with what these functions return.
+the project's name, so it shows in the project's security history. Each step returns the
+emails it decided on (the invitee told of an invitation or its withdrawal, the owners of
+the answer), for the caller to send once the transaction commits.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bastion.accounts.email_links import site_link
 from bastion.accounts.models import User
+from bastion.accounts.notices import Notice, notice
 from bastion.audit.events import RequestContext, record
+from bastion.clock import Clock
+from bastion.config import Settings
 from bastion.errors import BadRequest, Conflict, Forbidden, Gone, NotFound
 from bastion.packaging.changes import Actor, actor_id, actor_label
 from bastion.packaging.models import Project, Role, RoleInvitation
@@ -28,7 +33,6 @@ from bastion.packaging.roles import (
     role_name,
     role_row,
 )
-from bastion.services import Services
 
 
 @dataclass(frozen=True)
@@ -49,19 +53,29 @@ class Invitation:
         return now >= self.expires
 
 
+@dataclass(frozen=True)
+class InvitationChange:
+    """What one step did to an invitation, the 2FA mandate's warnings (inviting), and the
+    mail to send once it is committed."""
+
+    invitation: Invitation
+    warnings: list[str] = field(default_factory=list)
+    notices: tuple[Notice, ...] = ()
+
+
 def _record(
     session: AsyncSession,
-    services: Services,
     verb: str,
     by_user_id: int | None,
     by: str,
     invitation: Invitation,
+    when: datetime,
     context: RequestContext | None,
 ) -> None:
     record(
         session,
         tag=f"project:invitation:{verb}",
-        when=services.clock.now(),
+        when=when,
         context=context,
         user_id=by_user_id,
         project_name=invitation.normalized_name,
@@ -111,20 +125,21 @@ async def user_invitations(session: AsyncSession, user_id: int, now: datetime) -
 
 async def invite(
     session: AsyncSession,
-    services: Services,
     name: str,
     username: str,
     role: str,
     *,
     by: Actor,
+    settings: Settings,
+    clock: Clock,
     context: RequestContext | None = None,
-) -> tuple[Invitation, list[str]]:
-    """Invite ``username`` to ``role`` on ``name`` (owners only, under the 2FA mandate);
-    returns the invitation and the mandate's warnings. 409 when they already have a role
+) -> InvitationChange:
+    """Invite ``username`` to ``role`` on ``name`` (owners only, under the 2FA mandate),
+    with the mandate's warnings and the invitee's email. 409 when they already have a role
     or a pending invitation; an expired invitation is replaced."""
     wanted = role_name(role)
     project = await locked_project(session, name)
-    warnings = await authorize_manage(session, services, by, project)
+    warnings = await authorize_manage(session, settings, clock, by, project)
     user = await find_user(session, username)
     if not user.is_active:
         raise BadRequest(f"The account '{user.username}' is disabled and cannot be invited.")
@@ -134,7 +149,7 @@ async def invite(
             f"'{user.username}' is already {existing.role_name} of '{project.name}': "
             "change their role instead."
         )
-    now = services.clock.now()
+    now = clock.now()
     pending = (
         await session.execute(
             select(RoleInvitation).where(
@@ -156,7 +171,7 @@ async def invite(
         invited_by_id=actor_id(by),
         role_name=wanted,
         created=now,
-        expires=now + timedelta(days=services.settings.role_invitation_days),
+        expires=now + timedelta(days=settings.role_invitation_days),
     )
     session.add(row)
     await session.flush()
@@ -171,30 +186,55 @@ async def invite(
         row.created,
         row.expires,
     )
-    _record(session, services, "create", actor_id(by), actor_label(by), invitation, context)
-    return invitation, warnings
+    _record(session, "create", actor_id(by), actor_label(by), invitation, now, context)
+    told = notice(
+        settings,
+        user.email,
+        "role_invitation",
+        user_id=user.id,
+        username=user.username,
+        invited_by=actor_label(by),
+        project=invitation.project,
+        role=invitation.role,
+        expires=invitation.expires,
+        link=site_link(settings, "/account/invitations/"),
+    )
+    return InvitationChange(invitation, warnings, (told,))
 
 
 async def revoke(
     session: AsyncSession,
-    services: Services,
     name: str,
     username: str,
     *,
     by: Actor,
+    settings: Settings,
+    clock: Clock,
     context: RequestContext | None = None,
-) -> Invitation:
-    """Withdraw the pending invitation of ``username`` to ``name`` (owners only)."""
+) -> InvitationChange:
+    """Withdraw the pending invitation of ``username`` to ``name`` (owners only), with the
+    invitee's email."""
     project = await locked_project(session, name)
-    await authorize_manage(session, services, by, project)
+    await authorize_manage(session, settings, clock, by, project)
     user = await find_user(session, username)
     found = [i for i in await project_invitations(session, project) if i.username == user.username]
     if not found:
         raise NotFound(f"'{user.username}' has no pending invitation to '{project.name}'.")
-    await session.execute(delete(RoleInvitation).where(RoleInvitation.id == found[0].id))
-    _record(session, services, "revoke", actor_id(by), actor_label(by), found[0], context)
+    invitation = found[0]
+    await session.execute(delete(RoleInvitation).where(RoleInvitation.id == invitation.id))
+    _record(session, "revoke", actor_id(by), actor_label(by), invitation, clock.now(), context)
     await session.flush()
-    return found[0]
+    told = notice(
+        settings,
+        user.email,
+        "role_invitation_revoked",
+        user_id=user.id,
+        username=user.username,
+        by=actor_label(by),
+        project=invitation.project,
+        role=invitation.role,
+    )
+    return InvitationChange(invitation, notices=(told,))
 
 
 async def _mine(session: AsyncSession, user: User, invitation_id: int) -> Invitation:
@@ -208,27 +248,28 @@ async def _mine(session: AsyncSession, user: User, invitation_id: int) -> Invita
 
 async def accept(
     session: AsyncSession,
-    services: Services,
     invitation_id: int,
     *,
     user: User,
+    settings: Settings,
+    now: datetime,
     context: RequestContext | None = None,
-) -> Invitation:
-    """The invitee takes the role: a Role row, the invitation gone. 410 once expired."""
+) -> InvitationChange:
+    """The invitee takes the role: a Role row, the invitation gone, the owners told.
+    410 once expired."""
     invitation = await _mine(session, user, invitation_id)
-    if invitation.expired(services.clock.now()):
+    if invitation.expired(now):
         raise Gone(
             f"This invitation to '{invitation.project}' expired: ask an owner to invite you again."
         )
     project = await locked_project(session, invitation.normalized_name)
     if await role_row(session, project, user) is None:
         session.add(Role(user_id=user.id, project_id=project.id, role_name=invitation.role))
-    await session.execute(delete(RoleInvitation).where(RoleInvitation.id == invitation.id))
-    _record(session, services, "accept", user.id, user.username, invitation, context)
+    answered = await _answered(session, invitation, "accept", user, settings, now, context)
     record(
         session,
         tag="project:role:add",
-        when=services.clock.now(),
+        when=now,
         context=context,
         user_id=user.id,
         project_name=project.normalized_name,
@@ -239,23 +280,66 @@ async def accept(
         by=invitation.invited_by or user.username,
     )
     await session.flush()
-    return invitation
+    return answered
 
 
 async def decline(
     session: AsyncSession,
-    services: Services,
     invitation_id: int,
     *,
     user: User,
+    settings: Settings,
+    now: datetime,
     context: RequestContext | None = None,
-) -> Invitation:
-    """The invitee says no: the invitation is gone."""
+) -> InvitationChange:
+    """The invitee says no: the invitation is gone, the owners told."""
     invitation = await _mine(session, user, invitation_id)
+    return await _answered(session, invitation, "decline", user, settings, now, context)
+
+
+_ANSWERS = {"accept": "accepted", "decline": "declined"}
+
+
+async def _answered(
+    session: AsyncSession,
+    invitation: Invitation,
+    verb: str,
+    user: User,
+    settings: Settings,
+    now: datetime,
+    context: RequestContext | None,
+) -> InvitationChange:
+    """The invitee answered (``verb``: accept or decline): the invitation goes, the answer
+    is audited, and the project's owners (but the invitee) are told."""
     await session.execute(delete(RoleInvitation).where(RoleInvitation.id == invitation.id))
-    _record(session, services, "decline", user.id, user.username, invitation, context)
+    _record(session, verb, user.id, user.username, invitation, now, context)
     await session.flush()
-    return invitation
+    return InvitationChange(
+        invitation, notices=await _tell_owners(session, settings, invitation, _ANSWERS[verb])
+    )
+
+
+async def _tell_owners(
+    session: AsyncSession, settings: Settings, invitation: Invitation, answer: str
+) -> tuple[Notice, ...]:
+    """The project's owners (but the invitee) hear the invitee's answer."""
+    link = site_link(settings, f"/manage/project/{invitation.normalized_name}/collaborators/")
+    return tuple(
+        notice(
+            settings,
+            email,
+            "role_invitation_answered",
+            user_id=owner_id,
+            owner=owner,
+            username=invitation.username,
+            answer=answer,
+            project=invitation.project,
+            role=invitation.role,
+            link=link,
+        )
+        for owner_id, owner, email in await owner_emails(session, invitation.normalized_name)
+        if owner != invitation.username
+    )
 
 
 async def owner_emails(session: AsyncSession, normalized_name: str) -> list[tuple[int, str, str]]:

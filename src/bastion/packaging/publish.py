@@ -1,21 +1,25 @@
 """The upload pipeline: ``publish(...)`` turns a received form into a stored file, or refuses.
 
 It knows no HTTP: the ``/legacy/`` route (``bastion.web.upload_routes``) authenticates,
-receives the form and hands over plain values; ``publish`` returns a
-:class:`PublishResult` carrying the warnings to show, or raises a domain error at the
-first step that fails. The steps, in order (insert a new one where it belongs):
+receives the form and hands over plain values and a :class:`Pipeline` (what the steps
+work with); ``publish`` returns a :class:`PublishResult` carrying the warnings to show
+and the emails to send once it is committed, or raises a domain error at the first step
+that fails. The steps, in order (insert a new one where it belongs):
 
 1. fields      the form's fields, name, version, filetype, pyversion, filename, digests
 2. metadata    open the archive safely and read its core metadata; compare with the form
-3. record      one transaction: project (created if missing, locked) -> not deleted ->
+3. screen      name protection (protect.admission): a frozen project or a blocked name
+               refuses, a name for review holds the project it creates
+4. record      one transaction: project (created if missing, locked) -> not deleted ->
                authorize (2FA mandate) -> filename free (or the same file: done) ->
-               store blobs -> add release/file/audit event
-4. invalidate  the project's cached simple page
+               store blobs -> add release/file/audit event -> malware scan
 
-A new check (name protection, a malware scan) is one more ``async def step(services,
-candidate) -> None`` called in :func:`publish`: it reads what earlier steps put on the
-:class:`Candidate`, appends to ``candidate.warnings`` or raises a domain error. Checks
-that need the project row or the lock belong inside :func:`record`.
+Each step takes the candidate and only what it uses (the settings, a session, the store,
+the clock, the protection detectors). A new check is one more step called in
+:func:`publish`: it reads what earlier steps put on the :class:`Candidate`, appends to
+``candidate.warnings`` (or ``candidate.notices``) or raises a domain error. Checks that
+need the project row or the lock belong inside :func:`record`. Every process's page
+cache hears of the new file when the transaction commits (``Database.on_commit``).
 """
 
 from __future__ import annotations
@@ -27,12 +31,15 @@ import anyio
 from packaging.utils import NormalizedName
 from packaging.version import Version
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.accounts.auth import Principal
-from bastion.accounts.notices import Notice, send_after
+from bastion.accounts.notices import Notice
 from bastion.audit.events import RequestContext
 from bastion.authz import Action, authorize
+from bastion.clock import Clock
 from bastion.config import Settings
+from bastion.db.engine import Database
 from bastion.errors import Conflict
 from bastion.packaging.archives import ArchiveLimits, read_dist, wheel_metadata_path
 from bastion.packaging.form import UploadFields, UploadForm, check_digests, read_upload_fields
@@ -70,17 +77,31 @@ from bastion.protect.admission import (
     scan_upload,
     screen_project,
 )
-from bastion.services import Services
-from bastion.storage.interface import blob_path
+from bastion.protect.seams import Protection
+from bastion.storage.interface import FileStore, blob_path
 from bastion.upstream.rules import check_local_upload
 
 
 @dataclass(frozen=True)
+class Pipeline:
+    """What the upload pipeline works with: the database (for its transactions), the file
+    store, the settings, the clock and the protection detectors (name judge, scanner)."""
+
+    db: Database
+    store: FileStore
+    settings: Settings
+    clock: Clock
+    protection: Protection
+
+
+@dataclass(frozen=True)
 class PublishResult:
-    """What an accepted upload did, and the warnings to show the uploader."""
+    """What an accepted upload did, the warnings to show the uploader and the emails to
+    send now that it is committed (a held name, a scan finding)."""
 
     upload: UploadResult
     warnings: tuple[str, ...] = ()
+    notices: tuple[Notice, ...] = ()
 
 
 @dataclass
@@ -107,29 +128,45 @@ class Candidate:
 
 
 async def publish(
-    services: Services,
+    pipeline: Pipeline,
     principal: Principal,
     form: UploadForm,
     *,
     context: RequestContext,
 ) -> PublishResult:
     """Run the pipeline on a received form; raises a domain error at the first failing step."""
-    candidate = check_fields(services.settings, principal, form, context)
-    await read_metadata(services, candidate)
-    async with services.db.transaction() as session:
+    settings, clock = pipeline.settings, pipeline.clock
+    candidate = check_fields(settings, principal, form, context)
+    await read_metadata(settings, candidate)
+    async with pipeline.db.transaction() as session:
         screen = await screen_project(
             session,
             candidate.metadata.name,
             user=principal.user,
-            settings=services.settings,
-            now=services.clock.now(),
-            protection=services.protect,
+            settings=settings,
+            now=clock.now(),
+            protection=pipeline.protection,
             context=context,
         )
     candidate.warnings += screen.warnings
-    result = await record(services, candidate, screen)
-    await send_after(services.mailer, candidate.notices)
-    return PublishResult(upload=result, warnings=tuple(candidate.warnings))
+    try:
+        async with pipeline.db.transaction() as session:
+            result = await record(
+                session,
+                candidate,
+                screen,
+                store=pipeline.store,
+                settings=settings,
+                clock=clock,
+                protection=pipeline.protection,
+            )
+    except IntegrityError:  # pragma: no cover - the project lock leaves no race to lose
+        raise Conflict(
+            "Another upload changed this project at the same time; please try again."
+        ) from None
+    return PublishResult(
+        upload=result, warnings=tuple(candidate.warnings), notices=tuple(candidate.notices)
+    )
 
 
 def check_fields(
@@ -159,7 +196,7 @@ def check_fields(
     )
 
 
-async def read_metadata(services: Services, candidate: Candidate) -> None:
+async def read_metadata(settings: Settings, candidate: Candidate) -> None:
     """Step 2: the archive's core metadata (read in a thread), checked against the form
     and against the archive's own members (PEP 639 licence files)."""
     fields = candidate.fields
@@ -168,7 +205,7 @@ async def read_metadata(services: Services, candidate: Candidate) -> None:
         fields.file.path,
         fields.file.filename,
         candidate.filetype,
-        ArchiveLimits.from_settings(services.settings),
+        ArchiveLimits.from_settings(settings),
     )
     candidate.metadata_bytes, candidate.members = contents.metadata, contents.members
     candidate.meta = parse_core_metadata(candidate.metadata_bytes)
@@ -181,83 +218,86 @@ async def read_metadata(services: Services, candidate: Candidate) -> None:
     check_license_files(candidate.meta, candidate.members, filetype=candidate.filetype, root=root)
 
 
-async def record(services: Services, candidate: Candidate, screen: NameScreen) -> UploadResult:
-    """Step 3, one transaction: the project (created if missing, locked), permission, the
-    filename, blobs (stored before commit), rows. An identical file already there is a
-    success that changes nothing, so a retried upload passes (as on PyPI)."""
+async def record(
+    session: AsyncSession,
+    candidate: Candidate,
+    screen: NameScreen,
+    *,
+    store: FileStore,
+    settings: Settings,
+    clock: Clock,
+    protection: Protection,
+) -> UploadResult:
+    """Step 4, in one transaction: the project (created if missing, locked), permission,
+    the filename, blobs (stored before commit), rows, the scan. An identical file already
+    there is a success that changes nothing, so a retried upload passes (as on PyPI)."""
     fields, principal = candidate.fields, candidate.principal
     file = fields.file
-    settings, when = services.settings, services.clock.now()
-    try:
-        async with services.db.transaction() as session:
-            project, created = await lock_project(session, candidate.metadata.name, when)
-            if not created:
-                await check_project_not_deleted(session, settings, project)
-            await check_local_upload(session, fields.name)  # origin controls (upstream/)
-            candidate.warnings += await authorize(
-                session,
-                settings,
-                services.clock,
-                principal,
-                Action.UPLOAD,
-                None if created else project,
-                name=fields.name,
-            )
-            if created:
-                await record_new_project(session, project, principal.user, when, candidate.context)
-                candidate.notices += await hold_new_project(
-                    session, project, screen, user=principal.user, settings=settings, now=when
-                )
-            existing = await check_filename_free(
-                session,
-                file.filename,
-                sha256=file.sha256,
-                blake2_256=file.blake2_256,
-                base_url=settings.base_url,
-            )
-            if existing is not None:
-                return already_uploaded(existing)
-            stored = await store_blobs(services, candidate)
-            result = await add_file(
-                session,
-                when=when,
-                user=principal.user,
-                project=project,
-                created=created,
-                version=fields.version,
-                meta=candidate.metadata,
-                stored=stored,
-                context=candidate.context,
-            )
-            scanned = await scan_upload(
-                session,
-                result,
-                file.path,
-                user=principal.user,
-                settings=settings,
-                now=when,
-                protection=services.protect,
-                context=candidate.context,
-            )
-            candidate.warnings += scanned.warnings
-            candidate.notices += scanned.notices
-            return result
-    except IntegrityError:  # pragma: no cover - the project lock leaves no race to lose
-        raise Conflict(
-            "Another upload changed this project at the same time; please try again."
-        ) from None
+    when = clock.now()
+    project, created = await lock_project(session, candidate.metadata.name, when)
+    if not created:
+        await check_project_not_deleted(session, settings, project)
+    await check_local_upload(session, fields.name)  # origin controls (upstream/)
+    candidate.warnings += await authorize(
+        session,
+        settings,
+        clock,
+        principal,
+        Action.UPLOAD,
+        None if created else project,
+        name=fields.name,
+    )
+    if created:
+        await record_new_project(session, project, principal.user, when, candidate.context)
+        candidate.notices += await hold_new_project(
+            session, project, screen, user=principal.user, settings=settings, now=when
+        )
+    existing = await check_filename_free(
+        session,
+        file.filename,
+        sha256=file.sha256,
+        blake2_256=file.blake2_256,
+        base_url=settings.base_url,
+    )
+    if existing is not None:
+        return already_uploaded(existing)
+    stored = await store_blobs(store, candidate)
+    result = await add_file(
+        session,
+        when=when,
+        user=principal.user,
+        project=project,
+        created=created,
+        version=fields.version,
+        meta=candidate.metadata,
+        stored=stored,
+        context=candidate.context,
+    )
+    scanned = await scan_upload(
+        session,
+        result,
+        file.path,
+        user=principal.user,
+        settings=settings,
+        now=when,
+        protection=protection,
+        context=candidate.context,
+    )
+    candidate.warnings += scanned.warnings
+    candidate.notices += scanned.notices
+    return result
 
 
-async def store_blobs(services: Services, candidate: Candidate) -> StoredFile:
+async def store_blobs(store: FileStore, candidate: Candidate) -> StoredFile:
     """Write the file under its sha256, and beside it its core metadata (PEP 658) when
     installers may rely on it (:func:`metadata_is_reliable`)."""
     fields, metadata_bytes = candidate.fields, candidate.metadata_bytes
     file = fields.file
     path = blob_path(file.sha256, file.filename)
-    await services.store.put(path, file.path)
+    await store.put(path, file.path)
     serve_metadata = metadata_is_reliable(candidate.metadata, candidate.filetype)
     if serve_metadata:
-        await services.store.put_bytes(path + METADATA_SUFFIX, metadata_bytes)
+        await store.put_bytes(path + METADATA_SUFFIX, metadata_bytes)
     return StoredFile(
         filename=file.filename,
         packagetype=fields.filetype,

@@ -6,7 +6,8 @@ FilenameRegistry entries are never removed, so a filename is never reused. A cri
 project keeps its (empty) project row and roles for ever: its name stays reserved.
 
 Rows go in one transaction first; blobs are deleted after the commit, so a crash
-leaves at worst an orphan blob, never a row pointing to a missing file.
+leaves at worst an orphan blob, never a row pointing to a missing file. That is why
+:func:`purge` takes the database (like the orphan sweep) rather than a session.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.audit.events import record
 from bastion.critical.models import CriticalProject
+from bastion.db.engine import Database
 from bastion.packaging.models import File, Project, Release, Role
 from bastion.protect.names import forget_name
-from bastion.services import Services
+from bastion.storage.interface import FileStore
 
 METADATA_SUFFIX = ".metadata"
 
@@ -61,8 +63,9 @@ class _Plan:
     blob_paths: list[str]
 
 
-def cutoff(services: Services) -> datetime:
-    return services.clock.now() - timedelta(days=services.settings.deletion_retention_days)
+def cutoff(now: datetime, retention_days: int) -> datetime:
+    """What was deleted at or before this moment is past retention."""
+    return now - timedelta(days=retention_days)
 
 
 async def _files_of(session: AsyncSession, release_ids: list[int]) -> list[File]:
@@ -175,14 +178,20 @@ async def plan(session: AsyncSession, before: datetime) -> _Plan:
     return _Plan(items, project_ids, emptied, release_ids, file_ids, blobs)
 
 
-async def purge(services: Services, *, dry_run: bool = False) -> list[PurgeItem]:
-    """Purge every tombstone past retention (or, with ``dry_run``, only list them)."""
-    before = cutoff(services)
-    async with services.db.transaction() as session:
-        work = await plan(session, before)
+async def purge(
+    db: Database,
+    store: FileStore,
+    *,
+    now: datetime,
+    retention_days: int,
+    dry_run: bool = False,
+) -> list[PurgeItem]:
+    """Purge every tombstone deleted ``retention_days`` or more before ``now`` (or, with
+    ``dry_run``, only list them): the rows in one transaction, then their blobs."""
+    async with db.transaction() as session:
+        work = await plan(session, cutoff(now, retention_days))
         if dry_run or not work.items:
             return work.items
-        now = services.clock.now()
         if work.file_ids:
             await session.execute(delete(File).where(File.id.in_(work.file_ids)))
         if work.release_ids:
@@ -206,5 +215,5 @@ async def purge(services: Services, *, dry_run: bool = False) -> list[PurgeItem]
             if item.kind == "project" and not item.keeps_name:
                 await forget_name(session, item.project)
     for path in work.blob_paths:
-        await services.store.delete(path)
+        await store.delete(path)
     return work.items

@@ -7,24 +7,28 @@ project's name, so it shows in the project's security history.
 
 The functions take the caller's session and add to its transaction; the project row is
 locked first (``FOR UPDATE`` where the database has it) so two owners removing each
-other at once cannot leave a project without an owner.
+other at once cannot leave a project without an owner. Removing someone returns the
+notice that tells them, for the caller to send once the transaction commits.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bastion.accounts.models import User
+from bastion.accounts.notices import Notice, notice
 from bastion.accounts.users import get_user
 from bastion.audit.events import RequestContext, record
 from bastion.authz import Action, authorize
+from bastion.clock import Clock
+from bastion.config import Settings
 from bastion.errors import BadRequest, Conflict, NotFound
 from bastion.packaging.changes import Actor, actor_id, actor_label, live_project
 from bastion.packaging.models import Project, Role
-from bastion.services import Services
 
 ROLE_NAMES = (Role.OWNER, Role.MAINTAINER)
 LAST_OWNER = (
@@ -46,6 +50,7 @@ class RoleChange:
     role: str | None  # the new role; None once removed
     previous: str | None  # the role before; None when added
     warnings: list[str] = field(default_factory=list)  # the 2FA mandate's, before enforcement
+    notices: tuple[Notice, ...] = ()  # mail to send once the change is committed
 
 
 def role_name(raw: str) -> str:
@@ -70,12 +75,10 @@ async def list_collaborators(session: AsyncSession, project: Project) -> list[Co
 
 
 async def authorize_manage(
-    session: AsyncSession, services: Services, by: Actor, project: Project
+    session: AsyncSession, settings: Settings, clock: Clock, by: Actor, project: Project
 ) -> list[str]:
     """Owners (and operators) only, under the 2FA mandate; returns its warnings."""
-    return await authorize(
-        session, services.settings, services.clock, by, Action.MANAGE_ROLES, project
-    )
+    return await authorize(session, settings, clock, by, Action.MANAGE_ROLES, project)
 
 
 async def locked_project(session: AsyncSession, name: str) -> Project:
@@ -114,31 +117,31 @@ async def _owner_count(session: AsyncSession, project: Project) -> int:
 
 
 async def _target(
-    session: AsyncSession, services: Services, name: str, username: str, by: Actor
+    session: AsyncSession, name: str, username: str, by: Actor, settings: Settings, clock: Clock
 ) -> tuple[Project, list[str], User, Role | None]:
     """Lock the project, check ``by`` may manage it (the mandate's warnings), find the user
     and the role they have on it now."""
     project = await locked_project(session, name)
-    warnings = await authorize_manage(session, services, by, project)
+    warnings = await authorize_manage(session, settings, clock, by, project)
     user = await find_user(session, username)
     return project, warnings, user, await role_row(session, project, user)
 
 
 def _audit(
     session: AsyncSession,
-    services: Services,
     verb: str,
     by: Actor,
     project: Project,
     user: User,
     role: str | None,
     previous: str | None,
+    when: datetime,
     context: RequestContext | None,
 ) -> None:
     record(
         session,
         tag=f"project:role:{verb}",
-        when=services.clock.now(),
+        when=when,
         context=context,
         user_id=actor_id(by),
         project_name=project.normalized_name,
@@ -152,17 +155,18 @@ def _audit(
 
 async def add_role(
     session: AsyncSession,
-    services: Services,
     name: str,
     username: str,
     role: str,
     *,
     by: Actor,
+    settings: Settings,
+    clock: Clock,
     context: RequestContext | None = None,
 ) -> RoleChange:
     """Give ``username`` ``role`` on project ``name``; 409 when they already have one."""
     wanted = role_name(role)
-    project, warnings, user, existing = await _target(session, services, name, username, by)
+    project, warnings, user, existing = await _target(session, name, username, by, settings, clock)
     if not user.is_active:
         raise BadRequest(f"The account '{user.username}' is disabled and cannot be added.")
     if existing is not None:
@@ -171,24 +175,25 @@ async def add_role(
             "change their role instead."
         )
     session.add(Role(user_id=user.id, project_id=project.id, role_name=wanted))
-    _audit(session, services, "add", by, project, user, wanted, None, context)
+    _audit(session, "add", by, project, user, wanted, None, clock.now(), context)
     await session.flush()
     return RoleChange(project.normalized_name, user.username, wanted, None, warnings)
 
 
 async def change_role(
     session: AsyncSession,
-    services: Services,
     name: str,
     username: str,
     role: str,
     *,
     by: Actor,
+    settings: Settings,
+    clock: Clock,
     context: RequestContext | None = None,
 ) -> RoleChange:
     """Make ``username`` (who has a role) ``role``; the last owner cannot be demoted."""
     wanted = role_name(role)
-    project, warnings, user, existing = await _target(session, services, name, username, by)
+    project, warnings, user, existing = await _target(session, name, username, by, settings, clock)
     if existing is None:
         raise NotFound(f"'{user.username}' has no role on '{project.name}': add them instead.")
     previous = existing.role_name
@@ -197,41 +202,63 @@ async def change_role(
     if previous == Role.OWNER and await _owner_count(session, project) <= 1:
         raise Conflict(LAST_OWNER.format(project=project.name, username=user.username))
     existing.role_name = wanted
-    _audit(session, services, "change", by, project, user, wanted, previous, context)
+    _audit(session, "change", by, project, user, wanted, previous, clock.now(), context)
     await session.flush()
     return RoleChange(project.normalized_name, user.username, wanted, previous, warnings)
 
 
 async def remove_role(
     session: AsyncSession,
-    services: Services,
     name: str,
     username: str,
     *,
     by: Actor,
+    settings: Settings,
+    clock: Clock,
     context: RequestContext | None = None,
 ) -> RoleChange:
     """Take ``username``'s role on project ``name`` away; never the last owner's."""
-    project, warnings, user, existing = await _target(session, services, name, username, by)
+    project, warnings, user, existing = await _target(session, name, username, by, settings, clock)
     if existing is None:
         raise NotFound(f"'{user.username}' has no role on '{project.name}'.")
     previous = existing.role_name
     if previous == Role.OWNER and await _owner_count(session, project) <= 1:
         raise Conflict(LAST_OWNER.format(project=project.name, username=user.username))
     await session.delete(existing)
-    _audit(session, services, "remove", by, project, user, None, previous, context)
+    _audit(session, "remove", by, project, user, None, previous, clock.now(), context)
     await session.flush()
-    return RoleChange(project.normalized_name, user.username, None, previous, warnings)
+    told = (
+        () if user.id == actor_id(by) else (_removed_notice(settings, user, project, previous, by),)
+    )
+    return RoleChange(project.normalized_name, user.username, None, previous, warnings, told)
+
+
+def _removed_notice(
+    settings: Settings, user: User, project: Project, role: str, by: Actor
+) -> Notice:
+    """The mail that tells ``user`` they lost ``role`` on ``project`` (not sent to someone
+    who left by themselves)."""
+    return notice(
+        settings,
+        user.email,
+        "role_removed",
+        user_id=user.id,
+        username=user.username,
+        by=actor_label(by),
+        project=project.name,
+        role=role,
+    )
 
 
 async def set_role(
     session: AsyncSession,
-    services: Services,
     name: str,
     username: str,
     role: str,
     *,
     by: Actor,
+    settings: Settings,
+    clock: Clock,
     context: RequestContext | None = None,
 ) -> RoleChange | None:
     """Add or change, whichever applies (the CLI's idempotent ``add-role``); None when
@@ -241,8 +268,12 @@ async def set_role(
     user = await find_user(session, username)
     existing = await role_row(session, project, user)
     if existing is None:
-        return await add_role(session, services, name, username, wanted, by=by, context=context)
+        return await add_role(
+            session, name, username, wanted, by=by, settings=settings, clock=clock, context=context
+        )
     if existing.role_name == wanted:
-        await authorize_manage(session, services, by, project)
+        await authorize_manage(session, settings, clock, by, project)
         return None
-    return await change_role(session, services, name, username, wanted, by=by, context=context)
+    return await change_role(
+        session, name, username, wanted, by=by, settings=settings, clock=clock, context=context
+    )

@@ -41,7 +41,7 @@ from bastion.packaging.changes import (
     live_project,
     live_release,
 )
-from bastion.packaging.deletion import delete_project_in
+from bastion.packaging.deletion import delete_project
 from bastion.packaging.models import File, Project, Release
 from bastion.packaging.names import normalize_name
 from bastion.protect.models import FileScan, MalwareReport, NameReview
@@ -499,7 +499,7 @@ async def remove_project(
 async def _remove(d: _Deciding, name: str, *, forbid: bool, decision: Decision) -> DecisionResult:
     project = await d.project(name)
     normalized = project.normalized_name
-    await delete_project_in(
+    await delete_project(
         d.session,
         normalized,
         settings=d.settings,

@@ -11,14 +11,11 @@ Invitations, revocations and removals are emailed to the person concerned.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends
 from packaging.utils import canonicalize_name
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -26,7 +23,6 @@ from bastion.accounts import notices
 from bastion.accounts.auth import Principal
 from bastion.accounts.models import User
 from bastion.accounts.sessions import is_fresh
-from bastion.accounts.users import get_user
 from bastion.authz import role_of
 from bastion.errors import BastionError, Forbidden, NotFound
 from bastion.packaging.changes import live_project
@@ -34,7 +30,6 @@ from bastion.packaging.invitations import invite, project_invitations, revoke
 from bastion.packaging.models import Project, Role
 from bastion.packaging.roles import (
     ROLE_NAMES,
-    RoleChange,
     change_role,
     list_collaborators,
     remove_role,
@@ -43,14 +38,14 @@ from bastion.web.account_routes import CSRF, Text, page, redirect
 from bastion.web.client_ip import request_context
 from bastion.web.current_user import (
     db_of,
-    release_writes,
+    own_transaction,
     require_user,
     services_of,
     web_session,
 )
 from bastion.web.flash import flash
 from bastion.web.session_route import Redirect, SessionRoute
-from bastion.web.urls import path_for, site_url
+from bastion.web.urls import path_for
 
 router = APIRouter(route_class=SessionRoute, include_in_schema=False)
 
@@ -112,15 +107,6 @@ async def _page(
     return await page(request, "manage/collaborators.html", ctx, status_code=status_code)
 
 
-@asynccontextmanager
-async def _own_transaction(request: Request) -> AsyncIterator[AsyncSession]:
-    """A transaction of its own for the change, so a refusal rolls back only the change
-    and the page can still be rendered from the request's session."""
-    await release_writes(request)
-    async with services_of(request).db.transaction() as session:
-        yield session
-
-
 async def _after(
     request: Request, user: User, name: str, warnings: list[str], done: str
 ) -> Response:
@@ -161,38 +147,26 @@ async def add(
     await _viewable(request, user, name)
     services = services_of(request)
     try:
-        async with _own_transaction(request) as db:
-            invitation, warnings = await invite(
+        async with own_transaction(request) as db:
+            invited = await invite(
                 db,
-                services,
                 name,
                 username,
                 role,
                 by=Principal(user=user),
+                settings=services.settings,
+                clock=services.clock,
                 context=request_context(request),
             )
-            invitee = await get_user(db, invitation.username)
-            assert invitee is not None
-            invitee_id = invitee.id
     except BastionError as exc:
         return await _failed(request, user, name, exc, {"username": username, "role": role})
-    await notices.send(
-        services.mailer,
-        invitation.email,
-        "role_invitation",
-        user_id=invitee_id,
-        username=invitation.username,
-        invited_by=user.username,
-        project=invitation.project,
-        role=invitation.role,
-        expires=invitation.expires,
-        link=site_url(request, "account.invitations"),
-    )
+    await notices.send_after(services.mailer, invited.notices)
+    invitation = invited.invitation
     return await _after(
         request,
         user,
         name,
-        warnings,
+        invited.warnings,
         f"Invited {invitation.username} to be {invitation.role}. They have "
         f"{services.settings.role_invitation_days} days to accept.",
     )
@@ -209,31 +183,21 @@ async def revoke_invitation(
     await _viewable(request, user, name)
     services = services_of(request)
     try:
-        async with _own_transaction(request) as db:
-            invitation = await revoke(
+        async with own_transaction(request) as db:
+            revoked = await revoke(
                 db,
-                services,
                 name,
                 username,
                 by=Principal(user=user),
+                settings=services.settings,
+                clock=services.clock,
                 context=request_context(request),
             )
-            invitee = await get_user(db, invitation.username)
     except BastionError as exc:
         return await _failed(request, user, name, exc)
-    if invitee is not None:
-        await notices.send(
-            services.mailer,
-            invitee.email,
-            "role_invitation_revoked",
-            user_id=invitee.id,
-            username=invitee.username,
-            by=user.username,
-            project=invitation.project,
-            role=invitation.role,
-        )
+    await notices.send_after(services.mailer, revoked.notices)
     return await _after(
-        request, user, name, [], f"Withdrew the invitation of {invitation.username}."
+        request, user, name, [], f"Withdrew the invitation of {revoked.invitation.username}."
     )
 
 
@@ -250,15 +214,17 @@ async def change(
     user: User = Depends(require_fresh_here),
 ) -> Response:
     await _viewable(request, user, name)
+    services = services_of(request)
     try:
-        async with _own_transaction(request) as db:
+        async with own_transaction(request) as db:
             result = await change_role(
                 db,
-                services_of(request),
                 name,
                 username,
                 role,
                 by=Principal(user=user),
+                settings=services.settings,
+                clock=services.clock,
                 context=request_context(request),
             )
     except BastionError as exc:
@@ -299,33 +265,23 @@ async def confirm_remove(
 async def remove(
     request: Request, name: str, username: str, user: User = Depends(require_fresh_here)
 ) -> Response:
-    await _viewable(request, user, name)
+    project, _role = await _viewable(request, user, name)
+    project_name = project.name
     services = services_of(request)
     try:
-        async with _own_transaction(request) as db:
-            result: RoleChange = await remove_role(
+        async with own_transaction(request) as db:
+            result = await remove_role(
                 db,
-                services,
                 name,
                 username,
                 by=Principal(user=user),
+                settings=services.settings,
+                clock=services.clock,
                 context=request_context(request),
             )
-            removed = await get_user(db, result.username)
-            project_name = (await live_project(db, name)).name
     except BastionError as exc:
         return await _failed(request, user, name, exc)
-    if removed is not None and removed.id != user.id:
-        await notices.send(
-            services.mailer,
-            removed.email,
-            "role_removed",
-            user_id=removed.id,
-            username=removed.username,
-            by=user.username,
-            project=project_name,
-            role=result.previous,
-        )
+    await notices.send_after(services.mailer, result.notices)
     if result.username == user.username:  # they left: the page is no longer theirs to see
         await flash(request, f"You left {project_name}.")
         return redirect(path_for(request, "manage.projects"))

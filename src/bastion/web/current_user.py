@@ -8,6 +8,8 @@ factor (``password_ok``) nothing privileged is reachable.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -240,3 +242,13 @@ async def release_writes(request: Request) -> None:
     """Commit this request's pending writes before calling a service that runs its own
     transactions (the second-factor attempt functions), so neither waits on the other."""
     await db_of(request).commit()
+
+
+@asynccontextmanager
+async def own_transaction(request: Request) -> AsyncIterator[AsyncSession]:
+    """A transaction of its own for a change (the request's pending writes committed
+    first), so a refusal rolls back only the change and the page can still be rendered
+    from the request's session."""
+    await release_writes(request)
+    async with services_of(request).db.transaction() as session:
+        yield session

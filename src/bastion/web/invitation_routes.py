@@ -1,9 +1,12 @@
 """The invitee's side of collaborator invitations: /account/invitations/ lists the
 invitations waiting for the signed-in user, who accepts or declines each one. The
-project's owners are emailed the answer; both are audited (bastion.packaging.invitations).
+project's owners are emailed the answer once it is committed; both are audited
+(bastion.packaging.invitations).
 """
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Depends
 from starlette.requests import Request
@@ -13,17 +16,17 @@ from bastion.accounts import notices
 from bastion.accounts.models import User
 from bastion.packaging.invitations import (
     Invitation,
+    InvitationChange,
     accept,
     decline,
-    owner_emails,
     user_invitations,
 )
 from bastion.web.account_routes import CSRF, page, redirect
 from bastion.web.client_ip import request_context
-from bastion.web.current_user import db_of, release_writes, require_user, services_of
+from bastion.web.current_user import db_of, own_transaction, require_user, services_of
 from bastion.web.flash import flash
 from bastion.web.session_route import SessionRoute
-from bastion.web.urls import path_for, site_url
+from bastion.web.urls import path_for
 
 router = APIRouter(prefix="/account", route_class=SessionRoute, include_in_schema=False)
 
@@ -34,24 +37,23 @@ async def invitations(request: Request, user: User = Depends(require_user)) -> R
     return await page(request, "account/invitations.html", {"invitations": pending})
 
 
-async def _tell_owners(request: Request, invitation: Invitation, answer: str) -> None:
+Answer = Callable[..., Awaitable[InvitationChange]]
+
+
+async def _answer(request: Request, user: User, invitation_id: int, answer: Answer) -> Invitation:
+    """Accept or decline (``answer``) as ``user``; the owners are mailed once committed."""
     services = services_of(request)
-    async with services.db.session() as db:
-        owners = await owner_emails(db, invitation.normalized_name)
-    for owner_id, owner, email in owners:
-        if owner != invitation.username:
-            await notices.send(
-                services.mailer,
-                email,
-                "role_invitation_answered",
-                user_id=owner_id,
-                owner=owner,
-                username=invitation.username,
-                answer=answer,
-                project=invitation.project,
-                role=invitation.role,
-                link=site_url(request, "manage.collaborators", name=invitation.normalized_name),
-            )
+    async with own_transaction(request) as db:
+        answered = await answer(
+            db,
+            invitation_id,
+            user=user,
+            settings=services.settings,
+            now=services.clock.now(),
+            context=request_context(request),
+        )
+    await notices.send_after(services.mailer, answered.notices)
+    return answered.invitation
 
 
 @router.post(
@@ -60,13 +62,7 @@ async def _tell_owners(request: Request, invitation: Invitation, answer: str) ->
 async def accept_invitation(
     request: Request, invitation_id: int, user: User = Depends(require_user)
 ) -> Response:
-    services = services_of(request)
-    await release_writes(request)
-    async with services.db.transaction() as db:
-        invitation = await accept(
-            db, services, invitation_id, user=user, context=request_context(request)
-        )
-    await _tell_owners(request, invitation, "accepted")
+    invitation = await _answer(request, user, invitation_id, accept)
     await flash(request, f"You are now {invitation.role} of {invitation.project}.")
     return redirect(path_for(request, "manage.projects"))
 
@@ -77,12 +73,6 @@ async def accept_invitation(
 async def decline_invitation(
     request: Request, invitation_id: int, user: User = Depends(require_user)
 ) -> Response:
-    services = services_of(request)
-    await release_writes(request)
-    async with services.db.transaction() as db:
-        invitation = await decline(
-            db, services, invitation_id, user=user, context=request_context(request)
-        )
-    await _tell_owners(request, invitation, "declined")
+    invitation = await _answer(request, user, invitation_id, decline)
     await flash(request, f"Declined the invitation to {invitation.project}.", "info")
     return redirect(path_for(request, "account.invitations"))

@@ -43,7 +43,7 @@ from bastion.web.account_routes import CSRF, Text, page, redirect
 from bastion.web.client_ip import request_context
 from bastion.web.current_user import (
     db_of,
-    release_writes,
+    own_transaction,
     require_fresh,
     require_user,
     services_of,
@@ -143,15 +143,18 @@ async def manage_release(
 async def yank(
     request: Request, name: str, version: str, reason: Text = "", user: User = Depends(require_user)
 ) -> Response:
-    await release_writes(request)
-    result = await yank_release(
-        services_of(request),
-        name,
-        version,
-        by=Principal(user=user),
-        reason=reason,
-        context=request_context(request),
-    )
+    services = services_of(request)
+    async with own_transaction(request) as session:
+        result = await yank_release(
+            session,
+            name,
+            version,
+            by=Principal(user=user),
+            reason=reason,
+            settings=services.settings,
+            clock=services.clock,
+            context=request_context(request),
+        )
     await flash(
         request,
         f"Yanked release {version} of {name}: installers skip it unless "
@@ -168,14 +171,17 @@ async def yank(
 async def unyank(
     request: Request, name: str, version: str, user: User = Depends(require_user)
 ) -> Response:
-    await release_writes(request)
-    await unyank_release(
-        services_of(request),
-        name,
-        version,
-        by=Principal(user=user),
-        context=request_context(request),
-    )
+    services = services_of(request)
+    async with own_transaction(request) as session:
+        await unyank_release(
+            session,
+            name,
+            version,
+            by=Principal(user=user),
+            settings=services.settings,
+            clock=services.clock,
+            context=request_context(request),
+        )
     await flash(request, f"Un-yanked release {version} of {name}: installers choose it again.")
     return redirect(_manage_url(request, canonicalize_name(name)))
 
@@ -255,24 +261,44 @@ async def _do_delete(
             error=exc.message,
             status_code=400,
         )
-    await release_writes(request)
     by, context = Principal(user=user), request_context(request)
-    days = services.settings.deletion_retention_days
+    settings, clock = services.settings, services.clock
+    async with own_transaction(request) as session:
+        if kind == "project":
+            await delete_project(
+                session, name, by=by, reason=reason, settings=settings, clock=clock, context=context
+            )
+        elif kind == "release":
+            assert version is not None
+            await delete_release(
+                session,
+                name,
+                version,
+                by=by,
+                reason=reason,
+                settings=settings,
+                clock=clock,
+                context=context,
+            )
+        else:
+            assert filename is not None
+            await delete_file(
+                session,
+                filename,
+                by=by,
+                reason=reason,
+                settings=settings,
+                clock=clock,
+                context=context,
+            )
+    days = settings.deletion_retention_days
     if kind == "project":
-        await delete_project(services, name, by=by, reason=reason, context=context)
         await flash(
             request,
             f"Deleted project {project.name}. An administrator can restore it for {days} days.",
         )
         return redirect(path_for(request, "manage.projects"))
-    if kind == "release":
-        assert version is not None
-        await delete_release(services, name, version, by=by, reason=reason, context=context)
-        what = f"release {version} of {project.name}"
-    else:
-        assert filename is not None
-        await delete_file(services, filename, by=by, reason=reason, context=context)
-        what = f"file {filename}"
+    what = f"release {version} of {project.name}" if kind == "release" else f"file {filename}"
     await flash(request, f"Deleted {what}. An administrator can restore it for {days} days.")
     return redirect(_manage_url(request, project.normalized_name))
 
@@ -405,19 +431,39 @@ async def restore(
     user: User = Depends(require_fresh),
 ) -> Response:
     _require_admin(user)
-    await release_writes(request)
     services, by, context = services_of(request), Principal(user=user), request_context(request)
-    if kind == "project":
-        await restore_project(services, name, by=by, context=context)
-        what = f"project {name}"
-    elif kind == "release":
-        await restore_release(services, name, version, by=by, context=context)
-        what = f"release {version} of {name}"
-    elif kind == "file":
-        await restore_file(services, filename, by=by, context=context)
-        what = f"file {filename}"
-    else:
-        raise BadRequest("Choose what to restore: a project, a release or a file.")
+    settings, clock, store = services.settings, services.clock, services.store
+    async with own_transaction(request) as session:
+        if kind == "project":
+            await restore_project(
+                session, name, by=by, settings=settings, clock=clock, store=store, context=context
+            )
+            what = f"project {name}"
+        elif kind == "release":
+            await restore_release(
+                session,
+                name,
+                version,
+                by=by,
+                settings=settings,
+                clock=clock,
+                store=store,
+                context=context,
+            )
+            what = f"release {version} of {name}"
+        elif kind == "file":
+            await restore_file(
+                session,
+                filename,
+                by=by,
+                settings=settings,
+                clock=clock,
+                store=store,
+                context=context,
+            )
+            what = f"file {filename}"
+        else:
+            raise BadRequest("Choose what to restore: a project, a release or a file.")
     await flash(request, f"Restored {what}.")
     return redirect(path_for(request, "admin.deleted"))
 

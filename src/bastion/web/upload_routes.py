@@ -2,9 +2,9 @@
 
 The route authenticates the ``Authorization`` header, streams the multipart body into
 a form (file to a temp file, hashed, size-capped), hands it to
-:func:`bastion.packaging.publish.publish`, and answers in plain text: ``OK`` plus any
-warnings, or the refusal with its message in the status line. One structured log line
-per request.
+:func:`bastion.packaging.publish.publish`, sends the emails it decided on, and answers in
+plain text: ``OK`` plus any warnings, or the refusal with its message in the status line.
+One structured log line per request.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from dataclasses import asdict, dataclass
 from fastapi import APIRouter, Request
 from starlette.responses import PlainTextResponse, Response
 
+from bastion.accounts.notices import send_after
 from bastion.db.availability import database_unavailable
 from bastion.errors import BastionError
 from bastion.packaging.form import UploadForm, receive_form
-from bastion.packaging.publish import PublishResult, publish
+from bastion.packaging.publish import Pipeline, PublishResult, publish
 from bastion.serve.errors import plain_error
 from bastion.services import Services
 from bastion.web.basic_auth import basic_principal
@@ -103,4 +104,13 @@ async def _upload(request: Request, services: Services, log: UploadLog) -> Publi
         content_length=request.headers.get("content-length"),
     ) as form:
         log.describe(form)
-        return await publish(services, principal, form, context=request_context(request))
+        pipeline = Pipeline(
+            db=services.db,
+            store=services.store,
+            settings=settings,
+            clock=services.clock,
+            protection=services.protect,
+        )
+        result = await publish(pipeline, principal, form, context=request_context(request))
+    await send_after(services.mailer, result.notices)
+    return result

@@ -10,6 +10,7 @@ password where the index allows it); the 2FA mandate applies (packaging.yank).
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -52,22 +53,37 @@ def _response(result: YankResult) -> JSONResponse:
     )
 
 
-@router.post("/{name}/releases/{version}/yank", name="api.yank")
-async def yank(request: Request, name: str, version: str) -> JSONResponse:
+async def _apply(
+    request: Request,
+    name: str,
+    version: str,
+    change: Callable[..., Awaitable[YankResult]],
+    *,
+    with_reason: bool,
+) -> JSONResponse:
+    """Authenticate, read the reason (yanking), run ``change`` in a transaction, answer."""
     services: Services = request.app.state.services
     principal = await basic_principal(request, services)
-    reason = await _reason(request)
-    result = await yank_release(
-        services, name, version, by=principal, reason=reason, context=request_context(request)
-    )
+    reason = {"reason": await _reason(request)} if with_reason else {}
+    async with services.db.transaction() as session:
+        result = await change(
+            session,
+            name,
+            version,
+            by=principal,
+            settings=services.settings,
+            clock=services.clock,
+            context=request_context(request),
+            **reason,
+        )
     return _response(result)
+
+
+@router.post("/{name}/releases/{version}/yank", name="api.yank")
+async def yank(request: Request, name: str, version: str) -> JSONResponse:
+    return await _apply(request, name, version, yank_release, with_reason=True)
 
 
 @router.post("/{name}/releases/{version}/unyank", name="api.unyank")
 async def unyank(request: Request, name: str, version: str) -> JSONResponse:
-    services: Services = request.app.state.services
-    principal = await basic_principal(request, services)
-    result = await unyank_release(
-        services, name, version, by=principal, context=request_context(request)
-    )
-    return _response(result)
+    return await _apply(request, name, version, unyank_release, with_reason=False)
