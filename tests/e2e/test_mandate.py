@@ -19,6 +19,7 @@ from tests.support.dists import make_wheel
 from tests.support.factories import PASSWORD
 from tests.support.servers import LiveServer
 from tests.support.soft_authenticator import SoftAuthenticator
+from tests.support.transaction import in_transaction
 from tests.support.twofactor import confirm_totp, start_totp
 from tests.support.types import MakeUser
 
@@ -52,10 +53,7 @@ async def _enable_totp(services: Services, user: User) -> None:
 
 
 async def _enable_security_key(services: Services, user: User) -> None:
-    async with services.db.transaction() as session:
-        options = await webauthn.registration_options(
-            session, user, settings=services.settings, now=services.clock.now(), session_key="s"
-        )
+    options = await in_transaction(services, webauthn.registration_options, user, session_key="s")
     response = SoftAuthenticator().create(options, origin=services.settings.base_url)
     await webauthn.verify_registration(
         services.db,

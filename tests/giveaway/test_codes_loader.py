@@ -9,11 +9,11 @@ from bastion.errors import BadRequest, NotFound
 from bastion.giveaway.codes_loader import LoadReport, load_codes, read_codes
 from bastion.giveaway.models import PromoCode
 from bastion.services import Services
+from tests.support.transaction import in_transaction
 
 
 async def load(services: Services, program_id: int, text: str) -> LoadReport:
-    async with services.db.transaction() as session:
-        return await load_codes(session, program_id, text, now=services.clock.now())
+    return await in_transaction(services, load_codes, program_id, text)
 
 
 async def stored(services: Services, program_id: int) -> int:

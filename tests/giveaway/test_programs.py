@@ -12,6 +12,7 @@ from bastion.errors import BadRequest, Conflict
 from bastion.giveaway.models import GiveawayProgram
 from bastion.giveaway.programs import create_program
 from bastion.services import Services
+from tests.support.transaction import in_transaction
 
 
 async def create(services: Services, **kw: Any) -> GiveawayProgram:
@@ -25,10 +26,7 @@ async def create(services: Services, **kw: Any) -> GiveawayProgram:
         "closes_at": now + timedelta(days=30),
     }
     fields.update(kw)
-    async with services.db.transaction() as session:
-        return await create_program(
-            session, settings=services.settings, now=services.clock.now(), **fields
-        )
+    return await in_transaction(services, create_program, **fields)
 
 
 async def test_defaults_come_from_settings(services):

@@ -24,6 +24,7 @@ from bastion.packaging.models import File, JournalEntry, Project, Release, Role
 from bastion.services import Services
 from bastion.storage.interface import blob_path
 from tests.support.soft_authenticator import SoftAuthenticator
+from tests.support.transaction import in_transaction
 from tests.support.twofactor import ORIGIN, confirm_totp, start_totp
 from tests.support.types import AddRelease
 
@@ -126,10 +127,7 @@ async def mark_yanked(services: Services, name: str, version: str, reason: str) 
 
 async def add_key(services: Services, user: User, origin: str = ORIGIN) -> None:
     """Register a security key (a software authenticator) for ``user``, as the page does."""
-    async with services.db.transaction() as session:
-        options = await webauthn.registration_options(
-            session, user, settings=services.settings, now=services.clock.now(), session_key="s"
-        )
+    options = await in_transaction(services, webauthn.registration_options, user, session_key="s")
     await webauthn.verify_registration(
         services.db,
         user,

@@ -13,6 +13,7 @@ from bastion.giveaway.models import GiveawayProgram
 from bastion.giveaway.programs import create_program
 from bastion.packaging.models import Project, Role
 from bastion.services import Services
+from tests.support.transaction import in_transaction
 
 
 async def add_maintainer(
@@ -59,16 +60,7 @@ async def claim_keys(
     services: Services, user: User, program_id: int, quantity: int, region: str = "DE"
 ) -> Claimed:
     """A claim in a transaction of its own, as the offer page makes it (no mail sent)."""
-    async with services.db.transaction() as session:
-        return await claim(
-            session,
-            user,
-            program_id,
-            quantity,
-            region,
-            settings=services.settings,
-            now=services.clock.now(),
-        )
+    return await in_transaction(services, claim, user, program_id, quantity, region)
 
 
 def codes(n: int, prefix: str = "CODE") -> list[str]:

@@ -16,12 +16,12 @@ from bastion.metrics.figures import TwoFactorFigures
 from bastion.metrics.snapshots import Snapshot, take_snapshot
 from bastion.packaging.models import Project, Role
 from bastion.services import Services
+from tests.support.transaction import in_transaction
 
 
 async def daily_snapshot(services: Services) -> Snapshot:
     """Today's snapshot, taken in a transaction of its own as the daily job takes it."""
-    async with services.db.transaction() as session:
-        return await take_snapshot(session, services.clock)
+    return await in_transaction(services, take_snapshot)
 
 
 @dataclass

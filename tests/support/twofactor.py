@@ -12,6 +12,7 @@ from bastion.accounts.twofactor import recovery, status, totp
 from bastion.audit.events import RequestContext
 from bastion.clock import MovableClock
 from bastion.services import Services
+from tests.support.transaction import in_transaction
 
 ORIGIN = "http://localhost:8080"
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # a fixed authenticator-app secret
@@ -44,10 +45,7 @@ async def start_totp(
     services: Services, user: User, *, secret: str | None = None
 ) -> totp.TOTPEnrollmentStart:
     """``totp.begin_enrollment`` in a transaction of its own, as the setup page starts it."""
-    async with services.db.transaction() as session:
-        return await totp.begin_enrollment(
-            session, user, settings=services.settings, now=services.clock.now(), secret=secret
-        )
+    return await in_transaction(services, totp.begin_enrollment, user, secret=secret)
 
 
 async def verify_totp(

@@ -23,6 +23,7 @@ from bastion.errors import BadRequest, Conflict, NotFound, TooManyRequests
 from bastion.services import Services
 from tests.support.audit import audit_tags
 from tests.support.soft_authenticator import UV, SoftAuthenticator, b64url
+from tests.support.transaction import in_transaction
 from tests.support.twofactor import ORIGIN
 
 SESSION = "session-key-of-the-browser"
@@ -71,27 +72,17 @@ async def verify_authentication(
 
 
 async def reg_options(services: Services, user: User, session_key: str = SESSION) -> dict[str, Any]:
-    async with services.db.transaction() as session:
-        return await webauthn.registration_options(
-            session,
-            user,
-            settings=services.settings,
-            now=services.clock.now(),
-            session_key=session_key,
-        )
+    return await in_transaction(
+        services, webauthn.registration_options, user, session_key=session_key
+    )
 
 
 async def auth_options(
     services: Services, user: User, session_key: str = SESSION
 ) -> dict[str, Any]:
-    async with services.db.transaction() as session:
-        return await webauthn.authentication_options(
-            session,
-            user,
-            settings=services.settings,
-            now=services.clock.now(),
-            session_key=session_key,
-        )
+    return await in_transaction(
+        services, webauthn.authentication_options, user, session_key=session_key
+    )
 
 
 async def register(
