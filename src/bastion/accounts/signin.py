@@ -25,7 +25,6 @@ from bastion.accounts.models import User
 from bastion.accounts.notices import Notice
 from bastion.accounts.passwords import Passwords
 from bastion.accounts.twofactor import looks_like_recovery_code, recovery, totp
-from bastion.accounts.twofactor.recovery import RecoveryCodeUsed
 from bastion.accounts.twofactor.status import has_two_factor
 from bastion.accounts.users import get_user
 from bastion.audit.events import RequestContext, record
@@ -202,33 +201,6 @@ def complete_sign_in(
     record(session, tag="login:success", when=now, context=context, user_id=user.id, method=method)
 
 
-async def check_totp(
-    db: Database,
-    user: User,
-    code: str,
-    *,
-    settings: Settings,
-    clock: Clock,
-    context: RequestContext | None,
-) -> None:
-    """Accept a current authenticator-app code or raise (FactorRejected, TooManyRequests...)."""
-    await totp.verify(db, user, code, settings=settings, clock=clock, context=context)
-
-
-async def check_recovery_code(
-    db: Database,
-    user: User,
-    code: str,
-    *,
-    settings: Settings,
-    clock: Clock,
-    context: RequestContext | None,
-) -> RecoveryCodeUsed:
-    """Spend a recovery code; the result holds how many codes are left and the email that
-    tells the account's owner one was used (``notices``: the caller sends it)."""
-    return await recovery.use_code(db, user, code, settings=settings, clock=clock, context=context)
-
-
 async def check_code(
     db: Database,
     user: User,
@@ -242,9 +214,9 @@ async def check_code(
     the one normalisation every path uses), else an authenticator-app code. Returns the
     emails for the caller to send (a recovery code's notice)."""
     if looks_like_recovery_code(code):
-        used = await check_recovery_code(
+        used = await recovery.use_code(
             db, user, code, settings=settings, clock=clock, context=context
         )
         return used.notices
-    await check_totp(db, user, code, settings=settings, clock=clock, context=context)
+    await totp.verify(db, user, code, settings=settings, clock=clock, context=context)
     return ()

@@ -21,6 +21,7 @@ from bastion.accounts import email_links, notices, signin
 from bastion.accounts.models import User
 from bastion.accounts.password_policy import check_new_password
 from bastion.accounts.sessions import SessionState, end_session, end_user_sessions
+from bastion.accounts.twofactor import recovery, totp
 from bastion.accounts.users import change_email as change_user_email
 from bastion.accounts.users import create_user, find_by_email, get_user
 from bastion.errors import BadRequest, BastionError
@@ -270,11 +271,11 @@ async def _second_factor_attempt(
     settings, clock = services.settings, services.clock
     try:
         if kind == "totp":
-            await signin.check_totp(
+            await totp.verify(
                 services.db, user, code, settings=settings, clock=clock, context=context
             )
         else:
-            used = await signin.check_recovery_code(
+            used = await recovery.use_code(
                 services.db, user, code, settings=settings, clock=clock, context=context
             )
             codes_left = used.codes_left
