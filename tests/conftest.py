@@ -52,6 +52,17 @@ def pytest_report_header() -> str:
     return f"bastion database backend: {BACKEND}"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``one_backend`` run in the SQLite run only: the PostgreSQL run is for
+    what the backend can change (``make test`` runs both)."""
+    if BACKEND != "postgresql":
+        return
+    once = [item for item in items if item.get_closest_marker("one_backend")]
+    if once:
+        config.hook.pytest_deselected(items=once)
+        items[:] = [item for item in items if not item.get_closest_marker("one_backend")]
+
+
 @pytest.fixture(scope="session")
 def pg_database_url() -> Iterator[str | None]:
     """A PostgreSQL database for this run (and xdist worker), dropped at the end."""

@@ -17,7 +17,7 @@ from tests.support.types import MakeProgram, MakeUser
 
 from .journeys import fits, seed_project, shoot, sign_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.one_backend]
 
 
 async def test_claiming_keys_reads_as_success(

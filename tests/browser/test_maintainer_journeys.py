@@ -19,7 +19,7 @@ from tests.support.types import MakeUser
 
 from .journeys import WIDTHS, fits, seed_project, shoot, sign_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.one_backend]
 
 
 async def test_owner_finds_manages_and_invites(

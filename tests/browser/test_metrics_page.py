@@ -15,7 +15,7 @@ from tests.support.browser import CHROMIUM_ARGS
 from tests.support.population import MIXED, build, daily_snapshot
 from tests.support.servers import LiveServer
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.one_backend]
 
 
 async def test_stats_page_matches_json(

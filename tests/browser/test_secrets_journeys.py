@@ -21,7 +21,7 @@ from tests.support.types import MakeUser
 
 from .journeys import fits, seed_project, shoot, sign_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.one_backend]
 
 
 async def test_codes_and_tokens_are_shown_legibly_once(

@@ -22,7 +22,7 @@ from tests.support.browser import CHROMIUM_ARGS
 from tests.support.factories import PASSWORD
 from tests.support.servers import LiveServer
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.one_backend]
 
 USERNAME = "keyholder"
 TIMEOUT_MS = 10_000

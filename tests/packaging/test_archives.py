@@ -22,6 +22,8 @@ from bastion.packaging.archives import (
 )
 from tests.support.dists import make_sdist, make_wheel, sdist_filename, wheel_filename
 
+pytestmark = pytest.mark.one_backend
+
 LIMITS = ArchiveLimits(
     max_members=50,
     max_uncompressed_size=10_000_000,

@@ -19,6 +19,8 @@ from bastion.serve.reason import PreparedHeaders, ReasonPhraseProtocol
 from tests.support.factories import Seeder
 from tests.support.servers import LiveServer, free_port
 
+pytestmark = pytest.mark.one_backend
+
 PAGE = PreparedHeaders([(b"content-type", b"text/html"), (b"content-length", b"6")])
 
 

@@ -14,6 +14,8 @@ from starlette.types import Receive, Scope, Send
 from bastion.serve.reason import PreparedHeaders, ReasonPhraseProtocol, reason_header
 from tests.support.servers import free_port
 
+pytestmark = pytest.mark.one_backend
+
 
 async def _app(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] != "http":

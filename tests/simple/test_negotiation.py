@@ -11,6 +11,8 @@ from bastion.simple.negotiation import (
     negotiate,
 )
 
+pytestmark = pytest.mark.one_backend
+
 PIP_ACCEPT = (
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, "
     "text/html; q=0.01"

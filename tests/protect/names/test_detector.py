@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bastion.config import Settings
 from bastion.protect.names.detector import detect
 from bastion.protect.names.edits import Slip, keyboard_adjacent, one_edit_slip
@@ -9,6 +11,8 @@ from bastion.protect.names.index import PopularIndex
 from bastion.protect.names.normalize import canonical, lookalike_key
 from bastion.protect.names.popular import build_index, parse_ranked
 from bastion.protect.names.rules import NameRules
+
+pytestmark = pytest.mark.one_backend
 
 RULES = NameRules.from_settings(Settings())
 POPULAR = [

@@ -18,6 +18,8 @@ from bastion.protect.names.detector import detect
 from bastion.protect.names.popular import build_index, bundled_ranked
 from bastion.protect.names.rules import NameRules
 
+pytestmark = pytest.mark.one_backend
+
 DATA = Path(__file__).parents[2] / "data" / "typosquats.tsv"
 # The shared data folder sits beside the repository (CI and the main checkout).
 SHARED = [Path(__file__).parents[4] / "shared", Path(__file__).parents[4].parent / "shared"]

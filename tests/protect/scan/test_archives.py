@@ -7,11 +7,15 @@ import tarfile
 import time
 import zipfile
 
+import pytest
+
 from bastion.protect.scan import ScanReport
 from bastion.protect.scan.archive import Limits
 from bastion.protect.scan.engine import Config, scan_bytes
 from bastion.protect.scan.rules import load_rules
 from tests.protect.scan.builders import LOOPBACK, sdist, wheel
+
+pytestmark = pytest.mark.one_backend
 
 
 def scan(data: bytes, filename: str, **limits: int) -> ScanReport:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bastion.protect.scan import ScanReport, compare
 from bastion.protect.scan.engine import Config, scan_bytes
 from bastion.protect.scan.rules import load_rules
 from tests.protect.scan.builders import LOOPBACK, PLAIN_SETUP, code, sdist
+
+pytestmark = pytest.mark.one_backend
 
 
 def scan(data: bytes) -> ScanReport:

