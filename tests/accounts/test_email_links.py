@@ -9,13 +9,15 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy import select
 
-from bastion.accounts.email_links import site_link
+from bastion.accounts.email_links import EMAIL_PAGES, page_link, site_link
 from bastion.accounts.models import User
 from bastion.accounts.users import get_user
+from bastion.app import Bastion
 from bastion.audit.models import AuditEvent
 from bastion.clock import MovableClock
 from bastion.config import Settings
 from bastion.services import Services
+from bastion.web.urls import route_formats
 from tests.accounts.smtp import Inbox
 from tests.support.factories import PASSWORD
 from tests.support.state import password_hash
@@ -204,3 +206,11 @@ def test_site_links_join_the_base_url_and_a_path(settings: Settings) -> None:
         here = settings.model_copy(update={"base_url": base})
         assert site_link(here, "/project/demo/") == "https://pkg.example.org/project/demo/"
         assert site_link(here, "/") == "https://pkg.example.org/"
+
+
+def test_every_page_an_email_links_to_is_that_route(app: Bastion, settings: Settings) -> None:
+    """The domains write links to pages by route name; each path is the route's own."""
+    formats = route_formats(app.web)
+    for name, path in EMAIL_PAGES.items():
+        assert formats[name][0] == path, name
+    assert page_link(settings, "project", name="a b") == "http://testserver/project/a%20b/"

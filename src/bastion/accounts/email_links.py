@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from typing import Any
+from urllib.parse import quote
 
 from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
@@ -22,9 +23,26 @@ VERIFY_SALT = "bastion.email-verify"
 RESET_SALT = "bastion.password-reset"
 
 
+# The pages emails link to, by the name of their web route. Domains know no routes: these
+# are the web app's paths, and tests/accounts/test_email_links.py holds each to its route.
+EMAIL_PAGES: dict[str, str] = {
+    "home": "/",
+    "project": "/project/{name}/",
+    "account.invitations": "/account/invitations/",
+    "manage.collaborators": "/manage/project/{name}/collaborators/",
+}
+
+
 def site_link(settings: Settings, path: str) -> str:
     """The full URL of ``path`` (``/project/x/``) on this site, for an email."""
     return settings.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+def page_link(settings: Settings, page: str, **params: str) -> str:
+    """The full URL of the page ``page`` (a name in :data:`EMAIL_PAGES`), for an email."""
+    return site_link(
+        settings, EMAIL_PAGES[page].format(**{k: quote(v, safe="") for k, v in params.items()})
+    )
 
 
 def _serializer(secret_key: str, salt: str, clock: Clock) -> URLSafeTimedSerializer:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bastion.accounts.email_links import site_link
+from bastion.accounts.email_links import page_link
 from bastion.accounts.models import User
 from bastion.accounts.notices import Notice, notice
 from bastion.audit.events import RequestContext, record
@@ -197,7 +197,7 @@ async def invite(
         project=invitation.project,
         role=invitation.role,
         expires=invitation.expires,
-        link=site_link(settings, "/account/invitations/"),
+        link=page_link(settings, "account.invitations"),
     )
     return InvitationChange(invitation, warnings, (told,))
 
@@ -323,7 +323,7 @@ async def _tell_owners(
     session: AsyncSession, settings: Settings, invitation: Invitation, answer: str
 ) -> tuple[Notice, ...]:
     """The project's owners (but the invitee) hear the invitee's answer."""
-    link = site_link(settings, f"/manage/project/{invitation.normalized_name}/collaborators/")
+    link = page_link(settings, "manage.collaborators", name=invitation.normalized_name)
     return tuple(
         notice(
             settings,

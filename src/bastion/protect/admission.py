@@ -29,7 +29,7 @@ import anyio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bastion.accounts.email_links import site_link
+from bastion.accounts.email_links import page_link
 from bastion.accounts.models import User
 from bastion.accounts.notices import Notice
 from bastion.audit.events import RequestContext, record
@@ -178,7 +178,7 @@ async def hold_new_project(
             "project_held",
             project=project.name,
             message=status_message(project.name, HELD, reason),
-            project_link=site_link(settings, f"/project/{project.normalized_name}/"),
+            project_link=page_link(settings, "project", name=project.normalized_name),
         ),
     )
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bastion.accounts.email_links import site_link
+from bastion.accounts.email_links import page_link
 from bastion.accounts.models import User
 from bastion.accounts.notices import Notice, notice
 from bastion.config import Settings
@@ -40,7 +40,7 @@ def notice_to(user: User, settings: Settings, template: str, /, **values: Any) -
         template,
         user_id=user.id,
         username=user.username,
-        home_link=site_link(settings, "/"),
+        home_link=page_link(settings, "home"),
         **values,
     )
 
