@@ -5,19 +5,15 @@ pipelined connection, never for what it cannot answer whole (HTTP/1.0, ``close``
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
-import uvicorn
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
-from bastion.serve.reason import PreparedHeaders, ReasonPhraseProtocol
+from bastion.serve.reason import PreparedHeaders
 from tests.support.factories import Seeder
-from tests.support.servers import LiveServer, free_port
+from tests.support.servers import LiveServer, serving
 
 pytestmark = pytest.mark.one_backend
 
@@ -43,26 +39,6 @@ class App:
             pass
         await send({"type": "http.response.start", "status": 200, "headers": PAGE})
         await send({"type": "http.response.body", "body": b"viaapp"})
-
-
-@contextmanager
-def serving(app: ASGIApp) -> Iterator[int]:
-    """``app`` on a free port with Bastion's protocol (and uvicorn's default wrappers)."""
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, http=ReasonPhraseProtocol, log_level="warning"
-    )
-    config.lifespan = "off"
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    try:
-        yield port
-    finally:
-        server.should_exit = True
-        thread.join(5)
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -85,3 +86,29 @@ def run_live_server(
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def serving(app: ASGIApp, **options: Any) -> Iterator[int]:
+    """``app`` on a free 127.0.0.1 port with Bastion's protocol and uvicorn's default
+    wrappers (``options``: more ``uvicorn.Config`` settings); yields the port."""
+    port = free_port()
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        http=ReasonPhraseProtocol,
+        log_level="warning",
+        lifespan="off",
+        **options,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(5)

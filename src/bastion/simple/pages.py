@@ -49,19 +49,32 @@ def _answer(
     return 200, page.headers, page.body
 
 
+_GZIP_OK: dict[bytes, bool] = {}  # Accept-Encoding value -> gzip welcome (a few distinct)
+
+
+def _gzip_ok(encoding: bytes) -> bool:
+    found = _GZIP_OK.get(encoding)
+    if found is None:
+        if len(_GZIP_OK) >= 256:
+            _GZIP_OK.clear()
+        found = _GZIP_OK[encoding] = b"gzip" in encoding and b"gzip;q=0" not in encoding.replace(
+            b" ", b""
+        )
+    return found
+
+
 def _request_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[bytes, bool, bytes | None]:
     """``Accept``, whether gzip is welcome, and ``If-None-Match``."""
-    accept = b""
+    accept = encoding = b""
     if_none_match = None
-    gzip_ok = False
     for key, value in headers:
         if key == b"accept":
             accept = value
         elif key == b"accept-encoding":
-            gzip_ok = b"gzip" in value and b"gzip;q=0" not in value.replace(b" ", b"")
+            encoding = value
         elif key == b"if-none-match":
             if_none_match = value
-    return accept, gzip_ok, if_none_match
+    return accept, _gzip_ok(encoding), if_none_match
 
 
 async def _send(scope: Scope, send: Send, answer: tuple[int, PreparedHeaders, bytes]) -> None:
