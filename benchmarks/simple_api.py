@@ -413,6 +413,9 @@ def start_bastion(data_dir: Path, database_url: str, workers: int) -> tuple[str,
         BASTION_DATABASE_URL=database_url,
         BASTION_BASE_URL=url,
         BASTION_CONFIG=str(OUT / "no-such-bastion.toml"),
+        # As when scaled out, the daily jobs run from a scheduler, not in the workers: at
+        # start-up they would catch up (orphan sweep over every blob…) during the runs.
+        BASTION_EMBEDDED_JOBS="false",
     )
     log = OUT / "bastion.log"
     proc = PROCESSES.start(
