@@ -20,7 +20,8 @@ def _squash(name: str) -> str:
 
 
 def metadata_hints(text: str) -> list[tuple[str, str]]:
-    """``(capability, excerpt)`` pairs: ``meta-empty`` and ``meta-foreign-home``."""
+    """``(capability, excerpt)`` pairs: ``meta-empty``, ``meta-no-home`` and
+    ``meta-foreign-home``."""
     message = HeaderParser().parsestr(text)
     hints: list[tuple[str, str]] = []
     name = message.get("Name", "") or ""
@@ -34,6 +35,8 @@ def metadata_hints(text: str) -> list[tuple[str, str]]:
     urls = [message.get("Home-page", "") or ""] + [
         value.split(",", 1)[-1].strip() for value in message.get_all("Project-URL", []) or []
     ]
+    if not any(u.strip() and u.strip().upper() != "UNKNOWN" for u in urls):
+        hints.append(("meta-no-home", f"Name: {name}; no home page or project URL"))
     own = _squash(name) if name else ""
     for url in urls:
         match = REPOSITORY_URL.match(url.strip())

@@ -57,6 +57,7 @@ class Rule:
     keywords: tuple[str, ...] = ()
     requires: tuple[Requirement, ...] = ()
     per_file: bool = False  # a combination met within one file
+    per_function: bool = False  # ... within one function (with the local functions it calls)
     comments: bool = False  # a pattern that counts in Python comments too (obfuscator banners)
 
     def search(self, text: str, offsets: list[int] | None) -> re.Match[str] | None:
@@ -141,6 +142,7 @@ def _rule(raw: dict[str, Any], source: Path) -> Rule:
         keywords=tuple(str(k).lower() for k in raw.get("keywords", ())),
         requires=tuple(_requirement(item) for item in raw.get("all", ())),
         per_file=raw.get("scope", "archive") == "file",
+        per_function=raw.get("scope", "archive") == "function",
         comments=bool(raw.get("comments", False)),
     )
 
