@@ -76,3 +76,37 @@ PLAIN_SETUP = code(
     setup(name="demo", version=version, packages=["demo"])
     """
 )
+
+# A module of real (if small) code: a package with it is no placeholder upload.
+SMALL_LIBRARY = code(
+    """
+    \"\"\"Text helpers.\"\"\"
+
+    import re
+    import unicodedata
+
+    WORDS = re.compile(r"[\\w']+")
+
+
+    def slug(text: str, separator: str = "-") -> str:
+        \"\"\"A lower-case ASCII slug of ``text``.\"\"\"
+        ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+        return separator.join(word.lower() for word in WORDS.findall(ascii_text))
+
+
+    def shorten(text: str, width: int = 40, tail: str = "...") -> str:
+        \"\"\"``text`` cut to ``width`` characters at a word boundary.\"\"\"
+        if len(text) <= width:
+            return text
+        cut = text[: width - len(tail)].rsplit(" ", 1)[0]
+        return cut.rstrip(",.;:") + tail
+
+
+    def count_words(text: str) -> dict[str, int]:
+        \"\"\"How often each word occurs, case-insensitively.\"\"\"
+        counts: dict[str, int] = {}
+        for word in WORDS.findall(text.lower()):
+            counts[word] = counts.get(word, 0) + 1
+        return counts
+    """
+)

@@ -18,7 +18,15 @@ import pytest
 from bastion.protect.scan import ScanReport
 from bastion.protect.scan.engine import Config, scan_bytes
 from bastion.protect.scan.rules import load_rules
-from tests.protect.scan.builders import LOOPBACK, PLAIN_SETUP, code, pkg_info, sdist, wheel
+from tests.protect.scan.builders import (
+    LOOPBACK,
+    PLAIN_SETUP,
+    SMALL_LIBRARY,
+    code,
+    pkg_info,
+    sdist,
+    wheel,
+)
 
 
 @dataclass(frozen=True)
@@ -530,7 +538,9 @@ def test_plain_package_is_clean() -> None:
 def test_metadata_hints_are_low_weight_findings() -> None:
     info = pkg_info("demo", "1.0", summary="", home="https://github.com/someone/requests")
     info = info.split("\n\n")[0] + "\n"  # no description either
-    report = scan(demo_sdist({"setup.py": PLAIN_SETUP}, info=info), "demo-1.0.tar.gz")
+    # with code of its own (an empty package with empty metadata is a placeholder squat)
+    files = {"setup.py": PLAIN_SETUP, "demo/text.py": SMALL_LIBRARY}
+    report = scan(demo_sdist(files, info=info), "demo-1.0.tar.gz")
     rules = {f.rule: f.severity for f in report.findings}
     assert rules.get("metadata-empty-description") == "low"
     assert rules.get("metadata-foreign-homepage") == "low"

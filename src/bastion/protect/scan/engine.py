@@ -449,7 +449,7 @@ def scan_bytes(data: bytes, filename: str, config: Config) -> ScanReport:
     findings, capabilities = _findings(collected, config)
     return ScanReport(
         filename=filename,
-        verdict=verdict(findings, config.thresholds),
+        verdict=verdict(findings, config.thresholds, config.rules.capped),
         findings=findings,
         capabilities=capabilities,
         seconds=time.perf_counter() - started,

@@ -12,6 +12,17 @@ REPOSITORY_URL = re.compile(
 )
 
 
+# A distribution that says it is a stand-in or a probe (in its summary, keywords or the
+# start of its description): name reservations, dependency-confusion and typosquat tests.
+SELF_DESCRIBED = re.compile(
+    r"(?i)\b(dummy|placeholder|proof[- ]of[- ]concept|poc|dependency[- ]confusion|typo-?squat\w*|"
+    r"security (?:research|test\w*|purposes?)|bug ?bounty|do not (?:install|use)|"
+    r"research (?:purposes?|project|package|only)|educational (?:purposes?|use)|red[- ]?team\w*|"
+    r"pen(?:etration )?test\w*|ctf)\b"
+)
+DESCRIPTION_START = 300
+
+
 def _squash(name: str) -> str:
     squashed = canonicalize_name(name).replace("-", "")
     for prefix in ("python", "py"):
@@ -20,8 +31,8 @@ def _squash(name: str) -> str:
 
 
 def metadata_hints(text: str) -> list[tuple[str, str]]:
-    """``(capability, excerpt)`` pairs: ``meta-empty``, ``meta-no-home`` and
-    ``meta-foreign-home``."""
+    """``(capability, excerpt)`` pairs: ``meta-empty``, ``meta-research``, ``meta-no-home``
+    and ``meta-foreign-home``."""
     message = HeaderParser().parsestr(text)
     hints: list[tuple[str, str]] = []
     name = message.get("Name", "") or ""
@@ -32,6 +43,10 @@ def metadata_hints(text: str) -> list[tuple[str, str]]:
     )
     if summary.upper() in ("", "UNKNOWN") and description.upper() in ("", "UNKNOWN"):
         hints.append(("meta-empty", f"Name: {name}; no Summary, no description"))
+    said = " ".join([summary, message.get("Keywords", "") or "", description[:DESCRIPTION_START]])
+    found = SELF_DESCRIBED.search(said)
+    if found:
+        hints.append(("meta-research", f"Name: {name}; describes itself as {found.group(0)!r}"))
     urls = [message.get("Home-page", "") or ""] + [
         value.split(",", 1)[-1].strip() for value in message.get_all("Project-URL", []) or []
     ]
