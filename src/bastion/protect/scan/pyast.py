@@ -100,6 +100,10 @@ NETWORK_COMMAND = re.compile(
     r"invoke-webrequest|iwr|tftp|scp)(?:\.exe)?(?=$|[\s\"'`;|&])|(?<!git clone )https?://|"
     r"\b\d{1,3}(?:\.\d{1,3}){3}:\d{2,5}\b"
 )
+PIP_INSTALL = re.compile(
+    r"(?i)(?:^|[\s\"'`(;|&/\\])pip[\d.]*(?:\.exe)?\s+install\b|(?:^|\s)-m\s+pip\s+install\b"
+)
+PYTHON_PROGRAM = re.compile(r"(?i)^\s*(?:\S*[/\\])?python[w\d.]*(?:\.exe)?(?:\s|$)")
 RECON_COMMAND = re.compile(
     r"(?i)(?:^|[\s\"'`(;|&])(?:whoami|hostname|ipconfig|ifconfig|systeminfo|net\s+user|uname\s+-a|"
     r"cat\s+/etc/passwd|env|printenv|ps\s+aux)(?=$|[\s\"'`;|&])"
@@ -465,6 +469,29 @@ class _Analyser(ast.NodeVisitor):
             self.hit("process-network", node)
         if RECON_COMMAND.search(text):
             self.hit("host-info", node)
+        if PIP_INSTALL.search(text):
+            self.hit("pip-install", node)
+        elif self.runs_python(arguments):
+            self.hit("spawn-python", node)
+
+    def runs_python(self, arguments: list[ast.expr]) -> bool:
+        """Is the program started a Python interpreter (``sys.executable``, ``python3 -c``)?"""
+        first: ast.AST | None = arguments[0] if arguments else None
+        if isinstance(first, (ast.List, ast.Tuple)):
+            first = first.elts[0] if first.elts else None
+        if first is None:
+            return False
+        if self.dotted(first) in ("sys.executable", "sys._base_executable"):
+            return True
+        if isinstance(first, ast.JoinedStr) and first.values:
+            first = first.values[0]
+            if isinstance(first, ast.FormattedValue):
+                return self.dotted(first.value) == "sys.executable"
+        return (
+            isinstance(first, ast.Constant)
+            and isinstance(first.value, str)
+            and PYTHON_PROGRAM.match(first.value) is not None
+        )
 
     def exec_call(self, node: ast.Call) -> None:
         if not node.args:
