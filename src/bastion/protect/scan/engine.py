@@ -199,7 +199,12 @@ def _scan_member(
     whole: bool | None = None
     if path in links.install_modules and context != "install":
         context, whole = "install", False  # imported by setup.py: its top level runs then
-    entries = links.functions.get(path)
+    # functions other files call here (only names this file defines: star imports guess)
+    entries = {
+        name: when
+        for name, when in links.functions.get(path, {}).items()
+        if b"def " + name.encode() + b"(" in member.data
+    }
     lines: _Lines = _Lines(context, lambda _line: context, lambda _line: "")
     if lower.endswith(PYTHON_SUFFIXES) and context != "runtime":
         if base in STARTUP_NAMES:

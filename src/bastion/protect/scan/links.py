@@ -3,11 +3,12 @@
 A payload is often kept out of the file that runs it: ``setup.py`` imports a helper module
 (or the package itself) and calls a function from its install command; an ``__init__.py``
 imports a function from a sibling module and calls it at import time. This module follows
-those links one step (three for modules setup.py imports) so the analyser gives the called
-code the context it really runs in:
+those links one step (three from an install/develop command) so the analyser gives the
+called code the context it really runs in:
 
-- a module that install-time code imports runs its top level at install time;
-- a function that install-time code calls runs at install time;
+- a module that setup.py imports runs its top level at install time;
+- a function that setup.py calls runs at install time, and so do the functions in other
+  files that an install/develop/egg_info command calls, and those they call in turn;
 - a function that import-time code of an ``__init__.py`` calls runs at import time.
 
 Links are found in the module's ``ast`` (never imported) and resolved against the archive's
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 
 from bastion.protect.scan import pyast
 
-INSTALL_DEPTH = 3  # modules imported by modules imported by setup.py ...
+INSTALL_DEPTH = 3  # files followed from an install command: hook -> helper -> payload
 
 
 @dataclass
@@ -46,27 +47,41 @@ class _Binding:
     attribute: str | None  # ``from module import attribute``; None for ``import module``
 
 
-def _bindings(nodes: Iterable[ast.AST]) -> tuple[dict[str, _Binding], list[_Binding]]:
-    """Names bound by the imports in ``nodes`` (walked), and the star imports."""
-    names: dict[str, _Binding] = {}
-    stars: list[_Binding] = []
-    for root in nodes:
-        for node in ast.walk(root):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.asname:
-                        names[alias.asname] = _Binding(0, alias.name, None)
-                    else:
-                        head = alias.name.split(".")[0]
-                        names[head] = _Binding(0, head, None)
-            elif isinstance(node, ast.ImportFrom):
-                module = node.module or ""
-                for alias in node.names:
-                    if alias.name == "*":
-                        stars.append(_Binding(node.level, module, None))
-                    else:
-                        names[alias.asname or alias.name] = _Binding(node.level, module, alias.name)
-    return names, stars
+def _bind(
+    node: ast.Import | ast.ImportFrom, names: dict[str, _Binding], stars: list[_Binding]
+) -> None:
+    """Record the names one import statement binds (and its star imports)."""
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            if alias.asname:
+                names[alias.asname] = _Binding(0, alias.name, None)
+            else:
+                head = alias.name.split(".")[0]
+                names[head] = _Binding(0, head, None)
+        return
+    module = node.module or ""
+    for alias in node.names:
+        if alias.name == "*":
+            stars.append(_Binding(node.level, module, None))
+        else:
+            names[alias.asname or alias.name] = _Binding(node.level, module, alias.name)
+
+
+def _top_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
+    """The module's own imports: at top level and in top-level ``if`` / ``try`` blocks."""
+    found: list[ast.Import | ast.ImportFrom] = []
+    pending: list[ast.stmt] = list(tree.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            found.append(node)
+        elif isinstance(node, (ast.If, ast.Try)):
+            pending.extend([*node.body, *node.orelse])
+            if isinstance(node, ast.Try):
+                pending.extend(node.finalbody)
+                for handler in node.handlers:
+                    pending.extend(handler.body)
+    return found
 
 
 def _chain(node: ast.AST) -> list[str]:
@@ -85,34 +100,44 @@ def imported_calls(
     tree: ast.Module, run: list[ast.AST]
 ) -> tuple[set[tuple[int, str]], set[tuple[int, str, str]]]:
     """Modules imported and ``(level, module, function)`` called by the code in ``run``
-    (names are bound by imports anywhere in the file)."""
-    names, stars = _bindings([tree])
+    (names are bound by the module's own imports and those in ``run``)."""
+    names: dict[str, _Binding] = {}
+    stars: list[_Binding] = []
+    for statement in _top_imports(tree):
+        _bind(statement, names, stars)
+    running: dict[str, _Binding] = {}
+    running_stars: list[_Binding] = []
+    called: list[ast.Call] = []
+    for root in run:
+        for node in ast.walk(root):
+            if isinstance(node, ast.Call):
+                called.append(node)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                _bind(node, running, running_stars)
+    names.update(running)
+    stars.extend(running_stars)
     modules: set[tuple[int, str]] = set()
-    running, running_stars = _bindings(run)
     for bound in [*running.values(), *running_stars]:
         modules.add((bound.level, bound.module))
         if bound.attribute:
             modules.add((bound.level, _join(bound.module, bound.attribute)))
     local = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
     calls: set[tuple[int, str, str]] = set()
-    for root in run:
-        for node in ast.walk(root):
-            if not isinstance(node, ast.Call):
-                continue
-            targets = [node.func, *node.args, *(k.value for k in node.keywords)]
-            for index, target in enumerate(targets):
-                parts = _chain(target)
-                if not parts or (index and len(parts) > 1):
-                    continue  # arguments count as called only as bare names (thread targets)
-                binding = names.get(parts[0])
-                if binding is None:
-                    if len(parts) == 1 and parts[0] not in local:
-                        calls.update((star.level, star.module, parts[0]) for star in stars)
-                elif len(parts) > 1:  # module.function() or package.module.function()
-                    base = _join(binding.module, binding.attribute or "")
-                    calls.add((binding.level, _join(base, *parts[1:-1]), parts[-1]))
-                elif binding.attribute:  # from module import function; function()
-                    calls.add((binding.level, binding.module, binding.attribute))
+    for node in called:
+        targets = [node.func, *node.args, *(k.value for k in node.keywords)]
+        for index, target in enumerate(targets):
+            parts = _chain(target)
+            if not parts or (index and len(parts) > 1):
+                continue  # arguments count as called only as bare names (thread targets)
+            binding = names.get(parts[0])
+            if binding is None:
+                if len(parts) == 1 and parts[0] not in local:
+                    calls.update((star.level, star.module, parts[0]) for star in stars)
+            elif len(parts) > 1:  # module.function() or package.module.function()
+                base = _join(binding.module, binding.attribute or "")
+                calls.add((binding.level, _join(base, *parts[1:-1]), parts[-1]))
+            elif binding.attribute:  # from module import function; function()
+                calls.add((binding.level, binding.module, binding.attribute))
     return modules, calls
 
 
@@ -148,14 +173,16 @@ class _Resolver:
 
 
 def _run_code(tree: ast.Module, whole: bool, functions: set[str]) -> list[ast.AST]:
-    """The parts of a module that run: all of it (setup.py), or its top level (not a
-    ``__main__`` block) and ``functions`` (and the top-level functions they call)."""
+    """The parts of a module that run: all of it (setup.py), or its top level (not class
+    bodies or a ``__main__`` block) and ``functions`` (and the top-level functions they
+    call)."""
     if whole:
         return [tree]
     run: list[ast.AST] = [
         n
         for n in tree.body
-        if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and not pyast.is_main_guard(n)
+        if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        and not pyast.is_main_guard(n)
     ]
     return run + _functions(tree, pyast.import_time_functions(tree, functions, scripts=False))
 
@@ -201,18 +228,24 @@ def find_links(sources: dict[str, bytes], setup_files: list[str], init_files: li
         target = resolver.resolve(path, level, module)
         return target if target != path else None
 
-    def record(path: str, tree: ast.Module, run: list[ast.AST], context: str, hook: bool) -> None:
+    def record(
+        path: str, tree: ast.Module, run: list[ast.AST], context: str, hook: bool
+    ) -> set[str]:
+        """Note the functions ``run`` calls in other files; the files reached from a hook."""
+        reached: set[str] = set()
         for level, module, name in imported_calls(tree, run)[1]:
             target = resolve(path, level, module)
             if target is not None:
                 links.call(target, name, context)
-                if hook:
-                    hooks.setdefault(target, set()).add(name)
+                if hook and name not in hooks.setdefault(target, set()):
+                    hooks[target].add(name)
+                    reached.add(target)
+        return reached
 
-    # setup.py: the modules it imports (and theirs, a few levels) run their top level at
-    # install time, and the functions it calls in them run at install time. Deeper calls
-    # are followed only from install/develop commands: build helpers (setup.py -> helper
-    # module -> library download) are tooling, a post-install hook has no build to do.
+    # setup.py: the modules it imports run their top level at install time, and the
+    # functions it calls in other files run at install time. Deeper calls are followed only
+    # from install/develop commands (INSTALL_DEPTH files): build helpers (setup.py -> helper
+    # -> library download) are tooling, a post-install hook has nothing to build.
     pending = [(path, 0) for path in setup_files]
     while pending:
         path, depth = pending.pop(0)
@@ -221,15 +254,15 @@ def find_links(sources: dict[str, bytes], setup_files: list[str], init_files: li
             continue
         if depth == 0:
             record(path, tree, [tree], "install", hook=False)
-            record(path, tree, _hook_classes(tree), "install", hook=True)
-        elif path in hooks:
-            record(path, tree, _functions(tree, hooks[path]), "install", hook=True)
-        run = _run_code(tree, depth == 0, set(links.functions.get(path, {})))
-        for level, module in imported_calls(tree, run)[0]:
-            target = resolve(path, level, module)
-            if target is not None and target not in links.install_modules and depth < INSTALL_DEPTH:
-                links.install_modules.add(target)
-                pending.append((target, depth + 1))
+            reached = record(path, tree, _hook_classes(tree), "install", hook=True)
+            for level, module in imported_calls(tree, [tree])[0]:
+                target = resolve(path, level, module)
+                if target is not None:
+                    links.install_modules.add(target)
+        else:
+            reached = record(path, tree, _functions(tree, hooks[path]), "install", hook=True)
+        if depth < INSTALL_DEPTH:
+            pending.extend((target, depth + 1) for target in reached)
     for path in init_files:
         tree = tree_of(path)
         if tree is not None and path not in links.install_modules:
