@@ -12,8 +12,29 @@ import tarfile
 import textwrap
 import time
 import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bastion.protect.scan import ScanReport
+from bastion.protect.scan.engine import Config, scan_bytes
+from bastion.protect.scan.rules import load_rules
 
 LOOPBACK = "http://127.0.0.1:9"
+
+
+@dataclass(frozen=True)
+class Case:
+    """A demonstrator archive and what the scan must say of it (verdict, rules among others)."""
+
+    id: str
+    filename: str
+    data: bytes
+    verdict: str
+    rules: frozenset[str]
+
+
+def scan(data: bytes, filename: str) -> ScanReport:
+    return scan_bytes(data, filename, Config(rules=load_rules()))
 
 
 def pkg_info(
@@ -110,3 +131,8 @@ SMALL_LIBRARY = code(
         return counts
     """
 )
+
+
+def demo_sdist(files: Mapping[str, str | bytes], **kwargs: str) -> bytes:
+    """The ``demo`` 1.0 sdist: a ``demo`` package holding ``__version__``, plus ``files``."""
+    return sdist("demo", "1.0", {"demo/__init__.py": '__version__ = "1.0"\n', **files}, **kwargs)

@@ -11,40 +11,20 @@ import base64
 import marshal
 import random
 import zlib
-from dataclasses import dataclass
 
 import pytest
 
-from bastion.protect.scan import ScanReport
-from bastion.protect.scan.engine import Config, scan_bytes
-from bastion.protect.scan.rules import load_rules
 from tests.protect.scan.builders import (
     LOOPBACK,
     PLAIN_SETUP,
     SMALL_LIBRARY,
+    Case,
     code,
+    demo_sdist,
     pkg_info,
-    sdist,
+    scan,
     wheel,
 )
-
-
-@dataclass(frozen=True)
-class Case:
-    id: str
-    filename: str
-    data: bytes
-    verdict: str
-    rules: frozenset[str]
-
-
-def scan(data: bytes, filename: str) -> ScanReport:
-    return scan_bytes(data, filename, Config(rules=load_rules()))
-
-
-def demo_sdist(files: dict[str, str | bytes], **kwargs: str) -> bytes:
-    return sdist("demo", "1.0", {"demo/__init__.py": '__version__ = "1.0"\n', **files}, **kwargs)
-
 
 HIDDEN = base64.b64encode(
     f"import urllib.request; urllib.request.urlopen('{LOOPBACK}/x')".encode()

@@ -68,6 +68,8 @@ WORTH_PARSING = (
     b"__import__",
     b"webhook",
     b"telegram",
+    b"telebot",
+    b"get_credentials",
     b"getuser",
     b"gethostname",
     b"urlopen",
