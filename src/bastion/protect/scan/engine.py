@@ -69,7 +69,6 @@ WORTH_PARSING = (
     b"webhook",
     b"telegram",
     b"telebot",
-    b"get_credentials",
     b"getuser",
     b"gethostname",
     b"urlopen",

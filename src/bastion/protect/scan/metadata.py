@@ -21,6 +21,16 @@ SELF_DESCRIBED = re.compile(
     r"pen(?:etration )?test\w*|ctf)\b"
 )
 DESCRIPTION_START = 300
+# Project-template text never filled in: who wrote it and where it lives left as examples.
+TEMPLATE_PERSON = re.compile(
+    r"(?i)your[\s_.-]?(?:name|e-?mail|username|user|github)|\b(?:you|author|email|user|test)"
+    r"@example\.(?:com|org|net)|\bjohn\.?doe\b"
+)
+TEMPLATE_URL = re.compile(
+    r"(?i)^https?://(?:www\.)?example\.(?:com|org|net)(?:/|$)|"
+    r"github\.com/(?:your[\w-]*|username|user|example)(?:/|$)"
+)
+PEOPLE = ("Author", "Author-email", "Maintainer", "Maintainer-email")
 
 
 def _squash(name: str) -> str:
@@ -31,8 +41,8 @@ def _squash(name: str) -> str:
 
 
 def metadata_hints(text: str) -> list[tuple[str, str]]:
-    """``(capability, excerpt)`` pairs: ``meta-empty``, ``meta-research``, ``meta-no-home``
-    and ``meta-foreign-home``."""
+    """``(capability, excerpt)`` pairs: ``meta-empty``, ``meta-research``, ``meta-template``,
+    ``meta-no-home`` and ``meta-foreign-home``."""
     message = HeaderParser().parsestr(text)
     hints: list[tuple[str, str]] = []
     name = message.get("Name", "") or ""
@@ -50,6 +60,12 @@ def metadata_hints(text: str) -> list[tuple[str, str]]:
     urls = [message.get("Home-page", "") or ""] + [
         value.split(",", 1)[-1].strip() for value in message.get_all("Project-URL", []) or []
     ]
+    people = " ".join(message.get(field, "") or "" for field in PEOPLE)
+    template = TEMPLATE_PERSON.search(people) or next(
+        (found for u in urls if (found := TEMPLATE_URL.search(u.strip()))), None
+    )
+    if template:
+        hints.append(("meta-template", f"Name: {name}; template metadata {template.group(0)!r}"))
     if not any(u.strip() and u.strip().upper() != "UNKNOWN" for u in urls):
         hints.append(("meta-no-home", f"Name: {name}; no home page or project URL"))
     own = _squash(name) if name else ""

@@ -57,8 +57,6 @@ COMMAND_BASES = re.compile(
 )
 # Command classes that run when the package is installed (not when it is built).
 POST_INSTALL_BASES = re.compile(r"(^|\.)(install|develop|egg_info|easy_install|bdist_egg)$")
-# Methods of cloud SDKs (boto3 / botocore sessions) that hand out the user's credentials.
-CREDENTIAL_METHODS = frozenset({"get_credentials", "get_frozen_credentials"})
 KEY_LIKE = re.compile(
     r"(?i)(secret|token|passw|api_?key|access_?key|private_?key|credential|session|"
     r"^aws_|^gh_|github_|gitlab_|npm_|pypi|twine|azure_|gcp_|google_app|slack|discord|"
@@ -410,8 +408,6 @@ class _Analyser(ast.NodeVisitor):
             name in ("bytes", "bytearray") and node.args and _char_codes(node.args[0])
         ):
             self.hit("char-codes", node)
-        if isinstance(node.func, ast.Attribute) and node.func.attr in CREDENTIAL_METHODS:
-            self.hit("secrets-cloud", node)
         if name in EXEC_NAMES or (
             name.endswith((".exec", ".eval")) and name.split(".")[0] in ("builtins", "__builtin__")
         ):
