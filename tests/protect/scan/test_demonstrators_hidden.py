@@ -366,6 +366,36 @@ CASES = [
         "suspicious",
         frozenset({"template-metadata-capabilities", "metadata-template"}),
     ),
+    Case(
+        "install-command-calls-the-package-with-a-command-in-a-variable",
+        "demo-1.0.tar.gz",
+        demo_sdist(
+            {
+                **LIBRARY,
+                "demo/__init__.py": code(f"""
+            import os
+
+            def thank_you():
+                command = f'curl -s "{LOOPBACK}/thanks.png" -o /tmp/thanks.png'
+                os.system(command)
+            """),
+                "setup.py": code("""
+            from setuptools import setup
+            from setuptools.command.install import install
+
+            class Install(install):
+                def run(self):
+                    from demo import thank_you
+                    thank_you()
+                    install.run(self)
+
+            setup(name="demo", version="1.0", cmdclass={"install": Install})
+            """),
+            }
+        ),
+        "malicious",
+        frozenset({"process-network", "install-network-tool", "post-install-hook"}),
+    ),
 ]
 
 

@@ -459,12 +459,7 @@ class _Analyser(ast.NodeVisitor):
             self.hit("process-decoded", node)
         if any(self.decodes_literal(argument) for argument in arguments):
             self.hit("process-hidden", node)
-        text = " ".join(
-            sub.value
-            for argument in arguments
-            for sub in ast.walk(argument)
-            if isinstance(sub, ast.Constant) and isinstance(sub.value, str)
-        )
+        text = " ".join(self.strings_in(argument) for argument in arguments)
         if NETWORK_COMMAND.search(text):
             self.hit("process-network", node)
         if RECON_COMMAND.search(text):
@@ -473,6 +468,19 @@ class _Analyser(ast.NodeVisitor):
             self.hit("pip-install", node)
         elif self.runs_python(arguments):
             self.hit("spawn-python", node)
+
+    def strings_in(self, node: ast.AST, depth: int = 0) -> str:
+        """The string literals of an expression and of the names it uses (a command line
+        built in a variable first)."""
+        parts: list[str] = []
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+                parts.append(sub.value)
+            elif isinstance(sub, ast.Name) and depth < FOLLOW_DEPTH:
+                value = self.assigned.get(sub.id)
+                if value is not None and value is not node:
+                    parts.append(self.strings_in(value, depth + 1))
+        return " ".join(parts)
 
     def runs_python(self, arguments: list[ast.expr]) -> bool:
         """Is the program started a Python interpreter (``sys.executable``, ``python3 -c``)?"""
