@@ -37,6 +37,16 @@ def scan(data: bytes, filename: str) -> ScanReport:
     return scan_bytes(data, filename, Config(rules=load_rules()))
 
 
+def check(case: Case) -> None:
+    """The case's verdict, its rules among those found, and where each finding is."""
+    report = scan(case.data, case.filename)
+    found = {f.rule for f in report.findings}
+    assert report.verdict == case.verdict, sorted(found)
+    assert case.rules <= found, sorted(case.rules - found)
+    for finding in report.findings:
+        assert finding.path and finding.excerpt is not None
+
+
 def pkg_info(
     name: str, version: str, summary: str = "A demonstrator package", home: str = ""
 ) -> str:
