@@ -12,8 +12,39 @@ import tarfile
 import textwrap
 import time
 import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bastion.protect.scan import ScanReport
+from bastion.protect.scan.engine import Config, scan_bytes
+from bastion.protect.scan.rules import load_rules
 
 LOOPBACK = "http://127.0.0.1:9"
+
+
+@dataclass(frozen=True)
+class Case:
+    """A demonstrator archive and what the scan must say of it (verdict, rules among others)."""
+
+    id: str
+    filename: str
+    data: bytes
+    verdict: str
+    rules: frozenset[str]
+
+
+def scan(data: bytes, filename: str) -> ScanReport:
+    return scan_bytes(data, filename, Config(rules=load_rules()))
+
+
+def check(case: Case) -> None:
+    """The case's verdict, its rules among those found, and where each finding is."""
+    report = scan(case.data, case.filename)
+    found = {f.rule for f in report.findings}
+    assert report.verdict == case.verdict, sorted(found)
+    assert case.rules <= found, sorted(case.rules - found)
+    for finding in report.findings:
+        assert finding.path and finding.excerpt is not None
 
 
 def pkg_info(
@@ -76,3 +107,42 @@ PLAIN_SETUP = code(
     setup(name="demo", version=version, packages=["demo"])
     """
 )
+
+# A module of real (if small) code: a package with it is no placeholder upload.
+SMALL_LIBRARY = code(
+    """
+    \"\"\"Text helpers.\"\"\"
+
+    import re
+    import unicodedata
+
+    WORDS = re.compile(r"[\\w']+")
+
+
+    def slug(text: str, separator: str = "-") -> str:
+        \"\"\"A lower-case ASCII slug of ``text``.\"\"\"
+        ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+        return separator.join(word.lower() for word in WORDS.findall(ascii_text))
+
+
+    def shorten(text: str, width: int = 40, tail: str = "...") -> str:
+        \"\"\"``text`` cut to ``width`` characters at a word boundary.\"\"\"
+        if len(text) <= width:
+            return text
+        cut = text[: width - len(tail)].rsplit(" ", 1)[0]
+        return cut.rstrip(",.;:") + tail
+
+
+    def count_words(text: str) -> dict[str, int]:
+        \"\"\"How often each word occurs, case-insensitively.\"\"\"
+        counts: dict[str, int] = {}
+        for word in WORDS.findall(text.lower()):
+            counts[word] = counts.get(word, 0) + 1
+        return counts
+    """
+)
+
+
+def demo_sdist(files: Mapping[str, str | bytes], **kwargs: str) -> bytes:
+    """The ``demo`` 1.0 sdist: a ``demo`` package holding ``__version__``, plus ``files``."""
+    return sdist("demo", "1.0", {"demo/__init__.py": '__version__ = "1.0"\n', **files}, **kwargs)

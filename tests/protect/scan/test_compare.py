@@ -7,7 +7,7 @@ import pytest
 from bastion.protect.scan import ScanReport, compare
 from bastion.protect.scan.engine import Config, scan_bytes
 from bastion.protect.scan.rules import load_rules
-from tests.protect.scan.builders import LOOPBACK, PLAIN_SETUP, code, sdist
+from tests.protect.scan.builders import LOOPBACK, PLAIN_SETUP, SMALL_LIBRARY, code, sdist
 
 pytestmark = pytest.mark.one_backend
 
@@ -82,3 +82,28 @@ def test_capabilities_are_storable_strings() -> None:
     assert all(isinstance(c, str) and ":" in c for c in stored)
     restored = ScanReport(filename="x", verdict="clean", capabilities=frozenset(stored))
     assert compare(restored, report).new_capabilities == frozenset()
+
+
+def test_new_high_combination_raises_to_suspicious_only() -> None:
+    v2 = sdist(
+        "demo",
+        "2.0",
+        {
+            "setup.py": PLAIN_SETUP,
+            "demo/__init__.py": '__version__ = "2.0"\n',
+            "demo/text.py": SMALL_LIBRARY,
+            "demo/updater.py": code(f"""
+            import subprocess, urllib.request
+
+            def update(path="/tmp/demo-tool"):
+                with open(path, "wb") as handle:
+                    handle.write(urllib.request.urlopen("{LOOPBACK}/tool").read())
+                subprocess.Popen([path])
+            """),
+        },
+    )
+    current = scan(v2)
+    assert current.verdict == "suspicious"
+    diff = compare(scan(V1), current)
+    assert "combination:download-run-function" in diff.new_capabilities
+    assert diff.verdict == "suspicious"  # a high combination, not a critical one

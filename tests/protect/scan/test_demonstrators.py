@@ -11,34 +11,23 @@ import base64
 import marshal
 import random
 import zlib
-from dataclasses import dataclass
 
 import pytest
 
-from bastion.protect.scan import ScanReport
-from bastion.protect.scan.engine import Config, scan_bytes
-from bastion.protect.scan.rules import load_rules
-from tests.protect.scan.builders import LOOPBACK, PLAIN_SETUP, code, pkg_info, sdist, wheel
+from tests.protect.scan.builders import (
+    LOOPBACK,
+    PLAIN_SETUP,
+    SMALL_LIBRARY,
+    Case,
+    check,
+    code,
+    demo_sdist,
+    pkg_info,
+    scan,
+    wheel,
+)
 
 pytestmark = pytest.mark.one_backend
-
-
-@dataclass(frozen=True)
-class Case:
-    id: str
-    filename: str
-    data: bytes
-    verdict: str
-    rules: frozenset[str]
-
-
-def scan(data: bytes, filename: str) -> ScanReport:
-    return scan_bytes(data, filename, Config(rules=load_rules()))
-
-
-def demo_sdist(files: dict[str, str | bytes], **kwargs: str) -> bytes:
-    return sdist("demo", "1.0", {"demo/__init__.py": '__version__ = "1.0"\n', **files}, **kwargs)
-
 
 HIDDEN = base64.b64encode(
     f"import urllib.request; urllib.request.urlopen('{LOOPBACK}/x')".encode()
@@ -503,12 +492,7 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_demonstrator_gets_its_verdict_and_rules(case: Case) -> None:
-    report = scan(case.data, case.filename)
-    found = {f.rule for f in report.findings}
-    assert report.verdict == case.verdict, sorted(found)
-    assert case.rules <= found, sorted(case.rules - found)
-    for finding in report.findings:
-        assert finding.path and finding.excerpt is not None
+    check(case)
 
 
 def test_plain_package_is_clean() -> None:
@@ -532,7 +516,9 @@ def test_plain_package_is_clean() -> None:
 def test_metadata_hints_are_low_weight_findings() -> None:
     info = pkg_info("demo", "1.0", summary="", home="https://github.com/someone/requests")
     info = info.split("\n\n")[0] + "\n"  # no description either
-    report = scan(demo_sdist({"setup.py": PLAIN_SETUP}, info=info), "demo-1.0.tar.gz")
+    # with code of its own (an empty package with empty metadata is a placeholder squat)
+    files = {"setup.py": PLAIN_SETUP, "demo/text.py": SMALL_LIBRARY}
+    report = scan(demo_sdist(files, info=info), "demo-1.0.tar.gz")
     rules = {f.rule: f.severity for f in report.findings}
     assert rules.get("metadata-empty-description") == "low"
     assert rules.get("metadata-foreign-homepage") == "low"

@@ -8,9 +8,10 @@ The public surface other domains use:
 - ``compare(previous, current) -> VersionDiff``: what a new release can do that the
   previous one could not; ``VersionDiff.verdict`` is the current verdict raised by it.
 
-Modules: ``archive`` (bounded in-memory reading), ``pyast`` (Python analysis), ``metadata``
-(core-metadata hints), ``rules`` (the rules file), ``engine`` (one scan), ``policy`` (verdict),
-``diff`` (version diff). The rules and the policy are documented in
+Modules: ``archive`` (bounded in-memory reading), ``pyast`` (Python analysis), ``links``
+(what setup.py and ``__init__`` files call in other files), ``metadata`` (core-metadata
+hints), ``rules`` (the rules file), ``engine`` (one scan), ``policy`` (verdict), ``diff``
+(version diff). The rules and the policy are documented in
 ``bastion/protect/data/scan_rules.toml``.
 """
 

@@ -3,8 +3,9 @@
 Policy (documented in the rules file too): capabilities are ``context:capability`` strings.
 A capability new in install or import context that is risky on its own (network, process,
 exec of decoded or remote data, secrets, exfiltration endpoints, start-up hooks, packed code)
-raises the verdict one step (clean -> suspicious); a new install/import-time *combination*
-finding (those are critical by nature) makes it malicious. A first release (no previous
+raises the verdict one step (clean -> suspicious); a new *combination* finding makes it
+malicious when the combination is critical (install/import-time ones mostly are), suspicious
+otherwise (high ones: a dropper function, a placeholder upload). A first release (no previous
 report) is judged on its own findings. Findings returned are those behind the new
 capabilities, for the admin view.
 """
@@ -57,8 +58,11 @@ def compare(previous: ScanReport | None, current: ScanReport) -> VersionDiff:
     if any(_risky_early(c) for c in new):
         raised = worse(raised, "suspicious")
     new_combinations = {c.partition(":")[2] for c in new if c.startswith("combination:")}
-    if new_combinations:
+    severities = {f.severity for f in current.findings if f.rule in new_combinations}
+    if "critical" in severities:
         raised = worse(raised, "malicious")
+    elif severities:
+        raised = worse(raised, "suspicious")
     old_rules = {f.rule for f in previous.findings}
     findings: list[Finding] = [
         f for f in current.findings if f.rule not in old_rules or f.rule in new_combinations

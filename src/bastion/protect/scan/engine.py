@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bastion.protect.scan import pyast
 from bastion.protect.scan.archive import Anomaly, ArchiveError, Contents, Limits, Member, Reader
+from bastion.protect.scan.links import Links, find_links
 from bastion.protect.scan.metadata import metadata_hints
 from bastion.protect.scan.policy import Thresholds, verdict
 from bastion.protect.scan.pyast import Hit
@@ -24,6 +25,13 @@ TOOLING_DIRS = re.compile(
     r"(?i)(^|/)(tools?|scripts?|ci|\.ci|\.github|\.circleci|devtools|bin|dev|tasks|hack|misc|cmake|"
     r"\w*build\w*|packaging|release\w*|maint\w*|third_party|depends|vendored-[^/]+)/"
 )
+# Members that are packaging, not the package: metadata, build configuration, documents.
+BOILERPLATE = re.compile(
+    r"(?i)(^|/)(PKG-INFO|setup\.(py|cfg)|pyproject\.toml|MANIFEST\.in|README[^/]*|"
+    r"LICEN[CS]E[^/]*|COPYING[^/]*|NOTICE[^/]*|CHANGE[^/]*|HISTORY[^/]*|AUTHORS[^/]*|"
+    r"\.git\w*|requirements[^/]*\.txt|tox\.ini|Makefile|[^/]*\.(md|rst|txt))$|\.(dist|egg)-info/"
+)
+PLACEHOLDER_MAX = 512  # bytes of Python: a package with less than this has no real code
 NATIVE_LIBRARY = re.compile(r"(?i)\.(?:so|dll|dylib|pyd)(?:\.[\d.]+)?$")
 STARTUP_NAMES = ("sitecustomize.py", "usercustomize.py")
 PYTHON_SUFFIXES = (".py", ".pyw")
@@ -60,6 +68,7 @@ WORTH_PARSING = (
     b"__import__",
     b"webhook",
     b"telegram",
+    b"telebot",
     b"getuser",
     b"gethostname",
     b"urlopen",
@@ -88,6 +97,7 @@ class Config:
 class _Collected:
     hits: list[tuple[str, Hit]] = field(default_factory=list)  # (path, hit)
     pattern_hits: list[tuple[Rule, str, Hit]] = field(default_factory=list)
+    calls: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)  # path -> scope
 
 
 def _inner(path: str) -> str:
@@ -174,56 +184,84 @@ def _pth_hits(member: Member, config: Config, out: _Collected) -> None:
         if line.startswith(("import ", "import\t")):
             out.hits.append((member.path, Hit("pth-exec", "install", number, line.strip()[:160])))
             result = pyast.analyse(line.encode(), config.rules, "install")
-            hits = result[0] if result else pyast.analyse_text(line, config.rules, "install")[0]
-            for hit in hits:
+            analysis = result or pyast.analyse_text(line, config.rules, "install")
+            for hit in analysis.hits:
                 out.hits.append((member.path, Hit(hit.capability, "install", number, hit.excerpt)))
 
 
-def _scan_member(member: Member, config: Config, layout: Layout, out: _Collected) -> None:
+def _scan_member(
+    member: Member, config: Config, layout: Layout, links: Links, out: _Collected
+) -> None:
     path = member.path
     inner = _inner(path)
     base = inner.rsplit("/", 1)[-1]
     lower = base.lower()
     context = layout.top_context(path)
-    context_at: Callable[[int], str] = lambda _line: context  # noqa: E731
+    whole: bool | None = None
+    if path in links.install_modules and context != "install":
+        context, whole = "install", False  # imported by setup.py: its top level runs then
+    # functions other files call here (only names this file defines: star imports guess)
+    entries = {
+        name: when
+        for name, when in links.functions.get(path, {}).items()
+        if b"def " + name.encode() + b"(" in member.data
+    }
+    lines: _Lines = _Lines(context, lambda _line: context, lambda _line: "")
     if lower.endswith(PYTHON_SUFFIXES) and context != "runtime":
         if base in STARTUP_NAMES:
             out.hits.append((path, Hit("site-hook", "install", 1, base)))
         if len(member.data) > config.limits.max_parse_size:
             size = f"{len(member.data)} bytes of Python"
             out.hits.append((path, Hit("oversized-code", context, None, size)))
-        if _worth_parsing(member, base, context, config):
-            result = pyast.analyse(member.data, config.rules, context)
+        if entries or whole is not None or _worth_parsing(member, base, context, config):
+            result = pyast.analyse(
+                member.data,
+                config.rules,
+                context,
+                whole_install=whole,
+                entries=entries,
+                tree=links.trees.get(path),
+            )
             if result is None:
                 text = member.data.decode("utf-8", "replace")
                 out.hits.append(
                     (path, Hit("unparsable", context, None, "does not parse as Python 3"))
                 )
-                hits, context_at = pyast.analyse_text(text, config.rules, context)
-            else:
-                hits, context_at = result
-            out.hits.extend((path, hit) for hit in hits)
+                result = pyast.analyse_text(text, config.rules, context)
+            out.hits.extend((path, hit) for hit in result.hits)
+            lines = _Lines(context, result.context_at, result.scope_at)
+            if result.calls:
+                out.calls[path] = result.calls
         else:
-            context_at = _lazy_contexts(member.data, context)
+            lines = _Lines.lazy(member.data, context)
     elif lower.endswith(".pth"):
         _pth_hits(member, config, out)
     elif base in ("PKG-INFO", "METADATA") and inner.count("/") <= 1 and "!" not in path:
         # the distribution's own metadata, not that of archives it carries (test fixtures)
         for capability, excerpt in metadata_hints(member.data.decode("utf-8", "replace")):
             out.hits.append((path, Hit(capability, "install", 1, excerpt)))
-    _pattern_hits(member, config, context_at, out)
+    _pattern_hits(member, config, lines, out)
 
 
-def _lazy_contexts(source: bytes, context: str) -> Callable[[int], str]:
-    """Line contexts of a file not analysed, parsed only if a pattern rule needs them."""
-    found: list[Callable[[int], str]] = []
+@dataclass
+class _Lines:
+    """Where each line of a member runs (context) and the function it is in (scope)."""
 
-    def context_at(line: int) -> str:
-        if not found:
-            found.append(pyast.line_contexts(source, context))
-        return found[0](line)
+    context: str
+    context_at: Callable[[int], str]
+    scope_at: Callable[[int], str]
 
-    return context_at
+    @classmethod
+    def lazy(cls, source: bytes, context: str) -> _Lines:
+        """For a file not analysed: parsed only if a pattern rule needs its lines."""
+        found: list[tuple[Callable[[int], str], Callable[[int], str]]] = []
+
+        def info() -> tuple[Callable[[int], str], Callable[[int], str]]:
+            if not found:
+                found.append(pyast.line_info(source, context))
+            return found[0]
+
+        return cls(context, lambda line: info()[0](line), lambda line: info()[1](line))
 
 
 def _worth_parsing(member: Member, base: str, context: str, config: Config) -> bool:
@@ -237,9 +275,7 @@ def _worth_parsing(member: Member, base: str, context: str, config: Config) -> b
     return b"\nimport " in data and TOP_LEVEL_CALL.search(data) is not None
 
 
-def _pattern_hits(
-    member: Member, config: Config, context_at: Callable[[int], str], out: _Collected
-) -> None:
+def _pattern_hits(member: Member, config: Config, lines: _Lines, out: _Collected) -> None:
     inner = _inner(member.path)
     code = inner.lower().endswith(CODE_SUFFIXES)
     # Latin-1 keeps one character per byte: fast searches, and offsets shared by both texts.
@@ -258,44 +294,80 @@ def _pattern_hits(
         line, snippet = _excerpt(text, match.start())
         if snippet.startswith("#") and inner.endswith(PYTHON_SUFFIXES) and not rule.comments:
             continue  # a comment: documentation, not code
-        out.pattern_hits.append(
-            (rule, member.path, Hit(rule.capability or rule.id, context_at(line), line, snippet))
+        hit = Hit(
+            rule.capability or rule.id, lines.context_at(line), line, snippet, lines.scope_at(line)
         )
+        out.pattern_hits.append((rule, member.path, hit))
 
 
-def _combination(rule: Rule, seen: frozenset[str], per_path: dict[str, set[str]]) -> list[str]:
-    """The capabilities meeting a combination (for a per-file one: the file's path last)."""
-    if not rule.per_file:
+def _combination(rule: Rule, seen: frozenset[str], groups: dict[str, set[str]]) -> list[str]:
+    """The capabilities meeting a combination (for a per-file or per-function one: the
+    group's key last)."""
+    if not (rule.per_file or rule.per_function):
         met = [requirement.met_by(seen) for requirement in rule.requires]
         return [m for m in met if m] if all(met) else []
-    for path, keys in per_path.items():
-        frozen = frozenset(keys)
+    for key, capabilities in groups.items():
+        frozen = frozenset(capabilities)
         met = [requirement.met_by(frozen) for requirement in rule.requires]
         if all(met):
-            return [m for m in met if m] + [path]
+            return [m for m in met if m] + [key]
     return []
+
+
+def _function_groups(
+    per_scope: dict[tuple[str, str], set[str]], calls: dict[str, dict[str, frozenset[str]]]
+) -> dict[str, set[str]]:
+    """``path::function`` -> what the function does, with the local functions it calls."""
+    by_name: dict[str, dict[str, list[str]]] = {}  # path -> called name -> scopes
+    for path, scope in per_scope:
+        if scope:
+            names = by_name.setdefault(path, {})
+            names.setdefault(scope.rsplit(".", 1)[-1], []).append(scope)
+    groups: dict[str, set[str]] = {}
+    for (path, scope), capabilities in per_scope.items():
+        if not scope:
+            continue
+        found = set(capabilities)
+        graph = calls.get(path, {})
+        done = {scope}
+        pending = [scope]
+        while pending:
+            for name in graph.get(pending.pop(), ()):
+                for callee in by_name.get(path, {}).get(name, ()):
+                    if callee not in done:
+                        done.add(callee)
+                        pending.append(callee)
+                        found |= per_scope.get((path, callee), set())
+        groups[f"{path}::{scope}"] = found
+    return groups
 
 
 def _findings(collected: _Collected, config: Config) -> tuple[list[Finding], frozenset[str]]:
     findings: list[Finding] = []
     per_rule: dict[str, int] = {}
+    reported: set[tuple[str, str, str]] = set()
     first_hit: dict[str, tuple[str, Hit]] = {}
     capabilities: set[str] = set()
     per_path: dict[str, set[str]] = {}
-    per_path_first: dict[tuple[str, str], tuple[str, Hit]] = {}
+    per_scope: dict[tuple[str, str], set[str]] = {}
+    group_first: dict[tuple[str, str], tuple[str, Hit]] = {}
 
     def note(path: str, hit: Hit) -> None:
         key = f"{hit.context}:{hit.capability}"
         capabilities.add(key)
         first_hit.setdefault(key, (path, hit))
         per_path.setdefault(path, set()).add(key)
-        per_path_first.setdefault((key, path), (path, hit))
+        per_scope.setdefault((path, hit.scope), set()).add(key)
+        group_first.setdefault((key, path), (path, hit))
+        if hit.scope:
+            group_first.setdefault((key, f"{path}::{hit.scope}"), (path, hit))
 
     def add(rule: Rule, path: str, hit: Hit) -> None:
         count = per_rule.get(rule.id, 0)
-        if count >= FINDINGS_PER_RULE:
+        if count >= FINDINGS_PER_RULE or (rule.id, path, hit.context) in reported:
             return
         per_rule[rule.id] = count + 1
+        reported.add((rule.id, path, hit.context))
         findings.append(
             Finding(rule.id, rule.severity_in(hit.context), path, hit.line, hit.excerpt)
         )
@@ -310,13 +382,22 @@ def _findings(collected: _Collected, config: Config) -> tuple[list[Finding], fro
         if hit.context in rule.contexts:
             add(rule, path, hit)
     seen = frozenset(capabilities)
+    functions: dict[str, set[str]] | None = None
     for rule in config.rules.combinations:
-        met = _combination(rule, seen, per_path)
+        groups = per_path
+        if rule.per_function:
+            if functions is None:
+                functions = _function_groups(per_scope, collected.calls)
+            groups = functions
+        met = _combination(rule, seen, groups)
         if met:
+            grouped = rule.per_file or rule.per_function
             path, hit = (
-                first_hit[met[0]] if not rule.per_file else per_path_first[(met[0], met[-1])]
+                group_first.get((met[0], met[-1]), first_hit[met[0]])
+                if grouped
+                else (first_hit[met[0]])
             )
-            excerpt = " + ".join(met[:-1] if rule.per_file else met)
+            excerpt = " + ".join(met[:-1] if grouped else met)
             findings.append(
                 Finding(rule.id, rule.severity, path, hit.line, f"{excerpt}: {hit.excerpt}"[:240])
             )
@@ -340,13 +421,14 @@ def scan_bytes(data: bytes, filename: str, config: Config) -> ScanReport:
         )
     collected = _Collected()
     layout = Layout.of(contents)
+    links = _links(contents, layout, config)
     deadline = time.monotonic() + config.limits.max_seconds
     for member in contents.members:
         if time.monotonic() > deadline:
             contents.anomalies.append(Anomaly(member.path, "stopped analysing: time bound reached"))
             break
         try:
-            _scan_member(member, config, layout, collected)
+            _scan_member(member, config, layout, links, collected)
         except (
             RecursionError,
             MemoryError,
@@ -360,6 +442,9 @@ def scan_bytes(data: bytes, filename: str, config: Config) -> ScanReport:
         collected.hits.append(
             (compiled[0], Hit("compiled-code", "import", None, f"{len(compiled)} .pyc files"))
         )
+    placeholder = _placeholder(contents)
+    if placeholder:
+        collected.hits.append((placeholder[0], Hit("placeholder", "install", None, placeholder[1])))
     native = _native_in_sdist(contents, layout)
     if native:
         collected.hits.append((native, Hit("native-in-sdist", "import", None, _inner(native))))
@@ -370,11 +455,51 @@ def scan_bytes(data: bytes, filename: str, config: Config) -> ScanReport:
     findings, capabilities = _findings(collected, config)
     return ScanReport(
         filename=filename,
-        verdict=verdict(findings, config.thresholds),
+        verdict=verdict(findings, config.thresholds, config.rules.capped),
         findings=findings,
         capabilities=capabilities,
         seconds=time.perf_counter() - started,
     )
+
+
+def _links(contents: Contents, layout: Layout, config: Config) -> Links:
+    """What setup.py and the packages' ``__init__`` files import and call (see ``links``)."""
+    sources = {
+        m.path: m.data
+        for m in contents.members
+        if "!" not in m.path
+        and m.path.endswith(PYTHON_SUFFIXES)
+        and len(m.data) <= config.limits.max_parse_size
+    }
+    setup_files = [
+        p for p in sources if p.endswith("setup.py") and layout.top_context(p) == "install"
+    ]
+    init_files = [
+        p for p in sources if p.endswith("/__init__.py") and layout.top_context(p) == "import"
+    ]
+    return find_links(sources, setup_files, init_files)
+
+
+def _placeholder(contents: Contents) -> tuple[str, str] | None:
+    """``(path, what)`` when the distribution ships (almost) no code and nothing else.
+
+    Only Python files count as package content; with a data file, a binary or a stub
+    (``.pyi``) it is no placeholder. Tests, docs and packaging files are not looked at.
+    """
+    sizes = {m.path: len(m.data) for m in contents.members}
+    content = [
+        n
+        for n in contents.names
+        if "!" not in n and not BOILERPLATE.search(n) and not NOT_SHIPPED_CODE.search(n)
+    ]
+    if any(not n.endswith(PYTHON_SUFFIXES) for n in content):
+        return None
+    total = sum(sizes.get(n, 0) for n in content)
+    if total > PLACEHOLDER_MAX:
+        return None
+    metadata = [n for n in contents.names if n.endswith(("PKG-INFO", "METADATA")) and "!" not in n]
+    where = content[0] if content else (metadata[0] if metadata else "")
+    return where, f"{len(content)} Python files of {total} bytes and nothing else"
 
 
 def _native_in_sdist(contents: Contents, layout: Layout) -> str | None:

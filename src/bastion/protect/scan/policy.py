@@ -4,7 +4,9 @@ Each rule counts once, at the highest severity it was found with; weights are
 info 0, low 1, medium 3, high 8, critical 20. A total at or over ``malicious_score``
 (default 20: one critical finding, or three highs) is ``malicious``; at or over
 ``suspicious_score`` (default 8: one high, or a few mediums and lows) ``suspicious``;
-below it ``clean``. Combinations of capabilities (install-time network plus secrets,
+below it ``clean``. A rule marked ``at_most = "suspicious"`` (weak signals: a placeholder
+upload, a self-declared test) can make an upload suspicious, never malicious on its own
+or with other rules' help. Combinations of capabilities (install-time network plus secrets,
 exec of decoded data) are rules of their own in the rules file, usually critical.
 """
 
@@ -25,16 +27,28 @@ class Thresholds:
     malicious_score: int = 20
 
 
-def score(findings: Iterable[Finding]) -> int:
-    """The sum of each rule's highest severity weight."""
+def _best(findings: Iterable[Finding]) -> dict[str, int]:
     best: dict[str, int] = {}
     for finding in findings:
         best[finding.rule] = max(best.get(finding.rule, 0), WEIGHTS[finding.severity])
-    return sum(best.values())
+    return best
 
 
-def verdict(findings: Iterable[Finding], thresholds: Thresholds) -> Verdict:
-    total = score(findings)
+def score(findings: Iterable[Finding]) -> int:
+    """The sum of each rule's highest severity weight."""
+    return sum(_best(findings).values())
+
+
+def verdict(
+    findings: Iterable[Finding], thresholds: Thresholds, capped: frozenset[str] = frozenset()
+) -> Verdict:
+    """The verdict of a score. Rules in ``capped`` (``at_most = "suspicious"`` in the rules
+    file) can make an upload suspicious but never malicious: the other rules must."""
+    best = _best(findings)
+    total = sum(best.values())
+    others = sum(weight for rule, weight in best.items() if rule not in capped)
+    if others < thresholds.malicious_score:
+        total = min(total, thresholds.malicious_score - 1)
     if total >= thresholds.malicious_score:
         return "malicious"
     if total >= thresholds.suspicious_score:

@@ -10,12 +10,14 @@ hit carries the context its code runs in (install / import / runtime).
 from __future__ import annotations
 
 import ast
+import base64
+import binascii
 import contextlib
 import math
 import re
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 
 from bastion.protect.scan.rules import RuleSet
 
@@ -53,6 +55,8 @@ COMMAND_BASES = re.compile(
     r"(^|\.)(install|develop|egg_info|build_py|build_ext|build|sdist|bdist_egg|bdist_wheel|install_lib"
     r"|install_scripts|easy_install|Command)$"
 )
+# Command classes that run when the package is installed (not when it is built).
+POST_INSTALL_BASES = re.compile(r"(^|\.)(install|develop|egg_info|easy_install|bdist_egg)$")
 KEY_LIKE = re.compile(
     r"(?i)(secret|token|passw|api_?key|access_?key|private_?key|credential|session|"
     r"^aws_|^gh_|github_|gitlab_|npm_|pypi|twine|azure_|gcp_|google_app|slack|discord|"
@@ -75,6 +79,15 @@ DNS_CALLS = frozenset(
     }
 )
 B64_CHARS = re.compile(r"^[A-Za-z0-9+/=_\-\s]+$")
+# A short literal that is base64 or hex, and what its decoded text must hold to be hidden.
+ENCODED_LITERAL = re.compile(r"^(?:[\w+/-]{4}){4,}(?:[\w+/-]{2}==|[\w+/-]{3}=)?$", re.ASCII)
+HEX_LITERAL = re.compile(r"^(?:[0-9a-fA-F]{2}){10,}$")
+HIDDEN_TEXT = re.compile(
+    rb"(?i)^[\x20-\x7e\t\r\n]*(?:(?:https?|ftp|wss?)://|powershell|cmd(?:\.exe)? /c|"
+    rb"/bin/(?:ba)?sh\b|\bcurl\s|\bwget\s)[\x20-\x7e\t\r\n]*$"
+)
+REVERSED_URL = ("//:ptth", "//:sptth")
+PRINTABLE_CODES = range(9, 127)
 HEX_CHARS = re.compile(r"^[0-9a-fA-Fx\\\s]+$")
 BLOB_MIN = 256
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -87,6 +100,10 @@ NETWORK_COMMAND = re.compile(
     r"invoke-webrequest|iwr|tftp|scp)(?:\.exe)?(?=$|[\s\"'`;|&])|(?<!git clone )https?://|"
     r"\b\d{1,3}(?:\.\d{1,3}){3}:\d{2,5}\b"
 )
+PIP_INSTALL = re.compile(
+    r"(?i)(?:^|[\s\"'`(;|&/\\])pip[\d.]*(?:\.exe)?\s+install\b|(?:^|\s)-m\s+pip\s+install\b"
+)
+PYTHON_PROGRAM = re.compile(r"(?i)^\s*(?:\S*[/\\])?python[w\d.]*(?:\.exe)?(?:\s|$)")
 RECON_COMMAND = re.compile(
     r"(?i)(?:^|[\s\"'`(;|&])(?:whoami|hostname|ipconfig|ifconfig|systeminfo|net\s+user|uname\s+-a|"
     r"cat\s+/etc/passwd|env|printenv|ps\s+aux)(?=$|[\s\"'`;|&])"
@@ -99,6 +116,17 @@ class Hit:
     context: str
     line: int | None
     excerpt: str
+    scope: str = ""  # the function ("name" or "Class.method") it is in; "" at module level
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A Python file's hits, where each line runs, and which local functions each one calls."""
+
+    hits: list[Hit]
+    context_at: Callable[[int], str]
+    scope_at: Callable[[int], str]
+    calls: dict[str, frozenset[str]] = field(default_factory=dict)  # scope -> names it calls
 
 
 def entropy(text: str | bytes) -> float:
@@ -127,6 +155,44 @@ def is_encoded_blob(value: str | bytes) -> bool:
     return sample.count("\\x") > len(sample) // 5
 
 
+def hides_address(value: str) -> bool:
+    """A base64 / hex / reversed literal whose text is a URL or a shell command line."""
+    if any(marker in value for marker in REVERSED_URL):
+        return True
+    if len(value) > 4096:
+        return False
+    decoded = b""
+    if HEX_LITERAL.match(value):
+        decoded = bytes.fromhex(value)
+    elif ENCODED_LITERAL.match(value):
+        try:
+            decoded = base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_")
+        except (binascii.Error, ValueError):
+            return False
+    return bool(decoded) and HIDDEN_TEXT.match(decoded) is not None
+
+
+def _char_codes(node: ast.AST) -> bool:
+    """A list or tuple literal of at least eight character codes, mostly printable."""
+    if not isinstance(node, (ast.List, ast.Tuple)) or len(node.elts) < 8:
+        return False
+    codes = [e.value for e in node.elts if isinstance(e, ast.Constant) and type(e.value) is int]
+    if len(codes) != len(node.elts):
+        return False
+    return sum(c in PRINTABLE_CODES for c in codes) >= 0.9 * len(codes)
+
+
+def _maps_chr(node: ast.Call) -> bool:
+    """``map(chr, ...)``: a sequence of character codes turned into text."""
+    return (
+        isinstance(node.func, ast.Name)
+        and node.func.id == "map"
+        and len(node.args) >= 2
+        and isinstance(node.args[0], ast.Name)
+        and node.args[0].id == "chr"
+    )
+
+
 class _Analyser(ast.NodeVisitor):
     def __init__(
         self,
@@ -134,6 +200,7 @@ class _Analyser(ast.NodeVisitor):
         lines: list[str],
         top_context: str,
         function_context: Callable[[str], str],
+        whole_install: bool = False,
     ) -> None:
         self.rules = rules
         self.lines = lines
@@ -141,7 +208,14 @@ class _Analyser(ast.NodeVisitor):
         self.aliases: dict[str, str] = {}
         self.context = top_context
         self.function_context = function_context
-        self.seen: set[tuple[str, str]] = set()
+        # setup.py and build backends: every function runs at install time. A module that
+        # install-time code imports runs its top level at install, its functions when called.
+        self.whole_install = whole_install
+        self.seen: set[tuple[str, str, str]] = set()
+        self.scope = ""  # the enclosing module-level function or "Class.method"
+        self.class_name = ""
+        self.classes: set[str] = set()
+        self.calls: dict[str, set[str]] = {}  # scope -> local function names it calls
         # Local functions (calls to a decoding / fetching helper count as decoding / fetching)
         # and the last expression assigned to each name: followed on demand, at the sinks.
         self.functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
@@ -157,6 +231,8 @@ class _Analyser(ast.NodeVisitor):
                 self.visit_ImportFrom(node)
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.functions.setdefault(node.name, node)
+            elif isinstance(node, ast.ClassDef):
+                self.classes.add(node.name)
 
     def function_kinds(self, name: str, depth: int) -> set[str]:
         """What a local function returns or does (decode / remote), computed once, on demand."""
@@ -171,7 +247,7 @@ class _Analyser(ast.NodeVisitor):
 
     # -- helpers
     def hit(self, capability: str, node: ast.AST) -> None:
-        key = (capability, self.context)
+        key = (capability, self.context, self.scope)
         if key in self.seen:
             return
         self.seen.add(key)
@@ -181,7 +257,7 @@ class _Analyser(ast.NodeVisitor):
             text = self.lines[line - 1]
             column = getattr(node, "col_offset", 0)
             excerpt = (text.strip() if column < 60 else text[max(0, column - 20) :].strip())[:160]
-        self.hits.append(Hit(capability, self.context, line, excerpt))
+        self.hits.append(Hit(capability, self.context, line, excerpt, self.scope))
 
     def dotted(self, node: ast.AST) -> str | None:
         if isinstance(node, ast.Name):
@@ -213,7 +289,7 @@ class _Analyser(ast.NodeVisitor):
                 capability = self.rules.capability_of(name)
                 last = name.rsplit(".", 1)[-1]
                 near = name in ASSEMBLERS and depth <= 1  # chr()/bytes() count near the sink only
-                if capability == "decode" or last in DECODER_NAMES or near:
+                if capability == "decode" or last in DECODER_NAMES or near or _maps_chr(sub):
                     found.add("decode")
                 if capability == "network" or last in ("recv", "recvfrom"):
                     found.add("remote")
@@ -253,32 +329,42 @@ class _Analyser(ast.NodeVisitor):
 
     # -- scopes
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        outer = self.context
+        outer, outer_scope = self.context, self.scope
         assigned = self.assigned
         self.assigned = dict(assigned)
-        self.context = self.function_context(node.name) if outer != "install" else "install"
+        if not outer_scope:
+            self.scope = f"{self.class_name}.{node.name}" if self.class_name else node.name
+        if outer != "install" or (not outer_scope and not self.whole_install):
+            self.context = self.function_context(node.name)
+        # else: a function inside install-time code runs at install time too
         for child in node.body:
             self.visit(child)
-        self.context = outer
+        self.context, self.scope = outer, outer_scope
         self.assigned = assigned
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        outer_context = self.context
+        outer_context, outer_class = self.context, self.class_name
+        if not self.scope and not outer_class:
+            self.class_name = node.name
         bases = [self.dotted(base) or "" for base in node.bases]
         # Command classes run at install time when setup.py (or a build backend) defines them.
         command = self.context == "install" and any(COMMAND_BASES.search(base) for base in bases)
+        outer_scope = self.scope
         if command:
-            self.context = "install"
+            # A command class is one scope: its methods run together when pip installs.
+            self.context, self.scope = "install", self.scope or node.name
             self.hit("custom-command", node)
+            if any(POST_INSTALL_BASES.search(base) for base in bases):
+                self.hit("post-install-hook", node)
         for child in node.body:
             if command and isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 for grandchild in child.body:
                     self.visit(grandchild)
             else:
                 self.visit(child)
-        self.context = outer_context
+        self.context, self.class_name, self.scope = outer_context, outer_class, outer_scope
 
     # -- data flow (in source order, by name)
     def visit_Assign(self, node: ast.Assign) -> None:
@@ -299,8 +385,29 @@ class _Analyser(ast.NodeVisitor):
         self.generic_visit(node)
 
     # -- calls, environment, literals
+    def note_call(self, node: ast.Call) -> None:
+        """Record the local functions (and methods) this scope calls or hands to a thread."""
+        func = node.func
+        called = self.calls.setdefault(self.scope, set())
+        if isinstance(func, ast.Name) and func.id in self.functions:
+            called.add(func.id)
+        elif (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and (func.value.id in ("self", "cls") or func.value.id in self.classes)
+        ):
+            called.add(func.attr)
+        for value in [*node.args, *(k.value for k in node.keywords)]:
+            if isinstance(value, ast.Name) and value.id in self.functions:
+                called.add(value.id)
+
     def visit_Call(self, node: ast.Call) -> None:
+        self.note_call(node)
         name = self.dotted(node.func) or ""
+        if (_maps_chr(node) and _char_codes(node.args[1])) or (
+            name in ("bytes", "bytearray") and node.args and _char_codes(node.args[0])
+        ):
+            self.hit("char-codes", node)
         if name in EXEC_NAMES or (
             name.endswith((".exec", ".eval")) and name.split(".")[0] in ("builtins", "__builtin__")
         ):
@@ -352,16 +459,47 @@ class _Analyser(ast.NodeVisitor):
             self.hit("process-decoded", node)
         if any(self.decodes_literal(argument) for argument in arguments):
             self.hit("process-hidden", node)
-        text = " ".join(
-            sub.value
-            for argument in arguments
-            for sub in ast.walk(argument)
-            if isinstance(sub, ast.Constant) and isinstance(sub.value, str)
-        )
+        text = " ".join(self.strings_in(argument) for argument in arguments)
         if NETWORK_COMMAND.search(text):
             self.hit("process-network", node)
         if RECON_COMMAND.search(text):
             self.hit("host-info", node)
+        if PIP_INSTALL.search(text):
+            self.hit("pip-install", node)
+        elif self.runs_python(arguments):
+            self.hit("spawn-python", node)
+
+    def strings_in(self, node: ast.AST, depth: int = 0) -> str:
+        """The string literals of an expression and of the names it uses (a command line
+        built in a variable first)."""
+        parts: list[str] = []
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+                parts.append(sub.value)
+            elif isinstance(sub, ast.Name) and depth < FOLLOW_DEPTH:
+                value = self.assigned.get(sub.id)
+                if value is not None and value is not node:
+                    parts.append(self.strings_in(value, depth + 1))
+        return " ".join(parts)
+
+    def runs_python(self, arguments: list[ast.expr]) -> bool:
+        """Is the program started a Python interpreter (``sys.executable``, ``python3 -c``)?"""
+        first: ast.AST | None = arguments[0] if arguments else None
+        if isinstance(first, (ast.List, ast.Tuple)):
+            first = first.elts[0] if first.elts else None
+        if first is None:
+            return False
+        if self.dotted(first) in ("sys.executable", "sys._base_executable"):
+            return True
+        if isinstance(first, ast.JoinedStr) and first.values:
+            first = first.values[0]
+            if isinstance(first, ast.FormattedValue):
+                return self.dotted(first.value) == "sys.executable"
+        return (
+            isinstance(first, ast.Constant)
+            and isinstance(first.value, str)
+            and PYTHON_PROGRAM.match(first.value) is not None
+        )
 
     def exec_call(self, node: ast.Call) -> None:
         if not node.args:
@@ -449,12 +587,41 @@ class _Analyser(ast.NodeVisitor):
             head = node.value[:8]
             if isinstance(head, str) and head.lstrip().startswith(EXECUTABLE_BASE64):
                 self.hit("embedded-executable", node)
+        elif isinstance(node.value, str) and hides_address(node.value):
+            self.hit("encoded-url", node)
+
+    def visit_comprehension_of(self, node: ast.ListComp | ast.GeneratorExp | ast.SetComp) -> None:
+        """``[chr(c) for c in [104, 116, ...]]``: text spelled as character codes."""
+        if any(_char_codes(g.iter) for g in node.generators) and any(
+            isinstance(sub, ast.Call) and self.dotted(sub.func) == "chr"
+            for sub in ast.walk(node.elt)
+        ):
+            self.hit("char-codes", node)
+        self.generic_visit(node)
+
+    visit_ListComp = visit_comprehension_of
+    visit_GeneratorExp = visit_comprehension_of
+    visit_SetComp = visit_comprehension_of
 
 
-def _called_names(nodes: list[ast.stmt]) -> set[str]:
+def is_main_guard(node: ast.AST) -> bool:
+    """``if __name__ == "__main__":``: runs as a script, not on import."""
+    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
+        return False
+    sides = [node.test.left, *node.test.comparators]
+    return any(isinstance(n, ast.Name) and n.id == "__name__" for n in sides) and any(
+        isinstance(n, ast.Constant) and n.value == "__main__" for n in sides
+    )
+
+
+def _called_names(nodes: list[ast.stmt], scripts: bool = True) -> set[str]:
+    """Names called in ``nodes`` (not in the functions and classes they define); with
+    ``scripts`` False, not in an ``if __name__ == "__main__":`` block either."""
     names: set[str] = set()
     for statement in nodes:
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) or (
+            not scripts and is_main_guard(statement)
+        ):
             continue
         for sub in ast.walk(statement):
             if isinstance(sub, ast.Call):
@@ -472,12 +639,21 @@ def _called_names(nodes: list[ast.stmt]) -> set[str]:
     return names
 
 
-def import_time_functions(tree: ast.Module) -> set[str]:
-    """Top-level functions that module top-level code calls, directly or through each other."""
+def import_time_functions(
+    tree: ast.Module, extra: Iterable[str] = (), scripts: bool = True
+) -> set[str]:
+    """Top-level functions that module top-level code (or, ``extra``, another file) calls,
+    directly or through each other. A module's ``__main__`` block counts (``scripts``):
+    a module that runs itself is a script, run by an entry point without being called."""
+    return called_functions(tree, _called_names(tree.body, scripts) | set(extra))
+
+
+def called_functions(tree: ast.Module, start: set[str]) -> set[str]:
+    """``start`` and the top-level functions they call, directly or through each other."""
     functions = {
         n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
     }
-    called = _called_names(tree.body) & functions.keys()
+    called = start & functions.keys()
     pending = list(called)
     while pending:
         body = functions[pending.pop()].body
@@ -488,15 +664,21 @@ def import_time_functions(tree: ast.Module) -> set[str]:
     return called
 
 
-def line_contexts(source: bytes, top_context: str) -> Callable[[int], str]:
-    """The context of each line of a module (functions not run on import are runtime)."""
-    if top_context != "import":
-        return lambda _line: top_context
+def parse(source: bytes) -> ast.Module | None:
+    """The module's tree, or None when it does not parse as Python 3."""
     try:
-        tree = ast.parse(source)
+        return ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return lambda _line: top_context
-    return _context_at(tree, import_time_functions(tree), top_context)
+        return None
+
+
+def line_info(source: bytes, top_context: str) -> tuple[Callable[[int], str], Callable[[int], str]]:
+    """The context and the scope (function) of each line of a module not analysed."""
+    tree = parse(source)
+    if tree is None:
+        return (lambda _line: top_context), (lambda _line: "")
+    at_import = import_time_functions(tree) if top_context == "import" else set()
+    return _line_maps(tree, top_context, top_context == "install", set(), at_import)
 
 
 def _docstrings(tree: ast.Module) -> list[tuple[int, int]]:
@@ -522,49 +704,99 @@ def _docstrings(tree: ast.Module) -> list[tuple[int, int]]:
     return ranges
 
 
-def _context_at(tree: ast.Module, at_import: set[str], top_context: str) -> Callable[[int], str]:
-    runtime_ranges: list[tuple[int, int]] = _docstrings(tree)  # documentation never runs
-    if top_context == "import":
-        for node in tree.body:
-            if (
-                isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-                and node.name not in at_import
-            ):
-                runtime_ranges.append((node.lineno, node.end_lineno or node.lineno))
-            elif isinstance(node, ast.ClassDef):
-                for child in node.body:
-                    if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                        runtime_ranges.append((child.lineno, child.end_lineno or child.lineno))
+def _line_maps(
+    tree: ast.Module, top_context: str, whole: bool, at_install: set[str], at_import: set[str]
+) -> tuple[Callable[[int], str], Callable[[int], str]]:
+    """Line -> context (functions not run by installing or importing are runtime) and
+    line -> scope (the module-level function or ``Class.method`` around it)."""
+    ranges = [(start, end, "runtime") for start, end in _docstrings(tree)]  # never run
+    scopes: list[tuple[int, int, str]] = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            end = node.end_lineno or node.lineno
+            scopes.append((node.lineno, end, node.name))
+            context = (
+                "install"
+                if node.name in at_install
+                else "import"
+                if node.name in at_import
+                else "runtime"
+            )
+            if not whole and context != top_context:
+                ranges.append((node.lineno, end, context))
+        elif isinstance(node, ast.ClassDef):
+            for child in node.body:
+                if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    end = child.end_lineno or child.lineno
+                    scopes.append((child.lineno, end, f"{node.name}.{child.name}"))
+                    if not whole:
+                        ranges.append((child.lineno, end, "runtime"))
 
     def context_at(line: int) -> str:
-        for start, end in runtime_ranges:
+        for start, end, context in ranges:
             if start <= line <= end:
-                return "runtime"
+                return context
         return top_context
 
-    return context_at
+    def scope_at(line: int) -> str:
+        for start, end, scope in scopes:
+            if start <= line <= end:
+                return scope
+        return ""
+
+    return context_at, scope_at
 
 
 def analyse(
-    source: bytes, rules: RuleSet, top_context: str
-) -> tuple[list[Hit], Callable[[int], str]] | None:
-    """Hits of one Python file, and the context of each line; None when it does not parse."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    source: bytes,
+    rules: RuleSet,
+    top_context: str,
+    *,
+    whole_install: bool | None = None,
+    entries: Mapping[str, str] | None = None,
+    tree: ast.Module | None = None,
+) -> Analysis | None:
+    """Hits of one Python file, and the context of each line; None when it does not parse.
+
+    ``whole_install`` (default: top context install): every function runs at install time
+    (setup.py). ``entries``: functions other files call at install or import time (name ->
+    context), so they and what they call run then.
+    """
+    tree = tree or parse(source)
+    if tree is None:
         return None
+    whole = top_context == "install" if whole_install is None else whole_install
     text = source.decode("utf-8", "replace")
     lines = text.splitlines()
-    at_import = import_time_functions(tree) if top_context == "import" else set()
+    wanted = dict(entries or {})
+    # A module imported by install-time code: its __main__ block does not run then.
+    top_run = _called_names(tree.body, scripts=top_context != "install")
+    at_install = called_functions(
+        tree,
+        {n for n, c in wanted.items() if c == "install"}
+        | (top_run if top_context == "install" else set()),
+    )
+    at_import = (
+        called_functions(
+            tree,
+            {n for n, c in wanted.items() if c == "import"}
+            | (top_run if top_context == "import" else set()),
+        )
+        - at_install
+    )
 
     def function_context(name: str) -> str:
+        if name in at_install:
+            return "install"
         return "import" if name in at_import else "runtime"
 
-    analyser = _Analyser(rules, lines, top_context, function_context)
+    analyser = _Analyser(rules, lines, top_context, function_context, whole)
     analyser.prepare(tree)
     with contextlib.suppress(RecursionError):  # absurdly deep code: keep what was found
         analyser.visit(tree)
-    return analyser.hits, _context_at(tree, at_import, top_context)
+    context_at, scope_at = _line_maps(tree, top_context, whole, at_install, at_import)
+    calls = {scope: frozenset(names) for scope, names in analyser.calls.items()}
+    return Analysis(analyser.hits, context_at, scope_at, calls)
 
 
 DOTTED_CALL = re.compile(r"\b([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*\(")
@@ -572,9 +804,7 @@ EXEC_TEXT = re.compile(r"\b(exec|eval)\s*\(\s*([^\n]{0,200})")
 ENV_TEXT = re.compile(r"""(?:os\.environ(?:\.get)?\s*[\[(]|os\.getenv\s*\()\s*['"]([^'"]+)['"]""")
 
 
-def analyse_text(
-    text: str, rules: RuleSet, top_context: str
-) -> tuple[list[Hit], Callable[[int], str]]:
+def analyse_text(text: str, rules: RuleSet, top_context: str) -> Analysis:
     """The text fallback for Python that does not parse: the same capabilities, by regex."""
     hits: list[Hit] = []
     seen: set[tuple[str, str]] = set()
@@ -627,4 +857,4 @@ def analyse_text(
                     break
         if re.search(r"(?:^|\s)class\s+\w+\s*\([^)]*\b(install|develop|egg_info|build_py)\b", line):
             add("custom-command", number, line)
-    return hits, context_of
+    return Analysis(hits, context_of, lambda _line: "")

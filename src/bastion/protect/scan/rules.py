@@ -57,7 +57,9 @@ class Rule:
     keywords: tuple[str, ...] = ()
     requires: tuple[Requirement, ...] = ()
     per_file: bool = False  # a combination met within one file
+    per_function: bool = False  # ... within one function (with the local functions it calls)
     comments: bool = False  # a pattern that counts in Python comments too (obfuscator banners)
+    suspicious_at_most: bool = False  # never makes an upload malicious (weak signals)
 
     def search(self, text: str, offsets: list[int] | None) -> re.Match[str] | None:
         """The first match; with keywords, tried only in windows around their ``offsets``."""
@@ -90,6 +92,7 @@ class RuleSet:
     combinations: tuple[Rule, ...]
     call_names: frozenset[str]  # last components of every call name, for the text fallback
     keyword_index: KeywordIndex  # where each pattern rule's keywords occur (by rule position)
+    capped: frozenset[str] = frozenset()  # ids of rules that never make an upload malicious
 
     def capability_of(self, dotted: str) -> str | None:
         found = self.capability_calls.get(dotted)
@@ -141,8 +144,18 @@ def _rule(raw: dict[str, Any], source: Path) -> Rule:
         keywords=tuple(str(k).lower() for k in raw.get("keywords", ())),
         requires=tuple(_requirement(item) for item in raw.get("all", ())),
         per_file=raw.get("scope", "archive") == "file",
+        per_function=raw.get("scope", "archive") == "function",
         comments=bool(raw.get("comments", False)),
+        suspicious_at_most=_at_most(raw.get("at_most"), rule_id),
     )
+
+
+def _at_most(value: object, rule_id: str) -> bool:
+    if value in (None, "malicious"):
+        return False
+    if value == "suspicious":
+        return True
+    raise RulesError(f'rule {rule_id}: at_most must be "suspicious" or "malicious"')
 
 
 @lru_cache(maxsize=8)
@@ -178,4 +191,5 @@ def load_rules(extra_files: tuple[Path, ...] = ()) -> RuleSet:
         combinations=tuple(combinations),
         call_names=frozenset(name.rsplit(".", 1)[-1] for name in calls if not name.endswith("*")),
         keyword_index=KeywordIndex([rule.keywords for rule in patterns]),
+        capped=frozenset(rule.id for rule in rules.values() if rule.suspicious_at_most),
     )
