@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 from starlette.types import Receive, Scope, Send
 
-from bastion.serve.reason import PreparedHeaders, ReasonPhraseProtocol, reason_header
-from tests.support.servers import free_port
+from bastion.serve.reason import PreparedHeaders, reason_header
+from tests.support.servers import serving
 
 pytestmark = pytest.mark.one_backend
 
@@ -47,23 +44,8 @@ async def _app(scope: Scope, receive: Receive, send: Send) -> None:
 
 @pytest.fixture(scope="module")
 def server_url() -> Iterator[str]:
-    port = free_port()
-    config = uvicorn.Config(
-        _app,
-        host="127.0.0.1",
-        port=port,
-        http=ReasonPhraseProtocol,
-        log_level="warning",
-        lifespan="off",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5)
+    with serving(_app) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def test_custom_reason_in_status_line(server_url: str) -> None:
