@@ -14,7 +14,7 @@ from tests.support.types import Upload
 
 from .clients import run_pip, run_uv
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.one_backend]
 
 Yank = Callable[[str, str, str], Awaitable[None]]
 

@@ -13,7 +13,7 @@ from tests.support.types import CliRun, Upload
 
 from .clients import run_pip, run_uv
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.one_backend]
 
 
 @pytest.fixture

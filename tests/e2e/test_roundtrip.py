@@ -12,7 +12,7 @@ from tests.support.types import Upload
 
 from .clients import run_pip, run_uv, sha256_file
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.one_backend]
 
 
 def installed_version(target: Path, module: str) -> str:

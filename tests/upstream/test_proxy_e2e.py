@@ -21,7 +21,7 @@ from tests.upstream.servers import add_publisher, rules_changed
 
 from .servers import StaticIndex, UpstreamBastion
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.one_backend]
 
 
 def installed_version(target: Path, module: str) -> str:
