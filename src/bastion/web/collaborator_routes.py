@@ -11,7 +11,8 @@ Invitations, revocations and removals are emailed to the person concerned.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends
@@ -26,10 +27,11 @@ from bastion.accounts.sessions import is_fresh
 from bastion.authz import role_of
 from bastion.errors import BastionError, Forbidden, NotFound
 from bastion.packaging.changes import live_project
-from bastion.packaging.invitations import invite, project_invitations, revoke
+from bastion.packaging.invitations import InvitationChange, invite, project_invitations, revoke
 from bastion.packaging.models import Project, Role
 from bastion.packaging.roles import (
     ROLE_NAMES,
+    RoleChange,
     change_role,
     list_collaborators,
     remove_role,
@@ -46,6 +48,8 @@ from bastion.web.current_user import (
 from bastion.web.flash import flash
 from bastion.web.session_route import Redirect, SessionRoute
 from bastion.web.urls import path_for
+
+Change = TypeVar("Change", InvitationChange, RoleChange)
 
 router = APIRouter(route_class=SessionRoute, include_in_schema=False)
 
@@ -126,6 +130,35 @@ async def _failed(
     )
 
 
+async def _change(
+    request: Request,
+    user: User,
+    name: str,
+    step: Callable[..., Awaitable[Change]],
+    *args: str,
+    form: dict[str, str] | None = None,
+) -> Change | Response:
+    """Run one collaborator change (invite, revoke, change or remove a role) by ``user`` in
+    its own transaction and send its emails after the commit; the page with the error when
+    it is refused."""
+    services = services_of(request)
+    try:
+        async with own_transaction(request) as db:
+            result = await step(
+                db,
+                name,
+                *args,
+                by=Principal(user=user),
+                settings=services.settings,
+                clock=services.clock,
+                context=request_context(request),
+            )
+    except BastionError as exc:
+        return await _failed(request, user, name, exc, form)
+    await notices.send_after(services.mailer, result.notices)
+    return result
+
+
 @router.get("/manage/project/{name}/collaborators/", name="manage.collaborators")
 async def collaborators(
     request: Request, name: str, user: User = Depends(require_user)
@@ -145,22 +178,11 @@ async def add(
 ) -> Response:
     """Invite ``username``: they get an email and accept or decline on their account."""
     await _viewable(request, user, name)
-    services = services_of(request)
-    try:
-        async with own_transaction(request) as db:
-            invited = await invite(
-                db,
-                name,
-                username,
-                role,
-                by=Principal(user=user),
-                settings=services.settings,
-                clock=services.clock,
-                context=request_context(request),
-            )
-    except BastionError as exc:
-        return await _failed(request, user, name, exc, {"username": username, "role": role})
-    await notices.send_after(services.mailer, invited.notices)
+    invited = await _change(
+        request, user, name, invite, username, role, form={"username": username, "role": role}
+    )
+    if isinstance(invited, Response):
+        return invited
     invitation = invited.invitation
     return await _after(
         request,
@@ -168,7 +190,7 @@ async def add(
         name,
         invited.warnings,
         f"Invited {invitation.username} to be {invitation.role}. They have "
-        f"{services.settings.role_invitation_days} days to accept.",
+        f"{services_of(request).settings.role_invitation_days} days to accept.",
     )
 
 
@@ -181,21 +203,9 @@ async def revoke_invitation(
     request: Request, name: str, username: str, user: User = Depends(require_fresh_here)
 ) -> Response:
     await _viewable(request, user, name)
-    services = services_of(request)
-    try:
-        async with own_transaction(request) as db:
-            revoked = await revoke(
-                db,
-                name,
-                username,
-                by=Principal(user=user),
-                settings=services.settings,
-                clock=services.clock,
-                context=request_context(request),
-            )
-    except BastionError as exc:
-        return await _failed(request, user, name, exc)
-    await notices.send_after(services.mailer, revoked.notices)
+    revoked = await _change(request, user, name, revoke, username)
+    if isinstance(revoked, Response):
+        return revoked
     return await _after(
         request, user, name, [], f"Withdrew the invitation of {revoked.invitation.username}."
     )
@@ -214,21 +224,9 @@ async def change(
     user: User = Depends(require_fresh_here),
 ) -> Response:
     await _viewable(request, user, name)
-    services = services_of(request)
-    try:
-        async with own_transaction(request) as db:
-            result = await change_role(
-                db,
-                name,
-                username,
-                role,
-                by=Principal(user=user),
-                settings=services.settings,
-                clock=services.clock,
-                context=request_context(request),
-            )
-    except BastionError as exc:
-        return await _failed(request, user, name, exc)
+    result = await _change(request, user, name, change_role, username, role)
+    if isinstance(result, Response):
+        return result
     return await _after(
         request, user, name, result.warnings, f"{result.username} is now {result.role}."
     )
@@ -267,21 +265,9 @@ async def remove(
 ) -> Response:
     project, _role = await _viewable(request, user, name)
     project_name = project.name
-    services = services_of(request)
-    try:
-        async with own_transaction(request) as db:
-            result = await remove_role(
-                db,
-                name,
-                username,
-                by=Principal(user=user),
-                settings=services.settings,
-                clock=services.clock,
-                context=request_context(request),
-            )
-    except BastionError as exc:
-        return await _failed(request, user, name, exc)
-    await notices.send_after(services.mailer, result.notices)
+    result = await _change(request, user, name, remove_role, username)
+    if isinstance(result, Response):
+        return result
     if result.username == user.username:  # they left: the page is no longer theirs to see
         await flash(request, f"You left {project_name}.")
         return redirect(path_for(request, "manage.projects"))
