@@ -151,7 +151,7 @@ class Settings(BaseSettings):
     keep_alive_seconds: float = Field(default=5.0, gt=0)
 
     # Read path.
-    simple_cache_ttl: float = 60.0
+    simple_cache_ttl: float = Field(default=60.0, ge=0)
     files_cache_max_age: int = 365 * 24 * 3600
     simple_cache_max_age: int = 600
     files_lookup_cache_size: int = 50_000

@@ -2,6 +2,7 @@
 
 - temp files left by a crash (older than ``temp_grace_minutes``) are removed at start;
 - the change feed, so this process's caches hear of every other process's writes;
+- the page refresher, which re-checks cached pages in batches before their TTL runs out;
 - the download-count flusher (every process buffers its own counts);
 - the daily jobs, only with ``Settings.embedded_jobs`` (each runs once per day across
   every process that embeds them; scale-out deployments may run ``bastion jobs run``
@@ -17,6 +18,8 @@ from bastion.jobs import JOBS
 from bastion.packaging.sweep import clean_temp_files
 from bastion.scheduling import daily
 from bastion.services import Services
+from bastion.simple.refresh import PageRefresher
+from bastion.simple.upstream_state import close_upstream, upstream_proxy
 
 log = logging.getLogger(__name__)
 
@@ -40,23 +43,33 @@ def start_feed(services: Services) -> ChangeFeed:
     return feed
 
 
+def start_refresher(services: Services) -> PageRefresher:
+    """Re-check cached pages in batches, so no request finds one expired."""
+    refresher = PageRefresher(services.db, services.pages, upstream_proxy(services).rules)
+    refresher.start()
+    services.refresher = refresher
+    return refresher
+
+
 async def startup(services: Services) -> None:
     try:  # leftovers of a crash; never stops the server from starting
         await clean_temp_files(services.store, services.settings, services.clock.now())
     except Exception:
         log.exception("cleaning temp files at start failed")
     start_feed(services)
+    start_refresher(services)
     services.downloads.start(services.db, services.settings.download_flush_seconds)
     if services.settings.embedded_jobs:
         daily.start(services, JOBS)
 
 
 async def shutdown(services: Services) -> None:
-    from bastion.simple.upstream_state import close_upstream
-
     try:
         await daily.stop(services)
         await services.downloads.stop(services.db)
+        if services.refresher is not None:
+            await services.refresher.stop()
+            services.refresher = None
         if services.feed is not None:
             services.pages.watch = None
             services.db.settle = None

@@ -18,6 +18,7 @@ from bastion.metrics.prometheus import MetricsState
 from bastion.private_files import private_dir, private_file, write_private
 from bastion.protect.seams import Protection
 from bastion.simple.cache import PageCache
+from bastion.simple.refresh import PageRefresher
 from bastion.stats.counter import DownloadCounter
 from bastion.storage.interface import FileStore
 from bastion.storage.local import LocalFileStore
@@ -41,6 +42,8 @@ class Services:
     figures: FiguresCache = field(default_factory=FiguresCache)
     # This process's news of other processes' changes; started with the server.
     feed: ChangeFeed | None = None
+    # Re-checks this process's cached pages before their TTL runs out; started with it.
+    refresher: PageRefresher | None = None
     # The upstream proxy (made on first use) and the private index's verified credentials.
     upstream: UpstreamProxy | None = None
     read_access: ReadAccess | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -86,6 +87,16 @@ async def project_serial(session: AsyncSession, normalized_name: str) -> int | N
         )
     )
     return None if value is None else int(value)
+
+
+async def project_serials(session: AsyncSession, names: Sequence[str]) -> dict[str, int]:
+    """The last serial of each of these projects that exists (one query)."""
+    rows = await session.execute(
+        select(Project.normalized_name, Project.last_serial).where(
+            Project.normalized_name.in_(names), project_served()
+        )
+    )
+    return {name: int(serial) for name, serial in rows}
 
 
 async def project_listing(session: AsyncSession, normalized_name: str) -> ProjectListing | None:
