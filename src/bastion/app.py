@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from bastion.config import Settings
-from bastion.serve.reason import PreparedHeaders
+from bastion.serve.reason import Answer, Lookup
 from bastion.serve.unavailable import guard
 from bastion.services import Services, build_services
 from bastion.simple.pages import SimplePages
@@ -56,17 +56,24 @@ class Bastion:
                     return
         await self._web(scope, receive, send)
 
-    def answer_cached(
-        self, method: bytes, url: bytes, headers: list[tuple[bytes, bytes]]
-    ) -> tuple[int, PreparedHeaders, bytes] | None:
-        """A cached simple page for ``url`` (a plain path, no query), else None: the server
-        protocol answers it without an ASGI request (``serve.reason``)."""
+    def cached_lookup(self, url: bytes, headers: list[tuple[bytes, bytes]]) -> Lookup | None:
+        """How to answer a GET of ``url`` (a plain path, no query) from the cached simple
+        pages, else None: the server protocol answers such a request without an ASGI
+        request, and may keep the lookup for the same request bytes (``serve.reason``)."""
         if not url.startswith(b"/simple/"):
             return None
-        found = self.pages.answer_cached(url, headers)
-        if found is not None:
-            self.fast_requests.count += 1
-        return found
+        lookup = self.pages.cached_lookup(url, headers)
+        if lookup is None:
+            return None
+        counter = self.fast_requests
+
+        def counted() -> Answer | None:
+            found = lookup()
+            if found is not None:
+                counter.count += 1
+            return found
+
+        return counted
 
 
 def _lifespan(services: Services):  # type: ignore[no-untyped-def]

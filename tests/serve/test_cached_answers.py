@@ -5,13 +5,15 @@ pipelined connection, never for what it cannot answer whole (HTTP/1.0, ``close``
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
 
-from bastion.serve.reason import PreparedHeaders
+from bastion.serve import reason
+from bastion.serve.reason import Lookup, PreparedHeaders
 from tests.support.factories import Seeder
 from tests.support.servers import LiveServer, serving
 
@@ -25,11 +27,14 @@ class App:
 
     def __init__(self) -> None:
         self.asgi_paths: list[str] = []
+        self.lookups: list[bytes] = []  # the requests the protocol asked about
+        self.cached = True  # whether memory holds /cached/
 
-    def answer_cached(
-        self, method: bytes, url: bytes, headers: list[tuple[bytes, bytes]]
-    ) -> tuple[int, PreparedHeaders, bytes] | None:
-        return (200, PAGE, b"cached") if url == b"/cached/" else None
+    def cached_lookup(self, url: bytes, headers: list[tuple[bytes, bytes]]) -> Lookup | None:
+        self.lookups.append(url)
+        if url != b"/cached/":
+            return None
+        return lambda: (200, PAGE, b"cached") if self.cached else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -158,3 +163,110 @@ def test_middleware_around_the_app_sees_every_request() -> None:
         raw = b"GET /cached/ HTTP/1.1\r\nHost: x\r\n\r\n"
         assert _bodies(_exchange(port, raw, 1)) == [b"viaapp"]
     assert seen == ["/cached/"]
+
+
+def _response(sock: socket.socket, *, head: bool = False) -> bytes:
+    """Read one response; its body (none for a HEAD)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    header, _, body = data.partition(b"\r\n\r\n")
+    length = 0 if head else int(header.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+    while len(body) < length:
+        body += sock.recv(65536)
+    return body
+
+
+def _session(port: int, requests: list[bytes]) -> list[bytes]:
+    """Send each request on one connection, reading its answer before the next."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        bodies = []
+        for raw in requests:
+            sock.sendall(raw)
+            bodies.append(_response(sock))
+        return bodies
+
+
+def test_the_same_request_bytes_are_answered_without_asking_again(
+    served: tuple[int, App],
+) -> None:
+    port, app = served
+    app.lookups.clear()
+    raw = b"GET /cached/ HTTP/1.1\r\nHost: x\r\nX-Test: replay-same\r\n\r\n"
+    assert _session(port, [raw, raw, raw]) == [b"cached"] * 3
+    assert app.lookups == [b"/cached/"]  # the protocol kept the first lookup
+    # Kept for the server, not the connection: another client's identical bytes too.
+    assert _session(port, [raw]) == [b"cached"]
+    assert app.lookups == [b"/cached/"]
+    # Other bytes (another header) are a request of their own.
+    other = raw.replace(b"replay-same", b"replay-other")
+    assert _session(port, [other]) == [b"cached"]
+    assert app.lookups == [b"/cached/", b"/cached/"]
+
+
+def test_a_kept_request_goes_to_the_app_once_memory_lost_the_page(
+    served: tuple[int, App],
+) -> None:
+    port, app = served
+    app.asgi_paths.clear()
+    raw = b"GET /cached/ HTTP/1.1\r\nHost: x\r\nX-Test: replay-lost\r\n\r\n"
+    try:
+        assert _session(port, [raw]) == [b"cached"]
+        app.cached = False  # invalidated: the kept lookup finds nothing
+        assert _session(port, [raw]) == [b"viaapp"]
+        assert app.asgi_paths == ["/cached/"]
+        app.cached = True
+        assert _session(port, [raw]) == [b"cached"]
+    finally:
+        app.cached = True
+
+
+def test_head_is_replayed_without_a_body(served: tuple[int, App]) -> None:
+    port, app = served
+    app.lookups.clear()
+    raw = b"HEAD /cached/ HTTP/1.1\r\nHost: x\r\nX-Test: replay-head\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        for _ in range(2):
+            sock.sendall(raw)
+            assert _response(sock, head=True) == b""
+        sock.sendall(b"GET /cached/ HTTP/1.1\r\nHost: x\r\n\r\n")  # no stray body before it
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK")
+    assert app.lookups.count(b"/cached/") == 2  # the HEAD once, the GET once
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        # Two requests in one packet, and a request split over two packets: neither is
+        # one whole request, so neither is kept; each is parsed and answered in order.
+        [b"GET /cached/ HTTP/1.1\r\nHost: x\r\nX-Test: two\r\n\r\n" * 2],
+        [b"GET /cached/ HTTP/1.1\r\nHost: x\r\n", b"X-Test: split\r\n\r\n"],
+    ],
+)
+def test_only_one_whole_request_is_kept(served: tuple[int, App], chunks: list[bytes]) -> None:
+    port, app = served
+    app.lookups.clear()
+    expected = b"".join(chunks).count(b"GET ")
+    for _ in range(2):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            for chunk in chunks:
+                sock.sendall(chunk)
+                time.sleep(0.05)
+            data = b""
+            while data.count(b"cached") < expected:
+                data += sock.recv(65536)
+    assert app.lookups == [b"/cached/"] * (2 * expected)
+
+
+def test_replays_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reason, "REPLAYS_MAX", 2)
+    replays = reason.Replays()
+
+    def lookup() -> None:
+        return None
+
+    for n in range(3):
+        replays.keep(b"GET /%d HTTP/1.1\r\n\r\n" % n, b"GET", lookup)
+    assert list(replays.kept) == [b"GET /1 HTTP/1.1\r\n\r\n", b"GET /2 HTTP/1.1\r\n\r\n"]
+    replays.keep(b"G" * (reason.REPLAY_MAX_BYTES + 1), b"GET", lookup)
+    assert len(replays.kept) == 2

@@ -14,17 +14,25 @@
 - The keep-alive timeout is one timer per connection, re-armed lazily (see
   ``ReasonPhraseProtocol``), not cancelled and created again for every request.
 - A request the app can answer from memory (a fresh cached simple page, see
-  ``Bastion.answer_cached``) is answered by the protocol itself, with no ASGI task.
+  ``Bastion.cached_lookup``) is answered by the protocol itself, with no ASGI task; and
+  when the same request bytes come again (pip, uv and load balancers send byte-identical
+  requests for a page), the app's lookup is kept for them (:class:`Replays`) and the
+  request is answered without parsing it again.
 """
 
 from __future__ import annotations
 
 import unicodedata
+import weakref
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from uvicorn.protocols.http import httptools_impl
 
 REASON_HEADER = b"x-bastion-reason"
+# Replays: how many distinct requests are kept, and the largest request kept.
+REPLAYS_MAX = 4096
+REPLAY_MAX_BYTES = 4096
 _DEFAULTS: list[Any] = [None, b""]  # uvicorn's default headers (date, server) as last rendered
 
 
@@ -239,13 +247,52 @@ class _Answered:
 _ANSWERED: Any = _Answered()
 
 
-class CachedAnswers(Protocol):
-    """What the app offers the protocol: a finished response for a request it can answer
-    from memory (no I/O), else None."""
+Answer = tuple[int, PreparedHeaders, bytes]  # status, headers, body
+Lookup = Callable[[], Answer | None]  # the answer now if memory holds it (no I/O), else None
 
-    def answer_cached(
-        self, method: bytes, url: bytes, headers: list[tuple[bytes, bytes]]
-    ) -> tuple[int, PreparedHeaders, bytes] | None: ...
+
+class CachedAnswers(Protocol):
+    """What the app offers the protocol: how to answer a request from memory."""
+
+    def cached_lookup(self, url: bytes, headers: list[tuple[bytes, bytes]]) -> Lookup | None:
+        """The lookup for a GET of ``url`` with these headers, or None when only the ASGI
+        path can answer it. Must depend on nothing but its arguments: the protocol keeps
+        it for requests with the same bytes."""
+        ...
+
+
+class Replays:
+    """Request bytes -> (method, lookup), for requests the app answered from memory.
+
+    A keep-alive client sends the same bytes for the same page every time; when they come
+    again, whole, at a message boundary, the protocol calls the kept lookup instead of
+    parsing the request and asking the app (about a third of a cached page's CPU). The
+    lookup still checks that the page is cached and fresh; when it is not, the request is
+    parsed and served as any other. At most :data:`REPLAYS_MAX` requests are kept, each
+    at most :data:`REPLAY_MAX_BYTES`, the oldest forgotten first.
+    """
+
+    def __init__(self) -> None:
+        self.kept: dict[bytes, tuple[bytes, Lookup]] = {}
+
+    def keep(self, data: bytes, method: bytes, lookup: Lookup) -> None:
+        kept = self.kept
+        if len(data) > REPLAY_MAX_BYTES:
+            return
+        if len(kept) >= REPLAYS_MAX:
+            del kept[next(iter(kept))]
+        kept[data] = (method, lookup)
+
+
+_REPLAYS: weakref.WeakKeyDictionary[Any, Replays] = weakref.WeakKeyDictionary()
+
+
+def replays_for(answers: CachedAnswers) -> Replays:
+    """The one :class:`Replays` of an app (every connection of a server shares it)."""
+    found = _REPLAYS.get(answers)
+    if found is None:
+        found = _REPLAYS[answers] = Replays()
+    return found
 
 
 def _cached_answers(app: Any) -> CachedAnswers | None:
@@ -253,15 +300,21 @@ def _cached_answers(app: Any) -> CachedAnswers | None:
     headers, message logger) only: any other middleware must see every request."""
     while type(app).__module__.startswith("uvicorn.middleware.") and hasattr(app, "app"):
         app = app.app
-    return app if hasattr(app, "answer_cached") else None
+    return app if hasattr(app, "cached_lookup") else None
 
 
 class ReasonPhraseProtocol(httptools_impl.HttpToolsProtocol):
     """uvicorn's httptools protocol: custom reason phrases, head and body in one write, and
     cached pages answered without an ASGI task."""
 
-    _answers: CachedAnswers | bool | None = False  # False: not looked up yet
+    _answers: CachedAnswers | None = None  # the app, if it answers from memory
+    _replays: Replays | None = None
     _idle_since: float | None = None  # loop time the last response completed; None: busy
+    # Between messages (no request partly parsed), how many messages began in this
+    # data_received call, and the lookup that answered one from memory in it.
+    _between = True
+    _begun = 0
+    _answered: tuple[bytes, Lookup] | None = None
 
     # The keep-alive timeout, lazily: uvicorn cancels the timer when data arrives and arms a
     # new one after every response (a third of a cached page's CPU time). Here one timer
@@ -304,6 +357,34 @@ class ReasonPhraseProtocol(httptools_impl.HttpToolsProtocol):
             self.timeout_keep_alive_task.cancel()
             self.timeout_keep_alive_task = None
 
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        answers = _cached_answers(self.app) if not self.root_path else None
+        if answers is not None:
+            self._answers, self._replays = answers, replays_for(answers)
+
+    def data_received(self, data: bytes) -> None:
+        replays = self._replays
+        if replays is not None and self._between:
+            kept = replays.kept.get(data)
+            if kept is not None and self._replay(*kept):
+                return
+        self._begun = 0
+        self._answered = None
+        super().data_received(data)
+        answered = self._answered
+        if answered is not None and self._begun == 1 and self._between and replays is not None:
+            replays.keep(data, *answered)
+
+    def on_message_begin(self) -> None:
+        self._between = False
+        self._begun += 1
+        super().on_message_begin()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._between = True
+
     def on_headers_complete(self) -> None:
         if self._answer_from_memory():
             return
@@ -312,6 +393,11 @@ class ReasonPhraseProtocol(httptools_impl.HttpToolsProtocol):
         if cycle is not None and type(cycle) is httptools_impl.RequestResponseCycle:
             cycle.__class__ = _ReasonCycle
 
+    def _free(self) -> bool:
+        """No response in progress and the transport takes writes: one may be written."""
+        cycle = self.cycle
+        return (cycle is None or cycle.response_complete) and not self.flow.write_paused
+
     def _answer_from_memory(self) -> bool:
         """Write the app's cached answer to a plain keep-alive GET/HEAD, if it has one.
 
@@ -319,26 +405,41 @@ class ReasonPhraseProtocol(httptools_impl.HttpToolsProtocol):
         the task, the scope and the two ASGI messages: the hot read path's floor.
         """
         answers = self._answers
-        if answers is False:
-            answers = self._answers = _cached_answers(self.app) if not self.root_path else None
         if answers is None:
             return False
         parser = self.parser
         method = parser.get_method()
-        cycle = self.cycle
         if (
             (method != b"GET" and method != b"HEAD")
-            or (cycle is not None and not cycle.response_complete)
-            or self.flow.write_paused
+            or not self._free()
             or not parser.should_keep_alive()
             or parser.should_upgrade()
             or parser.get_http_version() != "1.1"
         ):
             return False
-        found = answers.answer_cached(method, self.url, self.headers)  # type: ignore[union-attr]
+        lookup = answers.cached_lookup(self.url, self.headers)
+        if lookup is None:
+            return False
+        found = lookup()
         if found is None:
             return False
-        status, headers, body = found
+        self._write(method, found)
+        self._answered = (method, lookup)
+        return True
+
+    def _replay(self, method: bytes, lookup: Lookup) -> bool:
+        """Answer request bytes seen before with their kept lookup; False to parse them."""
+        if not self._free():
+            return False
+        found = lookup()
+        if found is None:
+            return False
+        self._unset_keepalive_if_required()
+        self._write(method, found)
+        return True
+
+    def _write(self, method: bytes, answer: Answer) -> None:
+        status, headers, body = answer
         self.transport.write(
             httptools_impl.STATUS_LINE[status]
             + _default_block(self.server_state.default_headers)
@@ -348,4 +449,3 @@ class ReasonPhraseProtocol(httptools_impl.HttpToolsProtocol):
         )
         self.cycle = _ANSWERED
         self.on_response_complete()
-        return True

@@ -22,7 +22,7 @@ from bastion.errors import BastionError
 from bastion.packaging.names import canonical_or_none
 from bastion.serve.errors import plain_error
 from bastion.serve.headers import NOSNIFF
-from bastion.serve.reason import PreparedHeaders
+from bastion.serve.reason import Answer, Lookup
 from bastion.services import Services
 from bastion.simple import queries, render
 from bastion.simple.access import admit, read_access
@@ -38,9 +38,7 @@ GZIP_MIN_SIZE = 1024
 GZIP_LEVEL = 6
 
 
-def _answer(
-    page: CachedPage, if_none_match: bytes | None, gzip_ok: bool
-) -> tuple[int, PreparedHeaders, bytes]:
+def _answer(page: CachedPage, if_none_match: bytes | None, gzip_ok: bool) -> Answer:
     """Status, headers and body for ``page`` (gzip when asked, 304 when the ETag matches)."""
     if gzip_ok and page.gzipped is not None:
         page = page.gzipped
@@ -77,7 +75,7 @@ def _request_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[bytes, boo
     return accept, _gzip_ok(encoding), if_none_match
 
 
-async def _send(scope: Scope, send: Send, answer: tuple[int, PreparedHeaders, bytes]) -> None:
+async def _send(scope: Scope, send: Send, answer: Answer) -> None:
     status, headers, body = answer
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body})
@@ -192,12 +190,12 @@ class SimplePages:
             return
         await _send(scope, send, _answer(page, if_none_match, gzip_ok))
 
-    def answer_cached(
-        self, path: bytes, headers: list[tuple[bytes, bytes]]
-    ) -> tuple[int, PreparedHeaders, bytes] | None:
-        """The answer to a GET of ``path`` (no query) from the cache, else None; no I/O.
+    def cached_lookup(self, path: bytes, headers: list[tuple[bytes, bytes]]) -> Lookup | None:
+        """How to answer a GET of ``path`` (no query) from the cache, or None when only
+        the ASGI path can: the same for the same request, so the server may keep it.
 
-        What the server's protocol asks before it makes an ASGI request of it (serve.reason).
+        What the server's protocol asks before it makes an ASGI request of it (serve.reason);
+        calling the lookup gives the answer while the page is cached and fresh (no I/O).
         """
         if self.access is not None or not path.startswith(PREFIX_BYTES) or b"%" in path:
             return None
@@ -212,8 +210,13 @@ class SimplePages:
             name = rest[:-1].decode("ascii")  # INDEX is ""
         except UnicodeDecodeError:
             return None
-        page = self.cache.fresh_page(name, media_type)
-        return None if page is None else _answer(page, if_none_match, gzip_ok)
+        fresh_page = self.cache.fresh_page
+
+        def lookup() -> Answer | None:
+            page = fresh_page(name, media_type)
+            return None if page is None else _answer(page, if_none_match, gzip_ok)
+
+        return lookup
 
     async def _shared(
         self,
