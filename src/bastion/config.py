@@ -159,6 +159,13 @@ class Settings(BaseSettings):
     # this often, and re-opened this long after a failure (serial checks meanwhile).
     change_feed_keepalive_seconds: float = Field(default=10.0, gt=0)
     change_feed_retry_seconds: float = Field(default=1.0, gt=0)
+    # Carry the feed over Redis pub/sub instead (any database; needed when PostgreSQL is
+    # reached through a transaction-pooling proxy, which does not pass LISTEN). Channels
+    # are "<prefix>:changes" and "<prefix>:acks": one prefix per Bastion sharing a Redis.
+    redis_url: str = ""
+    redis_channel_prefix: str = Field(
+        default="bastion", min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$"
+    )
     # After a write, wait at most this long until every live worker acknowledged it
     # (then any worker serves it): read-your-writes through another worker.
     change_feed_settle_seconds: float = Field(default=1.0, ge=0)

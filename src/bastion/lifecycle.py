@@ -33,6 +33,8 @@ def start_feed(services: Services) -> ChangeFeed:
         keepalive_seconds=settings.change_feed_keepalive_seconds,
         retry_seconds=settings.change_feed_retry_seconds,
         settle_seconds=settings.change_feed_settle_seconds,
+        redis_url=settings.redis_url,
+        redis_prefix=settings.redis_channel_prefix,
     )
     if feed.ring is not None:
         services.pages.watch = feed.ring.poll

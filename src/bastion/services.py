@@ -13,6 +13,7 @@ from bastion.clock import Clock, SystemClock
 from bastion.config import Settings
 from bastion.db.changes import ChangeFeed
 from bastion.db.engine import Database
+from bastion.db.redis_feed import RedisPublisher
 from bastion.metrics.current import FiguresCache
 from bastion.metrics.prometheus import MetricsState
 from bastion.private_files import private_dir, private_file, write_private
@@ -42,6 +43,8 @@ class Services:
     figures: FiguresCache = field(default_factory=FiguresCache)
     # This process's news of other processes' changes; started with the server.
     feed: ChangeFeed | None = None
+    # Publishes committed changes to Redis (BASTION_REDIS_URL); every process has one.
+    publisher: RedisPublisher | None = None
     # Re-checks this process's cached pages before their TTL runs out; started with it.
     refresher: PageRefresher | None = None
     # The upstream proxy (made on first use) and the private index's verified credentials.
@@ -66,6 +69,8 @@ class Services:
         return self._mailer
 
     async def close(self) -> None:
+        if self.publisher is not None:
+            await self.publisher.close()
         await self.db.dispose()
 
 
@@ -94,7 +99,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     clock = clock or SystemClock()
     private_dir(settings.data_dir)
     settings = ensure_secret_key(settings)
-    return Services(
+    services = Services(
         settings=settings,
         db=Database(
             settings.resolved_database_url,
@@ -106,3 +111,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         downloads=DownloadCounter(clock),
         passwords=Passwords.from_settings(settings),
     )
+    if settings.redis_url:
+        services.publisher = RedisPublisher(settings.redis_url, settings.redis_channel_prefix)
+        services.db.publish = services.publisher.publish
+    return services

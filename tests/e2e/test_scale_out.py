@@ -9,6 +9,7 @@ import fcntl
 import os
 import sqlite3
 import subprocess
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -71,15 +72,31 @@ def s3_env() -> Iterator[dict[str, str] | None]:
 
 
 @pytest.fixture
+def feed_env() -> dict[str, str]:
+    """How the workers hear of each other's changes: by the database unless a test says."""
+    return {}
+
+
+def redis_feed() -> dict[str, str]:
+    return {
+        "BASTION_REDIS_URL": "redis://127.0.0.1:6379/0",
+        "BASTION_REDIS_CHANNEL_PREFIX": f"bastion-test-{uuid.uuid4().hex}",
+    }
+
+
+@pytest.fixture
 async def cluster(
     services: Services,
     settings: Settings,
     tmp_path: Path,
     s3_env: dict[str, str] | None,
     make_user: MakeUser,
+    feed_env: dict[str, str],
 ) -> AsyncIterator[Cluster]:
+    if feed_env and BACKEND != "postgresql":
+        pytest.skip("Redis carries the feed for PostgreSQL behind a transaction pool")
     await make_user("alice")
-    env = shared_env(settings, tmp_path, s3_env)
+    env = {**shared_env(settings, tmp_path, s3_env), **feed_env}
     with run_workers(env, tmp_path) as running:
         yield running
 
@@ -131,6 +148,7 @@ async def warm(http: httpx.AsyncClient, cluster: Cluster, name: str) -> None:
         await http.get(worker.index_url, headers=JSON)
 
 
+@pytest.mark.parametrize("feed_env", [{}, redis_feed()], ids=["database-feed", "redis-feed"])
 async def test_every_change_shows_on_the_other_worker_at_once(
     cluster: Cluster, tmp_path: Path
 ) -> None:

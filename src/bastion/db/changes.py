@@ -26,31 +26,32 @@ How the news travels depends on the database, and only this module knows which:
   ``PRAGMA data_version`` would also see other connections' commits but costs a query
   (a thread hop under aiosqlite) per request; the mapped counter does not.
 
-Either way the cache's TTL (``BASTION_SIMPLE_CACHE_TTL``) stays as a safety net for a
-crash between a commit and its announcement.
+- **Redis pub/sub** (``BASTION_REDIS_URL``, any database): see :mod:`bastion.db.redis_feed`;
+  it replaces the listener (and the ring), with the same acknowledgements
+  (:mod:`bastion.db.feed_acks`).
+
+Either way the cache's TTL (``BASTION_SIMPLE_CACHE_TTL``, kept by the page refresher)
+stays as a safety net for a crash between a commit and its announcement.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
-import contextlib
 import fcntl
-import itertools
 import logging
 import mmap
 import os
-import socket
 import struct
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+
+from bastion.db.feed_acks import AckingListener, Subscriber, new_token
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,6 @@ SESSION_KEY = "bastion.changed"  # names announced in this session's transaction
 TOKENS_KEY = "bastion.change_tokens"  # their notifications' tokens (PostgreSQL)
 COMMITTED_KEY = "bastion.committed_tokens"  # the tokens, once the transaction committed
 COMMITTED_NAMES_KEY = "bastion.committed_names"  # the names, once the transaction committed
-_tokens = itertools.count(1)
 
 # The SQLite ring: an 8-byte sequence number, then SLOTS slots of SLOT_SIZE bytes
 # (one length byte, then the UTF-8 name). A name too long for a slot is a reset.
@@ -69,16 +69,6 @@ SLOT_SIZE = 128
 HEADER = struct.Struct("<Q")
 FILE_SIZE = HEADER.size + SLOTS * SLOT_SIZE
 RESET = 0xFF
-
-
-class Subscriber(Protocol):
-    """What a per-process cache offers the feed."""
-
-    def invalidate(self, normalized_name: str) -> None:
-        """Forget what is cached about this project (it changed in some process)."""
-
-    def feed_state(self, live: bool) -> None:
-        """``False``: changes may go unseen, revalidate; ``True``: (re)connected, forget all."""
 
 
 async def announce(session: AsyncSession, normalized_name: str) -> None:
@@ -91,7 +81,7 @@ async def announce(session: AsyncSession, normalized_name: str) -> None:
     if bind.dialect.name == "postgresql":
         # "name token": every listener acknowledges the token once its caches dropped
         # the project; Database.transaction waits for all of them (PostgresListener).
-        token = f"{os.getpid()}.{next(_tokens)}"
+        token = new_token()
         session.info.setdefault(TOKENS_KEY, []).append(token)
         await session.execute(select(func.pg_notify(CHANNEL, f"{normalized_name} {token}")))
     elif len(names) == 1:
@@ -248,16 +238,27 @@ def asyncpg_dsn(database_url: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
-class PostgresListener:
-    """A background task holding ``LISTEN bastion_changes``; reconnects after failures.
+class _PostgresLink:
+    """A ``LISTEN`` connection (asyncpg) on both channels."""
 
-    Read-your-writes across workers: each listener acknowledges every change it hears
-    (``NOTIFY bastion_acks, 'ack <token> <listener>'``) once its caches dropped the
-    project, and says ``hello`` at connection and at every keep-alive ping, so each
-    knows the live listeners. A writer's :meth:`settle` waits until every listener
-    alive acknowledged its notifications (at most ``settle_seconds``): when the upload
-    or yank answers, every worker already serves the change.
-    """
+    def __init__(self, conn: Any, timeout: float) -> None:
+        self.conn = conn
+        self.timeout = timeout
+        self.ended = asyncio.Event()
+
+    async def send(self, payload: str) -> None:
+        await self.conn.execute(
+            "SELECT pg_notify($1, $2)", ACK_CHANNEL, payload, timeout=self.timeout
+        )
+
+    async def close(self) -> None:
+        self.conn.terminate()
+
+
+class PostgresListener(AckingListener):
+    """``LISTEN bastion_changes`` (and ``bastion_acks``) on one asyncpg connection."""
+
+    kind = "change feed"
 
     def __init__(
         self,
@@ -268,160 +269,34 @@ class PostgresListener:
         retry_seconds: float,
         settle_seconds: float = 1.0,
     ) -> None:
+        super().__init__(
+            subscribers,
+            keepalive_seconds=keepalive_seconds,
+            retry_seconds=retry_seconds,
+            settle_seconds=settle_seconds,
+        )
         self.dsn = asyncpg_dsn(database_url)
-        self.subscribers = tuple(subscribers)
-        self.keepalive_seconds = keepalive_seconds
-        self.retry_seconds = retry_seconds
-        self.settle_seconds = settle_seconds
-        self.ident = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        self.connected = asyncio.Event()
-        self.task: asyncio.Task[None] | None = None
-        self.peers: dict[str, float] = {}  # other listeners -> when last heard of
-        # token -> listeners that acknowledged it (this listener included once heard)
-        self.acks: collections.OrderedDict[str, set[str]] = collections.OrderedDict()
-        self.waiting: dict[str, tuple[asyncio.Future[None], frozenset[str]]] = {}
-        self.outbox: asyncio.Queue[str] = asyncio.Queue()
 
-    def start(self) -> None:
-        self._state(False)  # until the first LISTEN holds, revalidate
-        self.task = asyncio.create_task(self._run(), name="change-feed")
-
-    async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-            self.task = None
-
-    def _state(self, live: bool) -> None:
-        for subscriber in self.subscribers:
-            subscriber.feed_state(live)
-
-    def _notified(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        name, _, token = payload.partition(" ")
-        for subscriber in self.subscribers:
-            subscriber.invalidate(name)
-        if token:
-            self._acked(token, self.ident)
-            self.outbox.put_nowait(f"ack {token} {self.ident}")
-
-    def _on_ack_channel(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        kind, _, rest = payload.partition(" ")
-        if kind == "ack":
-            token, _, ident = rest.partition(" ")
-            if ident != self.ident:
-                self.peers[ident] = time.monotonic()
-                self._acked(token, ident)
-        elif kind == "hello" and rest != self.ident:
-            if rest not in self.peers:
-                self.outbox.put_nowait(f"hello {self.ident}")  # introduce ourselves back
-            self.peers[rest] = time.monotonic()
-        elif kind == "bye":
-            self.peers.pop(rest, None)
-
-    def _acked(self, token: str, ident: str) -> None:
-        if not token.startswith(f"{os.getpid()}."):
-            return  # another process's write: its own listener waits for it
-        acked = self.acks.setdefault(token, set())
-        acked.add(ident)
-        while len(self.acks) > 4096:
-            self.acks.popitem(last=False)
-        waiting = self.waiting.get(token)
-        if waiting is not None and waiting[1] <= acked and not waiting[0].done():
-            waiting[0].set_result(None)
-
-    def _live_peers(self) -> frozenset[str]:
-        horizon = time.monotonic() - 3 * self.keepalive_seconds
-        return frozenset(p for p, seen in self.peers.items() if seen >= horizon)
-
-    async def settle(self, tokens: Sequence[str]) -> None:
-        """Wait (at most ``settle_seconds``) until every live listener, this process's
-        included, acknowledged the notifications of a commit."""
-        if not self.connected.is_set():
-            return
-        expected = self._live_peers() | {self.ident}
-        loop = asyncio.get_running_loop()
-        pending = []
-        for token in tokens:
-            if not expected <= self.acks.get(token, set()):
-                waiter: asyncio.Future[None] = loop.create_future()
-                self.waiting[token] = (waiter, expected)
-                pending.append(waiter)
-        if pending:
-            _done, late = await asyncio.wait(pending, timeout=self.settle_seconds)
-            if late:
-                log.warning(
-                    "change feed: not every worker acknowledged within %gs", self.settle_seconds
-                )
-        for token in tokens:
-            self.waiting.pop(token, None)
-            self.acks.pop(token, None)
-
-    async def _listen(self, conn: Any) -> None:
-        """LISTEN on ``conn``; send acks and hellos (the hello is the keep-alive ping)."""
-        closed = asyncio.Event()
-        conn.add_termination_listener(lambda _c: closed.set())
-        await conn.add_listener(CHANNEL, self._notified)
-        await conn.add_listener(ACK_CHANNEL, self._on_ack_channel)
-        self._state(True)
-        self.connected.set()
-        self.outbox.put_nowait(f"hello {self.ident}")
-        ended = asyncio.ensure_future(closed.wait())
-        try:
-            while not closed.is_set():
-                message = asyncio.ensure_future(self.outbox.get())
-                done, _ = await asyncio.wait(
-                    {message, ended},
-                    timeout=self.keepalive_seconds,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                if message in done:
-                    payload = message.result()
-                else:
-                    message.cancel()
-                    if closed.is_set():
-                        break
-                    payload = f"hello {self.ident}"
-                await conn.execute(
-                    "SELECT pg_notify($1, $2)", ACK_CHANNEL, payload, timeout=self.keepalive_seconds
-                )
-            with contextlib.suppress(Exception):
-                await conn.execute(
-                    "SELECT pg_notify($1, $2)", ACK_CHANNEL, f"bye {self.ident}", timeout=1
-                )
-        finally:
-            ended.cancel()
-
-    async def _run(self) -> None:
+    async def connect(self) -> _PostgresLink:
         import asyncpg
 
-        while True:
-            conn = None
-            try:
-                conn = await asyncpg.connect(self.dsn, timeout=self.keepalive_seconds)
-                await self._listen(conn)
-            except asyncio.CancelledError:
-                if conn is not None and not conn.is_closed():
-                    with contextlib.suppress(Exception):
-                        await conn.execute(
-                            "SELECT pg_notify($1, $2)", ACK_CHANNEL, f"bye {self.ident}", timeout=1
-                        )
-                raise
-            except Exception as exc:  # any failure: fall back, wait, reconnect
-                log.warning("change feed: %s; serial checks until it reconnects", exc)
-            finally:
-                if conn is not None:
-                    with contextlib.suppress(Exception):
-                        conn.terminate()
-            if self.connected.is_set():
-                self.connected.clear()
-            self.peers.clear()
-            self._state(False)
-            await asyncio.sleep(self.retry_seconds)
+        conn = await asyncpg.connect(self.dsn, timeout=self.keepalive_seconds)
+        link = _PostgresLink(conn, self.keepalive_seconds)
+        try:
+            conn.add_termination_listener(lambda _c: link.ended.set())
+            await conn.add_listener(CHANNEL, lambda _c, _p, _ch, payload: self.on_change(payload))
+            await conn.add_listener(
+                ACK_CHANNEL, lambda _c, _p, _ch, payload: self.on_ack_channel(payload)
+            )
+        except BaseException:
+            conn.terminate()
+            raise
+        return link
 
 
 class ChangeFeed:
-    """This process's listener: PostgreSQL LISTEN, or the SQLite ring polled per request."""
+    """This process's listener: Redis pub/sub when configured, else PostgreSQL LISTEN, or
+    the SQLite ring polled per request."""
 
     def __init__(
         self,
@@ -431,17 +306,22 @@ class ChangeFeed:
         keepalive_seconds: float = 10.0,
         retry_seconds: float = 1.0,
         settle_seconds: float = 1.0,
+        redis_url: str = "",
+        redis_prefix: str = "bastion",
     ) -> None:
-        self.listener: PostgresListener | None = None
+        self.listener: AckingListener | None = None
         self.ring: RingReader | None = None
-        if make_url(database_url).get_backend_name() == "postgresql":
-            self.listener = PostgresListener(
-                database_url,
-                subscribers,
-                keepalive_seconds=keepalive_seconds,
-                retry_seconds=retry_seconds,
-                settle_seconds=settle_seconds,
-            )
+        timing = {
+            "keepalive_seconds": keepalive_seconds,
+            "retry_seconds": retry_seconds,
+            "settle_seconds": settle_seconds,
+        }
+        if redis_url:
+            from bastion.db.redis_feed import RedisListener
+
+            self.listener = RedisListener(redis_url, redis_prefix, subscribers, **timing)
+        elif make_url(database_url).get_backend_name() == "postgresql":
+            self.listener = PostgresListener(database_url, subscribers, **timing)
         else:
             path = ring_path(database_url)
             if path is not None:

@@ -74,6 +74,9 @@ class Database:
         # Set by the change feed (db.changes): after a commit that announced changes,
         # wait until this process heard its own notifications (read-your-writes).
         self.settle: Callable[[list[str]], Awaitable[None]] | None = None
+        # Set when changes travel by Redis (db.redis_feed): publish the names a commit
+        # announced; the tokens to settle on.
+        self.publish: Callable[[list[str]], Awaitable[list[str]]] | None = None
         # This process's caches, told of each project a committed transaction announced
         # before ``transaction()`` returns (so domain code never touches a cache).
         self.on_commit: list[Callable[[str], None]] = []
@@ -90,13 +93,15 @@ class Database:
         async with self.sessionmaker() as session:
             async with session.begin():
                 yield session
-            for name in committed_names(session):
+            names = committed_names(session)
+            for name in names:
                 for forget in self.on_commit:
                     forget(name)
-            if self.settle is not None:
-                tokens = committed_tokens(session)
-                if tokens:
-                    await self.settle(tokens)
+            tokens = committed_tokens(session)
+            if self.publish is not None and names:
+                tokens = await self.publish(sorted(names))
+            if self.settle is not None and tokens:
+                await self.settle(tokens)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
