@@ -17,6 +17,7 @@ from bastion.db.changes import (
     append_names,
     ring_path,
 )
+from bastion.db.feed_acks import AckingListener
 from bastion.services import Services
 from tests.support.database import BACKEND
 from tests.support.servers import free_port
@@ -142,16 +143,16 @@ async def test_a_write_answers_once_every_live_worker_dropped_the_page(
             await feed.stop()
 
 
-async def test_listener_falls_back_while_the_database_is_unreachable() -> None:
-    seen = Recorder()
-    listener = PostgresListener(
-        f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/x",
-        [seen],
-        keepalive_seconds=0.5,
-        retry_seconds=0.05,
-    )
+async def never_live(listener: AckingListener, seen: Recorder) -> None:
+    """Run ``listener`` against a server that is not there: it never goes live."""
     listener.start()
     await asyncio.sleep(0.3)
     await listener.stop()
     assert not listener.connected.is_set()
     assert seen.states and not any(seen.states)  # never live: serial checks throughout
+
+
+async def test_listener_falls_back_while_the_database_is_unreachable() -> None:
+    seen = Recorder()
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/x"
+    await never_live(PostgresListener(url, [seen], keepalive_seconds=0.5, retry_seconds=0.05), seen)
