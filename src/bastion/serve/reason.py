@@ -365,7 +365,8 @@ class ReasonPhraseProtocol(httptools_impl.HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         replays = self._replays
-        if replays is not None and self._between:
+        between = self._between
+        if replays is not None and between:
             kept = replays.kept.get(data)
             if kept is not None and self._replay(*kept):
                 return
@@ -373,7 +374,15 @@ class ReasonPhraseProtocol(httptools_impl.HttpToolsProtocol):
         self._answered = None
         super().data_received(data)
         answered = self._answered
-        if answered is not None and self._begun == 1 and self._between and replays is not None:
+        # Kept only when these bytes are one whole request: begun here (not the end of
+        # one begun in an earlier packet) and finished here.
+        if (
+            answered is not None
+            and between
+            and self._begun == 1
+            and self._between
+            and replays is not None
+        ):
             replays.keep(data, *answered)
 
     def on_message_begin(self) -> None:
