@@ -280,6 +280,25 @@ def test_the_end_of_a_split_request_is_not_kept_as_the_next_one(
     assert app.asgi_paths == ["/other", "/other"]
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"GET /cached/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n",
+        b"GET /cached/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+    ],
+)
+def test_a_request_the_parser_refuses_after_its_headers_gets_one_answer(
+    served: tuple[int, App], raw: bytes
+) -> None:
+    """The parser finds a bad chunk, or a transfer coding a request may not have, only
+    after the headers: answered from memory there, one request would get two responses
+    (the page, then uvicorn's 400), one more than a proxy in front expects."""
+    port, _ = served
+    data = _exchange(port, raw, 1)
+    assert data.count(b"HTTP/1.1 ") == 1
+    assert data.startswith(b"HTTP/1.1 400 ")
+
+
 def test_replays_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reason, "REPLAYS_MAX", 2)
     replays = reason.Replays()
