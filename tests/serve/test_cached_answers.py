@@ -258,6 +258,47 @@ def test_only_one_whole_request_is_kept(served: tuple[int, App], chunks: list[by
     assert app.lookups == [b"/cached/"] * (2 * expected)
 
 
+def test_the_end_of_a_split_request_is_not_kept_as_the_next_one(
+    served: tuple[int, App],
+) -> None:
+    """Bytes that finish a request begun in an earlier packet and hold a whole other
+    request are not that other request: kept, they would answer it with the first one's
+    page, on any connection, and the app would never see it."""
+    port, app = served
+    app.asgi_paths.clear()
+    tail = b"\r\nGET /other HTTP/1.1\r\nHost: x\r\nX-Test: split-tail\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"GET /cached/ HTTP/1.1\r\nHost: x\r\n")
+        time.sleep(0.05)
+        sock.sendall(tail)
+        data = b""
+        while not data.endswith(b"viaapp"):
+            data += sock.recv(65536)
+    assert _bodies(data) == [b"cached", b"viaapp"]
+    # The same bytes from a message boundary: a blank line, then the request for /other.
+    assert _bodies(_exchange(port, tail, 1)) == [b"viaapp"]
+    assert app.asgi_paths == ["/other", "/other"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"GET /cached/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n",
+        b"GET /cached/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+    ],
+)
+def test_a_request_the_parser_refuses_after_its_headers_gets_one_answer(
+    served: tuple[int, App], raw: bytes
+) -> None:
+    """The parser finds a bad chunk, or a transfer coding a request may not have, only
+    after the headers: answered from memory there, one request would get two responses
+    (the page, then uvicorn's 400), one more than a proxy in front expects."""
+    port, _ = served
+    data = _exchange(port, raw, 1)
+    assert data.count(b"HTTP/1.1 ") == 1
+    assert data.startswith(b"HTTP/1.1 400 ")
+
+
 def test_replays_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reason, "REPLAYS_MAX", 2)
     replays = reason.Replays()

@@ -6,6 +6,7 @@ import re
 import httpx
 import pytest
 
+from bastion.app import Bastion
 from bastion.services import Services
 from bastion.simple.negotiation import V1_HTML, V1_JSON
 from tests.support.factories import Seeder
@@ -380,3 +381,20 @@ async def test_big_pages_are_gzipped_for_clients_that_ask(
         headers={"Accept-Encoding": "gzip", "If-None-Match": stream.headers["etag"]},
     )
     assert again.status_code == 304
+
+
+async def test_memory_answers_only_what_the_app_answers_with_a_cached_page(
+    client: httpx.AsyncClient, seed: Seeder, app: Bastion
+) -> None:
+    """The server protocol's lookup (``cached_lookup``) gives a cached page only for the
+    URLs whose answer through the app is that page: ``/simple//`` is a 404, not the index."""
+    await seed.release("Foo_Bar", "1.0")
+    assert (await client.get("/simple/")).status_code == 200
+    assert (await client.get("/simple/foo-bar/")).status_code == 200
+    for url in (b"/simple/", b"/simple/foo-bar/"):
+        lookup = app.cached_lookup(url, [])
+        assert lookup is not None and lookup() is not None
+    for url in (b"/simple//", b"/simple/foo-bar//", b"/simple/Foo_Bar/"):
+        lookup = app.cached_lookup(url, [])
+        assert lookup is None or lookup() is None, url
+        assert (await client.get(url.decode())).status_code in (301, 404)

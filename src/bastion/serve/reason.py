@@ -365,7 +365,8 @@ class ReasonPhraseProtocol(httptools_impl.HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         replays = self._replays
-        if replays is not None and self._between:
+        between = self._between
+        if replays is not None and between:
             kept = replays.kept.get(data)
             if kept is not None and self._replay(*kept):
                 return
@@ -373,7 +374,15 @@ class ReasonPhraseProtocol(httptools_impl.HttpToolsProtocol):
         self._answered = None
         super().data_received(data)
         answered = self._answered
-        if answered is not None and self._begun == 1 and self._between and replays is not None:
+        # Kept only when these bytes are one whole request: begun here (not the end of
+        # one begun in an earlier packet) and finished here.
+        if (
+            answered is not None
+            and between
+            and self._begun == 1
+            and self._between
+            and replays is not None
+        ):
             replays.keep(data, *answered)
 
     def on_message_begin(self) -> None:
@@ -399,7 +408,8 @@ class ReasonPhraseProtocol(httptools_impl.HttpToolsProtocol):
         return (cycle is None or cycle.response_complete) and not self.flow.write_paused
 
     def _answer_from_memory(self) -> bool:
-        """Write the app's cached answer to a plain keep-alive GET/HEAD, if it has one.
+        """Write the app's cached answer to a plain keep-alive GET/HEAD (no chunked body),
+        if it has one.
 
         The same bytes the ASGI path would send (the app's one lookup decides both), minus
         the task, the scope and the two ASGI messages: the hot read path's floor.
@@ -417,7 +427,13 @@ class ReasonPhraseProtocol(httptools_impl.HttpToolsProtocol):
             or parser.get_http_version() != "1.1"
         ):
             return False
-        lookup = answers.cached_lookup(self.url, self.headers)
+        headers = self.headers
+        for name, _ in headers:
+            # The parser checks a chunked body (and the transfer coding itself) after the
+            # headers: a refusal then must be the only response.
+            if name == b"transfer-encoding":
+                return False
+        lookup = answers.cached_lookup(self.url, headers)
         if lookup is None:
             return False
         found = lookup()

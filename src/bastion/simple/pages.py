@@ -200,8 +200,8 @@ class SimplePages:
         if self.access is not None or not path.startswith(PREFIX_BYTES) or b"%" in path:
             return None
         rest = path[len(PREFIX_BYTES) :]  # b"" (the index) or b"<name>/"
-        if rest and (rest[-1:] != b"/" or rest.count(b"/") != 1):
-            return None
+        if rest and (rest[-1:] != b"/" or rest.count(b"/") != 1 or rest == b"/"):
+            return None  # not a page URL (``/simple//`` is a 404, not the index)
         accept, gzip_ok, if_none_match = _request_headers(headers)
         media_type = negotiate(accept, b"")
         if media_type is None:
