@@ -144,6 +144,12 @@ def run_twine(
     )
 
 
+def installed_version(target: Path, module: str) -> str:
+    """The ``__version__`` of a module installed into ``--target``."""
+    text = (target / module / "__init__.py").read_text()
+    return text.split('"')[1]
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:

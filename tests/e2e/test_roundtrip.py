@@ -10,15 +10,9 @@ from tests.support.dists import Dist
 from tests.support.servers import LiveServer
 from tests.support.types import Upload
 
-from .clients import run_pip, run_uv, sha256_file
+from .clients import installed_version, run_pip, run_uv, sha256_file
 
 pytestmark = [pytest.mark.e2e, pytest.mark.one_backend]
-
-
-def installed_version(target: Path, module: str) -> str:
-    """The ``__version__`` of a module installed into ``--target``."""
-    text = (target / module / "__init__.py").read_text()
-    return text.split('"')[1]
 
 
 async def test_wheel_round_trip(

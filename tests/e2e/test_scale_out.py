@@ -25,12 +25,13 @@ from bastion.jobs import JOBS
 from bastion.scheduling.models import JobRun
 from bastion.services import Services
 from tests.support.database import BACKEND
-from tests.support.dists import make_wheel
+from tests.support.dists import Dist, make_wheel
 from tests.support.factories import PASSWORD
 from tests.support.servers import free_port
 from tests.support.types import MakeUser
 from tests.support.web import form_for
 
+from .clients import installed_version, run_pip, run_twine, run_uv
 from .workers import BASTION, Cluster, Worker, run_workers, shared_env
 
 JSON = {"Accept": "application/vnd.pypi.simple.v1+json"}
@@ -150,7 +151,7 @@ async def warm(http: httpx.AsyncClient, cluster: Cluster, name: str) -> None:
 
 @pytest.mark.parametrize("feed_env", [{}, redis_feed()], ids=["database-feed", "redis-feed"])
 async def test_every_change_shows_on_the_other_worker_at_once(
-    cluster: Cluster, tmp_path: Path
+    cluster: Cluster, tmp_path: Path, home: Path
 ) -> None:
     a, b = cluster.workers
     one, two = make_wheel(tmp_path, "demo", "1.0"), make_wheel(tmp_path, "demo", "2.0")
@@ -210,6 +211,29 @@ async def test_every_change_shows_on_the_other_worker_at_once(
         await bastion(cluster, "admin", "restore", "release", "demo", "1.0")
         for worker in cluster.workers:
             assert set(files(await listing(http, worker, "demo"))) == {one.name, two.name}
+
+    # The real clients: each twine upload through A installs through B at once, though B
+    # cached the project's page (at the version before) in between.
+    for version, install in (("1.0", run_pip), ("2.0", run_uv), ("3.0", run_pip)):
+        wheel = Dist.wheel(tmp_path, "Scale_Demo", version)
+        run_twine(
+            wheel.path,
+            upload_url=f"{a.url}/legacy/",
+            username="alice",
+            password=PASSWORD,
+            home=home,
+        ).check()
+        target = tmp_path / f"target-{version}"
+        install(
+            "install",
+            "--no-deps",
+            "--target",
+            str(target),
+            f"scale-demo=={version}",
+            index_url=b.index_url,
+            home=home,
+        ).check()
+        assert installed_version(target, wheel.module) == version
 
 
 class WriteBlock:
