@@ -27,6 +27,8 @@ import time
 from collections.abc import Sequence
 from typing import Protocol
 
+from bastion.tasks import cancel
+
 log = logging.getLogger(__name__)
 
 _tokens = itertools.count(1)
@@ -101,11 +103,8 @@ class AckingListener:
         self.task = asyncio.create_task(self._run(), name=self.kind)
 
     async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-            self.task = None
+        task, self.task = self.task, None
+        await cancel(task)
 
     def _state(self, live: bool) -> None:
         for subscriber in self.subscribers:
@@ -202,7 +201,7 @@ class AckingListener:
         while True:
             link = None
             try:
-                link = await asyncio.wait_for(self.connect(), self.keepalive_seconds)
+                link = await self.connect()  # bounded by the client's connect timeout
                 await self._pump(link)
             except asyncio.CancelledError:
                 if link is not None and not link.ended.is_set():

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bastion.db.feed_acks import AckingListener, Subscriber, new_token
+from bastion.tasks import cancel
 
 log = logging.getLogger(__name__)
 
@@ -103,10 +104,7 @@ class _RedisLink:
         await self.client.publish(self.acks, payload)
 
     async def close(self) -> None:
-        if self.reader is not None:
-            self.reader.cancel()
-            with contextlib.suppress(BaseException):
-                await self.reader
+        await cancel(self.reader)
         with contextlib.suppress(Exception):
             await self.pubsub.aclose()
         with contextlib.suppress(Exception):

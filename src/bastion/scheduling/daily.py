@@ -9,12 +9,12 @@ counts have been flushed. One job failing is logged and does not stop the others
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 
 from bastion.scheduling.once import Job, Outcome, run_once
 from bastion.services import Services
+from bastion.tasks import cancel
 
 
 def seconds_until_next_run(now: datetime, delay_seconds: float) -> float:
@@ -52,7 +52,4 @@ def start(services: Services, jobs: Sequence[Job]) -> None:
 async def stop(services: Services) -> None:
     """Cancel the loop and wait for it to end (a job cut short runs again next time)."""
     task, services.daily_task = services.daily_task, None
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    await cancel(task)

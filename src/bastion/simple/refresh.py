@@ -16,7 +16,6 @@ TTL is 0 and every hit revalidates itself; the refresher then has nothing to do.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -25,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bastion.db.engine import Database
 from bastion.simple import queries
 from bastion.simple.cache import INDEX, CachedPage, PageCache
+from bastion.tasks import cancel
 from bastion.upstream.rules import RuleBook
 
 log = logging.getLogger(__name__)
@@ -86,11 +86,8 @@ class PageRefresher:
         self.task = asyncio.create_task(self._run(), name="page-refresher")
 
     async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-            self.task = None
+        task, self.task = self.task, None
+        await cancel(task)
 
     async def _run(self) -> None:
         while True:

@@ -10,13 +10,13 @@ puts its counts back, so nothing is counted twice or half-written.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import date
 
 from bastion.clock import Clock, SystemClock
 from bastion.db.engine import Database
 from bastion.stats.rollup import add_live_counts
+from bastion.tasks import cancel
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +75,6 @@ class DownloadCounter:
 
     async def stop(self, db: Database) -> None:
         """Stop the flusher and write what is left (a clean shutdown loses nothing)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel(task)
         await self.flush(db)
