@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import asyncpg
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 
 from bastion.db.models import load_all
 from bastion.services import Services
@@ -23,12 +27,32 @@ async def pg_admin(sql: str) -> None:
         await conn.close()
 
 
-async def reset_schema(services: Services) -> None:
-    """An empty schema: created on SQLite; on PostgreSQL, rows deleted and sequences reset.
+_TEMPLATE: list[Path] = []
 
-    DELETE on small tables is ~20x faster than TRUNCATE of every table per test.
-    """
+
+def sqlite_template() -> Path:
+    """A SQLite file holding the empty schema, made once per process (removed at exit)."""
+    if not _TEMPLATE:
+        folder = Path(tempfile.mkdtemp(prefix="bastion-schema-"))
+        atexit.register(shutil.rmtree, folder, True)
+        path = folder / "schema.sqlite3"
+        engine = create_engine(f"sqlite:///{path}")
+        load_all().create_all(engine)
+        engine.dispose()
+        _TEMPLATE.append(path)
+    return _TEMPLATE[0]
+
+
+async def reset_schema(services: Services) -> None:
+    """An empty schema: on SQLite a copy of the template file (10x faster than creating
+    the tables), on PostgreSQL rows deleted and sequences reset (DELETE on small tables is
+    ~20x faster than TRUNCATE of every table per test)."""
     metadata = load_all()
+    if services.db.is_sqlite:
+        database = make_url(services.db.url).database
+        if database and os.path.exists(database) and os.path.getsize(database) == 0:
+            shutil.copyfile(sqlite_template(), database)  # not opened yet: keeps its 0600
+            return
     async with services.db.engine.begin() as conn:
         if services.db.is_sqlite:
             await conn.run_sync(metadata.create_all)
