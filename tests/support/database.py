@@ -38,7 +38,9 @@ def sqlite_template() -> Path:
         path = folder / "schema.sqlite3"
         engine = create_engine(f"sqlite:///{path}")
         load_all().create_all(engine)
-        engine.dispose()
+        with engine.connect() as conn:  # as Database leaves a file: in WAL mode (kept in it)
+            conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        engine.dispose()  # the last connection out checkpoints: one file holds it all
         _TEMPLATE.append(path)
     return _TEMPLATE[0]
 
