@@ -62,10 +62,13 @@ async def seed_project(
 
 async def sign_in(page: Any, base: str, username: str) -> None:
     await page.goto(f"{base}/account/login/")
-    # autofocus applies once the page has loaded: wait for it rather than race it
-    await page.wait_for_load_state("load")
-    focused = await page.evaluate("document.activeElement && document.activeElement.name")
-    assert focused == "username", focused  # sign-in puts the cursor in the username
+    # Sign-in puts the cursor in the username. Chromium applies autofocus in a task after
+    # the page has loaded (later still on a busy machine): wait for it, bounded.
+    focused = "document.activeElement && document.activeElement.name"
+    try:
+        await page.wait_for_function(f"({focused}) === 'username'", timeout=5000)
+    except Exception:
+        raise AssertionError(f"focus is on {await page.evaluate(focused)!r}") from None
     await page.fill("input[name=username]", username)
     await page.fill("input[name=password]", PASSWORD)
     await page.click("button[type=submit]:has-text('Sign in')")
