@@ -39,10 +39,10 @@ lint: dev-install
 	$(BIN)/lint-imports
 
 test-sqlite: dev-install
-	BASTION_TEST_DB=sqlite $(BIN)/pytest -n 2 --cov --cov-report= $(PYTEST_ARGS)
+	BASTION_TEST_DB=sqlite $(BIN)/pytest -n 2 --dist worksteal --cov --cov-report= $(PYTEST_ARGS)
 
 test-postgresql: dev-install postgres
-	BASTION_TEST_DB=postgresql $(BIN)/pytest -n 2 $(PYTEST_ARGS)
+	BASTION_TEST_DB=postgresql $(BIN)/pytest -n 2 --dist worksteal $(PYTEST_ARGS)
 
 coverage: dev-install
 	$(BIN)/coverage report --fail-under=$(COVERAGE_MIN)

@@ -149,7 +149,6 @@ async def warm(http: httpx.AsyncClient, cluster: Cluster, name: str) -> None:
         await http.get(worker.index_url, headers=JSON)
 
 
-@pytest.mark.parametrize("feed_env", [{}, redis_feed()], ids=["database-feed", "redis-feed"])
 async def test_every_change_shows_on_the_other_worker_at_once(
     cluster: Cluster, tmp_path: Path, home: Path
 ) -> None:
@@ -212,10 +211,15 @@ async def test_every_change_shows_on_the_other_worker_at_once(
         for worker in cluster.workers:
             assert set(files(await listing(http, worker, "demo"))) == {one.name, two.name}
 
-    # The real clients: each twine upload through A installs through B at once, though B
-    # cached the project's page (at the version before) in between.
-    for version, install in (("1.0", run_pip), ("2.0", run_uv), ("3.0", run_pip)):
-        wheel = Dist.wheel(tmp_path, "Scale_Demo", version)
+    await installs_through_the_other(cluster, tmp_path, home)
+
+
+async def installs_through_the_other(cluster: Cluster, directory: Path, home: Path) -> None:
+    """The real clients: each twine upload through A installs through B at once, though B
+    cached the project's page (at the version before) in between."""
+    a, b = cluster.workers
+    for version, install in (("1.0", run_pip), ("2.0", run_uv)):
+        wheel = Dist.wheel(directory, "Scale_Demo", version)
         run_twine(
             wheel.path,
             upload_url=f"{a.url}/legacy/",
@@ -223,7 +227,7 @@ async def test_every_change_shows_on_the_other_worker_at_once(
             password=PASSWORD,
             home=home,
         ).check()
-        target = tmp_path / f"target-{version}"
+        target = directory / f"target-{version}"
         install(
             "install",
             "--no-deps",
@@ -234,6 +238,22 @@ async def test_every_change_shows_on_the_other_worker_at_once(
             home=home,
         ).check()
         assert installed_version(target, wheel.module) == version
+
+
+@pytest.mark.parametrize("feed_env", [redis_feed()], ids=["redis-feed"])
+async def test_changes_travel_by_redis_when_configured(
+    cluster: Cluster, tmp_path: Path, home: Path
+) -> None:
+    """BASTION_REDIS_URL: the workers' and the CLI's changes go by Redis pub/sub."""
+    await installs_through_the_other(cluster, tmp_path, home)
+    async with httpx.AsyncClient(timeout=30) as http:
+        await warm(http, cluster, "scale-demo")
+        await bastion(cluster, "admin", "delete", "project", "scale-demo", "--reason", "test")
+        for worker in cluster.workers:
+            assert await listing(http, worker, "scale-demo") == {}
+        await bastion(cluster, "admin", "restore", "project", "scale-demo")
+        for worker in cluster.workers:
+            assert len(files(await listing(http, worker, "scale-demo"))) == 2
 
 
 class WriteBlock:
