@@ -9,17 +9,20 @@ PYTEST_ARGS ?=
 # PostgreSQL run stays untraced to keep the suite under 10 minutes on 2 cores.
 COVERAGE_MIN ?= 92
 
-.PHONY: serve test test-sqlite test-postgresql coverage lint install dev-install postgres chromium bench clean
+.PHONY: serve test test-sqlite test-postgresql coverage lint install dev-install postgres chromium bench clean run-lint run-sqlite run-postgresql run-coverage
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
 
-install: $(BIN)/python
-	$(BIN)/python -m pip install -q -e .
+# uv installs the same packages as pip, in parallel: about 15 s instead of 75 s in CI.
+$(BIN)/uv: $(BIN)/python
+	$(BIN)/python -m pip install -q uv
 
-dev-install: $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[dev,s3]'
+install: $(BIN)/uv
+	$(BIN)/uv pip install -q --python $(BIN)/python -e .
+
+dev-install: $(BIN)/uv
+	$(BIN)/uv pip install -q --python $(BIN)/python -e '.[dev,s3]'
 
 serve: install
 	$(BIN)/bastion db upgrade
@@ -33,21 +36,39 @@ chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 lint: dev-install
+	@$(MAKE) --no-print-directory run-lint
+
+test-sqlite: dev-install
+	@$(MAKE) --no-print-directory run-sqlite
+
+test-postgresql: dev-install postgres
+	@$(MAKE) --no-print-directory run-postgresql
+
+coverage: dev-install
+	@$(MAKE) --no-print-directory run-coverage
+
+# The whole suite. Lint (mostly mypy, one core) runs beside the SQLite run, which leaves
+# part of the second core idle; the PostgreSQL run and the coverage gate follow.
+test: dev-install postgres chromium
+	@$(MAKE) --no-print-directory -j2 run-lint run-sqlite
+	@$(MAKE) --no-print-directory run-postgresql
+	@$(MAKE) --no-print-directory run-coverage
+
+# The steps themselves, without installing first (the targets above install).
+run-lint:
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test-sqlite: dev-install
+run-sqlite:
 	BASTION_TEST_DB=sqlite $(BIN)/pytest -n 2 --dist worksteal --cov --cov-report= $(PYTEST_ARGS)
 
-test-postgresql: dev-install postgres
+run-postgresql:
 	BASTION_TEST_DB=postgresql $(BIN)/pytest -n 2 --dist worksteal $(PYTEST_ARGS)
 
-coverage: dev-install
+run-coverage:
 	$(BIN)/coverage report --fail-under=$(COVERAGE_MIN)
-
-test: dev-install postgres chromium lint test-sqlite test-postgresql coverage
 
 bench: dev-install
 	$(BIN)/python benchmarks/simple_api.py --workers 2
