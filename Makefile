@@ -62,10 +62,10 @@ run-lint:
 	$(BIN)/lint-imports
 
 run-sqlite:
-	BASTION_TEST_DB=sqlite $(BIN)/pytest -n 2 --dist worksteal --cov --cov-report= $(PYTEST_ARGS)
+	BASTION_TEST_DB=sqlite $(BIN)/pytest -n 2 --cov --cov-report= $(PYTEST_ARGS)
 
 run-postgresql:
-	BASTION_TEST_DB=postgresql $(BIN)/pytest -n 2 --dist worksteal $(PYTEST_ARGS)
+	BASTION_TEST_DB=postgresql $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 run-coverage:
 	$(BIN)/coverage report --fail-under=$(COVERAGE_MIN)
