@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from bastion.config import Settings
-from bastion.serve.reason import Answer, Lookup
+from bastion.serve.reason import Lookup
 from bastion.serve.unavailable import guard
 from bastion.services import Services, build_services
 from bastion.simple.pages import SimplePages
@@ -62,18 +62,7 @@ class Bastion:
         request, and may keep the lookup for the same request bytes (``serve.reason``)."""
         if not url.startswith(b"/simple/"):
             return None
-        lookup = self.pages.cached_lookup(url, headers)
-        if lookup is None:
-            return None
-        counter = self.fast_requests
-
-        def counted() -> Answer | None:
-            found = lookup()
-            if found is not None:
-                counter.count += 1
-            return found
-
-        return counted
+        return self.pages.cached_lookup(url, headers)  # counts its hits as fast requests
 
 
 def _lifespan(services: Services):  # type: ignore[no-untyped-def]

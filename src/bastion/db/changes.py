@@ -264,17 +264,9 @@ class PostgresListener(AckingListener):
         self,
         database_url: str,
         subscribers: Sequence[Subscriber],
-        *,
-        keepalive_seconds: float,
-        retry_seconds: float,
-        settle_seconds: float = 1.0,
+        **timing: float,
     ) -> None:
-        super().__init__(
-            subscribers,
-            keepalive_seconds=keepalive_seconds,
-            retry_seconds=retry_seconds,
-            settle_seconds=settle_seconds,
-        )
+        super().__init__(subscribers, **timing)  # keepalive, retry and settle seconds
         self.dsn = asyncpg_dsn(database_url)
 
     async def connect(self) -> _PostgresLink:

@@ -121,17 +121,9 @@ class RedisListener(AckingListener):
         url: str,
         prefix: str,
         subscribers: Sequence[Subscriber],
-        *,
-        keepalive_seconds: float,
-        retry_seconds: float,
-        settle_seconds: float = 1.0,
+        **timing: float,
     ) -> None:
-        super().__init__(
-            subscribers,
-            keepalive_seconds=keepalive_seconds,
-            retry_seconds=retry_seconds,
-            settle_seconds=settle_seconds,
-        )
+        super().__init__(subscribers, **timing)  # keepalive, retry and settle seconds
         self.url = url
         self.changes_channel, self.acks_channel = channels(prefix)
 

@@ -116,6 +116,7 @@ class SimplePages:
     def __init__(self, services: Services) -> None:
         self.db = services.db
         self.cache = services.pages
+        self.fast_requests = services.metrics.fast_path
         self.max_age = services.settings.simple_cache_max_age
         self.services = services
         self.clock = services.clock
@@ -210,11 +211,14 @@ class SimplePages:
             name = rest[:-1].decode("ascii")  # INDEX is ""
         except UnicodeDecodeError:
             return None
-        fresh_page = self.cache.fresh_page
+        fresh_page, counter = self.cache.fresh_page, self.fast_requests
 
         def lookup() -> Answer | None:
             page = fresh_page(name, media_type)
-            return None if page is None else _answer(page, if_none_match, gzip_ok)
+            if page is None:
+                return None
+            counter.count += 1  # a request served by the fast path (metrics)
+            return _answer(page, if_none_match, gzip_ok)
 
         return lookup
 
